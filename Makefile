@@ -1,0 +1,56 @@
+# 西双版纳州安全生产信息公开与举报平台 — developer commands.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+export FLASK_APP := portal
+
+.PHONY: install install-test run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+# First run: create the database, load the demo data set and the index, create a demo admin.
+run: install
+	@mkdir -p instance
+	PORTAL_ENV=demo $(BIN)/flask init-db
+	@if [ ! -f instance/.demo-loaded ]; then \
+		PORTAL_ENV=demo $(BIN)/flask demo && touch instance/.demo-loaded; \
+	fi
+	@PORTAL_ENV=demo $(BIN)/flask demo-staff
+	PORTAL_ENV=demo $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The whole suite on SQLite, then again on PostgreSQL when PORTAL_TEST_POSTGRES_URL is set
+# (.ci/run sets it).  Browser tests skip with a reason where /usr/bin/chromium is missing.
+test: install-test
+	$(BIN)/ruff check portal search_index tests bench
+	$(BIN)/python -m pytest
+	@if [ -n "$$PORTAL_TEST_POSTGRES_URL" ]; then \
+		echo "== the suite again on PostgreSQL =="; \
+		PORTAL_TEST_DATABASE_URL="$$PORTAL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -m "not browser"; \
+	fi
+
+lint: install-test
+	$(BIN)/ruff check portal search_index tests bench
+
+bench: install-test
+	$(BIN)/python bench/search.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,111 @@
+"""西双版纳州安全生产信息公开与举报平台: the Flask application factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, render_template
+
+from portal.config import ROOT, Settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings (tests); nothing is read at import time."""
+    settings = Settings.from_env(config)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.env == "test",
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, so forms do not expire
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(settings.extra)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_security_headers(app)
+
+    from portal import cli, templating
+
+    cli.register(app)
+    templating.register(app)
+    return app
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    from portal.domain.workdays import WorkingCalendar
+    from portal.extensions import csrf, db, limiter, login_manager
+    from search_index import SearchIndex
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    app.extensions["working_calendar"] = WorkingCalendar.from_file(settings.workday_calendar_file)
+    app.extensions["search_index"] = SearchIndex(settings.index_dir)
+
+    from portal import search_sync
+
+    search_sync.register(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.disclosures import bp as disclosures_bp
+    from portal.staff import bp as staff_bp
+
+    app.register_blueprint(disclosures_bp)
+    app.register_blueprint(staff_bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(code: int, title: str, message: str):
+        def handler(error: Exception):
+            return render_template("errors/error.html", code=code, title=title, message=message), code
+
+        return handler
+
+    app.register_error_handler(400, page(400, "请求有误", "请求无法处理，请检查输入后重试。"))
+    app.register_error_handler(403, page(403, "无权访问", "您没有访问此页面的权限。"))
+    app.register_error_handler(404, page(404, "页面不存在", "您访问的页面不存在或地址有误。"))
+    app.register_error_handler(405, page(405, "请求方式不支持", "此页面不支持该请求方式。"))
+    app.register_error_handler(413, page(413, "内容过大", "提交的内容超过大小限制。"))
+    app.register_error_handler(429, page(429, "请求过于频繁", "请稍后再试。"))
+    # The 500 page reveals nothing about the error.
+    app.register_error_handler(500, page(500, "服务器错误", "服务暂时出现问题，请稍后再试。"))
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

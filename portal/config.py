@@ -1,0 +1,100 @@
+"""One settings object, read from ``PORTAL_*`` environment variables and checked at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+
+ENVIRONMENTS = ("production", "demo", "test")
+
+
+class SettingsError(RuntimeError):
+    """The settings are incomplete or contradictory; the app refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "production"
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
+    index_dir: str = str(INSTANCE_DIR / "index")
+    secret_key: str = ""
+    data_key: str = ""
+    ratelimit_storage_uri: str = "memory://"
+    # Extra official working-day schedules (调休) not yet known to the `holidays` library:
+    # a JSON file {"2028": {"holidays": ["2028-01-01", ...], "workdays": ["2028-01-30", ...]}}.
+    workday_calendar_file: str = ""
+    # Domain figures that a county with other rules may change (DOMAIN.md §1, §4).
+    blacklist_years: int = 3
+    blacklist_min_years_before_removal: int = 1
+    page_size: int = 20
+    session_idle_minutes: int = 30
+    # Rate limits, one per named action (Flask-Limiter syntax).
+    ratelimit_search: str = "60 per minute"
+    ratelimit_login: str = "5 per minute;20 per hour"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
+        """Read ``PORTAL_<NAME>`` for each field, then apply ``overrides`` (tests)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(f"PORTAL_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = int(raw) if f.type == "int" else raw
+        settings = cls(**values)
+        if overrides:
+            known = {f.name for f in fields(cls)}
+            extra = {k: v for k, v in overrides.items() if k not in known}
+            settings = replace(
+                settings, **{k: v for k, v in overrides.items() if k in known}, extra=extra
+            )
+        return settings.checked()
+
+    def checked(self) -> Settings:
+        if self.env not in ENVIRONMENTS:
+            raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.env == "production" and len(self.secret_key) < 32:
+            raise SettingsError(
+                "PORTAL_SECRET_KEY must be set to at least 32 random characters in production "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.env == "production" and not self.data_key:
+            raise SettingsError("PORTAL_DATA_KEY must be set in production")
+        if self.env == "test":
+            # Tests never touch the shared instance/ folder: a fresh key per app.
+            return replace(
+                self,
+                secret_key=self.secret_key or secrets.token_urlsafe(48),
+                data_key=self.data_key or secrets.token_urlsafe(32),
+            )
+        # Demo: random keys kept under instance/ so sessions survive a restart;
+        # never a fixed string in code.
+        return replace(
+            self,
+            secret_key=self.secret_key or _instance_secret("secret_key"),
+            data_key=self.data_key or _instance_secret("data_key"),
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def _instance_secret(name: str) -> str:
+    path = INSTANCE_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value

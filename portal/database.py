@@ -1,0 +1,43 @@
+"""Schema management through Alembic: ``init-db`` and the test fixtures use the migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+
+from portal.extensions import db
+from portal.models import Base
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def upgrade(revision: str = "head") -> None:
+    """Bring the app's database to ``revision`` (call inside an app context)."""
+    cfg = alembic_config()
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def schema_drift() -> list:
+    """Differences between the migrated database and the models (empty when in step)."""
+    with db.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+def make_migration(message: str) -> None:
+    """Autogenerate a migration from the models (developer command)."""
+    cfg = alembic_config()
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.revision(cfg, message=message, autogenerate=True)

@@ -1,0 +1,65 @@
+"""Fixed vocabularies (DOMAIN.md §1, §6) and the deadlines tied to them, as named constants."""
+
+from __future__ import annotations
+
+COUNTIES = (
+    "景洪市",
+    "勐海县",
+    "勐腊县",
+    "西双版纳旅游度假区管委会",
+    "磨憨经济开发区管委会",
+    "景洪工业园区管委会",
+)
+
+SECTORS = (
+    "非煤矿山",
+    "危险化学品",
+    "烟花爆竹",
+    "交通运输",
+    "建筑施工",
+    "民用爆炸物品",
+    "特种设备",
+    "冶金",
+    "金属冶炼",
+    "工贸",
+)
+
+POWER_TYPES = (
+    "行政许可",
+    "行政处罚",
+    "行政强制",
+    "行政征收",
+    "行政给付",
+    "行政检查",
+    "行政确认",
+    "行政奖励",
+    "行政裁决",
+    "其他行政权力",
+)
+
+PENALTY_DECISION = "行政处罚"
+# Working days to publish a decision after it is made: 国办发〔2018〕118号.
+DECISION_PUBLISH_WORKING_DAYS = {
+    PENALTY_DECISION: 7,
+    "行政强制": 20,
+    "行政检查": 20,
+}
+DECISION_TYPES = tuple(DECISION_PUBLISH_WORKING_DAYS)
+
+# Working days to publish a withdrawal after the decision is changed or revoked (行政处罚法 Art. 48).
+WITHDRAWAL_PUBLISH_WORKING_DAYS = 3
+# Power list changes are published within this many working days (local practice).
+POWER_CHANGE_PUBLISH_WORKING_DAYS = 10
+# Remedial measures of an accident are assessed within this many years after 批复.
+ACCIDENT_ASSESSMENT_YEARS = 1
+
+# 严重失信主体名单 listing grounds (应急管理部令第11号).
+BLACKLIST_GROUNDS = (
+    "发生特别重大或者重大生产安全事故",
+    "12个月内发生2起以上较大生产安全事故",
+    "依照安全生产法第一百一十四条被处以2倍以上5倍以下罚款",
+    "瞒报、谎报生产安全事故",
+    "主要负责人逃逸或者不立即组织抢救",
+    "未依法取得安全生产许可或者在暂扣、吊销期间擅自生产经营",
+    "安全评价检测检验机构出租出借资质或者出具虚假报告",
+)

@@ -1,0 +1,79 @@
+"""统一社会信用代码 (GB 32100-2015): normalisation, check character, clear errors."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+LENGTH = 18
+# Letters people type for a digit the standard left out of its alphabet.
+LOOKALIKES = {"I": "1", "O": "0", "Z": "2", "S": "5", "V": "U"}
+
+
+class CreditCodeInvalid(ValueError):
+    """The code is not a valid 统一社会信用代码; ``str()`` is a message for the user."""
+
+
+@dataclass(frozen=True)
+class CreditCode:
+    value: str
+
+    @property
+    def area_code(self) -> str:
+        return self.value[2:8]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def normalize(raw: str) -> str:
+    """Trim, fold full-width to half-width (NFKC), drop inner spaces and hyphens, upper-case."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "-—").upper()
+
+
+def check_character(first17: str) -> str:
+    total = sum(VALUE[ch] * w for ch, w in zip(first17, WEIGHTS, strict=True))
+    return ALPHABET[(31 - total % 31) % 31]
+
+
+def parse(raw: str) -> CreditCode:
+    """Return the normalised code or raise ``CreditCodeInvalid`` naming what is wrong."""
+    code = normalize(raw)
+    if not code:
+        raise CreditCodeInvalid("请输入统一社会信用代码。")
+    if len(code) != LENGTH:
+        raise CreditCodeInvalid(f"统一社会信用代码应为 18 位，您输入了 {len(code)} 位。")
+    for pos, ch in enumerate(code, start=1):
+        if ch not in VALUE:
+            hint = f"（是否应为“{LOOKALIKES[ch]}”？）" if ch in LOOKALIKES else ""
+            raise CreditCodeInvalid(
+                f"第 {pos} 位“{ch}”不是统一社会信用代码可用的字符{hint}。"
+                "代码只含数字和除 I、O、Z、S、V 以外的大写字母。"
+            )
+    expected = check_character(code[:17])
+    if code[17] != expected:
+        raise CreditCodeInvalid(
+            f"校验位不符：按前 17 位计算，第 18 位应为“{expected}”，您输入的是“{code[17]}”。"
+            "请核对是否有一位输错或两位颠倒。"
+        )
+    return CreditCode(code)
+
+
+def is_valid(raw: str) -> bool:
+    try:
+        parse(raw)
+    except CreditCodeInvalid:
+        return False
+    return True
+
+
+def complete(first17: str) -> str:
+    """Append the check character (used by the demo data generator)."""
+    first17 = normalize(first17)
+    if len(first17) != 17 or any(ch not in VALUE for ch in first17):
+        raise CreditCodeInvalid("需要 17 位有效字符来计算校验位。")
+    return first17 + check_character(first17)

@@ -1,0 +1,1 @@
+"""Domain services: the rules and transactions behind the views and commands."""

@@ -1,0 +1,1 @@
+"""Staff accounts and the audit log (tables added with the back office)."""

@@ -1,0 +1,72 @@
+"""What the search adapter takes and gives back; it knows nothing of Flask or the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+KINDS = ("powers", "decisions", "accidents", "blacklist")
+SORTS = ("relevance", "date")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One published item as the index sees it."""
+
+    kind: str
+    id: int
+    title: str
+    text: str  # everything searchable: title, 文号, names, credit code, body, department
+    date: date | None  # the decision or event date (sort by date, year filter)
+    county: str = ""
+    sector: str = ""
+    department: str = ""
+    withdrawn: bool = False
+    published_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str
+    kinds: tuple[str, ...] = ()
+    county: str = ""
+    sector: str = ""
+    year: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    id: int
+    title: str
+    date: date | None
+    snippet_html: str  # escaped text with <mark> around matches; safe to render
+    withdrawn: bool = False
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+    page: int = 1
+    per_page: int = 20
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+class QueryInvalid(ValueError):
+    """The query cannot be searched; ``str()`` is a message for the user."""

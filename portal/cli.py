@@ -1,4 +1,4 @@
-"""``flask --app portal …`` commands."""
+"""``flask --app portal …`` commands: thin wrappers around services."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import sys
 import click
 from flask import Flask
 
+KINDS = ("powers", "decisions", "accidents", "blacklist")
+
 
 def register(app: Flask) -> None:
-    app.cli.add_command(init_db)
-    app.cli.add_command(make_migration)
+    for command in (init_db, make_migration, reindex, import_command, demo):
+        app.cli.add_command(command)
+    from portal.staff.cli import register as register_staff_commands
+
+    register_staff_commands(app)
 
 
 @click.command("init-db")
@@ -29,6 +34,41 @@ def make_migration(message: str) -> None:
     from portal import database
 
     database.make_migration(message)
+
+
+@click.command("reindex")
+def reindex() -> None:
+    """Rebuild the search index from the database."""
+    from portal.search_sync import reindex_all
+
+    count = reindex_all()
+    click.echo(f"已重建索引：{count} 条公开信息。")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_command(kind: str, path: str) -> None:
+    """Import KIND from a .jsonl or .csv FILE (all rows or none)."""
+    from portal.services.importer import ImportInvalid, import_file
+
+    try:
+        result = import_file(kind, path)
+    except ImportInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        fail(f"导入失败：{len(exc.errors)} 处错误，未导入任何数据。")
+    click.echo(f"导入完成：新增 {result.created} 条，更新 {result.updated} 条。")
+
+
+@click.command("demo")
+@click.option("--size", type=click.IntRange(min=1), default=None, help="Number of items (default: a few thousand).")
+def demo(size: int | None) -> None:
+    """Load the clearly-labelled demo data set for 西双版纳."""
+    from portal.services.demo_data import load_demo
+
+    counts = load_demo(size=size)
+    click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def fail(message: str) -> None:

@@ -1,7 +1,7 @@
+import pytest
+
 from portal import database
 from portal.config import Settings, SettingsError
-
-import pytest
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):

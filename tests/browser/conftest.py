@@ -1,0 +1,79 @@
+"""Browser tests: a live server on 127.0.0.1 on a free port, and Debian's headless Chromium.
+
+Nothing here downloads a browser; without /usr/bin/chromium (or the playwright package) the
+tests skip with the reason, and fail instead under PORTAL_TEST_STRICT=1 (CI).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import make_app, skip_or_fail
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def live_server(live_app) -> Iterator[str]:
+    """Serve ``live_app`` in a thread; yields the base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        skip_or_fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is not installed (make install-test)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page with JavaScript on (the portal needs none; see ``page_nojs``)."""
+    context = browser.new_context(locale="zh-CN")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def page_nojs(browser):
+    """A page with JavaScript off: the honest test of Tor Browser's Safest mode."""
+    context = browser.new_context(locale="zh-CN", java_script_enabled=False)
+    yield context.new_page()
+    context.close()

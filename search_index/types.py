@@ -70,3 +70,7 @@ class SearchResults:
 
 class QueryInvalid(ValueError):
     """The query cannot be searched; ``str()`` is a message for the user."""
+
+
+class IndexBusy(RuntimeError):
+    """Another process held the index's write lock for longer than the timeout."""

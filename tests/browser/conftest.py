@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import shutil
 import threading
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, distinct, extract, func, select
+from sqlalchemy import ColumnElement, Select, extract, func, select
 
 from portal.domain import blacklist as blacklist_rules
 from portal.domain.accidents import AccidentLevel
@@ -39,6 +39,7 @@ from portal.templating import format_yuan
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 KINDS: tuple[str, ...] = tuple(DISCLOSURE_MODELS)
+MAX_ID = 2**31 - 1
 # The statuses offered by the blacklist filter; "pending" (a listing date still ahead) is shown
 # on an entry but not offered, as the regulator publishes entries on listing.
 BLACKLIST_FILTER_STATUSES = (BlacklistStatus.ACTIVE, BlacklistStatus.EXPIRED, BlacklistStatus.REMOVED)
@@ -198,7 +199,7 @@ def list_published(
     model = _model(kind)
     per_page = per_page or current_app.config["SETTINGS"].page_size
     stmt = _filtered(model, filters or ListFilters(), today or local_today())
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = db.session.scalar(stmt.with_only_columns(func.count(), maintain_column_froms=True)) or 0
     pages = max(1, math.ceil(total / per_page))
     if page > pages:
         raise PageOutOfRange(page, pages)
@@ -211,6 +212,10 @@ def list_published(
 def get_published(kind: str, item_id: int) -> DisclosureMixin:
     """The published item of ``kind`` with public id ``item_id``; drafts are not found."""
     model = _model(kind)
+    # Ids are 32-bit integers on every database; a larger number cannot name an item (and
+    # SQLite would refuse to bind it).
+    if not 0 < item_id <= MAX_ID:
+        raise DisclosureNotFound(f"{kind}/{item_id}")
     item = db.session.scalar(_published(model).where(model.id == item_id))
     if item is None:
         raise DisclosureNotFound(f"{kind}/{item_id}")
@@ -260,13 +265,13 @@ def facets(kind: str) -> Facets:
     years = sorted(
         (
             int(y)
-            for y in db.session.scalars(select(distinct(extract("year", column))).where(published))
+            for y in db.session.scalars(select(extract("year", column)).where(published).distinct())
             if y is not None
         ),
         reverse=True,
     )
-    counties = db.session.scalars(select(distinct(model.county)).where(published))  # type: ignore[attr-defined]
-    sectors = db.session.scalars(select(distinct(model.sector)).where(published))  # type: ignore[attr-defined]
+    counties = db.session.scalars(select(model.county).where(published).distinct())  # type: ignore[attr-defined]
+    sectors = db.session.scalars(select(model.sector).where(published).distinct())  # type: ignore[attr-defined]
     return Facets(
         counties=_ordered(list(counties), COUNTIES),
         sectors=_ordered(list(sectors), SECTORS),

@@ -37,6 +37,8 @@ def test_empty_list_renders_with_its_filter_form(client, kind):
     assert '<button type="submit">筛选</button>' in html
     assert page.controls, "the filter form has its selects"
     assert f'<a href="/{kind}" aria-current="page">' in html
+    # A GET form without CSRF: reading a public list leaves no cookie behind.
+    assert "Set-Cookie" not in response.headers
 
 
 @pytest.mark.parametrize("kind", KINDS)

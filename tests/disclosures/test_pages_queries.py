@@ -131,3 +131,22 @@ def test_history_entries_translate_and_hide_long_or_internal_values(app_ctx):
     assert changes["死亡人数"] == ("2", "3")
     assert service.field_label("powers", "workflow") == "办理流程"
     assert service.field_label("blacklist", "uscc") == "统一社会信用代码"
+
+
+def test_facets_follow_new_publications_and_edits(app_ctx):
+    item = factories.decision(decision_date=date(2026, 6, 1))
+    db.session.commit()
+    assert service.facets("decisions").years == [2026]
+    factories.decision(decision_date=date(2023, 6, 1))
+    db.session.commit()
+    assert service.facets("decisions").years == [2026, 2023]
+    draft = factories.decision(decision_date=date(2021, 6, 1), published=False)
+    db.session.commit()
+    assert service.facets("decisions").years == [2026, 2023]
+    draft.published_at = datetime(2020, 1, 1, tzinfo=UTC)  # a historic publication date
+    db.session.commit()
+    assert service.facets("decisions").years == [2026, 2023, 2021]
+    item.county = "新设园区"
+    item.modified_at = datetime(2030, 1, 1, tzinfo=UTC)
+    db.session.commit()
+    assert "新设园区" in service.facets("decisions").counties

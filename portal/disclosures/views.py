@@ -19,7 +19,6 @@ KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
 LATEST_ON_HOME = 5
 
 
-
 def _intro(kind: str) -> str:
     """A short explanation of a kind, shown above its list; figures from the rules in force."""
     settings = current_app.config["SETTINGS"]

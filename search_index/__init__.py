@@ -9,6 +9,17 @@ from search_index.types import (
     QueryInvalid,
     SearchQuery,
     SearchResults,
+    SearchUnavailable,
 )
 
-__all__ = ["KINDS", "Document", "Hit", "IndexBusy", "QueryInvalid", "SearchIndex", "SearchQuery", "SearchResults"]
+__all__ = [
+    "KINDS",
+    "Document",
+    "Hit",
+    "IndexBusy",
+    "QueryInvalid",
+    "SearchIndex",
+    "SearchQuery",
+    "SearchResults",
+    "SearchUnavailable",
+]

@@ -23,9 +23,11 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import struct
 import threading
 from array import array
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import LockError
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
@@ -61,6 +64,7 @@ from search_index.types import (
     QueryInvalid,
     SearchQuery,
     SearchResults,
+    SearchUnavailable,
 )
 
 # BM25 (Robertson/Spärck Jones), on exact substring frequencies; document length in bytes.
@@ -74,6 +78,11 @@ MAX_EXPANSION = 2000
 CONFIRM_DIRECTLY = 64
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
+# Hits as (sort key, sort key, leaf, document number): tuples that heapq compares in C.  The
+# keys are (-score, -date) for relevance and (-date, -score) for date order.
+_Ranked = tuple[float, float, int, int]
+FULL_RANK = 10_000  # rank all hits when there are at most this many (paging then reuses them)
+CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
 
 
 @dataclass
@@ -186,6 +195,7 @@ class SearchIndex:
         write_timeout: float = 10.0,
         rebuild_timeout: float = 120.0,
         limitmb: int = 256,
+        cache_size: int = 256,
     ) -> None:
         self.directory = str(directory)
         self.write_timeout = write_timeout
@@ -197,6 +207,9 @@ class SearchIndex:
         self._searcher: Searcher | None = None
         self._files: SideFiles | None = None
         self._states: dict[str, LeafState] = {}
+        self.cache_size = cache_size
+        self._results: OrderedDict[tuple[Any, ...], tuple[int, list[_Ranked]]] = OrderedDict()
+        self._cached = 0  # ranked hits held by the LRU
 
     # -- opening and refreshing ---------------------------------------------------------------
 
@@ -224,14 +237,23 @@ class SearchIndex:
         return self._ix
 
     def _check_process(self) -> None:
-        # After a fork (gunicorn --preload) the child must not share maps and file handles.
+        # After a fork (gunicorn --preload) the child must not share file positions with its
+        # parent: it opens its own (closing the inherited copies does not affect the parent).
         pid = os.getpid()
         if self._pid != pid:
             self._pid = pid
-            self._ix = None
-            self._searcher = None
-            self._files = None
-            self._states = {}
+            self._reset()
+
+    def _reset(self) -> None:
+        if self._searcher is not None:
+            with _suppress_oserror():
+                self._searcher.close()
+        self._ix = None
+        self._searcher = None
+        self._files = None
+        self._states = {}
+        self._results.clear()
+        self._cached = 0
 
     def _current(self) -> Searcher | None:
         """The process's searcher, refreshed if another writer committed since."""
@@ -243,7 +265,14 @@ class SearchIndex:
             self._searcher = ix.searcher()
             self._files = SideFiles(self.directory)
         elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            # A new searcher on the latest generation.  Whoosh 2.7's own refresh() means to
+            # reuse unchanged segment readers but reopens them all anyway (its reuse map is
+            # keyed by generation, looked up by segment id) and leaves some files unclosed;
+            # what is worth keeping per segment is kept here (LeafState).
+            old = self._searcher
+            assert self._ix is not None
+            self._searcher = self._ix.searcher()
+            old.close()
         return self._searcher
 
     def _leaves(self, searcher: Searcher) -> list[_Leaf]:
@@ -272,13 +301,9 @@ class SearchIndex:
             return searcher.reader().generation() if searcher is not None else -1
 
     def close(self) -> None:
+        """Close the searcher and drop the maps (the next search opens them again)."""
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-            self._searcher = None
-            self._ix = None
-            self._files = None
-            self._states = {}
+            self._reset()
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -358,11 +383,50 @@ class SearchIndex:
         _check_query(query)
         plan = planner.plan(query.q)
         with self._lock:
-            searcher = self._current()
-            if searcher is None:
-                return SearchResults(total=0, page=query.page, per_page=query.per_page)
-            leaves = self._leaves(searcher)
-            return _Execution(leaves, plan, query).run()
+            try:
+                searcher = self._current()
+                if searcher is None:
+                    return SearchResults(total=0, page=query.page, per_page=query.per_page)
+                leaves = self._leaves(searcher)
+                total, top = self._ranked(searcher, leaves, plan, query)
+                first = (query.page - 1) * query.per_page
+                hits = _hits(leaves, top[first : first + query.per_page], query)
+            except (OSError, WhooshIndexError, struct.error) as exc:
+                # Drop what this process holds: the next search opens the index afresh.
+                self.close()
+                raise SearchUnavailable(str(exc)) from exc
+        return SearchResults(total=total, hits=hits, page=query.page, per_page=query.per_page)
+
+    def _ranked(self, searcher: Searcher, leaves: list[_Leaf], plan: planner.Plan,
+                query: SearchQuery) -> tuple[int, list[_Ranked]]:
+        """(count, the best ``page * per_page`` hits in order), from the LRU when possible.
+
+        The LRU is keyed by the index generation, so a count is always that of the index as it
+        is; it makes walking the pages of one query cheap (each page needs all hits ranked).
+        """
+        wanted = query.page * query.per_page
+        key = (searcher.reader().generation(), plan.texts, query.kinds, query.county,
+               query.sector, query.year, query.sort)
+        cached = self._results.get(key)
+        if cached is not None and (len(cached[1]) >= wanted or len(cached[1]) == cached[0]):
+            self._results.move_to_end(key)
+            return cached
+        if cached is not None:
+            del self._results[key]
+            self._cached -= len(cached[1])
+        hits = _Execution(leaves, plan, query).run()
+        # Ties (same score and date) fall back to the position in the index: stable while the
+        # index does not change, so paging walks every hit exactly once.  A modest number of
+        # hits is ranked in full, so that walking all pages ranks only once.
+        top = sorted(hits) if len(hits) <= FULL_RANK else heapq.nsmallest(wanted, hits)
+        ranked = (len(hits), top)
+        if self.cache_size:
+            self._results[key] = ranked
+            self._cached += len(top)
+            while len(self._results) > self.cache_size or self._cached > CACHE_HITS:
+                _, (_, dropped) = self._results.popitem(last=False)
+                self._cached -= len(dropped)
+        return ranked
 
 def _acquire(lock: Any, timeout: float) -> bool:
     return bool(try_for(lock.acquire, timeout=timeout, delay=0.05))
@@ -511,10 +575,10 @@ class _Execution:
 
     # -- execution ----------------------------------------------------------------------------
 
-    def run(self) -> SearchResults:
+    def run(self) -> list[_Ranked]:
+        """Every hit as (sort key, sort key, leaf, docnum), unordered."""
         n = max(1, self.live_docs)
-        # Hits as (sort key 1, sort key 2, leaf, docnum): compared in C by heapq.
-        hits: list[tuple[float, float, int, int]] = []
+        hits: list[_Ranked] = []
         bigrams_only = all(t.is_bigram for t in self.plan.terms)
         per_leaf = [None if bigrams_only else self._conditions(leaf) for leaf in self.leaves]
         idf = [_idf(n, df) for df in self._dfs(per_leaf, bigrams_only)]
@@ -523,7 +587,7 @@ class _Execution:
                 self._run_postings(i, leaf, idf, hits)
             elif (conditions := per_leaf[i]) is not None:
                 self._run_confirmed(i, leaf, conditions, idf, hits)
-        return self._page(hits)
+        return hits
 
     def _dfs(self, per_leaf: list[list[Condition] | None], bigrams_only: bool) -> list[int]:
         """Documents per term, for idf: exact for a bigram (up to deleted documents), else the
@@ -541,7 +605,7 @@ class _Execution:
         return dfs
 
     def _run_postings(self, li: int, leaf: _Leaf, idf: list[float],
-                      hits: list[tuple[float, float, int, int]]) -> None:
+                      hits: list[_Ranked]) -> None:
         """Every term is one bigram: the posting lists are the exact answer, with frequencies."""
         reader, table = leaf.reader, leaf.table
         terms = self.plan.terms
@@ -590,7 +654,7 @@ class _Execution:
             hits.extend((-score, -dates[d], li, d) for d, score in scores.items())
 
     def _run_confirmed(self, li: int, leaf: _Leaf, conditions: list[Condition],
-                       idf: list[float], hits: list[tuple[float, float, int, int]]) -> None:
+                       idf: list[float], hits: list[_Ranked]) -> None:
         """Narrow by the rarest conditions, then confirm every term on the text."""
         table = leaf.table
         size = leaf.reader.doc_count()
@@ -637,24 +701,23 @@ class _Execution:
             else:
                 hits.append((-score, -dates[docnum], li, docnum))
 
-    def _page(self, hits: list[tuple[float, float, int, int]]) -> SearchResults:
-        query = self.query
-        # Ties (same score and date) fall back to the position in the index: stable while the
-        # index does not change, so paging walks every hit exactly once.
-        top = heapq.nsmallest(query.page * query.per_page, hits)
-        terms = planner.highlight_terms(query.q)
-        results = []
-        for first, second, li, docnum in top[(query.page - 1) * query.per_page :]:
-            table = self.leaves[li].table
-            title, original, normalised, body = table.details(docnum)
-            results.append(Hit(
-                kind=table.kind_name(docnum),
-                id=table.doc_id[docnum],
-                title=title,
-                date=table.event_date(docnum),
-                snippet_html=snippet(original, normalised, terms, body),
-                withdrawn=bool(table.withdrawn[docnum]),
-                score=-(second if self.by_date else first),
-            ))
-        return SearchResults(total=len(hits), hits=results, page=query.page,
-                             per_page=query.per_page)
+
+
+def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> list[Hit]:
+    """What a page shows of its ranked hits: titles, dates, snippets."""
+    terms = planner.highlight_terms(query.q)
+    by_date = query.sort == "date"
+    hits = []
+    for first, second, li, docnum in ranked:
+        table = leaves[li].table
+        title, original, normalised, body = table.details(docnum)
+        hits.append(Hit(
+            kind=table.kind_name(docnum),
+            id=table.doc_id[docnum],
+            title=title,
+            date=table.event_date(docnum),
+            snippet_html=snippet(original, normalised, terms, body),
+            withdrawn=bool(table.withdrawn[docnum]),
+            score=-(second if by_date else first),
+        ))
+    return hits

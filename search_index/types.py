@@ -74,3 +74,7 @@ class QueryInvalid(ValueError):
 
 class IndexBusy(RuntimeError):
     """Another process held the index's write lock for longer than the timeout."""
+
+
+class SearchUnavailable(RuntimeError):
+    """The index cannot be read (missing files, a damaged index): rebuild it with ``reindex``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from search_index.analyzer import normalize
+from search_index.analyzer import TOKEN_RUN, normalize
 from search_index.types import KINDS, Document
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -167,7 +167,7 @@ class Corpus:
             text = rng.choice(self.documents).text
             a = rng.randrange(len(text))
             piece = text[a : a + rng.randint(1, 9)].strip()
-            if piece and not any(c in piece for c in '"“”「」'):
+            if TOKEN_RUN.search(piece) and not any(c in piece for c in '"“”「」'):
                 queries.append([" ".join(piece.split())])
         return queries[:count] if count >= len(fixed) else queries
 
@@ -178,12 +178,18 @@ def quote(terms: list[str]) -> str:
                     for t in terms)
 
 
+_normalised: dict[int, tuple[Document, str]] = {}
+
+
 def brute_force(documents: list[Document], terms: list[str], **filters: object) -> set[tuple[str, int]]:
     """Every document whose normalised text contains every term: the definition of a match."""
     wanted = [" ".join(normalize(t).split()) for t in terms]
     hits = set()
     for d in documents:
-        text = normalize(d.text)
+        cached = _normalised.get(id(d))
+        if cached is None or cached[0] is not d:
+            cached = _normalised[id(d)] = (d, normalize(d.text))
+        text = cached[1]
         if all(t in text for t in wanted) and _passes(d, filters):
             hits.add((d.kind, d.id))
     return hits

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, jsonify, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp
 
 from portal.disclosures import bp
@@ -28,6 +28,10 @@ MAX_PAGE = 1000
 SORT_CHOICES = [("relevance", "按相关度"), ("date", "按日期（新→旧）")]
 
 
+def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice("", "全部"), *(SelectChoice(value, label) for value, label in pairs)]
+
+
 def _search_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_search
 
@@ -40,14 +44,14 @@ class SearchForm(FlaskForm):
 
     q = StringField("搜索词", validators=[Optional(), Length(max=MAX_QUERY_CHARS)])
     kind = SelectField("信息类别", validators=[Optional()], validate_choice=True,
-                       choices=[("", "全部"), *((k, DISCLOSURE_MODELS[k].LABEL) for k in KINDS)])
+                       choices=_choices([(k, DISCLOSURE_MODELS[k].LABEL) for k in KINDS]))
     county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
-                         choices=[("", "全部"), *((c, c) for c in COUNTIES)])
+                         choices=_choices([(c, c) for c in COUNTIES]))
     sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
-                         choices=[("", "全部"), *((s, s) for s in SECTORS)])
+                         choices=_choices([(s, s) for s in SECTORS]))
     year = StringField("年份", validators=[Optional(), Regexp(r"^(19|20|21)\d\d$")])
     sort = SelectField("排序", validators=[Optional()], validate_choice=True,
-                       choices=SORT_CHOICES)
+                       choices=[SelectChoice(v, label) for v, label in SORT_CHOICES])
     page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,4}$")])
     per_page = StringField("每页条数", validators=[Optional(), Regexp(r"^\d{1,4}$")])
 
@@ -116,8 +120,12 @@ class SearchForm(FlaskForm):
         return any(self[name].data for name in ("kind", "county", "sector", "year"))
 
 
+# One limit shared by the page and the API: the same work behind both.
+search_limit = limiter.shared_limit(_search_limit, scope="search")
+
+
 @bp.get("/search")
-@limiter.limit(_search_limit)
+@search_limit
 def search():
     form = SearchForm(request.args)
     problems = form.problems()
@@ -145,7 +153,7 @@ def search():
 
 
 @bp.get("/api/v1/search")
-@limiter.limit(_search_limit)
+@search_limit
 def api_search():
     form = SearchForm(request.args)
     problems = form.problems()

@@ -76,6 +76,13 @@ MAX_EXPANSION = 2000
 # Stop narrowing by further posting lists once this few candidates remain: confirming them on
 # the text is cheaper than reading another list.
 CONFIRM_DIRECTLY = 64
+# Relative costs (measured on this machine, in µs) that choose between reading postings and
+# confirming candidates on the text: a term lookup in Whoosh's hash file, one posting read
+# through the public matcher API, one skip_to, one confirmation (slice, count, score).
+LOOKUP_COST = 40.0
+POSTING_COST = 1.0
+SKIP_COST = 3.0
+CONFIRM_COST = 1.5
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
 # Hits as (sort key, sort key, leaf, document number): tuples that heapq compares in C.  The
@@ -309,7 +316,11 @@ class SearchIndex:
 
     @contextmanager
     def _writer(self, timeout: float) -> Iterator[writing.SegmentWriter]:
-        ix = self._index(create=True)
+        # Writing does not hold the process lock: searches in other threads go on meanwhile
+        # (on the previous generation), and Whoosh's file lock orders the writers.
+        with self._lock:
+            self._check_process()
+            ix = self._index(create=True)
         assert ix is not None
         try:
             # compound=False: a compound segment's postings are copied into each reading
@@ -328,32 +339,30 @@ class SearchIndex:
 
         Readers see the old index until the commit and the new one after it, never a part.
         """
-        with self._lock:
-            self._check_process()
-            with self._writer(self.rebuild_timeout) as writer:
-                old = file_numbers(self.directory)
-                side = SideWriter(self.directory, (old[-1] + 1) if old else 1)
-                count = 0
-                seen: set[str] = set()
-                try:
-                    for document in documents:
-                        if document.key in seen:
-                            continue
-                        seen.add(document.key)
-                        _add(writer, side, document, update=False)
-                        count += 1
-                    side.close()
-                    # CLEAR: the new segment replaces every old one in this one commit.
-                    writer.commit(mergetype=writing.CLEAR)
-                except BaseException:
-                    side.close()
-                    os.unlink(side.path)
-                    raise
-            for number in old:
-                # Readers that still map an old file keep their pages (POSIX unlink semantics).
-                with _suppress_oserror():
-                    os.unlink(os.path.join(self.directory, file_name(number)))
-            return count
+        with self._writer(self.rebuild_timeout) as writer:
+            old = file_numbers(self.directory)
+            side = SideWriter(self.directory, (old[-1] + 1) if old else 1)
+            count = 0
+            seen: set[str] = set()
+            try:
+                for document in documents:
+                    if document.key in seen:
+                        continue
+                    seen.add(document.key)
+                    _add(writer, side, document, update=False)
+                    count += 1
+                side.close()
+                # CLEAR: the new segment replaces every old one in this one commit.
+                writer.commit(mergetype=writing.CLEAR)
+            except BaseException:
+                side.close()
+                os.unlink(side.path)
+                raise
+        for number in old:
+            # Readers that still map an old file keep their pages (POSIX unlink semantics).
+            with _suppress_oserror():
+                os.unlink(os.path.join(self.directory, file_name(number)))
+        return count
 
     def update(self, documents: Iterable[Document], deleted: Iterable[str] = ()) -> None:
         """Add or replace ``documents`` and remove the keys in ``deleted``, in one commit."""
@@ -361,20 +370,18 @@ class SearchIndex:
         gone = [key for key in dict.fromkeys(deleted) if key not in latest]
         if not latest and not gone:
             return
-        with self._lock:
-            self._check_process()
-            with self._writer(self.write_timeout) as writer:
-                for key in gone:
-                    writer.delete_by_term(KEY, key)
-                if latest:
-                    numbers = file_numbers(self.directory)
-                    side = SideWriter(self.directory, numbers[-1] if numbers else 1)
-                    try:
-                        for document in latest.values():
-                            _add(writer, side, document, update=True)
-                    finally:
-                        side.close()
-                writer.commit()
+        with self._writer(self.write_timeout) as writer:
+            for key in gone:
+                writer.delete_by_term(KEY, key)
+            if latest:
+                numbers = file_numbers(self.directory)
+                side = SideWriter(self.directory, numbers[-1] if numbers else 1)
+                try:
+                    for document in latest.values():
+                        _add(writer, side, document, update=True)
+                finally:
+                    side.close()
+            writer.commit()
 
     # -- searching ----------------------------------------------------------------------------
 
@@ -396,6 +403,24 @@ class SearchIndex:
                 self.close()
                 raise SearchUnavailable(str(exc)) from exc
         return SearchResults(total=total, hits=hits, page=query.page, per_page=query.per_page)
+
+    def matching(self, query: SearchQuery) -> list[tuple[str, int]]:
+        """(kind, id) of every hit of ``query`` in rank order, without snippets (``page`` and
+        ``per_page`` are ignored): for checks and exports that need all hits at once."""
+        _check_query(query)
+        plan = planner.plan(query.q)
+        with self._lock:
+            try:
+                searcher = self._current()
+                if searcher is None:
+                    return []
+                leaves = self._leaves(searcher)
+                hits = sorted(_Execution(leaves, plan, query).run())
+            except (OSError, WhooshIndexError, struct.error) as exc:
+                self.close()
+                raise SearchUnavailable(str(exc)) from exc
+            return [(leaves[li].table.kind_name(d), leaves[li].table.doc_id[d])
+                    for _, _, li, d in hits]
 
     def _ranked(self, searcher: Searcher, leaves: list[_Leaf], plan: planner.Plan,
                 query: SearchQuery) -> tuple[int, list[_Ranked]]:
@@ -554,24 +579,33 @@ class _Execution:
         return conditions
 
     @staticmethod
-    def _narrow(leaf: _Leaf, candidates: list[int], condition: Condition) -> list[int]:
-        """The candidates (ascending) that have the condition."""
-        if len(condition.terms) != 1 or condition.df < 8 * len(candidates):
-            ids = leaf.ids(condition)
-            return [d for d in candidates if d in ids]
-        # A long list and few candidates: skip through the list (block by block).
-        try:
-            matcher = leaf.reader.postings(condition.field, condition.terms[0])
-        except TermNotFound:
-            return []
-        kept = []
-        for docnum in candidates:
-            if not matcher.is_active():
-                break
-            matcher.skip_to(docnum)
-            if matcher.is_active() and matcher.id() == docnum:
-                kept.append(docnum)
-        return kept
+    def _narrow(leaf: _Leaf, candidates: list[int], condition: Condition) -> list[int] | None:
+        """The candidates (ascending) that have the condition; None when narrowing by it costs
+        more than confirming the candidates it would exclude."""
+        size = max(1, leaf.reader.doc_count_all())
+        saved = CONFIRM_COST * len(candidates) * max(0.0, 1.0 - condition.df / size)
+        read = LOOKUP_COST * len(condition.terms) + POSTING_COST * condition.df
+        skip = LOOKUP_COST + SKIP_COST * len(candidates)
+        if len(condition.terms) == 1 and skip < read:
+            if skip >= saved:
+                return None
+            # A long list and few candidates: skip through the list block by block.
+            try:
+                matcher = leaf.reader.postings(condition.field, condition.terms[0])
+            except TermNotFound:
+                return []
+            kept = []
+            for docnum in candidates:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+                if matcher.id() == docnum:
+                    kept.append(docnum)
+            return kept
+        if read >= saved:
+            return None
+        ids = leaf.ids(condition)
+        return [d for d in candidates if d in ids]
 
     # -- execution ----------------------------------------------------------------------------
 
@@ -658,10 +692,11 @@ class _Execution:
         """Narrow by the rarest conditions, then confirm every term on the text."""
         table = leaf.table
         size = leaf.reader.doc_count()
-        # Reading a union of posting lists costs ~40 µs a term plus ~1 µs a posting; scanning
-        # the segment ~2 µs a document.  Take whichever is cheaper for the rarest condition.
+        # Read the rarest condition's postings when that costs less than confirming the
+        # documents it excludes; otherwise scan the segment.
         first = conditions[0] if conditions else None
-        if first is not None and 40 * len(first.terms) + 1.65 * first.df < 2 * size:
+        if first is not None and (LOOKUP_COST * len(first.terms) + POSTING_COST * first.df
+                                  < CONFIRM_COST * (size - first.df)):
             candidates = sorted(leaf.ids(first))
             rest = conditions[1:]
         else:
@@ -671,36 +706,38 @@ class _Execution:
         for condition in rest:
             if len(candidates) <= CONFIRM_DIRECTLY:
                 break
-            candidates = self._narrow(leaf, candidates, condition)
-        needles = [t.needle for t in self.plan.terms]
-        weights = list(zip(needles, idf, strict=True))
+            narrowed = self._narrow(leaf, candidates, condition)
+            if narrowed is None:  # the rest are commoner still: no gain from them either
+                break
+            candidates = narrowed
+        # Confirm the term that excludes most first (fewest documents by its conditions).
+        order = sorted(range(len(self.plan.terms)),
+                       key=lambda i: min((c.df for c in conditions if c.term == i), default=size))
+        weights = [(self.plan.terms[i].needle, idf[i]) for i in order]
         maps, start, end, title_end, dates = (table.maps, table.start, table.end,
                                               table.title_end, table.date)
         k1 = K1 + 1.0
         norm = K1 * (1.0 - B)
         slope = K1 * B / self.avgdl
         by_date = self.by_date
-        single = needles[0] if len(needles) == 1 else None
         for docnum in candidates:
-            s, e = start[docnum], end[docnum]
-            mm = maps[docnum]
-            if single is not None:
-                if mm.find(single, s, e) < 0:
-                    continue
-            elif any(mm.find(needle, s, e) < 0 for needle in needles):
-                continue
-            text = mm[s:e]
-            title = text[: title_end[docnum] - s]
+            s = start[docnum]
+            e = end[docnum]
+            text = maps[docnum][s:e]
+            title = title_end[docnum] - s
             damp = norm + slope * (e - s)
             score = 0.0
             for needle, weight in weights:
                 tf = text.count(needle)
-                score += weight * (tf * k1 / (tf + damp) + (TITLE_BOOST if needle in title else 0.0))
-            if by_date:
-                hits.append((-dates[docnum], -score, li, docnum))
+                if not tf:
+                    break
+                score += weight * (tf * k1 / (tf + damp)
+                                   + (TITLE_BOOST if text.find(needle, 0, title) >= 0 else 0.0))
             else:
-                hits.append((-score, -dates[docnum], li, docnum))
-
+                if by_date:
+                    hits.append((-dates[docnum], -score, li, docnum))
+                else:
+                    hits.append((-score, -dates[docnum], li, docnum))
 
 
 def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> list[Hit]:

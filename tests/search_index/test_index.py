@@ -211,3 +211,11 @@ def test_document_fields_survive_the_side_file(index):
                                                         kinds=("blacklist",))).hits}
     assert by_id[3].title == "标题（Ａ）" and by_id[3].date == original.date
     assert by_id[4].date is None
+
+
+def test_matching_lists_every_hit_in_rank_order(index):
+    index.rebuild([doc(n, "矿山" * n) for n in range(1, 30)])
+    ranked = index.matching(SearchQuery(q="矿山"))
+    assert sorted(ranked) == [("decisions", n) for n in range(1, 30)]
+    pages = [h for p in (1, 2, 3) for h in index.search(SearchQuery(q="矿山", page=p, per_page=10)).hits]
+    assert ranked == [(h.kind, h.id) for h in pages]

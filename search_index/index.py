@@ -638,6 +638,11 @@ class _Execution:
             dfs.append(min(df, self.live_docs))
         return dfs
 
+    def _bm25(self, idf: float) -> tuple[float, float, float, float]:
+        """(idf·(k1+1), k1·(1-b), k1·b/avgdl, title bonus): the per-term constants of
+        score = idf·(k1+1)·tf / (tf + k1·(1-b) + k1·b·dl/avgdl) + bonus·[term in title]."""
+        return idf * (K1 + 1.0), K1 * (1.0 - B), K1 * B / self.avgdl, TITLE_BOOST * idf
+
     def _run_postings(self, li: int, leaf: _Leaf, idf: list[float],
                       hits: list[_Ranked]) -> None:
         """Every term is one bigram: the posting lists are the exact answer, with frequencies."""
@@ -646,25 +651,41 @@ class _Execution:
         order = sorted(range(len(terms)), key=lambda i: leaf.df(GRAMS, terms[i].needle))
         if leaf.df(GRAMS, terms[order[0]].needle) == 0:
             return
-        start, end = table.start, table.end
-        k1 = K1 + 1.0
-        norm = K1 * (1.0 - B)
-        slope = K1 * B / self.avgdl
-        scores: dict[int, float] = {}
-        matcher = reader.postings(GRAMS, terms[order[0]].needle)
-        weight = idf[order[0]]
+        start, end, dates = table.start, table.end, table.date
         allowed = self._allowed if self.filtered else None
-        while matcher.is_active():
-            docnum = matcher.id()
-            if allowed is None or allowed(table, docnum):
-                tf = matcher.weight()
-                scores[docnum] = weight * tf * k1 / (tf + norm + slope * (end[docnum] - start[docnum]))
-            matcher.next()
-        for i in order[1:]:
-            if not scores or leaf.df(GRAMS, terms[i].needle) == 0:
-                return
+        titled = [set(reader.postings(TITLE, terms[i].needle).all_ids())
+                  if leaf.df(TITLE, terms[i].needle) else set() for i in order]
+        scores: dict[int, float] = {}
+        by_date = self.by_date
+        for position, i in enumerate(order):
+            weight, norm, slope, bonus = self._bm25(idf[i])
+            in_title = titled[position]
             matcher = reader.postings(GRAMS, terms[i].needle)
-            weight = idf[i]
+            if len(order) == 1:  # one word (the common case): straight into the hits
+                append = hits.append
+                while matcher.is_active():
+                    docnum = matcher.id()
+                    if allowed is None or allowed(table, docnum):
+                        tf = matcher.weight()
+                        score = weight * tf / (tf + norm + slope * (end[docnum] - start[docnum]))
+                        if docnum in in_title:
+                            score += bonus
+                        if by_date:
+                            append((-dates[docnum], -score, li, docnum))
+                        else:
+                            append((-score, -dates[docnum], li, docnum))
+                    matcher.next()
+                return
+            if position == 0:
+                while matcher.is_active():
+                    docnum = matcher.id()
+                    if allowed is None or allowed(table, docnum):
+                        tf = matcher.weight()
+                        score = weight * tf / (tf + norm + slope * (end[docnum] - start[docnum]))
+                        scores[docnum] = score + bonus if docnum in in_title else score
+                    matcher.next()
+                continue
+            # Intersect: skip through the next list to each remaining candidate.
             narrowed: dict[int, float] = {}
             for docnum in sorted(scores):
                 matcher.skip_to(docnum)
@@ -672,17 +693,13 @@ class _Execution:
                     break
                 if matcher.id() == docnum:
                     tf = matcher.weight()
-                    narrowed[docnum] = scores[docnum] + weight * tf * k1 / (
-                        tf + norm + slope * (end[docnum] - start[docnum]))
+                    score = weight * tf / (tf + norm + slope * (end[docnum] - start[docnum]))
+                    narrowed[docnum] = scores[docnum] + (score + bonus if docnum in in_title
+                                                         else score)
             scores = narrowed
-        for i, term in enumerate(terms):
-            if leaf.df(TITLE, term.needle):
-                bonus = TITLE_BOOST * idf[i]
-                for docnum in reader.postings(TITLE, term.needle).all_ids():
-                    if docnum in scores:
-                        scores[docnum] += bonus
-        dates = table.date
-        if self.by_date:
+            if not scores:
+                return
+        if by_date:
             hits.extend((-dates[d], -score, li, d) for d, score in scores.items())
         else:
             hits.extend((-score, -dates[d], li, d) for d, score in scores.items())
@@ -713,31 +730,61 @@ class _Execution:
         # Confirm the term that excludes most first (fewest documents by its conditions).
         order = sorted(range(len(self.plan.terms)),
                        key=lambda i: min((c.df for c in conditions if c.term == i), default=size))
-        weights = [(self.plan.terms[i].needle, idf[i]) for i in order]
-        maps, start, end, title_end, dates = (table.maps, table.start, table.end,
-                                              table.title_end, table.date)
-        k1 = K1 + 1.0
-        norm = K1 * (1.0 - B)
-        slope = K1 * B / self.avgdl
+        terms = [(self.plan.terms[i].needle, len(self.plan.terms[i].needle), *self._bm25(idf[i]))
+                 for i in order]
+        self._confirm(li, table, candidates, terms, hits)
+
+    def _confirm(self, li: int, table: DocTable, candidates: list[int],
+                 terms: list[tuple[bytes, int, float, float, float, float]],
+                 hits: list[_Ranked]) -> None:
+        """Keep the candidates whose text contains every term, scored by BM25 on the exact
+        substring frequency.  The hot loop of the search: everything is a local, the text is
+        searched in place in the map (a copy only of the rest of a matching text, to count),
+        the title test is the first match's position."""
+        start, end, title_end, dates, maps = (table.start, table.end, table.title_end,
+                                              table.date, table.maps)
+        single_map = table.single_map
+        single_find = single_map.find if single_map is not None else None
+        append = hits.append
         by_date = self.by_date
+        if len(terms) == 1:
+            ((needle, length, weight, norm, slope, bonus),) = terms
+            for docnum in candidates:
+                s = start[docnum]
+                e = end[docnum]
+                find = single_find or maps[docnum].find
+                p = find(needle, s, e)
+                if p < 0:
+                    continue
+                in_title = p + length <= title_end[docnum]
+                tf = 1 + (single_map or maps[docnum])[p + length : e].count(needle)
+                score = weight * tf / (tf + norm + slope * (e - s))
+                if in_title:
+                    score += bonus
+                if by_date:
+                    append((-dates[docnum], -score, li, docnum))
+                else:
+                    append((-score, -dates[docnum], li, docnum))
+            return
         for docnum in candidates:
             s = start[docnum]
             e = end[docnum]
-            text = maps[docnum][s:e]
-            title = title_end[docnum] - s
-            damp = norm + slope * (e - s)
+            find = single_find or maps[docnum].find
             score = 0.0
-            for needle, weight in weights:
-                tf = text.count(needle)
-                if not tf:
+            for needle, length, weight, norm, slope, bonus in terms:
+                p = find(needle, s, e)
+                if p < 0:
                     break
-                score += weight * (tf * k1 / (tf + damp)
-                                   + (TITLE_BOOST if text.find(needle, 0, title) >= 0 else 0.0))
+                in_title = p + length <= title_end[docnum]
+                tf = 1 + (single_map or maps[docnum])[p + length : e].count(needle)
+                score += weight * tf / (tf + norm + slope * (e - s))
+                if in_title:
+                    score += bonus
             else:
                 if by_date:
-                    hits.append((-dates[docnum], -score, li, docnum))
+                    append((-dates[docnum], -score, li, docnum))
                 else:
-                    hits.append((-score, -dates[docnum], li, docnum))
+                    append((-score, -dates[docnum], li, docnum))
 
 
 def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> list[Hit]:

@@ -943,3 +943,48 @@ def _insert_enterprises(session: Any, enterprises: list[dict[str, Any]]) -> dict
         session.execute(insert(Enterprise), new[start : start + BATCH_SIZE])
     lookup()
     return ids
+
+
+IMPORT_FIELDS = {
+    "powers": {"code": "code", "name": "name", "power_type": "power_type",
+               "legal_basis": "legal_basis", "department": "department",
+               "responsibilities": "responsibilities", "accountability": "accountability",
+               "workflow": "workflow", "remarks": "remarks"},
+    "decisions": {"document_no": "document_no", "decision_type": "decision_type",
+                  "enterprise_name": "party_name", "uscc": "uscc", "party_address": "party_address",
+                  "county": "county", "sector": "sector", "facts": "facts",
+                  "legal_basis": "legal_basis", "penalty": "penalty", "fine_yuan": "fine_yuan",
+                  "compliance": "compliance", "remedy": "remedy", "decision_date": "decision_date",
+                  "department": "department"},
+    "accidents": {"title": "title_text", "occurred_on": "occurred_on", "county": "county",
+                  "sector": "sector", "enterprise_name": "enterprise_name", "uscc": "uscc",
+                  "deaths": "deaths", "serious_injuries": "serious_injuries",
+                  "direct_loss_yuan": "direct_loss_yuan", "summary": "summary",
+                  "report": "report_html", "approved_on": "approved_on",
+                  "department": "department"},
+    "blacklist": {"enterprise_name": "enterprise_name", "uscc": "uscc", "grounds": "grounds",
+                  "basis": "basis", "listed_on": "listed_on", "county": "county",
+                  "sector": "sector", "department": "department"},
+}
+
+
+def import_records(data: DemoSet, kind: str) -> Iterator[dict[str, Any]]:
+    """The published items of ``kind`` as rows for ``flask import`` (JSON-ready values).
+
+    Useful to make realistic import files of any size, e.g. to time the importer.
+    """
+    from portal.models import local_date
+
+    for row in data.items[kind]:
+        if row["published_at"] is None:
+            continue
+        record = {}
+        for name, column in IMPORT_FIELDS[kind].items():
+            value = row[column]
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            record[name] = "" if value is None else value
+        record["published_on"] = local_date(row["published_at"]).isoformat()
+        yield record

@@ -231,3 +231,24 @@ def test_demo_command(runner, app_ctx, frozen):
     assert again.exit_code == 0
     assert again.stdout == result.stdout
     assert runner.invoke(args=["demo", "--size", "0"]).exit_code == 2
+
+
+def test_demo_items_are_valid_import_rows(app_ctx, frozen, tmp_path):
+    """The generator and the importer agree on what a valid item is."""
+    import json
+
+    from portal.services.importer import import_file
+
+    data = generate(60, seed=3, today=TODAY, now=NOW)
+    for kind in DISCLOSURE_MODELS:
+        records = list(demo_data.import_records(data, kind))
+        path = tmp_path / f"{kind}.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                        encoding="utf-8")
+        assert import_file(kind, path).created == len(records) > 0
+        again = import_file(kind, path)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, len(records))
+    accident = db.session.scalar(select(AccidentReport).order_by(AccidentReport.id))
+    expected = next(a for a in data.items["accidents"] if a["title_text"] == accident.title_text)
+    assert accident.report_html == expected["report_html"]  # sanitising it again changes nothing
+    assert accident.level == expected["level"]

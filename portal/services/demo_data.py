@@ -383,8 +383,9 @@ class _Generator:
         if accident is not None:
             level = AccidentLevel(accident["level"])
             fine = self.fine(*ACCIDENT_FINES[level], step=10_000)
+            event = accident["title_text"].removeprefix(ent["name"]).removesuffix("调查报告")
             facts = (f"{DEMO_MARK}经事故调查组调查认定，{cn_date(accident['occurred_on'])}"
-                     f"{ent['name']}{site}发生的{accident['title_text'].removeprefix(ent['name']).removesuffix('调查报告')}"
+                     f"{ent['name']}{site}发生的{event}"
                      f"是一起{level.label.removesuffix('事故')}生产安全责任事故，该单位未依法履行安全生产主体责任，"
                      "对事故发生负有责任。以上事实有事故调查报告及其批复等证据为证。")
             legal_basis = (f"违反了{LAW}第四条第一款的规定，依据{LAW}第一百一十四条第一款"
@@ -467,15 +468,19 @@ class _Generator:
         rng = self.rng
         sector = ent["sector"]
         if target is AccidentLevel.MAJOR:
-            deaths, injuries, loss = rng.randint(10, 13), rng.randint(5, 30), rng.randint(15, 45) * 1_000_000
+            deaths, injuries = rng.randint(10, 13), rng.randint(5, 30)
+            loss = rng.randint(15, 45) * 1_000_000
         elif target is AccidentLevel.LARGER:
             shape = rng.random()
             if shape < 0.7:
-                deaths, injuries, loss = rng.randint(3, 6), rng.randint(0, 8), rng.randint(20, 90) * 100_000
+                deaths, injuries = rng.randint(3, 6), rng.randint(0, 8)
+                loss = rng.randint(20, 90) * 100_000
             elif shape < 0.85:
-                deaths, injuries, loss = rng.randint(0, 2), rng.randint(10, 25), rng.randint(20, 90) * 100_000
+                deaths, injuries = rng.randint(0, 2), rng.randint(10, 25)
+                loss = rng.randint(20, 90) * 100_000
             else:
-                deaths, injuries, loss = rng.randint(0, 2), rng.randint(0, 5), rng.randint(100, 300) * 100_000
+                deaths, injuries = rng.randint(0, 2), rng.randint(0, 5)
+                loss = rng.randint(100, 300) * 100_000  # ¥10m to ¥30m: 较大 by the loss alone
         else:
             deaths = rng.choices((0, 1, 2), weights=(25, 60, 15))[0]
             injuries = rng.randint(0 if deaths else 1, 6)
@@ -684,7 +689,8 @@ class _Generator:
             add(self.blacklist_entry(rng.choice(enterprises), state))
         for accident in accidents:
             if accident["level"] >= AccidentLevel.MAJOR:
-                listed = min(accident["approved_on"] + timedelta(days=30), self.today - timedelta(days=1))
+                listed = min(accident["approved_on"] + timedelta(days=30),
+                             self.today - timedelta(days=1))
                 add(self.blacklist_entry(ent_by_uscc[accident["uscc"]], "any", listed,
                                          catalog.BLACKLIST_GROUNDS[0]))
         while len(blacklist) < n_blacklist:

@@ -631,19 +631,21 @@ def _chunks(items: list[Any], size: int = _QUERY_CHUNK) -> Iterator[list[Any]]:
 
 
 def _departments(session: Session, names: set[str]) -> dict[str, Department]:
-    found = {d.name: d for d in session.scalars(select(Department).where(Department.name.in_(names)))}
+    stmt = select(Department).where(Department.name.in_(names))
+    found = {d.name: d for d in session.scalars(stmt)}
     for name in sorted(names - found.keys()):
         found[name] = Department(name=name)
         session.add(found[name])
     return found
 
 
-def _enterprises(session: Session, spec: KindSpec, rows: list[CleanRow]) -> dict[str, Enterprise]:
+def _enterprises(session: Session, rows: list[CleanRow]) -> dict[str, Enterprise]:
     """Find or create each enterprise by credit code; the file's latest name and place win."""
     codes = sorted({r.values["uscc"] for r in rows if r.values.get("uscc")})
     found: dict[str, Enterprise] = {}
     for chunk in _chunks(codes):
-        found.update({e.uscc: e for e in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk)))})
+        stmt = select(Enterprise).where(Enterprise.uscc.in_(chunk))
+        found.update({e.uscc: e for e in session.scalars(stmt)})
     for row in rows:
         v = row.values
         if not v.get("uscc"):
@@ -686,12 +688,14 @@ def _store(spec: KindSpec, rows: list[CleanRow]) -> ImportResult:
     now = utcnow()
     result = ImportResult(spec.kind)
     model: Any = spec.model
-    published = session.scalar(select(func.count()).select_from(model).where(model.published_at.is_not(None))) or 0
+    published = session.scalar(
+        select(func.count()).select_from(model).where(model.published_at.is_not(None))
+    ) or 0
     result.reindexed = len(rows) >= BULK_REINDEX_MIN_ROWS and len(rows) > published
     try:
         with search_sync.suspended() if result.reindexed else nullcontext():
             departments = _departments(session, {r.values["department"] for r in rows})
-            enterprises = _enterprises(session, spec, rows)
+            enterprises = _enterprises(session, rows)
             session.flush()  # ids for the lookups below and the history's JSON
             existing = _existing(session, spec, rows)
             for row in rows:
@@ -725,12 +729,13 @@ def _store_row(
     values = _model_values(spec, v, blacklist_years)
     department = departments[v["department"]]
     enterprise = enterprises.get(v["uscc"]) if v.get("uscc") else None
-    if spec.kind == "blacklist":
-        for place in ("county", "sector"):
-            if not values.get(place) and enterprise is not None:
-                values[place] = getattr(enterprise, place)
     published_at = publication_moment(v["published_on"], now) if v.get("published_on") else None
     item = existing.get(row.key(spec))
+    if spec.kind == "blacklist" and enterprise is not None:
+        for place in ("county", "sector"):
+            # Left out: the enterprise's place for a new entry, unchanged for an existing one.
+            if (place not in values and item is None) or values.get(place) == "":
+                values[place] = getattr(enterprise, place)
     if item is None:
         item = spec.model(**values)
         item.department = department  # type: ignore[attr-defined]

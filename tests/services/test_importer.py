@@ -643,3 +643,13 @@ def test_import_command_rejects_an_unknown_kind_and_a_missing_file(runner, app_c
     assert result.exit_code == 2 and "reports" in result.output
     result = runner.invoke(args=["import", "decisions", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2
+
+
+def test_a_blacklist_update_without_place_keeps_the_entrys_place(app_ctx, tmp_path):
+    import_file("blacklist", jsonl(tmp_path, BLACKLIST | {"county": "勐腊县", "sector": "烟花爆竹"}))
+    enterprise = db.session.scalar(select(Enterprise))
+    enterprise.county = "景洪市"
+    db.session.commit()
+    import_file("blacklist", jsonl(tmp_path, BLACKLIST | {"basis": "更正"}, name="b.jsonl"))
+    entry = db.session.scalar(select(BlacklistEntry))
+    assert (entry.county, entry.basis) == ("勐腊县", "更正")

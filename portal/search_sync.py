@@ -1,15 +1,30 @@
 """Keeps the search index in step with the database: after each commit, and on ``reindex``.
 
 The index is derived data: ``reindex_all`` rebuilds it from the database at any time.
+
+After each commit that touched a disclosure (created, edited, published, withdrawn, unpublished,
+deleted) the index gets one update with the items' current state, written by one writer:
+
+* ``after_flush`` collects the keys of the disclosures each flush wrote or deleted;
+* ``before_commit`` flushes what is left and reads each collected item's state at that moment
+  (a published item becomes its ``Document``; a draft or a deleted item a removal), so changes
+  undone by a rolled-back savepoint are not indexed;
+* ``after_commit`` applies them to the index (the database commit has happened: an index
+  failure is logged, never raised; ``reindex`` repairs it);
+* a rollback of the whole transaction drops them.
+
+Inside ``suspended()`` (bulk loads) nothing is applied; call ``reindex_all`` afterwards.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import select
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.extensions import db
 from portal.models import (
@@ -22,6 +37,10 @@ from portal.models import (
 )
 from portal.sanitize import plain_text
 from search_index import Document, SearchIndex
+
+_KEYS = "search_sync_keys"  # session.info: {(kind, id)} touched since the transaction began
+_CHANGES = "search_sync_changes"  # session.info: (documents, deleted keys) ready for the index
+SUSPENDED = "search_sync_suspended"  # app.extensions flag
 
 
 def search_index() -> SearchIndex:
@@ -64,20 +83,30 @@ def document_for(item: DisclosureMixin) -> Document:
 
 
 def published_documents(batch_size: int = 2000) -> Iterator[Document]:
-    for model in DISCLOSURE_MODELS.values():
-        stmt = (
-            select(model)
-            .where(model.published_at.is_not(None))
-            .order_by(model.id)
-            .execution_options(yield_per=batch_size)
-        )
-        for item in db.session.scalars(stmt):
-            yield document_for(item)
-        db.session.expunge_all()
+    """Every published item of every kind, read in batches.
+
+    Reads through a session of its own, so the caller's session and objects are untouched.
+    """
+    with Session(db.engine) as session:
+        for model in DISCLOSURE_MODELS.values():
+            stmt = (
+                select(model)
+                .where(model.published_at.is_not(None))
+                .order_by(model.id)
+                .execution_options(yield_per=batch_size)
+            )
+            for n, item in enumerate(session.scalars(stmt), start=1):
+                yield document_for(item)
+                if n % batch_size == 0:
+                    session.expunge_all()  # keep memory flat on large tables
+            session.expunge_all()
 
 
 def reindex_all() -> int:
-    """Rebuild the whole index from the database; returns the number of documents."""
+    """Rebuild the whole index from the database; returns the number of documents.
+
+    Readers keep seeing the previous index until the rebuild commits (one writer, one commit).
+    """
     return search_index().rebuild(published_documents())
 
 
@@ -85,13 +114,82 @@ def reindex_all() -> int:
 def suspended() -> Iterator[None]:
     """Skip the after-commit updates inside (bulk loads); call ``reindex_all`` afterwards."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    app.extensions["search_sync_suspended"] = True
+    app.extensions[SUSPENDED] = True
     try:
         yield
     finally:
-        app.extensions["search_sync_suspended"] = False
+        app.extensions[SUSPENDED] = False
+
+
+# -- session events ---------------------------------------------------------------------------
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    keys: set[tuple[str, int]] = session.info.setdefault(_KEYS, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        # The primary key is set once the INSERT ran (the identity map is updated only later).
+        if isinstance(obj, DisclosureMixin) and obj.id is not None:
+            keys.add((obj.KIND, obj.id))
+
+
+def _before_commit(session: Session) -> None:
+    # Savepoints fire the commit events too: only the outermost commit reaches the index.
+    if session.in_nested_transaction() or _is_suspended():
+        return
+    session.flush()  # the commit would flush next: flush now so that its keys are collected
+    keys: set[tuple[str, int]] = session.info.pop(_KEYS, set())
+    if not keys:
+        return
+    documents: list[Document] = []
+    deleted: list[str] = []
+    for kind, item_id in sorted(keys):
+        item = session.get(DISCLOSURE_MODELS[kind], item_id)
+        if item is not None and item.published_at is not None:
+            documents.append(document_for(item))
+        else:  # deleted, or (back to) a draft: drafts are never in the index
+            deleted.append(f"{kind}:{item_id}")
+    session.info[_CHANGES] = (documents, deleted)
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_KEYS, None)
+    changes = session.info.pop(_CHANGES, None)
+    if changes is None or not has_app_context() or _is_suspended():
+        return
+    documents, deleted = changes
+    try:
+        search_index().update(documents, deleted)
+    except Exception:  # the commit stands; the index is repaired by `reindex`
+        current_app.logger.exception(
+            "search index update failed for %d item(s); run `flask --app portal reindex`",
+            len(documents) + len(deleted),
+        )
+
+
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A rolled-back savepoint keeps the keys: before_commit reads the items' state again.
+    if not previous_transaction.nested:
+        session.info.pop(_KEYS, None)
+        session.info.pop(_CHANGES, None)
+
+
+def _is_suspended() -> bool:
+    return has_app_context() and bool(current_app.extensions.get(SUSPENDED))
+
+
+_EVENTS = (
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_commit", _after_commit),
+    ("after_soft_rollback", _after_soft_rollback),
+)
 
 
 def register(app: Flask) -> None:
-    """Hook the after-commit update (implemented with the search adapter)."""
-    app.extensions.setdefault("search_sync_suspended", False)
+    """Hook the index updates to the sessions of ``db`` (once per process; apps share ``db``)."""
+    app.extensions.setdefault(SUSPENDED, False)
+    for name, listener in _EVENTS:
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)

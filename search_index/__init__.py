@@ -1,6 +1,25 @@
 """The Whoosh adapter: schema, Chinese analyzer, writer, query planner. Knows no Flask views."""
 
 from search_index.index import SearchIndex
-from search_index.types import KINDS, Document, Hit, QueryInvalid, SearchQuery, SearchResults
+from search_index.types import (
+    KINDS,
+    Document,
+    Hit,
+    IndexBusy,
+    QueryInvalid,
+    SearchQuery,
+    SearchResults,
+    SearchUnavailable,
+)
 
-__all__ = ["KINDS", "Document", "Hit", "QueryInvalid", "SearchIndex", "SearchQuery", "SearchResults"]
+__all__ = [
+    "KINDS",
+    "Document",
+    "Hit",
+    "IndexBusy",
+    "QueryInvalid",
+    "SearchIndex",
+    "SearchQuery",
+    "SearchResults",
+    "SearchUnavailable",
+]

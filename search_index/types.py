@@ -70,3 +70,11 @@ class SearchResults:
 
 class QueryInvalid(ValueError):
     """The query cannot be searched; ``str()`` is a message for the user."""
+
+
+class IndexBusy(RuntimeError):
+    """Another process held the index's write lock for longer than the timeout."""
+
+
+class SearchUnavailable(RuntimeError):
+    """The index cannot be read (missing files, a damaged index): rebuild it with ``reindex``."""

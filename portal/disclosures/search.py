@@ -1,0 +1,193 @@
+"""Full-text search over the four published kinds: the page ``/search`` and ``/api/v1/search``.
+
+Thin views: the form checks the input, ``search_index`` does the work.  Bad input of any kind
+gets a message (a page or JSON with status 400), never a 500 and never the input echoed raw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional, Regexp
+
+from portal.disclosures import bp
+from portal.domain.catalog import COUNTIES, SECTORS
+from portal.extensions import limiter
+from portal.models import DISCLOSURE_MODELS
+from portal.search_sync import search_index
+from search_index import KINDS, QueryInvalid, SearchQuery, SearchResults, SearchUnavailable
+from search_index.planner import MAX_QUERY_CHARS
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_PAGE = 1000
+SORT_CHOICES = [("relevance", "按相关度"), ("date", "按日期（新→旧）")]
+
+
+def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice("", "全部"), *(SelectChoice(value, label) for value, label in pairs)]
+
+
+def _search_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_search
+
+
+class SearchForm(FlaskForm):
+    """The search parameters, from the query string (a GET form that changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("搜索词", validators=[Optional(), Length(max=MAX_QUERY_CHARS)])
+    kind = SelectField("信息类别", validators=[Optional()], validate_choice=True,
+                       choices=_choices([(k, DISCLOSURE_MODELS[k].LABEL) for k in KINDS]))
+    county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
+                         choices=_choices([(c, c) for c in COUNTIES]))
+    sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
+                         choices=_choices([(s, s) for s in SECTORS]))
+    year = StringField("年份", validators=[Optional(), Regexp(r"^(19|20|21)\d\d$")])
+    sort = SelectField("排序", validators=[Optional()], validate_choice=True,
+                       choices=[SelectChoice(v, label) for v, label in SORT_CHOICES])
+    page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,4}$")])
+    per_page = StringField("每页条数", validators=[Optional(), Regexp(r"^\d{1,4}$")])
+
+    MESSAGES = {
+        "q": f"搜索词太长了，请精简到 {MAX_QUERY_CHARS} 个字以内。",
+        "kind": "信息类别无效，请从列表中选择。",
+        "county": "县（市、区）无效，请从列表中选择。",
+        "sector": "行业领域无效，请从列表中选择。",
+        "year": "年份应为四位数字，例如 2026。",
+        "sort": "排序方式只能是按相关度或按日期。",
+        "page": f"页码应为 1 到 {MAX_PAGE} 之间的整数。",
+        "per_page": f"每页条数应为 1 到 {MAX_PER_PAGE} 之间的整数。",
+    }
+
+    def __init__(self, formdata: MultiDict[str, str]) -> None:
+        super().__init__(formdata=formdata)
+
+    def problems(self) -> list[str]:
+        """One message per invalid parameter (the values themselves are never echoed)."""
+        self.validate()
+        messages = [self.MESSAGES[name] for name in self.MESSAGES if self[name].errors]
+        if not self.page.errors and not 1 <= self.page_number <= MAX_PAGE:
+            messages.append(self.MESSAGES["page"])
+        if not self.per_page.errors and not 1 <= self.per_page_number <= MAX_PER_PAGE:
+            messages.append(self.MESSAGES["per_page"])
+        return messages
+
+    @property
+    def page_number(self) -> int:
+        return int(self.page.data) if self.page.data and self.page.data.isdigit() else 1
+
+    @property
+    def per_page_number(self) -> int:
+        raw = self.per_page.data
+        return int(raw) if raw and raw.isdigit() else DEFAULT_PER_PAGE
+
+    @property
+    def text(self) -> str:
+        return (self.q.data or "").strip()
+
+    def query(self) -> SearchQuery:
+        return SearchQuery(
+            q=self.text,
+            kinds=(self.kind.data,) if self.kind.data else (),
+            county=self.county.data or "",
+            sector=self.sector.data or "",
+            year=int(self.year.data) if self.year.data else None,
+            sort=self.sort.data or "relevance",
+            page=self.page_number,
+            per_page=self.per_page_number,
+        )
+
+    def link_args(self, **changes: Any) -> dict[str, Any]:
+        """The current parameters as query arguments (empty ones left out), with ``changes``."""
+        args = {name: self[name].data for name in ("q", "kind", "county", "sector", "year", "sort")
+                if self[name].data}
+        if args.get("sort") == "relevance":
+            del args["sort"]
+        if self.per_page.data and self.per_page_number != DEFAULT_PER_PAGE:
+            args["per_page"] = self.per_page_number
+        args.update(changes)
+        return {k: v for k, v in args.items() if v not in (None, "")}
+
+    @property
+    def filtered(self) -> bool:
+        return any(self[name].data for name in ("kind", "county", "sector", "year"))
+
+
+# One limit shared by the page and the API: the same work behind both.
+search_limit = limiter.shared_limit(_search_limit, scope="search")
+
+
+@bp.get("/search")
+@search_limit
+def search():
+    form = SearchForm(request.args)
+    problems = form.problems()
+    results: SearchResults | None = None
+    status = 200
+    if not problems and form.text:
+        try:
+            results = search_index().search(form.query())
+        except QueryInvalid as error:
+            problems.append(str(error))
+        except SearchUnavailable:
+            current_app.logger.exception("search index unavailable")
+            problems.append("搜索服务暂时不可用，请稍后再试。")
+            status = 503
+    if problems and status == 200:
+        status = 400
+    return render_template(
+        "disclosures/search.html",
+        form=form,
+        problems=problems,
+        results=results,
+        kinds=KINDS,
+        max_page=MAX_PAGE,
+    ), status
+
+
+@bp.get("/api/v1/search")
+@search_limit
+def api_search():
+    form = SearchForm(request.args)
+    problems = form.problems()
+    if not problems and not form.text:
+        problems.append("缺少参数 q：请提供要搜索的词语。")
+    if problems:
+        return jsonify(error=" ".join(problems)), 400
+    try:
+        results = search_index().search(form.query())
+    except QueryInvalid as error:
+        return jsonify(error=str(error)), 400
+    except SearchUnavailable:
+        current_app.logger.exception("search index unavailable")
+        return jsonify(error="搜索服务暂时不可用，请稍后再试。"), 503
+    next_url = (
+        url_for("disclosures.api_search", **form.link_args(page=results.page + 1,
+                                                          per_page=results.per_page),
+                _external=True)
+        if results.has_next
+        else None
+    )
+    return jsonify(
+        count=results.total,
+        results=[
+            {
+                "kind": hit.kind,
+                "id": hit.id,
+                "title": hit.title,
+                "url": url_for("disclosures.detail", kind=hit.kind, item_id=hit.id,
+                               _external=True),
+                "date": hit.date.isoformat() if hit.date else None,
+                "snippet": hit.snippet_html,
+            }
+            for hit in results.hits
+        ],
+        next=next_url,
+    )

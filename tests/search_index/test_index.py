@@ -1,0 +1,221 @@
+"""The adapter's life cycle: rebuild, update, delete, refresh across instances, locks, errors."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from whoosh.index import open_dir
+
+from search_index import (
+    Document,
+    IndexBusy,
+    QueryInvalid,
+    SearchIndex,
+    SearchQuery,
+    SearchUnavailable,
+)
+from search_index.store import file_numbers
+
+
+def doc(id: int, text: str, kind: str = "decisions", **fields) -> Document:
+    title = fields.pop("title", f"标题{id}")
+    return Document(kind=kind, id=id, title=title, text=f"{title}\n{text}",
+                    date=fields.pop("date", date(2026, 1, id % 28 + 1)), **fields)
+
+
+def keys(index: SearchIndex, q: str, **filters) -> set[str]:
+    results = index.search(SearchQuery(q=q, per_page=100, **filters))
+    assert results.total == len(results.hits)
+    return {f"{h.kind}:{h.id}" for h in results.hits}
+
+
+@pytest.fixture
+def index(tmp_path) -> SearchIndex:
+    return SearchIndex(str(tmp_path / "index"))
+
+
+def test_searching_before_any_index_exists_finds_nothing(index):
+    results = index.search(SearchQuery(q="矿山"))
+    assert results.total == 0 and results.hits == []
+    assert index.generation() == -1
+
+
+def test_rebuild_replaces_everything(index):
+    assert index.rebuild([doc(1, "非煤矿山"), doc(2, "危险化学品")]) == 2
+    assert keys(index, "矿山") == {"decisions:1"}
+    assert index.rebuild([doc(3, "矿山救护")]) == 1
+    assert keys(index, "矿山") == {"decisions:3"}
+    assert keys(index, "化学") == set()
+
+
+def test_rebuild_skips_repeated_keys(index):
+    assert index.rebuild([doc(1, "矿山"), doc(1, "矿山")]) == 1
+
+
+def test_update_adds_replaces_and_deletes(index):
+    index.rebuild([doc(1, "非煤矿山"), doc(2, "磨憨镇")])
+    index.update([doc(2, "勐腊县"), doc(3, "磨憨口岸")], deleted=["decisions:1"])
+    assert keys(index, "矿山") == set()
+    assert keys(index, "磨憨") == {"decisions:3"}
+    assert keys(index, "勐腊") == {"decisions:2"}
+
+
+def test_counts_stay_exact_when_documents_are_replaced_many_times(index):
+    # Whoosh's doc_frequency still counts replaced documents until their segment is merged;
+    # the count must not.
+    index.rebuild([doc(1, "矿山 一"), doc(2, "矿山 二")])
+    for n in range(6):
+        index.update([doc(1, f"矿山 第{n}版")])
+    index.update([], deleted=["decisions:2"])
+    for q in ("矿山", "矿", "矿山 第5版", '"第5版"'):
+        results = index.search(SearchQuery(q=q))
+        assert (q, results.total, [h.id for h in results.hits]) == (q, 1, [1])
+    assert index.search(SearchQuery(q="第4版")).total == 0
+
+
+def test_another_instance_sees_writes_after_refresh(tmp_path):
+    writer = SearchIndex(str(tmp_path / "index"))
+    reader = SearchIndex(str(tmp_path / "index"))
+    writer.rebuild([doc(1, "矿山")])
+    assert keys(reader, "矿山") == {"decisions:1"}
+    generation = reader.generation()
+    writer.update([doc(2, "非煤矿山")])
+    assert reader.generation() > generation
+    assert keys(reader, "矿山") == {"decisions:1", "decisions:2"}
+    writer.rebuild([doc(3, "矿山救护队")])  # a new side file; the old one is removed
+    assert keys(reader, "矿山") == {"decisions:3"}
+    assert len(file_numbers(tmp_path / "index")) == 1
+
+
+def test_readers_see_the_old_index_until_a_rebuild_commits(tmp_path):
+    writer = SearchIndex(str(tmp_path / "index"))
+    reader = SearchIndex(str(tmp_path / "index"))
+    writer.rebuild([doc(1, "矿山"), doc(2, "矿山")])
+    seen = []
+
+    def documents():
+        for n in range(10, 20):
+            if n == 15:  # halfway through the rebuild, another process searches
+                seen.append(keys(reader, "矿山"))
+            yield doc(n, "矿山")
+
+    writer.rebuild(documents())
+    assert seen == [{"decisions:1", "decisions:2"}]
+    assert len(keys(reader, "矿山")) == 10
+
+
+def test_a_failed_rebuild_leaves_the_index_as_it_was(index, tmp_path):
+    index.rebuild([doc(1, "矿山")])
+
+    def broken():
+        yield doc(2, "矿山")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        index.rebuild(broken())
+    assert keys(index, "矿山") == {"decisions:1"}
+    assert len(file_numbers(tmp_path / "index")) == 1
+
+
+def test_writers_wait_for_the_lock_then_give_up(tmp_path):
+    index = SearchIndex(str(tmp_path / "index"), write_timeout=0.3)
+    index.rebuild([doc(1, "矿山")])
+    held = open_dir(str(tmp_path / "index")).writer()  # another process writing
+    try:
+        with pytest.raises(IndexBusy):
+            index.update([doc(2, "隐患")])
+    finally:
+        held.cancel()
+    index.update([doc(2, "隐患")])
+    assert keys(index, "隐患") == {"decisions:2"}
+
+
+def test_withdrawn_items_are_found_and_marked(index):
+    index.rebuild([doc(1, "矿山", withdrawn=True), doc(2, "矿山")])
+    hits = {h.id: h.withdrawn for h in index.search(SearchQuery(q="矿山")).hits}
+    assert hits == {1: True, 2: False}
+
+
+def test_hits_carry_title_date_kind_and_an_escaped_snippet(index):
+    text = "经查<script>alert(1)</script>该公司在ＬＮＧ储罐区非煤矿山作业"
+    index.rebuild([doc(7, text, kind="accidents", title="某公司事故", date=date(2025, 6, 12))])
+    (hit,) = index.search(SearchQuery(q="lng 矿山")).hits
+    assert (hit.kind, hit.id, hit.title, hit.date) == ("accidents", 7, "某公司事故", date(2025, 6, 12))
+    assert "<script>" not in hit.snippet_html
+    assert "&lt;script&gt;" in hit.snippet_html
+    # The original characters are shown, the match is marked.
+    assert "<mark>ＬＮＧ</mark>" in hit.snippet_html
+    assert "<mark>矿山</mark>" in hit.snippet_html
+
+
+def test_paging_walks_every_hit_once_in_a_stable_order(index):
+    index.rebuild([doc(n, "矿山", date=date(2026, 1, 1)) for n in range(1, 48)])
+    seen = []
+    for page in range(1, 6):
+        results = index.search(SearchQuery(q="矿山", page=page, per_page=10))
+        assert results.total == 47 and results.pages == 5
+        seen.extend(h.id for h in results.hits)
+    assert sorted(seen) == list(range(1, 48))
+    beyond = index.search(SearchQuery(q="矿山", page=6, per_page=10))
+    assert beyond.total == 47 and beyond.hits == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        SearchQuery(q="矿山", kinds=("nonsense",)),
+        SearchQuery(q="矿山", sort="popularity"),
+        SearchQuery(q="矿山", page=0),
+        SearchQuery(q="矿山", per_page=101),
+        SearchQuery(q='"矿山'),
+        SearchQuery(q="。"),
+    ],
+)
+def test_invalid_queries_raise_query_invalid(index, query):
+    index.rebuild([doc(1, "矿山")])
+    with pytest.raises(QueryInvalid):
+        index.search(query)
+
+
+def test_a_damaged_index_raises_search_unavailable(tmp_path):
+    index = SearchIndex(str(tmp_path / "index"))
+    index.rebuild([doc(1, "矿山")])
+    for number in file_numbers(tmp_path / "index"):
+        os.unlink(tmp_path / "index" / f"text-{number:06d}.dat")
+    with pytest.raises(SearchUnavailable):
+        SearchIndex(str(tmp_path / "index")).search(SearchQuery(q="矿山"))
+
+
+def test_results_are_cached_per_generation(index):
+    index.rebuild([doc(1, "矿山")])
+    assert index.search(SearchQuery(q="矿山")).total == 1
+    index.update([doc(2, "矿山")])
+    assert index.search(SearchQuery(q="矿山")).total == 2  # not the cached 1
+
+
+def test_after_a_fork_the_child_opens_its_own_searcher(index):
+    index.rebuild([doc(1, "矿山")])
+    assert keys(index, "矿山") == {"decisions:1"}
+    index._pid = -1  # what the child sees: another process id
+    assert keys(index, "矿山") == {"decisions:1"}
+    assert index._pid == os.getpid()
+
+
+def test_document_fields_survive_the_side_file(index):
+    original = doc(3, "文本", kind="blacklist", county="勐腊县", sector="工贸", title="标题（Ａ）")
+    index.rebuild([original, replace(original, id=4, date=None)])
+    by_id = {h.id: h for h in index.search(SearchQuery(q="文本", county="勐腊县", sector="工贸",
+                                                        kinds=("blacklist",))).hits}
+    assert by_id[3].title == "标题（Ａ）" and by_id[3].date == original.date
+    assert by_id[4].date is None
+
+
+def test_matching_lists_every_hit_in_rank_order(index):
+    index.rebuild([doc(n, "矿山" * n) for n in range(1, 30)])
+    ranked = index.matching(SearchQuery(q="矿山"))
+    assert sorted(ranked) == [("decisions", n) for n in range(1, 30)]
+    pages = [h for p in (1, 2, 3) for h in index.search(SearchQuery(q="矿山", page=p, per_page=10)).hits]
+    assert ranked == [(h.kind, h.id) for h in pages]

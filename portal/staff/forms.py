@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.meta import DefaultMeta
 from wtforms.validators import (
     DataRequired,
@@ -43,6 +44,7 @@ from portal.staff.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check
 from portal.staff.models import ROLES
 
 DEFAULT_DEPARTMENT = "西双版纳州应急管理局"
+CENTS = Decimal("0.01")
 
 
 class StaffForm(FlaskForm):
@@ -58,8 +60,11 @@ def required(what: str) -> DataRequired:
     return DataRequired(message=f"请填写{what}。")
 
 
-def choices(values: tuple[str, ...], blank: str | None = None) -> list[tuple[str, str]]:
-    return ([("", blank)] if blank is not None else []) + [(v, v) for v in values]
+def choices(values: Any, blank: str | None = None) -> list[SelectChoice]:
+    """Options from a tuple of values (label = value) or a dict of value → label."""
+    pairs = values.items() if isinstance(values, dict) else ((v, v) for v in values)
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return head + [SelectChoice(value, label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -113,7 +118,7 @@ class PasswordResetForm(NewPasswordMixin, StaffForm):
     pass
 
 
-ROLE_CHOICES = list(ROLES.items())
+ROLE_CHOICES = choices(ROLES)
 
 
 class AccountForm(NewPasswordMixin, StaffForm):
@@ -166,6 +171,8 @@ class ItemForm(StaffForm):
         for name, value in values.items():
             if isinstance(value, str):
                 values[name] = value.strip()
+            elif isinstance(value, Decimal):
+                values[name] = value.quantize(CENTS)  # as stored: Numeric(16, 2)
         values["department_name"] = self.department_name.data.strip()
         return values
 
@@ -345,9 +352,11 @@ class ListFilterForm(StaffForm):
         csrf = False
 
     q = StringField("关键词", validators=[Optional(), Length(max=100)])
-    state = SelectField("状态", choices=[("", "全部"), ("draft", "草稿"),
-                                         ("published", "已发布"), ("withdrawn", "已撤回")],
-                        validators=[Optional()])
+    state = SelectField(
+        "状态",
+        choices=choices({"draft": "草稿", "published": "已发布", "withdrawn": "已撤回"}, "全部"),
+        validators=[Optional()],
+    )
 
 
 class AuditFilterForm(StaffForm):
@@ -355,8 +364,8 @@ class AuditFilterForm(StaffForm):
         csrf = False
 
     actor = StringField("操作人", validators=[Optional(), Length(max=80)])
-    action = SelectField("操作", choices=[("", "全部"), *ACTIONS.items()], validators=[Optional()])
-    object_kind = SelectField("对象类型", choices=[("", "全部"), *OBJECT_KINDS.items()],
+    action = SelectField("操作", choices=choices(ACTIONS, "全部"), validators=[Optional()])
+    object_kind = SelectField("对象类型", choices=choices(OBJECT_KINDS, "全部"),
                               validators=[Optional()])
     object_id = StringField("对象编号", validators=[Optional(), Length(max=40)])
     date_from = DateField("起始日期", validators=[Optional()])

@@ -55,7 +55,7 @@ def totp_now(user_or_secret: StaffUser | str, offset_steps: int = 0) -> str:
 
 def csrf_token(client: FlaskClient, path: str = "/staff/login") -> str:
     """The CSRF token of ``client``'s session, read from a page's form."""
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
         r'name="csrf_token" value="([^"]+)"', html
     )

@@ -6,9 +6,10 @@ reordering events breaks the link to the previous hash or the run of sequence nu
 ``verify`` finds the first bad event.  (Cutting events off the end leaves a shorter valid chain:
 ``audit-verify`` prints the head hash so it can be noted elsewhere and checked with ``--anchor``.)
 
-Appending is serialised: on PostgreSQL a transaction-scoped advisory lock is held from reading
-the last event until commit; everywhere, ``seq`` is unique, so two writers can never commit the
-same position (the loser's transaction fails instead of forking the chain).
+Appending is serialised: from reading the last event until commit, a lock is held (on
+PostgreSQL a transaction-scoped advisory lock, on SQLite the database write lock).  Besides,
+``seq`` is unique everywhere, so two writers could never commit the same position: a writer
+that got it wrong would fail instead of forking the chain.
 """
 
 from __future__ import annotations
@@ -110,8 +111,14 @@ def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    """Hold the chain until this transaction ends, so no other writer reads the same head."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement takes SQLite's database write lock (held to commit), even one that
+        # matches no row; reading the head after it is then safe.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 1 = 0"))
 
 
 def record(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from portal.staff.models import ROLES
 
@@ -30,6 +31,7 @@ def _print_totp(user) -> None:
 
 
 @click.command("create-staff")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)),
               help="Role of the account; repeat for several.")
@@ -69,6 +71,7 @@ def _demo_password() -> str:
 
 
 @click.command("demo-staff")
+@with_appcontext
 def demo_staff() -> None:
     """Create (once) the demo administrator with every role and print how to sign in."""
     from portal.extensions import db
@@ -100,6 +103,7 @@ def demo_staff() -> None:
 
 
 @click.command("audit-verify")
+@with_appcontext
 @click.option("--anchor", default=None, help="A head hash noted earlier that must still be in the chain.")
 def audit_verify(anchor: str | None) -> None:
     """Check the audit log's hash chain end to end; exit 1 naming the first bad event."""

@@ -39,7 +39,7 @@ run: install
 # The whole suite on SQLite, then again on PostgreSQL when PORTAL_TEST_POSTGRES_URL is set
 # (.ci/run sets it).  Browser tests skip with a reason where /usr/bin/chromium is missing.
 test: install-test
-	$(BIN)/ruff check portal search_index tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 	@if [ -n "$$PORTAL_TEST_POSTGRES_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
@@ -47,7 +47,7 @@ test: install-test
 	fi
 
 lint: install-test
-	$(BIN)/ruff check portal search_index tests bench
+	$(BIN)/ruff check .
 
 bench: install-test
 	$(BIN)/python bench/search.py

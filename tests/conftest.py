@@ -8,7 +8,10 @@ missing browser or database server into a failure, so CI always runs everything.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -37,10 +40,32 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+_sqlite_template: dict[str, Path] = {}
+
+
+def _migrated_sqlite_copy(target: Path) -> None:
+    """Copy a database migrated once per test process: the migrations still run for real,
+    but not once per test."""
+    if "path" not in _sqlite_template:
+        folder = Path(tempfile.mkdtemp(prefix="portal-template-"))
+        app = create_app({"env": "test", "database_url": f"sqlite:///{folder / 'template.db'}",
+                          "index_dir": str(folder / "index")})
+        from portal import database
+        from portal.extensions import db
+
+        with app.app_context():
+            database.upgrade()
+            db.engine.dispose()
+        _sqlite_template["path"] = folder / "template.db"
+    shutil.copyfile(_sqlite_template["path"], target)
+
+
 def make_app(tmp_path, **overrides) -> Flask:
     database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'portal.db'}"
     if TEST_DATABASE_URL:
         _reset_postgres(TEST_DATABASE_URL)
+    else:
+        _migrated_sqlite_copy(tmp_path / "portal.db")
     config = {
         "env": "test",
         "database_url": database_url,
@@ -51,8 +76,9 @@ def make_app(tmp_path, **overrides) -> Flask:
     app = create_app(config)
     from portal import database
 
-    with app.app_context():
-        database.upgrade()
+    if TEST_DATABASE_URL:
+        with app.app_context():
+            database.upgrade()
     return app
 
 

@@ -1,12 +1,103 @@
-"""Public pages."""
+"""Public pages: the home page, the four lists and every item's permanent page."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, current_app, render_template, request
 
 from portal.disclosures import bp
+from portal.disclosures.forms import ListFilterForm
+from portal.domain.catalog import (
+    ACCIDENT_ASSESSMENT_YEARS,
+    DECISION_PUBLISH_WORKING_DAYS,
+    PENALTY_DECISION,
+    WITHDRAWAL_PUBLISH_WORKING_DAYS,
+)
+from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, local_today
+from portal.services import disclosures as service
+
+KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
+LATEST_ON_HOME = 5
+
+
+def _intro(kind: str) -> str:
+    """A short explanation of a kind, shown above its list; figures from the rules in force."""
+    settings = current_app.config["SETTINGS"]
+    if kind == "powers":
+        return "本机关依法行使的行政职权及其实施依据、责任事项、追责情形和办理流程。"
+    if kind == "decisions":
+        penalty_days = DECISION_PUBLISH_WORKING_DAYS[PENALTY_DECISION]
+        other_days = max(v for k, v in DECISION_PUBLISH_WORKING_DAYS.items() if k != PENALTY_DECISION)
+        return (
+            f"行政处罚决定自作出之日起{penalty_days}个工作日内公开，"
+            f"其他行政执法决定{other_days}个工作日内公开。决定被变更、撤销或者确认违法、无效的，"
+            f"在{WITHDRAWAL_PUBLISH_WORKING_DAYS}个工作日内撤回并说明理由。"
+        )
+    if kind == "accidents":
+        return (
+            "生产安全事故调查报告经人民政府批复后全文公开；批复后"
+            f"{ACCIDENT_ASSESSMENT_YEARS}年内对事故整改和防范措施落实情况进行评估并公开。"
+        )
+    return (
+        f"安全生产严重失信主体名单：列入后公示{settings.blacklist_years}年，期满自动移出；"
+        f"列入满{settings.blacklist_min_years_before_removal}年后可申请信用修复，提前移出。"
+    )
 
 
 @bp.get("/")
 def home():
-    return render_template("disclosures/home.html")
+    return render_template(
+        "disclosures/home.html",
+        latest=service.latest_published(LATEST_ON_HOME),
+        models=DISCLOSURE_MODELS,
+    )
+
+
+@bp.get(f"/<{KIND_PATTERN}:kind>")
+def listing(kind: str):
+    form = ListFilterForm(kind, service.facets(kind), request.args)
+    messages = form.check()
+    page = form.page_number()
+    if page is None:
+        messages.append("页码无效，已显示第 1 页。")
+        page = 1
+    filters = form.filters()
+    try:
+        result = service.list_published(kind, filters, page=page)
+    except service.PageOutOfRange as error:
+        messages.append(f"没有第 {error.requested} 页，共 {error.last_page} 页，已显示最后一页。")
+        result = service.list_published(kind, filters, page=error.last_page)
+    return render_template(
+        "disclosures/list.html",
+        kind=kind,
+        label=DISCLOSURE_MODELS[kind].LABEL,
+        intro=_intro(kind),
+        form=form,
+        messages=messages,
+        result=result,
+        link_args=form.link_args(),
+        today=local_today(),
+    )
+
+
+@bp.get(f"/<{KIND_PATTERN}:kind>/<int:item_id>")
+def detail(kind: str, item_id: int):
+    try:
+        item = service.get_published(kind, item_id)
+    except service.DisclosureNotFound:
+        abort(404)
+    today = local_today()
+    extra = {}
+    if isinstance(item, AccidentReport):
+        extra["assessment"] = service.assessment_state(item, today)
+        extra["days_after_approval"] = service.days_from_approval(item)
+    if isinstance(item, BlacklistEntry):
+        extra["earliest_removal"] = service.earliest_removal(item)
+    return render_template(
+        "disclosures/detail.html",
+        kind=kind,
+        label=DISCLOSURE_MODELS[kind].LABEL,
+        item=item,
+        history=service.public_history(item),
+        today=today,
+        **extra,
+    )

@@ -1,0 +1,126 @@
+"""Forms of the public pages: the GET filter form of the four lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectField, StringField
+from wtforms.validators import Optional, Regexp
+
+from portal.domain.accidents import AccidentLevel
+from portal.domain.blacklist import BlacklistStatus
+from portal.services.disclosures import (
+    BLACKLIST_FILTER_STATUSES,
+    KIND_FILTERS,
+    Facets,
+    ListFilters,
+    type_choices,
+)
+
+ALL = ("", "全部")
+# The form's fields in display order, with their URL parameter names (the field names).
+FIELD_ORDER = ("county", "sector", "year", "department", "power_type", "decision_type", "level",
+               "status")
+# ListFilters attribute behind each optional form field.
+_FIELD_FOR = {"department_id": "department"}
+
+
+class ListFilterForm(FlaskForm):
+    """Filters of a public list, read from the query string.
+
+    Every choice is checked against the values that exist; an unknown value is dropped with a
+    message instead of failing the page.  ``page`` is kept as text and parsed by ``page_number``.
+    """
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True)
+    sector = SelectField("行业领域", validators=[Optional()], validate_choice=True)
+    year = SelectField("年份", validators=[Optional()], validate_choice=True)
+    department = SelectField("责任单位", validators=[Optional()], validate_choice=True)
+    power_type = SelectField("职权类型", validators=[Optional()], validate_choice=True)
+    decision_type = SelectField("决定类型", validators=[Optional()], validate_choice=True)
+    level = SelectField("事故等级", validators=[Optional()], validate_choice=True)
+    status = SelectField("名单状态", validators=[Optional()], validate_choice=True)
+    page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,9}$")])
+
+    def __init__(self, kind: str, facets: Facets, formdata: MultiDict[str, str]) -> None:
+        super().__init__(formdata=formdata)
+        self.kind = kind
+        wanted = {_FIELD_FOR.get(name, name) for name in KIND_FILTERS[kind]}
+        for name in FIELD_ORDER:
+            if name not in wanted:
+                delattr(self, name)
+        self._set_choices(facets)
+
+    def _set_choices(self, facets: Facets) -> None:
+        choices: dict[str, list[tuple[str, str]]] = {
+            "county": [(c, c) for c in facets.counties],
+            "sector": [(s, s) for s in facets.sectors],
+            "year": [(str(y), f"{y}年") for y in facets.years],
+            "department": [(str(i), name) for i, name in facets.departments],
+            "power_type": [(t, t) for t in type_choices("powers")],
+            "decision_type": [(t, t) for t in type_choices("decisions")],
+            "level": [(str(int(level)), level.label) for level in AccidentLevel],
+            "status": [(s.value, s.label) for s in BLACKLIST_FILTER_STATUSES],
+        }
+        for name in self.filter_names:
+            self[name].choices = [ALL, *choices[name]]
+
+    @property
+    def filter_names(self) -> list[str]:
+        return [name for name in FIELD_ORDER if name in self._fields]
+
+    @property
+    def filter_fields(self) -> list[Any]:
+        return [self[name] for name in self.filter_names]
+
+    def check(self) -> list[str]:
+        """Validate, drop each bad value (so it is neither used nor kept in links), and return
+        one message per dropped value; the values themselves are never echoed."""
+        self.validate()
+        messages = []
+        for name in self.filter_names:
+            if self[name].errors:
+                messages.append(f"筛选条件「{self[name].label.text}」的值无效，已忽略。")
+                self[name].data = ""
+                self[name].errors = []
+        return messages
+
+    def filters(self) -> ListFilters:
+        """The checked filter values as the service's ``ListFilters``."""
+        value = {name: (self[name].data or None) for name in self.filter_names}
+        return ListFilters(
+            county=value.get("county"),
+            sector=value.get("sector"),
+            year=int(value["year"]) if value.get("year") else None,
+            department_id=int(value["department"]) if value.get("department") else None,
+            power_type=value.get("power_type"),
+            decision_type=value.get("decision_type"),
+            level=AccidentLevel(int(value["level"])) if value.get("level") else None,
+            status=_status(value.get("status")),
+        )
+
+    def link_args(self) -> dict[str, str]:
+        """The checked, non-empty filters as query arguments, for page links."""
+        return {name: self[name].data for name in self.filter_names if self[name].data}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.link_args())
+
+    def page_number(self) -> int | None:
+        """The requested page: 1 when absent, None when not a whole number of 1 or more."""
+        raw = (self.page.data or "").strip()
+        if not raw:
+            return 1
+        if self.page.errors or not raw.isdigit() or int(raw) < 1:
+            return None
+        return int(raw)
+
+
+def _status(value: str | None) -> BlacklistStatus | None:
+    return BlacklistStatus(value) if value else None

@@ -76,8 +76,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class LoginForm(StaffForm):
-    username = StringField("用户名", validators=[required("用户名"), Length(max=80)])
-    password = PasswordField("密码", validators=[required("密码"), Length(max=PASSWORD_MAX_LENGTH)])
+    username = StringField("用户名", validators=[required("用户名"), Length(max=80)],
+                           render_kw={"autocomplete": "username"})
+    password = PasswordField("密码", validators=[required("密码"), Length(max=PASSWORD_MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
     code = StringField(
         "动态验证码",
         validators=[Optional(), Length(max=12)],
@@ -103,15 +105,18 @@ def _policy(form: Any, field: Any) -> None:
 
 
 class NewPasswordMixin:
-    password = PasswordField("新密码", validators=[required("新密码"), _policy])
+    password = PasswordField("新密码", validators=[required("新密码"), _policy],
+                             render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(
         "再次输入新密码",
         validators=[required("确认密码"), EqualTo("password", message="两次输入的密码不一致。")],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
 class PasswordChangeForm(NewPasswordMixin, StaffForm):
-    current = PasswordField("当前密码", validators=[required("当前密码")])
+    current = PasswordField("当前密码", validators=[required("当前密码")],
+                            render_kw={"autocomplete": "current-password"})
 
 
 class PasswordResetForm(NewPasswordMixin, StaffForm):
@@ -130,7 +135,8 @@ class AccountForm(NewPasswordMixin, StaffForm):
     display_name = StringField("姓名", validators=[Optional(), Length(max=80)])
     roles = MultiCheckboxField("角色", choices=ROLE_CHOICES,
                                validators=[DataRequired(message="请至少选择一个角色。")])
-    password = PasswordField("初始密码", validators=[required("初始密码"), _policy])
+    password = PasswordField("初始密码", validators=[required("初始密码"), _policy],
+                             render_kw={"autocomplete": "new-password"})
 
 
 class RolesForm(StaffForm):

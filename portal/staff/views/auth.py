@@ -126,6 +126,7 @@ def enrol():
         uri=uri,
         secret=secret_groups,
         qr=credentials.qr_svg(uri),
+        enrol_minutes=ENROL_MINUTES,
     ), status
 
 

@@ -7,12 +7,15 @@ Published items are never deleted: a withdrawn item keeps its page, marked, with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.domain.blacklist import listing_end
 from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
@@ -293,6 +296,17 @@ def _check_unique(kind: str, values: dict[str, Any], item_id: int | None) -> Non
         raise ValuesInvalid(errors)
 
 
+@contextmanager
+def _clash_is_an_input_error() -> Iterator[None]:
+    """A clash with a concurrent change (the same 文号, code or listing saved a moment earlier)
+    is for the editor to resolve, not a server error."""
+    try:
+        yield
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValuesInvalid({"": "保存时与他人同时提交的内容冲突，请核对后重试。"}) from exc
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
@@ -310,14 +324,16 @@ def create_item(kind: str, values: dict[str, Any]) -> Saved:
     columns, relations, masked = _prepare(kind, values)
     _check_unique(kind, columns, None)
     item = model(**columns, **relations)
-    db.session.add(item)
-    db.session.flush()
-    action = "list" if kind == "blacklist" else "create"
-    summary: dict[str, Any] = {"title": item.title}
-    if kind == "blacklist":
-        summary |= {"grounds": item.grounds, "listed_on": item.listed_on, "ends_on": item.ends_on}
-    audit.record(db.session, action, object_kind=kind, object_id=item.id, summary=summary)
-    db.session.commit()
+    with _clash_is_an_input_error():
+        db.session.add(item)
+        db.session.flush()
+        action = "list" if kind == "blacklist" else "create"
+        summary: dict[str, Any] = {"title": item.title}
+        if kind == "blacklist":
+            summary |= {"grounds": item.grounds, "listed_on": item.listed_on,
+                        "ends_on": item.ends_on}
+        audit.record(db.session, action, object_kind=kind, object_id=item.id, summary=summary)
+        db.session.commit()
     return Saved(item, masked=masked)
 
 
@@ -340,27 +356,28 @@ def edit_item(item: DisclosureMixin, values: dict[str, Any]) -> Saved:
             setattr(item, name, related)
             if name == "department":
                 changes["department"] = [old.name if old else None, related.name]
-    db.session.flush()
-    for name, before in derived_before.items():
-        after = getattr(item, name)
-        if after != before:
-            changes[name] = [_jsonable(before), _jsonable(after)]
-    if not changes:
-        db.session.rollback()
-        return Saved(item, masked=masked)
-    # The Markdown source is the editor's; the public history shows the rendered text.
-    changes.pop("report_source", None)
-    labels = FIELD_LABELS[kind]
-    summary = "修改：" + "、".join(labels.get(name, name) for name in changes)
-    history.record_version(db.session, item, changes, summary)
-    audit.record(
-        db.session,
-        "edit",
-        object_kind=kind,
-        object_id=item.id,
-        summary={"published": item.is_published, "changes": changes},
-    )
-    db.session.commit()
+    with _clash_is_an_input_error():
+        db.session.flush()
+        for name, before in derived_before.items():
+            after = getattr(item, name)
+            if after != before:
+                changes[name] = [_jsonable(before), _jsonable(after)]
+        # The Markdown source is the editor's; the public history shows the rendered text.
+        changes.pop("report_source", None)
+        if not changes:
+            db.session.rollback()
+            return Saved(item, masked=masked)
+        labels = FIELD_LABELS[kind]
+        summary = "修改：" + "、".join(labels.get(name, name) for name in changes)
+        history.record_version(db.session, item, changes, summary)
+        audit.record(
+            db.session,
+            "edit",
+            object_kind=kind,
+            object_id=item.id,
+            summary={"published": item.is_published, "changes": changes},
+        )
+        db.session.commit()
     return Saved(item, changes=changes, masked=masked)
 
 

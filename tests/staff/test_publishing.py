@@ -359,3 +359,17 @@ def test_other_roles_see_no_agenda(app):
     login(client, roles=("handler",))
     html = client.get("/staff/").get_data(as_text=True)
     assert "已逾期" not in html and "执法决定" not in html
+
+
+def test_a_clash_found_only_by_the_database_is_an_input_error(app, editor, monkeypatch):
+    # Two editors saving the same 文号 at the same moment both pass the check before saving.
+    from portal.services import publishing
+
+    created_id(post_form(editor, "/staff/decisions/new", decision_data()))
+    monkeypatch.setattr(publishing, "_check_unique", lambda *args: None)
+    response = post_form(editor, "/staff/decisions/new", decision_data(uscc=""))
+    assert response.status_code == 400
+    summary = response.get_data(as_text=True).split('class="error-summary"')[1]
+    assert "与他人同时提交的内容冲突" in summary.split("</div>")[0]
+    with app.app_context():
+        assert len(db.session.scalars(select(Decision)).all()) == 1

@@ -71,7 +71,7 @@ def _apply_errors(form: Any, errors: dict[str, str]) -> None:
     for name, message in errors.items():
         field = form._fields.get(name)
         if field is None:
-            flash(message, "error")
+            form.form_errors.append(message)  # shown in the error summary, not on a field
         else:
             field.errors = [*field.errors, message]
 

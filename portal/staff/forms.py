@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -47,6 +49,11 @@ DEFAULT_DEPARTMENT = "西双版纳州应急管理局"
 CENTS = Decimal("0.01")
 
 
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL refuses NUL in text, and no one means to type it: drop it from every field.
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class StaffForm(FlaskForm):
     class Meta:
         locales = ["zh"]
@@ -54,6 +61,10 @@ class StaffForm(FlaskForm):
         def get_translations(self, form: Any) -> Any:
             # WTForms' own Chinese messages ("不是有效的日期值。"), without Flask-Babel.
             return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
+
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            filters = [*unbound_field.kwargs.get("filters", ()), _no_nul]
+            return unbound_field.bind(form=form, filters=filters, **options)
 
 
 def required(what: str) -> DataRequired:
@@ -159,6 +170,21 @@ def _credit_code(optional: bool):
     return check
 
 
+EARLIEST_DATE = date(1950, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+
+def plausible_date(form: Any, field: Any) -> None:
+    """Stop at dates no record can have (and that would overflow date arithmetic)."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise StopValidation("日期超出有效范围，请核对。")
+
+
+def finite_amount(form: Any, field: Any) -> None:
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("请填写有效的金额。")
+
+
 def _not_future(form: Any, field: Any) -> None:
     if field.data and field.data > local_today():
         raise ValidationError("日期不能晚于今天。")
@@ -232,10 +258,11 @@ class DecisionForm(ItemForm):
                                 validators=[required("违反的规定和处罚依据"), Length(max=20000)])
     penalty = TextAreaField("处罚种类和内容", validators=[required("处罚种类和内容"), Length(max=20000)])
     fine_yuan = DecimalField("罚款金额（元）", places=2,
-                             validators=[Optional(), NumberRange(min=0, message="金额不能为负数。")])
+                             validators=[Optional(), finite_amount,
+                                         NumberRange(min=0, message="金额不能为负数。")])
     compliance = TextAreaField("履行方式和期限", validators=[Length(max=20000)])
     remedy = TextAreaField("申请复议、提起诉讼的途径和期限", validators=[Length(max=20000)])
-    decision_date = DateField("决定日期", validators=[InputRequired(message="请填写决定日期。"),
+    decision_date = DateField("决定日期", validators=[InputRequired(message="请填写决定日期。"), plausible_date,
                                                   _not_future])
     FIELDS = ("document_no", "decision_type", "party_name", "uscc", "party_address", "county",
               "sector", "facts", "legal_basis", "penalty", "fine_yuan", "compliance", "remedy",
@@ -248,7 +275,7 @@ class DecisionForm(ItemForm):
 
 class AccidentForm(ItemForm):
     title_text = StringField("标题", validators=[required("标题"), Length(max=200)])
-    occurred_on = DateField("事故日期", validators=[InputRequired(message="请填写事故日期。"),
+    occurred_on = DateField("事故日期", validators=[InputRequired(message="请填写事故日期。"), plausible_date,
                                                 _not_future])
     county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
                          validators=[required("县（市、区）")])
@@ -261,7 +288,7 @@ class AccidentForm(ItemForm):
     serious_injuries = IntegerField("重伤人数（含急性工业中毒）", default=0, validators=[
         InputRequired(message="请填写重伤人数。"), NumberRange(min=0, max=100000, message="请填写 0 或正整数。")])
     direct_loss_yuan = DecimalField("直接经济损失（元）", places=2, default=Decimal(0), validators=[
-        InputRequired(message="请填写直接经济损失。"),
+        InputRequired(message="请填写直接经济损失。"), finite_amount,
         NumberRange(min=0, max=10**12, message="请填写 0 或正数。")])
     summary = TextAreaField("事故概要", validators=[required("事故概要"), Length(max=5000)])
     report_source = TextAreaField(
@@ -269,9 +296,10 @@ class AccidentForm(ItemForm):
         validators=[required("报告全文"), Length(max=500000)],
         description="依法全文公开。可用 Markdown：## 标题、列表、表格；HTML 会被清理。",
     )
-    approved_on = DateField("批复日期", validators=[Optional(), _not_future],
+    approved_on = DateField("批复日期", validators=[Optional(), plausible_date, _not_future],
                             description="人民政府批复后方可公开；整改评估期限自批复日起 1 年。")
-    assessment_published_on = DateField("整改评估公开日期", validators=[Optional(), _not_future])
+    assessment_published_on = DateField("整改评估公开日期",
+                                        validators=[Optional(), plausible_date, _not_future])
     FIELDS = ("title_text", "occurred_on", "county", "sector", "enterprise_name", "uscc",
               "deaths", "serious_injuries", "direct_loss_yuan", "summary", "report_source",
               "approved_on", "assessment_published_on")
@@ -303,7 +331,8 @@ class BlacklistForm(ItemForm):
                           validators=[required("列入事由")])
     basis = StringField("列入决定文书", validators=[required("列入决定文书"), Length(max=500)],
                         description="作出列入决定的文书名称和文号。")
-    listed_on = DateField("列入日期", validators=[InputRequired(message="请填写列入日期。")],
+    listed_on = DateField("列入日期", validators=[InputRequired(message="请填写列入日期。"),
+                                                plausible_date],
                           description="届满日期按规定的列入期限自动计算。")
     department_name = StringField("认定部门", default=DEFAULT_DEPARTMENT,
                                   validators=[required("认定部门"), Length(max=120)])
@@ -331,13 +360,15 @@ class WithdrawForm(StaffForm):
 
 class WithdrawalRequestForm(StaffForm):
     changed_on = DateField("决定变更、撤销或确认无效的日期",
-                           validators=[InputRequired(message="请填写日期。"), _not_future])
+                           validators=[InputRequired(message="请填写日期。"), plausible_date,
+                                       _not_future])
     reason = TextAreaField("情况说明", validators=[required("情况说明"),
                                                 Length(min=4, max=2000, message="请填写 4–2000 个字。")])
 
 
 class RemovalForm(StaffForm):
-    removed_on = DateField("移出日期", validators=[InputRequired(message="请填写移出日期。")])
+    removed_on = DateField("移出日期", validators=[InputRequired(message="请填写移出日期。"),
+                                                 plausible_date])
     reason = TextAreaField("信用修复理由", validators=[required("信用修复理由"),
                                                   Length(min=4, max=2000, message="请填写 4–2000 个字。")])
 
@@ -374,8 +405,8 @@ class AuditFilterForm(StaffForm):
     object_kind = SelectField("对象类型", choices=choices(OBJECT_KINDS, "全部"),
                               validators=[Optional()])
     object_id = StringField("对象编号", validators=[Optional(), Length(max=40)])
-    date_from = DateField("起始日期", validators=[Optional()])
-    date_to = DateField("截止日期", validators=[Optional()])
+    date_from = DateField("起始日期", validators=[Optional(), plausible_date])
+    date_to = DateField("截止日期", validators=[Optional(), plausible_date])
 
     def validate_date_to(self, field: Any) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

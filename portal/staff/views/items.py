@@ -80,11 +80,11 @@ def _apply_errors(form: Any, errors: dict[str, str]) -> None:
 @requires(EDITOR)
 def item_list(kind: str):
     filters = ListFilterForm(request.args)
-    filters.validate()
+    valid = filters.validate()  # an invalid filter (e.g. an over-long text) filters nothing
     page = publishing.list_items(
         kind,
-        state=filters.state.data or "",
-        query=filters.q.data or "",
+        state=(filters.state.data or "") if valid else "",
+        query=(filters.q.data or "") if valid else "",
         page=page_number(request.args.get("page")),
         page_size=current_app.config["SETTINGS"].page_size,
     )

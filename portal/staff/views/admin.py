@@ -9,8 +9,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from portal.extensions import db
-from portal.staff import accounts, audit, bp
+from portal.staff import accounts, audit
 from portal.staff.access import requires
+from portal.staff.blueprint import bp
 from portal.staff.forms import (
     AccountForm,
     AuditFilterForm,

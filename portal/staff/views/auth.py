@@ -9,8 +9,9 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.extensions import limiter
 from portal.services import publishing
-from portal.staff import accounts, bp, credentials
+from portal.staff import accounts, credentials
 from portal.staff.access import is_safe_next, public, signed_in, touch_session
+from portal.staff.blueprint import bp
 from portal.staff.forms import EnrolForm, LoginForm, PasswordChangeForm
 from portal.staff.models import EDITOR, StaffUser
 

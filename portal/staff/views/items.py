@@ -13,8 +13,8 @@ from portal.extensions import db
 from portal.models import BlacklistEntry, Decision, DisclosureMixin, local_today
 from portal.sanitize import safe
 from portal.services import blacklist_admin, history, publishing
-from portal.staff import bp
 from portal.staff.access import requires
+from portal.staff.blueprint import bp
 from portal.staff.forms import (
     ITEM_FORMS,
     ListFilterForm,

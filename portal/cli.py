@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 KINDS = ("powers", "decisions", "accidents", "blacklist")
 
@@ -19,6 +20,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     from portal import database
@@ -28,6 +30,7 @@ def init_db() -> None:
 
 
 @click.command("make-migration")
+@with_appcontext
 @click.argument("message")
 def make_migration(message: str) -> None:
     """Autogenerate a migration from the models (for developers)."""
@@ -37,6 +40,7 @@ def make_migration(message: str) -> None:
 
 
 @click.command("reindex")
+@with_appcontext
 def reindex() -> None:
     """Rebuild the search index from the database."""
     from portal.search_sync import reindex_all
@@ -46,6 +50,7 @@ def reindex() -> None:
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_command(kind: str, path: str) -> None:
@@ -62,6 +67,7 @@ def import_command(kind: str, path: str) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--size", type=click.IntRange(min=1), default=None, help="Number of items (default: a few thousand).")
 def demo(size: int | None) -> None:
     """Load the clearly-labelled demo data set for 西双版纳."""

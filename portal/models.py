@@ -187,6 +187,10 @@ class Decision(DisclosureMixin, Base):
     # Set from decision_type and decision_date by the working calendar; never typed in.
     publish_due: Mapped[date | None] = mapped_column(Date, index=True)
     publish_due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The day the decision was changed, revoked or declared void, while the withdrawal is not yet
+    # published: the withdrawal is due within 3 working days of it (行政处罚法 Art. 48).
+    withdrawal_requested_on: Mapped[date | None] = mapped_column(Date, index=True)
+    withdrawal_request_reason: Mapped[str | None] = mapped_column(Text)
     department: Mapped[Department] = relationship(lazy="joined")
     enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
 
@@ -227,6 +231,7 @@ class AccidentReport(DisclosureMixin, Base):
     level: Mapped[int] = mapped_column(SmallInteger, index=True, default=AccidentLevel.GENERAL)
     summary: Mapped[str] = mapped_column(Text, default="")
     report_html: Mapped[str] = mapped_column(Text, default="")  # sanitised by portal.sanitize
+    report_source: Mapped[str | None] = mapped_column(Text)  # the editor's Markdown, if entered so
     approved_on: Mapped[date | None] = mapped_column(Date)  # 批复
     assessment_due: Mapped[date | None] = mapped_column(Date, index=True)
     assessment_published_on: Mapped[date | None] = mapped_column(Date)

@@ -89,17 +89,22 @@ def published_documents(batch_size: int = 2000) -> Iterator[Document]:
     """
     with Session(db.engine) as session:
         for model in DISCLOSURE_MODELS.values():
-            stmt = (
-                select(model)
-                .where(model.published_at.is_not(None))
-                .order_by(model.id)
-                .execution_options(yield_per=batch_size)
-            )
-            for n, item in enumerate(session.scalars(stmt), start=1):
-                yield document_for(item)
-                if n % batch_size == 0:
-                    session.expunge_all()  # keep memory flat on large tables
-            session.expunge_all()
+            last_id = 0
+            while True:
+                # Keyset batches: expunging between batches keeps memory flat, which would
+                # break a single streamed result (its identity map would be gone).
+                batch = session.scalars(
+                    select(model)
+                    .where(model.published_at.is_not(None), model.id > last_id)
+                    .order_by(model.id)
+                    .limit(batch_size)
+                ).all()
+                if not batch:
+                    break
+                for item in batch:
+                    yield document_for(item)
+                last_id = batch[-1].id
+                session.expunge_all()
 
 
 def reindex_all() -> int:

@@ -30,13 +30,26 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+_postgres_migrated: set[str] = set()
+
+
 def _reset_postgres(url: str) -> None:
+    """Migrate the server's schema once per test process, then empty every table per test."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
+        if url not in _postgres_migrated:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            tables = conn.scalars(sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )).all()
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 
@@ -76,9 +89,10 @@ def make_app(tmp_path, **overrides) -> Flask:
     app = create_app(config)
     from portal import database
 
-    if TEST_DATABASE_URL:
+    if TEST_DATABASE_URL and TEST_DATABASE_URL not in _postgres_migrated:
         with app.app_context():
             database.upgrade()
+        _postgres_migrated.add(TEST_DATABASE_URL)
     return app
 
 

@@ -129,3 +129,15 @@ def test_reindex_command_rebuilds_from_the_database(app, runner):
         assert result.exit_code == 0, result.output
         assert "1 条" in result.output
         assert len(found("打洛镇")) == 1
+
+
+def test_published_documents_reads_every_item_across_batches(app_ctx):
+    from portal.search_sync import published_documents
+
+    items = [factories.decision() for _ in range(5)] + [factories.power() for _ in range(3)]
+    factories.power(published=False)
+    db.session.commit()
+    made = {(item.KIND, item.id) for item in items}
+    documents = list(published_documents(batch_size=2))
+    assert {(d.kind, d.id) for d in documents} == made
+    assert len(documents) == len(made)

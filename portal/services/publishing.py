@@ -1,0 +1,592 @@
+"""The publishing workflow for the four kinds: create (draft), edit, publish, withdraw.
+
+Every change is one transaction: the item, its public history (``history.record_version``) and
+the audit event commit together; the search index follows after commit (``portal.search_sync``).
+Published items are never deleted: a withdrawn item keeps its page, marked, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.domain.blacklist import listing_end
+from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
+from portal.domain.masking import mask_personal_data
+from portal.extensions import db
+from portal.models import (
+    DISCLOSURE_MODELS,
+    AccidentReport,
+    BlacklistEntry,
+    Decision,
+    Department,
+    DisclosureMixin,
+    Enterprise,
+    PowerItem,
+    local_today,
+    utcnow,
+)
+from portal.sanitize import markdown_to_html
+from portal.services import history
+from portal.services.deadlines import working_calendar
+from portal.staff import audit
+
+KINDS = tuple(DISCLOSURE_MODELS)
+
+# Field → label, per kind: the public history and the audit log name changes with these.
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "powers": {
+        "code": "编码",
+        "name": "职权名称",
+        "power_type": "职权类型",
+        "legal_basis": "实施依据",
+        "department": "实施主体",
+        "responsibilities": "责任事项",
+        "accountability": "追责情形",
+        "workflow": "流程",
+        "remarks": "备注",
+    },
+    "decisions": {
+        "document_no": "文号",
+        "decision_type": "决定类型",
+        "party_name": "当事人",
+        "uscc": "统一社会信用代码",
+        "party_address": "当事人地址",
+        "county": "县（市、区）",
+        "sector": "行业领域",
+        "facts": "违法事实和证据",
+        "legal_basis": "违反的规定和处罚依据",
+        "penalty": "处罚种类和内容",
+        "fine_yuan": "罚款金额",
+        "compliance": "履行方式和期限",
+        "remedy": "救济途径和期限",
+        "decision_date": "决定日期",
+        "department": "作出决定机关",
+        "publish_due": "公开期限",
+    },
+    "accidents": {
+        "title_text": "标题",
+        "occurred_on": "事故日期",
+        "county": "县（市、区）",
+        "sector": "行业领域",
+        "enterprise_name": "事故单位",
+        "uscc": "统一社会信用代码",
+        "deaths": "死亡人数",
+        "serious_injuries": "重伤人数",
+        "direct_loss_yuan": "直接经济损失",
+        "level": "事故等级",
+        "summary": "事故概要",
+        "report_html": "报告全文",
+        "approved_on": "批复日期",
+        "assessment_due": "整改评估期限",
+        "assessment_published_on": "整改评估公开日期",
+        "department": "发布单位",
+    },
+    "blacklist": {
+        "enterprise_name": "企业名称",
+        "uscc": "统一社会信用代码",
+        "county": "县（市、区）",
+        "sector": "行业领域",
+        "grounds": "列入事由",
+        "basis": "列入依据（决定文书）",
+        "listed_on": "列入日期",
+        "ends_on": "届满日期",
+        "removed_on": "移出日期",
+        "removal_reason": "移出理由",
+        "department": "认定部门",
+    },
+}
+# Fields the model derives on flush (never typed in); a change to them is shown in the history.
+DERIVED_FIELDS = {
+    "decisions": ("publish_due",),
+    "accidents": ("level", "assessment_due"),
+    "blacklist": (),
+    "powers": (),
+}
+# Free-text fields in which ID-card and mobile numbers are masked before anything is stored.
+MASKED_FIELDS = {
+    "decisions": ("party_address", "facts", "penalty", "compliance"),
+    "accidents": ("summary", "report_source"),
+    "powers": (),
+    "blacklist": (),
+}
+MIN_REASON_LENGTH = 4
+
+
+class PublishingError(Exception):
+    """A workflow step was refused; ``str()`` is a message for the editor."""
+
+
+class ItemNotFound(PublishingError):
+    pass
+
+
+class TransitionRefused(PublishingError):
+    """The item is not in a state that allows this step (e.g. publishing a withdrawn item)."""
+
+
+class ValuesInvalid(PublishingError):
+    """Values clash with stored data; ``errors`` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class Saved:
+    item: DisclosureMixin
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    masked: list[str] = field(default_factory=list)  # labels of fields where data was masked
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_item(kind: str, item_id: int) -> DisclosureMixin:
+    """The item of ``kind`` with ``item_id`` (drafts included) or ``ItemNotFound``."""
+    model = DISCLOSURE_MODELS.get(kind)
+    item = db.session.get(model, item_id) if model else None
+    if item is None:
+        raise ItemNotFound("未找到该条目。")
+    return item
+
+
+STATES = {"draft": "草稿", "published": "已发布", "withdrawn": "已撤回"}
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    items: list[DisclosureMixin]
+    total: int
+    page: int
+    pages: int
+
+
+def list_items(
+    kind: str, *, state: str = "", query: str = "", page: int = 1, page_size: int = 20
+) -> ItemPage:
+    """Items of ``kind`` for the back office, newest first, filtered by state and a text."""
+    model = DISCLOSURE_MODELS[kind]
+    conditions: list[Any] = []
+    if state == "draft":
+        conditions.append(model.published_at.is_(None))
+    elif state == "published":
+        conditions += [model.published_at.is_not(None), model.withdrawn_at.is_(None)]
+    elif state == "withdrawn":
+        conditions.append(model.withdrawn_at.is_not(None))
+    query = query.strip()
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        columns = {
+            "powers": (PowerItem.code, PowerItem.name),
+            "decisions": (Decision.document_no, Decision.party_name, Decision.uscc),
+            "accidents": (AccidentReport.title_text, AccidentReport.enterprise_name),
+            "blacklist": (BlacklistEntry.enterprise_name, BlacklistEntry.uscc),
+        }[kind]
+        conditions.append(or_(*(c.like(pattern, escape="\\") for c in columns)))
+    total = db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    items = list(
+        db.session.scalars(
+            select(model)
+            .where(*conditions)
+            .order_by(model.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).unique()
+    )
+    return ItemPage(items, total, page, pages)
+
+
+# ---------------------------------------------------------------- preparing values
+
+
+def _department(name: str) -> Department:
+    name = name.strip()
+    dept = db.session.scalar(select(Department).where(Department.name == name))
+    if dept is None:
+        dept = Department(name=name)
+        db.session.add(dept)
+    return dept
+
+
+def _enterprise(uscc: str | None, values: dict[str, Any], name: str) -> Enterprise | None:
+    if not uscc:
+        return None
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
+    if ent is None:
+        ent = Enterprise(
+            uscc=uscc,
+            name=name,
+            county=values.get("county", ""),
+            sector=values.get("sector", ""),
+            address=values.get("party_address", ""),
+        )
+        db.session.add(ent)
+    return ent
+
+
+def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Split form values into plain column values and relations; derive stored forms.
+
+    Returns (columns, relations, labels of masked fields).
+    """
+    values = dict(values)
+    masked = []
+    for name in MASKED_FIELDS[kind]:
+        if values.get(name):
+            clean = mask_personal_data(values[name])
+            if clean != values[name]:
+                masked.append(FIELD_LABELS[kind].get(name, "报告全文"))
+                values[name] = clean
+    relations: dict[str, Any] = {}
+    if "department_name" in values:
+        relations["department"] = _department(values.pop("department_name"))
+    if kind == "decisions":
+        values["uscc"] = values.get("uscc") or None
+        relations["enterprise"] = _enterprise(values["uscc"], values, values["party_name"])
+    elif kind == "accidents":
+        values["uscc"] = values.get("uscc") or None
+        relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
+        if "report_source" in values:
+            values["report_html"] = markdown_to_html(values["report_source"] or "")
+    elif kind == "blacklist":
+        relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
+        from portal.services.blacklist_admin import listing_duration_years
+
+        values["ends_on"] = listing_end(values["listed_on"], listing_duration_years())
+    return values, relations, masked
+
+
+def _check_unique(kind: str, values: dict[str, Any], item_id: int | None) -> None:
+    model = DISCLOSURE_MODELS[kind]
+    checks: list[tuple[str, Any, str]] = []
+    if kind == "powers":
+        checks.append(("code", PowerItem.code == values["code"], "该编码已被其他条目使用。"))
+    elif kind == "decisions":
+        checks.append(
+            ("document_no", Decision.document_no == values["document_no"], "该文号已存在。")
+        )
+    elif kind == "blacklist":
+        checks.append(
+            (
+                "listed_on",
+                (BlacklistEntry.uscc == values["uscc"])
+                & (BlacklistEntry.listed_on == values["listed_on"]),
+                "该企业在同一日期已有一条列入记录。",
+            )
+        )
+    errors = {}
+    for field_name, condition, message in checks:
+        stmt = select(model.id).where(condition)
+        if item_id is not None:
+            stmt = stmt.where(model.id != item_id)
+        if db.session.scalar(stmt.limit(1)) is not None:
+            errors[field_name] = message
+    if errors:
+        raise ValuesInvalid(errors)
+
+
+@contextmanager
+def _clash_is_an_input_error() -> Iterator[None]:
+    """A clash with a concurrent change (the same 文号, code or listing saved a moment earlier)
+    is for the editor to resolve, not a server error."""
+    try:
+        yield
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ValuesInvalid({"": "保存时与他人同时提交的内容冲突，请核对后重试。"}) from exc
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def create_item(kind: str, values: dict[str, Any]) -> Saved:
+    """Create a draft of ``kind`` from validated form values; drafts are not public."""
+    model = DISCLOSURE_MODELS[kind]
+    columns, relations, masked = _prepare(kind, values)
+    _check_unique(kind, columns, None)
+    item = model(**columns, **relations)
+    with _clash_is_an_input_error():
+        db.session.add(item)
+        db.session.flush()
+        action = "list" if kind == "blacklist" else "create"
+        summary: dict[str, Any] = {"title": item.title}
+        if kind == "blacklist":
+            summary |= {"grounds": item.grounds, "listed_on": item.listed_on,
+                        "ends_on": item.ends_on}
+        audit.record(db.session, action, object_kind=kind, object_id=item.id, summary=summary)
+        db.session.commit()
+    return Saved(item, masked=masked)
+
+
+def _refuse_if_withdrawn(item: DisclosureMixin) -> None:
+    if item.is_withdrawn:
+        raise TransitionRefused("该条目已撤回，不能再修改或发布。")
+
+
+def edit_item(item: DisclosureMixin, values: dict[str, Any]) -> Saved:
+    """Apply edited values.  On a published item the earlier version goes to its history."""
+    _refuse_if_withdrawn(item)
+    kind = item.KIND
+    columns, relations, masked = _prepare(kind, values)
+    _check_unique(kind, columns, item.id)
+    derived_before = {name: getattr(item, name) for name in DERIVED_FIELDS[kind]}
+    changes = history.apply_changes(item, columns)
+    for name, related in relations.items():
+        old = getattr(item, name)
+        if old is not related:
+            setattr(item, name, related)
+            if name == "department":
+                changes["department"] = [old.name if old else None, related.name]
+    with _clash_is_an_input_error():
+        db.session.flush()
+        for name, before in derived_before.items():
+            after = getattr(item, name)
+            if after != before:
+                changes[name] = [_jsonable(before), _jsonable(after)]
+        # The Markdown source is the editor's; the public history shows the rendered text.
+        changes.pop("report_source", None)
+        if not changes:
+            db.session.rollback()
+            return Saved(item, masked=masked)
+        labels = FIELD_LABELS[kind]
+        summary = "修改：" + "、".join(labels.get(name, name) for name in changes)
+        history.record_version(db.session, item, changes, summary)
+        audit.record(
+            db.session,
+            "edit",
+            object_kind=kind,
+            object_id=item.id,
+            summary={"published": item.is_published, "changes": changes},
+        )
+        db.session.commit()
+    return Saved(item, changes=changes, masked=masked)
+
+
+def publish_item(item: DisclosureMixin) -> None:
+    """Make a draft public now."""
+    _refuse_if_withdrawn(item)
+    if item.is_published:
+        raise TransitionRefused("该条目已发布。")
+    if isinstance(item, AccidentReport) and item.approved_on is None:
+        raise TransitionRefused("事故调查报告须在批复后公开：请先填写批复日期。")
+    now = utcnow()
+    item.published_at = now
+    item.modified_at = now
+    summary: dict[str, Any] = {"title": item.title}
+    if isinstance(item, Decision):
+        summary["on_time"] = item.published_on_time
+        summary["publish_due"] = item.publish_due
+    audit.record(db.session, "publish", object_kind=item.KIND, object_id=item.id, summary=summary)
+    db.session.commit()
+
+
+def withdraw_item(item: DisclosureMixin, *, reason: str) -> None:
+    """Withdraw a published item: its page stays, marked, with ``reason``; history keeps it."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValuesInvalid({"reason": f"请填写撤回理由（至少 {MIN_REASON_LENGTH} 个字）。"})
+    if not item.is_published:
+        raise TransitionRefused("草稿尚未公开，无需撤回。")
+    _refuse_if_withdrawn(item)
+    now = utcnow()
+    changes = history.apply_changes(item, {"withdrawn_at": now, "withdrawn_reason": reason})
+    history.record_version(db.session, item, changes, f"撤回：{reason}")
+    summary: dict[str, Any] = {"reason": reason}
+    if isinstance(item, Decision) and item.withdrawal_requested_on:
+        due = withdrawal_due(item.withdrawal_requested_on)
+        summary |= {"due": due, "on_time": local_today() <= due}
+    audit.record(db.session, "withdraw", object_kind=item.KIND, object_id=item.id, summary=summary)
+    db.session.commit()
+
+
+def withdrawal_due(changed_on: date) -> date:
+    return working_calendar().add_working_days(changed_on, WITHDRAWAL_PUBLISH_WORKING_DAYS).due
+
+
+def request_withdrawal(decision: Decision, *, changed_on: date, reason: str) -> date:
+    """Record that a published decision was changed, revoked or declared void on ``changed_on``.
+
+    Its withdrawal is then due within 3 working days (行政处罚法 Art. 48) and shows on the
+    editors' deadlines until published.  Returns the due date.
+    """
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValuesInvalid({"reason": f"请填写变更或撤销情况（至少 {MIN_REASON_LENGTH} 个字）。"})
+    if changed_on > local_today():
+        raise ValuesInvalid({"changed_on": "日期不能晚于今天。"})
+    if not decision.is_published:
+        raise TransitionRefused("草稿尚未公开：直接修改草稿即可。")
+    _refuse_if_withdrawn(decision)
+    decision.withdrawal_requested_on = changed_on
+    decision.withdrawal_request_reason = reason
+    due = withdrawal_due(changed_on)
+    audit.record(
+        db.session,
+        "withdrawal_request",
+        object_kind="decisions",
+        object_id=decision.id,
+        summary={"changed_on": changed_on, "reason": reason, "due": due},
+    )
+    db.session.commit()
+    return due
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+@dataclass(frozen=True)
+class AgendaRow:
+    kind: str
+    item: DisclosureMixin
+    task: str
+    due: date
+    days_left: int  # negative when overdue
+    working_days: bool  # days_left counts working days (else calendar days)
+    provisional: bool = False
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def days_text(self) -> str:
+        unit = "个工作日" if self.working_days else "天"
+        if self.days_left < 0:
+            return f"已逾期 {-self.days_left} {unit}"
+        if self.days_left == 0:
+            return "今天到期"
+        return f"还剩 {self.days_left} {unit}"
+
+
+@dataclass(frozen=True)
+class AgendaSection:
+    key: str
+    title: str
+    rows: list[AgendaRow]
+    total: int
+
+
+@dataclass(frozen=True)
+class Agenda:
+    overdue: list[AgendaRow]
+    sections: list[AgendaSection]
+    drafts: dict[str, int]
+
+
+def _working_days_left(today: date, due: date) -> int:
+    # working_days_between counts working days after ``today`` up to ``due``; a deadline that
+    # is today or in the past on a holiday counts from the next working day backwards.
+    calendar = working_calendar()
+    if due >= today:
+        return calendar.working_days_between(today, due)
+    return -max(1, calendar.working_days_between(due, today))
+
+
+def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
+    """What editors must publish and by when, overdue first (DOMAIN.md §1)."""
+    today = today or local_today()
+    unpublished = (
+        select(Decision)
+        .where(Decision.published_at.is_(None), Decision.publish_due.is_not(None))
+        .order_by(Decision.publish_due, Decision.id)
+    )
+    withdrawals = (
+        select(Decision)
+        .where(
+            Decision.withdrawal_requested_on.is_not(None),
+            Decision.withdrawn_at.is_(None),
+            Decision.published_at.is_not(None),
+        )
+        .order_by(Decision.withdrawal_requested_on, Decision.id)
+    )
+    assessments = (
+        select(AccidentReport)
+        .where(
+            AccidentReport.published_at.is_not(None),
+            AccidentReport.withdrawn_at.is_(None),
+            AccidentReport.assessment_due.is_not(None),
+            AccidentReport.assessment_published_on.is_(None),
+        )
+        .order_by(AccidentReport.assessment_due, AccidentReport.id)
+    )
+
+    def count(stmt: Any) -> int:
+        return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+    def rows(stmt: Any, make: Any) -> list[AgendaRow]:
+        return [make(item) for item in db.session.scalars(stmt.limit(limit)).unique()]
+
+    def decision_row(item: Decision) -> AgendaRow:
+        assert item.publish_due is not None
+        return AgendaRow(
+            "decisions", item, f"公开{item.decision_type}决定", item.publish_due,
+            _working_days_left(today, item.publish_due), True, item.publish_due_provisional,
+        )
+
+    def withdrawal_row(item: Decision) -> AgendaRow:
+        assert item.withdrawal_requested_on is not None
+        deadline = working_calendar().add_working_days(
+            item.withdrawal_requested_on, WITHDRAWAL_PUBLISH_WORKING_DAYS
+        )
+        return AgendaRow(
+            "decisions", item, "公开撤回", deadline.due,
+            _working_days_left(today, deadline.due), True, deadline.provisional,
+        )
+
+    def assessment_row(item: AccidentReport) -> AgendaRow:
+        assert item.assessment_due is not None
+        return AgendaRow(
+            "accidents", item, "公开整改评估", item.assessment_due,
+            (item.assessment_due - today).days, False,
+        )
+
+    specs = [
+        ("decisions", "待公开的执法决定（7 / 20 个工作日）", unpublished, decision_row,
+         Decision.publish_due),
+        ("withdrawals", "待公开的撤回（3 个工作日）", withdrawals, withdrawal_row, None),
+        ("assessments", "待公开的事故整改评估（批复后 1 年）", assessments, assessment_row,
+         AccidentReport.assessment_due),
+    ]
+    overdue: list[AgendaRow] = []
+    sections = []
+    for key, title, stmt, make, due_column in specs:
+        if due_column is not None:
+            late = rows(stmt.where(due_column < today), make)
+            current = rows(stmt.where(due_column >= today), make)
+            total = count(stmt.where(due_column >= today))
+        else:
+            # The withdrawal deadline is computed in working days, not stored: split in Python.
+            every = rows(stmt, make)
+            late = [r for r in every if r.overdue]
+            current = [r for r in every if not r.overdue]
+            total = count(stmt) - len(late)
+        overdue += late
+        sections.append(AgendaSection(key, title, current, total))
+    overdue.sort(key=lambda r: (r.due, r.kind, r.item.id))
+    drafts = {
+        kind: db.session.scalar(
+            select(func.count()).select_from(model).where(model.published_at.is_(None))
+        )
+        or 0
+        for kind, model in DISCLOSURE_MODELS.items()
+    }
+    return Agenda(overdue, sections, drafts)

@@ -1,0 +1,277 @@
+"""Staff accounts: creation, sign-in with password and TOTP, roles, disabling, resets.
+
+Every change is an audit event in the same transaction.  Sign-in failures are all one error,
+``SignInFailed``, whatever the cause, so nothing tells an attacker which part was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import utcnow
+from portal.staff import audit, credentials
+from portal.staff.credentials import PasswordTooWeak
+from portal.staff.models import ADMIN, ROLES, StaffRole, StaffUser
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+
+__all__ = ["PasswordTooWeak"]
+
+
+class AccountError(Exception):
+    """An account change was refused; ``str()`` is a message for the user."""
+
+
+class UsernameInvalid(AccountError):
+    pass
+
+
+class UsernameTaken(AccountError):
+    pass
+
+
+class LastAdmin(AccountError):
+    """The change would leave no active administrator."""
+
+
+class SignInFailed(Exception):
+    """Wrong username, password or code, disabled account: deliberately one error for all."""
+
+
+def normalize_username(raw: str) -> str:
+    return unicodedata.normalize("NFKC", raw or "").strip().lower()
+
+
+def find(username: str) -> StaffUser | None:
+    return db.session.scalar(
+        select(StaffUser).where(StaffUser.username == normalize_username(username))
+    )
+
+
+def _checked_roles(roles: set[str] | list[str] | tuple[str, ...]) -> set[str]:
+    wanted = set(roles)
+    unknown = wanted - set(ROLES)
+    if unknown:
+        raise AccountError("未知角色：" + "、".join(sorted(unknown)))
+    return wanted
+
+
+def create_account(
+    *,
+    username: str,
+    password: str,
+    roles: set[str] | list[str] | tuple[str, ...],
+    display_name: str = "",
+    totp_confirmed: bool = False,
+    actor_name: str | None = None,
+) -> StaffUser:
+    """Create an account with a fresh TOTP secret.
+
+    ``totp_confirmed``: the secret was handed over already (the command prints it); otherwise
+    the holder enrols at first sign-in by scanning the code and entering one valid code.
+    """
+    name = normalize_username(username)
+    if not USERNAME_PATTERN.match(name):
+        raise UsernameInvalid("用户名为 3–40 位小写字母、数字或 . _ -，以字母或数字开头。")
+    if find(name) is not None:
+        raise UsernameTaken("该用户名已被使用。")
+    credentials.check_password_policy(password)
+    user = StaffUser(
+        username=name,
+        display_name=display_name.strip(),
+        password_hash=credentials.hash_password(password),
+        totp_secret=credentials.new_totp_secret(),
+        totp_confirmed_at=utcnow() if totp_confirmed else None,
+        active=True,
+    )
+    user.set_roles(_checked_roles(roles))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        db.session,
+        "account_create",
+        actor_name=actor_name,
+        object_kind="staff_user",
+        object_id=user.id,
+        summary={"username": name, "roles": sorted(user.roles)},
+    )
+    db.session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: StaffUser
+    needs_enrolment: bool  # the password was right and the account has no confirmed TOTP yet
+
+
+def _fail(username: str, user: StaffUser | None) -> SignInFailed:
+    # A known username is not secret and helps the administrator; anything else might be a
+    # password typed into the wrong field, so only its keyed hash is kept.
+    if user is not None:
+        summary = {"username": user.username}
+    else:
+        summary = {"username_hash": credentials.keyed_digest(
+            current_app.config["SECRET_KEY"], "audit-username", normalize_username(username)
+        )}
+    audit.record(
+        db.session,
+        "sign_in_failed",
+        actor_name=audit.ANONYMOUS_ACTOR,
+        object_kind="staff_user" if user else "",
+        object_id=user.id if user else None,
+        summary=summary,
+    )
+    db.session.commit()
+    return SignInFailed()
+
+
+def authenticate(*, username: str, password: str, code: str) -> SignIn:
+    """Check username, password and TOTP code together; raise ``SignInFailed`` on any failure.
+
+    An account without a confirmed TOTP secret gets ``needs_enrolment`` after a correct
+    password: it is not signed in until ``confirm_enrolment`` succeeds.
+    """
+    user = find(username)
+    # Always verify a hash, so an unknown username costs as much time as a wrong password.
+    password_ok = credentials.verify_password(user.password_hash if user else None, password)
+    if user is None or not password_ok or not user.active:
+        raise _fail(username, user)
+    if user.totp_confirmed_at is None:
+        return SignIn(user, needs_enrolment=True)
+    counter = credentials.verify_totp(user.totp_secret, code, user.totp_last_counter)
+    if counter is None:
+        raise _fail(username, user)
+    user.totp_last_counter = counter
+    _signed_in(user, password)
+    return SignIn(user, needs_enrolment=False)
+
+
+def _signed_in(user: StaffUser, password: str | None) -> None:
+    user.last_sign_in_at = utcnow()
+    if password is not None and credentials.needs_rehash(user.password_hash):
+        user.password_hash = credentials.hash_password(password)
+    audit.record(db.session, "sign_in", actor=user, object_kind="staff_user", object_id=user.id)
+    db.session.commit()
+
+
+def confirm_enrolment(user: StaffUser, code: str) -> None:
+    """Confirm the account's TOTP secret with one valid code, and sign in."""
+    if not user.active or user.totp_confirmed_at is not None:
+        raise _fail(user.username, user)
+    counter = credentials.verify_totp(user.totp_secret, code, user.totp_last_counter)
+    if counter is None:
+        raise _fail(user.username, user)
+    user.totp_confirmed_at = utcnow()
+    user.totp_last_counter = counter
+    audit.record(db.session, "totp_enrolled", actor=user, object_kind="staff_user",
+                 object_id=user.id)
+    _signed_in(user, None)
+
+
+def sign_out(user: StaffUser) -> None:
+    """End every session of the account (its session token changes)."""
+    user.rotate_session_token()
+    audit.record(db.session, "sign_out", actor=user, object_kind="staff_user", object_id=user.id)
+    db.session.commit()
+
+
+def change_own_password(user: StaffUser, *, current: str, new: str) -> None:
+    if not credentials.verify_password(user.password_hash, current):
+        raise AccountError("当前密码不正确。")
+    credentials.check_password_policy(new)
+    user.password_hash = credentials.hash_password(new)
+    user.rotate_session_token()
+    audit.record(db.session, "password_changed", actor=user, object_kind="staff_user",
+                 object_id=user.id)
+    db.session.commit()
+
+
+def _active_admins_other_than(user: StaffUser) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StaffUser)
+        .join(StaffRole, StaffRole.user_id == StaffUser.id)
+        .where(StaffRole.role == ADMIN, StaffUser.active.is_(True), StaffUser.id != user.id)
+    ) or 0
+
+
+def change_roles(user: StaffUser, roles: set[str] | list[str]) -> None:
+    wanted = _checked_roles(roles)
+    before = sorted(user.roles)
+    if ADMIN in user.roles and ADMIN not in wanted and _active_admins_other_than(user) == 0:
+        raise LastAdmin("不能移除最后一位启用中的管理员的管理员角色。")
+    if set(before) == wanted:
+        return
+    user.set_roles(wanted)
+    audit.record(
+        db.session,
+        "account_roles",
+        object_kind="staff_user",
+        object_id=user.id,
+        summary={"username": user.username, "roles": [before, sorted(wanted)]},
+    )
+    db.session.commit()
+
+
+def set_active(user: StaffUser, active: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    if user.active == active:
+        return
+    if not active and ADMIN in user.roles and _active_admins_other_than(user) == 0:
+        raise LastAdmin("不能停用最后一位启用中的管理员。")
+    user.active = active
+    user.rotate_session_token()
+    audit.record(
+        db.session,
+        "account_enable" if active else "account_disable",
+        object_kind="staff_user",
+        object_id=user.id,
+        summary={"username": user.username},
+    )
+    db.session.commit()
+
+
+def reset_totp(user: StaffUser) -> None:
+    """Give the account a new, unconfirmed secret: the holder enrols again at next sign-in."""
+    user.totp_secret = credentials.new_totp_secret()
+    user.totp_confirmed_at = None
+    user.totp_last_counter = None
+    user.rotate_session_token()
+    audit.record(
+        db.session,
+        "account_totp_reset",
+        object_kind="staff_user",
+        object_id=user.id,
+        summary={"username": user.username},
+    )
+    db.session.commit()
+
+
+def reset_password(user: StaffUser, *, password: str) -> None:
+    """Set a new password chosen by an administrator (to hand over to the holder)."""
+    credentials.check_password_policy(password)
+    user.password_hash = credentials.hash_password(password)
+    user.rotate_session_token()
+    audit.record(
+        db.session,
+        "account_password_reset",
+        object_kind="staff_user",
+        object_id=user.id,
+        summary={"username": user.username},
+    )
+    db.session.commit()
+
+
+def all_accounts() -> list[StaffUser]:
+    return list(db.session.scalars(select(StaffUser).order_by(StaffUser.username)))
+
+
+def get_account(user_id: int) -> StaffUser | None:
+    return db.session.get(StaffUser, user_id)

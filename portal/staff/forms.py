@@ -1,0 +1,421 @@
+"""Back-office forms: server-side validation with messages in Chinese; CSRF on (Flask-WTF)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.meta import DefaultMeta
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.domain.catalog import (
+    BLACKLIST_GROUNDS,
+    COUNTIES,
+    DECISION_TYPES,
+    POWER_TYPES,
+    SECTORS,
+)
+from portal.domain.credit_code import CreditCodeInvalid, parse
+from portal.models import local_today
+from portal.staff.audit import ACTIONS, OBJECT_KINDS
+from portal.staff.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
+from portal.staff.models import ROLES
+
+DEFAULT_DEPARTMENT = "西双版纳州应急管理局"
+CENTS = Decimal("0.01")
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL refuses NUL in text, and no one means to type it: drop it from every field.
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class StaffForm(FlaskForm):
+    class Meta:
+        locales = ["zh"]
+
+        def get_translations(self, form: Any) -> Any:
+            # WTForms' own Chinese messages ("不是有效的日期值。"), without Flask-Babel.
+            return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
+
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            filters = [*unbound_field.kwargs.get("filters", ()), _no_nul]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+def required(what: str) -> DataRequired:
+    return DataRequired(message=f"请填写{what}。")
+
+
+def choices(values: Any, blank: str | None = None) -> list[SelectChoice]:
+    """Options from a tuple of values (label = value) or a dict of value → label."""
+    pairs = values.items() if isinstance(values, dict) else ((v, v) for v in values)
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return head + [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+# ---------------------------------------------------------------- sign-in and accounts
+
+
+class LoginForm(StaffForm):
+    username = StringField("用户名", validators=[required("用户名"), Length(max=80)],
+                           render_kw={"autocomplete": "username"})
+    password = PasswordField("密码", validators=[required("密码"), Length(max=PASSWORD_MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField(
+        "动态验证码",
+        validators=[Optional(), Length(max=12)],
+        description="身份验证器应用中显示的 6 位数字。首次登录尚未绑定时可留空。",
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
+    )
+    next = HiddenField()
+
+
+class EnrolForm(StaffForm):
+    code = StringField(
+        "动态验证码",
+        validators=[required("动态验证码"), Length(max=12)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
+    )
+
+
+def _policy(form: Any, field: Any) -> None:
+    try:
+        check_password_policy(field.data or "")
+    except PasswordTooWeak as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class NewPasswordMixin:
+    password = PasswordField("新密码", validators=[required("新密码"), _policy],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(
+        "再次输入新密码",
+        validators=[required("确认密码"), EqualTo("password", message="两次输入的密码不一致。")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordChangeForm(NewPasswordMixin, StaffForm):
+    current = PasswordField("当前密码", validators=[required("当前密码")],
+                            render_kw={"autocomplete": "current-password"})
+
+
+class PasswordResetForm(NewPasswordMixin, StaffForm):
+    pass
+
+
+ROLE_CHOICES = choices(ROLES)
+
+
+class AccountForm(NewPasswordMixin, StaffForm):
+    username = StringField(
+        "用户名",
+        validators=[required("用户名"), Length(min=3, max=40)],
+        description="3–40 位小写字母、数字或 . _ -。",
+    )
+    display_name = StringField("姓名", validators=[Optional(), Length(max=80)])
+    roles = MultiCheckboxField("角色", choices=ROLE_CHOICES,
+                               validators=[DataRequired(message="请至少选择一个角色。")])
+    password = PasswordField("初始密码", validators=[required("初始密码"), _policy],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class RolesForm(StaffForm):
+    roles = MultiCheckboxField("角色", choices=ROLE_CHOICES)
+
+
+# ---------------------------------------------------------------- the four kinds
+
+
+def _credit_code(optional: bool):
+    def check(form: Any, field: Any) -> None:
+        if optional and not (field.data or "").strip():
+            field.data = ""
+            return
+        try:
+            field.data = str(parse(field.data or ""))
+        except CreditCodeInvalid as exc:
+            raise ValidationError(str(exc)) from exc
+
+    return check
+
+
+EARLIEST_DATE = date(1950, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+
+def plausible_date(form: Any, field: Any) -> None:
+    """Stop at dates no record can have (and that would overflow date arithmetic)."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise StopValidation("日期超出有效范围，请核对。")
+
+
+def finite_amount(form: Any, field: Any) -> None:
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("请填写有效的金额。")
+
+
+def _not_future(form: Any, field: Any) -> None:
+    if field.data and field.data > local_today():
+        raise ValidationError("日期不能晚于今天。")
+
+
+class ItemForm(StaffForm):
+    """Base of the four kinds: ``values()`` is what the publishing service takes."""
+
+    department_name = StringField(
+        "责任单位", default=DEFAULT_DEPARTMENT, validators=[required("责任单位"), Length(max=120)]
+    )
+    FIELDS: tuple[str, ...] = ()
+
+    def values(self) -> dict[str, Any]:
+        values = {name: self[name].data for name in self.FIELDS}
+        for name, value in values.items():
+            if isinstance(value, str):
+                values[name] = value.strip()
+            elif isinstance(value, Decimal):
+                values[name] = value.quantize(CENTS)  # as stored: Numeric(16, 2)
+        values["department_name"] = self.department_name.data.strip()
+        return values
+
+    def fill_from(self, item: Any) -> None:
+        for name in self.FIELDS:
+            self[name].data = getattr(item, name)
+        self.department_name.data = item.department.name if item.department else ""
+
+
+class PowerForm(ItemForm):
+    code = StringField("编码", validators=[required("编码"), Length(max=40)])
+    name = StringField("职权名称", validators=[required("职权名称"), Length(max=200)])
+    power_type = SelectField("职权类型", choices=choices(POWER_TYPES))
+    legal_basis = TextAreaField("实施依据", validators=[required("实施依据"), Length(max=20000)])
+    responsibilities = TextAreaField("责任事项", validators=[Length(max=20000)])
+    accountability = TextAreaField("追责情形", validators=[Length(max=20000)])
+    workflow_text = TextAreaField(
+        "流程", validators=[Length(max=5000)], description="每行一个步骤，按先后顺序。"
+    )
+    remarks = TextAreaField("备注", validators=[Length(max=5000)])
+    FIELDS = ("code", "name", "power_type", "legal_basis", "responsibilities",
+              "accountability", "remarks")
+
+    def values(self) -> dict[str, Any]:
+        values = super().values()
+        lines = (self.workflow_text.data or "").splitlines()
+        values["workflow"] = [line.strip() for line in lines if line.strip()]
+        return values
+
+    def fill_from(self, item: Any) -> None:
+        super().fill_from(item)
+        self.workflow_text.data = "\n".join(item.workflow or [])
+
+
+class DecisionForm(ItemForm):
+    document_no = StringField("文号", validators=[required("文号"), Length(max=80)],
+                              description="例如：西应急罚〔2026〕12号")
+    decision_type = SelectField("决定类型", choices=choices(DECISION_TYPES),
+                                description="行政处罚决定 7 个工作日内公开，其他执法决定 20 个工作日内公开。")
+    party_name = StringField("当事人名称", validators=[required("当事人名称"), Length(max=200)],
+                             description="自然人只公开姓氏，如“张某”。")
+    uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=True)],
+                       description="当事人为单位时必填的 18 位代码；自然人留空。")
+    party_address = StringField("当事人地址", validators=[Length(max=300)])
+    county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
+                         validators=[required("县（市、区）")])
+    sector = SelectField("行业领域", choices=choices(SECTORS, "（请选择）"),
+                         validators=[required("行业领域")])
+    facts = TextAreaField("违法事实和证据", validators=[required("违法事实和证据"), Length(max=50000)])
+    legal_basis = TextAreaField("违反的规定和处罚依据",
+                                validators=[required("违反的规定和处罚依据"), Length(max=20000)])
+    penalty = TextAreaField("处罚种类和内容", validators=[required("处罚种类和内容"), Length(max=20000)])
+    fine_yuan = DecimalField("罚款金额（元）", places=2,
+                             validators=[Optional(), finite_amount,
+                                         NumberRange(min=0, message="金额不能为负数。")])
+    compliance = TextAreaField("履行方式和期限", validators=[Length(max=20000)])
+    remedy = TextAreaField("申请复议、提起诉讼的途径和期限", validators=[Length(max=20000)])
+    decision_date = DateField("决定日期", validators=[InputRequired(message="请填写决定日期。"), plausible_date,
+                                                  _not_future])
+    FIELDS = ("document_no", "decision_type", "party_name", "uscc", "party_address", "county",
+              "sector", "facts", "legal_basis", "penalty", "fine_yuan", "compliance", "remedy",
+              "decision_date")
+
+    def validate_fine_yuan(self, field: Any) -> None:
+        if field.data is not None and field.data > Decimal("100000000000"):
+            raise ValidationError("金额过大，请核对。")
+
+
+class AccidentForm(ItemForm):
+    title_text = StringField("标题", validators=[required("标题"), Length(max=200)])
+    occurred_on = DateField("事故日期", validators=[InputRequired(message="请填写事故日期。"), plausible_date,
+                                                _not_future])
+    county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
+                         validators=[required("县（市、区）")])
+    sector = SelectField("行业领域", choices=choices(SECTORS, "（请选择）"),
+                         validators=[required("行业领域")])
+    enterprise_name = StringField("事故单位", validators=[required("事故单位"), Length(max=200)])
+    uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=True)])
+    deaths = IntegerField("死亡人数", default=0, validators=[
+        InputRequired(message="请填写死亡人数。"), NumberRange(min=0, max=100000, message="请填写 0 或正整数。")])
+    serious_injuries = IntegerField("重伤人数（含急性工业中毒）", default=0, validators=[
+        InputRequired(message="请填写重伤人数。"), NumberRange(min=0, max=100000, message="请填写 0 或正整数。")])
+    direct_loss_yuan = DecimalField("直接经济损失（元）", places=2, default=Decimal(0), validators=[
+        InputRequired(message="请填写直接经济损失。"), finite_amount,
+        NumberRange(min=0, max=10**12, message="请填写 0 或正数。")])
+    summary = TextAreaField("事故概要", validators=[required("事故概要"), Length(max=5000)])
+    report_source = TextAreaField(
+        "报告全文（Markdown）",
+        validators=[required("报告全文"), Length(max=500000)],
+        description="依法全文公开。可用 Markdown：## 标题、列表、表格；HTML 会被清理。",
+    )
+    approved_on = DateField("批复日期", validators=[Optional(), plausible_date, _not_future],
+                            description="人民政府批复后方可公开；整改评估期限自批复日起 1 年。")
+    assessment_published_on = DateField("整改评估公开日期",
+                                        validators=[Optional(), plausible_date, _not_future])
+    FIELDS = ("title_text", "occurred_on", "county", "sector", "enterprise_name", "uscc",
+              "deaths", "serious_injuries", "direct_loss_yuan", "summary", "report_source",
+              "approved_on", "assessment_published_on")
+
+    def fill_from(self, item: Any) -> None:
+        super().fill_from(item)
+        # Imported reports have only their HTML; Markdown leaves such HTML as it is.
+        self.report_source.data = item.report_source or item.report_html
+
+    def validate_approved_on(self, field: Any) -> None:
+        if field.data and self.occurred_on.data and field.data < self.occurred_on.data:
+            raise ValidationError("批复日期不能早于事故日期。")
+
+    def validate_assessment_published_on(self, field: Any) -> None:
+        if field.data and not self.approved_on.data:
+            raise ValidationError("请先填写批复日期。")
+        if field.data and self.approved_on.data and field.data < self.approved_on.data:
+            raise ValidationError("整改评估不能早于批复日期。")
+
+
+class BlacklistForm(ItemForm):
+    uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=False)])
+    enterprise_name = StringField("企业名称", validators=[required("企业名称"), Length(max=200)])
+    county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
+                         validators=[required("县（市、区）")])
+    sector = SelectField("行业领域", choices=choices(SECTORS, "（请选择）"),
+                         validators=[required("行业领域")])
+    grounds = SelectField("列入事由", choices=choices(BLACKLIST_GROUNDS, "（请选择）"),
+                          validators=[required("列入事由")])
+    basis = StringField("列入决定文书", validators=[required("列入决定文书"), Length(max=500)],
+                        description="作出列入决定的文书名称和文号。")
+    listed_on = DateField("列入日期", validators=[InputRequired(message="请填写列入日期。"),
+                                                plausible_date],
+                          description="届满日期按规定的列入期限自动计算。")
+    department_name = StringField("认定部门", default=DEFAULT_DEPARTMENT,
+                                  validators=[required("认定部门"), Length(max=120)])
+    FIELDS = ("uscc", "enterprise_name", "county", "sector", "grounds", "basis", "listed_on")
+
+
+ITEM_FORMS: dict[str, type[ItemForm]] = {
+    "powers": PowerForm,
+    "decisions": DecisionForm,
+    "accidents": AccidentForm,
+    "blacklist": BlacklistForm,
+}
+
+
+# ---------------------------------------------------------------- workflow steps
+
+
+class WithdrawForm(StaffForm):
+    reason = TextAreaField(
+        "撤回理由",
+        validators=[required("撤回理由"), Length(min=4, max=2000, message="撤回理由为 4–2000 个字。")],
+        description="将与原页面一同公开，例如：“该决定已被复议机关撤销（某复决字〔2026〕1号）”。",
+    )
+
+
+class WithdrawalRequestForm(StaffForm):
+    changed_on = DateField("决定变更、撤销或确认无效的日期",
+                           validators=[InputRequired(message="请填写日期。"), plausible_date,
+                                       _not_future])
+    reason = TextAreaField("情况说明", validators=[required("情况说明"),
+                                                Length(min=4, max=2000, message="请填写 4–2000 个字。")])
+
+
+class RemovalForm(StaffForm):
+    removed_on = DateField("移出日期", validators=[InputRequired(message="请填写移出日期。"),
+                                                 plausible_date])
+    reason = TextAreaField("信用修复理由", validators=[required("信用修复理由"),
+                                                  Length(min=4, max=2000, message="请填写 4–2000 个字。")])
+
+
+class ReinstateForm(StaffForm):
+    reason = TextAreaField(
+        "恢复列入理由",
+        validators=[required("恢复列入理由"), Length(min=4, max=2000, message="请填写 4–2000 个字。")],
+        description="例如：信用修复申请材料弄虚作假，撤销移出决定。",
+    )
+
+
+# ---------------------------------------------------------------- filters (GET, no CSRF)
+
+
+class ListFilterForm(StaffForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("关键词", validators=[Optional(), Length(max=100)])
+    state = SelectField(
+        "状态",
+        choices=choices({"draft": "草稿", "published": "已发布", "withdrawn": "已撤回"}, "全部"),
+        validators=[Optional()],
+    )
+
+
+class AuditFilterForm(StaffForm):
+    class Meta:
+        csrf = False
+
+    actor = StringField("操作人", validators=[Optional(), Length(max=80)])
+    action = SelectField("操作", choices=choices(ACTIONS, "全部"), validators=[Optional()])
+    object_kind = SelectField("对象类型", choices=choices(OBJECT_KINDS, "全部"),
+                              validators=[Optional()])
+    object_id = StringField("对象编号", validators=[Optional(), Length(max=40)])
+    date_from = DateField("起始日期", validators=[Optional(), plausible_date])
+    date_to = DateField("截止日期", validators=[Optional(), plausible_date])
+
+    def validate_date_to(self, field: Any) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("截止日期不能早于起始日期。")
+
+
+def page_number(raw: str | None) -> int:
+    try:
+        return max(1, min(int(raw or 1), 100000))
+    except ValueError:
+        return 1
+

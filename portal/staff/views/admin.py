@@ -1,0 +1,174 @@
+"""Administrators: accounts (create, roles, disable, resets) and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from portal.extensions import db
+from portal.staff import accounts, audit
+from portal.staff.access import requires
+from portal.staff.blueprint import bp
+from portal.staff.forms import (
+    AccountForm,
+    AuditFilterForm,
+    PasswordResetForm,
+    RolesForm,
+    page_number,
+)
+from portal.staff.models import ADMIN, ROLES
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _account(user_id: int) -> Any:
+    user = accounts.get_account(user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _to_account(user: Any) -> Any:
+    return redirect(url_for("staff.account_detail", user_id=user.id), code=303)
+
+
+@bp.get("/accounts/")
+@requires(ADMIN)
+def account_list():
+    return render_template("staff/accounts/list.html", users=accounts.all_accounts(), roles=ROLES)
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@requires(ADMIN)
+def account_new():
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_account(
+                username=form.username.data,
+                password=form.password.data,
+                roles=form.roles.data,
+                display_name=form.display_name.data or "",
+            )
+        except (accounts.UsernameInvalid, accounts.UsernameTaken) as exc:
+            form.username.errors.append(str(exc))
+        except accounts.AccountError as exc:
+            form.roles.errors.append(str(exc))
+        else:
+            flash(f"账户 {user.username} 已创建。请将初始密码当面交给本人；"
+                  "本人首次登录时扫码绑定动态验证码。", "info")
+            return _to_account(user)
+    status = 400 if form.errors else 200
+    return render_template("staff/accounts/new.html", form=form), status
+
+
+@bp.get("/accounts/<int:user_id>")
+@requires(ADMIN)
+def account_detail(user_id: int):
+    user = _account(user_id)
+    form = RolesForm(data={"roles": sorted(user.roles)})
+    events = audit.browse(db.session, audit.AuditFilter(object_kind="staff_user",
+                                                        object_id=str(user.id)), page_size=20)
+    return render_template("staff/accounts/detail.html", user=user, form=form, roles=ROLES,
+                           events=events.items, actions=audit.ACTIONS)
+
+
+@bp.post("/accounts/<int:user_id>/roles")
+@requires(ADMIN)
+def account_roles(user_id: int):
+    user = _account(user_id)
+    form = RolesForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_roles(user, form.roles.data or [])
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("角色已更新。", "info")
+    else:
+        flash("角色无效。", "error")
+    return _to_account(user)
+
+
+@bp.post("/accounts/<int:user_id>/disable")
+@requires(ADMIN)
+def account_disable(user_id: int):
+    user = _account(user_id)
+    if user.id == current_user.id:
+        flash("不能停用自己的账户。", "error")
+        return _to_account(user)
+    try:
+        accounts.set_active(user, False)
+    except accounts.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("账户已停用，其所有登录已失效。", "info")
+    return _to_account(user)
+
+
+@bp.post("/accounts/<int:user_id>/enable")
+@requires(ADMIN)
+def account_enable(user_id: int):
+    user = _account(user_id)
+    accounts.set_active(user, True)
+    flash("账户已启用。", "info")
+    return _to_account(user)
+
+
+@bp.post("/accounts/<int:user_id>/reset-totp")
+@requires(ADMIN)
+def account_reset_totp(user_id: int):
+    user = _account(user_id)
+    accounts.reset_totp(user)
+    flash("动态验证码已重置：本人下次登录时须重新扫码绑定。", "info")
+    return _to_account(user)
+
+
+@bp.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@requires(ADMIN)
+def account_password(user_id: int):
+    user = _account(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        accounts.reset_password(user, password=form.password.data)
+        flash("密码已重置，该账户的所有登录已失效。请将新密码当面交给本人。", "info")
+        return _to_account(user)
+    status = 400 if form.errors else 200
+    return render_template("staff/password.html", form=form, title=f"重置 {user.username} 的密码",
+                           show_current=False, user=user), status
+
+
+@bp.get("/audit")
+@requires(ADMIN)
+def audit_log():
+    form = AuditFilterForm(request.args)
+    where = audit.AuditFilter()
+    if form.validate():
+        where = audit.AuditFilter(
+            actor=(form.actor.data or "").strip(),
+            action=form.action.data or "",
+            object_kind=form.object_kind.data or "",
+            object_id=(form.object_id.data or "").strip(),
+            date_from=form.date_from.data,
+            date_to=form.date_to.data,
+        )
+    page = audit.browse(db.session, where, page=page_number(request.args.get("page")),
+                        page_size=AUDIT_PAGE_SIZE)
+    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "staff/audit.html", form=form, page=page, actions=audit.ACTIONS,
+        kinds=audit.OBJECT_KINDS, query=query, actors=audit.actors(db.session),
+    ), (200 if not form.errors else 400)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError):
+    # Usually a form left open past the session's end: say so, and offer the page again.
+    flash("页面已过期，请重新填写并提交。", "error")
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return redirect(request.path, code=303)
+    return redirect(url_for("staff.home"), code=303)

@@ -1,0 +1,288 @@
+"""Publishing workflow views for the four kinds, and blacklist removal and reinstatement."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from portal.domain.blacklist import earliest_removal
+from portal.extensions import db
+from portal.models import BlacklistEntry, Decision, DisclosureMixin, local_today
+from portal.sanitize import safe
+from portal.services import blacklist_admin, history, publishing
+from portal.staff.access import requires
+from portal.staff.blueprint import bp
+from portal.staff.forms import (
+    ITEM_FORMS,
+    ListFilterForm,
+    ReinstateForm,
+    RemovalForm,
+    WithdrawalRequestForm,
+    WithdrawForm,
+    page_number,
+)
+from portal.staff.models import EDITOR
+from portal.templating import format_date, format_yuan
+
+KIND = "<any(powers, decisions, accidents, blacklist):kind>"
+KIND_LABELS = {
+    "powers": "权责清单",
+    "decisions": "执法决定",
+    "accidents": "事故调查报告",
+    "blacklist": "严重失信主体名单",
+}
+
+
+def show(item: DisclosureMixin, name: str) -> Any:
+    """A field's value for the detail page."""
+    if name == "department":
+        return item.department.name if item.department else "—"  # type: ignore[attr-defined]
+    if name == "level":
+        return item.accident_level.label  # type: ignore[attr-defined]
+    if name == "report_html":
+        return safe(item.report_html)  # type: ignore[attr-defined]
+    if name == "workflow":
+        return " → ".join(item.workflow or [])  # type: ignore[attr-defined]
+    value = getattr(item, name)
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, Decimal):
+        return format_yuan(value)
+    return value
+
+
+def _item(kind: str, item_id: int) -> Any:
+    try:
+        return publishing.get_item(kind, item_id)
+    except publishing.ItemNotFound:
+        abort(404)
+
+
+def _detail(item: DisclosureMixin) -> Any:
+    return redirect(url_for("staff.item_detail", kind=item.KIND, item_id=item.id), code=303)
+
+
+def _apply_errors(form: Any, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = form._fields.get(name)
+        if field is None:
+            form.form_errors.append(message)  # shown in the error summary, not on a field
+        else:
+            field.errors = [*field.errors, message]
+
+
+@bp.get(f"/{KIND}/")
+@requires(EDITOR)
+def item_list(kind: str):
+    filters = ListFilterForm(request.args)
+    valid = filters.validate()  # an invalid filter (e.g. an over-long text) filters nothing
+    page = publishing.list_items(
+        kind,
+        state=(filters.state.data or "") if valid else "",
+        query=(filters.q.data or "") if valid else "",
+        page=page_number(request.args.get("page")),
+        page_size=current_app.config["SETTINGS"].page_size,
+    )
+    return render_template(
+        "staff/items/list.html", kind=kind, label=KIND_LABELS[kind], page=page, filters=filters,
+        states=publishing.STATES, today=local_today(),
+    )
+
+
+@bp.route(f"/{KIND}/new", methods=["GET", "POST"])
+@requires(EDITOR)
+def item_new(kind: str):
+    form = ITEM_FORMS[kind]()
+    if form.validate_on_submit():
+        try:
+            saved = publishing.create_item(kind, form.values())
+        except publishing.ValuesInvalid as exc:
+            _apply_errors(form, exc.errors)
+        else:
+            flash("草稿已保存（尚未公开）。", "info")
+            if saved.masked:
+                flash("已遮盖" + "、".join(saved.masked) + "中的身份证号或手机号。", "info")
+            return _detail(saved.item)
+    status = 400 if form.errors else 200
+    return render_template(
+        "staff/items/form.html", form=form, kind=kind, label=KIND_LABELS[kind], item=None
+    ), status
+
+
+@bp.get(f"/{KIND}/<int:item_id>")
+@requires(EDITOR)
+def item_detail(kind: str, item_id: int):
+    item = _item(kind, item_id)
+    context: dict[str, Any] = {}
+    if isinstance(item, Decision) and item.withdrawal_requested_on and not item.is_withdrawn:
+        context["withdrawal_due"] = publishing.withdrawal_due(item.withdrawal_requested_on)
+    if isinstance(item, BlacklistEntry):
+        context["status"] = item.status()
+        context["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
+    return render_template(
+        "staff/items/detail.html",
+        item=item,
+        kind=kind,
+        label=KIND_LABELS[kind],
+        labels=publishing.FIELD_LABELS[kind],
+        versions=history.history(db.session, item),
+        today=local_today(),
+        show=show,
+        **context,
+    )
+
+
+@bp.route(f"/{KIND}/<int:item_id>/edit", methods=["GET", "POST"])
+@requires(EDITOR)
+def item_edit(kind: str, item_id: int):
+    item = _item(kind, item_id)
+    if item.is_withdrawn:
+        flash("该条目已撤回，不能再修改。", "error")
+        return _detail(item)
+    form = ITEM_FORMS[kind]()
+    if request.method == "GET":
+        form.fill_from(item)
+    if form.validate_on_submit():
+        try:
+            saved = publishing.edit_item(item, form.values())
+        except publishing.ValuesInvalid as exc:
+            _apply_errors(form, exc.errors)
+        except publishing.TransitionRefused as exc:
+            flash(str(exc), "error")
+            return _detail(item)
+        else:
+            if not saved.changes:
+                flash("没有需要保存的修改。", "info")
+            elif item.is_published:
+                flash("修改已公开，原内容保留在历史版本中。", "info")
+            else:
+                flash("草稿已保存。", "info")
+            if saved.masked:
+                flash("已遮盖" + "、".join(saved.masked) + "中的身份证号或手机号。", "info")
+            return _detail(item)
+    status = 400 if form.errors else 200
+    return render_template(
+        "staff/items/form.html", form=form, kind=kind, label=KIND_LABELS[kind], item=item
+    ), status
+
+
+@bp.post(f"/{KIND}/<int:item_id>/publish")
+@requires(EDITOR)
+def item_publish(kind: str, item_id: int):
+    item = _item(kind, item_id)
+    try:
+        publishing.publish_item(item)
+    except publishing.TransitionRefused as exc:
+        flash(str(exc), "error")
+    else:
+        flash("已公开发布。", "info")
+    return _detail(item)
+
+
+@bp.route(f"/{KIND}/<int:item_id>/withdraw", methods=["GET", "POST"])
+@requires(EDITOR)
+def item_withdraw(kind: str, item_id: int):
+    item = _item(kind, item_id)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            publishing.withdraw_item(item, reason=form.reason.data)
+        except publishing.ValuesInvalid as exc:
+            _apply_errors(form, exc.errors)
+        except publishing.TransitionRefused as exc:
+            flash(str(exc), "error")
+            return _detail(item)
+        else:
+            flash("已撤回：公开页面保留，并标明撤回及理由。", "info")
+            return _detail(item)
+    status = 400 if form.errors else 200
+    return render_template(
+        "staff/items/step.html", form=form, item=item, kind=kind, label=KIND_LABELS[kind],
+        title="撤回", submit="确认撤回",
+        intro="撤回后公开页面仍然保留，页面上标明已撤回及撤回理由。此操作不可恢复。",
+    ), status
+
+
+@bp.route("/decisions/<int:item_id>/withdrawal-request", methods=["GET", "POST"])
+@requires(EDITOR)
+def decision_withdrawal_request(item_id: int):
+    item = _item("decisions", item_id)
+    form = WithdrawalRequestForm()
+    if form.validate_on_submit():
+        try:
+            due = publishing.request_withdrawal(
+                item, changed_on=form.changed_on.data, reason=form.reason.data
+            )
+        except publishing.ValuesInvalid as exc:
+            _apply_errors(form, exc.errors)
+        except publishing.TransitionRefused as exc:
+            flash(str(exc), "error")
+            return _detail(item)
+        else:
+            flash(f"已登记。撤回须在 {due.year}年{due.month}月{due.day}日 前公开。", "info")
+            return _detail(item)
+    status = 400 if form.errors else 200
+    return render_template(
+        "staff/items/step.html", form=form, item=item, kind="decisions",
+        label=KIND_LABELS["decisions"], title="登记决定变更或撤销", submit="登记",
+        intro="决定被变更、撤销或确认违法、无效后，须在 3 个工作日内撤回公开的决定（行政处罚法第四十八条）。"
+              "登记后，撤回期限显示在工作台上。",
+    ), status
+
+
+@bp.route("/blacklist/<int:item_id>/remove", methods=["GET", "POST"])
+@requires(EDITOR)
+def blacklist_remove(item_id: int):
+    entry = _item("blacklist", item_id)
+    form = RemovalForm()
+    if request.method == "GET":
+        form.removed_on.data = local_today()
+    if form.validate_on_submit():
+        try:
+            blacklist_admin.remove_early(entry, removed_on=form.removed_on.data,
+                                         reason=form.reason.data)
+        except publishing.ValuesInvalid as exc:
+            _apply_errors(form, exc.errors)
+        except publishing.TransitionRefused as exc:
+            flash(str(exc), "error")
+            return _detail(entry)
+        else:
+            flash("已提前移出（信用修复），变更已记入公开历史。", "info")
+            return _detail(entry)
+    earliest = earliest_removal(entry.listed_on, blacklist_admin.minimum_years_before_removal())
+    status = 400 if form.errors else 200
+    return render_template(
+        "staff/items/step.html", form=form, item=entry, kind="blacklist",
+        label=KIND_LABELS["blacklist"], title="提前移出（信用修复）", submit="确认移出",
+        intro=f"列入满规定期限后方可信用修复：本条目最早可于 {earliest.year}年{earliest.month}月"
+              f"{earliest.day}日 移出。",
+    ), status
+
+
+@bp.route("/blacklist/<int:item_id>/reinstate", methods=["GET", "POST"])
+@requires(EDITOR)
+def blacklist_reinstate(item_id: int):
+    entry = _item("blacklist", item_id)
+    form = ReinstateForm()
+    if form.validate_on_submit():
+        try:
+            blacklist_admin.reinstate(entry, reason=form.reason.data)
+        except publishing.ValuesInvalid as exc:
+            _apply_errors(form, exc.errors)
+        except publishing.TransitionRefused as exc:
+            flash(str(exc), "error")
+            return _detail(entry)
+        else:
+            flash("已恢复列入，变更已记入公开历史。", "info")
+            return _detail(entry)
+    status = 400 if form.errors else 200
+    return render_template(
+        "staff/items/step.html", form=form, item=entry, kind="blacklist",
+        label=KIND_LABELS["blacklist"], title="撤销信用修复，恢复列入", submit="确认恢复",
+        intro="信用修复以欺骗等不正当手段取得的，撤销移出决定，恢复列入；原列入期限不变。",
+    ), status

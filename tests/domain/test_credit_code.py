@@ -1,0 +1,85 @@
+"""统一社会信用代码 (GB 32100-2015)."""
+
+import pytest
+
+from portal.domain.credit_code import (
+    CreditCodeInvalid,
+    check_character,
+    complete,
+    is_valid,
+    normalize,
+    parse,
+)
+
+VALID = ("91350100M000100Y43", "91110000802100433B")
+
+
+@pytest.mark.parametrize("code", VALID)
+def test_the_standards_examples_are_valid(code):
+    assert parse(code).value == code
+    assert check_character(code[:17]) == code[17]
+
+
+def test_area_code():
+    assert parse("91350100M000100Y43").area_code == "350100"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("９１３５０１００Ｍ０００１００Ｙ４３", "91350100M000100Y43"),  # full-width
+    ("91350100m000100y43", "91350100M000100Y43"),  # lower case
+    ("  9135 0100-M000 100Y43 ", "91350100M000100Y43"),  # spaces and hyphens
+    ("91110000802100433b", "91110000802100433B"),
+])
+def test_input_is_normalised_before_the_check(raw, expected):
+    assert normalize(raw) == expected
+    assert parse(raw).value == expected
+
+
+def test_a_wrong_check_character_names_the_expected_one():
+    with pytest.raises(CreditCodeInvalid) as exc:
+        parse("91350100M000100Y44")
+    message = str(exc.value)
+    assert "第 18 位应为“3”" in message and "您输入的是“4”" in message
+
+
+def test_two_swapped_characters_are_caught():
+    assert not is_valid("91350100M000100Y34")
+
+
+@pytest.mark.parametrize("letter", ["I", "O", "Z", "S", "V"])
+def test_letters_outside_the_alphabet_are_named(letter):
+    code = "9135010" + letter + "M000100Y43"
+    with pytest.raises(CreditCodeInvalid) as exc:
+        parse(code)
+    message = str(exc.value)
+    assert f"第 8 位“{letter}”" in message
+    assert "I、O、Z、S、V" in message
+
+
+def test_a_letter_o_typed_for_zero_gets_a_hint():
+    with pytest.raises(CreditCodeInvalid, match="是否应为“0”"):
+        parse("9135O100M000100Y43")
+
+
+@pytest.mark.parametrize(("raw", "count"), [("91350100M000100Y4", 17), ("91350100M000100Y433", 19)])
+def test_wrong_length(raw, count):
+    with pytest.raises(CreditCodeInvalid, match=f"应为 18 位，您输入了 {count} 位"):
+        parse(raw)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", None])
+def test_empty_input_asks_for_a_code(raw):
+    with pytest.raises(CreditCodeInvalid, match="请输入"):
+        parse(raw)
+
+
+def test_punctuation_is_not_a_code_character():
+    with pytest.raises(CreditCodeInvalid, match="第 9 位"):
+        parse("91350100#000100Y43")
+
+
+def test_complete_appends_the_check_character():
+    assert complete("91350100M000100Y4") == "91350100M000100Y43"
+    assert is_valid(complete("91532801MA6K3T8R1"))
+    with pytest.raises(CreditCodeInvalid):
+        complete("9135")

@@ -1,0 +1,228 @@
+"""The hash-chained audit log: appending, guards, audit-verify against tampering, browsing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from sqlalchemy import delete, select, text, update
+
+from portal.extensions import db
+from portal.staff import audit
+from portal.staff.models import AuditEvent, AuditLogImmutable
+from tests.staff.conftest import login, make_staff
+
+
+def append(app, n: int, **kwargs) -> None:
+    with app.app_context():
+        for i in range(n):
+            audit.record(db.session, kwargs.get("action", "edit"), actor_name=kwargs.get(
+                "actor", "system"), object_kind=kwargs.get("kind", "decisions"), object_id=i + 1,
+                summary={"changes": {"fine_yuan": [str(i), str(i + 1)]}, "文字": "中文内容"})
+        db.session.commit()
+
+
+def raw(app, sql: str, **params) -> None:
+    """Change the table behind the application's back, as someone with database access could."""
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def verify(runner, *args):
+    return runner.invoke(args=["audit-verify", *args])
+
+
+def test_each_event_hashes_the_previous_hash_and_its_own_canonical_fields(app):
+    append(app, 3)
+    with app.app_context():
+        first, second, third = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+    assert first.seq == 1 and first.prev_hash == "0" * 64
+    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    canonical = json.dumps(
+        {
+            "prev_hash": second.prev_hash,
+            "seq": 2,
+            "occurred_at": second.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor_id": None,
+            "actor": "system",
+            "action": "edit",
+            "object_kind": "decisions",
+            "object_id": "2",
+            "summary": {"changes": {"fine_yuan": ["1", "2"]}, "文字": "中文内容"},
+        },
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )
+    assert second.hash == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_audit_verify_passes_on_an_untouched_log(app, runner):
+    append(app, 5)
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "审计日志完好：共 5 条事件" in result.output
+
+
+def test_audit_verify_passes_on_an_empty_log(runner):
+    result = verify(runner)
+    assert result.exit_code == 0 and "共 0 条事件" in result.output
+
+
+def test_audit_verify_names_an_edited_event(app, runner):
+    append(app, 5)
+    raw(app, "UPDATE audit_events SET actor = 'someone.else' WHERE seq = 3")
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "第 3 条事件" in result.output and "被修改" in result.output
+    assert "此前 2 条事件完好" in result.output
+
+
+def test_audit_verify_notices_an_edited_summary(app, runner):
+    append(app, 4)
+    raw(app, "UPDATE audit_events SET summary = :s WHERE seq = 2",
+        s=json.dumps({"changes": {"fine_yuan": ["1", "9"]}, "文字": "中文内容"}))
+    result = verify(runner)
+    assert result.exit_code == 1 and "第 2 条事件" in result.output
+
+
+def test_audit_verify_notices_a_rehashed_edit(app, runner):
+    # Recomputing the edited event's own hash does not help: the next event still points at
+    # the old one.
+    append(app, 4)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.seq == 2))
+        fields = audit.canonical_fields(event) | {"actor": "forger"}
+        forged = audit.compute_hash(event.prev_hash, fields)
+    raw(app, "UPDATE audit_events SET actor = 'forger', hash = :h WHERE seq = 2", h=forged)
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "第 3 条事件" in result.output and "前一事件哈希" in result.output
+
+
+def test_audit_verify_names_the_event_after_a_deleted_one(app, runner):
+    append(app, 5)
+    raw(app, "DELETE FROM audit_events WHERE seq = 2")
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "第 3 条事件" in result.output and "被删除" in result.output
+
+
+def test_audit_verify_notices_reordered_events(app, runner):
+    append(app, 5)
+    raw(app, "UPDATE audit_events SET seq = -1 WHERE seq = 2")
+    raw(app, "UPDATE audit_events SET seq = 2 WHERE seq = 3")
+    raw(app, "UPDATE audit_events SET seq = 3 WHERE seq = -1")
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "第 2 条事件" in result.output and "调换顺序" in result.output
+
+
+def test_audit_verify_with_an_anchor_notices_events_cut_off_the_end(app, runner):
+    append(app, 4)
+    head = verify(runner).output.split("链头哈希：")[1].strip()
+    assert verify(runner, "--anchor", head).exit_code == 0
+    raw(app, "DELETE FROM audit_events WHERE seq = 4")
+    assert verify(runner).exit_code == 0  # a shorter chain is still a chain …
+    result = verify(runner, "--anchor", head)
+    assert result.exit_code == 1 and "找不到锚定哈希" in result.output  # … but not the noted one
+
+
+def test_the_application_cannot_change_or_delete_events(app):
+    append(app, 2)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.seq == 1))
+        event.actor = "someone.else"
+        with pytest.raises(AuditLogImmutable):
+            db.session.flush()
+        db.session.rollback()
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.seq == 1))
+        db.session.delete(event)
+        with pytest.raises(AuditLogImmutable):
+            db.session.flush()
+        db.session.rollback()
+        with pytest.raises(AuditLogImmutable):
+            db.session.execute(update(AuditEvent).values(actor="x"))
+        with pytest.raises(AuditLogImmutable):
+            db.session.execute(delete(AuditEvent))
+        with pytest.raises(AuditLogImmutable):
+            db.session.query(AuditEvent).delete()
+        db.session.rollback()
+        assert db.session.scalar(select(AuditEvent.actor).where(AuditEvent.seq == 1)) == "system"
+
+
+def test_concurrent_writers_never_fork_the_chain(app, runner):
+    threads_n, per_thread = 4, 8
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads_n)
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for i in range(per_thread):
+                    audit.record(db.session, "edit", actor_name=f"writer{n}",
+                                 object_kind="decisions", object_id=i)
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert f"共 {threads_n * per_thread} 条事件" in result.output
+
+
+def test_failed_sign_in_never_records_the_password(app):
+    from tests.staff.conftest import sign_in_form
+
+    client = app.test_client()
+    sign_in_form(client, "nobody.here", password="hunter2-hunter2-hunter2")
+    with app.app_context():
+        [event] = db.session.scalars(select(AuditEvent))
+    text_of_event = json.dumps(event.summary, ensure_ascii=False) + event.actor
+    assert "hunter2" not in text_of_event and "nobody.here" not in text_of_event
+
+
+def test_admins_browse_and_filter_the_log(app):
+    with app.app_context():
+        make_staff("editor", username="editor.li")
+    append(app, 55, actor="system")
+    append(app, 2, actor="editor.li", action="publish", kind="accidents")
+    client = app.test_client()
+    login(client, roles=("admin",), username="admin.zhao")
+    html = client.get("/staff/audit").get_data(as_text=True)
+    assert "共 57 条" in html and "第 1 / 2 页" in html
+    assert html.index("<td>57</td>") < html.index("<td>56</td>")  # newest first
+    second = client.get("/staff/audit?page=2").get_data(as_text=True)
+    assert "<td>1</td>" in second and "<td>57</td>" not in second
+    by_actor = client.get("/staff/audit?actor=editor.li").get_data(as_text=True)
+    assert "共 2 条" in by_actor
+    by_action = client.get("/staff/audit?action=publish&object_kind=accidents")
+    assert "共 2 条" in by_action.get_data(as_text=True)
+    nothing = client.get("/staff/audit?object_kind=powers").get_data(as_text=True)
+    assert "共 0 条" in nothing
+    assert "中文内容" in html  # summaries readable, not \\u-escaped
+
+
+def test_audit_date_filter_uses_beijing_dates(app):
+    # 2026-11-24 23:30 in Beijing is 15:30 UTC the same day; 00:30 on the 25th is 16:30 UTC.
+    with time_machine.travel(datetime(2026, 11, 24, 15, 30, tzinfo=UTC), tick=False):
+        append(app, 1, actor="late.evening")
+    with time_machine.travel(datetime(2026, 11, 24, 16, 30, tzinfo=UTC), tick=False):
+        append(app, 1, actor="after.midnight")
+        client = app.test_client()
+        login(client, roles=("admin",))
+        day = client.get("/staff/audit?date_from=2026-11-25&date_to=2026-11-25")
+        html = day.get_data(as_text=True)
+        assert "after.midnight" in html and "late.evening" not in html.split("<tbody>")[1]
+        bad = client.get("/staff/audit?date_from=2026-11-25&date_to=2026-11-01&page=x")
+        assert bad.status_code == 400 and "截止日期不能早于起始日期" in bad.get_data(as_text=True)

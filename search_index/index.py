@@ -3,18 +3,22 @@
 Search, per segment:
 
 1. Conditions (``planner``) are resolved to posting lists; the rarest (by the reader's document
-   frequencies) gives the candidates, the next rarest narrow them while many remain.
+   frequencies) gives the candidates, and rarer conditions of the other terms narrow them while
+   reading a list costs less than confirming what it would exclude (``*_COST``).
 2. Each candidate is confirmed by an exact substring test of every term on its normalised text
-   (the memory-mapped side file, ``store``); the term frequencies found there score it (BM25).
-3. A query of two-character Han words is answered from the posting lists alone: a bigram's
+   (the memory-mapped side file, ``store``); the term frequencies found there score it (BM25,
+   plus a bonus when the term is in the title).
+3. A query of one two-character Han word is answered from its posting list alone: a bigram's
    posting list is exactly the set of documents containing it, with its frequency.
-4. A term with no selective condition (one common character, a short fragment of digits) is
-   answered by scanning the segment's documents: bounded by the number of documents.
+4. When no condition is selective (one common character, a short fragment of digits, a phrase
+   in nearly every document) the segment's documents are scanned: bounded by their number.
 
 Counts are exact: they count confirmed live documents, never ``doc_frequency`` (which still counts
-deleted and replaced documents until their segment is merged).
+deleted and replaced documents until their segment is merged).  Only public Whoosh APIs are used
+(``postings``, ``iter_field``, ``iter_prefix``, ``doc_frequency``, ``column_reader``, matcher
+``id``/``weight``/``next``/``skip_to``/``all_ids``).
 
-One process holds one searcher and refreshes it when the index generation changes (another
+One process holds one searcher and opens a new one when the index generation changes (another
 process may have written).  Writers wait for the lock up to a timeout, then raise ``IndexBusy``.
 """
 
@@ -44,7 +48,7 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 
 from search_index import planner
-from search_index.schema import GRAMS, KEY, POINTER, TITLE, WORDS, make_schema
+from search_index.schema import GRAMS, KEY, POINTER, TRIGRAMS, WORDS, make_schema
 from search_index.snippets import snippet
 from search_index.store import (
     KIND_CODES,
@@ -443,7 +447,10 @@ class SearchIndex:
         # Ties (same score and date) fall back to the position in the index: stable while the
         # index does not change, so paging walks every hit exactly once.  A modest number of
         # hits is ranked in full, so that walking all pages ranks only once.
-        top = sorted(hits) if len(hits) <= FULL_RANK else heapq.nsmallest(wanted, hits)
+        if self.cache_size and len(hits) <= FULL_RANK:
+            top = sorted(hits)
+        else:
+            top = heapq.nsmallest(wanted, hits)
         ranked = (len(hits), top)
         if self.cache_size:
             self._results[key] = ranked
@@ -472,7 +479,7 @@ def _add(writer: writing.SegmentWriter, side: SideWriter, document: Document, up
         KEY: document.key,
         GRAMS: encoded.text,
         WORDS: encoded.text,
-        TITLE: encoded.title,
+        TRIGRAMS: encoded.text,
         POINTER: pointer,
     }
     if update:
@@ -569,6 +576,9 @@ class _Execution:
             for gram in term.grams:
                 encoded = gram.encode("utf-8")
                 conditions.append(Condition(GRAMS, [encoded], leaf.df(GRAMS, encoded), i))
+            for trigram in term.trigrams:
+                encoded = trigram.encode("utf-8")
+                conditions.append(Condition(TRIGRAMS, [encoded], leaf.df(TRIGRAMS, encoded), i))
             for pattern in term.patterns:
                 condition = self._resolve(leaf, pattern, i)
                 if condition is not None:
@@ -613,24 +623,27 @@ class _Execution:
         """Every hit as (sort key, sort key, leaf, docnum), unordered."""
         n = max(1, self.live_docs)
         hits: list[_Ranked] = []
-        bigrams_only = all(t.is_bigram for t in self.plan.terms)
-        per_leaf = [None if bigrams_only else self._conditions(leaf) for leaf in self.leaves]
-        idf = [_idf(n, df) for df in self._dfs(per_leaf, bigrams_only)]
+        # One two-character word is answered from its posting list; several words go through
+        # the confirm path, which reads only the rarest list and checks the others on the text
+        # (cheaper than skipping through long lists).
+        one_word = len(self.plan.terms) == 1 and self.plan.terms[0].is_bigram
+        per_leaf = [None if one_word else self._conditions(leaf) for leaf in self.leaves]
+        idf = [_idf(n, df) for df in self._dfs(per_leaf, one_word)]
         for i, leaf in enumerate(self.leaves):
-            if bigrams_only:
+            if one_word:
                 self._run_postings(i, leaf, idf, hits)
             elif (conditions := per_leaf[i]) is not None:
                 self._run_confirmed(i, leaf, conditions, idf, hits)
         return hits
 
-    def _dfs(self, per_leaf: list[list[Condition] | None], bigrams_only: bool) -> list[int]:
+    def _dfs(self, per_leaf: list[list[Condition] | None], one_word: bool) -> list[int]:
         """Documents per term, for idf: exact for a bigram (up to deleted documents), else the
         bound given by the rarest of the term's own conditions."""
         dfs = []
         for i, term in enumerate(self.plan.terms):
             df = 0
             for leaf, conditions in zip(self.leaves, per_leaf, strict=True):
-                if bigrams_only:
+                if one_word:
                     df += leaf.df(GRAMS, term.needle)
                 elif conditions is not None:
                     own = [c.df for c in conditions if c.term == i]
@@ -645,64 +658,35 @@ class _Execution:
 
     def _run_postings(self, li: int, leaf: _Leaf, idf: list[float],
                       hits: list[_Ranked]) -> None:
-        """Every term is one bigram: the posting lists are the exact answer, with frequencies."""
+        """One two-character word: its posting list is the exact answer, with frequencies."""
         reader, table = leaf.reader, leaf.table
-        terms = self.plan.terms
-        order = sorted(range(len(terms)), key=lambda i: leaf.df(GRAMS, terms[i].needle))
-        if leaf.df(GRAMS, terms[order[0]].needle) == 0:
+        (term,) = self.plan.terms
+        needle = term.needle
+        if leaf.df(GRAMS, needle) == 0:
             return
-        start, end, dates = table.start, table.end, table.date
+        start, end, title_end, dates = table.start, table.end, table.title_end, table.date
+        single_map = table.single_map
+        single_find = single_map.find if single_map is not None else None
+        maps = table.maps
         allowed = self._allowed if self.filtered else None
-        titled = [set(reader.postings(TITLE, terms[i].needle).all_ids())
-                  if leaf.df(TITLE, terms[i].needle) else set() for i in order]
-        scores: dict[int, float] = {}
+        weight, norm, slope, bonus = self._bm25(idf[0])
         by_date = self.by_date
-        for position, i in enumerate(order):
-            weight, norm, slope, bonus = self._bm25(idf[i])
-            in_title = titled[position]
-            matcher = reader.postings(GRAMS, terms[i].needle)
-            if len(order) == 1:  # one word (the common case): straight into the hits
-                append = hits.append
-                while matcher.is_active():
-                    docnum = matcher.id()
-                    if allowed is None or allowed(table, docnum):
-                        tf = matcher.weight()
-                        score = weight * tf / (tf + norm + slope * (end[docnum] - start[docnum]))
-                        if docnum in in_title:
-                            score += bonus
-                        if by_date:
-                            append((-dates[docnum], -score, li, docnum))
-                        else:
-                            append((-score, -dates[docnum], li, docnum))
-                    matcher.next()
-                return
-            if position == 0:
-                while matcher.is_active():
-                    docnum = matcher.id()
-                    if allowed is None or allowed(table, docnum):
-                        tf = matcher.weight()
-                        score = weight * tf / (tf + norm + slope * (end[docnum] - start[docnum]))
-                        scores[docnum] = score + bonus if docnum in in_title else score
-                    matcher.next()
-                continue
-            # Intersect: skip through the next list to each remaining candidate.
-            narrowed: dict[int, float] = {}
-            for docnum in sorted(scores):
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-                if matcher.id() == docnum:
-                    tf = matcher.weight()
-                    score = weight * tf / (tf + norm + slope * (end[docnum] - start[docnum]))
-                    narrowed[docnum] = scores[docnum] + (score + bonus if docnum in in_title
-                                                         else score)
-            scores = narrowed
-            if not scores:
-                return
-        if by_date:
-            hits.extend((-dates[d], -score, li, d) for d, score in scores.items())
-        else:
-            hits.extend((-score, -dates[d], li, d) for d, score in scores.items())
+        append = hits.append
+        matcher = reader.postings(GRAMS, needle)
+        while matcher.is_active():
+            docnum = matcher.id()
+            if allowed is None or allowed(table, docnum):
+                tf = matcher.weight()
+                s = start[docnum]
+                score = weight * tf / (tf + norm + slope * (end[docnum] - s))
+                # In the title: the title is the start of the text, so one short find.
+                if (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0:
+                    score += bonus
+                if by_date:
+                    append((-dates[docnum], -score, li, docnum))
+                else:
+                    append((-score, -dates[docnum], li, docnum))
+            matcher.next()
 
     def _run_confirmed(self, li: int, leaf: _Leaf, conditions: list[Condition],
                        idf: list[float], hits: list[_Ranked]) -> None:
@@ -720,13 +704,19 @@ class _Execution:
             candidates = leaf.live()
             rest = []
         candidates = self._filter(table, candidates)
+        # Narrow by other terms only: the bigrams of one word nearly always come together
+        # (矿山 and 山企 in 矿山企业), so a second bigram of the same term excludes few.
+        used = {first.term} if rest else set()
         for condition in rest:
             if len(candidates) <= CONFIRM_DIRECTLY:
                 break
+            if condition.term in used:
+                continue
             narrowed = self._narrow(leaf, candidates, condition)
             if narrowed is None:  # the rest are commoner still: no gain from them either
                 break
             candidates = narrowed
+            used.add(condition.term)
         # Confirm the term that excludes most first (fewest documents by its conditions).
         order = sorted(range(len(self.plan.terms)),
                        key=lambda i: min((c.df for c in conditions if c.term == i), default=size))

@@ -89,11 +89,48 @@ SKIP_COST = 3.0
 CONFIRM_COST = 1.5
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
-# Hits as (sort key, sort key, leaf, document number): tuples that heapq compares in C.  The
-# keys are (-score, -date) for relevance and (-date, -score) for date order.
+# A ranked hit: (key, key, -leaf, -document number), larger is better.  The keys are (score,
+# date) for relevance and (date, score) for date order; ties fall back to the position in the
+# index, which is stable while the index does not change, so paging walks every hit once.
 _Ranked = tuple[float, float, int, int]
-FULL_RANK = 10_000  # rank all hits when there are at most this many (paging then reuses them)
+PREFETCH = 1000  # with the LRU on, rank at least this many: the next pages come from the LRU
 CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
+
+
+class _TopK:
+    """The best ``k`` hits (all of them when ``k`` is None), and how many there were.
+
+    The search loops count every hit but build an entry only for a hit that can still enter
+    (its first key at least ``floor``): most hits of a broad query never cost a tuple.
+    """
+
+    __slots__ = ("k", "heap", "count")
+
+    def __init__(self, k: int | None) -> None:
+        self.k = k
+        self.heap: list[_Ranked] = []
+        self.count = 0
+
+    @property
+    def floor(self) -> float:
+        heap = self.heap
+        return heap[0][0] if self.k is not None and len(heap) >= self.k else -math.inf
+
+    def offer(self, entry: _Ranked) -> float:
+        """Keep ``entry`` if it is among the best; returns the new floor."""
+        heap = self.heap
+        if self.k is None:
+            heap.append(entry)
+            return -math.inf
+        if len(heap) < self.k:
+            heapq.heappush(heap, entry)
+            return heap[0][0] if len(heap) == self.k else -math.inf
+        if entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+        return heap[0][0]
+
+    def ranked(self) -> list[_Ranked]:
+        return sorted(self.heap, reverse=True)
 
 
 @dataclass
@@ -419,11 +456,11 @@ class SearchIndex:
                 if searcher is None:
                     return []
                 leaves = self._leaves(searcher)
-                hits = sorted(_Execution(leaves, plan, query).run())
+                hits = _Execution(leaves, plan, query).run(_TopK(None)).ranked()
             except (OSError, WhooshIndexError, struct.error) as exc:
                 self.close()
                 raise SearchUnavailable(str(exc)) from exc
-            return [(leaves[li].table.kind_name(d), leaves[li].table.doc_id[d])
+            return [(leaves[-li].table.kind_name(-d), leaves[-li].table.doc_id[-d])
                     for _, _, li, d in hits]
 
     def _ranked(self, searcher: Searcher, leaves: list[_Leaf], plan: planner.Plan,
@@ -443,15 +480,10 @@ class SearchIndex:
         if cached is not None:
             del self._results[key]
             self._cached -= len(cached[1])
-        hits = _Execution(leaves, plan, query).run()
-        # Ties (same score and date) fall back to the position in the index: stable while the
-        # index does not change, so paging walks every hit exactly once.  A modest number of
-        # hits is ranked in full, so that walking all pages ranks only once.
-        if self.cache_size and len(hits) <= FULL_RANK:
-            top = sorted(hits)
-        else:
-            top = heapq.nsmallest(wanted, hits)
-        ranked = (len(hits), top)
+        k = max(wanted, PREFETCH, 2 * len(cached[1]) if cached else 0) if self.cache_size else wanted
+        collected = _Execution(leaves, plan, query).run(_TopK(k))
+        top = collected.ranked()
+        ranked = (collected.count, top)
         if self.cache_size:
             self._results[key] = ranked
             self._cached += len(top)
@@ -619,10 +651,9 @@ class _Execution:
 
     # -- execution ----------------------------------------------------------------------------
 
-    def run(self) -> list[_Ranked]:
-        """Every hit as (sort key, sort key, leaf, docnum), unordered."""
+    def run(self, hits: _TopK) -> _TopK:
+        """Collect the hits into ``hits`` (counted, and kept when among the best)."""
         n = max(1, self.live_docs)
-        hits: list[_Ranked] = []
         # One two-character word is answered from its posting list; several words go through
         # the confirm path, which reads only the rarest list and checks the others on the text
         # (cheaper than skipping through long lists).
@@ -657,7 +688,7 @@ class _Execution:
         return idf * (K1 + 1.0), K1 * (1.0 - B), K1 * B / self.avgdl, TITLE_BOOST * idf
 
     def _run_postings(self, li: int, leaf: _Leaf, idf: list[float],
-                      hits: list[_Ranked]) -> None:
+                      hits: _TopK) -> None:
         """One two-character word: its posting list is the exact answer, with frequencies."""
         reader, table = leaf.reader, leaf.table
         (term,) = self.plan.terms
@@ -671,11 +702,12 @@ class _Execution:
         allowed = self._allowed if self.filtered else None
         weight, norm, slope, bonus = self._bm25(idf[0])
         by_date = self.by_date
-        append = hits.append
+        offer, floor, count = hits.offer, hits.floor, 0
         matcher = reader.postings(GRAMS, needle)
         while matcher.is_active():
             docnum = matcher.id()
             if allowed is None or allowed(table, docnum):
+                count += 1
                 tf = matcher.weight()
                 s = start[docnum]
                 score = weight * tf / (tf + norm + slope * (end[docnum] - s))
@@ -683,13 +715,15 @@ class _Execution:
                 if (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0:
                     score += bonus
                 if by_date:
-                    append((-dates[docnum], -score, li, docnum))
-                else:
-                    append((-score, -dates[docnum], li, docnum))
+                    if dates[docnum] >= floor:
+                        floor = offer((dates[docnum], score, -li, -docnum))
+                elif score >= floor:
+                    floor = offer((score, dates[docnum], -li, -docnum))
             matcher.next()
+        hits.count += count
 
     def _run_confirmed(self, li: int, leaf: _Leaf, conditions: list[Condition],
-                       idf: list[float], hits: list[_Ranked]) -> None:
+                       idf: list[float], hits: _TopK) -> None:
         """Narrow by the rarest conditions, then confirm every term on the text."""
         table = leaf.table
         size = leaf.reader.doc_count()
@@ -726,7 +760,7 @@ class _Execution:
 
     def _confirm(self, li: int, table: DocTable, candidates: list[int],
                  terms: list[tuple[bytes, int, float, float, float, float]],
-                 hits: list[_Ranked]) -> None:
+                 hits: _TopK) -> None:
         """Keep the candidates whose text contains every term, scored by BM25 on the exact
         substring frequency.  The hot loop of the search: everything is a local, the text is
         searched in place in the map (a copy only of the rest of a matching text, to count),
@@ -735,7 +769,7 @@ class _Execution:
                                               table.date, table.maps)
         single_map = table.single_map
         single_find = single_map.find if single_map is not None else None
-        append = hits.append
+        offer, floor, count = hits.offer, hits.floor, 0
         by_date = self.by_date
         if len(terms) == 1:
             ((needle, length, weight, norm, slope, bonus),) = terms
@@ -751,10 +785,13 @@ class _Execution:
                 score = weight * tf / (tf + norm + slope * (e - s))
                 if in_title:
                     score += bonus
+                count += 1
                 if by_date:
-                    append((-dates[docnum], -score, li, docnum))
-                else:
-                    append((-score, -dates[docnum], li, docnum))
+                    if dates[docnum] >= floor:
+                        floor = offer((dates[docnum], score, -li, -docnum))
+                elif score >= floor:
+                    floor = offer((score, dates[docnum], -li, -docnum))
+            hits.count += count
             return
         for docnum in candidates:
             s = start[docnum]
@@ -771,10 +808,13 @@ class _Execution:
                 if in_title:
                     score += bonus
             else:
+                count += 1
                 if by_date:
-                    append((-dates[docnum], -score, li, docnum))
-                else:
-                    append((-score, -dates[docnum], li, docnum))
+                    if dates[docnum] >= floor:
+                        floor = offer((dates[docnum], score, -li, -docnum))
+                elif score >= floor:
+                    floor = offer((score, dates[docnum], -li, -docnum))
+        hits.count += count
 
 
 def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> list[Hit]:
@@ -783,6 +823,7 @@ def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> lis
     by_date = query.sort == "date"
     hits = []
     for first, second, li, docnum in ranked:
+        li, docnum = -li, -docnum
         table = leaves[li].table
         title, original, normalised, body = table.details(docnum)
         hits.append(Hit(
@@ -792,6 +833,6 @@ def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> lis
             date=table.event_date(docnum),
             snippet_html=snippet(original, normalised, terms, body),
             withdrawn=bool(table.withdrawn[docnum]),
-            score=-(second if by_date else first),
+            score=second if by_date else first,
         ))
     return hits

@@ -222,15 +222,20 @@ class _Leaf:
             self.state.live = (deleted, list(reader.all_doc_ids()))
         return self.state.live[1]
 
-    def ids(self, condition: Condition) -> set[int]:
-        """Live documents having any of the condition's terms."""
-        ids: set[int] = set()
+    def ids(self, condition: Condition) -> list[int]:
+        """Live documents having any of the condition's terms, ascending."""
+        lists = []
         for term in condition.terms:
             try:
-                ids.update(self.reader.postings(condition.field, term).all_ids())
+                lists.append(self.reader.postings(condition.field, term).all_ids())
             except TermNotFound:
                 continue
-        return ids
+        if len(lists) == 1:
+            return list(lists[0])  # a posting list is in document order already
+        ids: set[int] = set()
+        for found in lists:
+            ids.update(found)
+        return sorted(ids)
 
 
 class SearchIndex:
@@ -571,9 +576,9 @@ class _Execution:
                 return False
         return True
 
-    def _filter(self, table: DocTable, docnums: Iterable[int]) -> list[int]:
+    def _filter(self, table: DocTable, docnums: list[int]) -> list[int]:
         if not self.filtered:
-            return list(docnums)
+            return docnums
         allowed = self._allowed
         return [d for d in docnums if allowed(table, d)]
 
@@ -646,7 +651,7 @@ class _Execution:
             return kept
         if read >= saved:
             return None
-        ids = leaf.ids(condition)
+        ids = set(leaf.ids(condition))
         return [d for d in candidates if d in ids]
 
     # -- execution ----------------------------------------------------------------------------
@@ -732,7 +737,7 @@ class _Execution:
         first = conditions[0] if conditions else None
         if first is not None and (LOOKUP_COST * len(first.terms) + POSTING_COST * first.df
                                   < CONFIRM_COST * (size - first.df)):
-            candidates = sorted(leaf.ids(first))
+            candidates = leaf.ids(first)
             rest = conditions[1:]
         else:
             candidates = leaf.live()
@@ -762,9 +767,15 @@ class _Execution:
                  terms: list[tuple[bytes, int, float, float, float, float]],
                  hits: _TopK) -> None:
         """Keep the candidates whose text contains every term, scored by BM25 on the exact
-        substring frequency.  The hot loop of the search: everything is a local, the text is
-        searched in place in the map (a copy only of the rest of a matching text, to count),
-        the title test is the first match's position."""
+        substring frequency.
+
+        The hot loop of the search: everything is a local; the text is searched in place in
+        the map; the title test is the first match's position.  A hit is counted as soon as
+        every term is found; the frequencies (a copy of the rest of the text, to count) are
+        needed only when the hit can still rank: its date is not older than the k-th best
+        (date order), or its score's bound (idf·(k1+1) + bonus, whatever the frequency)
+        reaches the k-th best score.
+        """
         start, end, title_end, dates, maps = (table.start, table.end, table.title_end,
                                               table.date, table.maps)
         single_map = table.single_map
@@ -773,6 +784,7 @@ class _Execution:
         by_date = self.by_date
         if len(terms) == 1:
             ((needle, length, weight, norm, slope, bonus),) = terms
+            titled_bound = weight + bonus
             for docnum in candidates:
                 s = start[docnum]
                 e = end[docnum]
@@ -780,12 +792,17 @@ class _Execution:
                 p = find(needle, s, e)
                 if p < 0:
                     continue
+                count += 1
                 in_title = p + length <= title_end[docnum]
+                if by_date:
+                    if dates[docnum] < floor:
+                        continue
+                elif (titled_bound if in_title else weight) < floor:
+                    continue
                 tf = 1 + (single_map or maps[docnum])[p + length : e].count(needle)
                 score = weight * tf / (tf + norm + slope * (e - s))
                 if in_title:
                     score += bonus
-                count += 1
                 if by_date:
                     if dates[docnum] >= floor:
                         floor = offer((dates[docnum], score, -li, -docnum))
@@ -797,18 +814,29 @@ class _Execution:
             s = start[docnum]
             e = end[docnum]
             find = single_find or maps[docnum].find
-            score = 0.0
-            for needle, length, weight, norm, slope, bonus in terms:
+            first = []
+            bound = 0.0
+            for needle, length, weight, _norm, _slope, bonus in terms:
                 p = find(needle, s, e)
                 if p < 0:
                     break
-                in_title = p + length <= title_end[docnum]
-                tf = 1 + (single_map or maps[docnum])[p + length : e].count(needle)
-                score += weight * tf / (tf + norm + slope * (e - s))
-                if in_title:
-                    score += bonus
+                first.append(p)
+                bound += weight + bonus if p + length <= title_end[docnum] else weight
             else:
                 count += 1
+                if by_date:
+                    if dates[docnum] < floor:
+                        continue
+                elif bound < floor:
+                    continue
+                text = single_map or maps[docnum]
+                score = 0.0
+                for (needle, length, weight, norm, slope, bonus), p in zip(terms, first,
+                                                                          strict=True):
+                    tf = 1 + text[p + length : e].count(needle)
+                    score += weight * tf / (tf + norm + slope * (e - s))
+                    if p + length <= title_end[docnum]:
+                        score += bonus
                 if by_date:
                     if dates[docnum] >= floor:
                         floor = offer((dates[docnum], score, -li, -docnum))

@@ -29,6 +29,7 @@ import math
 import os
 import struct
 import threading
+import weakref
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
@@ -238,6 +239,19 @@ class _Leaf:
         return sorted(ids)
 
 
+class _Open:
+    """The searcher a SearchIndex holds open."""
+
+    def __init__(self) -> None:
+        self.searcher: Searcher | None = None
+
+    def close(self) -> None:
+        if self.searcher is not None:
+            with _suppress_oserror():
+                self.searcher.close()
+        self.searcher = None
+
+
 class SearchIndex:
     """The search index in ``directory`` (created on first write)."""
 
@@ -257,7 +271,10 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._pid: int | None = None
         self._ix: whoosh_index.Index | None = None
-        self._searcher: Searcher | None = None
+        # The open searcher lives in a holder that a finalizer closes when this object is
+        # collected: its files are closed even when nobody calls close().
+        self._open = _Open()
+        weakref.finalize(self, self._open.close)
         self._files: SideFiles | None = None
         self._states: dict[str, LeafState] = {}
         self.cache_size = cache_size
@@ -298,11 +315,8 @@ class SearchIndex:
             self._reset()
 
     def _reset(self) -> None:
-        if self._searcher is not None:
-            with _suppress_oserror():
-                self._searcher.close()
+        self._open.close()
         self._ix = None
-        self._searcher = None
         self._files = None
         self._states = {}
         self._results.clear()
@@ -311,22 +325,22 @@ class SearchIndex:
     def _current(self) -> Searcher | None:
         """The process's searcher, refreshed if another writer committed since."""
         self._check_process()
-        if self._searcher is None:
+        if self._open.searcher is None:
             ix = self._index(create=False)
             if ix is None:
                 return None
-            self._searcher = ix.searcher()
+            self._open.searcher = ix.searcher()
             self._files = SideFiles(self.directory)
-        elif not self._searcher.up_to_date():
+        elif not self._open.searcher.up_to_date():
             # A new searcher on the latest generation.  Whoosh 2.7's own refresh() means to
             # reuse unchanged segment readers but reopens them all anyway (its reuse map is
             # keyed by generation, looked up by segment id) and leaves some files unclosed;
             # what is worth keeping per segment is kept here (LeafState).
-            old = self._searcher
+            old = self._open.searcher
             assert self._ix is not None
-            self._searcher = self._ix.searcher()
+            self._open.searcher = self._ix.searcher()
             old.close()
-        return self._searcher
+        return self._open.searcher
 
     def _leaves(self, searcher: Searcher) -> list[_Leaf]:
         assert self._files is not None

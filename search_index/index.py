@@ -287,19 +287,22 @@ class SearchIndex:
         os.makedirs(self.directory, exist_ok=True)
         return FileStorage(self.directory)
 
-    def _index(self, create: bool) -> whoosh_index.Index | None:
-        if self._ix is not None:
+    def _index(self, create: bool, fresh: bool = False) -> whoosh_index.Index | None:
+        """The Whoosh index; ``create``: create it if missing; ``fresh``: also replace one
+        written with another schema (by an older version: only a rebuild may do that)."""
+        if self._ix is not None and not (fresh and not _compatible(self._ix.schema)):
             return self._ix
         storage = self._storage()
-        if not storage.index_exists():
-            if not create:
-                return None
+        exists = storage.index_exists()
+        if not exists and not create:
+            return None
+        if not exists or (fresh and not _compatible(storage.open_index().schema)):
             # Two processes may try to create it at once: only one may (creating clears).
             lock = storage.lock("CREATE")
             if not _acquire(lock, self.write_timeout):
                 raise IndexBusy("the search index is being created by another process")
             try:
-                if not storage.index_exists():
+                if not storage.index_exists() or not _compatible(storage.open_index().schema):
                     storage.create_index(make_schema())
             finally:
                 lock.release()
@@ -331,6 +334,7 @@ class SearchIndex:
                 return None
             self._open.searcher = ix.searcher()
             self._files = SideFiles(self.directory)
+            self._check_schema()
         elif not self._open.searcher.up_to_date():
             # A new searcher on the latest generation.  Whoosh 2.7's own refresh() means to
             # reuse unchanged segment readers but reopens them all anyway (its reuse map is
@@ -340,7 +344,17 @@ class SearchIndex:
             assert self._ix is not None
             self._open.searcher = self._ix.searcher()
             old.close()
+            self._check_schema()
         return self._open.searcher
+
+    def _check_schema(self) -> None:
+        searcher = self._open.searcher
+        if searcher is not None and not _compatible(searcher.schema):
+            self._reset()
+            raise SearchUnavailable(
+                "the search index was written by another version of the portal: "
+                "rebuild it with `flask --app portal reindex`"
+            )
 
     def _leaves(self, searcher: Searcher) -> list[_Leaf]:
         assert self._files is not None
@@ -375,13 +389,18 @@ class SearchIndex:
     # -- writing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self, timeout: float) -> Iterator[writing.SegmentWriter]:
+    def _writer(self, timeout: float, fresh: bool = False) -> Iterator[writing.SegmentWriter]:
         # Writing does not hold the process lock: searches in other threads go on meanwhile
         # (on the previous generation), and Whoosh's file lock orders the writers.
         with self._lock:
             self._check_process()
-            ix = self._index(create=True)
+            ix = self._index(create=True, fresh=fresh)
         assert ix is not None
+        if not _compatible(ix.schema):
+            raise SearchUnavailable(
+                "the search index was written by another version of the portal: "
+                "rebuild it with `flask --app portal reindex`"
+            )
         try:
             # compound=False: a compound segment's postings are copied into each reading
             # process's heap; separate files are memory-mapped and shared (DESIGN.md §7).
@@ -399,7 +418,7 @@ class SearchIndex:
 
         Readers see the old index until the commit and the new one after it, never a part.
         """
-        with self._writer(self.rebuild_timeout) as writer:
+        with self._writer(self.rebuild_timeout, fresh=True) as writer:
             old = file_numbers(self.directory)
             side = SideWriter(self.directory, (old[-1] + 1) if old else 1)
             count = 0
@@ -510,6 +529,11 @@ class SearchIndex:
                 _, (_, dropped) = self._results.popitem(last=False)
                 self._cached -= len(dropped)
         return ranked
+
+def _compatible(schema: Any) -> bool:
+    """Whether an index's schema is the one this version writes and reads."""
+    return sorted(schema.names()) == sorted(make_schema().names())
+
 
 def _acquire(lock: Any, timeout: float) -> bool:
     return bool(try_for(lock.acquire, timeout=timeout, delay=0.05))

@@ -57,3 +57,26 @@ def test_0003_guards_the_audit_log_and_its_downgrade_lifts_the_guard(app_ctx):
     db.session.rollback()
     insert_event(2)  # inserting is what the log is for
     assert db.session.scalar(text("SELECT count(*) FROM audit_events")) == 2
+
+
+def test_0004_encrypts_existing_totp_secrets_and_its_downgrade_decrypts_them(app_ctx):
+    from portal.staff.models import StaffUser
+
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with at_revision("0003"):
+        db.session.execute(text(
+            "INSERT INTO staff_users (username, display_name, password_hash, totp_secret, "
+            "active, session_token, created_at) VALUES ('editor.li', '', 'x', :secret, "
+            ":active, 'token', CURRENT_TIMESTAMP)"
+        ), {"secret": secret, "active": True})
+        db.session.commit()
+    stored = db.session.scalar(text("SELECT totp_secret FROM staff_users"))
+    assert stored != secret and secret not in stored and stored.startswith("gAAAAA")
+    assert db.session.scalar(db.select(StaffUser.totp_secret)) == secret
+    db.session.rollback()
+    with at_revision("0003"):
+        assert db.session.scalar(text("SELECT totp_secret FROM staff_users")) == secret
+        db.session.rollback()
+    # And up again: encrypted once more, readable through the model.
+    assert db.session.scalar(text("SELECT totp_secret FROM staff_users")).startswith("gAAAAA")
+    assert db.session.scalar(db.select(StaffUser.totp_secret)) == secret

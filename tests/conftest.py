@@ -113,6 +113,7 @@ def make_app(tmp_path, **overrides) -> Flask:
 def app(tmp_path) -> Iterator[Flask]:
     app = make_app(tmp_path)
     yield app
+    app.extensions["search_index"].close()
     with app.app_context():
         from portal.extensions import db
 

@@ -102,6 +102,19 @@ def words(text: str) -> list[str]:
     return WORD_RUN.findall(text)
 
 
+def word_trigrams(text: str) -> list[str]:
+    """Overlapping trigrams of each letter/digit run of three or more characters (normalised).
+
+    They let a fragment of a credit code or a number (``532822m``) be narrowed by postings:
+    the whole words would have to be found in the lexicon one by one.
+    """
+    grams: list[str] = []
+    for word in WORD_RUN.findall(text):
+        if len(word) > 2:
+            grams.extend([word[i : i + 3] for i in range(len(word) - 2)])
+    return grams
+
+
 def index_terms(text: str) -> tuple[Counter[str], Counter[str]]:
     """Term frequencies of a normalised text: (Han grams, words)."""
     return Counter(han_grams(text)), Counter(words(text))

@@ -3,18 +3,22 @@
 Search, per segment:
 
 1. Conditions (``planner``) are resolved to posting lists; the rarest (by the reader's document
-   frequencies) gives the candidates, the next rarest narrow them while many remain.
+   frequencies) gives the candidates, and rarer conditions of the other terms narrow them while
+   reading a list costs less than confirming what it would exclude (``*_COST``).
 2. Each candidate is confirmed by an exact substring test of every term on its normalised text
-   (the memory-mapped side file, ``store``); the term frequencies found there score it (BM25).
-3. A query of two-character Han words is answered from the posting lists alone: a bigram's
+   (the memory-mapped side file, ``store``); the term frequencies found there score it (BM25,
+   plus a bonus when the term is in the title).
+3. A query of one two-character Han word is answered from its posting list alone: a bigram's
    posting list is exactly the set of documents containing it, with its frequency.
-4. A term with no selective condition (one common character, a short fragment of digits) is
-   answered by scanning the segment's documents: bounded by the number of documents.
+4. When no condition is selective (one common character, a short fragment of digits, a phrase
+   in nearly every document) the segment's documents are scanned: bounded by their number.
 
 Counts are exact: they count confirmed live documents, never ``doc_frequency`` (which still counts
-deleted and replaced documents until their segment is merged).
+deleted and replaced documents until their segment is merged).  Only public Whoosh APIs are used
+(``postings``, ``iter_field``, ``iter_prefix``, ``doc_frequency``, ``column_reader``, matcher
+``id``/``weight``/``next``/``skip_to``/``all_ids``).
 
-One process holds one searcher and refreshes it when the index generation changes (another
+One process holds one searcher and opens a new one when the index generation changes (another
 process may have written).  Writers wait for the lock up to a timeout, then raise ``IndexBusy``.
 """
 
@@ -25,6 +29,7 @@ import math
 import os
 import struct
 import threading
+import weakref
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
@@ -44,7 +49,7 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 
 from search_index import planner
-from search_index.schema import GRAMS, KEY, POINTER, TITLE, WORDS, make_schema
+from search_index.schema import GRAMS, KEY, POINTER, TRIGRAMS, WORDS, make_schema
 from search_index.snippets import snippet
 from search_index.store import (
     KIND_CODES,
@@ -85,11 +90,48 @@ SKIP_COST = 3.0
 CONFIRM_COST = 1.5
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
-# Hits as (sort key, sort key, leaf, document number): tuples that heapq compares in C.  The
-# keys are (-score, -date) for relevance and (-date, -score) for date order.
+# A ranked hit: (key, key, -leaf, -document number), larger is better.  The keys are (score,
+# date) for relevance and (date, score) for date order; ties fall back to the position in the
+# index, which is stable while the index does not change, so paging walks every hit once.
 _Ranked = tuple[float, float, int, int]
-FULL_RANK = 10_000  # rank all hits when there are at most this many (paging then reuses them)
+PREFETCH = 1000  # with the LRU on, rank at least this many: the next pages come from the LRU
 CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
+
+
+class _TopK:
+    """The best ``k`` hits (all of them when ``k`` is None), and how many there were.
+
+    The search loops count every hit but build an entry only for a hit that can still enter
+    (its first key at least ``floor``): most hits of a broad query never cost a tuple.
+    """
+
+    __slots__ = ("k", "heap", "count")
+
+    def __init__(self, k: int | None) -> None:
+        self.k = k
+        self.heap: list[_Ranked] = []
+        self.count = 0
+
+    @property
+    def floor(self) -> float:
+        heap = self.heap
+        return heap[0][0] if self.k is not None and len(heap) >= self.k else -math.inf
+
+    def offer(self, entry: _Ranked) -> float:
+        """Keep ``entry`` if it is among the best; returns the new floor."""
+        heap = self.heap
+        if self.k is None:
+            heap.append(entry)
+            return -math.inf
+        if len(heap) < self.k:
+            heapq.heappush(heap, entry)
+            return heap[0][0] if len(heap) == self.k else -math.inf
+        if entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+        return heap[0][0]
+
+    def ranked(self) -> list[_Ranked]:
+        return sorted(self.heap, reverse=True)
 
 
 @dataclass
@@ -181,15 +223,33 @@ class _Leaf:
             self.state.live = (deleted, list(reader.all_doc_ids()))
         return self.state.live[1]
 
-    def ids(self, condition: Condition) -> set[int]:
-        """Live documents having any of the condition's terms."""
-        ids: set[int] = set()
+    def ids(self, condition: Condition) -> list[int]:
+        """Live documents having any of the condition's terms, ascending."""
+        lists = []
         for term in condition.terms:
             try:
-                ids.update(self.reader.postings(condition.field, term).all_ids())
+                lists.append(self.reader.postings(condition.field, term).all_ids())
             except TermNotFound:
                 continue
-        return ids
+        if len(lists) == 1:
+            return list(lists[0])  # a posting list is in document order already
+        ids: set[int] = set()
+        for found in lists:
+            ids.update(found)
+        return sorted(ids)
+
+
+class _Open:
+    """The searcher a SearchIndex holds open."""
+
+    def __init__(self) -> None:
+        self.searcher: Searcher | None = None
+
+    def close(self) -> None:
+        if self.searcher is not None:
+            with _suppress_oserror():
+                self.searcher.close()
+        self.searcher = None
 
 
 class SearchIndex:
@@ -211,7 +271,10 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._pid: int | None = None
         self._ix: whoosh_index.Index | None = None
-        self._searcher: Searcher | None = None
+        # The open searcher lives in a holder that a finalizer closes when this object is
+        # collected: its files are closed even when nobody calls close().
+        self._open = _Open()
+        weakref.finalize(self, self._open.close)
         self._files: SideFiles | None = None
         self._states: dict[str, LeafState] = {}
         self.cache_size = cache_size
@@ -224,19 +287,22 @@ class SearchIndex:
         os.makedirs(self.directory, exist_ok=True)
         return FileStorage(self.directory)
 
-    def _index(self, create: bool) -> whoosh_index.Index | None:
-        if self._ix is not None:
+    def _index(self, create: bool, fresh: bool = False) -> whoosh_index.Index | None:
+        """The Whoosh index; ``create``: create it if missing; ``fresh``: also replace one
+        written with another schema (by an older version: only a rebuild may do that)."""
+        if self._ix is not None and not (fresh and not _compatible(self._ix.schema)):
             return self._ix
         storage = self._storage()
-        if not storage.index_exists():
-            if not create:
-                return None
+        exists = storage.index_exists()
+        if not exists and not create:
+            return None
+        if not exists or (fresh and not _compatible(storage.open_index().schema)):
             # Two processes may try to create it at once: only one may (creating clears).
             lock = storage.lock("CREATE")
             if not _acquire(lock, self.write_timeout):
                 raise IndexBusy("the search index is being created by another process")
             try:
-                if not storage.index_exists():
+                if not storage.index_exists() or not _compatible(storage.open_index().schema):
                     storage.create_index(make_schema())
             finally:
                 lock.release()
@@ -252,11 +318,8 @@ class SearchIndex:
             self._reset()
 
     def _reset(self) -> None:
-        if self._searcher is not None:
-            with _suppress_oserror():
-                self._searcher.close()
+        self._open.close()
         self._ix = None
-        self._searcher = None
         self._files = None
         self._states = {}
         self._results.clear()
@@ -265,22 +328,33 @@ class SearchIndex:
     def _current(self) -> Searcher | None:
         """The process's searcher, refreshed if another writer committed since."""
         self._check_process()
-        if self._searcher is None:
+        if self._open.searcher is None:
             ix = self._index(create=False)
             if ix is None:
                 return None
-            self._searcher = ix.searcher()
+            self._open.searcher = ix.searcher()
             self._files = SideFiles(self.directory)
-        elif not self._searcher.up_to_date():
+            self._check_schema()
+        elif not self._open.searcher.up_to_date():
             # A new searcher on the latest generation.  Whoosh 2.7's own refresh() means to
             # reuse unchanged segment readers but reopens them all anyway (its reuse map is
             # keyed by generation, looked up by segment id) and leaves some files unclosed;
             # what is worth keeping per segment is kept here (LeafState).
-            old = self._searcher
+            old = self._open.searcher
             assert self._ix is not None
-            self._searcher = self._ix.searcher()
+            self._open.searcher = self._ix.searcher()
             old.close()
-        return self._searcher
+            self._check_schema()
+        return self._open.searcher
+
+    def _check_schema(self) -> None:
+        searcher = self._open.searcher
+        if searcher is not None and not _compatible(searcher.schema):
+            self._reset()
+            raise SearchUnavailable(
+                "the search index was written by another version of the portal: "
+                "rebuild it with `flask --app portal reindex`"
+            )
 
     def _leaves(self, searcher: Searcher) -> list[_Leaf]:
         assert self._files is not None
@@ -315,13 +389,18 @@ class SearchIndex:
     # -- writing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self, timeout: float) -> Iterator[writing.SegmentWriter]:
+    def _writer(self, timeout: float, fresh: bool = False) -> Iterator[writing.SegmentWriter]:
         # Writing does not hold the process lock: searches in other threads go on meanwhile
         # (on the previous generation), and Whoosh's file lock orders the writers.
         with self._lock:
             self._check_process()
-            ix = self._index(create=True)
+            ix = self._index(create=True, fresh=fresh)
         assert ix is not None
+        if not _compatible(ix.schema):
+            raise SearchUnavailable(
+                "the search index was written by another version of the portal: "
+                "rebuild it with `flask --app portal reindex`"
+            )
         try:
             # compound=False: a compound segment's postings are copied into each reading
             # process's heap; separate files are memory-mapped and shared (DESIGN.md §7).
@@ -339,7 +418,7 @@ class SearchIndex:
 
         Readers see the old index until the commit and the new one after it, never a part.
         """
-        with self._writer(self.rebuild_timeout) as writer:
+        with self._writer(self.rebuild_timeout, fresh=True) as writer:
             old = file_numbers(self.directory)
             side = SideWriter(self.directory, (old[-1] + 1) if old else 1)
             count = 0
@@ -415,11 +494,11 @@ class SearchIndex:
                 if searcher is None:
                     return []
                 leaves = self._leaves(searcher)
-                hits = sorted(_Execution(leaves, plan, query).run())
+                hits = _Execution(leaves, plan, query).run(_TopK(None)).ranked()
             except (OSError, WhooshIndexError, struct.error) as exc:
                 self.close()
                 raise SearchUnavailable(str(exc)) from exc
-            return [(leaves[li].table.kind_name(d), leaves[li].table.doc_id[d])
+            return [(leaves[-li].table.kind_name(-d), leaves[-li].table.doc_id[-d])
                     for _, _, li, d in hits]
 
     def _ranked(self, searcher: Searcher, leaves: list[_Leaf], plan: planner.Plan,
@@ -439,12 +518,10 @@ class SearchIndex:
         if cached is not None:
             del self._results[key]
             self._cached -= len(cached[1])
-        hits = _Execution(leaves, plan, query).run()
-        # Ties (same score and date) fall back to the position in the index: stable while the
-        # index does not change, so paging walks every hit exactly once.  A modest number of
-        # hits is ranked in full, so that walking all pages ranks only once.
-        top = sorted(hits) if len(hits) <= FULL_RANK else heapq.nsmallest(wanted, hits)
-        ranked = (len(hits), top)
+        k = max(wanted, PREFETCH, 2 * len(cached[1]) if cached else 0) if self.cache_size else wanted
+        collected = _Execution(leaves, plan, query).run(_TopK(k))
+        top = collected.ranked()
+        ranked = (collected.count, top)
         if self.cache_size:
             self._results[key] = ranked
             self._cached += len(top)
@@ -452,6 +529,11 @@ class SearchIndex:
                 _, (_, dropped) = self._results.popitem(last=False)
                 self._cached -= len(dropped)
         return ranked
+
+def _compatible(schema: Any) -> bool:
+    """Whether an index's schema is the one this version writes and reads."""
+    return sorted(schema.names()) == sorted(make_schema().names())
+
 
 def _acquire(lock: Any, timeout: float) -> bool:
     return bool(try_for(lock.acquire, timeout=timeout, delay=0.05))
@@ -472,7 +554,7 @@ def _add(writer: writing.SegmentWriter, side: SideWriter, document: Document, up
         KEY: document.key,
         GRAMS: encoded.text,
         WORDS: encoded.text,
-        TITLE: encoded.title,
+        TRIGRAMS: encoded.text,
         POINTER: pointer,
     }
     if update:
@@ -532,9 +614,9 @@ class _Execution:
                 return False
         return True
 
-    def _filter(self, table: DocTable, docnums: Iterable[int]) -> list[int]:
+    def _filter(self, table: DocTable, docnums: list[int]) -> list[int]:
         if not self.filtered:
-            return list(docnums)
+            return docnums
         allowed = self._allowed
         return [d for d in docnums if allowed(table, d)]
 
@@ -569,6 +651,9 @@ class _Execution:
             for gram in term.grams:
                 encoded = gram.encode("utf-8")
                 conditions.append(Condition(GRAMS, [encoded], leaf.df(GRAMS, encoded), i))
+            for trigram in term.trigrams:
+                encoded = trigram.encode("utf-8")
+                conditions.append(Condition(TRIGRAMS, [encoded], leaf.df(TRIGRAMS, encoded), i))
             for pattern in term.patterns:
                 condition = self._resolve(leaf, pattern, i)
                 if condition is not None:
@@ -604,33 +689,35 @@ class _Execution:
             return kept
         if read >= saved:
             return None
-        ids = leaf.ids(condition)
+        ids = set(leaf.ids(condition))
         return [d for d in candidates if d in ids]
 
     # -- execution ----------------------------------------------------------------------------
 
-    def run(self) -> list[_Ranked]:
-        """Every hit as (sort key, sort key, leaf, docnum), unordered."""
+    def run(self, hits: _TopK) -> _TopK:
+        """Collect the hits into ``hits`` (counted, and kept when among the best)."""
         n = max(1, self.live_docs)
-        hits: list[_Ranked] = []
-        bigrams_only = all(t.is_bigram for t in self.plan.terms)
-        per_leaf = [None if bigrams_only else self._conditions(leaf) for leaf in self.leaves]
-        idf = [_idf(n, df) for df in self._dfs(per_leaf, bigrams_only)]
+        # One two-character word is answered from its posting list; several words go through
+        # the confirm path, which reads only the rarest list and checks the others on the text
+        # (cheaper than skipping through long lists).
+        one_word = len(self.plan.terms) == 1 and self.plan.terms[0].is_bigram
+        per_leaf = [None if one_word else self._conditions(leaf) for leaf in self.leaves]
+        idf = [_idf(n, df) for df in self._dfs(per_leaf, one_word)]
         for i, leaf in enumerate(self.leaves):
-            if bigrams_only:
+            if one_word:
                 self._run_postings(i, leaf, idf, hits)
             elif (conditions := per_leaf[i]) is not None:
                 self._run_confirmed(i, leaf, conditions, idf, hits)
         return hits
 
-    def _dfs(self, per_leaf: list[list[Condition] | None], bigrams_only: bool) -> list[int]:
+    def _dfs(self, per_leaf: list[list[Condition] | None], one_word: bool) -> list[int]:
         """Documents per term, for idf: exact for a bigram (up to deleted documents), else the
         bound given by the rarest of the term's own conditions."""
         dfs = []
         for i, term in enumerate(self.plan.terms):
             df = 0
             for leaf, conditions in zip(self.leaves, per_leaf, strict=True):
-                if bigrams_only:
+                if one_word:
                     df += leaf.df(GRAMS, term.needle)
                 elif conditions is not None:
                     own = [c.df for c in conditions if c.term == i]
@@ -638,57 +725,48 @@ class _Execution:
             dfs.append(min(df, self.live_docs))
         return dfs
 
+    def _bm25(self, idf: float) -> tuple[float, float, float, float]:
+        """(idf·(k1+1), k1·(1-b), k1·b/avgdl, title bonus): the per-term constants of
+        score = idf·(k1+1)·tf / (tf + k1·(1-b) + k1·b·dl/avgdl) + bonus·[term in title]."""
+        return idf * (K1 + 1.0), K1 * (1.0 - B), K1 * B / self.avgdl, TITLE_BOOST * idf
+
     def _run_postings(self, li: int, leaf: _Leaf, idf: list[float],
-                      hits: list[_Ranked]) -> None:
-        """Every term is one bigram: the posting lists are the exact answer, with frequencies."""
+                      hits: _TopK) -> None:
+        """One two-character word: its posting list is the exact answer, with frequencies."""
         reader, table = leaf.reader, leaf.table
-        terms = self.plan.terms
-        order = sorted(range(len(terms)), key=lambda i: leaf.df(GRAMS, terms[i].needle))
-        if leaf.df(GRAMS, terms[order[0]].needle) == 0:
+        (term,) = self.plan.terms
+        needle = term.needle
+        if leaf.df(GRAMS, needle) == 0:
             return
-        start, end = table.start, table.end
-        k1 = K1 + 1.0
-        norm = K1 * (1.0 - B)
-        slope = K1 * B / self.avgdl
-        scores: dict[int, float] = {}
-        matcher = reader.postings(GRAMS, terms[order[0]].needle)
-        weight = idf[order[0]]
+        start, end, title_end, dates = table.start, table.end, table.title_end, table.date
+        single_map = table.single_map
+        single_find = single_map.find if single_map is not None else None
+        maps = table.maps
         allowed = self._allowed if self.filtered else None
+        weight, norm, slope, bonus = self._bm25(idf[0])
+        by_date = self.by_date
+        offer, floor, count = hits.offer, hits.floor, 0
+        matcher = reader.postings(GRAMS, needle)
         while matcher.is_active():
             docnum = matcher.id()
             if allowed is None or allowed(table, docnum):
+                count += 1
                 tf = matcher.weight()
-                scores[docnum] = weight * tf * k1 / (tf + norm + slope * (end[docnum] - start[docnum]))
+                s = start[docnum]
+                score = weight * tf / (tf + norm + slope * (end[docnum] - s))
+                # In the title: the title is the start of the text, so one short find.
+                if (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0:
+                    score += bonus
+                if by_date:
+                    if dates[docnum] >= floor:
+                        floor = offer((dates[docnum], score, -li, -docnum))
+                elif score >= floor:
+                    floor = offer((score, dates[docnum], -li, -docnum))
             matcher.next()
-        for i in order[1:]:
-            if not scores or leaf.df(GRAMS, terms[i].needle) == 0:
-                return
-            matcher = reader.postings(GRAMS, terms[i].needle)
-            weight = idf[i]
-            narrowed: dict[int, float] = {}
-            for docnum in sorted(scores):
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-                if matcher.id() == docnum:
-                    tf = matcher.weight()
-                    narrowed[docnum] = scores[docnum] + weight * tf * k1 / (
-                        tf + norm + slope * (end[docnum] - start[docnum]))
-            scores = narrowed
-        for i, term in enumerate(terms):
-            if leaf.df(TITLE, term.needle):
-                bonus = TITLE_BOOST * idf[i]
-                for docnum in reader.postings(TITLE, term.needle).all_ids():
-                    if docnum in scores:
-                        scores[docnum] += bonus
-        dates = table.date
-        if self.by_date:
-            hits.extend((-dates[d], -score, li, d) for d, score in scores.items())
-        else:
-            hits.extend((-score, -dates[d], li, d) for d, score in scores.items())
+        hits.count += count
 
     def _run_confirmed(self, li: int, leaf: _Leaf, conditions: list[Condition],
-                       idf: list[float], hits: list[_Ranked]) -> None:
+                       idf: list[float], hits: _TopK) -> None:
         """Narrow by the rarest conditions, then confirm every term on the text."""
         table = leaf.table
         size = leaf.reader.doc_count()
@@ -697,47 +775,112 @@ class _Execution:
         first = conditions[0] if conditions else None
         if first is not None and (LOOKUP_COST * len(first.terms) + POSTING_COST * first.df
                                   < CONFIRM_COST * (size - first.df)):
-            candidates = sorted(leaf.ids(first))
+            candidates = leaf.ids(first)
             rest = conditions[1:]
         else:
             candidates = leaf.live()
             rest = []
         candidates = self._filter(table, candidates)
+        # Narrow by other terms only: the bigrams of one word nearly always come together
+        # (矿山 and 山企 in 矿山企业), so a second bigram of the same term excludes few.
+        used = {first.term} if rest else set()
         for condition in rest:
             if len(candidates) <= CONFIRM_DIRECTLY:
                 break
+            if condition.term in used:
+                continue
             narrowed = self._narrow(leaf, candidates, condition)
             if narrowed is None:  # the rest are commoner still: no gain from them either
                 break
             candidates = narrowed
+            used.add(condition.term)
         # Confirm the term that excludes most first (fewest documents by its conditions).
         order = sorted(range(len(self.plan.terms)),
                        key=lambda i: min((c.df for c in conditions if c.term == i), default=size))
-        weights = [(self.plan.terms[i].needle, idf[i]) for i in order]
-        maps, start, end, title_end, dates = (table.maps, table.start, table.end,
-                                              table.title_end, table.date)
-        k1 = K1 + 1.0
-        norm = K1 * (1.0 - B)
-        slope = K1 * B / self.avgdl
+        terms = [(self.plan.terms[i].needle, len(self.plan.terms[i].needle), *self._bm25(idf[i]))
+                 for i in order]
+        self._confirm(li, table, candidates, terms, hits)
+
+    def _confirm(self, li: int, table: DocTable, candidates: list[int],
+                 terms: list[tuple[bytes, int, float, float, float, float]],
+                 hits: _TopK) -> None:
+        """Keep the candidates whose text contains every term, scored by BM25 on the exact
+        substring frequency.
+
+        The hot loop of the search: everything is a local; the text is searched in place in
+        the map; the title test is the first match's position.  A hit is counted as soon as
+        every term is found; the frequencies (a copy of the rest of the text, to count) are
+        needed only when the hit can still rank: its date is not older than the k-th best
+        (date order), or its score's bound (idf·(k1+1) + bonus, whatever the frequency)
+        reaches the k-th best score.
+        """
+        start, end, title_end, dates, maps = (table.start, table.end, table.title_end,
+                                              table.date, table.maps)
+        single_map = table.single_map
+        single_find = single_map.find if single_map is not None else None
+        offer, floor, count = hits.offer, hits.floor, 0
         by_date = self.by_date
+        if len(terms) == 1:
+            ((needle, length, weight, norm, slope, bonus),) = terms
+            titled_bound = weight + bonus
+            for docnum in candidates:
+                s = start[docnum]
+                e = end[docnum]
+                find = single_find or maps[docnum].find
+                p = find(needle, s, e)
+                if p < 0:
+                    continue
+                count += 1
+                in_title = p + length <= title_end[docnum]
+                if by_date:
+                    if dates[docnum] < floor:
+                        continue
+                elif (titled_bound if in_title else weight) < floor:
+                    continue
+                tf = 1 + (single_map or maps[docnum])[p + length : e].count(needle)
+                score = weight * tf / (tf + norm + slope * (e - s))
+                if in_title:
+                    score += bonus
+                if by_date:
+                    if dates[docnum] >= floor:
+                        floor = offer((dates[docnum], score, -li, -docnum))
+                elif score >= floor:
+                    floor = offer((score, dates[docnum], -li, -docnum))
+            hits.count += count
+            return
         for docnum in candidates:
             s = start[docnum]
             e = end[docnum]
-            text = maps[docnum][s:e]
-            title = title_end[docnum] - s
-            damp = norm + slope * (e - s)
-            score = 0.0
-            for needle, weight in weights:
-                tf = text.count(needle)
-                if not tf:
+            find = single_find or maps[docnum].find
+            first = []
+            bound = 0.0
+            for needle, length, weight, _norm, _slope, bonus in terms:
+                p = find(needle, s, e)
+                if p < 0:
                     break
-                score += weight * (tf * k1 / (tf + damp)
-                                   + (TITLE_BOOST if text.find(needle, 0, title) >= 0 else 0.0))
+                first.append(p)
+                bound += weight + bonus if p + length <= title_end[docnum] else weight
             else:
+                count += 1
                 if by_date:
-                    hits.append((-dates[docnum], -score, li, docnum))
-                else:
-                    hits.append((-score, -dates[docnum], li, docnum))
+                    if dates[docnum] < floor:
+                        continue
+                elif bound < floor:
+                    continue
+                text = single_map or maps[docnum]
+                score = 0.0
+                for (needle, length, weight, norm, slope, bonus), p in zip(terms, first,
+                                                                          strict=True):
+                    tf = 1 + text[p + length : e].count(needle)
+                    score += weight * tf / (tf + norm + slope * (e - s))
+                    if p + length <= title_end[docnum]:
+                        score += bonus
+                if by_date:
+                    if dates[docnum] >= floor:
+                        floor = offer((dates[docnum], score, -li, -docnum))
+                elif score >= floor:
+                    floor = offer((score, dates[docnum], -li, -docnum))
+        hits.count += count
 
 
 def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> list[Hit]:
@@ -746,6 +889,7 @@ def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> lis
     by_date = query.sort == "date"
     hits = []
     for first, second, li, docnum in ranked:
+        li, docnum = -li, -docnum
         table = leaves[li].table
         title, original, normalised, body = table.details(docnum)
         hits.append(Hit(
@@ -755,6 +899,6 @@ def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> lis
             date=table.event_date(docnum),
             snippet_html=snippet(original, normalised, terms, body),
             withdrawn=bool(table.withdrawn[docnum]),
-            score=-(second if by_date else first),
+            score=second if by_date else first,
         ))
     return hits

@@ -45,6 +45,7 @@ class TermPlan:
     text: str  # normalised term: the substring every hit contains
     grams: tuple[str, ...] = ()  # bigrams every hit has (each its own posting list)
     patterns: tuple[Pattern, ...] = ()  # each: a hit has at least one matching index term
+    trigrams: tuple[str, ...] = ()  # trigrams of letter/digit runs every hit has
     needle: bytes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +110,7 @@ def plan_term(text: str) -> TermPlan | None:
         return None
     grams: list[str] = []
     patterns: list[Pattern] = []
+    trigrams: list[str] = []
     for match in runs:
         run = match.group()
         left = match.start() > 0
@@ -116,12 +118,20 @@ def plan_term(text: str) -> TermPlan | None:
         if match.lastgroup == "han" and len(run) > 1:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
             continue
+        mode = _MODES[left, right]
+        if match.lastgroup == "word" and len(run) > 2:
+            # Wherever the run sits inside a word, the word has the run's trigrams; a pattern
+            # is still worth keeping when it is a cheap lookup (a whole word, a prefix).
+            trigrams.extend(run[i : i + 3] for i in range(len(run) - 2))
+            if mode in ("suffix", "infix"):
+                continue
         # A lone Han character (the index has it inside a bigram, or as itself when its run is
         # one character long) or a letter/digit run (the index has whole runs): a neighbour of
         # another class inside the term fixes that end of the index term.
         field_name = GRAMS if match.lastgroup == "han" else WORDS
-        patterns.append(Pattern(field_name, run, _MODES[left, right]))
-    return TermPlan(text, tuple(dict.fromkeys(grams)), tuple(dict.fromkeys(patterns)))
+        patterns.append(Pattern(field_name, run, mode))
+    return TermPlan(text, tuple(dict.fromkeys(grams)), tuple(dict.fromkeys(patterns)),
+                    tuple(dict.fromkeys(trigrams)))
 
 
 def plan(q: str) -> Plan:

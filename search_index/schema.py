@@ -9,7 +9,7 @@ from typing import Any
 from whoosh import columns, fields, formats
 from whoosh.system import pack_uint
 
-from search_index.analyzer import GramTokenizer, han_grams, words
+from search_index.analyzer import GramTokenizer, han_grams, word_trigrams, words
 
 
 class TermsField(fields.FieldType):
@@ -34,7 +34,7 @@ class TermsField(fields.FieldType):
 
 
 # Field names are part of the on-disk format: an index written with other names is rebuilt.
-KEY, GRAMS, WORDS, TITLE, POINTER = "key", "g", "w", "ti", "ptr"
+KEY, GRAMS, WORDS, TRIGRAMS, POINTER = "key", "g", "w", "w3", "ptr"
 
 
 def make_schema() -> fields.Schema:
@@ -43,7 +43,7 @@ def make_schema() -> fields.Schema:
             KEY: fields.ID(unique=True),  # "kind:id": update_document replaces by it
             GRAMS: TermsField(han_grams),  # Han bigrams (a lone Han character as itself)
             WORDS: TermsField(words),  # lowercased letter/digit runs
-            TITLE: TermsField(han_grams),  # the title's Han grams: title bonus without text
+            TRIGRAMS: TermsField(word_trigrams),  # their trigrams: fragments of codes, numbers
             POINTER: fields.COLUMN(columns.NumericColumn("Q")),  # side-file record pointer
         }
     )

@@ -34,7 +34,13 @@ def snippet(original: str, normalised: str, terms: tuple[str, ...], body_start: 
     """
     found = [p for t in terms if (p := normalised.find(t, body_start)) != -1]
     if found:
-        first, floor = min(found), body_start
+        floor = body_start
+        # The window around a first match that shows the most of the terms (earliest on a tie).
+        def shown(p: int) -> int:
+            a = max(floor, p - LEAD)
+            return sum(1 for t in terms if normalised.find(t, a, a + WIDTH) != -1)
+
+        first = max(sorted(found), key=shown)
     else:  # only in the title (shown anyway): show the start of the body, or the title
         found = [p for t in terms if (p := normalised.find(t)) != -1]
         first = body_start if body_start < len(normalised) else min(found, default=0)

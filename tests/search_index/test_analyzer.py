@@ -9,6 +9,7 @@ from search_index.analyzer import (
     han_grams,
     index_terms,
     normalize,
+    word_trigrams,
     words,
 )
 
@@ -87,3 +88,7 @@ def test_whoosh_tokenizer_reports_character_offsets():
     text = "磨憨镇 LNG"
     tokens = [(t.text, t.startchar, t.endchar) for t in GramTokenizer()(text, chars=True)]
     assert tokens == [("磨憨", 0, 2), ("憨镇", 1, 3), ("lng", 4, 7)]
+
+
+def test_word_trigrams_cover_runs_of_three_or_more():
+    assert word_trigrams(normalize("代码5328MA，No.5 lng")) == ["532", "328", "28m", "8ma", "lng"]

@@ -219,3 +219,21 @@ def test_matching_lists_every_hit_in_rank_order(index):
     assert sorted(ranked) == [("decisions", n) for n in range(1, 30)]
     pages = [h for p in (1, 2, 3) for h in index.search(SearchQuery(q="矿山", page=p, per_page=10)).hits]
     assert ranked == [(h.kind, h.id) for h in pages]
+
+
+def test_an_index_of_another_version_is_refused_until_rebuilt(tmp_path):
+    from whoosh import fields
+    from whoosh.index import create_in
+
+    directory = tmp_path / "index"
+    directory.mkdir()
+    old = create_in(str(directory), fields.Schema(key=fields.ID(unique=True), ti=fields.TEXT()))
+    with old.writer() as writer:
+        writer.add_document(key="decisions:1", ti="矿山")
+    index = SearchIndex(str(directory))
+    with pytest.raises(SearchUnavailable, match="reindex"):
+        index.search(SearchQuery(q="矿山"))
+    with pytest.raises(SearchUnavailable, match="reindex"):
+        index.update([doc(1, "矿山")])
+    assert index.rebuild([doc(2, "非煤矿山")]) == 1
+    assert keys(index, "矿山") == {"decisions:2"}

@@ -73,8 +73,16 @@ def test_lone_han_character_and_word_runs_become_lexicon_patterns():
         Pattern("w", "12", "exact"),
         Pattern("g", "号", "prefix"),
     )
-    # A credit code or a fragment of one may sit inside a longer word.
-    assert plan_term("ma6nkx").patterns == (Pattern("w", "ma6nkx", "infix"),)
+    # A credit code or a fragment of one may sit inside a longer word: its trigrams narrow.
+    term = plan_term("ma6nkx")
+    assert term.trigrams == ("ma6", "a6n", "6nk", "nkx")
+    assert term.patterns == ()
+    # Too short for trigrams: found through the lexicon.
+    assert plan_term("ma").patterns == (Pattern("w", "ma", "infix"),)
+    # A whole word between Han characters is one lookup, kept beside its trigrams.
+    term = plan_term("代码91532801ma号")
+    assert term.patterns[0] == Pattern("w", "91532801ma", "exact")
+    assert term.trigrams[0] == "915"
 
 
 def test_terms_without_letters_or_digits_have_no_plan():

@@ -35,3 +35,9 @@ def test_line_breaks_become_spaces():
 
 def test_a_match_only_in_the_title_shows_the_start_of_the_body():
     assert make("非煤矿山\n正文内容", "矿山", body=5) == "正文内容"
+
+
+def test_the_window_shows_as_many_terms_as_it_can():
+    text = "矿山" + "甲" * 300 + "矿山隐患并存" + "乙" * 300
+    html = make(text, "矿山", "隐患")
+    assert "<mark>矿山</mark><mark>隐患</mark>" in html or "<mark>矿山隐患</mark>" in html

@@ -252,7 +252,7 @@ def test_power_item_workflow_lines_become_steps(app, editor):
     with app.app_context():
         [version] = db.session.scalars(select(ItemVersion).where(ItemVersion.kind == "powers"))
     assert version.changes["workflow"] == [["受理", "审查", "决定", "送达"], ["受理", "决定"]]
-    assert version.summary == "修改：流程"
+    assert version.summary == "修改：办理流程"
 
 
 def test_blacklist_listing_sets_the_end_date_from_settings(app, editor):

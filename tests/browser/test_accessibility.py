@@ -199,6 +199,8 @@ def test_staff_pages_have_no_serious_accessibility_violations(live_server, page,
     audit.visit(base + "/staff/accounts/new", "/staff/accounts/new")
     audit.visit(base + "/staff/audit", "/staff/audit")
     audit.visit(base + "/staff/audit?action=publish&date_from=2026-01-01", "/staff/audit filtered")
+    audit.visit(base + "/staff/audit?date_from=2026-13-01", "/staff/audit bad date", status=400)
+    assert page.locator("#date_from").get_attribute("aria-invalid") == "true"
     audit.assert_clean()
 
 

@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
+    from portal.crypto import EXTENSION_KEY, Keyring
     from portal.domain.workdays import WorkingCalendar
     from portal.extensions import csrf, db, limiter, login_manager
     from search_index import SearchIndex
@@ -59,6 +60,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    app.extensions[EXTENSION_KEY] = Keyring.from_setting(settings.data_key)
     app.extensions["working_calendar"] = WorkingCalendar.from_file(settings.workday_calendar_file)
     app.extensions["search_index"] = SearchIndex(settings.index_dir)
 

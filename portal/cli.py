@@ -12,7 +12,7 @@ KINDS = ("powers", "decisions", "accidents", "blacklist")
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, make_migration, reindex, import_command, demo):
+    for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key):
         app.cli.add_command(command)
     from portal.staff.cli import register as register_staff_commands
 
@@ -75,6 +75,30 @@ def demo(size: int | None) -> None:
 
     counts = load_demo(size=size)
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@click.command("rotate-data-key")
+@with_appcontext
+def rotate_data_key() -> None:
+    """Re-encrypt every encrypted column with the newest key of PORTAL_DATA_KEY."""
+    from portal.services.data_keys import RotationFailed
+    from portal.services.data_keys import rotate_data_key as rotate
+
+    try:
+        report = rotate()
+    except RotationFailed as exc:
+        fail(f"未做任何更改：{exc}。请把仍在使用的旧密钥放回 PORTAL_DATA_KEY（新密钥在前）后重试。")
+    for column in report.columns:
+        line = f"{column.column}：重新加密 {column.rotated} 条，已是最新密钥 {column.current} 条"
+        if column.changed_meanwhile:
+            line += f"，运行期间被应用改写而未处理 {column.changed_meanwhile} 条"
+        click.echo(line + "。")
+    if any(column.changed_meanwhile for column in report.columns):
+        fail("有数据在轮换期间被改写：请确认所有进程已用新的 PORTAL_DATA_KEY 重启，再运行一次。")
+    click.echo(f"共重新加密 {report.rotated} 条；全部数据现由最新密钥加密"
+               f"（PORTAL_DATA_KEY 中共 {report.keys} 个密钥）。")
+    if report.keys > 1:
+        click.echo("现在可以从 PORTAL_DATA_KEY 中删除旧密钥（只保留第一个），然后重启。")
 
 
 def fail(message: str) -> None:

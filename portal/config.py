@@ -69,6 +69,14 @@ class Settings:
             )
         if self.env == "production" and not self.data_key:
             raise SettingsError("PORTAL_DATA_KEY must be set in production")
+        if self.data_key:
+            # A key given is checked in every environment: a short key is never a real one.
+            from portal.crypto import DataKeyInvalid, parse_data_keys
+
+            try:
+                parse_data_keys(self.data_key)
+            except DataKeyInvalid as exc:
+                raise SettingsError(str(exc)) from None
         if self.env == "test":
             # Tests never touch the shared instance/ folder: a fresh key per app.
             return replace(

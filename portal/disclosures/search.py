@@ -6,6 +6,7 @@ gets a message (a page or JSON with status 400), never a 500 and never the input
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, jsonify, render_template, request, url_for
@@ -30,6 +31,25 @@ SORT_CHOICES = [("relevance", "按相关度"), ("date", "按日期（新→旧�
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice("", "全部"), *(SelectChoice(value, label) for value, label in pairs)]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A message about the search input, and the id of the field to fix (None: not on the form).
+
+    The page's error summary links each message to its field; the API sends the messages.
+    """
+
+    message: str
+    field_id: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# The ids of the inputs on the search page (templates/disclosures/search.html).
+FIELD_IDS = {"q": "search-q", "kind": "kind", "county": "county", "sector": "sector",
+             "year": "year", "sort": "sort"}
 
 
 def _search_limit() -> str:
@@ -69,15 +89,16 @@ class SearchForm(FlaskForm):
     def __init__(self, formdata: MultiDict[str, str]) -> None:
         super().__init__(formdata=formdata)
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Problem]:
         """One message per invalid parameter (the values themselves are never echoed)."""
         self.validate()
-        messages = [self.MESSAGES[name] for name in self.MESSAGES if self[name].errors]
+        problems = [Problem(self.MESSAGES[name], FIELD_IDS.get(name))
+                    for name in self.MESSAGES if self[name].errors]
         if not self.page.errors and not 1 <= self.page_number <= MAX_PAGE:
-            messages.append(self.MESSAGES["page"])
+            problems.append(Problem(self.MESSAGES["page"]))
         if not self.per_page.errors and not 1 <= self.per_page_number <= MAX_PER_PAGE:
-            messages.append(self.MESSAGES["per_page"])
-        return messages
+            problems.append(Problem(self.MESSAGES["per_page"]))
+        return problems
 
     @property
     def page_number(self) -> int:
@@ -135,10 +156,10 @@ def search():
         try:
             results = search_index().search(form.query())
         except QueryInvalid as error:
-            problems.append(str(error))
+            problems.append(Problem(str(error), FIELD_IDS["q"]))
         except SearchUnavailable:
             current_app.logger.exception("search index unavailable")
-            problems.append("搜索服务暂时不可用，请稍后再试。")
+            problems.append(Problem("搜索服务暂时不可用，请稍后再试。"))
             status = 503
     if problems and status == 200:
         status = 400
@@ -158,9 +179,9 @@ def api_search():
     form = SearchForm(request.args)
     problems = form.problems()
     if not problems and not form.text:
-        problems.append("缺少参数 q：请提供要搜索的词语。")
+        problems.append(Problem("缺少参数 q：请提供要搜索的词语。"))
     if problems:
-        return jsonify(error=" ".join(problems)), 400
+        return jsonify(error=" ".join(map(str, problems))), 400
     try:
         results = search_index().search(form.query())
     except QueryInvalid as error:

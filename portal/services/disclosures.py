@@ -23,6 +23,7 @@ from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, POWER_TYPES, SECTORS
 from portal.extensions import db
+from portal.labels import field_label
 from portal.models import (
     DISCLOSURE_MODELS,
     AccidentReport,
@@ -365,75 +366,10 @@ def earliest_removal(entry: BlacklistEntry) -> date:
 
 # --- the public history -------------------------------------------------------------------------
 
-# Chinese labels of the fields a version may record, per kind; shared fields first.
-COMMON_LABELS = {
-    "published_at": "公开时间",
-    "withdrawn_at": "撤回时间",
-    "withdrawn_reason": "撤回理由",
-    "department_id": "责任单位",
-    "enterprise_id": "企业",
-    "county": "县（市、区）",
-    "sector": "行业领域",
-    "uscc": "统一社会信用代码",
-}
-FIELD_LABELS: dict[str, dict[str, str]] = {
-    "powers": {
-        "code": "编码",
-        "name": "职权名称",
-        "power_type": "职权类型",
-        "legal_basis": "实施依据",
-        "responsibilities": "责任事项",
-        "accountability": "追责情形",
-        "workflow": "办理流程",
-        "remarks": "备注",
-    },
-    "decisions": {
-        "document_no": "文号",
-        "decision_type": "决定类型",
-        "party_name": "当事人",
-        "party_address": "当事人地址",
-        "facts": "违法事实和证据",
-        "legal_basis": "违反的规定和处罚依据",
-        "penalty": "处罚种类和内容",
-        "fine_yuan": "罚款金额",
-        "compliance": "履行方式和期限",
-        "remedy": "救济途径和期限",
-        "decision_date": "决定日期",
-    },
-    "accidents": {
-        "title_text": "标题",
-        "title": "标题",
-        "occurred_on": "事故发生日期",
-        "enterprise_name": "事故单位",
-        "deaths": "死亡人数",
-        "serious_injuries": "重伤人数",
-        "direct_loss_yuan": "直接经济损失",
-        "level": "事故等级",
-        "summary": "事故概要",
-        "report_html": "调查报告全文",
-        "approved_on": "批复日期",
-        "assessment_due": "整改评估期限",
-        "assessment_published_on": "整改评估公开日期",
-    },
-    "blacklist": {
-        "enterprise_name": "主体名称",
-        "grounds": "列入事由",
-        "basis": "列入依据",
-        "listed_on": "列入日期",
-        "ends_on": "期满移出日期",
-        "removed_on": "提前移出日期",
-        "removal_reason": "提前移出理由",
-    },
-}
 # Values of these fields are long texts or internal ids: say that they changed, not how.
 _NOT_SHOWN = {"report_html", "summary", "facts", "legal_basis", "responsibilities",
               "accountability", "department_id", "enterprise_id", "remedy", "compliance"}
 _SHORT_VALUE = 60
-
-
-def field_label(kind: str, name: str) -> str:
-    """The Chinese label of a field of ``kind``; the name itself if none is known."""
-    return FIELD_LABELS.get(kind, {}).get(name) or COMMON_LABELS.get(name) or name
 
 
 @dataclass(frozen=True)

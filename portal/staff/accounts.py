@@ -48,6 +48,14 @@ def normalize_username(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw or "").strip().lower()
 
 
+def check_username(raw: str) -> str:
+    """The normalised username; raise ``UsernameInvalid`` if it breaks the naming rule."""
+    name = normalize_username(raw)
+    if not USERNAME_PATTERN.match(name):
+        raise UsernameInvalid("用户名为 3–40 位小写字母、数字或 . _ -，以字母或数字开头。")
+    return name
+
+
 def find(username: str) -> StaffUser | None:
     return db.session.scalar(
         select(StaffUser).where(StaffUser.username == normalize_username(username))
@@ -76,9 +84,7 @@ def create_account(
     ``totp_confirmed``: the secret was handed over already (the command prints it); otherwise
     the holder enrols at first sign-in by scanning the code and entering one valid code.
     """
-    name = normalize_username(username)
-    if not USERNAME_PATTERN.match(name):
-        raise UsernameInvalid("用户名为 3–40 位小写字母、数字或 . _ -，以字母或数字开头。")
+    name = check_username(username)
     if find(name) is not None:
         raise UsernameTaken("该用户名已被使用。")
     credentials.check_password_policy(password)

@@ -57,6 +57,7 @@ ACTIONS: dict[str, str] = {
     "account_enable": "启用账户",
     "account_totp_reset": "重置动态验证码",
     "account_password_reset": "重置密码",
+    "data_key_rotate": "轮换数据加密密钥",
 }
 OBJECT_KINDS: dict[str, str] = {
     "powers": "权责清单",
@@ -64,6 +65,7 @@ OBJECT_KINDS: dict[str, str] = {
     "accidents": "事故调查报告",
     "blacklist": "严重失信主体名单",
     "staff_user": "账户",
+    "data_key": "数据加密密钥",
 }
 
 

@@ -41,6 +41,7 @@ from portal.domain.catalog import (
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.models import local_today
+from portal.staff import accounts
 from portal.staff.audit import ACTIONS, OBJECT_KINDS
 from portal.staff.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.staff.models import ROLES
@@ -148,6 +149,14 @@ class AccountForm(NewPasswordMixin, StaffForm):
                                validators=[DataRequired(message="请至少选择一个角色。")])
     password = PasswordField("初始密码", validators=[required("初始密码"), _policy],
                              render_kw={"autocomplete": "new-password"})
+
+    def validate_username(self, field: StringField) -> None:
+        # The service checks the rule again; checking it here too shows every problem of the
+        # form at once instead of the username's only after the others are fixed.
+        try:
+            accounts.check_username(field.data)
+        except accounts.UsernameInvalid as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 class RolesForm(StaffForm):

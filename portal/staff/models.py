@@ -9,12 +9,15 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from portal.crypto import EncryptedText
 from portal.models import Base, utcnow
 
 EDITOR = "editor"
 HANDLER = "handler"
 APPROVER = "approver"
 ADMIN = "admin"
+# The key label of the encrypted TOTP secrets (portal.crypto); never changes once data is stored.
+TOTP_SECRET_PURPOSE = "staff_users.totp_secret"  # noqa: S105 - a key label, not a secret
 # Role → label shown in the back office (DESIGN.md §4).
 ROLES: dict[str, str] = {
     EDITOR: "编辑（发布、修改、撤回公开信息）",
@@ -44,7 +47,8 @@ class StaffUser(Base):
     username: Mapped[str] = mapped_column(String(40), unique=True)  # lower case
     display_name: Mapped[str] = mapped_column(String(80), default="")
     password_hash: Mapped[str] = mapped_column(String(255))  # Argon2id, encoded with its parameters
-    totp_secret: Mapped[str] = mapped_column(String(64))
+    # Encrypted at rest with PORTAL_DATA_KEY: a copy of the database alone yields no second factor.
+    totp_secret: Mapped[str] = mapped_column(EncryptedText(TOTP_SECRET_PURPOSE))
     # None until the holder has shown one valid code (enrolment); sign-in needs a confirmed secret.
     totp_confirmed_at: Mapped[datetime | None]
     # The last TOTP time step accepted, so that one code cannot be used twice.

@@ -37,7 +37,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture
 def live_app(tmp_path):
-    return make_app(tmp_path)
+    app = make_app(tmp_path)
+    yield app
+    app.extensions["search_index"].close()
 
 
 @pytest.fixture

@@ -210,3 +210,17 @@ def test_search_is_rate_limited(tmp_path):
     codes = [client.get("/api/v1/search?q=矿山").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert client.get("/search?q=矿山").status_code == 429
+
+
+@pytest.mark.parametrize(("name", "value", "field_id"), [
+    ("year", "20x6", "year"), ("kind", "users", "kind"), ("sort", "popular", "sort"),
+    ("q", "矿" * 5000, "search-q"), ("q", '"非煤矿山', "search-q"),
+])
+def test_the_error_summary_links_each_problem_to_its_field(client, items, name, value, field_id):
+    args = {"q": "矿山"} | {name: value}
+    html = client.get("/search", query_string=args).get_data(as_text=True)
+    summary = html.split('class="error-summary"')[1].split("</div>")[0]
+    assert f'href="#{field_id}"' in summary
+    before, after = html.split(f'id="{field_id}"', 1)
+    field = before.rsplit("<", 1)[1] + after.split(">", 1)[0]  # the field's whole start tag
+    assert 'aria-invalid="true"' in field and f'{field_id}-error' in field

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.staff import audit
@@ -27,9 +28,33 @@ def append(app, n: int, **kwargs) -> None:
 
 
 def raw(app, sql: str, **params) -> None:
-    """Change the table behind the application's back, as someone with database access could."""
+    """Run ``sql`` behind the application's back, as any database client could."""
     with app.app_context(), db.engine.begin() as conn:
         conn.execute(text(sql), params)
+
+
+def tamper(app, sql: str, **params) -> None:
+    """Change the table as its owner could: lift the database's append-only guard (migration
+    0003), run ``sql``, put the guard back, all in one transaction.  The hash chain is what
+    catches this attacker."""
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # The schema outlives this test on PostgreSQL: disable, not drop, and re-enable
+            # before commit, so no other test ever runs without the guard.
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            conn.execute(text(sql), params)
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+            return
+        triggers = conn.execute(text(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' AND tbl_name = 'audit_events'"
+        )).all()
+        assert len(triggers) == 2, triggers
+        for name, _ in triggers:
+            conn.execute(text(f'DROP TRIGGER "{name}"'))
+        conn.execute(text(sql), params)
+        for _, create in triggers:
+            conn.execute(text(create))
 
 
 def verify(runner, *args):
@@ -73,7 +98,7 @@ def test_audit_verify_passes_on_an_empty_log(runner):
 
 def test_audit_verify_names_an_edited_event(app, runner):
     append(app, 5)
-    raw(app, "UPDATE audit_events SET actor = 'someone.else' WHERE seq = 3")
+    tamper(app, "UPDATE audit_events SET actor = 'someone.else' WHERE seq = 3")
     result = verify(runner)
     assert result.exit_code == 1
     assert "第 3 条事件" in result.output and "被修改" in result.output
@@ -82,7 +107,7 @@ def test_audit_verify_names_an_edited_event(app, runner):
 
 def test_audit_verify_notices_an_edited_summary(app, runner):
     append(app, 4)
-    raw(app, "UPDATE audit_events SET summary = :s WHERE seq = 2",
+    tamper(app, "UPDATE audit_events SET summary = :s WHERE seq = 2",
         s=json.dumps({"changes": {"fine_yuan": ["1", "9"]}, "文字": "中文内容"}))
     result = verify(runner)
     assert result.exit_code == 1 and "第 2 条事件" in result.output
@@ -96,7 +121,7 @@ def test_audit_verify_notices_a_rehashed_edit(app, runner):
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.seq == 2))
         fields = audit.canonical_fields(event) | {"actor": "forger"}
         forged = audit.compute_hash(event.prev_hash, fields)
-    raw(app, "UPDATE audit_events SET actor = 'forger', hash = :h WHERE seq = 2", h=forged)
+    tamper(app, "UPDATE audit_events SET actor = 'forger', hash = :h WHERE seq = 2", h=forged)
     result = verify(runner)
     assert result.exit_code == 1
     assert "第 3 条事件" in result.output and "前一事件哈希" in result.output
@@ -104,7 +129,7 @@ def test_audit_verify_notices_a_rehashed_edit(app, runner):
 
 def test_audit_verify_names_the_event_after_a_deleted_one(app, runner):
     append(app, 5)
-    raw(app, "DELETE FROM audit_events WHERE seq = 2")
+    tamper(app, "DELETE FROM audit_events WHERE seq = 2")
     result = verify(runner)
     assert result.exit_code == 1
     assert "第 3 条事件" in result.output and "被删除" in result.output
@@ -112,9 +137,9 @@ def test_audit_verify_names_the_event_after_a_deleted_one(app, runner):
 
 def test_audit_verify_notices_reordered_events(app, runner):
     append(app, 5)
-    raw(app, "UPDATE audit_events SET seq = -1 WHERE seq = 2")
-    raw(app, "UPDATE audit_events SET seq = 2 WHERE seq = 3")
-    raw(app, "UPDATE audit_events SET seq = 3 WHERE seq = -1")
+    tamper(app, "UPDATE audit_events SET seq = -1 WHERE seq = 2")
+    tamper(app, "UPDATE audit_events SET seq = 2 WHERE seq = 3")
+    tamper(app, "UPDATE audit_events SET seq = 3 WHERE seq = -1")
     result = verify(runner)
     assert result.exit_code == 1
     assert "第 2 条事件" in result.output and "调换顺序" in result.output
@@ -124,7 +149,7 @@ def test_audit_verify_with_an_anchor_notices_events_cut_off_the_end(app, runner)
     append(app, 4)
     head = verify(runner).output.split("链头哈希：")[1].strip()
     assert verify(runner, "--anchor", head).exit_code == 0
-    raw(app, "DELETE FROM audit_events WHERE seq = 4")
+    tamper(app, "DELETE FROM audit_events WHERE seq = 4")
     assert verify(runner).exit_code == 0  # a shorter chain is still a chain …
     result = verify(runner, "--anchor", head)
     assert result.exit_code == 1 and "找不到锚定哈希" in result.output  # … but not the noted one
@@ -151,6 +176,44 @@ def test_the_application_cannot_change_or_delete_events(app):
             db.session.query(AuditEvent).delete()
         db.session.rollback()
         assert db.session.scalar(select(AuditEvent.actor).where(AuditEvent.seq == 1)) == "system"
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_events SET actor = 'someone.else' WHERE seq = 2",
+    "UPDATE audit_events SET seq = seq + 100",
+    "DELETE FROM audit_events WHERE seq = 3",
+])
+def test_the_database_refuses_raw_changes_and_deletions(app, runner, statement):
+    append(app, 3)
+    with pytest.raises(IntegrityError, match="append-only"):
+        raw(app, statement)
+    result = verify(runner)
+    assert result.exit_code == 0 and "共 3 条事件" in result.output
+
+
+def test_the_database_refuses_to_empty_the_log(app, runner):
+    append(app, 2)
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    # PostgreSQL's TRUNCATE fires no row trigger: a statement trigger refuses it.  SQLite has no
+    # TRUNCATE; its equivalent, an unqualified DELETE, is refused row by row.
+    statement = "TRUNCATE audit_events" if postgres else "DELETE FROM audit_events"
+    with pytest.raises(IntegrityError, match="append-only"):
+        raw(app, statement)
+    assert "共 2 条事件" in verify(runner).output
+
+
+def test_the_database_guard_still_lets_the_log_grow(app, runner):
+    append(app, 2)
+    tamper(app, "UPDATE audit_events SET actor = 'forger' WHERE seq = 1")
+    # The owner's edit went through, the guard is back for everyone else …
+    with pytest.raises(IntegrityError):
+        raw(app, "UPDATE audit_events SET actor = 'forger' WHERE seq = 2")
+    # … and appending (which takes SQLite's write lock with an UPDATE of no row) still works.
+    append(app, 1)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 3
+    assert "第 1 条事件" in verify(runner).output
 
 
 def test_concurrent_writers_never_fork_the_chain(app, runner):

@@ -252,7 +252,7 @@ def test_power_item_workflow_lines_become_steps(app, editor):
     with app.app_context():
         [version] = db.session.scalars(select(ItemVersion).where(ItemVersion.kind == "powers"))
     assert version.changes["workflow"] == [["受理", "审查", "决定", "送达"], ["受理", "决定"]]
-    assert version.summary == "修改：流程"
+    assert version.summary == "修改：办理流程"
 
 
 def test_blacklist_listing_sets_the_end_date_from_settings(app, editor):
@@ -373,3 +373,23 @@ def test_a_clash_found_only_by_the_database_is_an_input_error(app, editor, monke
     assert "与他人同时提交的内容冲突" in summary.split("</div>")[0]
     with app.app_context():
         assert len(db.session.scalars(select(Decision)).all()) == 1
+
+
+def test_the_search_index_follows_each_step(app, editor):
+    from search_index import SearchQuery
+
+    def hits(q: str):
+        with app.app_context():
+            return app.extensions["search_index"].search(SearchQuery(q=q)).hits
+
+    item_id = created_id(post_form(editor, "/staff/decisions/new", decision_data()))
+    assert hits("西应急罚〔2026〕88号") == []  # drafts are never indexed
+    detail = f"/staff/decisions/{item_id}"
+    post_action(editor, f"{detail}/publish", detail)
+    [hit] = hits("西应急罚〔2026〕88号")
+    assert (hit.kind, hit.id, hit.withdrawn) == ("decisions", item_id, False)
+    post_form(editor, f"{detail}/edit", decision_data(facts="经查，该公司擅自启用已关闭的澜沧江采区。"))
+    assert [h.id for h in hits("澜沧江采区")] == [item_id]
+    post_form(editor, f"{detail}/withdraw", {"reason": "该决定已被复议机关撤销"})
+    [hit] = hits("西应急罚〔2026〕88号")
+    assert hit.withdrawn is True  # still found, marked withdrawn like its page

@@ -10,7 +10,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from portal.domain.blacklist import earliest_removal
 from portal.extensions import db
-from portal.models import BlacklistEntry, Decision, DisclosureMixin, local_today
+from portal.labels import FIELD_LABELS
+from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
 from portal.sanitize import safe
 from portal.services import blacklist_admin, history, publishing
 from portal.staff.access import requires
@@ -28,12 +29,7 @@ from portal.staff.models import EDITOR
 from portal.templating import format_date, format_yuan
 
 KIND = "<any(powers, decisions, accidents, blacklist):kind>"
-KIND_LABELS = {
-    "powers": "权责清单",
-    "decisions": "执法决定",
-    "accidents": "事故调查报告",
-    "blacklist": "严重失信主体名单",
-}
+KIND_LABELS = {kind: model.LABEL for kind, model in DISCLOSURE_MODELS.items()}
 
 
 def show(item: DisclosureMixin, name: str) -> Any:
@@ -129,7 +125,7 @@ def item_detail(kind: str, item_id: int):
         item=item,
         kind=kind,
         label=KIND_LABELS[kind],
-        labels=publishing.FIELD_LABELS[kind],
+        labels=FIELD_LABELS[kind],
         versions=history.history(db.session, item),
         today=local_today(),
         show=show,

@@ -1,0 +1,82 @@
+"""Migrations that do more than the models show: database triggers, data conversions.
+
+Each test leaves the database at head again (on PostgreSQL the schema outlives the test).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from portal import database
+from portal.extensions import db
+
+
+def downgrade(revision: str) -> None:
+    cfg = database.alembic_config()
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+
+@contextmanager
+def at_revision(revision: str):
+    """Run the body on the schema of ``revision``, then upgrade back to head, even on failure."""
+    downgrade(revision)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        database.upgrade()
+
+
+def insert_event(seq: int) -> None:
+    db.session.execute(text(
+        "INSERT INTO audit_events (seq, occurred_at, actor, action, object_kind, object_id, "
+        "summary, prev_hash, hash) VALUES (:seq, CURRENT_TIMESTAMP, 'system', 'edit', '', '', "
+        "'{}', :prev, :hash)"
+    ), {"seq": seq, "prev": f"{seq - 1:064d}", "hash": f"{seq:064d}"})
+    db.session.commit()
+
+
+def test_0003_guards_the_audit_log_and_its_downgrade_lifts_the_guard(app_ctx):
+    insert_event(1)
+    with at_revision("0002"):
+        db.session.execute(text("UPDATE audit_events SET actor = 'changed' WHERE seq = 1"))
+        db.session.commit()
+    # Back at head: the guard is there again.
+    with pytest.raises(IntegrityError, match="append-only"):
+        db.session.execute(text("UPDATE audit_events SET actor = 'again' WHERE seq = 1"))
+    db.session.rollback()
+    with pytest.raises(IntegrityError, match="append-only"):
+        db.session.execute(text("DELETE FROM audit_events WHERE seq = 1"))
+    db.session.rollback()
+    insert_event(2)  # inserting is what the log is for
+    assert db.session.scalar(text("SELECT count(*) FROM audit_events")) == 2
+
+
+def test_0004_encrypts_existing_totp_secrets_and_its_downgrade_decrypts_them(app_ctx):
+    from portal.staff.models import StaffUser
+
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with at_revision("0003"):
+        db.session.execute(text(
+            "INSERT INTO staff_users (username, display_name, password_hash, totp_secret, "
+            "active, session_token, created_at) VALUES ('editor.li', '', 'x', :secret, "
+            ":active, 'token', CURRENT_TIMESTAMP)"
+        ), {"secret": secret, "active": True})
+        db.session.commit()
+    stored = db.session.scalar(text("SELECT totp_secret FROM staff_users"))
+    assert stored != secret and secret not in stored and stored.startswith("gAAAAA")
+    assert db.session.scalar(db.select(StaffUser.totp_secret)) == secret
+    db.session.rollback()
+    with at_revision("0003"):
+        assert db.session.scalar(text("SELECT totp_secret FROM staff_users")) == secret
+        db.session.rollback()
+    # And up again: encrypted once more, readable through the model.
+    assert db.session.scalar(text("SELECT totp_secret FROM staff_users")).startswith("gAAAAA")
+    assert db.session.scalar(db.select(StaffUser.totp_secret)) == secret

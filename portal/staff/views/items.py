@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -180,28 +181,42 @@ def item_publish(kind: str, item_id: int):
     return _detail(item)
 
 
-@bp.route(f"/{KIND}/<int:item_id>/withdraw", methods=["GET", "POST"])
-@requires(EDITOR)
-def item_withdraw(kind: str, item_id: int):
-    item = _item(kind, item_id)
-    form = WithdrawForm()
+def _step(item: DisclosureMixin, form: Any, action: Callable[[], str], *, title: str,
+          submit: str, intro: str):
+    """A confirmation step (withdraw, remove, reinstate…): on a valid POST run ``action``,
+    which returns the success message; otherwise show the form with its errors."""
     if form.validate_on_submit():
         try:
-            publishing.withdraw_item(item, reason=form.reason.data)
+            message = action()
         except publishing.ValuesInvalid as exc:
             _apply_errors(form, exc.errors)
         except publishing.TransitionRefused as exc:
             flash(str(exc), "error")
             return _detail(item)
         else:
-            flash("已撤回：公开页面保留，并标明撤回及理由。", "info")
+            flash(message, "info")
             return _detail(item)
     status = 400 if form.errors else 200
     return render_template(
-        "staff/items/step.html", form=form, item=item, kind=kind, label=KIND_LABELS[kind],
-        title="撤回", submit="确认撤回",
-        intro="撤回后公开页面仍然保留，页面上标明已撤回及撤回理由。此操作不可恢复。",
+        "staff/items/step.html", form=form, item=item, kind=item.KIND,
+        label=KIND_LABELS[item.KIND], title=title, submit=submit, intro=intro,
     ), status
+
+
+@bp.route(f"/{KIND}/<int:item_id>/withdraw", methods=["GET", "POST"])
+@requires(EDITOR)
+def item_withdraw(kind: str, item_id: int):
+    item = _item(kind, item_id)
+    form = WithdrawForm()
+
+    def withdraw() -> str:
+        publishing.withdraw_item(item, reason=form.reason.data)
+        return "已撤回：公开页面保留，并标明撤回及理由。"
+
+    return _step(
+        item, form, withdraw, title="撤回", submit="确认撤回",
+        intro="撤回后公开页面仍然保留，页面上标明已撤回及撤回理由。此操作不可恢复。",
+    )
 
 
 @bp.route("/decisions/<int:item_id>/withdrawal-request", methods=["GET", "POST"])
@@ -209,26 +224,18 @@ def item_withdraw(kind: str, item_id: int):
 def decision_withdrawal_request(item_id: int):
     item = _item("decisions", item_id)
     form = WithdrawalRequestForm()
-    if form.validate_on_submit():
-        try:
-            due = publishing.request_withdrawal(
-                item, changed_on=form.changed_on.data, reason=form.reason.data
-            )
-        except publishing.ValuesInvalid as exc:
-            _apply_errors(form, exc.errors)
-        except publishing.TransitionRefused as exc:
-            flash(str(exc), "error")
-            return _detail(item)
-        else:
-            flash(f"已登记。撤回须在 {due.year}年{due.month}月{due.day}日 前公开。", "info")
-            return _detail(item)
-    status = 400 if form.errors else 200
-    return render_template(
-        "staff/items/step.html", form=form, item=item, kind="decisions",
-        label=KIND_LABELS["decisions"], title="登记决定变更或撤销", submit="登记",
+
+    def register() -> str:
+        due = publishing.request_withdrawal(
+            item, changed_on=form.changed_on.data, reason=form.reason.data
+        )
+        return f"已登记。撤回须在 {due.year}年{due.month}月{due.day}日 前公开。"
+
+    return _step(
+        item, form, register, title="登记决定变更或撤销", submit="登记",
         intro="决定被变更、撤销或确认违法、无效后，须在 3 个工作日内撤回公开的决定（行政处罚法第四十八条）。"
               "登记后，撤回期限显示在工作台上。",
-    ), status
+    )
 
 
 @bp.route("/blacklist/<int:item_id>/remove", methods=["GET", "POST"])
@@ -238,26 +245,18 @@ def blacklist_remove(item_id: int):
     form = RemovalForm()
     if request.method == "GET":
         form.removed_on.data = local_today()
-    if form.validate_on_submit():
-        try:
-            blacklist_admin.remove_early(entry, removed_on=form.removed_on.data,
-                                         reason=form.reason.data)
-        except publishing.ValuesInvalid as exc:
-            _apply_errors(form, exc.errors)
-        except publishing.TransitionRefused as exc:
-            flash(str(exc), "error")
-            return _detail(entry)
-        else:
-            flash("已提前移出（信用修复），变更已记入公开历史。", "info")
-            return _detail(entry)
+
+    def remove() -> str:
+        blacklist_admin.remove_early(entry, removed_on=form.removed_on.data,
+                                     reason=form.reason.data)
+        return "已提前移出（信用修复），变更已记入公开历史。"
+
     earliest = earliest_removal(entry.listed_on, blacklist_admin.minimum_years_before_removal())
-    status = 400 if form.errors else 200
-    return render_template(
-        "staff/items/step.html", form=form, item=entry, kind="blacklist",
-        label=KIND_LABELS["blacklist"], title="提前移出（信用修复）", submit="确认移出",
+    return _step(
+        entry, form, remove, title="提前移出（信用修复）", submit="确认移出",
         intro=f"列入满规定期限后方可信用修复：本条目最早可于 {earliest.year}年{earliest.month}月"
               f"{earliest.day}日 移出。",
-    ), status
+    )
 
 
 @bp.route("/blacklist/<int:item_id>/reinstate", methods=["GET", "POST"])
@@ -265,20 +264,12 @@ def blacklist_remove(item_id: int):
 def blacklist_reinstate(item_id: int):
     entry = _item("blacklist", item_id)
     form = ReinstateForm()
-    if form.validate_on_submit():
-        try:
-            blacklist_admin.reinstate(entry, reason=form.reason.data)
-        except publishing.ValuesInvalid as exc:
-            _apply_errors(form, exc.errors)
-        except publishing.TransitionRefused as exc:
-            flash(str(exc), "error")
-            return _detail(entry)
-        else:
-            flash("已恢复列入，变更已记入公开历史。", "info")
-            return _detail(entry)
-    status = 400 if form.errors else 200
-    return render_template(
-        "staff/items/step.html", form=form, item=entry, kind="blacklist",
-        label=KIND_LABELS["blacklist"], title="撤销信用修复，恢复列入", submit="确认恢复",
+
+    def reinstate() -> str:
+        blacklist_admin.reinstate(entry, reason=form.reason.data)
+        return "已恢复列入，变更已记入公开历史。"
+
+    return _step(
+        entry, form, reinstate, title="撤销信用修复，恢复列入", submit="确认恢复",
         intro="信用修复以欺骗等不正当手段取得的，撤销移出决定，恢复列入；原列入期限不变。",
-    ), status
+    )

@@ -393,3 +393,16 @@ def test_the_search_index_follows_each_step(app, editor):
     post_form(editor, f"{detail}/withdraw", {"reason": "该决定已被复议机关撤销"})
     [hit] = hits("西应急罚〔2026〕88号")
     assert hit.withdrawn is True  # still found, marked withdrawn like its page
+
+
+def test_item_list_pages_keep_the_search_and_state(app, editor):
+    with app.app_context():
+        for n in range(25):
+            factories.power(name=f"分页测试职权{n}")
+        db.session.commit()
+    first = editor.get("/staff/powers/?q=分页测试").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and "上一页" not in first
+    next_link = first.split("下一页")[0].rsplit("href=", 1)[1]
+    assert "page=2" in next_link and "q=" in next_link
+    second = editor.get("/staff/powers/?q=分页测试&page=2").get_data(as_text=True)
+    assert "第 2 / 2 页" in second and "下一页" not in second

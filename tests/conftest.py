@@ -27,7 +27,7 @@ def skip_or_fail(reason: str) -> None:
     """Skip locally with a clear reason; fail in CI, where everything must run."""
     if STRICT:
         pytest.fail(f"PORTAL_TEST_STRICT=1 but: {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 _postgres_migrated: set[str] = set()

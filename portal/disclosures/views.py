@@ -13,6 +13,7 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
 )
 from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, local_today
+from portal.services import blacklist_admin
 from portal.services import disclosures as service
 
 KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
@@ -91,7 +92,7 @@ def detail(kind: str, item_id: int):
         extra["assessment"] = service.assessment_state(item, today)
         extra["days_after_approval"] = service.days_from_approval(item)
     if isinstance(item, BlacklistEntry):
-        extra["earliest_removal"] = service.earliest_removal(item)
+        extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
     return render_template(
         "disclosures/detail.html",
         kind=kind,

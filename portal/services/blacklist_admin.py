@@ -17,9 +17,12 @@ from sqlalchemy import func, select
 from portal.domain.blacklist import BlacklistStatus, earliest_removal
 from portal.extensions import db
 from portal.models import BlacklistEntry, local_today
-from portal.services import history
-from portal.services.publishing import MIN_REASON_LENGTH, TransitionRefused, ValuesInvalid
-from portal.staff import audit
+from portal.services.publishing import (
+    TransitionRefused,
+    ValuesInvalid,
+    record_change,
+    require_reason,
+)
 
 
 class RemovalRefused(TransitionRefused):
@@ -39,6 +42,7 @@ def minimum_years_before_removal() -> int:
 
 
 def earliest_removal_date(entry: BlacklistEntry) -> date:
+    """The first day an early removal (信用修复) of ``entry`` may take effect (configured minimum)."""
     return earliest_removal(entry.listed_on, minimum_years_before_removal())
 
 
@@ -76,16 +80,9 @@ def list_entries(
     return EntryPage(items, total, page, pages)
 
 
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ValuesInvalid({"reason": f"请填写理由（至少 {MIN_REASON_LENGTH} 个字）。"})
-    return reason
-
-
 def remove_early(entry: BlacklistEntry, *, removed_on: date, reason: str) -> None:
     """Remove an active entry early (信用修复), no sooner than the minimum listing period."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason, "理由")
     today = local_today()
     if not entry.is_published or entry.is_withdrawn:
         raise RemovalRefused("只有已公开且未撤回的名单条目可以提前移出。")
@@ -99,33 +96,23 @@ def remove_early(entry: BlacklistEntry, *, removed_on: date, reason: str) -> Non
         )
     if removed_on > today:
         raise ValuesInvalid({"removed_on": "移出日期不能晚于今天。"})
-    changes = history.apply_changes(entry, {"removed_on": removed_on, "removal_reason": reason})
-    history.record_version(db.session, entry, changes, f"提前移出（信用修复）：{reason}")
-    audit.record(
-        db.session,
-        "remove",
-        object_kind="blacklist",
-        object_id=entry.id,
-        summary={"removed_on": removed_on, "reason": reason},
+    record_change(
+        entry, {"removed_on": removed_on, "removal_reason": reason},
+        history_summary=f"提前移出（信用修复）：{reason}", action="remove",
+        audit_summary={"removed_on": removed_on, "reason": reason},
     )
-    db.session.commit()
 
 
 def reinstate(entry: BlacklistEntry, *, reason: str) -> None:
     """Restore a listing whose early removal was revoked (e.g. obtained by fraud)."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason, "理由")
     if entry.removed_on is None:
         raise ReinstatementRefused("该条目未被提前移出，无需恢复。")
     if entry.is_withdrawn:
         raise ReinstatementRefused("该条目已撤回。")
     was = entry.removed_on
-    changes = history.apply_changes(entry, {"removed_on": None, "removal_reason": None})
-    history.record_version(db.session, entry, changes, f"撤销信用修复，恢复列入：{reason}")
-    audit.record(
-        db.session,
-        "reinstate",
-        object_kind="blacklist",
-        object_id=entry.id,
-        summary={"removed_on_was": was, "reason": reason},
+    record_change(
+        entry, {"removed_on": None, "removal_reason": None},
+        history_summary=f"撤销信用修复，恢复列入：{reason}", action="reinstate",
+        audit_summary={"removed_on_was": was, "reason": reason},
     )
-    db.session.commit()

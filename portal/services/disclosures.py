@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, extract, func, select
 
-from portal.domain import blacklist as blacklist_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, POWER_TYPES, SECTORS
@@ -356,12 +355,6 @@ def days_from_approval(report: AccidentReport) -> int | None:
     if report.approved_on is None or report.published_at is None:
         return None
     return (local_date(report.published_at) - report.approved_on).days
-
-
-def earliest_removal(entry: BlacklistEntry) -> date:
-    """The first day an early removal (信用修复) of ``entry`` may take effect."""
-    years = current_app.config["SETTINGS"].blacklist_min_years_before_removal
-    return blacklist_rules.earliest_removal(entry.listed_on, years)
 
 
 # --- the public history -------------------------------------------------------------------------

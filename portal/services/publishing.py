@@ -339,20 +339,38 @@ def publish_item(item: DisclosureMixin) -> None:
 
 def withdraw_item(item: DisclosureMixin, *, reason: str) -> None:
     """Withdraw a published item: its page stays, marked, with ``reason``; history keeps it."""
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ValuesInvalid({"reason": f"请填写撤回理由（至少 {MIN_REASON_LENGTH} 个字）。"})
+    reason = require_reason(reason, "撤回理由")
     if not item.is_published:
         raise TransitionRefused("草稿尚未公开，无需撤回。")
     _refuse_if_withdrawn(item)
-    now = utcnow()
-    changes = history.apply_changes(item, {"withdrawn_at": now, "withdrawn_reason": reason})
-    history.record_version(db.session, item, changes, f"撤回：{reason}")
     summary: dict[str, Any] = {"reason": reason}
     if isinstance(item, Decision) and item.withdrawal_requested_on:
         due = withdrawal_due(item.withdrawal_requested_on)
         summary |= {"due": due, "on_time": local_today() <= due}
-    audit.record(db.session, "withdraw", object_kind=item.KIND, object_id=item.id, summary=summary)
+    record_change(
+        item, {"withdrawn_at": utcnow(), "withdrawn_reason": reason},
+        history_summary=f"撤回：{reason}", action="withdraw", audit_summary=summary,
+    )
+
+
+def require_reason(reason: str | None, what: str) -> str:
+    """The trimmed reason, or ``ValuesInvalid`` on the reason field naming ``what`` is missing."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValuesInvalid({"reason": f"请填写{what}（至少 {MIN_REASON_LENGTH} 个字）。"})
+    return reason
+
+
+def record_change(
+    item: DisclosureMixin, values: dict[str, Any], *, history_summary: str, action: str,
+    audit_summary: dict[str, Any],
+) -> None:
+    """Apply a state change to a published item with its public version and audit event,
+    all in one transaction."""
+    changes = history.apply_changes(item, values)
+    history.record_version(db.session, item, changes, history_summary)
+    audit.record(db.session, action, object_kind=item.KIND, object_id=item.id,
+                 summary=audit_summary)
     db.session.commit()
 
 
@@ -366,9 +384,7 @@ def request_withdrawal(decision: Decision, *, changed_on: date, reason: str) -> 
     Its withdrawal is then due within 3 working days (行政处罚法 Art. 48) and shows on the
     editors' deadlines until published.  Returns the due date.
     """
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise ValuesInvalid({"reason": f"请填写变更或撤销情况（至少 {MIN_REASON_LENGTH} 个字）。"})
+    reason = require_reason(reason, "变更或撤销情况")
     if changed_on > local_today():
         raise ValuesInvalid({"changed_on": "日期不能晚于今天。"})
     if not decision.is_published:

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from portal.domain.blacklist import earliest_removal
 from portal.extensions import db
 from portal.labels import FIELD_LABELS
 from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
@@ -102,13 +101,17 @@ def item_new(kind: str):
             _apply_errors(form, exc.errors)
         else:
             flash("草稿已保存（尚未公开）。", "info")
-            if saved.masked:
-                flash("已遮盖" + "、".join(saved.masked) + "中的身份证号或手机号。", "info")
+            _flash_masked(saved)
             return _detail(saved.item)
     status = 400 if form.errors else 200
     return render_template(
         "staff/items/form.html", form=form, kind=kind, label=KIND_LABELS[kind], item=None
     ), status
+
+
+def _flash_masked(saved: publishing.Saved) -> None:
+    if saved.masked:
+        flash("已遮盖" + "、".join(saved.masked) + "中的身份证号或手机号。", "info")
 
 
 @bp.get(f"/{KIND}/<int:item_id>")
@@ -159,8 +162,7 @@ def item_edit(kind: str, item_id: int):
                 flash("修改已公开，原内容保留在历史版本中。", "info")
             else:
                 flash("草稿已保存。", "info")
-            if saved.masked:
-                flash("已遮盖" + "、".join(saved.masked) + "中的身份证号或手机号。", "info")
+            _flash_masked(saved)
             return _detail(item)
     status = 400 if form.errors else 200
     return render_template(
@@ -251,7 +253,7 @@ def blacklist_remove(item_id: int):
                                      reason=form.reason.data)
         return "已提前移出（信用修复），变更已记入公开历史。"
 
-    earliest = earliest_removal(entry.listed_on, blacklist_admin.minimum_years_before_removal())
+    earliest = blacklist_admin.earliest_removal_date(entry)
     return _step(
         entry, form, remove, title="提前移出（信用修复）", submit="确认移出",
         intro=f"列入满规定期限后方可信用修复：本条目最早可于 {earliest.year}年{earliest.month}月"

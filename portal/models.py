@@ -363,7 +363,7 @@ def _derive_accident(mapper: Any, connection: Any, target: AccidentReport) -> No
 @event.listens_for(Decision, "before_insert")
 @event.listens_for(Decision, "before_update")
 def _derive_decision_deadline(mapper: Any, connection: Any, target: Decision) -> None:
-    from portal.services.deadlines import decision_publish_deadline
+    from portal.working_days import decision_publish_deadline
 
     deadline = decision_publish_deadline(target.decision_type, target.decision_date)
     target.publish_due = deadline.due if deadline else None

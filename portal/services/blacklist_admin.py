@@ -33,10 +33,6 @@ class ReinstatementRefused(TransitionRefused):
     """The entry was not removed early, so there is nothing to reinstate."""
 
 
-def listing_duration_years() -> int:
-    return current_app.config["SETTINGS"].blacklist_years
-
-
 def minimum_years_before_removal() -> int:
     return current_app.config["SETTINGS"].blacklist_min_years_before_removal
 

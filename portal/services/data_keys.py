@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Table, Text, literal, select, type_coerce, update
 
+from portal import audit
 from portal.crypto import DecryptionFailed, EncryptedText, Keyring, app_keyring
 from portal.extensions import db
 from portal.models import Base
-from portal.staff import audit
 
 BATCH_SIZE = 500
 

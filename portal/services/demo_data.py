@@ -322,7 +322,7 @@ class _Generator:
         return Decimal(self.rng.randrange(low // step, high // step + 1) * step)
 
     def deadline(self, decision_type: str, day: date) -> Any:
-        from portal.services.deadlines import decision_publish_deadline
+        from portal.working_days import decision_publish_deadline
 
         key = (decision_type, day)
         if key not in self.deadlines:

@@ -14,9 +14,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from portal import audit
 from portal.domain.blacklist import listing_end
 from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
 from portal.domain.masking import mask_personal_data
@@ -36,8 +38,7 @@ from portal.models import (
 )
 from portal.sanitize import markdown_to_html
 from portal.services import history
-from portal.services.deadlines import working_calendar
-from portal.staff import audit
+from portal.working_days import working_calendar
 
 KINDS = tuple(DISCLOSURE_MODELS)
 
@@ -199,10 +200,13 @@ def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
             values["report_html"] = markdown_to_html(values["report_source"] or "")
     elif kind == "blacklist":
         relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
-        from portal.services.blacklist_admin import listing_duration_years
-
         values["ends_on"] = listing_end(values["listed_on"], listing_duration_years())
     return values, relations, masked
+
+
+def listing_duration_years() -> int:
+    """How long a blacklist listing lasts (configured; 应急管理部令第11号 says 3 years)."""
+    return current_app.config["SETTINGS"].blacklist_years
 
 
 def _check_unique(kind: str, values: dict[str, Any], item_id: int | None) -> None:

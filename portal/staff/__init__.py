@@ -34,8 +34,8 @@ def load_user(user_id: str):
 
 
 def __getattr__(name: str) -> Any:
-    # ``from portal.staff import bp`` loads the views only when the app asks for the blueprint:
-    # the services import ``portal.staff.audit``, and the views import the services.
+    # ``from portal.staff import bp`` loads the views only when the app asks for the blueprint,
+    # so importing ``portal.staff.models`` (the CLI, the migrations) does not load every view.
     if name == "bp":
         from portal.staff.blueprint import bp
 

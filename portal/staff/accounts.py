@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal import audit, credentials
+from portal.credentials import PasswordTooWeak
 from portal.extensions import db
 from portal.models import utcnow
-from portal.staff import audit, credentials
-from portal.staff.credentials import PasswordTooWeak
 from portal.staff.models import ADMIN, ROLES, StaffRole, StaffUser
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")

@@ -22,7 +22,7 @@ def register(app: Flask) -> None:
 
 
 def _print_totp(user) -> None:
-    from portal.staff import credentials
+    from portal import credentials
 
     uri = credentials.totp_uri(user.totp_secret, user.username)
     click.echo(f"TOTP 密钥：{user.totp_secret}")
@@ -74,8 +74,9 @@ def _demo_password() -> str:
 @with_appcontext
 def demo_staff() -> None:
     """Create (once) the demo administrator with every role and print how to sign in."""
+    from portal import credentials
     from portal.extensions import db
-    from portal.staff import accounts, credentials
+    from portal.staff import accounts
 
     settings = current_app.config["SETTINGS"]
     if settings.is_production:
@@ -107,8 +108,8 @@ def demo_staff() -> None:
 @click.option("--anchor", default=None, help="A head hash noted earlier that must still be in the chain.")
 def audit_verify(anchor: str | None) -> None:
     """Check the audit log's hash chain end to end; exit 1 naming the first bad event."""
+    from portal import audit
     from portal.extensions import db
-    from portal.staff import audit
 
     report = audit.verify(db.session, anchor=anchor)
     if report.problem is not None:

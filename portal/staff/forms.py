@@ -32,6 +32,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.audit import ACTIONS, OBJECT_KINDS
+from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.domain.catalog import (
     BLACKLIST_GROUNDS,
     COUNTIES,
@@ -42,8 +44,6 @@ from portal.domain.catalog import (
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.models import local_today
 from portal.staff import accounts
-from portal.staff.audit import ACTIONS, OBJECT_KINDS
-from portal.staff.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.staff.models import ROLES
 
 DEFAULT_DEPARTMENT = "西双版纳州应急管理局"

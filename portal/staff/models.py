@@ -1,13 +1,12 @@
-"""Staff accounts, their roles, and the append-only, hash-chained audit log."""
+"""Staff accounts and their roles (the audit log is ``portal.audit``)."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import EncryptedText
 from portal.models import Base, utcnow
@@ -96,47 +95,3 @@ class StaffUser(Base):
 
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()
-
-
-class AuditEvent(Base):
-    """One staff action.  Append-only: ``hash`` covers ``prev_hash`` and the event's own fields.
-
-    ``seq`` is the position in the chain (1, 2, 3, …); it is unique, so two writers can never
-    both append the same position.  See ``portal.staff.audit``.
-    """
-
-    __tablename__ = "audit_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    actor: Mapped[str] = mapped_column(String(80))  # username then, or "system" for commands
-    action: Mapped[str] = mapped_column(String(40), index=True)
-    object_kind: Mapped[str] = mapped_column(String(40), default="", index=True)
-    object_id: Mapped[str] = mapped_column(String(40), default="")
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class AuditLogImmutable(RuntimeError):
-    """Something tried to change or delete an audit event: the log is append-only."""
-
-
-@event.listens_for(AuditEvent, "before_update")
-def _refuse_update(mapper: Any, connection: Any, target: AuditEvent) -> None:
-    raise AuditLogImmutable(f"audit event {target.seq} cannot be changed")
-
-
-@event.listens_for(AuditEvent, "before_delete")
-def _refuse_delete(mapper: Any, connection: Any, target: AuditEvent) -> None:
-    raise AuditLogImmutable(f"audit event {target.seq} cannot be deleted")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_changes(state: Any) -> None:
-    # Bulk UPDATE/DELETE statements skip the mapper events above; refuse them here too.
-    if (state.is_update or state.is_delete) and any(
-        m.class_ is AuditEvent for m in state.all_mappers
-    ):
-        raise AuditLogImmutable("audit events cannot be changed or deleted")

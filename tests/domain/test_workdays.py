@@ -96,7 +96,7 @@ def test_decision_deadline_through_the_model(db_session):
 
 
 def test_the_app_uses_the_configured_calendar(tmp_path):
-    from portal.services.deadlines import decision_publish_deadline
+    from portal.working_days import decision_publish_deadline
     from tests.conftest import make_app
 
     path = tmp_path / "calendar.json"

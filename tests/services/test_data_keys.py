@@ -12,11 +12,12 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from portal import create_app
+from portal.audit import AuditEvent
 from portal.crypto import DecryptionFailed
 from portal.extensions import db
 from portal.services import data_keys
 from portal.staff import accounts
-from portal.staff.models import AuditEvent, StaffUser
+from portal.staff.models import StaffUser
 from tests.conftest import make_app
 from tests.staff.conftest import PASSWORD, login
 

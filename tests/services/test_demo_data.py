@@ -28,8 +28,8 @@ from portal.models import (
     local_date,
 )
 from portal.services import demo_data
-from portal.services.deadlines import decision_publish_deadline
 from portal.services.demo_data import DEMO_MARK, DEMO_SUFFIX, MIN_SIZE, generate, load_demo
+from portal.working_days import decision_publish_deadline
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from portal import credentials
 from portal.extensions import db
-from portal.staff import credentials
 from portal.staff.access import LAST_SEEN_KEY
 from portal.staff.models import StaffUser
 

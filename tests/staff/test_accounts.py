@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal.audit import AuditEvent
 from portal.extensions import db
-from portal.staff.models import AuditEvent, StaffUser
+from portal.staff.models import StaffUser
 from tests.staff.conftest import csrf_token, login, make_staff
 
 

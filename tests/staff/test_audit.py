@@ -12,9 +12,9 @@ import time_machine
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from portal import audit
+from portal.audit import AuditEvent, AuditLogImmutable
 from portal.extensions import db
-from portal.staff import audit
-from portal.staff.models import AuditEvent, AuditLogImmutable
 from tests.staff.conftest import login, make_staff
 
 

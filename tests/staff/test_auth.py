@@ -10,8 +10,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from portal.audit import AuditEvent
 from portal.extensions import db
-from portal.staff.models import AuditEvent, StaffUser
+from portal.staff.models import StaffUser
 from tests.conftest import make_app
 from tests.staff.conftest import PASSWORD, csrf_token, login, make_staff, sign_in_form, totp_now
 

@@ -8,12 +8,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from portal.audit import AuditEvent
 from portal.domain.blacklist import BlacklistStatus
 from portal.extensions import db
 from portal.models import BlacklistEntry, ItemVersion
-from portal.services import blacklist_admin
+from portal.services import blacklist_admin, publishing
 from portal.services.publishing import TransitionRefused, ValuesInvalid
-from portal.staff.models import AuditEvent
 from tests import factories
 from tests.conftest import make_app
 from tests.staff.conftest import csrf_token, login
@@ -135,7 +135,7 @@ def test_minimum_period_and_duration_come_from_settings(tmp_path):
         item = factories.blacklist_entry(listed_on=date(2024, 1, 10))
         db.session.commit()
         assert blacklist_admin.earliest_removal_date(item) == date(2026, 1, 10)
-        assert blacklist_admin.listing_duration_years() == 1
+        assert publishing.listing_duration_years() == 1
         with pytest.raises(ValuesInvalid) as refused:
             blacklist_admin.remove_early(item, removed_on=date(2025, 12, 1), reason="信用修复完成")
         assert "列入满 2 年后" in refused.value.errors["removed_on"]

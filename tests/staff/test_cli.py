@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from portal.audit import AuditEvent
 from portal.extensions import db
-from portal.staff.models import AuditEvent, StaffUser
+from portal.staff.models import StaffUser
 from tests.staff.conftest import sign_in_form
 
 

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize("module", [
     "portal.services.publishing",
     "portal.services.blacklist_admin",
-    "portal.staff.audit",
+    "portal.audit",
     "portal.staff.views",
 ])
 def test_module_imports_on_its_own(module):

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from portal.audit import AuditEvent
 from portal.extensions import db
 from portal.models import AccidentReport, BlacklistEntry, Decision, ItemVersion, PowerItem
-from portal.staff.models import AuditEvent
 from tests import factories
 from tests.staff.conftest import csrf_token, login
 

@@ -8,8 +8,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from portal import audit
 from portal.extensions import db
-from portal.staff import accounts, audit
+from portal.staff import accounts
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (

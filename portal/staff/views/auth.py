@@ -7,9 +7,10 @@ import time
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from portal import credentials
 from portal.extensions import limiter
 from portal.services import publishing
-from portal.staff import accounts, credentials
+from portal.staff import accounts
 from portal.staff.access import is_safe_next, public, signed_in, touch_session
 from portal.staff.blueprint import bp
 from portal.staff.forms import EnrolForm, LoginForm, PasswordChangeForm

@@ -19,15 +19,67 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from flask_login import current_user
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, ForeignKey, Integer, String, func, select, text
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.models import utcnow
-from portal.staff.models import AuditEvent, StaffUser
+from portal.models import Base, utcnow
+
+
+class AuditEvent(Base):
+    """One staff action.  Append-only: ``hash`` covers ``prev_hash`` and the event's own fields.
+
+    ``seq`` is the position in the chain (1, 2, 3, …); it is unique, so two writers can never
+    both append the same position.  See ``portal.audit``.
+    """
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(80))  # username then, or "system" for commands
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_kind: Mapped[str] = mapped_column(String(40), default="", index=True)
+    object_id: Mapped[str] = mapped_column(String(40), default="")
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditLogImmutable(RuntimeError):
+    """Something tried to change or delete an audit event: the log is append-only."""
+
+
+@orm_event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogImmutable(f"audit event {target.seq} cannot be changed")
+
+
+@orm_event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogImmutable(f"audit event {target.seq} cannot be deleted")
+
+
+@orm_event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: Any) -> None:
+    # Bulk UPDATE/DELETE statements skip the mapper events above; refuse them here too.
+    if (state.is_update or state.is_delete) and any(
+        m.class_ is AuditEvent for m in state.all_mappers
+    ):
+        raise AuditLogImmutable("audit events cannot be changed or deleted")
+
+
+class Actor(Protocol):
+    """Who acts: a staff account (``portal.staff.models.StaffUser``)."""
+
+    id: int
+    username: str
+
 
 GENESIS_HASH = "0" * 64
 # Any constant; names the advisory lock that serialises appends on PostgreSQL.
@@ -127,7 +179,7 @@ def record(
     session: Session,
     action: str,
     *,
-    actor: StaffUser | None = None,
+    actor: Actor | None = None,
     actor_name: str | None = None,
     object_kind: str = "",
     object_id: int | str | None = None,

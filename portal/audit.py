@@ -110,6 +110,23 @@ ACTIONS: dict[str, str] = {
     "account_totp_reset": "重置动态验证码",
     "account_password_reset": "重置密码",
     "data_key_rotate": "轮换数据加密密钥",
+    "report_view": "查看举报",
+    "report_accept": "受理举报",
+    "report_decline": "不予受理举报",
+    "report_message": "向举报人发送消息",
+    "report_extend": "延长核查期限",
+    "report_verify": "登记核查结果",
+    "report_link_decision": "关联处罚决定",
+    "report_duplicate": "标记为重复举报",
+    "report_close": "办结举报",
+    "report_reopen": "处理举报人重新反映",
+    "report_photo_view": "查看举报照片",
+    "reward_propose": "提出奖励",
+    "reward_approve": "批准奖励",
+    "reward_reject": "驳回奖励",
+    "reward_slip_check": "核验领奖凭证",
+    "reward_pay": "登记奖励发放",
+    "reports_purge": "清除过期举报内容",
 }
 OBJECT_KINDS: dict[str, str] = {
     "powers": "权责清单",
@@ -118,6 +135,8 @@ OBJECT_KINDS: dict[str, str] = {
     "blacklist": "严重失信主体名单",
     "staff_user": "账户",
     "data_key": "数据加密密钥",
+    "report": "举报",
+    "reward": "举报奖励",
 }
 
 

@@ -32,11 +32,20 @@ class Settings:
     # Domain figures that a county with other rules may change (DOMAIN.md §1, §4).
     blacklist_years: int = 3
     blacklist_min_years_before_removal: int = 1
+    # Reports and rewards (DOMAIN.md §3): days to claim an approved reward; how long a closed
+    # report's content is kept before purge-reports erases it.
+    reward_claim_days: int = 60
+    report_retention_years: int = 2
+    # How long a credit certificate can be verified.
+    credit_certificate_days: int = 30
     page_size: int = 20
     session_idle_minutes: int = 30
     # Rate limits, one per named action (Flask-Limiter syntax).
     ratelimit_search: str = "60 per minute"
     ratelimit_login: str = "5 per minute;20 per hour"
+    ratelimit_report: str = "10 per hour;30 per day"
+    ratelimit_followup: str = "10 per minute;60 per hour"
+    ratelimit_credit: str = "30 per minute"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
+from portal.crypto import EncryptedBytes, EncryptedText
 from portal.domain import blacklist as blacklist_rules
 from portal.domain.accidents import AccidentLevel, classify
 
@@ -368,3 +369,216 @@ def _derive_decision_deadline(mapper: Any, connection: Any, target: Decision) ->
     deadline = decision_publish_deadline(target.decision_type, target.decision_date)
     target.publish_due = deadline.due if deadline else None
     target.publish_due_provisional = bool(deadline and deadline.provisional)
+
+
+# ---------------------------------------------------------------------------------------------
+# Anonymous reports (举报), DESIGN.md §3.  Nothing here identifies the reporter: no address, no
+# user agent, no time of day (dates only; ids and the order of rows are the only sequence).  The
+# report's words are encrypted with PORTAL_DATA_KEY, one key purpose per column; what stays in
+# clear is what triage and the statistics need (kind, county, dates, states, amounts).
+# ---------------------------------------------------------------------------------------------
+
+REPORT_KINDS: dict[str, str] = {
+    "hazard": "重大事故隐患",
+    "violation": "安全生产非法违法行为",
+    "concealed_accident": "瞒报谎报事故",
+}
+
+# Report states.  received → accepted | declined;  accepted → verified (result recorded) →
+# closed;  closed as rectified → reopened (the reporter says it is not fixed) → accepted again.
+# A report linked as a duplicate of an earlier one is closed with ``duplicate_of`` set.
+REPORT_STATES: dict[str, str] = {
+    "received": "已收到，待受理",
+    "accepted": "已受理，核查中",
+    "declined": "不予受理",
+    "verified": "已核查",
+    "closed": "已办结",
+    "reopened": "举报人反映仍未整改，待处理",
+}
+VERIFICATION_RESULTS: dict[str, str] = {"true": "属实", "partly": "部分属实", "false": "不属实"}
+CLOSED_AS: dict[str, str] = {
+    "rectified": "已整改",
+    "handled": "已依法处理",
+    "unfounded": "经核查不属实",
+    "duplicate": "与先前举报为同一事项",
+}
+REWARD_STATES: dict[str, str] = {
+    "proposed": "已提出，待审批",
+    "approved": "已批准，可领取",
+    "rejected": "未批准",
+    "claimed": "已申领，待发放",
+    "paid": "已发放",
+}
+
+
+class Report(Base):
+    """One anonymous report.  ``receipt_digest`` (Argon2id of the receipt code with the site-wide
+    salt) is how the code alone finds its report; the code itself is never stored."""
+
+    __tablename__ = "reports"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt_digest: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="received")
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    county: Mapped[str] = mapped_column(String(40), default="")
+    enterprise_name: Mapped[str] = mapped_column(EncryptedText("reports.enterprise_name"))
+    uscc: Mapped[str | None] = mapped_column(EncryptedText("reports.uscc"))
+    # Keyed digests of the normalised credit code and name: candidate duplicates are found by
+    # these (and the county), never by putting report text into a search index.
+    uscc_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    place: Mapped[str] = mapped_column(EncryptedText("reports.place"))
+    description: Mapped[str] = mapped_column(EncryptedText("reports.description"))
+    seen_since: Mapped[str] = mapped_column(EncryptedText("reports.seen_since"))
+    # Only if the reporter asked to be called back; erasable by the reporter at any time.
+    contact: Mapped[str | None] = mapped_column(EncryptedText("reports.contact"))
+
+    acceptance_due: Mapped[date | None] = mapped_column(Date, index=True)
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    decline_reason: Mapped[str | None] = mapped_column(EncryptedText("reports.decline_reason"))
+    verification_due: Mapped[date | None] = mapped_column(Date, index=True)
+    # Set once: the one extension (up to 30 days), with the reason the reporter sees.
+    extension_reason: Mapped[str | None] = mapped_column(EncryptedText("reports.extension_reason"))
+    verification_result: Mapped[str | None] = mapped_column(String(10))
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    # The enforcement decision that followed (its fine is the reward's base), if any.
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True)
+    # Concealed accidents: deaths concealed and the finally confirmed level (1 特别重大 … 4 一般).
+    concealed_deaths: Mapped[int | None] = mapped_column(Integer)
+    confirmed_level: Mapped[int | None] = mapped_column(SmallInteger)
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    closed_as: Mapped[str | None] = mapped_column(String(20))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    # Set by purge-reports: the content columns are emptied, the counts for statistics stay.
+    purged_on: Mapped[date | None] = mapped_column(Date)
+
+    duplicate_of: Mapped[Report | None] = relationship(remote_side=[id])
+    decision: Mapped[Decision | None] = relationship()
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[ReportMessage]] = relationship(
+        back_populates="report", order_by="ReportMessage.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[ReportPhoto]] = relationship(
+        back_populates="report", order_by="ReportPhoto.id", cascade="all, delete-orphan",
+        foreign_keys="ReportPhoto.report_id",
+    )
+    reward: Mapped[Reward | None] = relationship(back_populates="report", cascade="all")
+
+    @property
+    def number(self) -> str:
+        """The report's number, shown with the receipt code and in the back office."""
+        return f"JB{self.received_on:%Y}-{self.id:06d}"
+
+    @property
+    def kind_label(self) -> str:
+        return REPORT_KINDS.get(self.kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return REPORT_STATES.get(self.status, self.status)
+
+
+class ReportEvent(Base):
+    """One step of a report's timeline, as both sides see it (dates only)."""
+
+    __tablename__ = "report_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))  # received, accepted, declined, extended, …
+    # What the reporter is told with this step (a reason, a result), encrypted.
+    note: Mapped[str | None] = mapped_column(EncryptedText("report_events.note"))
+    report: Mapped[Report] = relationship(back_populates="events")
+
+
+class ReportMessage(Base):
+    """A message between the reporter and the handler."""
+
+    __tablename__ = "report_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    sent_on: Mapped[date] = mapped_column(Date)
+    author: Mapped[str] = mapped_column(String(10))  # "reporter" or "staff"
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    body: Mapped[str] = mapped_column(EncryptedText("report_messages.body"))
+    report: Mapped[Report] = relationship(back_populates="messages")
+    photos: Mapped[list[ReportPhoto]] = relationship(
+        order_by="ReportPhoto.id", foreign_keys="ReportPhoto.message_id", viewonly=True
+    )
+
+
+class ReportDraft(Base):
+    """A report between its form and its check-your-answers step: encrypted, and with its photos
+    deleted by ``purge-reports`` within a day if never sent.  Its id is a random token kept in
+    the session; the hour it was made is all the time it carries."""
+
+    __tablename__ = "report_drafts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_hour: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[str] = mapped_column(EncryptedText("report_drafts.payload"))  # JSON fields
+
+
+class ReportPhoto(Base):
+    """A photo, re-encoded without metadata, encrypted, in the database (never a plain file).
+
+    It belongs to a draft until the report is sent, then to the report (and to the message it
+    came with, for photos added at follow-up)."""
+
+    __tablename__ = "report_photos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    draft_id: Mapped[str | None] = mapped_column(
+        ForeignKey("report_drafts.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report_messages.id", ondelete="CASCADE"), index=True
+    )
+    media_type: Mapped[str] = mapped_column(String(20))  # of the re-encoded image
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(EncryptedBytes("report_photos.data"))
+    report: Mapped[Report | None] = relationship(back_populates="photos", foreign_keys=[report_id])
+
+
+class Reward(Base):
+    """The reward for a verified report (安全生产领域举报奖励办法).  Amounts are whole yuan.
+
+    A handler proposes, a different approver decides; the reporter claims with the receipt code
+    (payment details, encrypted, or a signed claim slip shown at the counter); staff record the
+    payment.  Expiry is derived: approved and not claimed after ``claim_due``."""
+
+    __tablename__ = "rewards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="proposed")
+    amount_yuan: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(200), default="")  # how the amount was computed
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    proposed_on: Mapped[date] = mapped_column(Date)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_on: Mapped[date | None] = mapped_column(Date, index=True)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    claim_due: Mapped[date | None] = mapped_column(Date)
+    claimed_on: Mapped[date | None] = mapped_column(Date)
+    claim_method: Mapped[str | None] = mapped_column(String(20))  # "transfer" or "in_person"
+    payment_details: Mapped[str | None] = mapped_column(EncryptedText("rewards.payment_details"))
+    # Random; the signed claim slip carries it, so a new slip (or erasure) voids the old one.
+    slip_nonce: Mapped[str | None] = mapped_column(String(32))
+    paid_on: Mapped[date | None] = mapped_column(Date, index=True)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    payment_reference: Mapped[str | None] = mapped_column(
+        EncryptedText("rewards.payment_reference")
+    )
+    report: Mapped[Report] = relationship(back_populates="reward")
+
+    @property
+    def status_label(self) -> str:
+        return REWARD_STATES.get(self.status, self.status)

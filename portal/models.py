@@ -402,6 +402,24 @@ CLOSED_AS: dict[str, str] = {
     "unfounded": "经核查不属实",
     "duplicate": "与先前举报为同一事项",
 }
+# Timeline steps (``ReportEvent.kind``) and how the reporter sees them.  The follow-up page
+# shows every step; the back office too.
+REPORT_EVENT_KINDS: dict[str, str] = {
+    "received": "举报已收到",
+    "accepted": "已受理，进入核查",
+    "declined": "不予受理",
+    "extended": "核查期限延长",
+    "verified": "核查完毕",
+    "decision_linked": "已依法作出处理决定",
+    "duplicate": "与先前举报为同一事项",
+    "closed": "已办结",
+    "reopened": "举报人反映仍未整改",
+    "reopen_handled": "已处理举报人的重新反映",
+    "reward_approved": "奖励已批准",
+    "reward_rejected": "奖励未获批准",
+    "reward_claimed": "已申领奖励",
+    "reward_paid": "奖励已发放",
+}
 REWARD_STATES: dict[str, str] = {
     "proposed": "已提出，待审批",
     "approved": "已批准，可领取",
@@ -479,6 +497,14 @@ class Report(Base):
     def kind_label(self) -> str:
         return REPORT_KINDS.get(self.kind, self.kind)
 
+    def add_event(self, kind: str, on: date, note: str | None = None) -> ReportEvent:
+        """Append a step to the timeline (the caller commits)."""
+        if kind not in REPORT_EVENT_KINDS:
+            raise ValueError(f"unknown report event {kind!r}")
+        event = ReportEvent(kind=kind, occurred_on=on, note=note)
+        self.events.append(event)
+        return event
+
     @property
     def status_label(self) -> str:
         return REPORT_STATES.get(self.status, self.status)
@@ -495,6 +521,10 @@ class ReportEvent(Base):
     # What the reporter is told with this step (a reason, a result), encrypted.
     note: Mapped[str | None] = mapped_column(EncryptedText("report_events.note"))
     report: Mapped[Report] = relationship(back_populates="events")
+
+    @property
+    def label(self) -> str:
+        return REPORT_EVENT_KINDS.get(self.kind, self.kind)
 
 
 class ReportMessage(Base):

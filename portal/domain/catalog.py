@@ -63,3 +63,10 @@ BLACKLIST_GROUNDS = (
     "未依法取得安全生产许可或者在暂扣、吊销期间擅自生产经营",
     "安全评价检测检验机构出租出借资质或者出具虚假报告",
 )
+
+# Reports (DOMAIN.md §3).  Acceptance within 15 working days of receipt is local practice
+# (unverified: 信访/举报 rules commonly use 15 days); verification within 60 days of acceptance,
+# one extension of up to 30 days with the reporter told why (2012 text).
+REPORT_ACCEPTANCE_WORKING_DAYS = 15
+REPORT_VERIFICATION_DAYS = 60
+REPORT_EXTENSION_DAYS = 30

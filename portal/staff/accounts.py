@@ -11,7 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit, credentials
 from portal.credentials import PasswordTooWeak
@@ -152,11 +153,30 @@ def authenticate(*, username: str, password: str, code: str) -> SignIn:
     if user.totp_confirmed_at is None:
         return SignIn(user, needs_enrolment=True)
     counter = credentials.verify_totp(user.totp_secret, code, user.totp_last_counter)
-    if counter is None:
+    if counter is None or not _claim_totp_step(user, counter):
         raise _fail(username, user)
-    user.totp_last_counter = counter
     _signed_in(user, password)
     return SignIn(user, needs_enrolment=False)
+
+
+def _claim_totp_step(user: StaffUser, counter: int) -> bool:
+    """Record ``counter`` as the last TOTP step used, unless a concurrent sign-in got there first.
+
+    One conditional UPDATE, so that of several requests carrying the same code at the same
+    moment exactly one wins: a read-check-write in Python let all of them through.
+    """
+    result = db.session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .where(or_(StaffUser.totp_last_counter.is_(None), StaffUser.totp_last_counter < counter))
+        .values(totp_last_counter=counter)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    set_committed_value(user, "totp_last_counter", counter)
+    return True
 
 
 def _signed_in(user: StaffUser, password: str | None) -> None:
@@ -172,10 +192,9 @@ def confirm_enrolment(user: StaffUser, code: str) -> None:
     if not user.active or user.totp_confirmed_at is not None:
         raise _fail(user.username, user)
     counter = credentials.verify_totp(user.totp_secret, code, user.totp_last_counter)
-    if counter is None:
+    if counter is None or not _claim_totp_step(user, counter):
         raise _fail(user.username, user)
     user.totp_confirmed_at = utcnow()
-    user.totp_last_counter = counter
     audit.record(db.session, "totp_enrolled", actor=user, object_kind="staff_user",
                  object_id=user.id)
     _signed_in(user, None)

@@ -327,3 +327,47 @@ def test_expired_form_token_gets_a_friendly_retry(client):
     assert response.status_code == 303
     assert response.headers["Location"] == "/staff/decisions/new"
     assert "页面已过期" in client.get("/staff/decisions/new").get_data(as_text=True)
+
+
+def test_parallel_sign_ins_with_one_code_let_exactly_one_through(tmp_path):
+    """Security review finding 1: six parallel sign-ins with the same password and code all
+    succeeded, because the last-used TOTP step was read, checked and written without a lock."""
+    import threading
+
+    app = make_app(tmp_path)
+    with app.app_context():
+        user = make_staff("editor", username="race.user")
+        secret = user.totp_secret
+    code = totp_now(secret)
+    clients = [app.test_client() for _ in range(6)]
+    tokens = [csrf_token(c) for c in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def attempt(client, token):
+        barrier.wait()
+        response = client.post("/staff/login", data={
+            "csrf_token": token, "username": "race.user", "password": PASSWORD, "code": code})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses).count(303) == 1, statuses
+    with app.app_context():
+        assert len(db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sign_in")).all()) == 1
+        db.engine.dispose()
+
+
+def test_a_code_older_than_the_last_accepted_one_is_refused(app, account):
+    secret = account["secret"]
+    totp = pyotp.TOTP(secret)
+    with time_machine.travel(MOMENT, tick=False):
+        now = MOMENT.timestamp()
+        newer, older = totp.at(now + 30), totp.at(now - 30)
+        assert sign_in_form(app.test_client(), "zhang.san", code=newer).status_code == 303
+        refused = sign_in_form(app.test_client(), "zhang.san", code=older)
+    assert refused.status_code == 400 and FAILED in refused.get_data(as_text=True)

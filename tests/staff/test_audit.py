@@ -49,7 +49,7 @@ def tamper(app, sql: str, **params) -> None:
             "SELECT name, sql FROM sqlite_master "
             "WHERE type = 'trigger' AND tbl_name = 'audit_events'"
         )).all()
-        assert len(triggers) == 2, triggers
+        assert len(triggers) == 3, triggers
         for name, _ in triggers:
             conn.execute(text(f'DROP TRIGGER "{name}"'))
         conn.execute(text(sql), params)
@@ -189,6 +189,43 @@ def test_the_database_refuses_raw_changes_and_deletions(app, runner, statement):
         raw(app, statement)
     result = verify(runner)
     assert result.exit_code == 0 and "共 3 条事件" in result.output
+
+
+def test_the_database_refuses_an_event_replaced_or_inserted_out_of_place(app, runner):
+    """Security review finding 2: ``INSERT OR REPLACE`` with an existing seq replaced the last
+    event without firing the delete trigger, and a re-hashed replacement passed audit-verify."""
+    append(app, 3)
+    with app.app_context():
+        last = db.session.scalar(select(AuditEvent).where(AuditEvent.seq == 3))
+        fields = audit.canonical_fields(last) | {"actor": "forger"}
+        forged_hash = audit.compute_hash(last.prev_hash, fields)
+        postgres = db.engine.dialect.name == "postgresql"
+        row = {"id": last.id, "seq": 3, "at": last.occurred_at.replace(tzinfo=None),
+               "kind": last.object_kind, "oid": last.object_id, "prev": last.prev_hash,
+               "h": forged_hash, "next_prev": last.hash}
+    columns = ("id, seq, occurred_at, actor_id, actor, action, object_kind, object_id, summary, "
+               "prev_hash, hash")
+    values = "(:id, :seq, :at, NULL, 'forger', 'edit', :kind, :oid, '{}', :prev, :h)"
+    if postgres:
+        attempts = [f"INSERT INTO audit_events ({columns}) VALUES {values} "
+                    "ON CONFLICT (seq) DO UPDATE SET actor = 'forger', hash = EXCLUDED.hash"]
+    else:
+        attempts = [f"INSERT OR REPLACE INTO audit_events ({columns}) VALUES {values}",
+                    f"REPLACE INTO audit_events ({columns}) VALUES {values}"]
+    for statement in attempts:
+        with pytest.raises(IntegrityError, match="append-only"):
+            raw(app, statement, **row)
+    # Out of place: a gap in the sequence, or a link to anything but the last event.
+    with pytest.raises(IntegrityError, match="append-only"):
+        raw(app, f"INSERT INTO audit_events ({columns}) VALUES {values}",
+            **(row | {"id": 100, "seq": 5, "prev": row["next_prev"]}))
+    with pytest.raises(IntegrityError, match="append-only"):
+        raw(app, f"INSERT INTO audit_events ({columns}) VALUES {values}",
+            **(row | {"id": 100, "seq": 4, "prev": row["prev"]}))
+    result = verify(runner)
+    assert result.exit_code == 0 and "共 3 条事件" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.actor).where(AuditEvent.seq == 3)) != "forger"
 
 
 def test_the_database_refuses_to_empty_the_log(app, runner):

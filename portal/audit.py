@@ -86,6 +86,8 @@ GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_KEY = 0x5A_55_44_17
 SUMMARY_TEXT_LIMIT = 500
 SYSTEM_ACTOR = "system"
+# A command run from a shell (``import``) is attributed to the operating-system account.
+SHELL_ACTOR_PREFIX = "shell:"
 ANONYMOUS_ACTOR = "anonymous"
 
 # Action → label in the back office.  New kinds of action are added here.
@@ -110,6 +112,7 @@ ACTIONS: dict[str, str] = {
     "account_totp_reset": "重置动态验证码",
     "account_password_reset": "重置密码",
     "data_key_rotate": "轮换数据加密密钥",
+    "import": "批量导入",
     "report_view": "查看举报",
     "report_accept": "受理举报",
     "report_decline": "不予受理举报",

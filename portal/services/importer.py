@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+import getpass
+import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
@@ -29,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import search_sync
+from portal import audit, search_sync
 from portal.domain import catalog
 from portal.domain.blacklist import listing_end
 from portal.domain.credit_code import CreditCodeInvalid
@@ -682,7 +685,7 @@ def _change_summary(spec: KindSpec, changes: dict[str, list[Any]]) -> str:
     return "导入更新：" + "、".join(labels.get(name, name) for name in changes)
 
 
-def _store(spec: KindSpec, rows: list[CleanRow]) -> ImportResult:
+def _store(spec: KindSpec, rows: list[CleanRow], source: ImportSource) -> ImportResult:
     session = db.session
     settings = current_app.config["SETTINGS"]
     now = utcnow()
@@ -701,6 +704,14 @@ def _store(spec: KindSpec, rows: list[CleanRow]) -> ImportResult:
             for row in rows:
                 _store_row(spec, row, session, departments, enterprises, existing, now,
                            settings.blacklist_years, result)
+            # In the import's own transaction: the rows and their audit event land together.
+            audit.record(
+                session, "import", actor_name=f"{audit.SHELL_ACTOR_PREFIX}{source.os_user}",
+                object_kind=spec.kind,
+                summary={"file": source.name, "sha256": source.sha256, "rows": len(rows),
+                         "created": result.created, "updated": result.updated,
+                         "unchanged": result.unchanged},
+            )
             session.commit()
     except IntegrityError as exc:
         session.rollback()
@@ -779,7 +790,33 @@ def import_file(kind: str, path: str | Path) -> ImportResult:
     if kind not in SPECS:
         raise _file_error(f"未知的数据类型“{kind}”，可选：{'、'.join(KINDS)}。")
     spec = SPECS[kind]
-    return _store(spec, validate(spec, read_file(path)))
+    rows = validate(spec, read_file(path))
+    return _store(spec, rows, ImportSource.of(Path(path)))
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """What the audit log keeps of an import: which file (name and SHA-256) and who ran it."""
+
+    name: str
+    sha256: str
+    os_user: str
+
+    @classmethod
+    def of(cls, path: Path) -> ImportSource:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return cls(path.name, digest.hexdigest(), _os_user())
+
+
+def _os_user() -> str:
+    """The operating-system account running the command (imports are run from a shell)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers) and no LOGNAME/USER
+        return f"uid {os.getuid()}"
 
 
 def field_names(kind: str) -> list[tuple[str, str, bool]]:

@@ -653,3 +653,39 @@ def test_a_blacklist_update_without_place_keeps_the_entrys_place(app_ctx, tmp_pa
     import_file("blacklist", jsonl(tmp_path, BLACKLIST | {"basis": "更正"}, name="b.jsonl"))
     entry = db.session.scalar(select(BlacklistEntry))
     assert (entry.county, entry.basis) == ("勐腊县", "更正")
+
+
+def test_every_import_run_is_an_audit_event(app, tmp_path, monkeypatch):
+    """Security review finding 3: an import left no trail.  Now each run is one audit event
+    with the kind, rows created and updated, the file's SHA-256 and the OS user."""
+    import hashlib
+    import shutil
+
+    from portal import audit
+    from portal.audit import AuditEvent
+
+    monkeypatch.setenv("USER", "ops.wang")
+    monkeypatch.setenv("LOGNAME", "ops.wang")
+    source = tmp_path / "decisions.csv"
+    shutil.copyfile(Path(__file__).resolve().parents[2] / "docs/import/decisions.csv", source)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["import", "decisions", str(source)])
+    again = runner.invoke(args=["import", "decisions", str(source)])
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("document_no\nX\n", encoding="utf-8")
+    assert runner.invoke(args=["import", "decisions", str(bad)]).exit_code == 1
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.seq)
+        ).all()
+        assert len(events) == 2  # the refused file imported nothing, so it logged nothing
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        for event, created in zip(events, (True, False), strict=True):
+            assert event.actor == "shell:ops.wang" and event.object_kind == "decisions"
+            assert event.summary["sha256"] == digest and event.summary["file"] == "decisions.csv"
+            rows = event.summary["rows"]
+            assert rows > 0
+            assert event.summary["created"] == (rows if created else 0)
+            assert event.summary["unchanged"] == (0 if created else rows)
+        assert audit.verify(db.session).intact

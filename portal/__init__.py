@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import ROOT, Settings
 
@@ -35,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         JSON_AS_ASCII=False,
     )
+    _configure_host(app, settings)
     app.config.update(settings.extra)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
@@ -48,6 +51,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.register(app)
     templating.register(app)
     return app
+
+
+def _configure_host(app: Flask, settings: Settings) -> None:
+    """Believe exactly ``trusted_proxies`` proxy hops; pin the public host to ``base_url``."""
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    if settings.base_url:
+        parts = urlsplit(settings.base_url)
+        # url_for(..., _external=True) builds from these, never from the request's Host …
+        app.config.update(SERVER_NAME=parts.netloc, PREFERRED_URL_SCHEME=parts.scheme)
+        public_host = parts.hostname
+
+        @app.before_request
+        def refuse_other_hosts() -> None:
+            # … and a request for another host gets the 400 page.  (Werkzeug's TRUSTED_HOSTS
+            # refuses before a request context exists, so the error page itself would fail.)
+            if urlsplit("//" + request.host).hostname != public_host:
+                abort(400)
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:

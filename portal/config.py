@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
@@ -26,6 +27,13 @@ class Settings:
     secret_key: str = ""
     data_key: str = ""
     ratelimit_storage_uri: str = "memory://"
+    # How many proxies in front of the app to believe (X-Forwarded-For/-Proto/-Host hops, through
+    # Werkzeug's ProxyFix); 0 believes none.  Set it to exactly the number of proxies you run:
+    # one more lets any client pick its own address for the rate limits.
+    trusted_proxies: int = 0
+    # The public address, e.g. https://aqsc.xsbn.gov.cn: absolute URLs are built from it and
+    # requests for any other host are refused (400).  Empty: whatever Host the client sends.
+    base_url: str = ""
     # Extra official working-day schedules (调休) not yet known to the `holidays` library:
     # a JSON file {"2028": {"holidays": ["2028-01-01", ...], "workdays": ["2028-01-30", ...]}}.
     workday_calendar_file: str = ""
@@ -76,6 +84,16 @@ class Settings:
                 "PORTAL_SECRET_KEY must be set to at least 32 random characters in production "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if self.trusted_proxies < 0:
+            raise SettingsError("PORTAL_TRUSTED_PROXIES must be 0 or more")
+        if self.base_url:
+            parts = urlsplit(self.base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or (
+                parts.path not in ("", "/") or parts.query or parts.fragment
+            ):
+                raise SettingsError(
+                    "PORTAL_BASE_URL must be a scheme and host only, e.g. https://aqsc.example.cn"
+                )
         if self.env == "production" and not self.data_key:
             raise SettingsError("PORTAL_DATA_KEY must be set in production")
         if self.data_key:

@@ -1,7 +1,8 @@
 import pytest
 
-from portal import database
+from portal import create_app, database
 from portal.config import Settings, SettingsError
+from tests.conftest import make_app
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
@@ -37,3 +38,54 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "页面不存在" in response.get_data(as_text=True)
+
+
+def _search_statuses(app, forwarded_for: list[str]) -> list[int]:
+    client = app.test_client()
+    return [client.get("/search?q=矿山", headers={"X-Forwarded-For": address},
+                       environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code
+            for address in forwarded_for]
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_its_own_rate_limit(tmp_path):
+    """Security review finding 4: behind a proxy every visitor shared the proxy's bucket."""
+    app = make_app(tmp_path, trusted_proxies=1, ratelimit_search="2 per minute")
+    statuses = _search_statuses(app, ["203.0.113.5", "203.0.113.5", "198.51.100.7",
+                                      "198.51.100.7", "203.0.113.5"])
+    assert statuses == [200, 200, 200, 200, 429]
+    app.extensions["search_index"].close()
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored(tmp_path):
+    # Otherwise anyone could send a new X-Forwarded-For with each request and never be limited.
+    app = make_app(tmp_path, ratelimit_search="2 per minute")
+    assert _search_statuses(app, ["203.0.113.5", "198.51.100.7", "192.0.2.9"]) == [200, 200, 429]
+    app.extensions["search_index"].close()
+
+
+def test_base_url_pins_absolute_urls_and_refuses_other_hosts(tmp_path):
+    app = make_app(tmp_path, base_url="https://aqsc.example.cn")
+    client = app.test_client()
+    with app.app_context():
+        from tests import factories
+
+        item = factories.decision()
+        from portal.extensions import db
+
+        db.session.commit()
+        item_id = item.id
+    evil = client.get(f"/decisions/{item_id}", headers={"Host": "evil.example.com"})
+    assert evil.status_code == 400
+    page = client.get(f"/decisions/{item_id}", base_url="https://aqsc.example.cn")
+    assert page.status_code == 200
+    api = client.get("/api/v1/search?q=" + "罚", base_url="https://aqsc.example.cn").get_json()
+    assert api["results"] and all(
+        r["url"].startswith("https://aqsc.example.cn/") for r in api["results"])
+    app.extensions["search_index"].close()
+
+
+@pytest.mark.parametrize("value", ["aqsc.example.cn", "ftp://aqsc.example.cn",
+                                   "https://aqsc.example.cn/portal", "https://"])
+def test_a_base_url_that_is_not_scheme_and_host_is_refused(value):
+    with pytest.raises(SettingsError, match="PORTAL_BASE_URL"):
+        create_app({"env": "test", "base_url": value})

@@ -28,7 +28,7 @@ install-test: $(TEST_STAMP)
 
 # First run: create the database, load the demo data set and the index, create a demo admin.
 run: install
-	@mkdir -p instance
+	@mkdir -p -m 700 instance
 	PORTAL_ENV=demo $(BIN)/flask init-db
 	@if [ ! -f instance/.demo-loaded ]; then \
 		PORTAL_ENV=demo $(BIN)/flask demo && touch instance/.demo-loaded; \

@@ -128,7 +128,7 @@ def _instance_secret(name: str) -> str:
     path = INSTANCE_DIR / name
     if path.exists():
         return path.read_text().strip()
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    INSTANCE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     path.write_text(value)
     path.chmod(0o600)

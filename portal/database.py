@@ -23,6 +23,7 @@ def alembic_config() -> Config:
 
 def upgrade(revision: str = "head") -> None:
     """Bring the app's database to ``revision`` (call inside an app context)."""
+    _create_sqlite_file_owner_only()
     cfg = alembic_config()
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -41,3 +42,15 @@ def make_migration(message: str) -> None:
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.revision(cfg, message=message, autogenerate=True)
+
+
+def _create_sqlite_file_owner_only() -> None:
+    """A SQLite database file is created readable by its owner only (its journal and WAL files
+    inherit the mode); the encrypted columns are not all there is to protect in it."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)

@@ -284,7 +284,8 @@ class SearchIndex:
     # -- opening and refreshing ---------------------------------------------------------------
 
     def _storage(self) -> FileStorage:
-        os.makedirs(self.directory, exist_ok=True)
+        # Owner only: the index holds the published texts, but nothing else should write there.
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
         return FileStorage(self.directory)
 
     def _index(self, create: bool, fresh: bool = False) -> whoosh_index.Index | None:

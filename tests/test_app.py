@@ -89,3 +89,23 @@ def test_base_url_pins_absolute_urls_and_refuses_other_hosts(tmp_path):
 def test_a_base_url_that_is_not_scheme_and_host_is_refused(value):
     with pytest.raises(SettingsError, match="PORTAL_BASE_URL"):
         create_app({"env": "test", "base_url": value})
+
+
+def test_init_db_creates_the_database_and_index_readable_by_the_owner_only(tmp_path):
+    """Security review finding 6: portal.db was 0644 while the key files were 0600."""
+    import stat
+
+    folder = tmp_path / "instance"
+    app = create_app({"env": "test", "database_url": f"sqlite:///{folder / 'portal.db'}",
+                      "index_dir": str(folder / "index")})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    app.test_cli_runner().invoke(args=["reindex"])
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(folder / "portal.db") == 0o600
+    assert mode(folder / "index") == 0o700
+    assert mode(folder) == 0o700
+    app.extensions["search_index"].close()

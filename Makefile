@@ -38,12 +38,15 @@ run: install
 
 # The whole suite on SQLite, then again on PostgreSQL when PORTAL_TEST_POSTGRES_URL is set
 # (.ci/run sets it).  Browser tests skip with a reason where /usr/bin/chromium is missing.
+# pytest-xdist runs one worker per core (TEST_WORKERS=0 runs in one process); on PostgreSQL
+# each worker has a database of its own.
+TEST_WORKERS ?= auto
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -n "$$PORTAL_TEST_POSTGRES_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
-		PORTAL_TEST_DATABASE_URL="$$PORTAL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -m "not browser"; \
+		PORTAL_TEST_DATABASE_URL="$$PORTAL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser"; \
 	fi
 
 lint: install-test

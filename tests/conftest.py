@@ -20,7 +20,28 @@ from flask.testing import FlaskClient
 from portal import create_app
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
-TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+
+
+def _per_worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own (``<name>_gw0``, …), created
+    on first use, so workers never empty each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    import sqlalchemy as sa
+
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _per_worker_database(os.environ.get("PORTAL_TEST_DATABASE_URL", ""))
 
 
 def skip_or_fail(reason: str) -> None:

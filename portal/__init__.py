@@ -50,7 +50,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     templating.register(app)
+    if settings.is_production:
+        _refuse_a_wrong_data_key(app)
     return app
+
+
+def _refuse_a_wrong_data_key(app: Flask) -> None:
+    """Start only if the configured data keys open what is stored (one value per column)."""
+    from portal.config import SettingsError
+    from portal.config_check import unreadable_encrypted_column
+
+    with app.app_context():
+        column = unreadable_encrypted_column()
+    if column:
+        raise SettingsError(
+            f"PORTAL_DATA_KEY does not decrypt the stored {column}: a key still in use is "
+            "missing (keep old keys after the new one until rotate-data-key has run)"
+        )
 
 
 def _configure_host(app: Flask, settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,17 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
-        """Read ``PORTAL_<NAME>`` for each field, then apply ``overrides`` (tests)."""
+    def from_env(
+        cls, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Read ``PORTAL_<NAME>`` for each field (from ``environ``, default the process's
+        environment), then apply ``overrides`` (tests)."""
+        environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name == "extra":
                 continue
-            raw = os.environ.get(f"PORTAL_{f.name.upper()}")
+            raw = environ.get(f"PORTAL_{f.name.upper()}")
             if raw is None:
                 continue
             values[f.name] = int(raw) if f.type == "int" else raw

@@ -1,0 +1,44 @@
+"""gunicorn settings for production: ``gunicorn wsgi:app`` picks this file up by itself.
+
+Workers from the CPU count; the app is loaded once before forking (``preload_app``), so a wrong
+setting stops the master at start and every worker shares the loaded code; the access log keeps
+no client address and no user agent, and leaves the anonymous report pages out altogether (their
+timing alone, beside a proxy's log, could point at a reporter: DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from gunicorn.glogging import Logger
+
+bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("PORTAL_THREADS", "2"))
+preload_app = True
+timeout = 60
+graceful_timeout = 30
+# Recycle workers now and then, staggered, so slow leaks never pile up.
+max_requests = 5000
+max_requests_jitter = 500
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("PORTAL_ACCESS_LOG", "-")
+errorlog = "-"
+# %(t)s time, %(r)s request line, %(s)s status, %(b)s bytes, %(M)s duration in ms:
+# no %(h)s (address), no %(a)s (user agent), no %(f)s (referrer).
+access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+PRIVATE_PATH_PREFIXES = ("/report",)
+
+
+class PrivateRouteLogger(Logger):
+    """gunicorn's logger, minus the access-log lines of the anonymous report pages."""
+
+    def access(self, resp, req, environ, request_time):  # noqa: ANN001 - gunicorn's signature
+        if environ.get("PATH_INFO", "").startswith(PRIVATE_PATH_PREFIXES):
+            return
+        super().access(resp, req, environ, request_time)
+
+
+logger_class = PrivateRouteLogger

@@ -12,7 +12,8 @@ KINDS = ("powers", "decisions", "accidents", "blacklist")
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key):
+    for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key,
+                    backup):
         app.cli.add_command(command)
     from portal.staff.cli import register as register_staff_commands
 
@@ -99,6 +100,26 @@ def rotate_data_key() -> None:
                f"（PORTAL_DATA_KEY 中共 {report.keys} 个密钥）。")
     if report.keys > 1:
         click.echo("现在可以从 PORTAL_DATA_KEY 中删除旧密钥（只保留第一个），然后重启。")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("target", type=click.Path(file_okay=False))
+def backup(target: str) -> None:
+    """Write the database and a manifest into a new folder under TARGET (never the data key)."""
+    from pathlib import Path
+
+    from portal.services.backup import BackupFailed, create_backup
+
+    try:
+        made = create_backup(Path(target))
+    except BackupFailed as exc:
+        fail(f"备份失败：{exc}")
+    click.echo(f"已备份到 {made.folder}：{made.dump.name}，"
+               f"SHA-256 {made.manifest['dump_sha256']}。")
+    click.echo(f"审计日志 {made.manifest['audit_events']} 条，链头哈希 "
+               f"{made.manifest['audit_head_hash']}（恢复后用 audit-verify --anchor 核对）。")
+    click.echo("数据加密密钥不在备份中：请另行妥善保管 PORTAL_DATA_KEY。")
 
 
 def fail(message: str) -> None:

@@ -29,6 +29,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
+        # With Redis down, count in each process's memory instead of failing every request
+        # (Flask-Limiter logs the switch once, and switches back when Redis answers again).
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="portal",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.is_production,
@@ -37,6 +41,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         JSON_AS_ASCII=False,
     )
+    if settings.ratelimit_storage_uri.startswith(("redis://", "rediss://")):
+        # Fail fast to the fallback rather than hold a request while Redis is unreachable.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 0.5,
+                                                   "socket_timeout": 0.5}
     _configure_host(app, settings)
     app.config.update(settings.extra)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

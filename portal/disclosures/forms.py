@@ -27,6 +27,11 @@ FIELD_ORDER = ("county", "sector", "year", "department", "power_type", "decision
 _FIELD_FOR = {"department_id": "department"}
 
 
+def _strip(value: Any) -> Any:
+    # A value of spaces alone passes Optional() untouched; stripped, it is simply absent.
+    return value.strip() if isinstance(value, str) else value
+
+
 class ListFilterForm(FlaskForm):
     """Filters of a public list, read from the query string.
 
@@ -37,14 +42,22 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True)
-    sector = SelectField("行业领域", validators=[Optional()], validate_choice=True)
-    year = SelectField("年份", validators=[Optional()], validate_choice=True)
-    department = SelectField("责任单位", validators=[Optional()], validate_choice=True)
-    power_type = SelectField("职权类型", validators=[Optional()], validate_choice=True)
-    decision_type = SelectField("决定类型", validators=[Optional()], validate_choice=True)
-    level = SelectField("事故等级", validators=[Optional()], validate_choice=True)
-    status = SelectField("名单状态", validators=[Optional()], validate_choice=True)
+    county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    year = SelectField("年份", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    department = SelectField("责任单位", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    power_type = SelectField("职权类型", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    decision_type = SelectField("决定类型", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    level = SelectField("事故等级", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    status = SelectField("名单状态", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
     page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,9}$")])
 
     def __init__(self, kind: str, facets: Facets, formdata: MultiDict[str, str]) -> None:

@@ -276,3 +276,11 @@ def test_an_invalid_filter_is_dropped_from_the_page_links(paged):
     html = paged.get("/decisions?county=火星&sector=非煤矿山").get_data(as_text=True)
     next_link = re.search(r'<a href="([^"]+)" rel="next">', html).group(1)
     assert "county" not in next_link and "sector=" in next_link
+
+
+@pytest.mark.parametrize("query", ["department=%20", "status=%20", "level=%20", "year=%20",
+                                   "county=%20&sector=%09"])
+def test_a_filter_of_spaces_alone_is_no_filter(client, query):
+    # Found by the hypothesis fuzz test: spaces passed Optional() and reached int() (a 500).
+    for kind in ("powers", "decisions", "accidents", "blacklist"):
+        assert client.get(f"/{kind}?{query}").status_code == 200

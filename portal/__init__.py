@@ -112,9 +112,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["working_calendar"] = WorkingCalendar.from_file(settings.workday_calendar_file)
     app.extensions["search_index"] = SearchIndex(settings.index_dir)
 
-    from portal import search_sync
+    from portal import page_cache, search_sync
 
     search_sync.register(app)
+    page_cache.register(app)
 
 
 def _register_blueprints(app: Flask) -> None:

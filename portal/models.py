@@ -612,3 +612,16 @@ class Reward(Base):
     @property
     def status_label(self) -> str:
         return REWARD_STATES.get(self.status, self.status)
+
+
+class DataGeneration(Base):
+    """One row whose number goes up with every transaction that changes a disclosure.
+
+    Public pages are cached per generation (``portal.page_cache``): every worker on every host
+    reads this number at each request, so a publication shows everywhere at once.
+    """
+
+    __tablename__ = "data_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

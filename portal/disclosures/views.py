@@ -13,6 +13,7 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
 )
 from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, local_today
+from portal.page_cache import public_page
 from portal.services import blacklist_admin
 from portal.services import disclosures as service
 
@@ -45,6 +46,7 @@ def _intro(kind: str) -> str:
 
 
 @bp.get("/")
+@public_page
 def home():
     return render_template(
         "disclosures/home.html",
@@ -54,6 +56,7 @@ def home():
 
 
 @bp.get(f"/<{KIND_PATTERN}:kind>")
+@public_page
 def listing(kind: str):
     form = ListFilterForm(kind, service.facets(kind), request.args)
     messages = form.check()
@@ -81,6 +84,7 @@ def listing(kind: str):
 
 
 @bp.get(f"/<{KIND_PATTERN}:kind>/<int:item_id>")
+@public_page
 def detail(kind: str, item_id: int):
     try:
         item = service.get_published(kind, item_id)

@@ -1,0 +1,129 @@
+"""Public pages served from a per-worker cache keyed by the data generation.
+
+What a public page shows changes only when a disclosure changes (a new generation, see
+``DataGeneration``) or the date changes (deadlines, listing status), so a rendered page is kept
+per (generation, Beijing date, URL) and the cost of most requests is one one-row query.  Each
+response carries an ``ETag`` and ``Last-Modified`` with ``Cache-Control: public, no-cache``: a
+browser or proxy may keep it but asks again each time, and gets a bodiless 304 while nothing
+changed — so no cache anywhere can show a withdrawn item after it was withdrawn.
+
+Requests that carry a session with something in it (a signed-in member of staff, a flash
+message waiting) are served uncached: pages must never leak one visitor's state to another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from threading import Lock
+from typing import Any
+
+from flask import Flask, Response, current_app, make_response, request, session
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
+
+CACHE_ENTRIES = 512
+_EXTENSION = "page_cache"
+_BUMPED = "page_cache_bumped"  # session.info flag: this transaction already bumped
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class PageCache:
+    """A small LRU of rendered pages for one worker (threads share it)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self.size = size
+        self._pages: OrderedDict[tuple[Any, ...], tuple[bytes, int, str]] = OrderedDict()
+        self._lock = Lock()
+        # Pages rendered by another build of the code must not be taken for this one's.
+        self.build = utcnow().strftime("%Y%m%d%H%M%S%f")
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bytes, int, str] | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple[Any, ...], page: tuple[bytes, int, str]) -> None:
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+def current_generation() -> tuple[int, datetime]:
+    """The data generation and when it last changed (one indexed one-row read)."""
+    row = db.session.execute(
+        select(DataGeneration.number, DataGeneration.changed_at).where(DataGeneration.id == 1)
+    ).first()
+    return (row[0], row[1]) if row else (0, _NEVER)
+
+
+def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve ``view`` from the page cache, with ETag/Last-Modified and 304 answers."""
+
+    @wraps(view)
+    def cached(*args: Any, **kwargs: Any) -> Any:
+        if session:  # staff signed in, a flash waiting: render for this visitor alone
+            return view(*args, **kwargs)
+        cache: PageCache = current_app.extensions[_EXTENSION]
+        generation, changed_at = current_generation()
+        key = (cache.build, generation, local_today().isoformat(), request.full_path)
+        etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        if etag in request.if_none_match:
+            response = Response(status=304)
+        else:
+            page = cache.get(key)
+            if page is None:
+                rendered = make_response(view(*args, **kwargs))
+                if rendered.status_code != 200 or session:
+                    return rendered  # errors and pages that touched the session: not kept
+                page = (rendered.get_data(), rendered.status_code, rendered.mimetype)
+                cache.put(key, page)
+            body, status, mimetype = page
+            response = Response(body, status=status, mimetype=mimetype)
+        response.set_etag(etag)
+        response.last_modified = changed_at
+        response.headers["Cache-Control"] = "public, no-cache"
+        response.vary.add("Cookie")
+        return response
+
+    return cached
+
+
+def _bump_on_disclosure_change(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get(_BUMPED):
+        return
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if not any(isinstance(obj, DisclosureMixin) for obj in touched):
+        return
+    session.info[_BUMPED] = True
+    result = session.execute(
+        update(DataGeneration).where(DataGeneration.id == 1)
+        .values(number=DataGeneration.number + 1, changed_at=utcnow())
+    )
+    if result.rowcount == 0:
+        session.add(DataGeneration(id=1, number=1, changed_at=utcnow()))
+
+
+def _forget_bump(session: Session, *args: Any) -> None:
+    session.info.pop(_BUMPED, None)
+
+
+_EVENTS = (("before_flush", _bump_on_disclosure_change), ("after_commit", _forget_bump),
+           ("after_rollback", _forget_bump))
+
+
+def register(app: Flask) -> None:
+    app.extensions[_EXTENSION] = PageCache()
+    for name, listener in _EVENTS:
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)

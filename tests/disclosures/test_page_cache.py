@@ -1,0 +1,74 @@
+"""Public pages cached per data generation: fast, and never stale on any worker."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Decision
+from portal.services import publishing
+from tests import factories
+from tests.staff.conftest import login
+
+
+@pytest.fixture
+def decision_id(app: Flask) -> int:
+    with app.app_context():
+        item = factories.decision(party_name="缓存测试矿业有限公司")
+        db.session.commit()
+        return item.id
+
+
+def _cached_pages(app: Flask) -> int:
+    return len(app.extensions["page_cache"]._pages)
+
+
+def test_a_page_is_rendered_once_then_served_from_the_cache(app, client, decision_id):
+    first = client.get("/decisions")
+    assert first.status_code == 200 and _cached_pages(app) == 1
+    again = client.get("/decisions")
+    assert again.get_data() == first.get_data() and _cached_pages(app) == 1
+    assert again.headers["Cache-Control"] == "public, no-cache"
+    assert again.headers["ETag"] == first.headers["ETag"] and again.headers["Last-Modified"]
+
+
+def test_an_unchanged_page_is_answered_304_without_a_body(client, decision_id):
+    etag = client.get(f"/decisions/{decision_id}").headers["ETag"]
+    response = client.get(f"/decisions/{decision_id}", headers={"If-None-Match": etag})
+    assert response.status_code == 304 and response.get_data() == b""
+
+
+def test_a_withdrawal_shows_at_once_on_every_worker(app, tmp_path, decision_id):
+    # A second app on the same database plays another worker (or another host).
+    other = create_app({"env": "test", "index_dir": str(tmp_path / "other-index"),
+                        "database_url": app.config["SQLALCHEMY_DATABASE_URI"]})
+    url = f"/decisions/{decision_id}"
+    before = [a.test_client().get(url) for a in (app, other)]
+    assert all("已撤回" not in r.get_data(as_text=True) for r in before)
+    with app.app_context(), app.test_request_context():
+        publishing.withdraw_item(db.session.get(Decision, decision_id), reason="决定已被依法撤销")
+    for worker, old in zip((app, other), before, strict=True):
+        fresh = worker.test_client().get(url, headers={"If-None-Match": old.headers["ETag"]})
+        assert fresh.status_code == 200 and "决定已被依法撤销" in fresh.get_data(as_text=True)
+        assert fresh.headers["ETag"] != old.headers["ETag"]
+    other.extensions["search_index"].close()
+
+
+def test_a_new_day_is_a_new_page(client, decision_id):
+    import time_machine
+
+    with time_machine.travel("2026-11-30 10:00 +0800"):
+        today = client.get("/decisions").headers["ETag"]
+    with time_machine.travel("2026-12-01 10:00 +0800"):
+        tomorrow = client.get("/decisions").headers["ETag"]
+    assert today != tomorrow
+
+
+def test_a_visitor_with_a_session_is_neither_served_nor_stored(app, decision_id):
+    client = app.test_client()
+    login(client, roles=("editor",))
+    response = client.get("/decisions")
+    assert response.status_code == 200 and "ETag" not in response.headers
+    assert _cached_pages(app) == 0

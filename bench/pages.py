@@ -1,0 +1,159 @@
+"""Page throughput beside a bare Flask app, same server, same run, alternating windows.
+
+    python bench/pages.py [--size 20000] [--seconds 5] [--rounds 3] [--clients 8]
+
+Loads the demo data set (N items) into a temporary SQLite database with its search index, then
+serves the portal and a bare Flask "ok" app (bench/bare_app.py) each under gunicorn with
+gunicorn.conf.py and 2 workers on loopback.  A threaded client with keep-alive connections
+requests each page in turn for a window of --seconds, round after round, alternating with the
+bare endpoint, so both see the same machine load.  Prints requests per second (median of the
+rounds), latency p50/p95, the ratio to the bare endpoint, and any non-2xx/304 answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.gunicorn_server import free_port  # noqa: E402
+
+
+def serve(app: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = env | {"PORTAL_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
+                 "PORTAL_ACCESS_LOG": os.devnull}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection(base, timeout=5)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, base
+
+
+def window(host: str, path: str, seconds: float, clients: int) -> tuple[float, list[float], int]:
+    """Requests per second over the window, per-request latencies, and bad answers."""
+    stop = time.perf_counter() + seconds
+    latencies: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(host, timeout=30)
+        mine, errors = [], 0
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if response.status not in (200, 304):
+                    errors += 1
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection(host, timeout=30)
+            except (OSError, http.client.HTTPException):
+                errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, timeout=30)
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+            bad[0] += errors
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    begun = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies) / (time.perf_counter() - begun), latencies, bad[0]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=20000)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    env = os.environ | {"PORTAL_ENV": "test", "PORTAL_DATABASE_URL": f"sqlite:///{folder / 'p.db'}",
+                        "PORTAL_INDEX_DIR": str(folder / "index"),
+                        "PORTAL_RATELIMIT_SEARCH": "1000000 per minute"}
+    flask = [sys.executable, "-m", "flask", "--app", "portal"]
+    started = time.perf_counter()
+    subprocess.run([*flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*flask, "demo", "--size", str(args.size)], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    print(f"demo data: {args.size} items loaded and indexed in {time.perf_counter() - started:.0f} s")
+
+    portal, portal_host = serve("wsgi:app", env, args.workers)
+    bare, bare_host = serve("bench.bare_app:app", env, args.workers)
+    try:
+        conn = http.client.HTTPConnection(portal_host, timeout=30)
+        conn.request("GET", "/api/v1/decisions?per_page=1")
+        response = conn.getresponse()
+        body = response.read().decode()
+        import json
+        import re
+
+        detail_id = None
+        if response.status == 200:
+            detail_id = json.loads(body)["results"][0]["id"]
+        else:  # before the open-data API: take an id from the list page
+            conn.request("GET", "/decisions")
+            match = re.search(r'href="/decisions/(\d+)"', conn.getresponse().read().decode())
+            detail_id = match.group(1) if match else 1
+        targets = [("bare Flask /", bare_host, "/"),
+                   ("/", portal_host, "/"),
+                   ("/decisions", portal_host, "/decisions"),
+                   (f"/decisions/{detail_id}", portal_host, f"/decisions/{detail_id}"),
+                   ("/search?q=矿山", portal_host, "/search?q=" + urllib.parse.quote("矿山"))]
+        results: dict[str, list[tuple[float, list[float], int]]] = {t[0]: [] for t in targets}
+        for _ in range(args.rounds):
+            for label, host, path in targets:
+                results[label].append(window(host, path, args.seconds, args.clients))
+    finally:
+        for proc in (portal, bare):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    bare_rps = statistics.median(r[0] for r in results["bare Flask /"])
+    print(f"\n{args.workers} gunicorn workers each, {args.clients} client threads, "
+          f"{args.rounds} rounds of {args.seconds:.0f} s, alternating; medians of the rounds")
+    print(f"{'page':<22}{'req/s':>9}{'vs bare':>10}{'p50 ms':>9}{'p95 ms':>9}{'bad':>6}")
+    for label, rounds in results.items():
+        rps = statistics.median(r[0] for r in rounds)
+        latencies = [x for r in rounds for x in r[1]]
+        bad = sum(r[2] for r in rounds)
+        print(f"{label:<22}{rps:>9.0f}{'1/' + format(bare_rps / rps, '.1f'):>10}"
+              f"{percentile(latencies, 0.5):>9.1f}{percentile(latencies, 0.95):>9.1f}{bad:>6}")
+
+
+if __name__ == "__main__":
+    main()

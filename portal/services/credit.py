@@ -45,7 +45,7 @@ from portal.models import (
     utcnow,
 )
 
-TOKEN_PURPOSE = "credit_certificate"
+SIGNING_PURPOSE = "credit_certificate"  # a purpose of portal.tokens, not a secret
 # A name search needs this many characters: one character matches half the register.
 NAME_MIN_CHARS = 2
 NAME_MAX_CHARS = 100
@@ -424,7 +424,7 @@ def issue_certificate(raw_code: str) -> CreditCertificate:
     snapshot = record.snapshot(now)
     for _ in range(NUMBER_ATTEMPTS):
         number = new_certificate_number()
-        signed = tokens.sign(TOKEN_PURPOSE, {"n": number, "d": snapshot_digest(snapshot)})
+        signed = tokens.sign(SIGNING_PURPOSE, {"n": number, "d": snapshot_digest(snapshot)})
         certificate = CreditCertificate(
             number=number, uscc=record.uscc, enterprise_name=record.name or "",
             issued_at=now, snapshot=snapshot, verification_code=signed,
@@ -528,7 +528,7 @@ def verify(raw: str, today: date | None = None) -> Verification:
             raise CodeInputInvalid(raw)
         max_age = (_validity_days() + 1) * 86_400  # the date check below is the exact one
         try:
-            payload = tokens.unsign(TOKEN_PURPOSE, signed, max_age_seconds=max_age)
+            payload = tokens.unsign(SIGNING_PURPOSE, signed, max_age_seconds=max_age)
         except tokens.TokenExpired:
             certificate = _certificate_of_expired_code(signed)
             raise CertificateExpired(certificate, expires_on(certificate)) from None
@@ -550,7 +550,7 @@ def verify(raw: str, today: date | None = None) -> Verification:
 
 def _certificate_of_expired_code(signed: str) -> CreditCertificate:
     """The certificate an expired (but genuinely signed) code names, to say which one expired."""
-    payload = tokens.unsign(TOKEN_PURPOSE, signed, max_age_seconds=10**10)
+    payload = tokens.unsign(SIGNING_PURPOSE, signed, max_age_seconds=10**10)
     try:
         return get_certificate(payload["n"])
     except (CertificateNotFound, KeyError, TypeError):

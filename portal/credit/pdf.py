@@ -36,7 +36,7 @@ def _date_text(value: str) -> str:
 def render(certificate: CreditCertificate, *, url: str, expires_on: date) -> bytes:
     """The certificate's PDF bytes: the same statements as the printable page."""
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
+    from fpdf.enums import WrapMode, XPos, YPos
 
     said = certificate.snapshot
     pdf = FPDF(format="A4", unit="mm")
@@ -50,7 +50,8 @@ def render(certificate: CreditCertificate, *, url: str, expires_on: date) -> byt
 
     def line(text: str, size: float = 11, height: float = 6.5, **kwargs) -> None:
         pdf.set_font("cjk", size=size)
-        pdf.multi_cell(width, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT, **kwargs)
+        pdf.multi_cell(width, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+                       wrapmode=WrapMode.CHAR, **kwargs)
 
     qr = io.BytesIO()
     segno.make(url, error="m").save(qr, kind="png", scale=8, border=2)

@@ -38,7 +38,12 @@ _NUMBER_PATTERN = re.compile(
 
 def new_certificate_number() -> str:
     """A fresh random number such as ``XSBN-7KQ2-XM9D`` (the caller checks it is unused)."""
-    body = "".join(secrets.choice(CROCKFORD) for _ in range(CERTIFICATE_RANDOM_SYMBOLS))
+    while True:
+        body = "".join(secrets.choice(CROCKFORD) for _ in range(CERTIFICATE_RANDOM_SYMBOLS))
+        # A body that starts like the prefix would make "XSBN-7KQ2" (a number typed in half)
+        # ambiguous: never issue one.
+        if not body.startswith(CERTIFICATE_PREFIX):
+            break
     return format_certificate_number(CERTIFICATE_PREFIX + body)
 
 
@@ -50,11 +55,11 @@ def parse_certificate_number(raw: str) -> str | None:
     """The number in its printed form, or None if ``raw`` cannot be one.
 
     Case, spaces, hyphens and full-width input do not matter, nor does leaving out the
-    ``XSBN`` group; I, L and O are read as 1, 1 and 0.
+    ``XSBN`` group (no number's random part starts with it); I, L and O are read as 1, 1 and 0.
     """
     text = unicodedata.normalize("NFKC", raw or "").upper()
     compact = "".join(ch for ch in text if ch.isalnum())
-    if len(compact) > CERTIFICATE_RANDOM_SYMBOLS and compact.startswith(CERTIFICATE_PREFIX):
+    if compact.startswith(CERTIFICATE_PREFIX):
         compact = compact[len(CERTIFICATE_PREFIX):]
     compact = compact.translate(_CROCKFORD_ALIASES)
     match = _NUMBER_PATTERN.match(compact)

@@ -25,6 +25,7 @@ from portal.credit import bp, pdf
 from portal.credit.forms import CertificateRequestForm, CreditCheckForm, VerifyForm
 from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
+from portal.models import local_today
 from portal.services import credit as service
 from portal.templating import format_date, format_datetime
 
@@ -111,6 +112,7 @@ def certificate():
         url=service.verification_url(cert),
         qr=qr_svg(service.verification_url(cert), title="扫描二维码核验本证明"),
         expires_on=service.expires_on(cert),
+        expired=local_today() > service.expires_on(cert),
         pdf_available=pdf.available(),
     )
 

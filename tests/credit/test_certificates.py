@@ -244,6 +244,8 @@ def test_a_certificate_expires_after_the_configured_days(client, listed, app):
     with time_machine.travel("2027-06-01T00:00:00+00:00", tick=False):  # long after: the token
         text = text_of(client.get("/credit/verify", query_string={"code": code}))
         assert "证明已过核验期限" in text and number in text
+        # the certificate page itself still shows what it said, marked as past its term
+        assert "本证明的在线核验期限已于2026年12月30日届满" in text_of(client.get(url))
 
 
 def test_the_validity_is_a_setting(tmp_path):

@@ -132,3 +132,32 @@ def test_look_alike_letters_are_read_as_what_they_look_like():
 @pytest.mark.parametrize("raw", ["", "9135", "91350100M000100Y433", "91350100#000100Y44"])
 def test_nothing_to_mend_in_input_of_the_wrong_length_or_with_other_characters(raw):
     assert one_typo_away(raw) == []
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from portal.domain.credit_code import ALPHABET  # noqa: E402
+
+_bodies = st.text(alphabet=ALPHABET, min_size=17, max_size=17)
+
+
+@given(body=_bodies, position=st.integers(0, 17), symbol=st.sampled_from(ALPHABET))
+def test_any_single_substitution_is_caught_and_the_original_is_among_the_variants(body, position,
+                                                                                  symbol):
+    real = complete(body)
+    typed = real[:position] + symbol + real[position + 1:]
+    if typed == real:
+        return
+    assert not is_valid(typed)  # GB 32100's check catches every single substitution
+    assert real in one_typo_away(typed)
+
+
+@given(body=_bodies, position=st.integers(0, 16))
+def test_any_swap_of_neighbours_that_the_check_catches_has_the_original_among_the_variants(
+        body, position):
+    real = complete(body)
+    typed = real[:position] + real[position + 1] + real[position] + real[position + 2:]
+    if typed == real or is_valid(typed):
+        return
+    assert real in one_typo_away(typed)

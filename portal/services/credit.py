@@ -44,6 +44,7 @@ from portal.models import (
     local_today,
     utcnow,
 )
+from portal.services.disclosures import PageOutOfRange
 
 SIGNING_PURPOSE = "credit_certificate"  # a purpose of portal.tokens, not a secret
 # A name search needs this many characters: one character matches half the register.
@@ -85,13 +86,6 @@ class CreditCodeRejected(ValueError):
 
 class NameRejected(ValueError):
     """The name to search for is too short or too long; ``str()`` is a message for the user."""
-
-
-class PageOutOfRange(ValueError):
-    def __init__(self, requested: int, last_page: int) -> None:
-        super().__init__(f"page {requested} is past the last page {last_page}")
-        self.requested = requested
-        self.last_page = last_page
 
 
 class CertificateNotFound(LookupError):

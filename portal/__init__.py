@@ -124,6 +124,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(disclosures_bp)
     app.register_blueprint(staff_bp)
+    from portal.credit import bp as credit_bp
+
+    app.register_blueprint(credit_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

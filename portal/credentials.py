@@ -95,10 +95,10 @@ def verify_totp(secret: str, code: str, last_counter: int | None) -> int | None:
     return None
 
 
-def qr_svg(data: str) -> Markup:
+def qr_svg(data: str, title: str = "扫描此二维码绑定动态验证码") -> Markup:
     """A QR code as inline SVG markup: no style attribute and no script, so the strict CSP holds."""
     svg = segno.make(data, error="m").svg_inline(
-        scale=4, svgclass="qr-code", lineclass=None, title="扫描此二维码绑定动态验证码"
+        scale=4, svgclass="qr-code", lineclass=None, title=title
     )
     if "style" in svg or "<script" in svg:  # a future segno must not slip these past the CSP
         raise RuntimeError("unexpected style or script in segno's SVG output")

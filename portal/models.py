@@ -625,3 +625,22 @@ class DataGeneration(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CreditCertificate(Base):
+    """A credit certificate (信用记录查询证明) as issued: its number and what it said.
+
+    ``snapshot`` is the JSON of the enterprise's status at ``issued_at`` (listings, counts), so
+    that the number alone verifies what was printed, whatever changed since.  Rows are never
+    edited; ``verification_code`` is the signed code printed in the QR code.
+    """
+
+    __tablename__ = "credit_certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # XSBN-7KQ2-XM9D
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    enterprise_name: Mapped[str] = mapped_column(String(200), default="")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verification_code: Mapped[str] = mapped_column(Text)

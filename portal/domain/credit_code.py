@@ -17,6 +17,15 @@ class CreditCodeInvalid(ValueError):
     """The code is not a valid 统一社会信用代码; ``str()`` is a message for the user."""
 
 
+class CheckCharacterMismatch(CreditCodeInvalid):
+    """Well formed, but the 18th character does not match the first 17 (校验码不符)."""
+
+    def __init__(self, message: str, *, code: str, expected: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.expected = expected
+
+
 @dataclass(frozen=True)
 class CreditCode:
     value: str
@@ -56,9 +65,11 @@ def parse(raw: str) -> CreditCode:
             )
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise CreditCodeInvalid(
+        raise CheckCharacterMismatch(
             f"校验位不符：按前 17 位计算，第 18 位应为“{expected}”，您输入的是“{code[17]}”。"
-            "请核对是否有一位输错或两位颠倒。"
+            "请核对是否有一位输错或两位颠倒。",
+            code=code,
+            expected=expected,
         )
     return CreditCode(code)
 
@@ -77,3 +88,34 @@ def complete(first17: str) -> str:
     if len(first17) != 17 or any(ch not in VALUE for ch in first17):
         raise CreditCodeInvalid("需要 17 位有效字符来计算校验位。")
     return first17 + check_character(first17)
+
+
+def one_typo_away(raw: str) -> list[str]:
+    """Valid codes that differ from ``raw`` by one typo: one character changed, two neighbours
+    swapped, or a letter outside the alphabet read as the digit or letter it looks like.
+
+    ``raw`` is normalised first; it must have 18 characters (else there is nothing to mend).
+    Each position admits exactly one replacement that satisfies the check, so there are at
+    most 17 + 1 substitutions plus 17 swaps: cheap enough to look every one up.
+    """
+    code = normalize(raw)
+    if len(code) != LENGTH:
+        return []
+    code = "".join(LOOKALIKES.get(ch, ch) for ch in code)
+    if any(ch not in VALUE for ch in code):
+        return []
+    found: list[str] = []
+
+    def add(candidate: str) -> None:
+        if candidate != code and candidate not in found and is_valid(candidate):
+            found.append(candidate)
+
+    if is_valid(code):  # the only typos were look-alike letters
+        found.append(code)
+    for pos in range(LENGTH):
+        for ch in ALPHABET:
+            if ch != code[pos]:
+                add(code[:pos] + ch + code[pos + 1:])
+    for pos in range(LENGTH - 1):
+        add(code[:pos] + code[pos + 1] + code[pos] + code[pos + 2:])
+    return found

@@ -276,3 +276,31 @@ def test_staff_form_errors_keep_what_was_typed(live_server, page, site):
     fine = page.locator("#fine_yuan")
     assert fine.get_attribute("aria-invalid") == "true"
     assert "fine_yuan-error-1" in fine.get_attribute("aria-describedby")
+
+
+def test_credit_pages_have_no_serious_accessibility_violations(live_server, live_app, page):
+    with live_app.app_context():
+        listed = factories.blacklist_entry()
+        factories.decision(enterprise=listed.enterprise)
+        db.session.commit()
+        code = listed.uscc
+    typo = code[:17] + ("0" if code[17] != "0" else "1")
+    audit = Auditor(page)
+    base = live_server
+    audit.visit(base + "/credit", "/credit")
+    audit.visit(f"{base}/credit?code={code}", "/credit listed")
+    audit.visit(f"{base}/credit?code={typo}", "/credit wrong check character", status=400)
+    assert page.locator(".credit-suggestions a").count() == 1
+    audit.visit(base + "/credit?code=91350100M000100Y43", "/credit no record")
+    audit.visit(base + "/credit?name=测试矿业", "/credit by name")
+    page.goto(f"{base}/credit?code={code}")
+    page.click("button:has-text('出具信用记录查询证明')")
+    page.wait_for_url(re.compile(r"/credit/certificate\?number="))
+    audit.check("/credit/certificate")
+    number = page.locator(".certificate-number").inner_text().strip()
+    audit.visit(base + "/credit/certificate", "/credit/certificate without a number")
+    audit.visit(base + "/credit/verify", "/credit/verify")
+    audit.visit(f"{base}/credit/verify?code={number}", "/credit/verify genuine")
+    audit.visit(base + "/credit/verify?code=XSBN-7KQ2-XM9D", "/credit/verify unknown number")
+    assert page.locator(".error-summary").count() == 1
+    audit.assert_clean()

@@ -83,3 +83,81 @@ def test_complete_appends_the_check_character():
     assert is_valid(complete("91532801MA6K3T8R1"))
     with pytest.raises(CreditCodeInvalid):
         complete("9135")
+
+
+# --- one typo away (the credit check's suggestions) ----------------------------------------------
+
+from portal.domain.credit_code import CheckCharacterMismatch, one_typo_away  # noqa: E402
+
+
+def test_a_check_character_mismatch_is_its_own_error_with_the_expected_character():
+    with pytest.raises(CheckCharacterMismatch) as exc:
+        parse("91350100m000100y44")
+    assert exc.value.code == "91350100M000100Y44"
+    assert exc.value.expected == "3"
+    assert isinstance(exc.value, CreditCodeInvalid)
+
+
+def test_every_variant_one_typo_away_is_valid_and_differs_in_one_place_or_one_swap():
+    typed = "91350100M000100Y44"
+    variants = one_typo_away(typed)
+    assert "91350100M000100Y43" in variants  # the check character itself mistyped
+    assert len(variants) == len(set(variants))
+    for variant in variants:
+        assert is_valid(variant)
+        differing = [i for i, (a, b) in enumerate(zip(variant, typed, strict=True)) if a != b]
+        swapped = (len(differing) == 2 and differing[1] == differing[0] + 1
+                   and variant[differing[0]] == typed[differing[1]])
+        assert len(differing) == 1 or swapped, variant
+
+
+def test_a_mistyped_digit_in_the_body_is_found_among_the_variants():
+    real = "91110000802100433B"
+    typed = real[:5] + ("9" if real[5] != "9" else "8") + real[6:]
+    assert not is_valid(typed)
+    assert real in one_typo_away(typed)
+
+
+def test_two_swapped_neighbours_are_found():
+    real = "91350100M000100Y43"
+    typed = "91350100M000100Y34"
+    assert real in one_typo_away(typed)
+
+
+def test_look_alike_letters_are_read_as_what_they_look_like():
+    assert one_typo_away("9135O100M000100Y43")[0] == "91350100M000100Y43"
+    assert one_typo_away(" 9135o100 m000100y43 ")[0] == "91350100M000100Y43"
+
+
+@pytest.mark.parametrize("raw", ["", "9135", "91350100M000100Y433", "91350100#000100Y44"])
+def test_nothing_to_mend_in_input_of_the_wrong_length_or_with_other_characters(raw):
+    assert one_typo_away(raw) == []
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from portal.domain.credit_code import ALPHABET  # noqa: E402
+
+_bodies = st.text(alphabet=ALPHABET, min_size=17, max_size=17)
+
+
+@given(body=_bodies, position=st.integers(0, 17), symbol=st.sampled_from(ALPHABET))
+def test_any_single_substitution_is_caught_and_the_original_is_among_the_variants(body, position,
+                                                                                  symbol):
+    real = complete(body)
+    typed = real[:position] + symbol + real[position + 1:]
+    if typed == real:
+        return
+    assert not is_valid(typed)  # GB 32100's check catches every single substitution
+    assert real in one_typo_away(typed)
+
+
+@given(body=_bodies, position=st.integers(0, 16))
+def test_any_swap_of_neighbours_that_the_check_catches_has_the_original_among_the_variants(
+        body, position):
+    real = complete(body)
+    typed = real[:position] + real[position + 1] + real[position] + real[position + 2:]
+    if typed == real or is_valid(typed):
+        return
+    assert real in one_typo_away(typed)

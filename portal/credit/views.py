@@ -1,0 +1,188 @@
+"""The credit pages: check a code or a name, issue a certificate, show it, verify it.
+
+Thin views: the forms read the input, ``portal.services.credit`` does the work and raises typed
+errors that become messages on the page (never a 500, never the raw input echoed in HTML
+outside an escaped field).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from portal.credentials import qr_svg
+from portal.credit import bp, pdf
+from portal.credit.forms import CertificateRequestForm, CreditCheckForm, VerifyForm
+from portal.domain.credit import BLACKLIST_RESTRICTIONS
+from portal.extensions import limiter
+from portal.models import local_today
+from portal.services import credit as service
+from portal.templating import format_date, format_datetime
+
+
+def _credit_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_credit
+
+
+# One limit for every credit page: the same lookups sit behind each of them.
+credit_limit = limiter.shared_limit(_credit_limit, scope="credit")
+
+
+@bp.get("/credit")
+@credit_limit
+def check():
+    form = CreditCheckForm(request.args)
+    form.validate()
+    record = hits = None
+    code_error = name_error = None
+    suggestions: list[service.Suggestion] = []
+    notice = None
+    asked = form.asked
+    if asked == "code" and not form.code.errors:
+        try:
+            record = service.check_code(form.code.data)
+        except service.CreditCodeRejected as error:
+            code_error, suggestions = str(error), error.suggestions
+    elif asked == "name" and not form.name.errors:
+        try:
+            hits = service.find_by_name(form.name.data, page=form.page_number())
+        except service.NameRejected as error:
+            name_error = str(error)
+        except service.PageOutOfRange as error:
+            notice = f"没有第 {error.requested} 页，共 {error.last_page} 页，已显示最后一页。"
+            hits = service.find_by_name(form.name.data, page=error.last_page)
+    failed = bool(code_error or name_error or form.code.errors or form.name.errors)
+    return render_template(
+        "credit/check.html",
+        form=form,
+        asked=asked,
+        record=record,
+        hits=hits,
+        code_error=code_error,
+        name_error=name_error,
+        suggestions=suggestions,
+        notice=notice,
+        certificate_form=CertificateRequestForm(code=record.uscc) if record else None,
+        restrictions=BLACKLIST_RESTRICTIONS,
+        validity_days=current_app.config["SETTINGS"].credit_certificate_days,
+    ), (400 if failed else 200)
+
+
+@bp.post("/credit/certificate")
+@credit_limit
+def issue_certificate():
+    form = CertificateRequestForm()
+    if not form.validate():
+        flash("无法出具证明：请重新查询企业后再点击“出具信用记录证明”。", "error")
+        return redirect(url_for("credit.check"), 303)
+    try:
+        certificate = service.issue_certificate(form.code.data)
+    except service.CreditCodeRejected as error:
+        flash(f"无法出具证明：{error}", "error")
+        return redirect(url_for("credit.check"), 303)
+    return redirect(url_for("credit.certificate", number=certificate.number), 303)
+
+
+@bp.get("/credit/certificate")
+@credit_limit
+def certificate():
+    raw = (request.args.get("number") or "").strip()
+    if not raw:
+        return render_template("credit/certificate_help.html")
+    try:
+        cert = service.get_certificate(raw)
+    except service.CertificateNotFound:
+        abort(404)
+    return render_template(
+        "credit/certificate.html",
+        certificate=cert,
+        said=cert.snapshot,
+        status_labels=service.STATUS_LABELS,
+        count_labels=service.COUNT_LABELS,
+        url=service.verification_url(cert),
+        qr=qr_svg(service.verification_url(cert), title="扫描二维码核验本证明"),
+        expires_on=service.expires_on(cert),
+        expired=local_today() > service.expires_on(cert),
+        pdf_available=pdf.available(),
+    )
+
+
+@bp.get("/credit/certificate.pdf")
+@credit_limit
+def certificate_pdf():
+    if not pdf.available():
+        abort(404)
+    try:
+        cert = service.get_certificate(request.args.get("number") or "")
+    except service.CertificateNotFound:
+        abort(404)
+    body = pdf.render(
+        cert,
+        url=service.verification_url(cert),
+        expires_on=service.expires_on(cert),
+    )
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="credit-certificate-{cert.number}.pdf"'},
+    )
+
+
+@bp.get("/credit/verify")
+@credit_limit
+def verify():
+    form = VerifyForm(request.args)
+    form.validate()
+    result = None
+    problem = None
+    expired = None
+    invalid_input = False
+    if form.code.data and not form.code.errors:
+        try:
+            result = service.verify(form.code.data)
+        except service.CodeInputInvalid:
+            invalid_input = True
+            problem = "这不是有效的证明编号。编号形如 XSBN-7KQ2-XM9D，请核对后重新输入。"
+        except service.CertificateNotFound:
+            problem = ("没有找到该编号的证明。请核对编号是否抄写有误；"
+                       "如编号无误，该证明不是本平台出具的。")
+        except service.CertificateNotGenuine:
+            problem = ("核验未通过：二维码中的核验码已被改动，或不是本平台签发的。"
+                       "该证明不能作为本平台出具的证明使用。")
+        except service.CertificateExpired as error:
+            expired = error
+            problem = (f"该证明已超过核验期限（出具后 {current_app.config['SETTINGS'].credit_certificate_days}"
+                       f" 日，截至 {error.expired_on.year}年{error.expired_on.month}月{error.expired_on.day}日）"
+                       "，不能再作为有效证明。请企业重新查询并出具新的证明。")
+    # A refused certificate is an answer (200); only input that cannot be a code is a 400.
+    failed = bool(form.code.errors) or invalid_input
+    return render_template(
+        "credit/verify.html",
+        form=form,
+        result=result,
+        problem=problem,
+        expired=expired,
+        status_labels=service.STATUS_LABELS,
+        count_labels=service.COUNT_LABELS,
+    ), (400 if failed else 200)
+
+
+# Snapshots keep dates as ISO text (JSON); these show them like the ``cn_date`` filters do.
+@bp.app_template_filter("cn_date_text")
+def cn_date_text(value: str | None) -> str:
+    return format_date(date.fromisoformat(value)) if value else "—"
+
+
+@bp.app_template_filter("cn_datetime_text")
+def cn_datetime_text(value: str | None) -> str:
+    return format_datetime(datetime.fromisoformat(value)) if value else "—"

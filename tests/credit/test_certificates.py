@@ -18,6 +18,7 @@ from portal.models import CreditCertificate
 from portal.services import blacklist_admin
 from portal.services import credit as service
 from tests import factories
+from tests.conftest import skip_or_fail
 from tests.credit.test_check import text_of
 
 ISSUED = "2026-11-30T04:00:00+00:00"  # 12:00 in Beijing
@@ -127,8 +128,9 @@ def test_an_unknown_number_is_a_404_and_no_number_explains(client, app_ctx):
     assert "出具信用记录查询证明" in text_of(help_page)
 
 
-@pytest.mark.skipif(not pdf.available(), reason=f"{pdf.CJK_FONT_PATH} missing (fonts-noto-cjk)")
 def test_the_pdf_is_one_a4_page(client, listed):
+    if not pdf.available():
+        skip_or_fail(f"{pdf.CJK_FONT_PATH} missing (apt-get install fonts-noto-cjk)")
     url = issue(client, listed.uscc)
     number = number_of(url)
     assert "下载 PDF" in text_of(client.get(url))

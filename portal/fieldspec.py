@@ -323,3 +323,28 @@ def search_text(item: Any, f: FieldSpec) -> str:
 
         return plain_text(value)
     return str(value)
+
+
+# A decision's sections are named after its type: a 行政检查 or 行政强制 decision is not a penalty
+# and must not be shown as 行政处罚决定 with 违反的规定和处罚依据 and 处罚种类和内容.
+DECISION_TYPE_LABELS: dict[str, dict[str, str]] = {
+    "行政检查": {
+        "kind": "行政检查决定",
+        "facts": "检查发现的问题和证据",
+        "legal_basis": "检查和处理的依据",
+        "penalty": "处理决定的内容",
+    },
+    "行政强制": {
+        "kind": "行政强制决定",
+        "facts": "实施行政强制的事实和证据",
+        "legal_basis": "实施行政强制的依据",
+        "penalty": "行政强制措施的种类和内容",
+    },
+}
+
+
+def decision_labels(decision_type: str) -> dict[str, str]:
+    """The labels of a decision's fields for its type (the spec's labels are a penalty's)."""
+    labels = {f.name: f.label for f in SPECS["decisions"].fields}
+    labels["kind"] = f"{decision_type}决定" if decision_type else SPECS["decisions"].label
+    return labels | DECISION_TYPE_LABELS.get(decision_type, {})

@@ -348,3 +348,18 @@ def decision_labels(decision_type: str) -> dict[str, str]:
     labels = {f.name: f.label for f in SPECS["decisions"].fields}
     labels["kind"] = f"{decision_type}决定" if decision_type else SPECS["decisions"].label
     return labels | DECISION_TYPE_LABELS.get(decision_type, {})
+
+
+def choices(name: str) -> tuple[str, ...]:
+    """The fixed vocabulary of a choice field (portal/domain/catalog.py), for the data dictionary."""
+    from portal.domain import catalog
+    from portal.domain.blacklist import BlacklistStatus
+
+    return {
+        "power_type": catalog.POWER_TYPES,
+        "decision_type": catalog.DECISION_TYPES,
+        "county": catalog.COUNTIES,
+        "sector": catalog.SECTORS,
+        "grounds": catalog.BLACKLIST_GROUNDS,
+        "status": tuple(s.value for s in BlacklistStatus),
+    }.get(name, ())

@@ -217,6 +217,7 @@ def data():
         exported=opendata.exported_fields,
         json_types=fieldspec.JSON_SCHEMAS,
         csv_forms=fieldspec.CSV_FORMS,
+        choices=fieldspec.choices,
         filter_labels=fieldspec.FILTER_LABELS,
         filters=service.KIND_FILTERS,
         licence_name=opendata.LICENCE_NAME,

@@ -55,6 +55,8 @@ class Settings:
     ratelimit_report: str = "10 per hour;30 per day"
     ratelimit_followup: str = "10 per minute;60 per hour"
     ratelimit_credit: str = "30 per minute"
+    # The open data: JSON API, CSV downloads and Atom feeds share this limit.
+    ratelimit_api: str = "120 per minute"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

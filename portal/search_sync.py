@@ -26,16 +26,12 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal import fieldspec
 from portal.extensions import db
 from portal.models import (
     DISCLOSURE_MODELS,
-    AccidentReport,
-    BlacklistEntry,
-    Decision,
     DisclosureMixin,
-    PowerItem,
 )
-from portal.sanitize import plain_text
 from search_index import Document, SearchIndex
 
 _KEYS = "search_sync_keys"  # session.info: {(kind, id)} touched since the transaction began
@@ -47,19 +43,16 @@ def search_index() -> SearchIndex:
     return current_app.extensions["search_index"]
 
 
+# Searchable fields the index also keeps apart (filters); they go at the end of the text.
+_FACETS = ("county", "sector", "department")
+
+
 def _body(item: DisclosureMixin) -> list[str]:
-    if isinstance(item, PowerItem):
-        return [item.code, item.power_type, item.legal_basis, item.responsibilities,
-                item.accountability, " ".join(item.workflow or []), item.remarks]
-    if isinstance(item, Decision):
-        return [item.document_no, item.decision_type, item.party_name, item.uscc or "",
-                item.facts, item.legal_basis, item.penalty]
-    if isinstance(item, AccidentReport):
-        return [item.enterprise_name, item.uscc or "", item.accident_level.label, item.summary,
-                plain_text(item.report_html)]
-    if isinstance(item, BlacklistEntry):
-        return [item.enterprise_name, item.uscc, item.grounds, item.basis]
-    raise TypeError(f"not a disclosure: {item!r}")
+    """The item's searchable fields, as the field spec lists them (the title comes first)."""
+    if item.KIND not in fieldspec.SPECS:
+        raise TypeError(f"not a disclosure: {item!r}")
+    return [fieldspec.search_text(item, f) for f in fieldspec.SPECS[item.KIND].searchable
+            if f.name not in _FACETS]
 
 
 def document_for(item: DisclosureMixin) -> Document:

@@ -49,8 +49,9 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 
 from search_index import planner
+from search_index.analyzer import normalize as _normalize
 from search_index.schema import GRAMS, KEY, POINTER, TRIGRAMS, WORDS, make_schema
-from search_index.snippets import snippet
+from search_index.snippets import highlight, snippet
 from search_index.store import (
     KIND_CODES,
     DocTable,
@@ -899,6 +900,7 @@ def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> lis
             title=title,
             date=table.event_date(docnum),
             snippet_html=snippet(original, normalised, terms, body),
+            title_html=highlight(title, _normalize(title), terms),
             withdrawn=bool(table.withdrawn[docnum]),
             score=second if by_date else first,
         ))

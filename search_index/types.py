@@ -50,6 +50,7 @@ class Hit:
     snippet_html: str  # escaped text with <mark> around matches; safe to render
     withdrawn: bool = False
     score: float = 0.0
+    title_html: str = ""  # the title escaped, matches in <mark>; safe to render
 
 
 @dataclass(frozen=True)

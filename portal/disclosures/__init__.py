@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("disclosures", __name__)
 
-from portal.disclosures import search, views  # noqa: E402, F401
+from portal.disclosures import opendata, search, views  # noqa: E402, F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, render_template, request
 
+from portal import fieldspec
 from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
 from portal.domain.catalog import (
@@ -12,7 +13,7 @@ from portal.domain.catalog import (
     PENALTY_DECISION,
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
 )
-from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, local_today
+from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, Decision, local_today
 from portal.page_cache import public_page
 from portal.services import blacklist_admin
 from portal.services import disclosures as service
@@ -52,6 +53,9 @@ def home():
         "disclosures/home.html",
         latest=service.latest_published(LATEST_ON_HOME),
         models=DISCLOSURE_MODELS,
+        # Each kind's own date (decision, accident, listing), as on its list; powers: publication.
+        date_labels={kind: fieldspec.label(kind, spec.date_field)
+                     for kind, spec in fieldspec.SPECS.items()},
     )
 
 
@@ -97,6 +101,10 @@ def detail(kind: str, item_id: int):
         extra["days_after_approval"] = service.days_from_approval(item)
     if isinstance(item, BlacklistEntry):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
+    if isinstance(item, Decision):
+        # Labels follow the decision's type: an inspection or a coercive measure is no penalty.
+        extra["labels"] = fieldspec.decision_labels(item.decision_type)
+        extra["item_kind_label"] = extra["labels"]["kind"]
     return render_template(
         "disclosures/detail.html",
         kind=kind,

@@ -33,7 +33,7 @@ from portal.domain import catalog
 from portal.domain.accidents import AccidentLevel, classify
 from portal.domain.blacklist import add_years, earliest_removal, listing_end
 from portal.domain.credit_code import ALPHABET, complete
-from portal.domain.masking import mask_personal_data
+from portal.domain.masking import id_check_character, mask_html, mask_personal_data
 from portal.sanitize import markdown_to_html
 
 DEFAULT_SIZE = 3000
@@ -441,7 +441,10 @@ class _Generator:
         if self.rng.random() >= 0.03:
             return ""
         birth = date(1965, 1, 1) + timedelta(days=self.rng.randrange(12_000))
-        id_number = f"532822{birth:%Y%m%d}{self.rng.randrange(1000):03d}{self.rng.choice('0123456789X')}"
+        first17 = f"532822{birth:%Y%m%d}{self.rng.randrange(1000):03d}"
+        # A real ID carries its check character; the draw stays so the rest of the set is as before.
+        self.rng.choice("0123456789X")
+        id_number = first17 + id_check_character(first17)
         phone = f"139{self.rng.randrange(10**8):08d}"
         return (f"现场负责人{self.rng.choice(SURNAMES)}某（身份证号{id_number}，"
                 f"联系电话{phone}）在场并在检查记录上签字。")
@@ -526,7 +529,7 @@ class _Generator:
             "direct_loss_yuan": Decimal(loss),
             "level": int(level),
             "summary": summary,
-            "report_html": mask_personal_data(report),
+            "report_html": mask_html(report),
             "approved_on": approved,
             "assessment_due": assessment_due,
             "assessment_published_on": assessed,

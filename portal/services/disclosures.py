@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, extract, func, select
 
+from portal import fieldspec
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, POWER_TYPES, SECTORS
@@ -39,7 +41,7 @@ from portal.services.history import history
 from portal.templating import format_yuan
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
-KINDS: tuple[str, ...] = tuple(DISCLOSURE_MODELS)
+KINDS: tuple[str, ...] = fieldspec.KINDS
 MAX_ID = 2**31 - 1
 # The statuses offered by the blacklist filter; "pending" (a listing date still ahead) is shown
 # on an entry but not offered, as the regulator publishes entries on listing.
@@ -428,3 +430,39 @@ def _entry(kind: str, version: ItemVersion) -> HistoryEntry:
 def public_history(item: DisclosureMixin) -> list[HistoryEntry]:
     """The item's recorded versions, newest first, with field names in Chinese."""
     return [_entry(item.KIND, v) for v in history(db.session, item)]
+
+
+# --- whole lists for the exports ----------------------------------------------------------------
+
+EXPORT_BATCH = 500
+
+
+def iter_published(
+    kind: str, filters: ListFilters | None = None, *, batch_size: int = EXPORT_BATCH,
+    today: date | None = None,
+) -> Iterator[DisclosureMixin]:
+    """Every published item of ``kind`` matching ``filters``, oldest id first, read in keyset
+    batches so that a long export never holds the whole list in memory."""
+    model = _model(kind)
+    stmt = _filtered(model, filters or ListFilters(), today or local_today())
+    last_id = 0
+    while True:
+        batch = list(db.session.scalars(
+            stmt.where(model.id > last_id).order_by(model.id).limit(batch_size)
+        ).unique())
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+        # Forget the batch: the session would otherwise keep every row read so far.
+        for item in batch:
+            db.session.expunge(item)
+
+
+def latest_filtered(kind: str, filters: ListFilters | None = None, *, limit: int) -> list[Any]:
+    """The ``limit`` most recently published items of ``kind`` matching ``filters`` (feeds)."""
+    model = _model(kind)
+    stmt = _filtered(model, filters or ListFilters(), local_today())
+    return list(db.session.scalars(
+        stmt.order_by(model.published_at.desc(), model.id.desc()).limit(limit)
+    ).unique())

@@ -32,13 +32,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import audit, search_sync
+from portal import audit, fieldspec, search_sync
 from portal.domain import catalog
 from portal.domain.blacklist import listing_end
 from portal.domain.credit_code import CreditCodeInvalid
 from portal.domain.credit_code import parse as parse_credit_code
-from portal.domain.masking import mask_personal_data
 from portal.extensions import db
+from portal.labels import field_label
 from portal.models import (
     AccidentReport,
     BlacklistEntry,
@@ -54,7 +54,7 @@ from portal.models import (
 from portal.sanitize import clean_html, markdown_to_html, plain_text
 from portal.services.history import apply_changes, record_version
 
-KINDS = ("powers", "decisions", "accidents", "blacklist")
+KINDS = fieldspec.KINDS
 SUFFIXES = (".jsonl", ".csv")
 # In CSV a power item's workflow is one cell with its steps in order: "立案>调查取证>决定".
 WORKFLOW_SEPARATOR = ">"
@@ -224,8 +224,9 @@ def report_html(value: Any) -> str:
     html = clean_html(value) if _STARTS_WITH_TAG.match(value) else markdown_to_html(value)
     if not plain_text(html).strip():
         raise FieldInvalid("报告正文为空（清理不允许的标记后没有内容）。")
-    # Masked after rendering: the masking asterisks would otherwise become Markdown emphasis.
-    return mask_personal_data(html)
+    # Masked afterwards, in the HTML's text (the spec's rule for an HTML field), so the masking
+    # asterisks never meet Markdown.
+    return html
 
 
 # --- what each kind accepts --------------------------------------------------------------------
@@ -233,12 +234,23 @@ def report_html(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Field:
+    """A column of an import file; its label and masking come from the field spec."""
+
     name: str
     label: str
     parse: Parser
     required: bool = True
-    # Free text that may carry a natural person's ID or phone number: masked before publication.
-    masked: bool = False
+    spec: fieldspec.FieldSpec | None = None  # None: a column of the import itself (published_on)
+
+    def clean(self, value: Any) -> Any:
+        """The parsed value with personal data masked if the spec says the field is free text."""
+        return self.spec.mask(value) if self.spec is not None else value
+
+
+def _field(kind: str, name: str, parse: Parser, required: bool = True) -> Field:
+    """The import column ``name`` of ``kind``, described by the spec field imported under it."""
+    spec = next(f for f in fieldspec.SPECS[kind].fields if f.import_name == name)
+    return Field(name, spec.label, parse, required, spec)
 
 
 @dataclass(frozen=True)
@@ -261,9 +273,9 @@ class KindSpec:
         return tuple(f.name for f in self.fields if f.required)
 
 
-def _common() -> tuple[Field, ...]:
+def _common(kind: str) -> tuple[Field, ...]:
     return (
-        Field("department", "责任单位", text(_column_length(Department, "name"))),
+        _field(kind, "department", text(_column_length(Department, "name"))),
         Field("published_on", "发布日期", iso_date, required=False),
     )
 
@@ -273,15 +285,15 @@ SPECS: dict[str, KindSpec] = {
         "powers",
         PowerItem,
         (
-            Field("code", "编码", text(_column_length(PowerItem, "code"))),
-            Field("name", "职权名称", text(_column_length(PowerItem, "name"))),
-            Field("power_type", "职权类型", choice(catalog.POWER_TYPES)),
-            Field("legal_basis", "实施依据", text()),
-            Field("responsibilities", "责任事项", text(), masked=True),
-            Field("accountability", "追责情形", text(), masked=True),
-            Field("workflow", "流程", workflow),
-            Field("remarks", "备注", text(), required=False, masked=True),
-            *_common(),
+            _field("powers", "code", text(_column_length(PowerItem, "code"))),
+            _field("powers", "name", text(_column_length(PowerItem, "name"))),
+            _field("powers", "power_type", choice(catalog.POWER_TYPES)),
+            _field("powers", "legal_basis", text()),
+            _field("powers", "responsibilities", text()),
+            _field("powers", "accountability", text()),
+            _field("powers", "workflow", workflow),
+            _field("powers", "remarks", text(), required=False),
+            *_common("powers"),
         ),
         key=("code",),
         key_columns=("code",),
@@ -291,25 +303,24 @@ SPECS: dict[str, KindSpec] = {
         "decisions",
         Decision,
         (
-            Field("document_no", "文号", text(_column_length(Decision, "document_no"))),
-            Field("decision_type", "决定类型", choice(catalog.DECISION_TYPES)),
-            Field("enterprise_name", "当事人名称",
-                  text(_column_length(Decision, "party_name")), masked=True),
+            _field("decisions", "document_no", text(_column_length(Decision, "document_no"))),
+            _field("decisions", "decision_type", choice(catalog.DECISION_TYPES)),
+            _field("decisions", "enterprise_name", text(_column_length(Decision, "party_name"))),
             # A natural person has no credit code, so it may be left empty.
-            Field("uscc", "统一社会信用代码", credit_code, required=False),
-            Field("party_address", "当事人地址",
-                  text(_column_length(Decision, "party_address")), required=False, masked=True),
-            Field("county", "县市区", choice(catalog.COUNTIES)),
-            Field("sector", "行业领域", choice(catalog.SECTORS)),
-            Field("facts", "违法事实和证据", text(), masked=True),
-            Field("legal_basis", "违反的规定和处罚依据", text()),
-            Field("penalty", "处罚种类和内容", text(), masked=True),
+            _field("decisions", "uscc", credit_code, required=False),
+            _field("decisions", "party_address", text(_column_length(Decision, "party_address")),
+                   required=False),
+            _field("decisions", "county", choice(catalog.COUNTIES)),
+            _field("decisions", "sector", choice(catalog.SECTORS)),
+            _field("decisions", "facts", text()),
+            _field("decisions", "legal_basis", text()),
+            _field("decisions", "penalty", text()),
             # Not every decision fines (警告, 责令停产停业, 查封扣押).
-            Field("fine_yuan", "罚款金额", money, required=False),
-            Field("compliance", "履行方式和期限", text(), required=False, masked=True),
-            Field("remedy", "救济途径和期限", text(), required=False),
-            Field("decision_date", "决定日期", iso_date),
-            *_common(),
+            _field("decisions", "fine_yuan", money, required=False),
+            _field("decisions", "compliance", text(), required=False),
+            _field("decisions", "remedy", text(), required=False),
+            _field("decisions", "decision_date", iso_date),
+            *_common("decisions"),
         ),
         key=("document_no",),
         key_columns=("document_no",),
@@ -320,21 +331,21 @@ SPECS: dict[str, KindSpec] = {
         "accidents",
         AccidentReport,
         (
-            Field("title", "标题", text(_column_length(AccidentReport, "title")), masked=True),
-            Field("occurred_on", "事故日期", iso_date),
-            Field("county", "县市区", choice(catalog.COUNTIES)),
-            Field("sector", "行业领域", choice(catalog.SECTORS)),
-            Field("enterprise_name", "事故单位",
-                  text(_column_length(AccidentReport, "enterprise_name")), masked=True),
+            _field("accidents", "title", text(_column_length(AccidentReport, "title"))),
+            _field("accidents", "occurred_on", iso_date),
+            _field("accidents", "county", choice(catalog.COUNTIES)),
+            _field("accidents", "sector", choice(catalog.SECTORS)),
+            _field("accidents", "enterprise_name",
+                   text(_column_length(AccidentReport, "enterprise_name"))),
             # An illegal, unregistered operation may have no credit code.
-            Field("uscc", "统一社会信用代码", credit_code, required=False),
-            Field("deaths", "死亡人数", count),
-            Field("serious_injuries", "重伤人数", count),
-            Field("direct_loss_yuan", "直接经济损失", money),
-            Field("summary", "摘要", text(), masked=True),
-            Field("report", "调查报告正文", report_html),
-            Field("approved_on", "批复日期", iso_date),
-            *_common(),
+            _field("accidents", "uscc", credit_code, required=False),
+            _field("accidents", "deaths", count),
+            _field("accidents", "serious_injuries", count),
+            _field("accidents", "direct_loss_yuan", money),
+            _field("accidents", "summary", text()),
+            _field("accidents", "report", report_html),
+            _field("accidents", "approved_on", iso_date),
+            *_common("accidents"),
         ),
         key=("title", "occurred_on"),
         key_columns=("title_text", "occurred_on"),
@@ -345,16 +356,16 @@ SPECS: dict[str, KindSpec] = {
         "blacklist",
         BlacklistEntry,
         (
-            Field("enterprise_name", "企业名称",
-                  text(_column_length(BlacklistEntry, "enterprise_name")), masked=True),
-            Field("uscc", "统一社会信用代码", credit_code),
-            Field("grounds", "列入事由", choice(catalog.BLACKLIST_GROUNDS)),
-            Field("basis", "列入依据", text(), masked=True),
-            Field("listed_on", "列入日期", iso_date),
+            _field("blacklist", "enterprise_name",
+                   text(_column_length(BlacklistEntry, "enterprise_name"))),
+            _field("blacklist", "uscc", credit_code),
+            _field("blacklist", "grounds", choice(catalog.BLACKLIST_GROUNDS)),
+            _field("blacklist", "basis", text()),
+            _field("blacklist", "listed_on", iso_date),
             # Taken from the enterprise when left out.
-            Field("county", "县市区", choice(catalog.COUNTIES), required=False),
-            Field("sector", "行业领域", choice(catalog.SECTORS), required=False),
-            *_common(),
+            _field("blacklist", "county", choice(catalog.COUNTIES), required=False),
+            _field("blacklist", "sector", choice(catalog.SECTORS), required=False),
+            *_common("blacklist"),
         ),
         key=("uscc", "listed_on"),
         key_columns=("uscc", "listed_on"),
@@ -573,7 +584,7 @@ def _check_row(
         except FieldInvalid as exc:
             errors.append(RowError(row.line, f.name, str(exc), f.label))
             continue
-        values[f.name] = mask_personal_data(value) if f.masked else value
+        values[f.name] = f.clean(value)
     if not errors:
         errors = _cross_checks(spec, row.line, values, today)
     return errors, values
@@ -610,10 +621,7 @@ def publication_moment(day: date, now: datetime | None = None) -> datetime:
 
 def _model_values(spec: KindSpec, v: dict[str, Any], blacklist_years: int) -> dict[str, Any]:
     """Map the row's fields onto model attributes (only those the row carries)."""
-    rename = {
-        "decisions": {"enterprise_name": "party_name"},
-        "accidents": {"title": "title_text", "report": "report_html"},
-    }.get(spec.kind, {})
+    rename = {f.import_name: f.name for f in fieldspec.SPECS[spec.kind].fields if f.import_name}
     skip = {"department", "published_on"}
     values = {rename.get(k, k): val for k, val in v.items() if k not in skip}
     defaults = {"party_address": "", "compliance": "", "remedy": "", "remarks": ""}
@@ -678,11 +686,7 @@ def _existing(session: Session, spec: KindSpec, rows: list[CleanRow]) -> dict[tu
 
 
 def _change_summary(spec: KindSpec, changes: dict[str, list[Any]]) -> str:
-    labels = {f.name: f.label for f in spec.fields}
-    labels |= {"party_name": labels.get("enterprise_name", ""), "title_text": "标题",
-               "report_html": "调查报告正文", "ends_on": "期满日期", "published_at": "发布时间",
-               "enterprise_id": "企业"}
-    return "导入更新：" + "、".join(labels.get(name, name) for name in changes)
+    return "导入更新：" + "、".join(field_label(spec.kind, name) for name in changes)
 
 
 def _store(spec: KindSpec, rows: list[CleanRow], source: ImportSource) -> ImportResult:

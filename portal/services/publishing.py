@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit
+from portal import audit, fieldspec
 from portal.domain.blacklist import listing_end
 from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
 from portal.domain.masking import mask_personal_data
@@ -40,7 +40,7 @@ from portal.sanitize import markdown_to_html
 from portal.services import history
 from portal.working_days import working_calendar
 
-KINDS = tuple(DISCLOSURE_MODELS)
+KINDS = fieldspec.KINDS
 
 # Fields the model derives on flush (never typed in); a change to them is shown in the history.
 DERIVED_FIELDS = {
@@ -48,13 +48,6 @@ DERIVED_FIELDS = {
     "accidents": ("level", "assessment_due"),
     "blacklist": (),
     "powers": (),
-}
-# Free-text fields in which ID-card and mobile numbers are masked before anything is stored.
-MASKED_FIELDS = {
-    "decisions": ("party_address", "facts", "penalty", "compliance"),
-    "accidents": ("summary", "report_source"),
-    "powers": (),
-    "blacklist": (),
 }
 MIN_REASON_LENGTH = 4
 
@@ -179,14 +172,9 @@ def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
 
     Returns (columns, relations, labels of masked fields).
     """
-    values = dict(values)
-    masked = []
-    for name in MASKED_FIELDS[kind]:
-        if values.get(name):
-            clean = mask_personal_data(values[name])
-            if clean != values[name]:
-                masked.append(FIELD_LABELS[kind].get(name, "报告全文"))
-                values[name] = clean
+    # Every free-text field of the spec, before anything is stored or rendered: the editor's
+    # Markdown is masked in its source (with escaped asterisks), then rendered.
+    values, masked = fieldspec.mask_values(kind, values)
     relations: dict[str, Any] = {}
     if "department_name" in values:
         relations["department"] = _department(values.pop("department_name"))
@@ -197,7 +185,9 @@ def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         values["uscc"] = values.get("uscc") or None
         relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
         if "report_source" in values:
-            values["report_html"] = markdown_to_html(values["report_source"] or "")
+            report = fieldspec.field("accidents", "report_html")
+            assert report is not None
+            values["report_html"] = report.mask(markdown_to_html(values["report_source"] or ""))
     elif kind == "blacklist":
         relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
         values["ends_on"] = listing_end(values["listed_on"], listing_duration_years())
@@ -362,7 +352,8 @@ def require_reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise ValuesInvalid({"reason": f"请填写{what}（至少 {MIN_REASON_LENGTH} 个字）。"})
-    return reason
+    # Reasons are published (withdrawal, removal, the public history): free text, so masked.
+    return mask_personal_data(reason)
 
 
 def record_change(

@@ -42,6 +42,7 @@ from portal.domain.catalog import (
     SECTORS,
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
+from portal.fieldspec import label as _label
 from portal.models import local_today
 from portal.staff import accounts
 from portal.staff.models import ROLES
@@ -224,16 +225,16 @@ class ItemForm(StaffForm):
 
 
 class PowerForm(ItemForm):
-    code = StringField("编码", validators=[required("编码"), Length(max=40)])
-    name = StringField("职权名称", validators=[required("职权名称"), Length(max=200)])
-    power_type = SelectField("职权类型", choices=choices(POWER_TYPES))
-    legal_basis = TextAreaField("实施依据", validators=[required("实施依据"), Length(max=20000)])
-    responsibilities = TextAreaField("责任事项", validators=[Length(max=20000)])
-    accountability = TextAreaField("追责情形", validators=[Length(max=20000)])
+    code = StringField(_label("powers", "code"), validators=[required("编码"), Length(max=40)])
+    name = StringField(_label("powers", "name"), validators=[required("职权名称"), Length(max=200)])
+    power_type = SelectField(_label("powers", "power_type"), choices=choices(POWER_TYPES))
+    legal_basis = TextAreaField(_label("powers", "legal_basis"), validators=[required("实施依据"), Length(max=20000)])
+    responsibilities = TextAreaField(_label("powers", "responsibilities"), validators=[Length(max=20000)])
+    accountability = TextAreaField(_label("powers", "accountability"), validators=[Length(max=20000)])
     workflow_text = TextAreaField(
         "流程", validators=[Length(max=5000)], description="每行一个步骤，按先后顺序。"
     )
-    remarks = TextAreaField("备注", validators=[Length(max=5000)])
+    remarks = TextAreaField(_label("powers", "remarks"), validators=[Length(max=5000)])
     FIELDS = ("code", "name", "power_type", "legal_basis", "responsibilities",
               "accountability", "remarks")
 
@@ -249,29 +250,29 @@ class PowerForm(ItemForm):
 
 
 class DecisionForm(ItemForm):
-    document_no = StringField("文号", validators=[required("文号"), Length(max=80)],
+    document_no = StringField(_label("decisions", "document_no"), validators=[required("文号"), Length(max=80)],
                               description="例如：西应急罚〔2026〕12号")
-    decision_type = SelectField("决定类型", choices=choices(DECISION_TYPES),
+    decision_type = SelectField(_label("decisions", "decision_type"), choices=choices(DECISION_TYPES),
                                 description="行政处罚决定 7 个工作日内公开，其他执法决定 20 个工作日内公开。")
-    party_name = StringField("当事人名称", validators=[required("当事人名称"), Length(max=200)],
+    party_name = StringField(_label("decisions", "party_name"), validators=[required("当事人名称"), Length(max=200)],
                              description="自然人只公开姓氏，如“张某”。")
-    uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=True)],
+    uscc = StringField(_label("decisions", "uscc"), validators=[_credit_code(optional=True)],
                        description="当事人为单位时必填的 18 位代码；自然人留空。")
-    party_address = StringField("当事人地址", validators=[Length(max=300)])
-    county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
+    party_address = StringField(_label("decisions", "party_address"), validators=[Length(max=300)])
+    county = SelectField(_label("decisions", "county"), choices=choices(COUNTIES, "（请选择）"),
                          validators=[required("县（市、区）")])
-    sector = SelectField("行业领域", choices=choices(SECTORS, "（请选择）"),
+    sector = SelectField(_label("decisions", "sector"), choices=choices(SECTORS, "（请选择）"),
                          validators=[required("行业领域")])
-    facts = TextAreaField("违法事实和证据", validators=[required("违法事实和证据"), Length(max=50000)])
-    legal_basis = TextAreaField("违反的规定和处罚依据",
+    facts = TextAreaField(_label("decisions", "facts"), validators=[required("违法事实和证据"), Length(max=50000)])
+    legal_basis = TextAreaField(_label("decisions", "legal_basis"),
                                 validators=[required("违反的规定和处罚依据"), Length(max=20000)])
-    penalty = TextAreaField("处罚种类和内容", validators=[required("处罚种类和内容"), Length(max=20000)])
-    fine_yuan = DecimalField("罚款金额（元）", places=2,
+    penalty = TextAreaField(_label("decisions", "penalty"), validators=[required("处罚种类和内容"), Length(max=20000)])
+    fine_yuan = DecimalField(_label("decisions", "fine_yuan") + "（元）", places=2,
                              validators=[Optional(), finite_amount,
                                          NumberRange(min=0, message="金额不能为负数。")])
-    compliance = TextAreaField("履行方式和期限", validators=[Length(max=20000)])
-    remedy = TextAreaField("申请复议、提起诉讼的途径和期限", validators=[Length(max=20000)])
-    decision_date = DateField("决定日期", validators=[InputRequired(message="请填写决定日期。"), plausible_date,
+    compliance = TextAreaField(_label("decisions", "compliance"), validators=[Length(max=20000)])
+    remedy = TextAreaField(_label("decisions", "remedy"), validators=[Length(max=20000)])
+    decision_date = DateField(_label("decisions", "decision_date"), validators=[InputRequired(message="请填写决定日期。"), plausible_date,
                                                   _not_future])
     FIELDS = ("document_no", "decision_type", "party_name", "uscc", "party_address", "county",
               "sector", "facts", "legal_basis", "penalty", "fine_yuan", "compliance", "remedy",
@@ -283,31 +284,31 @@ class DecisionForm(ItemForm):
 
 
 class AccidentForm(ItemForm):
-    title_text = StringField("标题", validators=[required("标题"), Length(max=200)])
-    occurred_on = DateField("事故日期", validators=[InputRequired(message="请填写事故日期。"), plausible_date,
+    title_text = StringField(_label("accidents", "title_text"), validators=[required("标题"), Length(max=200)])
+    occurred_on = DateField(_label("accidents", "occurred_on"), validators=[InputRequired(message="请填写事故日期。"), plausible_date,
                                                 _not_future])
-    county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
+    county = SelectField(_label("accidents", "county"), choices=choices(COUNTIES, "（请选择）"),
                          validators=[required("县（市、区）")])
-    sector = SelectField("行业领域", choices=choices(SECTORS, "（请选择）"),
+    sector = SelectField(_label("accidents", "sector"), choices=choices(SECTORS, "（请选择）"),
                          validators=[required("行业领域")])
-    enterprise_name = StringField("事故单位", validators=[required("事故单位"), Length(max=200)])
-    uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=True)])
-    deaths = IntegerField("死亡人数", default=0, validators=[
+    enterprise_name = StringField(_label("accidents", "enterprise_name"), validators=[required("事故单位"), Length(max=200)])
+    uscc = StringField(_label("accidents", "uscc"), validators=[_credit_code(optional=True)])
+    deaths = IntegerField(_label("accidents", "deaths"), default=0, validators=[
         InputRequired(message="请填写死亡人数。"), NumberRange(min=0, max=100000, message="请填写 0 或正整数。")])
-    serious_injuries = IntegerField("重伤人数（含急性工业中毒）", default=0, validators=[
+    serious_injuries = IntegerField(_label("accidents", "serious_injuries") + "（含急性工业中毒）", default=0, validators=[
         InputRequired(message="请填写重伤人数。"), NumberRange(min=0, max=100000, message="请填写 0 或正整数。")])
-    direct_loss_yuan = DecimalField("直接经济损失（元）", places=2, default=Decimal(0), validators=[
+    direct_loss_yuan = DecimalField(_label("accidents", "direct_loss_yuan") + "（元）", places=2, default=Decimal(0), validators=[
         InputRequired(message="请填写直接经济损失。"), finite_amount,
         NumberRange(min=0, max=10**12, message="请填写 0 或正数。")])
-    summary = TextAreaField("事故概要", validators=[required("事故概要"), Length(max=5000)])
+    summary = TextAreaField(_label("accidents", "summary"), validators=[required("事故概要"), Length(max=5000)])
     report_source = TextAreaField(
         "报告全文（Markdown）",
         validators=[required("报告全文"), Length(max=500000)],
         description="依法全文公开。可用 Markdown：## 标题、列表、表格；HTML 会被清理。",
     )
-    approved_on = DateField("批复日期", validators=[Optional(), plausible_date, _not_future],
+    approved_on = DateField(_label("accidents", "approved_on"), validators=[Optional(), plausible_date, _not_future],
                             description="人民政府批复后方可公开；整改评估期限自批复日起 1 年。")
-    assessment_published_on = DateField("整改评估公开日期",
+    assessment_published_on = DateField(_label("accidents", "assessment_published_on"),
                                         validators=[Optional(), plausible_date, _not_future])
     FIELDS = ("title_text", "occurred_on", "county", "sector", "enterprise_name", "uscc",
               "deaths", "serious_injuries", "direct_loss_yuan", "summary", "report_source",
@@ -330,20 +331,20 @@ class AccidentForm(ItemForm):
 
 
 class BlacklistForm(ItemForm):
-    uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=False)])
-    enterprise_name = StringField("企业名称", validators=[required("企业名称"), Length(max=200)])
-    county = SelectField("县（市、区）", choices=choices(COUNTIES, "（请选择）"),
+    uscc = StringField(_label("blacklist", "uscc"), validators=[_credit_code(optional=False)])
+    enterprise_name = StringField(_label("blacklist", "enterprise_name"), validators=[required("企业名称"), Length(max=200)])
+    county = SelectField(_label("blacklist", "county"), choices=choices(COUNTIES, "（请选择）"),
                          validators=[required("县（市、区）")])
-    sector = SelectField("行业领域", choices=choices(SECTORS, "（请选择）"),
+    sector = SelectField(_label("blacklist", "sector"), choices=choices(SECTORS, "（请选择）"),
                          validators=[required("行业领域")])
-    grounds = SelectField("列入事由", choices=choices(BLACKLIST_GROUNDS, "（请选择）"),
+    grounds = SelectField(_label("blacklist", "grounds"), choices=choices(BLACKLIST_GROUNDS, "（请选择）"),
                           validators=[required("列入事由")])
-    basis = StringField("列入决定文书", validators=[required("列入决定文书"), Length(max=500)],
+    basis = StringField(_label("blacklist", "basis"), validators=[required("列入决定文书"), Length(max=500)],
                         description="作出列入决定的文书名称和文号。")
-    listed_on = DateField("列入日期", validators=[InputRequired(message="请填写列入日期。"),
+    listed_on = DateField(_label("blacklist", "listed_on"), validators=[InputRequired(message="请填写列入日期。"),
                                                 plausible_date],
                           description="届满日期按规定的列入期限自动计算。")
-    department_name = StringField("认定部门", default=DEFAULT_DEPARTMENT,
+    department_name = StringField(_label("blacklist", "department_name"), default=DEFAULT_DEPARTMENT,
                                   validators=[required("认定部门"), Length(max=120)])
     FIELDS = ("uscc", "enterprise_name", "county", "sector", "grounds", "basis", "listed_on")
 

@@ -148,6 +148,7 @@ def test_public_pages_have_no_serious_accessibility_violations(live_server, page
     audit.visit(base + "/search?q=矿山&year=20x6&kind=users", "/search bad query", status=400)
     assert page.locator(".error-summary").count() == 1
     audit.visit(base + "/no-such-page", "404 page", status=404)
+    audit.visit(base + "/data", "/data dictionary")
     audit.assert_clean()
 
 

@@ -258,3 +258,20 @@ def test_an_id_of_another_kind_is_not_found(app_ctx, client):
     item = factories.decision()
     db.session.commit()
     assert client.get(f"/powers/{item.id}").status_code == 404
+
+
+@pytest.mark.parametrize(("decision_type", "kind_label", "basis_label", "content_label"), [
+    ("行政检查", "行政检查决定", "检查和处理的依据", "处理决定的内容"),
+    ("行政强制", "行政强制决定", "实施行政强制的依据", "行政强制措施的种类和内容"),
+    ("行政处罚", "行政处罚决定", "违反的规定和处罚依据", "处罚种类和内容"),
+])
+def test_decision_labels_follow_its_type(app_ctx, client, decision_type, kind_label, basis_label,
+                                         content_label):
+    item = factories.decision(decision_type=decision_type, fine_yuan=None)
+    db.session.commit()
+    html = client.get(f"/decisions/{item.id}").get_data(as_text=True)
+    assert f'<p class="item-kind">{kind_label}</p>' in html
+    assert f'<h2 id="basis-heading">{basis_label}</h2>' in html
+    assert f'<h2 id="penalty-heading">{content_label}</h2>' in html
+    if decision_type != "行政处罚":
+        assert "处罚" not in html.split('<article')[1].split('<section class="publication"')[0]

@@ -46,7 +46,9 @@ def test_home_lists_the_five_latest_published_items_of_each_kind(app_ctx, client
     # Newest first, with the date and a link to the permanent page.
     assert html.index("最新公开测试公司6") < html.index("最新公开测试公司2")
     assert f'href="/decisions/{decisions[6].id}"' in html
-    assert "2026年1月7日" in html
+    # The decision date where readers expect it, not the publication date (2026年1月7日).
+    assert '决定日期 <time datetime="2026-09-28">2026年9月28日</time>' in html
+    assert "2026年1月7日" not in html
     for item in (power, accident, entry):
         assert f'href="{item.url_path}"' in html
     for kind in ("powers", "decisions", "accidents", "blacklist"):

@@ -224,3 +224,13 @@ def test_the_error_summary_links_each_problem_to_its_field(client, items, name, 
     before, after = html.split(f'id="{field_id}"', 1)
     field = before.rsplit("<", 1)[1] + after.split(">", 1)[0]  # the field's whole start tag
     assert 'aria-invalid="true"' in field and f'{field_id}-error' in field
+
+
+def test_titles_mark_the_match_and_power_snippets_show_it(client, app_ctx):
+    power = factories.power(name="对<未按规定>排查治理事故隐患的行政处罚", responsibilities="立案、调查取证")
+    db.session.commit()
+    html = client.get("/search?q=隐患").get_data(as_text=True)
+    title = re.search(rf'<a href="/powers/{power.id}">(.*?)</a>', html).group(1)
+    assert title == "对&lt;未按规定&gt;排查治理事故<mark>隐患</mark>的行政处罚"
+    snippet = re.search(r'<p class="search-snippet">(.*?)</p>', html, re.S).group(1)
+    assert "<mark>隐患</mark>" in snippet  # not the start of the item's text (its code)

@@ -1,5 +1,5 @@
 from search_index.analyzer import normalize
-from search_index.snippets import WIDTH, snippet
+from search_index.snippets import WIDTH, highlight, snippet
 
 
 def make(text: str, *terms: str, body: int = 0) -> str:
@@ -33,8 +33,36 @@ def test_line_breaks_become_spaces():
     assert make("景洪市\n勐海县", "勐海") == "景洪市 <mark>勐海</mark>县"
 
 
-def test_a_match_only_in_the_title_shows_the_start_of_the_body():
-    assert make("非煤矿山\n正文内容", "矿山", body=5) == "正文内容"
+def test_a_match_only_in_the_title_is_shown_there_not_the_start_of_the_body():
+    # A power item found by its name: the snippet shows the match, not the item's code.
+    assert make("非煤矿山\n正文内容", "矿山", body=5) == "非煤<mark>矿山</mark> 正文内容"
+    title = "对生产经营单位未将事故隐患排查治理情况如实记录的行政处罚"
+    html = make(title + "\nMH-CF-001 行政处罚 " + "责任" * 100, "隐患", body=len(title) + 1)
+    assert "<mark>隐患</mark>" in html and not html.startswith("…")
+
+
+def test_the_window_is_centred_on_the_first_match():
+    text = "甲" * 300 + "磨憨镇" + "乙" * 300
+    html = make(text, "磨憨")
+    before, after = html.split("<mark>磨憨</mark>")
+    assert abs(len(before.strip("…")) - len(after.strip("…"))) <= 4
+
+
+def test_a_window_does_not_start_inside_a_credit_code():
+    # A blacklist entry: the name and code come before the grounds.
+    title = "勐海县嘉禾矿业有限公司（91532822MA01LTW5XR）"
+    text = (title + "\n勐海县嘉禾矿业有限公司 91532822MA01LTW5XR 瞒报、谎报生产安全事故 "
+            + "依据" * 80)
+    html = make(text, "瞒报", body=len(title) + 1)
+    assert "<mark>瞒报</mark>" in html
+    first = html.lstrip("…").split()[0]
+    assert first in ("勐海县嘉禾矿业有限公司", "91532822MA01LTW5XR", "<mark>瞒报</mark>、谎报生产安全事故")
+
+
+def test_titles_are_highlighted_and_escaped():
+    title = "<b>磨憨</b>镇某公司"
+    assert highlight(title, normalize(title), (normalize("磨憨"),)) == (
+        "&lt;b&gt;<mark>磨憨</mark>&lt;/b&gt;镇某公司")
 
 
 def test_the_window_shows_as_many_terms_as_it_can():

@@ -259,22 +259,22 @@ def test_departments_are_found_or_created(app_ctx, tmp_path):
 
 def test_personal_data_is_masked_on_publication(app_ctx, tmp_path):
     row = DECISION | {
-        "enterprise_name": "岩某（身份证号532822198507123456）",
+        "enterprise_name": "岩某（身份证号532822198507123450）",
         "uscc": "",
-        "facts": "现场负责人岩某，身份证号532822198507123456，电话13987654321。",
+        "facts": "现场负责人岩某，身份证号532822198507123450，电话13987654321。",
         "party_address": "联系电话13987654321",
         "penalty": "罚款3万元",
     }
     import_file("decisions", jsonl(tmp_path, row))
     item = db.session.scalar(select(Decision))
-    assert "532822198507123456" not in item.facts and "13987654321" not in item.facts
+    assert "532822198507123450" not in item.facts and "13987654321" not in item.facts
     assert "5328**************" in item.facts and "139****4321" in item.facts
     assert item.party_name == "岩某（身份证号5328**************）"
     assert item.party_address == "联系电话139****4321"
 
 
 def test_report_is_masked_after_markdown_rendering(app_ctx, tmp_path):
-    report = "死者岩某，身份证号532822198507123456，家属电话13987654321。"
+    report = "死者岩某，身份证号532822198507123450，家属电话13987654321。"
     summary = "伤者电话13987654321"
     import_file("accidents", jsonl(tmp_path, ACCIDENT | {"report": report, "summary": summary}))
     item = db.session.scalar(select(AccidentReport))
@@ -370,7 +370,7 @@ def test_unknown_jsonl_key_and_missing_required_key(app_ctx, tmp_path):
     ("accidents", "deaths", True, "整数"),
     ("accidents", "serious_injuries", 10_000_000, "过大"),
     ("accidents", "direct_loss_yuan", "-1", "负数"),
-    ("accidents", "approved_on", "2025-03-14", "不能早于事故日期"),
+    ("accidents", "approved_on", "2025-03-14", "不能早于事故发生日期"),
     ("accidents", "published_on", "2025-06-19", "不能早于批复日期"),
     ("accidents", "report", "<p> </p><img src=x onerror=alert(1)>", "报告正文为空"),
     ("blacklist", "grounds", "其他", "不是可用的值"),
@@ -629,7 +629,7 @@ def test_import_command_prints_each_error_and_fails(runner, app_ctx):
     assert lines == [
         "第 3 行，字段 uscc（统一社会信用代码）：校验位不符：按前 17 位计算，第 18 位应为“Q”，"
         "您输入的是“P”。请核对是否有一位输错或两位颠倒。",
-        "第 6 行，字段 county（县市区）：“勐海”不是可用的值。是否应为“勐海县”？"
+        "第 6 行，字段 county（县（市、区））：“勐海”不是可用的值。是否应为“勐海县”？"
         "可选：景洪市、勐海县、勐腊县、西双版纳旅游度假区管委会、磨憨经济开发区管委会、景洪工业园区管委会。",
         "第 6 行，字段 fine_yuan（罚款金额）：应为以元为单位的数字，如 50000 或 12345.67，不是“五千”。",
         "导入失败：3 处错误，未导入任何数据。",

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from portal import fieldspec
 from portal.extensions import db
 from portal.labels import FIELD_LABELS
 from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
@@ -28,7 +29,7 @@ from portal.staff.forms import (
 from portal.staff.models import EDITOR
 from portal.templating import format_date, format_yuan
 
-KIND = "<any(powers, decisions, accidents, blacklist):kind>"
+KIND = "<any(" + ", ".join(fieldspec.KINDS) + "):kind>"
 KIND_LABELS = {kind: model.LABEL for kind, model in DISCLOSURE_MODELS.items()}
 
 

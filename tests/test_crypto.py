@@ -113,7 +113,8 @@ def test_parse_data_keys_newest_first_and_trimmed():
     assert parse_data_keys(f" {NEW} , {OLD},") == (NEW, OLD)
 
 
-@pytest.mark.parametrize("value", ["", " , ", "short", f"{NEW},{'x' * (MIN_KEY_LENGTH - 1)}"])
+@pytest.mark.parametrize("value", ["", " , ", "short", f"{NEW},{'x' * (MIN_KEY_LENGTH - 1)}"],
+                         ids=["empty", "blank-list", "short", "second-key-short"])
 def test_parse_data_keys_refuses_empty_and_short_keys_without_echoing_them(value):
     with pytest.raises(DataKeyInvalid) as caught:
         parse_data_keys(value)

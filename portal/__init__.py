@@ -75,6 +75,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(disclosures_bp)
     app.register_blueprint(staff_bp)
+    from portal.reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

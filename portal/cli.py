@@ -14,6 +14,7 @@ KINDS = ("powers", "decisions", "accidents", "blacklist")
 def register(app: Flask) -> None:
     for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key):
         app.cli.add_command(command)
+    app.cli.add_command(purge_reports)
     from portal.staff.cli import register as register_staff_commands
 
     register_staff_commands(app)
@@ -99,6 +100,17 @@ def rotate_data_key() -> None:
                f"（PORTAL_DATA_KEY 中共 {report.keys} 个密钥）。")
     if report.keys > 1:
         click.echo("现在可以从 PORTAL_DATA_KEY 中删除旧密钥（只保留第一个），然后重启。")
+
+
+@click.command("purge-reports")
+@with_appcontext
+def purge_reports() -> None:
+    """Delete abandoned report drafts and erase the content of reports past retention."""
+    from portal.services.reports import purge_reports as purge
+
+    result = purge()
+    click.echo(f"已删除未提交的举报草稿 {result.drafts} 份；"
+               f"已清除超过保存期限的举报内容 {result.reports} 件。")
 
 
 def fail(message: str) -> None:

@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -96,7 +97,7 @@ class PhotoUploads:
 class ReportForm(PhotoUploads, ReportPageForm):
     kind = RadioField(
         "举报类别",
-        choices=list(REPORT_KINDS.items()),
+        choices=[SelectChoice(value, label) for value, label in REPORT_KINDS.items()],
         validators=[InputRequired(message="请选择举报类别。")],
     )
     enterprise_name = StringField(
@@ -112,7 +113,7 @@ class ReportForm(PhotoUploads, ReportPageForm):
     )
     county = SelectField(
         "所在县（市、区）",
-        choices=[("", "请选择")] + [(c, c) for c in COUNTIES],
+        choices=[SelectChoice("", "请选择"), *(SelectChoice(c, c) for c in COUNTIES)],
         validators=[InputRequired(message="请选择县（市、区）。")],
         validate_choice=True,
     )

@@ -60,7 +60,7 @@ def _journey(client, app) -> str:
 def _secrets(code: str) -> dict[str, list[bytes]]:
     return {
         "client address": [CLIENT_ADDRESS.encode()],
-        "user agent": [b"distinctive-agent-4711"],
+        "user agent": [USER_AGENT.encode(), b"distinctive-agent-4711"],
         "report words": [PHRASE.encode("utf-8"), REPORT_FIELDS["place"].encode("utf-8")],
         "contact": [b"13912345678"],
         "reply": [REPLY.encode("utf-8")],

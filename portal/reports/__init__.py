@@ -105,11 +105,14 @@ def client_key() -> str:
 # ---------------------------------------------------------------- the development server's log
 
 # werkzeug writes '<address> - - [<time>] "<request line>" <status> <size>' for every request.
-_REPORT_REQUEST = re.compile(r"^(?:\x1b\[[0-9;]*m)*[A-Z]+ /report(?:[/?\s]|$)")
+# The stylesheet a report page loads right after it would give the address and time away by
+# its neighbouring line, so static files are logged the same way.
+_REPORT_REQUEST = re.compile(r"^(?:\x1b\[[0-9;]*m)*[A-Z]+ /(?:report(?:[/?\s]|$)|static/)")
 
 
 class ReportRequestLogFilter(logging.Filter):
-    """Rewrites werkzeug's request-log records for /report pages without address and time."""
+    """Rewrites werkzeug's request-log records for /report pages (and static files) without
+    the client's address and the time."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args: Any = record.args

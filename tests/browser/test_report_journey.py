@@ -44,7 +44,7 @@ def test_reporter_journey_without_javascript(live_server, live_app, page_nojs, t
 
     page.click("button:has-text('提交举报')")
     page.wait_for_load_state()
-    code = page.locator("#receipt-code").inner_text().strip()
+    code = page.locator("#receipt-code").inner_text().strip().replace("\n", "")
     assert CODE_PATTERN.match(code), code
     number = re.search(r"JB\d{4}-\d{6}", page.content()).group(0)
     assert code not in page.url

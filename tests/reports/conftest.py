@@ -80,9 +80,15 @@ def submit_report(client: FlaskClient, photos: list[bytes] = (), **fields) -> tu
     html = client.post("/report/send", data={"csrf_token": csrf_from(check.get_data(as_text=True))})
     assert html.status_code == 200, html.get_data(as_text=True)
     page = html.get_data(as_text=True)
-    code = re.search(r'id="receipt-code">([0-9A-Z-]+)<', page).group(1)
+    code = receipt_code(page)
     number = re.search(r"(JB\d{4}-\d{6})", page).group(1)
     return number, code
+
+
+def receipt_code(page: str) -> str:
+    """The receipt code shown on a receipt page (its groups are separate spans)."""
+    shown = re.search(r'id="receipt-code">(.*?)</p>', page).group(1)
+    return re.sub(r"<[^>]+>", "", shown)
 
 
 def followup(client: FlaskClient, code: str):

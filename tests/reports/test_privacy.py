@@ -163,6 +163,16 @@ def test_log_filter_handles_coloured_request_lines():
     ReportRequestLogFilter().filter(record)
     assert "10.0.0.8" not in record.getMessage() and "30/Nov" not in record.getMessage()
     assert "/report/followup" in record.getMessage()
+    static = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               '10.0.0.8 - - [30/Nov/2026 10:00:00] "%s" %s %s',
+                               ("GET /static/style.css HTTP/1.1", "304", "-"), None)
+    ReportRequestLogFilter().filter(static)
+    assert "10.0.0.8" not in static.getMessage()
+    search = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
+                               '10.0.0.8 - - [30/Nov/2026 10:00:00] "%s" %s %s',
+                               ("GET /reports-of-something HTTP/1.1", "404", "-"), None)
+    ReportRequestLogFilter().filter(search)
+    assert "10.0.0.8" in search.getMessage()
 
 
 @pytest.mark.parametrize("method,path", [

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Report, ReportDraft, ReportPhoto
 from tests.factories import credit_code
-from tests.reports.conftest import REPORT_FIELDS, csrf_from, fill_form, jpeg_bytes, submit_report
+from tests.reports.conftest import (
+    REPORT_FIELDS,
+    csrf_from,
+    fill_form,
+    jpeg_bytes,
+    receipt_code,
+    submit_report,
+)
 
 
 def _count(model) -> int:
@@ -146,7 +153,7 @@ def test_receipt_page_and_download(client):
     check = client.get("/report/check").get_data(as_text=True)
     response = client.post("/report/send", data={"csrf_token": csrf_from(check)})
     html = response.get_data(as_text=True)
-    code = re.search(r'id="receipt-code">([0-9A-Z-]+)<', html).group(1)
+    code = receipt_code(html)
     assert "只显示这一次" in html and "离线保存" in html and "前（15 个工作日内）" in html
     assert "Set-Cookie" not in response.headers or code not in response.headers["Set-Cookie"]
     download = client.post("/report/receipt.txt", data={"csrf_token": csrf_from(html), "code": code})

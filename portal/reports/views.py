@@ -84,6 +84,8 @@ def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
+        if request.method != "POST":  # no code submitted: nothing to hide
+            return make_response(view(*args, **kwargs))
         with receipts.MinimumDuration(_min_seconds()):
             return make_response(view(*args, **kwargs))
 
@@ -189,6 +191,10 @@ def send():
         return redirect(url_for("reports.new"), code=303)
     try:
         report, code = service.submit_draft(draft)
+    except service.DraftNotFound:
+        session.pop(DRAFT_KEY, None)
+        flash("这份举报已经提交过，没有重复提交。", "error")
+        return redirect(url_for("reports.new"), code=303)
     except service.ReportInvalid:
         flash("举报内容还不完整，请补充后再提交。", "error")
         return redirect(url_for("reports.new"), code=303)

@@ -243,7 +243,8 @@ def submit(
     One transaction: the report, its photos (new ``photos`` and those of ``draft``), the
     "received" step, and the draft's deletion; the code exists only once that has committed,
     and only its Argon2id digest is stored.  ``ReportInvalid`` for bad fields,
-    ``ReportNotStored`` if the database refused (nothing is stored then)."""
+    ``ReportNotStored`` if the database refused (nothing is stored then), ``DraftNotFound``
+    if ``draft`` was sent meanwhile by another request."""
     fields = clean_fields(values)
     images = list(photos)
     draft_photo_ids = [p.id for p in draft_photos(draft)] if draft is not None else []
@@ -282,7 +283,11 @@ def submit(
                     update(ReportPhoto).where(ReportPhoto.id.in_(draft_photo_ids))
                     .values(report_id=report.id, draft_id=None)
                 )
-            db.session.execute(delete(ReportDraft).where(ReportDraft.id == draft.id))
+            gone = db.session.execute(delete(ReportDraft).where(ReportDraft.id == draft.id))
+            if gone.rowcount != 1:
+                # Sent twice at once (a double click): the other request stored it already.
+                db.session.rollback()
+                raise DraftNotFound("这份举报已经提交。")
         db.session.commit()
     except SQLAlchemyError as exc:
         db.session.rollback()

@@ -160,3 +160,14 @@ def test_purge_command(runner, app):
         reports.submit(REPORT_FIELDS)
     result = runner.invoke(args=["purge-reports"])
     assert result.exit_code == 0 and "已清除超过保存期限的举报内容 0 件" in result.output
+
+
+def test_a_draft_sent_twice_at_once_stores_one_report(app_ctx):
+    from types import SimpleNamespace
+
+    draft = reports.save_draft(None, REPORT_FIELDS, [images.clean(jpeg_bytes())])
+    same_draft_seen_by_a_second_request = SimpleNamespace(id=draft.id)
+    reports.submit_draft(draft)
+    with pytest.raises(reports.DraftNotFound):
+        reports.submit(REPORT_FIELDS, draft=same_draft_seen_by_a_second_request)
+    assert _count(Report) == 1 and _count(ReportPhoto) == 1

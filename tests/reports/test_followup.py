@@ -233,7 +233,9 @@ def test_report_submission_is_rate_limited(app):
 
 
 def test_right_and_wrong_codes_take_the_same_time(tmp_path):
-    app = make_app(tmp_path)  # the real fixed answer time
+    # A minimum well above the real work even on a loaded machine, so the test is not flaky.
+    minimum = 1.0
+    app = make_app(tmp_path, REPORT_FOLLOWUP_MIN_SECONDS=minimum)
     client = app.test_client()
     number, code = submit_report(client)
     with app.app_context():
@@ -244,7 +246,12 @@ def test_right_and_wrong_codes_take_the_same_time(tmp_path):
         start = time.monotonic()
         client.post("/report/followup", data={"csrf_token": token, "code": typed})
         timings[label] = time.monotonic() - start
+    assert min(timings.values()) >= minimum
+    assert max(timings.values()) - min(timings.values()) < 0.25, timings
+
+
+def test_default_answer_time_covers_the_work():
     from portal.reports.views import FOLLOWUP_MIN_SECONDS
 
-    assert min(timings.values()) >= FOLLOWUP_MIN_SECONDS
-    assert max(timings.values()) - min(timings.values()) < 0.1, timings
+    # One Argon2id hash (~20 ms), a lookup and a page: half a second leaves a wide margin.
+    assert FOLLOWUP_MIN_SECONDS >= 0.5

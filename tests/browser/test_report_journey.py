@@ -17,6 +17,10 @@ CODE_PATTERN = re.compile(r"^([0-9A-Z]{4}-){6}[0-9A-Z]{4}$")
 
 def test_reporter_journey_without_javascript(live_server, live_app, page_nojs, tmp_path):
     page, base = page_nojs, live_server
+    page.set_viewport_size({"width": 360, "height": 800})  # a phone
+
+    def fits_the_phone() -> bool:
+        return page.evaluate("document.documentElement.scrollWidth") <= 360
     photo = tmp_path / "IMG_0042.jpg"
     photo.write_bytes(jpeg_bytes(size=(1600, 1200)))
 
@@ -40,14 +44,14 @@ def test_reporter_journey_without_javascript(live_server, live_app, page_nojs, t
     page.wait_for_url(base + "/report/check")
     assert "被责令停产后夜间仍在生产" in page.content()
     assert page.locator("img[src^='/report/draft-photo/']").count() == 1
-    assert "谁能看到什么" in page.content()
+    assert "谁能看到什么" in page.content() and fits_the_phone()
 
     page.click("button:has-text('提交举报')")
     page.wait_for_load_state()
     code = page.locator("#receipt-code").inner_text().strip().replace("\n", "")
     assert CODE_PATTERN.match(code), code
     number = re.search(r"JB\d{4}-\d{6}", page.content()).group(0)
-    assert code not in page.url
+    assert code not in page.url and fits_the_phone()
 
     with page.expect_download() as info:
         page.click("button:has-text('下载回执')")
@@ -67,7 +71,7 @@ def test_reporter_journey_without_javascript(live_server, live_app, page_nojs, t
     page.click("main button:has-text('查询')")
     page.wait_for_load_state()
     assert number in page.content() and "请问液化气瓶大约有多少个？" in page.content()
-    assert page.url == base + "/report/followup"
+    assert page.url == base + "/report/followup" and fits_the_phone()
 
     page.fill("#reply-body", "大约二十个，堆在窑炉东侧。")
     page.set_input_files("#reply-photos", str(photo))
@@ -96,6 +100,7 @@ def test_reporter_journey_without_javascript(live_server, live_app, page_nojs, t
     page.click("button:has-text('提交收款信息')")
     page.wait_for_load_state()
     assert "已申领奖励" in page.content() and "已申领，待发放" in page.content()
+    assert fits_the_phone()
     with live_app.app_context():
         reward = db.session.scalar(select(Report)).reward
         assert reward.status == "claimed" and reward.claim_method == "transfer"

@@ -108,7 +108,7 @@ def _current_draft():
 
 
 def _removal_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("remove_photo") if v.isdigit()]
+    return [int(v) for v in request.form.getlist("remove_photo") if v.isascii() and v.isdigit()]
 
 
 @bp.route("", methods=["GET", "POST"])

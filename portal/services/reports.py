@@ -45,6 +45,7 @@ from portal.models import (
 from portal.working_days import working_calendar
 
 MAX_PHOTOS = 5  # per report, and per reply
+MAX_ROW_ID = 2**31 - 1  # larger ids in a URL are refused before PostgreSQL's INTEGER overflows
 # Field lengths (characters).  Generous for a description, short where a line is expected.
 NAME_MAX = 200
 PLACE_MAX = 200
@@ -173,6 +174,7 @@ def draft_fields(draft: ReportDraft) -> dict[str, Any]:
 
 
 def draft_photos(draft: ReportDraft) -> list[ReportPhoto]:
+    """The photos held for ``draft``, in upload order."""
     return list(db.session.scalars(
         select(ReportPhoto).where(ReportPhoto.draft_id == draft.id).order_by(ReportPhoto.id)
     ))
@@ -213,7 +215,7 @@ def save_draft(
 
 def draft_photo(draft_id: str | None, photo_id: int) -> ReportPhoto | None:
     """A photo of this draft, or None (another draft's photos are never served)."""
-    if not draft_id:
+    if not draft_id or not 0 < photo_id <= MAX_ROW_ID:
         return None
     photo = db.session.get(ReportPhoto, photo_id)
     if photo is None or photo.draft_id != draft_id:

@@ -40,6 +40,7 @@ def is_expired(reward: Reward, today: date | None = None) -> bool:
 
 
 def is_claimable(reward: Reward, today: date | None = None) -> bool:
+    """Approved and within the claim period: the reporter may claim it now."""
     today = today or local_today()
     return reward.status == "approved" and reward.claim_due is not None and today <= reward.claim_due
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from tests.reports.conftest import REPORT_FIELDS, csrf_from, jpeg_bytes, submit_report
+from tests.reports.conftest import REPORT_FIELDS, csrf_from, fill_form, jpeg_bytes, submit_report
 
 ODD = ["\x00", "A" * 100_000, "\u202e反向文字", "<script>alert(1)</script>", "' OR 1=1 --", "😀" * 500]
 
@@ -53,7 +53,16 @@ def test_actions_on_a_real_case_with_odd_values(client):
 
 def test_draft_photo_of_nobody(client):
     assert client.get("/report/draft-photo/1").status_code == 404
+    fill_form(client, [jpeg_bytes()])  # a draft in the session: the id reaches the lookup
     assert client.get("/report/draft-photo/99999999999999999999").status_code == 404
+    assert client.get("/report/draft-photo/0").status_code == 404
+
+
+def test_removal_ids_that_are_not_plain_numbers(client):
+    fill_form(client, [jpeg_bytes()])
+    token = csrf_from(client.get("/report").get_data(as_text=True))
+    data = {"csrf_token": token, **REPORT_FIELDS, "remove_photo": ["²", "-1", "1e3", "99999999999999999999"]}
+    assert client.post("/report", data=data, content_type="multipart/form-data").status_code == 303
 
 
 def test_receipt_download_with_a_wrong_code(client):

@@ -76,6 +76,22 @@ def test_timeline_shows_steps_with_notes_and_deadlines(client, app):
     assert "核查期限" in html
 
 
+def test_reasons_shown_even_without_a_timeline_note(client, app):
+    number, code = submit_report(client)
+    with app.app_context():
+        report = _report(app)
+        report.status, report.decline_reason = "declined", "所反映问题不属于安全生产监管职责"
+        report.add_event("declined", local_today())
+        db.session.commit()
+    html = followup(client, code).get_data(as_text=True)
+    assert "不予受理的理由" in html and "所反映问题不属于安全生产监管职责" in html
+    with app.app_context():
+        _report(app).events[-1].note = "所反映问题不属于安全生产监管职责"
+        db.session.commit()
+    html = followup(client, code).get_data(as_text=True)
+    assert html.count("所反映问题不属于安全生产监管职责") == 1
+
+
 def test_read_staff_message_and_reply_with_photo(client, app):
     number, code = submit_report(client)
     with app.app_context():

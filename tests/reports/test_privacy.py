@@ -111,6 +111,11 @@ def test_report_tables_store_dates_not_times():
 def test_logs_hold_nothing_that_identifies_or_reveals(client, app, caplog):
     caplog.set_level(logging.DEBUG)
     code = _journey(client, app)
+    # Reach the rate limit too: the limiter logs its breaches.
+    token = csrf_from(client.get("/report/followup").get_data(as_text=True))
+    statuses = [client.post("/report/followup", data={"csrf_token": token, "code": code[:-1] + "Z"})
+                .status_code for _ in range(12)]
+    assert 429 in statuses
     logged = "\n".join(
         f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
     ).encode("utf-8")

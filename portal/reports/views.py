@@ -294,6 +294,7 @@ def _case_page(
     forms: dict[str, Any] | None = None,
     notice: str | None = None,
     slip: str | None = None,
+    error: str | None = None,
     status: int = 200,
 ):
     code = receipts.grouped(receipts.normalize(raw_code))
@@ -313,6 +314,7 @@ def _case_page(
         forms=all_forms,
         notice=notice,
         slip=slip,
+        error=error,
         own_photos=own_photos,
         message_photos=message_photos,
         photo_uri=_data_uri,
@@ -342,8 +344,8 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
                 form[name].errors = [*form[name].errors, message]
         return _case_page(report, raw_code, forms={prefix: form}, status=400)
     except (service.ReportError, reward_claims.ClaimRefused) as exc:
-        form.form_errors.append(str(exc))
-        return _case_page(report, raw_code, forms={prefix: form}, status=400)
+        # Shown at the top: the form it came from may not be on the page any more.
+        return _case_page(report, raw_code, forms={prefix: form}, error=str(exc), status=400)
     notice, slip = outcome if isinstance(outcome, tuple) else (outcome, None)
     return _case_page(report, raw_code, notice=notice, slip=slip)
 

@@ -386,8 +386,8 @@ class PurgeResult:
 
 
 def retention_cutoff(today: date, years: int) -> date:
-    """The last closing date whose content is erased today: ``years`` before ``today``
-    (29 February falls back to 28 February in a common year)."""
+    """Reports closed before this date have their content erased today: ``years`` before
+    ``today`` (29 February falls back to 28 February in a common year)."""
     try:
         return today.replace(year=today.year - years)
     except ValueError:

@@ -198,9 +198,17 @@ def test_reward_claim_slip_shown_and_checkable(client, app):
 
 def test_expired_claimed_paid_are_shown(client, app):
     number, code = submit_report(client)
-    _approve_reward(app, due_in_days=-1)
+    _approve_reward(app)
+    stale_page = followup(client, code).get_data(as_text=True)
+    with app.app_context():
+        _report(app).reward.claim_due = local_today() - timedelta(days=1)
+        db.session.commit()
     page = followup(client, code).get_data(as_text=True)
     assert "已过申领期限" in page and "提交收款信息" not in page
+    # A claim sent from a page opened before the deadline is refused, visibly.
+    response = _action(client, stale_page, "/report/followup/claim-transfer", "transfer",
+                       payment_details="账号")
+    assert response.status_code == 400 and "此奖励当前不能申领" in response.get_data(as_text=True)
     with app.app_context():
         reward = _report(app).reward
         reward.status, reward.paid_on = "paid", local_today()

@@ -13,7 +13,7 @@ KINDS = ("powers", "decisions", "accidents", "blacklist")
 
 def register(app: Flask) -> None:
     for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key,
-                    backup):
+                    backup, purge_reports):
         app.cli.add_command(command)
     from portal.staff.cli import register as register_staff_commands
 
@@ -120,6 +120,17 @@ def backup(target: str) -> None:
     click.echo(f"审计日志 {made.manifest['audit_events']} 条，链头哈希 "
                f"{made.manifest['audit_head_hash']}（恢复后用 audit-verify --anchor 核对）。")
     click.echo("数据加密密钥不在备份中：请另行妥善保管 PORTAL_DATA_KEY。")
+
+
+@click.command("purge-reports")
+@with_appcontext
+def purge_reports() -> None:
+    """Delete abandoned report drafts and erase the content of reports past retention."""
+    from portal.services.reports import purge_reports as purge
+
+    result = purge()
+    click.echo(f"已删除未提交的举报草稿 {result.drafts} 份；"
+               f"已清除超过保存期限的举报内容 {result.reports} 件。")
 
 
 def fail(message: str) -> None:

@@ -304,4 +304,71 @@ def test_credit_pages_have_no_serious_accessibility_violations(live_server, live
     audit.visit(f"{base}/credit/verify?code={number}", "/credit/verify genuine")
     audit.visit(base + "/credit/verify?code=XSBN-7KQ2-XM9D", "/credit/verify unknown number")
     assert page.locator(".error-summary").count() == 1
+
+
+def test_report_pages_have_no_serious_accessibility_violations(live_server, live_app, page, tmp_path):
+    from sqlalchemy import select
+
+    from portal.models import Report, ReportMessage, Reward
+    from tests.reports.conftest import jpeg_bytes
+
+    audit = Auditor(page)
+    base = live_server
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg_bytes())
+    audit.visit(base + "/report", "/report")
+    page.click("button:has-text('下一步')")
+    page.wait_for_load_state()
+    assert page.locator(".error-summary a").count() >= 5
+    audit.check("/report submitted empty")
+
+    page.check("#kind-0")
+    page.fill("#enterprise_name", "景洪市无障碍测试化工有限公司")
+    page.select_option("#county", "景洪市")
+    page.fill("#place", "景洪工业园区")
+    page.fill("#description", "储罐区围堰破损。")
+    page.fill("#seen_since", "上个月")
+    page.set_input_files("#photos", str(photo))
+    page.check("#callback")
+    page.click("button:has-text('下一步')")
+    page.wait_for_load_state()
+    assert page.locator(".error-summary a[href='#contact']").count() == 1
+    audit.check("/report with kept photo and a missing contact")
+    page.fill("#contact", "13800000000")
+    page.click("button:has-text('下一步')")
+    page.wait_for_url(base + "/report/check")
+    audit.check("/report/check")
+    page.click("button:has-text('提交举报')")
+    page.wait_for_load_state()
+    code = page.locator("#receipt-code").inner_text().strip()
+    audit.check("receipt")
+
+    with live_app.app_context():
+        report = db.session.scalar(select(Report))
+        report.status, report.closed_as, report.closed_on = "closed", "rectified", local_today()
+        report.add_event("closed", local_today(), note="企业已修复围堰")
+        report.messages.append(ReportMessage(sent_on=local_today(), author="staff", body="请补充照片。"))
+        report.reward = Reward(amount_yuan=3000, status="approved", proposed_on=local_today(),
+                               claim_due=local_today() + timedelta(days=60))
+        db.session.commit()
+
+    audit.visit(base + "/report/followup", "/report/followup")
+    page.fill("#code", "WRONG-CODE")
+    page.click("main button:has-text('查询')")
+    page.wait_for_load_state()
+    assert page.locator(".error-summary a[href='#code']").count() == 1
+    audit.check("/report/followup wrong code")
+    page.fill("#code", code)
+    page.click("main button:has-text('查询')")
+    page.wait_for_load_state()
+    assert page.locator(".reward-panel").count() == 1 and page.locator("#reopen-reason").count() == 1
+    audit.check("case page: message, reward, reopen")
+    page.click("button:has-text('发送')")
+    page.wait_for_load_state()
+    assert page.locator(".error-summary a[href='#reply-body']").count() == 1
+    audit.check("case page: empty reply")
+    page.click("button:has-text('生成领奖凭证')")
+    page.wait_for_load_state()
+    assert page.locator(".slip-code").count() == 1
+    audit.check("case page: claim slip")
     audit.assert_clean()

@@ -1,0 +1,162 @@
+"""Receipt codes of anonymous reports (DESIGN.md §3): make, parse, digest, answer in fixed time.
+
+Format.  24 random characters (120 bits from ``secrets``) and 4 check characters (20 bits), all
+from Crockford's base32 alphabet (0-9, A-Z without I, L, O, U), written as 7 groups of 4 joined by
+hyphens: ``7KQ2-XM9D-…`` (28 characters, 34 with hyphens).  24 + 4 fills the groups exactly, so
+nobody wonders whether a short last group was cut off; 120 bits is above the 100 the design asks.
+
+Input.  Case, spaces, hyphens and full-width forms do not matter; Crockford's confusables are
+read as the digit people meant (I and L → 1, O → 0).  A code whose check part does not match is
+refused here, before any database work: a mistyped or made-up code passes the check with
+probability 2⁻²⁰ (about one in a million).  The check is an HMAC keyed by the app's
+secret, so codes cannot be made offline by someone who only knows the format.
+
+Storage.  Only an Argon2id hash of the canonical code is stored (``Report.receipt_digest``),
+with one site-wide salt derived from the secret key, so the code alone finds its report (a
+per-row salt would need the row first).  Parameters: t=2, m=19 MiB, p=1 (OWASP's first
+recommended Argon2id setting) take about 20 ms on one core, so one submission on an idle
+server stays far below 300 ms.  They still resist an offline guess because the guess space
+is what protects the code, not the hash's cost: finding one of N stored codes takes about
+2¹²⁰ / N guesses, i.e. more than 10²⁰ years at a billion guesses a second for a million
+reports; and the salt and check key come from ``PORTAL_SECRET_KEY``, so a copy of the database
+without the secret cannot test a single guess.  (Changing ``PORTAL_SECRET_KEY`` therefore
+invalidates every receipt code: keep it as carefully as the data key.)
+
+Time.  ``MinimumDuration`` pads an answer to a fixed minimum, and ``digest_or_dummy`` always
+pays for one hash, so a wrong code (check valid or not) costs the same as a right one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from types import TracebackType
+
+from argon2.low_level import Type, hash_secret_raw
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+# What people type for a character the alphabet left out (Crockford's decoding rules).
+_CONFUSABLES = {"I": "1", "L": "1", "O": "0"}
+RANDOM_CHARS = 24  # 5 bits each: 120 random bits
+CHECK_CHARS = 4  # 20 bits of HMAC
+CODE_CHARS = RANDOM_CHARS + CHECK_CHARS
+GROUP = 4
+SEPARATOR = "-"
+# Longest input worth reading: the code with a separator and a space between all characters.
+MAX_INPUT_CHARS = CODE_CHARS * 3
+
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+ARGON2_HASH_BYTES = 32
+SALT_BYTES = 16
+
+_CHECK_LABEL = "receipt-code.check.v1"
+_SALT_LABEL = "receipt-code.salt.v1"
+# Hashed when a code is refused before the lookup, so the refusal costs the same time.
+_DUMMY_CODE = "0" * CODE_CHARS
+
+
+class ReceiptCodeInvalid(ValueError):
+    """Not a receipt code of this portal: wrong length, a foreign character or a wrong check."""
+
+
+def _keyed(secret_key: str, label: str, data: bytes) -> bytes:
+    return hmac.new(f"{label}:{secret_key}".encode(), data, hashlib.sha256).digest()
+
+
+def _check_part(secret_key: str, random_part: str) -> str:
+    value = int.from_bytes(_keyed(secret_key, _CHECK_LABEL, random_part.encode("ascii"))[:4], "big")
+    value >>= 32 - 5 * CHECK_CHARS  # the first 20 bits
+    return "".join(
+        ALPHABET[(value >> (5 * (CHECK_CHARS - 1 - i))) & 31] for i in range(CHECK_CHARS)
+    )
+
+
+def grouped(code: str) -> str:
+    """``code`` (canonical, 28 characters) in groups of 4 joined by hyphens."""
+    return SEPARATOR.join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
+
+
+def new_code(secret_key: str) -> str:
+    """A fresh receipt code, canonical (no separators)."""
+    random_part = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+    return random_part + _check_part(secret_key, random_part)
+
+
+def normalize(raw: str) -> str:
+    """Upper case, full-width folded, spaces and hyphens dropped, confusables mapped."""
+    text = unicodedata.normalize("NFKC", (raw or "")[:MAX_INPUT_CHARS]).upper()
+    kept = (ch for ch in text if not ch.isspace() and ch not in "-‐‑‒–—_.")
+    return "".join(_CONFUSABLES.get(ch, ch) for ch in kept)
+
+
+def parse(raw: str, secret_key: str) -> str:
+    """The canonical code in ``raw``; ``ReceiptCodeInvalid`` unless its check part matches."""
+    code = normalize(raw)
+    if len(code) != CODE_CHARS or any(ch not in _VALUE for ch in code):
+        raise ReceiptCodeInvalid("not a receipt code")
+    expected = _check_part(secret_key, code[:RANDOM_CHARS])
+    if not hmac.compare_digest(expected, code[RANDOM_CHARS:]):
+        raise ReceiptCodeInvalid("check part does not match")
+    return code
+
+
+def site_salt(secret_key: str) -> bytes:
+    """The one site-wide salt: a keyed hash of a fixed label, so it is secret with the key."""
+    return _keyed(secret_key, _SALT_LABEL, b"")[:SALT_BYTES]
+
+
+def digest(code: str, secret_key: str) -> str:
+    """Argon2id of a canonical code with the site-wide salt, hex (``Report.receipt_digest``)."""
+    raw = hash_secret_raw(
+        secret=code.encode("ascii"),
+        salt=site_salt(secret_key),
+        time_cost=ARGON2_TIME_COST,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+        hash_len=ARGON2_HASH_BYTES,
+        type=Type.ID,
+    )
+    return raw.hex()
+
+
+def digest_or_dummy(raw: str, secret_key: str) -> str | None:
+    """The digest of the code in ``raw``, or None if it is not a code — after the same work."""
+    try:
+        code = parse(raw, secret_key)
+    except ReceiptCodeInvalid:
+        digest(_DUMMY_CODE, secret_key)
+        return None
+    return digest(code, secret_key)
+
+
+@dataclass
+class MinimumDuration:
+    """``with MinimumDuration(0.5):`` — the block takes at least that long.
+
+    Wraps everything from reading a submitted code to the finished answer, so a wrong code and
+    a right one cannot be told apart by the time the answer takes (as long as the real work
+    stays below the minimum)."""
+
+    seconds: float
+    started: float = 0.0
+
+    def __enter__(self) -> MinimumDuration:
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        remaining = self.seconds - (time.monotonic() - self.started)
+        if remaining > 0:
+            time.sleep(remaining)

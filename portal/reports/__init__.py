@@ -1,0 +1,133 @@
+"""Anonymous reporting (/report): the form, the receipt, the follow-up, the reward claim.
+
+What this blueprint adds around its views, for the reporter's protection (DESIGN.md §3):
+
+- a larger request size (5 photos of 10 MB) and uploads held in memory, never spooled to a
+  temporary file on disk;
+- the rate limiter keyed on an HMAC of the day and the client's address, so its storage never
+  holds an address and the key changes every day;
+- a filter on werkzeug's request log (the development server of ``make run``) that removes the
+  client's address and the time from every line about a report page;
+- headers: no caching, no referrer, no framing, and the app's CSP, which allows no script.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from typing import IO, Any
+
+from flask import Blueprint, current_app, g, render_template, request
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import ValidationError
+
+from portal.credentials import keyed_digest
+from portal.extensions import csrf
+from portal.images import MAX_UPLOAD_BYTES
+from portal.models import local_today
+
+bp = Blueprint("reports", __name__, url_prefix="/report")
+
+# 5 photos of 10 MB each, plus the form's text.
+MAX_PHOTOS_PER_REQUEST = 5
+REQUEST_MAX_BYTES = MAX_PHOTOS_PER_REQUEST * MAX_UPLOAD_BYTES + 2 * 1024 * 1024
+# The time-independent part of every report page's headers.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+# The CSRF check runs in this blueprint's own before_request (below), after the request size
+# has been raised: the app-wide check would parse the body first, under the app's smaller limit.
+csrf.exempt(bp)
+
+
+def _in_memory_stream(
+    total_content_length: int | None,
+    content_type: str | None,
+    filename: str | None = None,
+    content_length: int | None = None,
+) -> IO[bytes]:
+    # Werkzeug spools uploads over 500 KB to a temporary file; a photo must never touch the
+    # disk unencrypted, even briefly.  The request size limit bounds the memory this takes.
+    return io.BytesIO()
+
+
+@bp.before_request
+def _prepare_request() -> None:
+    request.max_content_length = REQUEST_MAX_BYTES
+    request._get_file_stream = _in_memory_stream  # type: ignore[method-assign]
+    if request.method == "POST":
+        # The session cookie is SameSite=Strict and these pages send no Referer at all
+        # (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS referrer check could only
+        # refuse every honest form; the token check is what protects.
+        try:
+            validate_csrf(csrf._get_csrf_token())
+        except ValidationError as exc:
+            raise CSRFError(exc.args[0]) from None
+        g.csrf_valid = True
+
+
+@bp.after_request
+def _headers(response):
+    for name, value in HEADERS.items():
+        response.headers[name] = value
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: Exception):
+    return render_template(
+        "errors/error.html",
+        code=413,
+        title="提交的内容过大",
+        message=(f"每张照片不超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，最多 "
+                 f"{MAX_PHOTOS_PER_REQUEST} 张。这次提交没有被保存，请返回上一页，"
+                 "减少或缩小照片后再提交。"),
+    ), 413
+
+
+def client_key() -> str:
+    """The rate limiter's key for report pages: HMAC(secret, Beijing date + address).
+
+    The limiter's storage holds only this digest; it changes at midnight, so yesterday's
+    entries cannot be linked to today's."""
+    day = local_today().isoformat()
+    digest = keyed_digest(current_app.config["SECRET_KEY"], "ratelimit.report-client",
+                          f"{day}|{request.remote_addr or ''}")
+    return "report-client:" + digest
+
+
+# ---------------------------------------------------------------- the development server's log
+
+# werkzeug writes '<address> - - [<time>] "<request line>" <status> <size>' for every request.
+# The stylesheet a report page loads right after it would give the address and time away by
+# its neighbouring line, so static files are logged the same way.
+_REPORT_REQUEST = re.compile(r"^(?:\x1b\[[0-9;]*m)*[A-Z]+ /(?:report(?:[/?\s]|$)|static/)")
+
+
+class ReportRequestLogFilter(logging.Filter):
+    """Rewrites werkzeug's request-log records for /report pages (and static files) without
+    the client's address and the time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args: Any = record.args
+        if isinstance(args, tuple) and args and isinstance(args[0], str):
+            if _REPORT_REQUEST.match(args[0]):
+                record.msg = '[举报页面：不记录地址和时间] "%s" %s %s'
+        return True
+
+
+def install_log_filter() -> None:
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, ReportRequestLogFilter) for f in logger.filters):
+        logger.addFilter(ReportRequestLogFilter())
+
+
+bp.record_once(lambda state: install_log_filter())
+
+from portal.reports import views  # noqa: E402, F401  (attach the routes)

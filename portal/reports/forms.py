@@ -1,0 +1,225 @@
+"""Forms of the report pages: server-side checks with messages in Chinese; CSRF on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.meta import DefaultMeta
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from portal import images
+from portal.domain.catalog import COUNTIES
+from portal.domain.credit_code import CreditCodeInvalid
+from portal.domain.credit_code import parse as parse_credit_code
+from portal.models import REPORT_KINDS
+from portal.receipts import MAX_INPUT_CHARS
+from portal.services import reports as service
+from portal.services.reward_claims import PAYMENT_DETAILS_MAX
+
+# One sentence each on what counts (安全生产领域举报奖励办法 and DOMAIN.md §3).
+KIND_HINTS = {
+    "hazard": "可能导致群死群伤或重大损失、必须立即整治的危险状况，例如矿山超层越界开采、"
+              "危险化学品违规储存、在建工程脚手架或支护严重缺陷。",
+    "violation": "生产经营单位违反安全生产法律法规的行为，包括无证或证照过期仍在生产、"
+                 "被责令停产后擅自生产、关闭安全设施、特种作业人员无证上岗等。",
+    "concealed_accident": "发生生产安全事故后不报告、少报伤亡人数或者编造事故经过、"
+                          "伪造现场的行为。",
+}
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL refuses NUL in text, and no one means to type it.
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ReportPageForm(FlaskForm):
+    class Meta:
+        locales = ["zh"]
+
+        def get_translations(self, form: Any) -> Any:
+            return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
+
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            filters = [*unbound_field.kwargs.get("filters", ()), _no_nul, _strip]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+def required(what: str) -> DataRequired:
+    return DataRequired(message=f"请填写{what}。")
+
+
+class PhotoUploads:
+    """A form with a ``photos`` field: its uploads opened and cleaned by ``portal.images``."""
+
+    photos: MultipleFileField
+    max_new_photos: int = service.MAX_PHOTOS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clean_images: list[images.CleanImage] = []
+
+    def validate_photos(self, field: MultipleFileField) -> None:
+        files = [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
+        if len(files) > self.max_new_photos:
+            raise ValidationError(
+                f"最多还能上传 {self.max_new_photos} 张照片，您选择了 {len(files)} 张。"
+                if self.max_new_photos else f"已有 {service.MAX_PHOTOS} 张照片，不能再添加。"
+            )
+        problems = []
+        for number, upload in enumerate(files, start=1):
+            try:
+                # Read at most one byte past the limit: enough to know it is too large.
+                data = upload.stream.read(images.MAX_UPLOAD_BYTES + 1)
+                self.clean_images.append(images.clean(data))
+            except images.ImageRejected as exc:
+                problems.append(f"第 {number} 张照片（{upload.filename[:60]}）：{exc}")
+        if problems:
+            self.clean_images = []
+            raise ValidationError("；".join(problems) + " 这次选择的照片都未保存，请重新选择。")
+
+
+class ReportForm(PhotoUploads, ReportPageForm):
+    kind = RadioField(
+        "举报类别",
+        choices=[SelectChoice(value, label) for value, label in REPORT_KINDS.items()],
+        validators=[InputRequired(message="请选择举报类别。")],
+    )
+    enterprise_name = StringField(
+        "被举报单位名称",
+        validators=[required("被举报单位名称"), Length(max=service.NAME_MAX)],
+        description="企业或单位的名称，不清楚全称可写常用名称或招牌上的字。",
+    )
+    uscc = StringField(
+        "统一社会信用代码（选填）",
+        validators=[Optional(), Length(max=40)],
+        description="18 位，见营业执照；不知道可以不填。",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    county = SelectField(
+        "所在县（市、区）",
+        choices=[SelectChoice("", "请选择"), *(SelectChoice(c, c) for c in COUNTIES)],
+        validators=[InputRequired(message="请选择县（市、区）。")],
+        validate_choice=True,
+    )
+    place = StringField(
+        "具体地点",
+        validators=[required("具体地点"), Length(max=service.PLACE_MAX)],
+        description="乡镇、村寨、道路或厂区内的位置，便于核查人员找到。",
+    )
+    description = TextAreaField(
+        "看到了什么",
+        validators=[required("看到的情况"), Length(max=service.DESCRIPTION_MAX)],
+        description=f"写清楚存在什么问题、在哪里、涉及多少人或设备（最多 {service.DESCRIPTION_MAX} 字）。"
+                    "请不要写与问题无关的个人信息。",
+    )
+    seen_since = StringField(
+        "从什么时候开始",
+        validators=[required("开始的时间"), Length(max=service.SEEN_SINCE_MAX)],
+        description="例如：2026年10月起；上周三夜里；一直存在。",
+    )
+    photos = MultipleFileField(
+        "照片（选填）",
+        description=(f"最多 {service.MAX_PHOTOS} 张，每张不超过 "
+                     f"{images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB；JPEG、PNG、WebP 或 iPhone 的 HEIC。"
+                     "照片会重新生成，拍摄地点、时间和手机型号等信息都会被去掉。"),
+        render_kw={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"},
+    )
+    callback = BooleanField("请回电：我愿意留下联系方式，便于核查人员联系我")
+    contact = StringField(
+        "联系方式",
+        validators=[Length(max=service.CONTACT_MAX)],
+        description="只在勾选“请回电”时需要；加密保存，只有承办人员可见，您可以随时删除。",
+        render_kw={"autocomplete": "off"},
+    )
+    # Honeypot: hidden from people (CSS and aria-hidden); a bot that fills every field fills it.
+    website = StringField("网址（请勿填写）", render_kw={"autocomplete": "off", "tabindex": "-1"})
+
+    def validate_uscc(self, field: StringField) -> None:
+        if field.data:
+            try:
+                field.data = parse_credit_code(field.data).value
+            except CreditCodeInvalid as exc:
+                raise ValidationError(str(exc)) from exc
+
+    def validate_contact(self, field: StringField) -> None:
+        if self.callback.data and not field.data:
+            raise ValidationError("勾选了“请回电”，请填写联系方式；不希望被联系请取消勾选。")
+
+    def values(self) -> dict[str, Any]:
+        """What the reporter typed, for the draft (contact only with 请回电)."""
+        values = {name: self[name].data or "" for name in service.FIELDS}
+        values["callback"] = bool(self.callback.data)
+        if not values["callback"]:
+            values["contact"] = ""
+        return values
+
+
+class CodeForm(ReportPageForm):
+    code = StringField(
+        "回执码",
+        validators=[required("回执码"), Length(max=MAX_INPUT_CHARS)],
+        description="提交举报时得到的 28 位回执码（字母和数字，不区分大小写，可带或不带短横线）。",
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+    )
+
+
+class CaseForm(ReportPageForm):
+    """A form on the case page: the receipt code travels in the POST body, never elsewhere."""
+
+    code = HiddenField()
+
+
+class ReplyForm(PhotoUploads, CaseForm):
+    body = TextAreaField(
+        "补充说明或回复承办人员",
+        validators=[required("要补充的内容"), Length(max=service.MESSAGE_MAX)],
+    )
+    photos = MultipleFileField(
+        "添加照片（选填）",
+        description=f"最多 {service.MAX_PHOTOS} 张，每张不超过 "
+                    f"{images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB。",
+        render_kw={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"},
+    )
+
+
+class ReopenForm(CaseForm):
+    reason = TextAreaField(
+        "仍未整改的情况",
+        validators=[required("仍未整改的情况"), Length(max=service.MESSAGE_MAX)],
+        description="例如：设备仍在使用、停工后又恢复生产、隐患只是被遮挡。",
+    )
+
+
+class TransferClaimForm(CaseForm):
+    payment_details = TextAreaField(
+        "收款信息",
+        validators=[required("收款信息"), Length(max=PAYMENT_DETAILS_MAX)],
+        description="开户银行、户名和账号。加密保存，只用于发放奖励，您可以随时删除。",
+    )
+
+
+class SlipClaimForm(CaseForm):
+    pass
+
+
+class EraseForm(CaseForm):
+    confirm = BooleanField(
+        "我确认删除联系方式和收款信息（尚未发放的奖励需要重新申领）",
+        validators=[DataRequired(message="请勾选确认。")],
+    )

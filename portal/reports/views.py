@@ -1,0 +1,409 @@
+"""Report pages: the form, check your answers, the receipt; the follow-up and its actions.
+
+The receipt code is never in a URL or a cookie: the follow-up form POSTs it, and every action on
+the case page POSTs it again in a hidden field, so each page is rendered in answer to a POST.
+Every answer to a submitted code takes at least ``FOLLOWUP_MIN_SECONDS`` (see
+``portal.receipts.MinimumDuration``), whether the code was right or not.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from portal import images, receipts
+from portal.domain.catalog import (
+    REPORT_ACCEPTANCE_WORKING_DAYS,
+    REPORT_EXTENSION_DAYS,
+    REPORT_VERIFICATION_DAYS,
+)
+from portal.extensions import limiter
+from portal.models import REPORT_KINDS, Report, ReportPhoto, local_today
+from portal.reports import bp, client_key
+from portal.reports.forms import (
+    KIND_HINTS,
+    CodeForm,
+    EraseForm,
+    ReopenForm,
+    ReplyForm,
+    ReportForm,
+    SlipClaimForm,
+    TransferClaimForm,
+)
+from portal.services import reports as service
+from portal.services import reward_claims
+
+DRAFT_KEY = "report_draft"
+# Every answer to a submitted receipt code takes at least this long (tests may lower it
+# through the app config key of the same name).
+FOLLOWUP_MIN_SECONDS = 0.5
+WRONG_CODE = "回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。"
+NOT_STORED = ("举报没有保存成功：系统出现故障，您的举报未被记录，也没有生成回执码。"
+              "您填写的内容仍保留在本页，请稍后再点“提交举报”；也可拨打 12350 举报。")
+FIELD_ORDER = ["kind", "enterprise_name", "uscc", "county", "place", "description", "seen_since",
+               "photos", "callback", "contact"]
+
+
+def _report_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_report
+
+
+def _followup_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_followup
+
+
+# Submitting (the form with its photos, and the final send) and using a receipt code share
+# their limits across the routes that do it, keyed on the daily client digest.
+report_limit = limiter.shared_limit(_report_limit, scope="report-submit", key_func=client_key,
+                                    methods=["POST"])
+followup_limit = limiter.shared_limit(_followup_limit, scope="report-followup",
+                                      key_func=client_key, methods=["POST"])
+
+
+def _min_seconds() -> float:
+    return float(current_app.config.get("REPORT_FOLLOWUP_MIN_SECONDS", FOLLOWUP_MIN_SECONDS))
+
+
+def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
+    """Render the whole answer inside ``MinimumDuration``: right and wrong codes take as long."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        if request.method != "POST":  # no code submitted: nothing to hide
+            return make_response(view(*args, **kwargs))
+        with receipts.MinimumDuration(_min_seconds()):
+            return make_response(view(*args, **kwargs))
+
+    return wrapper
+
+
+def _data_uri(photo: ReportPhoto) -> str:
+    data, media_type = images.thumbnail(photo.data)
+    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# ---------------------------------------------------------------- the report form
+
+
+def _current_draft():
+    draft = service.get_draft(session.get(DRAFT_KEY))
+    if draft is None:
+        session.pop(DRAFT_KEY, None)
+    return draft
+
+
+def _removal_ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("remove_photo") if v.isascii() and v.isdigit()]
+
+
+@bp.route("", methods=["GET", "POST"])
+@report_limit
+def new():
+    draft = _current_draft()
+    kept = service.draft_photos(draft) if draft is not None else []
+    if request.method == "GET":
+        form = ReportForm(data=service.draft_fields(draft) if draft is not None else None)
+        return _form_page(form, kept)
+    form = ReportForm()
+    if form.website.data:
+        abort(400)  # the honeypot: a person never sees this field
+    removing = set(_removal_ids())
+    kept = [p for p in kept if p.id not in removing]
+    form.max_new_photos = max(0, service.MAX_PHOTOS - len(kept))
+    valid = form.validate()
+    # Photos that passed are kept even if another field needs fixing: a file input cannot be
+    # filled in again, and the reporter should not have to choose them twice.
+    try:
+        draft = service.save_draft(draft, form.values(), form.clean_images,
+                                   remove_photo_ids=removing)
+    except service.TooManyPhotos as exc:
+        form.photos.errors = [*form.photos.errors, str(exc)]
+        valid = False
+        draft = _current_draft()
+    if draft is not None:
+        session[DRAFT_KEY] = draft.id
+    if valid:
+        return redirect(url_for("reports.check"), code=303)
+    kept = service.draft_photos(draft) if draft is not None else []
+    return _form_page(form, kept), 400
+
+
+def _form_page(form: ReportForm, kept: list[ReportPhoto]):
+    return render_template(
+        "reports/form.html", form=form, kept=kept, kind_hints=KIND_HINTS, order=FIELD_ORDER,
+        max_photos=service.MAX_PHOTOS,
+    )
+
+
+@bp.get("/draft-photo/<int:photo_id>")
+def draft_photo(photo_id: int):
+    """A thumbnail of a photo of the session's own draft (the form and the check page)."""
+    photo = service.draft_photo(session.get(DRAFT_KEY), photo_id)
+    if photo is None:
+        abort(404)
+    data, media_type = images.thumbnail(photo.data)
+    return Response(data, mimetype=media_type)
+
+
+@bp.get("/check")
+def check():
+    draft = _current_draft()
+    if draft is None:
+        flash("没有待提交的举报：可能已经提交，或超过一天未提交已被清除。请重新填写。", "error")
+        return redirect(url_for("reports.new"), code=303)
+    values = service.draft_fields(draft)
+    try:
+        fields = service.clean_fields(values | ({} if values.get("callback") else {"contact": ""}))
+    except service.ReportInvalid:
+        flash("举报内容还不完整，请补充后再检查。", "error")
+        return redirect(url_for("reports.new"), code=303)
+    return _check_page(fields, service.draft_photos(draft))
+
+
+def _check_page(fields: dict[str, Any], photos: list[ReportPhoto], error: str | None = None):
+    return render_template(
+        "reports/check.html", fields=fields, photos=photos, kind_label=REPORT_KINDS[fields["kind"]],
+        error=error,
+    )
+
+
+@bp.post("/send")
+@report_limit
+def send():
+    draft = _current_draft()
+    if draft is None:
+        flash("这份举报已经提交过，或超过一天未提交已被清除；没有重复提交。", "error")
+        return redirect(url_for("reports.new"), code=303)
+    try:
+        report, code = service.submit_draft(draft)
+    except service.DraftNotFound:
+        session.pop(DRAFT_KEY, None)
+        flash("这份举报已经提交过，没有重复提交。", "error")
+        return redirect(url_for("reports.new"), code=303)
+    except service.ReportInvalid:
+        flash("举报内容还不完整，请补充后再提交。", "error")
+        return redirect(url_for("reports.new"), code=303)
+    except service.ReportNotStored:
+        draft = _current_draft()
+        if draft is None:
+            abort(500)
+        values = service.draft_fields(draft)
+        fields = service.clean_fields(values | ({} if values.get("callback") else {"contact": ""}))
+        return _check_page(fields, service.draft_photos(draft), error=NOT_STORED), 503
+    session.pop(DRAFT_KEY, None)
+    # The code is on this page and in its download form, and nowhere else.
+    return render_template(
+        "reports/receipt.html", report=report, code=code,
+        acceptance_days=REPORT_ACCEPTANCE_WORKING_DAYS, verification_days=REPORT_VERIFICATION_DAYS,
+        extension_days=REPORT_EXTENSION_DAYS,
+        claim_days=current_app.config["SETTINGS"].reward_claim_days,
+    )
+
+
+@bp.post("/discard")
+def discard():
+    draft = _current_draft()
+    if draft is not None:
+        service.discard_draft(draft)
+    session.pop(DRAFT_KEY, None)
+    flash("已放弃这份举报，填写的内容和照片已删除。", "info")
+    return redirect(url_for("reports.new"), code=303)
+
+
+@bp.post("/receipt.txt")
+@followup_limit
+@fixed_time
+def receipt_download():
+    """The receipt as a text file: the code comes back from the receipt page's own form."""
+    form = CodeForm()
+    if not form.validate():
+        return _wrong_code(form)
+    try:
+        report = service.find_by_receipt(form.code.data)
+    except service.ReceiptNotFound:
+        return _wrong_code(form)
+    code = receipts.grouped(receipts.normalize(form.code.data))
+    text = render_template("reports/receipt.txt", report=report, code=code,
+                           followup_url=url_for("reports.followup", _external=True))
+    response = Response(text.replace("\n", "\r\n"), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{report.number}.txt"'
+    return response
+
+
+# ---------------------------------------------------------------- follow-up
+
+
+def _wrong_code(form: CodeForm | None = None):
+    form = form if form is not None else CodeForm(formdata=None)
+    form.code.data = ""
+    return render_template("reports/followup.html", form=form, wrong=WRONG_CODE), 400
+
+
+@bp.route("/followup", methods=["GET", "POST"])
+@followup_limit
+@fixed_time
+def followup():
+    form = CodeForm()
+    if request.method == "GET":
+        return render_template("reports/followup.html", form=form, wrong=None)
+    if not form.validate():
+        form.code.data = ""
+        return render_template("reports/followup.html", form=form, wrong=None), 400
+    try:
+        report = service.find_by_receipt(form.code.data)
+    except service.ReceiptNotFound:
+        return _wrong_code(form)
+    return _case_page(report, form.code.data)
+
+
+def _reward_view(report: Report) -> dict[str, Any] | None:
+    reward = report.reward
+    if reward is None:
+        return None
+    today = local_today()
+    if reward_claims.is_expired(reward, today):
+        state = "expired"
+    elif reward_claims.is_claimable(reward, today):
+        state = "claimable"
+    elif reward.status == "claimed":
+        state = f"claimed_{reward.claim_method}"
+    else:
+        state = reward.status
+    return {"reward": reward, "state": state,
+            "can_renew": reward_claims.can_renew_slip(reward, today)}
+
+
+def _case_page(
+    report: Report,
+    raw_code: str,
+    forms: dict[str, Any] | None = None,
+    notice: str | None = None,
+    slip: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+):
+    code = receipts.grouped(receipts.normalize(raw_code))
+    all_forms: dict[str, Any] = {
+        "reply": ReplyForm(prefix="reply", formdata=None),
+        "reopen": ReopenForm(prefix="reopen", formdata=None),
+        "transfer": TransferClaimForm(prefix="transfer", formdata=None),
+        "slip": SlipClaimForm(prefix="slip", formdata=None),
+        "erase": EraseForm(prefix="erase", formdata=None),
+    } | (forms or {})
+    for form in all_forms.values():
+        form.code.data = code
+    own_photos, message_photos = service.photos_of(report)
+    return render_template(
+        "reports/case.html",
+        report=report,
+        forms=all_forms,
+        notice=notice,
+        slip=slip,
+        error=error,
+        own_photos=own_photos,
+        message_photos=message_photos,
+        photo_uri=_data_uri,
+        reward=_reward_view(report),
+        can_reopen=service.can_reopen(report),
+        today=local_today(),
+    ), status
+
+
+def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any], Any]):
+    """Check the code in the form, run ``perform`` if the form is valid, show the case page.
+
+    ``perform`` returns a notice for the page, or a (notice, slip) pair."""
+    form = form_class(prefix=prefix)
+    try:
+        report = service.find_by_receipt(form.code.data or "")
+    except service.ReceiptNotFound:
+        return _wrong_code()
+    raw_code = form.code.data
+    if not form.validate():
+        return _case_page(report, raw_code, forms={prefix: form}, status=400)
+    try:
+        outcome = perform(report, form)
+    except service.ReportInvalid as exc:
+        for name, message in exc.errors.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, message]
+        return _case_page(report, raw_code, forms={prefix: form}, status=400)
+    except (service.ReportError, reward_claims.ClaimRefused) as exc:
+        # Shown at the top: the form it came from may not be on the page any more.
+        return _case_page(report, raw_code, forms={prefix: form}, error=str(exc), status=400)
+    notice, slip = outcome if isinstance(outcome, tuple) else (outcome, None)
+    return _case_page(report, raw_code, notice=notice, slip=slip)
+
+
+@bp.post("/followup/reply")
+@followup_limit
+@fixed_time
+def reply():
+    def perform(report: Report, form: ReplyForm) -> str:
+        service.add_reply(report, form.body.data, form.clean_images)
+        return "您的补充已发送给承办人员。"
+
+    return _case_action(ReplyForm, "reply", perform)
+
+
+@bp.post("/followup/reopen")
+@followup_limit
+@fixed_time
+def reopen():
+    def perform(report: Report, form: ReopenForm) -> str:
+        service.reopen(report, form.reason.data)
+        return "已反映仍未整改，承办人员将重新处理。"
+
+    return _case_action(ReopenForm, "reopen", perform)
+
+
+@bp.post("/followup/claim-transfer")
+@followup_limit
+@fixed_time
+def claim_transfer():
+    def perform(report: Report, form: TransferClaimForm) -> str:
+        if report.reward is None:
+            raise reward_claims.ClaimRefused("此举报没有可申领的奖励。")
+        reward_claims.claim_by_transfer(report.reward, form.payment_details.data)
+        return "已申领奖励，将转账到您填写的账户。"
+
+    return _case_action(TransferClaimForm, "transfer", perform)
+
+
+@bp.post("/followup/claim-slip")
+@followup_limit
+@fixed_time
+def claim_slip():
+    def perform(report: Report, form: SlipClaimForm) -> tuple[str, str]:
+        if report.reward is None:
+            raise reward_claims.ClaimRefused("此举报没有可申领的奖励。")
+        slip = reward_claims.issue_claim_slip(report.reward)
+        return "已生成领奖凭证。", slip
+
+    return _case_action(SlipClaimForm, "slip", perform)
+
+
+@bp.post("/followup/erase")
+@followup_limit
+@fixed_time
+def erase():
+    def perform(report: Report, form: EraseForm) -> str:
+        reward_claims.erase_personal_details(report)
+        return "已删除您的联系方式和收款信息。"
+
+    return _case_action(EraseForm, "erase", perform)

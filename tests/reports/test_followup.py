@@ -1,0 +1,275 @@
+"""Follow-up with the receipt code: the case page, messages, reopening, reward claims, erasure,
+one answer for every wrong code, rate limits and a fixed answer time."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal import receipts
+from portal.extensions import db
+from portal.models import Report, ReportMessage, Reward, local_today
+from portal.services import reward_claims
+from tests.conftest import make_app
+from tests.reports.conftest import csrf_from, followup, jpeg_bytes, submit_report
+
+
+def _report(app) -> Report:
+    return db.session.scalar(select(Report))
+
+
+def _action(client, page_html: str, path: str, prefix: str, **fields):
+    code = re.search(rf'name="{prefix}-code" type="hidden" value="([^"]+)"', page_html).group(1)
+    data = {f"{prefix}-csrf_token": csrf_from(page_html), f"{prefix}-code": code}
+    data.update({f"{prefix}-{k}": v for k, v in fields.items()})
+    return client.post(path, data=data, content_type="multipart/form-data")
+
+
+def test_code_opens_case_in_any_case_and_spacing(client):
+    number, code = submit_report(client)
+    for typed in (code, code.lower(), code.replace("-", ""), " " + code.replace("-", " ") + " "):
+        response = followup(client, typed)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and number in html and "举报已收到" in html
+
+
+def test_every_wrong_code_gets_the_same_answer(client, app):
+    number, code = submit_report(client)
+    with app.app_context():
+        other_valid = receipts.grouped(receipts.new_code(app.config["SECRET_KEY"]))  # no report
+    mistyped = code[:-1] + ("0" if code[-1] != "0" else "1")
+    answers = set()
+    for wrong in (mistyped, other_valid, code[:-5], "hello", "X" * 28):
+        response = followup(client, wrong)
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        assert number not in html and wrong not in html
+        answers.add(re.sub(r'value="[^"]*"', "", html))
+    assert len(answers) == 1
+
+
+def test_case_page_never_puts_code_in_url_or_cookie(client):
+    number, code = submit_report(client)
+    response = followup(client, code)
+    assert response.status_code == 200 and not response.headers.get("Location")
+    assert code not in (response.headers.get("Set-Cookie") or "")
+    cookie = client.get_cookie("session")
+    assert cookie is None or code.replace("-", "") not in cookie.value
+
+
+def test_timeline_shows_steps_with_notes_and_deadlines(client, app):
+    number, code = submit_report(client)
+    with app.app_context():
+        report = _report(app)
+        report.status = "accepted"
+        report.verification_due = local_today() + timedelta(days=60)
+        report.add_event("accepted", local_today())
+        report.add_event("extended", local_today(), note="需要调取企业三个月的用工记录")
+        db.session.commit()
+    html = followup(client, code).get_data(as_text=True)
+    assert "已受理，进入核查" in html and "需要调取企业三个月的用工记录" in html
+    assert "核查期限" in html
+
+
+def test_reasons_shown_even_without_a_timeline_note(client, app):
+    number, code = submit_report(client)
+    with app.app_context():
+        report = _report(app)
+        report.status, report.decline_reason = "declined", "所反映问题不属于安全生产监管职责"
+        report.add_event("declined", local_today())
+        db.session.commit()
+    html = followup(client, code).get_data(as_text=True)
+    assert "不予受理的理由" in html and "所反映问题不属于安全生产监管职责" in html
+    with app.app_context():
+        _report(app).events[-1].note = "所反映问题不属于安全生产监管职责"
+        db.session.commit()
+    html = followup(client, code).get_data(as_text=True)
+    assert html.count("所反映问题不属于安全生产监管职责") == 1
+
+
+def test_read_staff_message_and_reply_with_photo(client, app):
+    number, code = submit_report(client)
+    with app.app_context():
+        report = _report(app)
+        report.messages.append(ReportMessage(sent_on=local_today(), author="staff",
+                                             body="请问裂缝大约有多长？"))
+        db.session.commit()
+    page = followup(client, code).get_data(as_text=True)
+    assert "请问裂缝大约有多长？" in page and "承办人员" in page
+    data = {"reply-body": "大约三米，照片附上。",
+            "reply-photos": [(io.BytesIO(jpeg_bytes()), "crack.jpg")]}
+    response = _action(client, page, "/report/followup/reply", "reply", **{})
+    assert response.status_code == 400  # empty reply: refused, page shown again
+    code_value = re.search(r'name="reply-code" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/report/followup/reply", data={
+        "reply-csrf_token": csrf_from(page), "reply-code": code_value, **data},
+        content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "大约三米，照片附上。" in html
+    assert 'alt="消息照片 1"' in html and "data:image/jpeg;base64," in html
+    with app.app_context():
+        message = db.session.scalars(select(ReportMessage).order_by(ReportMessage.id)).all()[-1]
+        assert message.author == "reporter" and len(message.photos) == 1
+
+
+def test_action_with_wrong_code_is_refused(client, app):
+    number, code = submit_report(client)
+    page = followup(client, code).get_data(as_text=True)
+    response = client.post("/report/followup/reply", data={
+        "reply-csrf_token": csrf_from(page), "reply-code": code[:-1] + "Z", "reply-body": "x"},
+        content_type="multipart/form-data")
+    assert response.status_code == 400 and "回执码无效" in response.get_data(as_text=True)
+    with app.app_context():
+        assert not _report(app).messages
+
+
+def test_reopen_only_when_closed_as_rectified(client, app):
+    number, code = submit_report(client)
+    page = followup(client, code).get_data(as_text=True)
+    assert "仍未整改？" not in page
+    with app.app_context():
+        report = _report(app)
+        report.status, report.closed_as, report.closed_on = "closed", "rectified", local_today()
+        report.add_event("closed", local_today(), note="企业已加固边坡")
+        db.session.commit()
+    page = followup(client, code).get_data(as_text=True)
+    assert "仍未整改？" in page
+    response = _action(client, page, "/report/followup/reopen", "reopen", reason="")
+    assert response.status_code == 400 and "请填写仍未整改的情况" in response.get_data(as_text=True)
+    response = _action(client, page, "/report/followup/reopen", "reopen",
+                       reason="周末又在坡下作业")
+    assert response.status_code == 200
+    with app.app_context():
+        report = _report(app)
+        assert report.status == "reopened"
+        assert report.events[-1].kind == "reopened" and report.events[-1].note == "周末又在坡下作业"
+
+
+def _approve_reward(app, amount=3000, due_in_days=60) -> None:
+    with app.app_context():
+        report = _report(app)
+        report.status, report.verification_result = "verified", "true"
+        report.reward = Reward(amount_yuan=amount, status="approved", proposed_on=local_today(),
+                               decided_on=local_today(),
+                               claim_due=local_today() + timedelta(days=due_in_days))
+        report.add_event("reward_approved", local_today())
+        db.session.commit()
+
+
+def test_reward_claim_by_transfer(client, app):
+    number, code = submit_report(client)
+    _approve_reward(app, amount=12000)
+    page = followup(client, code).get_data(as_text=True)
+    assert "1.2 万元" in page and "申领期限" in page
+    response = _action(client, page, "/report/followup/claim-transfer", "transfer",
+                       payment_details="农业银行 6228 0000 1111 2222")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "已申领，待发放" in html
+    with app.app_context():
+        reward = _report(app).reward
+        assert reward.status == "claimed" and reward.claim_method == "transfer"
+        assert reward.payment_details == "农业银行 6228 0000 1111 2222"
+        assert _report(app).events[-1].kind == "reward_claimed"
+
+
+def test_reward_claim_slip_shown_and_checkable(client, app):
+    number, code = submit_report(client)
+    _approve_reward(app)
+    page = followup(client, code).get_data(as_text=True)
+    html = _action(client, page, "/report/followup/claim-slip", "slip").get_data(as_text=True)
+    slip = re.search(r'class="slip-code code">([^<]+)<', html).group(1)
+    with app.app_context(), app.test_request_context():
+        assert reward_claims.check_claim_slip(slip).id == _report(app).reward.id
+    # A new slip voids the first.
+    page = followup(client, code).get_data(as_text=True)
+    assert "重新生成领奖凭证" in page
+    _action(client, page, "/report/followup/claim-slip", "slip")
+    with app.app_context(), app.test_request_context():
+        from portal.tokens import TokenInvalid
+
+        with pytest.raises(TokenInvalid):
+            reward_claims.check_claim_slip(slip)
+
+
+def test_expired_claimed_paid_are_shown(client, app):
+    number, code = submit_report(client)
+    _approve_reward(app)
+    stale_page = followup(client, code).get_data(as_text=True)
+    with app.app_context():
+        _report(app).reward.claim_due = local_today() - timedelta(days=1)
+        db.session.commit()
+    page = followup(client, code).get_data(as_text=True)
+    assert "已过申领期限" in page and "提交收款信息" not in page
+    # A claim sent from a page opened before the deadline is refused, visibly.
+    response = _action(client, stale_page, "/report/followup/claim-transfer", "transfer",
+                       payment_details="账号")
+    assert response.status_code == 400 and "此奖励当前不能申领" in response.get_data(as_text=True)
+    with app.app_context():
+        reward = _report(app).reward
+        reward.status, reward.paid_on = "paid", local_today()
+        db.session.commit()
+    page = followup(client, code).get_data(as_text=True)
+    assert "已发放" in page and "发放日期" in page
+
+
+def test_erase_contact_and_payment_details(client, app):
+    number, code = submit_report(client, callback="y", contact="13800001111")
+    _approve_reward(app)
+    page = followup(client, code).get_data(as_text=True)
+    page = _action(client, page, "/report/followup/claim-transfer", "transfer",
+                   payment_details="账号 123").get_data(as_text=True)
+    response = _action(client, page, "/report/followup/erase", "erase")
+    assert response.status_code == 400 and "请勾选确认" in response.get_data(as_text=True)
+    response = _action(client, page, "/report/followup/erase", "erase", confirm="y")
+    assert response.status_code == 200 and "已删除您的联系方式和收款信息" in response.get_data(as_text=True)
+    with app.app_context():
+        report = _report(app)
+        assert report.contact is None and report.reward.payment_details is None
+        assert report.reward.status == "approved"  # not paid yet: can claim again
+
+
+def test_brute_force_is_rate_limited(client, app):
+    submit_report(client)
+    limit = int(app.config["SETTINGS"].ratelimit_followup.split()[0])
+    token = csrf_from(client.get("/report/followup").get_data(as_text=True))
+    statuses = [client.post("/report/followup", data={"csrf_token": token, "code": "X" * 28})
+                .status_code for _ in range(limit + 2)]
+    assert statuses[:limit] == [400] * limit and statuses[-1] == 429
+    # Another client is not affected.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    assert followup(other, "X" * 28).status_code == 400
+
+
+def test_report_submission_is_rate_limited(app):
+    client = app.test_client()
+    limit = int(app.config["SETTINGS"].ratelimit_report.split()[0])
+    token = csrf_from(client.get("/report").get_data(as_text=True))
+    statuses = [client.post("/report", data={"csrf_token": token},
+                            content_type="multipart/form-data").status_code
+                for _ in range(limit + 1)]
+    assert statuses[-1] == 429 and 429 not in statuses[:limit]
+
+
+def test_right_and_wrong_codes_take_the_same_time(tmp_path):
+    # A minimum well above the real work even on a loaded machine, so the test is not flaky.
+    minimum = 1.0
+    app = make_app(tmp_path, REPORT_FOLLOWUP_MIN_SECONDS=minimum)
+    client = app.test_client()
+    number, code = submit_report(client)
+    with app.app_context():
+        unused_valid = receipts.grouped(receipts.new_code(app.config["SECRET_KEY"]))
+    timings = {}
+    for label, typed in (("right", code), ("valid-unknown", unused_valid), ("bad-check", "X" * 28)):
+        token = csrf_from(client.get("/report/followup").get_data(as_text=True))
+        start = time.monotonic()
+        client.post("/report/followup", data={"csrf_token": token, "code": typed})
+        timings[label] = time.monotonic() - start
+    assert min(timings.values()) >= minimum
+    assert max(timings.values()) - min(timings.values()) < 0.25, timings
+

@@ -1,0 +1,114 @@
+"""Reward claims by the reporter and the claim slip checked at the counter."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from portal import tokens
+from portal.extensions import db
+from portal.models import Reward, local_today
+from portal.services import reports, reward_claims
+from tests.reports.conftest import REPORT_FIELDS
+
+
+def _reward(status="approved", due_in_days=60) -> Reward:
+    report, _ = reports.submit(REPORT_FIELDS | {"contact": "电话 1"})
+    report.reward = Reward(amount_yuan=5000, status=status, proposed_on=local_today(),
+                           claim_due=local_today() + timedelta(days=due_in_days))
+    db.session.commit()
+    return report.reward
+
+
+def test_transfer_claim(app_ctx):
+    reward = _reward()
+    reward_claims.claim_by_transfer(reward, "银行 账号")
+    assert (reward.status, reward.claim_method, reward.claimed_on) == ("claimed", "transfer", local_today())
+    assert reward.report.events[-1].kind == "reward_claimed"
+    with pytest.raises(reward_claims.ClaimRefused):
+        reward_claims.claim_by_transfer(reward, "again")
+
+
+@pytest.mark.parametrize("status,due", [("proposed", 60), ("rejected", 60), ("paid", 60),
+                                        ("approved", -1)])
+def test_not_claimable(app_ctx, status, due):
+    reward = _reward(status, due)
+    with pytest.raises(reward_claims.ClaimRefused):
+        reward_claims.claim_by_transfer(reward, "x")
+    with pytest.raises(reward_claims.ClaimRefused):
+        reward_claims.issue_claim_slip(reward)
+
+
+def test_expiry_is_derived_at_the_boundary(app_ctx):
+    reward = _reward(due_in_days=0)
+    assert reward_claims.is_claimable(reward) and not reward_claims.is_expired(reward)
+    tomorrow = local_today() + timedelta(days=1)
+    assert reward_claims.is_expired(reward, tomorrow) and not reward_claims.is_claimable(reward, tomorrow)
+
+
+def test_slip_round_trip_and_renewal(app_ctx):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    assert reward.status == "claimed" and reward.claim_method == "in_person"
+    assert reward_claims.check_claim_slip(slip).id == reward.id
+    renewed = reward_claims.issue_claim_slip(reward)
+    assert [e.kind for e in reward.report.events].count("reward_claimed") == 1
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(slip)
+    assert reward_claims.check_claim_slip(renewed).id == reward.id
+
+
+def test_slip_refused_when_paid_forged_or_altered(app_ctx):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    for bad in ("", "abc", slip[:-2] + ("AA" if slip[-2:] != "AA" else "BB"),
+                tokens.sign("credit_certificate", {"r": reward.id, "n": reward.slip_nonce})):
+        with pytest.raises(tokens.TokenInvalid):
+            reward_claims.check_claim_slip(bad)
+    reward.status, reward.paid_on = "paid", local_today()
+    db.session.commit()
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(slip)
+
+
+def test_slip_of_a_transfer_claim_refused(app_ctx):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    reward.claim_method = "transfer"
+    db.session.commit()
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(slip)
+
+
+def test_slip_expires_with_claim_due(app_ctx):
+    reward = _reward(due_in_days=10)
+    slip = reward_claims.issue_claim_slip(reward)
+    assert reward_claims.check_claim_slip(slip, today=reward.claim_due).id == reward.id
+    with pytest.raises(tokens.TokenExpired):
+        reward_claims.check_claim_slip(slip, today=reward.claim_due + timedelta(days=1))
+    # The signature's age bound holds as well (clock moved past the claim period).
+    days = app_ctx.config["SETTINGS"].reward_claim_days
+    with time_machine.travel(local_today() + timedelta(days=days + 3)):
+        with pytest.raises(tokens.TokenExpired):
+            reward_claims.check_claim_slip(slip)
+
+
+def test_erasure_voids_slip_and_unpaid_claim(app_ctx):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    reward_claims.erase_personal_details(reward.report)
+    assert reward.report.contact is None and reward.slip_nonce is None
+    assert reward.status == "approved" and reward.claim_method is None
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(slip)
+
+
+def test_erasure_after_payment_keeps_the_payment(app_ctx):
+    reward = _reward()
+    reward_claims.claim_by_transfer(reward, "账号")
+    reward.status, reward.paid_on = "paid", local_today()
+    db.session.commit()
+    reward_claims.erase_personal_details(reward.report)
+    assert reward.status == "paid" and reward.payment_details is None

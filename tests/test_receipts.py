@@ -1,0 +1,142 @@
+"""Receipt codes: format, parsing, the check part, the digest and the fixed answer time."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from portal import receipts
+
+SECRET = "s" * 48
+OTHER_SECRET = "t" * 48
+
+
+def test_format_groups_of_four_from_crockford_base32():
+    code = receipts.grouped(receipts.new_code(SECRET))
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4}", code)
+    # 24 random characters of 5 bits each: at least 100 random bits as DESIGN §3 asks.
+    assert receipts.RANDOM_CHARS * 5 >= 100
+    assert receipts.CHECK_CHARS * 5 == 20
+
+
+def test_codes_differ():
+    assert len({receipts.new_code(SECRET) for _ in range(200)}) == 200
+
+
+def test_round_trip():
+    code = receipts.new_code(SECRET)
+    assert receipts.parse(receipts.grouped(code), SECRET) == code
+
+
+@pytest.mark.parametrize("mangle", [
+    str.lower,
+    lambda c: c.replace("-", ""),
+    lambda c: c.replace("-", " "),
+    lambda c: "  " + c.lower().replace("-", " - ") + " ",
+    lambda c: "".join(chr(ord(ch) + 0xFEE0) if ch.isalnum() else ch for ch in c),  # full width
+])
+def test_case_spaces_hyphens_and_full_width_do_not_matter(mangle):
+    code = receipts.new_code(SECRET)
+    assert receipts.parse(mangle(receipts.grouped(code)), SECRET) == code
+
+
+def test_confusables_are_read_as_digits():
+    while True:
+        code = receipts.new_code(SECRET)
+        if "1" in code and "0" in code:
+            break
+    typed = code.replace("1", "l", 1).replace("0", "O", 1)
+    assert receipts.parse(typed, SECRET) == code
+    assert receipts.parse(code.replace("1", "I"), SECRET) == code
+
+
+def test_every_single_mistyped_character_is_refused():
+    code = receipts.new_code(SECRET)
+    refused = 0
+    for position in range(receipts.CODE_CHARS):
+        for ch in receipts.ALPHABET:
+            if ch == code[position]:
+                continue
+            typo = code[:position] + ch + code[position + 1:]
+            try:
+                receipts.parse(typo, SECRET)
+            except receipts.ReceiptCodeInvalid:
+                refused += 1
+    # 28 positions × 31 other characters; a 20-bit check lets about one in a million through.
+    assert refused >= 28 * 31 - 1
+
+
+def test_swapped_neighbours_are_refused():
+    code = receipts.new_code(SECRET)
+    i = next(i for i in range(len(code) - 1) if code[i] != code[i + 1])
+    swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+    with pytest.raises(receipts.ReceiptCodeInvalid):
+        receipts.parse(swapped, SECRET)
+
+
+@pytest.mark.parametrize("raw", ["", "ABCD", "0" * 27, "0" * 29, "U" * 28, "ÄBCD" * 7, "-" * 200])
+def test_wrong_length_or_characters_refused(raw):
+    with pytest.raises(receipts.ReceiptCodeInvalid):
+        receipts.parse(raw, SECRET)
+
+
+def test_truncated_code_refused():
+    code = receipts.grouped(receipts.new_code(SECRET))
+    for cut in (1, 4, 5):
+        with pytest.raises(receipts.ReceiptCodeInvalid):
+            receipts.parse(code[:-cut], SECRET)
+
+
+def test_forged_code_refused_and_check_keyed_by_secret():
+    # A code made with another key (someone who knows the format but not the secret).
+    forged = receipts.new_code(OTHER_SECRET)
+    with pytest.raises(receipts.ReceiptCodeInvalid):
+        receipts.parse(forged, SECRET)
+    # And random made-up strings of the right shape are refused too.
+    made_up = [receipts.new_code(OTHER_SECRET)[:24] + "0000" for _ in range(50)]
+    assert sum(1 for c in made_up if _parses(c)) <= 1
+
+
+def _parses(code: str) -> bool:
+    try:
+        receipts.parse(code, SECRET)
+    except receipts.ReceiptCodeInvalid:
+        return False
+    return True
+
+
+def test_digest_is_stable_site_wide_and_keyed():
+    code = receipts.new_code(SECRET)
+    first = receipts.digest(code, SECRET)
+    assert first == receipts.digest(code, SECRET)  # one site-wide salt: the code finds its row
+    assert len(first) == 64 and code not in first
+    assert receipts.digest(code, OTHER_SECRET) != first  # the salt is secret with the key
+    assert receipts.digest(receipts.new_code(SECRET), SECRET) != first
+
+
+def test_digest_or_dummy_hashes_even_a_refused_code():
+    start = time.perf_counter()
+    assert receipts.digest_or_dummy("not a code", SECRET) is None
+    refused = time.perf_counter() - start
+    code = receipts.grouped(receipts.new_code(SECRET))
+    start = time.perf_counter()
+    assert receipts.digest_or_dummy(code, SECRET) == receipts.digest(receipts.parse(code, SECRET), SECRET)
+    accepted = time.perf_counter() - start
+    # Both paths pay for one Argon2id hash (milliseconds, not microseconds).
+    assert refused > 0.004 and accepted > 0.004
+
+
+def test_one_hash_is_well_below_the_submission_budget():
+    code = receipts.new_code(SECRET)
+    start = time.perf_counter()
+    receipts.digest(code, SECRET)
+    assert time.perf_counter() - start < 0.2
+
+
+def test_minimum_duration_pads():
+    start = time.monotonic()
+    with receipts.MinimumDuration(0.2):
+        pass
+    assert time.monotonic() - start >= 0.2

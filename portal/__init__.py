@@ -38,6 +38,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, so forms do not expire
+        # Flask-WTF's extra HTTPS check wants a Referer from this host, but every page sends
+        # Referrer-Policy: no-referrer, so over HTTPS it would refuse every honest form.  The
+        # token (bound to the session) and the SameSite=Strict cookie are what protect.
+        WTF_CSRF_SSL_STRICT=False,
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         JSON_AS_ASCII=False,
     )

@@ -109,3 +109,20 @@ def test_init_db_creates_the_database_and_index_readable_by_the_owner_only(tmp_p
     assert mode(folder / "index") == 0o700
     assert mode(folder) == 0o700
     app.extensions["search_index"].close()
+
+
+def test_forms_work_over_https_without_a_referer(tmp_path):
+    """Every page sends Referrer-Policy: no-referrer, so browsers send no Referer: Flask-WTF's
+    HTTPS referrer check refused every form in production (found by the reports work)."""
+    import re
+
+    app = make_app(tmp_path, base_url="https://aqsc.example.cn")
+    client = app.test_client()
+    page = client.get("/staff/login", base_url="https://aqsc.example.cn")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
+    response = client.post("/staff/login", base_url="https://aqsc.example.cn", data={
+        "csrf_token": token.group(1), "username": "nobody", "password": "x" * 12, "code": "123456"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "登录失败：用户名、密码或动态验证码有误。" in body
+    assert "页面已过期" not in body
+    app.extensions["search_index"].close()

@@ -61,9 +61,8 @@ def _prepare_request() -> None:
     request.max_content_length = REQUEST_MAX_BYTES
     request._get_file_stream = _in_memory_stream  # type: ignore[method-assign]
     if request.method == "POST":
-        # The session cookie is SameSite=Strict and these pages send no Referer at all
-        # (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS referrer check could only
-        # refuse every honest form; the token check is what protects.
+        # The token check, as the app-wide one does it (WTF_CSRF_SSL_STRICT is off site-wide:
+        # no page sends a Referer), only after the request size was raised.
         try:
             validate_csrf(csrf._get_csrf_token())
         except ValidationError as exc:

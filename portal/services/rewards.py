@@ -128,18 +128,16 @@ def propose(report: Report, *, actor: Any, today: date | None = None) -> Reward:
     """A handler proposes the reward the rules give ``report``; an approver decides it."""
     amount = check_eligible(report)
     today = today or local_today()
+    values = {"status": "proposed", "amount_yuan": amount.amount_yuan, "basis": amount.basis,
+              "proposed_by_id": actor.id, "proposed_on": today, "decided_by_id": None,
+              "decided_on": None, "rejection_reason": None}
     reward = report.reward
-    if reward is None:  # one reward per report: a rejected one is proposed again in place
-        reward = Reward(report=report)
+    if reward is None:
+        reward = Reward(report=report, **values)
         db.session.add(reward)
-    reward.status = "proposed"
-    reward.amount_yuan = amount.amount_yuan
-    reward.basis = amount.basis
-    reward.proposed_by_id = actor.id
-    reward.proposed_on = today
-    reward.decided_by_id = None
-    reward.decided_on = None
-    reward.rejection_reason = None
+    else:  # one reward per report: a rejected one is proposed again in place
+        for name, value in values.items():
+            setattr(reward, name, value)
     db.session.flush()
     _audit(reward, "reward_propose", actor, basis=amount.basis)
     db.session.commit()

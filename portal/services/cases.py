@@ -468,3 +468,14 @@ def handle_reopening(
         return None
     raise CaseValuesInvalid({"outcome": "请选择处理方式。"})
 
+
+
+def home_counts(today: date | None = None) -> dict[str, int]:
+    """Open reports and how many of them are past their deadline (for the staff home)."""
+    today = today or local_today()
+    due = _deadline_column()
+    open_count = db.session.scalar(
+        select(func.count()).select_from(Report).where(Report.status.in_(OPEN_STATES))) or 0
+    overdue = db.session.scalar(
+        select(func.count()).select_from(Report).where(due.is_not(None), due < today)) or 0
+    return {"open": open_count, "overdue": overdue}

@@ -288,7 +288,7 @@ def test_duplicate_and_reopening_through_the_pages(app, handler):
         db.session.commit()
         ids = first.id, second.id, reopened.id
         first_number = first.number
-    later = post(handler, f"/staff/reports/{ids[0]}/duplicate", {"original_number": "JB2026-%06d" % ids[1]})
+    later = post(handler, f"/staff/reports/{ids[0]}/duplicate", {"original_number": f"JB2026-{ids[1]:06d}"})
     assert later.status_code == 400 and "只能合并到先收到的举报" in later.get_data(as_text=True)
     assert post(handler, f"/staff/reports/{ids[1]}/duplicate",
                 {"original_number": "no number"}).status_code == 400

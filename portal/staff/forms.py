@@ -461,7 +461,7 @@ class DeclineForm(StaffForm):
 class MessageForm(StaffForm):
     message_body = TextAreaField(
         "消息", validators=[required("消息内容"), Length(max=5000, message="不能超过 5000 个字。")],
-        description="举报人凭举报凭证查询时可以看到并回复。请勿写入举报人身份以外的无关信息。",
+        description="举报人凭举报凭证查询时可以看到并回复。",
     )
 
 

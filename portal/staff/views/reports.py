@@ -343,6 +343,7 @@ def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
     failed = next((form for form in forms.values() if form.errors), None)
     return render_template(
         "staff/rewards/detail.html", reward=reward, report=reward.report, failed=failed,
+        results=VERIFICATION_RESULTS,
         expired=rewards.is_expired(reward), can_decide=(
             APPROVER in current_user.roles and reward.proposed_by_id != current_user.id),
         **context,

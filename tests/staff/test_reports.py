@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -126,7 +127,7 @@ def test_the_queue_filters_by_status_and_kind_and_pages(app, handler):
     assert shown("?status=accepted") == {numbers[accepted.id]}
     assert shown("?status=open") == {numbers[i] for i in (hazard.id, concealed.id, accepted.id)}
     assert shown("?status=nonsense&kind=x") == set(numbers.values())  # ignored, not an error
-    app.config["SETTINGS"].__dict__["page_size"] = 3  # frozen dataclass: tests only
+    app.config["SETTINGS"] = dataclasses.replace(app.config["SETTINGS"], page_size=3)
     first, second = shown("?page=1"), shown("?page=2")
     assert len(first) == 3 and len(second) == 1 and not first & second
     assert "第 1 / 2 页" in handler.get("/staff/reports/").get_data(as_text=True)

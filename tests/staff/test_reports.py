@@ -425,3 +425,53 @@ def test_expired_rewards_are_marked(app, handler, approver):
         db.session.commit()
     assert "已过申领期限" in handler.get("/staff/rewards/").get_data(as_text=True)
     assert "已过申领期限" in handler.get(reward_url).get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+HOSTILE = ["NaN", "-1", "99999999999999999999999", "9999-12-31", "2026-02-30", "a\x00b",
+           "x" * 20_000, "<script>alert(1)</script>", "JB2026-000000", "％＿\\%_"]
+STEPS = {
+    # step: (state the report is in, its fields with valid values)
+    "decline": ("received", {"decline_reason": "不属于受理范围"}),
+    "message": ("accepted", {"message_body": "请补充照片"}),
+    "extend": ("accepted", {"extend_days": "10", "extend_reason": "需要检测"}),
+    "verify": ("accepted", {"result": "true", "concealed_deaths": "", "confirmed_level": ""}),
+    "decision": ("accepted", {"document_no": "西应急罚〔2026〕1号"}),
+    "duplicate": ("received", {"original_number": "JB2026-000001"}),
+    "close": ("verified", {"closed_as": "rectified", "close_note": ""}),
+    "reopen": ("reopened", {"reopen_outcome": "close", "reopen_note": "维持办结"}),
+}
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_report_steps_survive_hostile_values(app, handler, step):
+    state, baseline = STEPS[step]
+    token = csrf_token(handler, "/staff/")
+    for field in baseline:
+        for value in HOSTILE:
+            with app.app_context():
+                report = factories.accepted_report(status=state, verification_result="true")
+                db.session.commit()
+                report_id = report.id
+            data = baseline | {"csrf_token": token, field: value}
+            response = handler.post(f"/staff/reports/{report_id}/{step}", data=data)
+            assert response.status_code < 500, (step, field, value[:20])
+
+
+def test_reward_forms_and_filters_survive_hostile_values(app, handler, approver):
+    report_id = verified_report(app)
+    reward_id = int(post(handler, f"/staff/reports/{report_id}/reward")
+                    .headers["Location"].rsplit("/", 1)[1])
+    token = csrf_token(approver, "/staff/")
+    for value in HOSTILE:
+        response = approver.post(f"/staff/rewards/{reward_id}/reject",
+                                 data={"csrf_token": token, "reject_reason": value})
+        assert response.status_code < 500
+        for field in ("paid_on", "payment_reference"):
+            data = {"csrf_token": token, "paid_on": local_today().isoformat(),
+                    "payment_reference": "NX-1", field: value}
+            assert approver.post(f"/staff/rewards/{reward_id}/pay", data=data).status_code < 500
+        for url in ("/staff/reports/?status={v}&kind={v}&page={v}", "/staff/rewards/?status={v}&page={v}"):
+            assert handler.get(url.format(v=value[:3000])).status_code < 500

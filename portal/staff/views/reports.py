@@ -188,8 +188,10 @@ def _step(report_id: int, form_name: str, form_class: type, action: Any,
         try:
             message = action(report, form)
         except (cases.CaseValuesInvalid, rewards.RewardValuesInvalid) as exc:
+            db.session.rollback()  # nothing of a refused step may ride along with the view's audit
             _apply_errors(form, exc.errors, names or {})
         except (cases.CaseError, rewards.RewardError) as exc:
+            db.session.rollback()
             flash(str(exc), "error")
             return _to_report(report)
         else:
@@ -364,8 +366,10 @@ def _reward_step(reward_id: int, form_name: str, form_class: type, action: Any,
         try:
             message = action(reward, form)
         except rewards.RewardValuesInvalid as exc:
+            db.session.rollback()
             _apply_errors(form, exc.errors, names or {})
         except rewards.RewardError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
             return _to_reward(reward)
         else:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from portal import credentials
 from portal.extensions import limiter
-from portal.services import publishing
+from portal.services import cases, publishing, rewards
 from portal.staff import accounts
 from portal.staff.access import is_safe_next, public, signed_in, touch_session
 from portal.staff.blueprint import bp
@@ -168,8 +168,6 @@ def home():
     agenda = publishing.agenda() if EDITOR in current_user.roles else None
     report_counts = reward_counts = None
     if current_user.has_any_role({HANDLER, APPROVER}):
-        from portal.services import cases, rewards
-
         report_counts, reward_counts = cases.home_counts(), rewards.counts()
     return render_template("staff/home.html", agenda=agenda, report_counts=report_counts,
                            reward_counts=reward_counts)

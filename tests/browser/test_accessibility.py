@@ -333,8 +333,8 @@ def test_report_pages_have_no_serious_accessibility_violations(live_server, page
     audit.visit(base + f"/staff/reports/{site['report']}", "/staff/reports/<id> accepted")
     page.click("summary:has-text('延长核查期限')")
     page.fill("#extend_days", "45")
-    page.click("details:has(#extend_days) button")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("details:has(#extend_days) button")
     assert page.locator(".error-summary a[href='#extend_days']").count() == 1
     assert page.locator("#extend_days").input_value() == "45"
     audit.check("/staff/reports/<id> step failed")
@@ -342,8 +342,8 @@ def test_report_pages_have_no_serious_accessibility_violations(live_server, page
     audit.visit(base + "/staff/rewards/", "/staff/rewards")
     audit.visit(base + f"/staff/rewards/{site['waiting']}", "/staff/rewards/<id> to approve")
     audit.visit(base + f"/staff/rewards/{site['claimed']}", "/staff/rewards/<id> to pay")
-    page.click("button:has-text('登记发放')")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("button:has-text('登记发放')")
     assert page.locator(".error-summary a[href='#payment_reference']").count() == 1
     audit.check("/staff/rewards/<id> payment failed")
     audit.assert_clean()

@@ -44,6 +44,12 @@ def sign_in(page, base: str, account: tuple[str, str], target: str) -> None:
 
 
 
+def submit(page, selector: str) -> None:
+    """Click a submit button and wait for the page it leads to (no reading a half-loaded page)."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def test_a_report_from_acceptance_to_an_approved_reward(live_server, live_app, page_nojs, page, case):
     handler, base = page_nojs, live_server
     sign_in(handler, base, case["handler"], "/staff/reports/")
@@ -51,26 +57,26 @@ def test_a_report_from_acceptance_to_an_approved_reward(live_server, live_app, p
     handler.wait_for_url(re.compile(rf"/staff/reports/{case['report_id']}$"))
     assert "采场边坡出现裂缝" in handler.content()
 
-    handler.click("button:has-text('受理')")
+    submit(handler, "button:has-text('受理')")
     assert "已受理，核查期限为" in handler.content()
 
     handler.fill("#message_body", "请问裂缝大约有多宽？在采场哪一侧？")
-    handler.click("button:has-text('发送给举报人')")
+    submit(handler, "button:has-text('发送给举报人')")
     assert "消息已发送" in handler.content()
     assert "请问裂缝大约有多宽？在采场哪一侧？" in handler.locator(".messages").inner_text()
 
     handler.click("summary:has-text('登记核查结果')")
-    handler.click("details:has(#result) button")  # submitted empty: the error summary leads back
+    submit(handler, "details:has(#result) button")  # submitted empty: the error summary leads back
     summary = handler.locator(".error-summary")
     assert summary.count() == 1
     summary.locator("a[href='#result']").click()
     handler.select_option("#result", "true")
-    handler.click("details:has(#result) button")
+    submit(handler, "details:has(#result) button")
     assert "已登记核查结果：属实" in handler.content()
 
     handler.click("summary:has-text('关联处罚决定')")
     handler.fill("#document_no", DOCUMENT_NO)
-    handler.click("details:has(#document_no) button")
+    submit(handler, "details:has(#document_no) button")
     assert f"已关联处罚决定 {DOCUMENT_NO}" in handler.content()
 
     assert "7,800 元" in handler.locator(".propose").inner_text()
@@ -85,7 +91,7 @@ def test_a_report_from_acceptance_to_an_approved_reward(live_server, live_app, p
     approver.click(f"a:has-text('{case['number']}')")
     approver.wait_for_url(reward_url)
     assert "罚款 ¥52,000 × 15% = ¥7,800" in approver.content()
-    approver.click("button:has-text('批准奖励')")
+    submit(approver, "button:has-text('批准奖励')")
     assert "已批准。举报人可在" in approver.content()
 
     with live_app.app_context():

@@ -439,7 +439,6 @@ def page_number(raw: str | None) -> int:
         return 1
 
 
-
 # ---------------------------------------------------------------- reports and rewards
 # Several of these forms share the report page, so their fields have names of their own (the
 # ids on the page stay unique); each form posts to its own URL.

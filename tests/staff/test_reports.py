@@ -475,3 +475,12 @@ def test_reward_forms_and_filters_survive_hostile_values(app, handler, approver)
             assert approver.post(f"/staff/rewards/{reward_id}/pay", data=data).status_code < 500
         for url in ("/staff/reports/?status={v}&kind={v}&page={v}", "/staff/rewards/?status={v}&page={v}"):
             assert handler.get(url.format(v=value[:3000])).status_code < 500
+
+
+def test_report_text_never_reaches_the_search_index(app, handler):
+    report_id = make_report(app)
+    post(handler, f"/staff/reports/{report_id}/accept")
+    post(handler, f"/staff/reports/{report_id}/message", {"message_body": "关于" + SECRET_WORDS})
+    handler.get(f"/staff/reports/{report_id}")
+    found = app.test_client().get("/api/v1/search", query_string={"q": SECRET_WORDS}).get_json()
+    assert found["count"] == 0

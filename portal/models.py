@@ -465,7 +465,8 @@ class Report(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     # The enforcement decision that followed (its fine is the reward's base), if any.
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True)
-    # Concealed accidents: deaths concealed and the finally confirmed level (1 特别重大 … 4 一般).
+    # Concealed accidents: deaths concealed and the finally confirmed level (AccidentLevel:
+    # 1 一般 … 4 特别重大, the numbers accident reports use).
     concealed_deaths: Mapped[int | None] = mapped_column(Integer)
     confirmed_level: Mapped[int | None] = mapped_column(SmallInteger)
     closed_on: Mapped[date | None] = mapped_column(Date, index=True)

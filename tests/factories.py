@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+import secrets
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from portal.models import (
     Department,
     Enterprise,
     PowerItem,
+    Report,
     utcnow,
 )
 
@@ -137,4 +139,44 @@ def blacklist_entry(published: bool = True, years: int = 3, **fields: Any) -> Bl
     } | fields
     item = BlacklistEntry(**_published(values, published))
     db.session.add(item)
+    return item
+
+
+def report(**fields: Any) -> Report:
+    """A report as the citizen side stores it, received today unless told otherwise.
+
+    ``receipt_digest`` is any unique string here (the receipt code is the citizen side's);
+    ``uscc_digest`` and ``name_digest`` are set directly when a test needs duplicates.
+    """
+    from portal.domain.catalog import REPORT_ACCEPTANCE_WORKING_DAYS
+    from portal.models import local_today
+    from portal.working_days import working_calendar
+
+    received_on = fields.pop("received_on", None) or local_today()
+    values = {
+        "receipt_digest": secrets.token_hex(32),
+        "kind": "hazard",
+        "received_on": received_on,
+        "county": "景洪市",
+        "enterprise_name": "景洪市举报测试矿业有限公司",
+        "place": "景洪市嘎洒镇某采石场",
+        "description": "采场边坡出现裂缝，仍在下方作业，未设置警戒。",
+        "seen_since": "约两周前",
+        "acceptance_due": working_calendar().add_working_days(
+            received_on, REPORT_ACCEPTANCE_WORKING_DAYS).due,
+    } | fields
+    item = Report(**values)
+    item.add_event("received", received_on)
+    db.session.add(item)
+    return item
+
+
+def accepted_report(accepted_on: date | None = None, **fields: Any) -> Report:
+    """A report accepted on ``accepted_on`` (default: its receipt date)."""
+    from portal.domain.catalog import REPORT_VERIFICATION_DAYS
+
+    item = report(**({"status": "accepted"} | fields))
+    item.accepted_on = accepted_on or item.received_on
+    item.verification_due = item.accepted_on + timedelta(days=REPORT_VERIFICATION_DAYS)
+    item.add_event("accepted", item.accepted_on)
     return item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -34,16 +35,25 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.audit import ACTIONS, OBJECT_KINDS
 from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
+from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import (
     BLACKLIST_GROUNDS,
     COUNTIES,
     DECISION_TYPES,
     POWER_TYPES,
+    REPORT_EXTENSION_DAYS,
     SECTORS,
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.fieldspec import label as _label
-from portal.models import local_today
+from portal.models import (
+    CLOSED_AS,
+    REPORT_KINDS,
+    REPORT_STATES,
+    REWARD_STATES,
+    VERIFICATION_RESULTS,
+    local_today,
+)
 from portal.staff import accounts
 from portal.staff.models import ROLES
 
@@ -429,3 +439,127 @@ def page_number(raw: str | None) -> int:
     except ValueError:
         return 1
 
+
+# ---------------------------------------------------------------- reports and rewards
+# Several of these forms share the report page, so their fields have names of their own (the
+# ids on the page stay unique); each form posts to its own URL.
+
+REASON_LENGTH = Length(min=4, max=2000, message="请填写 4–2000 个字。")
+
+
+class ActionForm(StaffForm):
+    """A step that needs nothing but a button (accept, propose a reward, approve): CSRF only."""
+
+
+class DeclineForm(StaffForm):
+    decline_reason = TextAreaField(
+        "不予受理的理由", validators=[required("不予受理的理由"), REASON_LENGTH],
+        description="举报人凭举报凭证查询时可以看到。",
+    )
+
+
+class MessageForm(StaffForm):
+    message_body = TextAreaField(
+        "消息", validators=[required("消息内容"), Length(max=5000, message="不能超过 5000 个字。")],
+        description="举报人凭举报凭证查询时可以看到并回复。",
+    )
+
+
+class ExtendForm(StaffForm):
+    extend_days = IntegerField(
+        "延长天数", validators=[InputRequired(message="请填写延长天数。"),
+                           NumberRange(min=1, max=REPORT_EXTENSION_DAYS,
+                                       message=f"请填写 1–{REPORT_EXTENSION_DAYS}。")],
+        description=f"核查期限只能延长一次，最多 {REPORT_EXTENSION_DAYS} 天。",
+        render_kw={"inputmode": "numeric"},
+    )
+    extend_reason = TextAreaField("延期理由", validators=[required("延期理由"), REASON_LENGTH],
+                                  description="举报人可以看到。")
+
+
+LEVEL_CHOICES = choices({str(int(level)): level.label for level in reversed(AccidentLevel)},
+                        "（请选择）")
+
+
+class VerifyForm(StaffForm):
+    result = SelectField("核查结果", choices=choices(VERIFICATION_RESULTS, "（请选择）"),
+                         validators=[required("核查结果")])
+    concealed_deaths = IntegerField(
+        "核实的瞒报死亡人数", validators=[Optional(), NumberRange(min=0, max=10000,
+                                                          message="请填写 0 或正整数。")],
+        description="仅瞒报谎报事故填写：奖励按瞒报死亡人数和最终认定的事故等级计算。",
+        render_kw={"inputmode": "numeric"},
+    )
+    confirmed_level = SelectField("最终认定的事故等级", choices=LEVEL_CHOICES,
+                                  validators=[Optional()])
+
+    def level(self) -> int | None:
+        return int(self.confirmed_level.data) if self.confirmed_level.data else None
+
+
+class LinkDecisionForm(StaffForm):
+    document_no = StringField("处罚决定文号", validators=[required("处罚决定文号"), Length(max=80)],
+                              description="例如：西应急罚〔2026〕12号。决定须已在“执法决定”中录入。")
+
+
+class DuplicateForm(StaffForm):
+    original_number = StringField(
+        "先前举报的编号", validators=[required("先前举报的编号"), Length(max=20)],
+        description="例如 JB2026-000012。举报人会被告知已与先前举报合并办理，同一事项只奖励最先受理的举报。",
+    )
+
+    def validate_original_number(self, field: Any) -> None:
+        if self.original_id() is None:
+            raise ValidationError("请填写举报编号，如 JB2026-000012。")
+
+    def original_id(self) -> int | None:
+        match = re.fullmatch(r"\s*(?:JB\d{4}-)?0*(\d{1,9})\s*", (self.original_number.data or "").upper())
+        return int(match.group(1)) if match else None
+
+
+class CloseForm(StaffForm):
+    closed_as = SelectField(
+        "办结方式",
+        choices=choices({k: v for k, v in CLOSED_AS.items() if k != "duplicate"}, "（请选择）"),
+        validators=[required("办结方式")],
+    )
+    close_note = TextAreaField("办结说明", validators=[Optional(), Length(max=2000)],
+                               description="可选，举报人可以看到。")
+
+
+class ReopenForm(StaffForm):
+    reopen_outcome = SelectField(
+        "处理方式",
+        choices=choices({"accept": "重新核查", "close": "维持办结"}, "（请选择）"),
+        validators=[required("处理方式")],
+    )
+    reopen_note = TextAreaField("给举报人的说明", validators=[required("给举报人的说明"), REASON_LENGTH])
+
+
+class RejectRewardForm(StaffForm):
+    reject_reason = TextAreaField("驳回理由", validators=[required("驳回理由"), REASON_LENGTH],
+                                  description="举报人可以看到。")
+
+
+class PaymentForm(StaffForm):
+    paid_on = DateField("发放日期", validators=[InputRequired(message="请填写发放日期。"),
+                                            plausible_date, _not_future])
+    payment_reference = StringField(
+        "转账流水号或领取凭证编号", validators=[required("转账流水号或领取凭证编号"), Length(max=200)],
+    )
+
+
+class ReportFilterForm(StaffForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField("状态", choices=choices({"open": "待办（未办结）", **REPORT_STATES}, "全部"),
+                         validators=[Optional()])
+    kind = SelectField("类别", choices=choices(REPORT_KINDS, "全部"), validators=[Optional()])
+
+
+class RewardFilterForm(StaffForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField("状态", choices=choices(REWARD_STATES, "全部"), validators=[Optional()])

@@ -371,4 +371,75 @@ def test_report_pages_have_no_serious_accessibility_violations(live_server, live
     page.wait_for_load_state()
     assert page.locator(".slip-code").count() == 1
     audit.check("case page: claim slip")
+
+
+@pytest.fixture
+def reports_site(live_app) -> dict:
+    """Reports in several states, with a photo, messages, a duplicate candidate and rewards
+    waiting for approval and for payment; an account that both handles and approves."""
+    import io
+
+    from PIL import Image
+
+    from portal.models import ReportMessage, ReportPhoto, Reward
+
+    with live_app.app_context():
+        proposer = make_staff("handler", username="handler.proposer")
+        user = make_staff("handler", "approver", username="handler.axe")
+        report = factories.accepted_report(uscc_digest="same-code", contact="13800001111")
+        image = io.BytesIO()
+        Image.new("RGB", (64, 48), (120, 140, 90)).save(image, "PNG")
+        report.photos.append(ReportPhoto(media_type="image/png", width=64, height=48,
+                                         data=image.getvalue()))
+        report.messages.append(ReportMessage(sent_on=local_today(), author="staff", body="裂缝多宽？"))
+        report.messages.append(ReportMessage(sent_on=local_today(), author="reporter", body="约十厘米。"))
+        factories.report(uscc_digest="same-code")
+        factories.report(received_on=local_today() - timedelta(days=60))  # overdue
+        verified = factories.accepted_report(status="verified", verification_result="true")
+        verified.decision = factories.decision(fine_yuan=Decimal(52000))
+        waiting = factories.accepted_report(status="verified", verification_result="true")
+        claimed = factories.accepted_report(status="closed", closed_as="rectified",
+                                            verification_result="true")
+        db.session.flush()
+        waiting.reward = Reward(amount_yuan=3000, basis="罚款 ¥10,000 × 15% = ¥1,500，低于最低奖励，按 ¥3,000",
+                                proposed_on=local_today(), proposed_by_id=proposer.id)
+        claimed.reward = Reward(amount_yuan=7800, basis="罚款 ¥52,000 × 15% = ¥7,800",
+                                proposed_on=local_today(), proposed_by_id=proposer.id,
+                                status="claimed", claimed_on=local_today(), claim_method="transfer",
+                                payment_details="农业银行 6228 4800 0000 0000 000 张某")
+        db.session.commit()
+        return {"username": user.username, "secret": user.totp_secret, "report": report.id,
+                "verified": verified.id, "waiting": waiting.reward.id, "claimed": claimed.reward.id}
+
+
+def test_staff_report_pages_have_no_serious_accessibility_violations(live_server, page,
+                                                                    reports_site):
+    # Handlers may work from a phone in the field: both widths.
+    audit = Auditor(page)
+    base, site = live_server, reports_site
+    page.goto(base + "/staff/login")
+    page.fill("#username", site["username"])
+    page.fill("#password", PASSWORD)
+    page.fill("#code", pyotp.TOTP(site["secret"]).now())
+    page.click("button:has-text('登录')")
+    page.wait_for_url(base + "/staff/")
+    audit.check("handler and approver home")
+    audit.visit(base + "/staff/reports/", "/staff/reports")
+    audit.visit(base + "/staff/reports/?status=open&kind=hazard", "/staff/reports filtered")
+    audit.visit(base + f"/staff/reports/{site['report']}", "/staff/reports/<id> accepted")
+    page.click("summary:has-text('延长核查期限')")
+    page.fill("#extend_days", "45")
+    with page.expect_navigation():
+        page.click("details:has(#extend_days) button")
+    assert page.locator(".error-summary a[href='#extend_days']").count() == 1
+    assert page.locator("#extend_days").input_value() == "45"
+    audit.check("/staff/reports/<id> step failed")
+    audit.visit(base + f"/staff/reports/{site['verified']}", "/staff/reports/<id> verified")
+    audit.visit(base + "/staff/rewards/", "/staff/rewards")
+    audit.visit(base + f"/staff/rewards/{site['waiting']}", "/staff/rewards/<id> to approve")
+    audit.visit(base + f"/staff/rewards/{site['claimed']}", "/staff/rewards/<id> to pay")
+    with page.expect_navigation():
+        page.click("button:has-text('登记发放')")
+    assert page.locator(".error-summary a[href='#payment_reference']").count() == 1
+    audit.check("/staff/rewards/<id> payment failed")
     audit.assert_clean()

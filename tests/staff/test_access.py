@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from portal.extensions import db
+from portal.models import ReportPhoto, Reward
 from portal.staff.models import ADMIN, APPROVER, EDITOR, HANDLER, ROLES
 from tests import factories
 from tests.staff.conftest import csrf_token, login, make_staff
@@ -29,9 +30,18 @@ def data(app: Flask) -> dict:
             "blacklist": factories.blacklist_entry(published=False, enterprise=ent,
                                                    enterprise_name=SECRET_TITLE),
         }
+        # A report with a photo and a proposed reward: report content is for handlers and
+        # approvers only.
+        report = factories.report(enterprise_name=SECRET_TITLE + "举报对象",
+                                  description=SECRET_TITLE + "举报内容")
+        report.photos.append(ReportPhoto(media_type="image/png", width=1, height=1,
+                                         data=SECRET_TITLE.encode()))
+        report.reward = Reward(amount_yuan=3000, basis="测试", proposed_on=report.received_on)
         db.session.commit()
         target = make_staff(EDITOR, username="target.account")
-        return {"ids": {k: v.id for k, v in items.items()}, "user_id": target.id}
+        return {"ids": {k: v.id for k, v in items.items()}, "user_id": target.id,
+                "report_id": report.id, "photo_id": report.photos[0].id,
+                "reward_id": report.reward.id}
 
 
 def staff_rules(app: Flask) -> list[Rule]:
@@ -52,6 +62,8 @@ def urls_for(rule: Rule, data: dict) -> list[str]:
         item_kind = kind or path.split("/")[2]
         path = path.replace("<int:item_id>", str(data["ids"].get(item_kind, 1)))
         path = path.replace("<int:user_id>", str(data["user_id"]))
+        for name in ("report_id", "photo_id", "reward_id"):
+            path = path.replace(f"<int:{name}>", str(data[name]))
         assert "<" not in path, f"teach this test the converter in {rule.rule}"
         urls.append(path)
     return urls

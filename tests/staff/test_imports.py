@@ -13,8 +13,22 @@ import pytest
     "portal.services.blacklist_admin",
     "portal.audit",
     "portal.staff.views",
+    "portal.services.cases",
+    "portal.services.rewards",
 ])
 def test_module_imports_on_its_own(module):
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
                             text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("module", ["portal.services.cases", "portal.services.rewards",
+                                    "portal.domain.rewards"])
+def test_report_services_do_not_import_the_back_office(module):
+    # The citizen side uses these too, and reports never import portal.staff (issue 6, §0).
+    code = (f"import sys, {module}; "
+            "bad = sorted(m for m in sys.modules if m.startswith('portal.staff')); "
+            "assert not bad, bad")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=False)
     assert result.returncode == 0, result.stderr

@@ -296,7 +296,8 @@ def test_a_draft_cannot_be_withdrawn(app, editor):
 def test_unknown_items_are_404(editor):
     assert editor.get("/staff/decisions/999999").status_code == 404
     assert editor.get("/staff/decisions/999999/edit").status_code == 404
-    assert editor.get("/staff/reports/1").status_code == 404
+    assert editor.get("/staff/nonsense/1").status_code == 404
+    assert editor.get("/staff/reports/1").status_code == 403  # reports are not an editor's
 
 
 def test_the_list_filters_by_state_and_text(app, editor):

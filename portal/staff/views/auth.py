@@ -9,12 +9,12 @@ from flask_login import current_user, login_user, logout_user
 
 from portal import credentials
 from portal.extensions import limiter
-from portal.services import publishing
+from portal.services import cases, publishing, rewards
 from portal.staff import accounts
 from portal.staff.access import is_safe_next, public, signed_in, touch_session
 from portal.staff.blueprint import bp
 from portal.staff.forms import EnrolForm, LoginForm, PasswordChangeForm
-from portal.staff.models import EDITOR, StaffUser
+from portal.staff.models import APPROVER, EDITOR, HANDLER, StaffUser
 
 SIGN_IN_FAILED = "登录失败：用户名、密码或动态验证码有误。"
 ENROL_MINUTES = 10
@@ -166,4 +166,8 @@ def own_password():
 @signed_in
 def home():
     agenda = publishing.agenda() if EDITOR in current_user.roles else None
-    return render_template("staff/home.html", agenda=agenda)
+    report_counts = reward_counts = None
+    if current_user.has_any_role({HANDLER, APPROVER}):
+        report_counts, reward_counts = cases.home_counts(), rewards.counts()
+    return render_template("staff/home.html", agenda=agenda, report_counts=report_counts,
+                           reward_counts=reward_counts)

@@ -1,0 +1,481 @@
+"""Handling a report in the back office: accept or decline, ask, extend, verify, link, close.
+
+Each step is one transaction: the report's new state, a timeline step the reporter sees
+(``Report.add_event``) and an audit event (``portal.audit``).  The audit summary carries states,
+dates and codes only, never the report's words nor what staff write to the reporter: those stay
+encrypted in the report's own tables.  Report text never goes into any search index; candidate
+duplicates are found by the keyed digests of the enterprise's credit code and name, and the
+county.
+
+States (``portal.models.REPORT_STATES``)::
+
+    received ─accept→ accepted ─verify→ verified ─close→ closed ─(reporter)→ reopened
+        └─decline→ declined                                     reopened ─accept again→ accepted
+    any open state ─duplicate→ closed (closed_as "duplicate")     reopened ─close again→ closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+
+from portal import audit
+from portal.domain.accidents import AccidentLevel
+from portal.domain.catalog import REPORT_EXTENSION_DAYS, REPORT_VERIFICATION_DAYS
+from portal.extensions import db
+from portal.models import (
+    CLOSED_AS,
+    REPORT_KINDS,
+    REPORT_STATES,
+    VERIFICATION_RESULTS,
+    Decision,
+    Report,
+    ReportMessage,
+    ReportPhoto,
+    local_today,
+)
+
+MIN_REASON_LENGTH = 4
+MAX_TEXT_LENGTH = 2000
+MAX_MESSAGE_LENGTH = 5000
+# Deaths a concealed-accident report can plausibly record (guards the arithmetic, not the law).
+MAX_CONCEALED_DEATHS = 10_000
+# States in which the report is still being worked on (the queue shows them first).
+OPEN_STATES = ("received", "accepted", "verified", "reopened")
+# Closing after verification: what the handler may say, by what verification found.
+CLOSE_OUTCOMES_TRUE = ("rectified", "handled")
+CLOSE_OUTCOMES_FALSE = ("unfounded",)
+
+DUPLICATE_NOTE = ("经核查，您的举报与此前收到的另一举报反映的是同一事项，已合并办理，本举报办结。"
+                  "按照举报奖励办法，同一事项只奖励最先受理的举报。")
+
+
+class CaseError(Exception):
+    """A step on a report was refused; ``str()`` is a message for the handler."""
+
+
+class ReportNotFound(CaseError):
+    pass
+
+
+class CaseTransitionRefused(CaseError):
+    """The report is not in a state that allows this step (e.g. accepting it twice)."""
+
+
+class CaseValuesInvalid(CaseError):
+    """Values the step needs are missing or wrong; ``errors`` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_report(report_id: int) -> Report:
+    """The report with ``report_id`` or ``ReportNotFound``."""
+    report = db.session.get(Report, report_id)
+    if report is None:
+        raise ReportNotFound("未找到该举报。")
+    return report
+
+
+def get_photo(report: Report, photo_id: int) -> ReportPhoto:
+    """A photo of ``report`` (sent with it or with a later message) or ``ReportNotFound``."""
+    photo = db.session.get(ReportPhoto, photo_id)
+    if photo is None or photo.report_id != report.id:
+        raise ReportNotFound("未找到该照片。")
+    return photo
+
+
+def deadline(report: Report) -> date | None:
+    """The date the next step is due: acceptance while received, verification while accepted
+    or reopened; nothing otherwise."""
+    if report.status == "received":
+        return report.acceptance_due
+    if report.status in ("accepted", "reopened"):
+        return report.verification_due
+    return None
+
+
+def _deadline_column() -> Any:
+    return case(
+        (Report.status == "received", Report.acceptance_due),
+        (Report.status.in_(("accepted", "reopened")), Report.verification_due),
+        else_=None,
+    )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    report: Report
+    due: date | None
+    days_left: int | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left is not None and self.days_left < 0
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+
+
+def queue(
+    *, status: str = "", kind: str = "", page: int = 1, page_size: int = 20,
+    today: date | None = None,
+) -> QueuePage:
+    """Reports for the handlers, the most urgent first: those with a deadline by that date (so
+    overdue ones lead), then the rest newest first.  ``status`` "open" means any open state."""
+    today = today or local_today()
+    conditions: list[Any] = []
+    if status == "open":
+        conditions.append(Report.status.in_(OPEN_STATES))
+    elif status in REPORT_STATES:
+        conditions.append(Report.status == status)
+    if kind in REPORT_KINDS:
+        conditions.append(Report.kind == kind)
+    due = _deadline_column()
+    total = db.session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    reports = db.session.scalars(
+        select(Report)
+        .where(*conditions)
+        # NULL deadlines last on every database (PostgreSQL sorts NULL first when descending
+        # and last when ascending; SQLite the other way round): sort on "has none" first.
+        .order_by(case((due.is_(None), 1), else_=0), due, Report.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    rows = []
+    for report in reports:
+        when = deadline(report)
+        rows.append(QueueRow(report, when, None if when is None else (when - today).days))
+    return QueuePage(rows, total, page, pages)
+
+
+def candidate_duplicates(report: Report) -> list[Report]:
+    """Other reports of the same enterprise (same credit code or same name, by their keyed
+    digests) in the same county, oldest first.  Nothing else is compared: no report text."""
+    same: list[Any] = []
+    if report.uscc_digest:
+        same.append(Report.uscc_digest == report.uscc_digest)
+    if report.name_digest:
+        same.append(Report.name_digest == report.name_digest)
+    if not same:
+        return []
+    return list(db.session.scalars(
+        select(Report)
+        .where(Report.id != report.id, Report.county == report.county, or_(*same))
+        .order_by(Report.id)
+    ))
+
+
+def find_decision(document_no: str) -> Decision | None:
+    """The enforcement decision with this 文号 (exactly, after trimming)."""
+    return db.session.scalar(select(Decision).where(Decision.document_no == document_no.strip()))
+
+
+def matter_reports(report: Report) -> list[Report]:
+    """The report and those linked to it as duplicates (the whole matter), oldest first."""
+    root = report.duplicate_of or report
+    return [root, *db.session.scalars(
+        select(Report).where(Report.duplicate_of_id == root.id).order_by(Report.id)
+    )]
+
+
+def first_accepted(reports: list[Report]) -> Report | None:
+    """The report of a matter accepted first (by acceptance date, then number)."""
+    accepted = [r for r in reports if r.accepted_on is not None]
+    return min(accepted, key=lambda r: (r.accepted_on, r.id)) if accepted else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _reason(value: str | None, field: str, what: str) -> str:
+    text = (value or "").strip()
+    if len(text) < MIN_REASON_LENGTH:
+        raise CaseValuesInvalid({field: f"请填写{what}（至少 {MIN_REASON_LENGTH} 个字）。"})
+    if len(text) > MAX_TEXT_LENGTH:
+        raise CaseValuesInvalid({field: f"{what}不能超过 {MAX_TEXT_LENGTH} 个字。"})
+    return text
+
+
+def _require(report: Report, *states: str, doing: str) -> None:
+    if report.purged_on is not None:
+        raise CaseTransitionRefused("该举报的内容已按保存期限清除，不能再办理。")
+    if report.status not in states:
+        raise CaseTransitionRefused(f"该举报当前状态为“{report.status_label}”，不能{doing}。")
+
+
+def _audit(report: Report, action: str, actor: Any, **summary: Any) -> None:
+    audit.record(db.session, action, actor=actor, object_kind="report", object_id=report.id,
+                 summary={"number": report.number, "status": report.status, **summary})
+
+
+def cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# ---------------------------------------------------------------- views of content
+
+
+def record_view(report: Report, *, actor: Any, page: str = "report") -> None:
+    """Write to the audit log that ``actor`` opened the report (every time: DESIGN.md §3)."""
+    _audit(report, "report_view", actor, page=page)
+    db.session.commit()
+
+
+def record_photo_view(report: Report, photo: ReportPhoto, *, actor: Any) -> None:
+    """Write to the audit log that ``actor`` opened one of the report's photos."""
+    _audit(report, "report_photo_view", actor, photo=photo.id)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
+    """Accept a received report: verification is due ``REPORT_VERIFICATION_DAYS`` later.
+    Returns that date."""
+    _require(report, "received", doing="受理")
+    today = today or local_today()
+    due = today + timedelta(days=REPORT_VERIFICATION_DAYS)
+    report.status = "accepted"
+    report.accepted_on = today
+    report.verification_due = due
+    report.handler_id = actor.id
+    report.add_event("accepted", today, f"核查期限：{cn_date(due)}前。")
+    _audit(report, "report_accept", actor, accepted_on=today, verification_due=due,
+           on_time=report.acceptance_due is None or today <= report.acceptance_due)
+    db.session.commit()
+    return due
+
+
+def decline(report: Report, *, actor: Any, reason: str, today: date | None = None) -> None:
+    """Decline a received report with a reason the reporter reads at follow-up."""
+    _require(report, "received", doing="作不予受理")
+    reason = _reason(reason, "reason", "不予受理的理由")
+    today = today or local_today()
+    report.status = "declined"
+    report.decline_reason = reason
+    report.handler_id = actor.id
+    report.add_event("declined", today, reason)
+    _audit(report, "report_decline", actor, declined_on=today)
+    db.session.commit()
+
+
+def send_message(report: Report, *, actor: Any, body: str, today: date | None = None) -> None:
+    """A message or question to the reporter, who reads it (and may answer) at follow-up."""
+    if report.purged_on is not None:
+        raise CaseTransitionRefused("该举报的内容已按保存期限清除，不能再发送消息。")
+    text = (body or "").strip()
+    if not text:
+        raise CaseValuesInvalid({"body": "请填写消息内容。"})
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise CaseValuesInvalid({"body": f"消息不能超过 {MAX_MESSAGE_LENGTH} 个字。"})
+    report.messages.append(ReportMessage(
+        sent_on=today or local_today(), author="staff", staff_id=actor.id, body=text,
+    ))
+    _audit(report, "report_message", actor, length=len(text))
+    db.session.commit()
+
+
+def extend(
+    report: Report, *, actor: Any, days: int | None, reason: str, today: date | None = None
+) -> date:
+    """Extend verification once, by at most ``REPORT_EXTENSION_DAYS``, with a reason the
+    reporter is told.  Returns the new deadline."""
+    _require(report, "accepted", doing="延长核查期限")
+    if report.extension_reason is not None:
+        raise CaseTransitionRefused("核查期限只能延长一次，本举报已延长过。")
+    errors = {}
+    if days is None or not 1 <= days <= REPORT_EXTENSION_DAYS:
+        errors["days"] = f"延长天数须为 1–{REPORT_EXTENSION_DAYS} 天。"
+    try:
+        reason = _reason(reason, "reason", "延期理由")
+    except CaseValuesInvalid as exc:
+        errors |= exc.errors
+    if errors:
+        raise CaseValuesInvalid(errors)
+    assert days is not None and report.verification_due is not None
+    before = report.verification_due
+    due = before + timedelta(days=days)
+    report.verification_due = due
+    report.extension_reason = reason
+    report.add_event("extended", today or local_today(), f"{reason}（核查期限延至{cn_date(due)}）")
+    _audit(report, "report_extend", actor, days=days, verification_due=[before, due])
+    db.session.commit()
+    return due
+
+
+def verify(
+    report: Report, *, actor: Any, result: str, concealed_deaths: int | None = None,
+    confirmed_level: int | None = None, today: date | None = None,
+) -> None:
+    """Record what verification found (属实 / 部分属实 / 不属实); for a concealed accident
+    found true, the concealed deaths and the finally confirmed level (the reward's base)."""
+    _require(report, "accepted", doing="登记核查结果")
+    errors = {}
+    if result not in VERIFICATION_RESULTS:
+        errors["result"] = "请选择核查结果。"
+    if concealed_deaths is not None and not 0 <= concealed_deaths <= MAX_CONCEALED_DEATHS:
+        errors["concealed_deaths"] = "请填写 0 或正整数。"
+    if confirmed_level is not None and confirmed_level not in set(AccidentLevel):
+        errors["confirmed_level"] = "请选择事故等级。"
+    if report.kind != "concealed_accident" and (concealed_deaths or confirmed_level):
+        errors["concealed_deaths"] = "只有瞒报谎报事故的举报才登记瞒报死亡人数和事故等级。"
+    if errors:
+        raise CaseValuesInvalid(errors)
+    today = today or local_today()
+    report.status = "verified"
+    report.verification_result = result
+    report.verified_on = today
+    if report.kind == "concealed_accident":
+        report.concealed_deaths = concealed_deaths
+        report.confirmed_level = confirmed_level
+    report.add_event("verified", today, f"核查结果：{VERIFICATION_RESULTS[result]}。")
+    _audit(report, "report_verify", actor, result=result, verified_on=today,
+           on_time=report.verification_due is None or today <= report.verification_due,
+           concealed_deaths=concealed_deaths, confirmed_level=confirmed_level)
+    db.session.commit()
+
+
+def link_decision(
+    report: Report, *, actor: Any, document_no: str, today: date | None = None
+) -> Decision:
+    """Link the enforcement decision (by its 文号) that followed the report: its fine is the
+    reward's base.  Returns the decision."""
+    _require(report, "accepted", "verified", "closed", "reopened", doing="关联处罚决定")
+    if report.closed_as == "duplicate":
+        raise CaseTransitionRefused("重复举报已合并到先前的举报办理，请在先前的举报上关联决定。")
+    number = (document_no or "").strip()
+    if not number:
+        raise CaseValuesInvalid({"document_no": "请填写处罚决定文号。"})
+    decision = find_decision(number)
+    if decision is None:
+        raise CaseValuesInvalid({"document_no": "没有这个文号的处罚决定：请先在“执法决定”中录入。"})
+    if decision.is_withdrawn:
+        raise CaseValuesInvalid({"document_no": "该决定已撤回，不能作为处理结果。"})
+    if report.reward is not None and report.reward.status != "rejected":
+        raise CaseTransitionRefused("已提出奖励，不能再更改关联的处罚决定。")
+    before = report.decision.document_no if report.decision else None
+    report.decision = decision
+    report.add_event("decision_linked", today or local_today(),
+                     f"处罚决定：{decision.document_no}")
+    _audit(report, "report_link_decision", actor, decision=decision.id,
+           document_no=[before, decision.document_no])
+    db.session.commit()
+    return decision
+
+
+def mark_duplicate(
+    report: Report, *, actor: Any, original_id: int | None, today: date | None = None
+) -> Report:
+    """Close ``report`` as the same matter as an earlier report; its reporter is told so and
+    that only the first accepted report of a matter is rewarded.  Returns the original."""
+    _require(report, *OPEN_STATES, doing="标记为重复举报")
+    original = db.session.get(Report, original_id) if original_id else None
+    if original is None or original.id == report.id:
+        raise CaseValuesInvalid({"original_id": "请选择先前的举报。"})
+    if original.id > report.id:
+        raise CaseValuesInvalid({"original_id": "只能合并到先收到的举报。"})
+    if original.duplicate_of_id is not None:
+        original = original.duplicate_of  # the matter's first report, so chains stay one deep
+        assert original is not None
+    if original.status == "declined":
+        raise CaseValuesInvalid({"original_id": "先前的举报未予受理，不能合并到它。"})
+    if report.reward is not None and report.reward.status != "rejected":
+        raise CaseTransitionRefused("本举报已提出奖励，不能再标记为重复举报。")
+    today = today or local_today()
+    report.duplicate_of = original
+    report.status = "closed"
+    report.closed_as = "duplicate"
+    report.closed_on = today
+    # Its own duplicates follow it to the matter's first report.
+    for other in db.session.scalars(select(Report).where(Report.duplicate_of_id == report.id)):
+        other.duplicate_of = original
+    report.add_event("duplicate", today, DUPLICATE_NOTE)
+    _audit(report, "report_duplicate", actor, duplicate_of=original.id,
+           original_number=original.number)
+    db.session.commit()
+    return original
+
+
+def close(
+    report: Report, *, actor: Any, closed_as: str, note: str = "", today: date | None = None
+) -> None:
+    """Close a verified report: rectified or handled if it was (partly) true, unfounded if not."""
+    _require(report, "verified", doing="办结")
+    allowed = CLOSE_OUTCOMES_FALSE if report.verification_result == "false" else CLOSE_OUTCOMES_TRUE
+    if closed_as not in allowed:
+        labels = "、".join(CLOSED_AS[c] for c in allowed)
+        raise CaseValuesInvalid({"closed_as": f"按核查结果，办结方式只能是：{labels}。"})
+    note = (note or "").strip()
+    if len(note) > MAX_TEXT_LENGTH:
+        raise CaseValuesInvalid({"note": f"说明不能超过 {MAX_TEXT_LENGTH} 个字。"})
+    today = today or local_today()
+    report.status = "closed"
+    report.closed_as = closed_as
+    report.closed_on = today
+    text = f"办结：{CLOSED_AS[closed_as]}。" + (note if note else "")
+    report.add_event("closed", today, text)
+    _audit(report, "report_close", actor, closed_as=closed_as, closed_on=today)
+    db.session.commit()
+
+
+def handle_reopening(
+    report: Report, *, actor: Any, outcome: str, note: str, today: date | None = None
+) -> date | None:
+    """The reporter said a report closed as rectified is not fixed.  Either verify again
+    (accepted, with a new verification deadline, which is returned) or close it again; either
+    way with a note the reporter reads."""
+    _require(report, "reopened", doing="处理重新反映")
+    note = _reason(note, "note", "给举报人的说明")
+    today = today or local_today()
+    if outcome == "accept":
+        due = today + timedelta(days=REPORT_VERIFICATION_DAYS)
+        report.status = "accepted"
+        report.verification_due = due
+        # A new verification: its own result and its own one extension.
+        report.verification_result = None
+        report.verified_on = None
+        report.extension_reason = None
+        report.closed_on = None
+        report.closed_as = None
+        report.handler_id = actor.id
+        report.add_event("reopen_handled", today, f"重新核查，期限：{cn_date(due)}前。{note}")
+        _audit(report, "report_reopen", actor, outcome=outcome, verification_due=due)
+        db.session.commit()
+        return due
+    if outcome == "close":
+        report.status = "closed"
+        report.closed_on = today
+        report.closed_as = report.closed_as or "rectified"
+        report.add_event("reopen_handled", today, f"经复查，维持办结。{note}")
+        _audit(report, "report_reopen", actor, outcome=outcome, closed_on=today)
+        db.session.commit()
+        return None
+    raise CaseValuesInvalid({"outcome": "请选择处理方式。"})
+
+
+
+def home_counts(today: date | None = None) -> dict[str, int]:
+    """Open reports and how many of them are past their deadline (for the staff home)."""
+    today = today or local_today()
+    due = _deadline_column()
+    open_count = db.session.scalar(
+        select(func.count()).select_from(Report).where(Report.status.in_(OPEN_STATES))) or 0
+    overdue = db.session.scalar(
+        select(func.count()).select_from(Report).where(due.is_not(None), due < today)) or 0
+    return {"open": open_count, "overdue": overdue}

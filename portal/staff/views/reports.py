@@ -1,0 +1,411 @@
+"""Reports and rewards in the back office: the queue, the report page and its steps, photos,
+reward approval and payment.  Handlers work reports; approvers decide rewards and may read the
+reports they decide on.  Administrators see no report content.  Every opening of a report or a
+photo is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from portal.domain.accidents import LEVEL_LABELS
+from portal.extensions import db
+from portal.models import (
+    CLOSED_AS,
+    REPORT_KINDS,
+    VERIFICATION_RESULTS,
+    Decision,
+    Report,
+    Reward,
+    local_today,
+)
+from portal.services import cases, rewards
+from portal.staff.access import requires
+from portal.staff.blueprint import bp
+from portal.staff.forms import (
+    ActionForm,
+    CloseForm,
+    DeclineForm,
+    DuplicateForm,
+    ExtendForm,
+    LinkDecisionForm,
+    MessageForm,
+    PaymentForm,
+    RejectRewardForm,
+    ReopenForm,
+    ReportFilterForm,
+    RewardFilterForm,
+    VerifyForm,
+    page_number,
+)
+from portal.staff.models import APPROVER, HANDLER
+
+# How many of an enterprise's decisions the 文号 picker offers.
+DECISION_SUGGESTIONS = 20
+
+
+def _actor() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _report(report_id: int) -> Report:
+    try:
+        return cases.get_report(report_id)
+    except cases.ReportNotFound:
+        abort(404)
+
+
+def _reward(reward_id: int) -> Reward:
+    try:
+        return rewards.get_reward(reward_id)
+    except rewards.RewardNotFound:
+        abort(404)
+
+
+def _to_report(report: Report, anchor: str | None = None) -> Any:
+    return redirect(url_for("staff.report_detail", report_id=report.id, _anchor=anchor), code=303)
+
+
+def _to_reward(reward: Reward) -> Any:
+    return redirect(url_for("staff.reward_detail", reward_id=reward.id), code=303)
+
+
+def _apply_errors(form: Any, errors: dict[str, str], names: dict[str, str]) -> None:
+    """Put a service's errors on the form's fields (``names``: service key → field name)."""
+    for key, message in errors.items():
+        field = form._fields.get(names.get(key, key))
+        if field is None:
+            form.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@bp.get("/reports/")
+@requires(HANDLER, APPROVER)
+def report_queue():
+    filters = ReportFilterForm(request.args)
+    valid = filters.validate()  # an unknown status or kind filters nothing
+    page = cases.queue(
+        status=(filters.status.data or "") if valid else "",
+        kind=(filters.kind.data or "") if valid else "",
+        page=page_number(request.args.get("page")),
+        page_size=current_app.config["SETTINGS"].page_size,
+    )
+    return render_template("staff/reports/queue.html", page=page, filters=filters,
+                           kinds=REPORT_KINDS)
+
+
+# ---------------------------------------------------------------- the report page
+
+
+def _decision_suggestions(report: Report) -> list[Decision]:
+    """Decisions about the reported enterprise (same credit code or party name), newest first,
+    compared in memory-decrypted form against the decisions' own columns."""
+    same = []
+    if report.uscc:
+        same.append(Decision.uscc == report.uscc)
+    if report.enterprise_name:
+        same.append(Decision.party_name == report.enterprise_name)
+    if not same:
+        return []
+    return list(db.session.scalars(
+        select(Decision).where(or_(*same), Decision.withdrawn_at.is_(None))
+        .order_by(Decision.decision_date.desc()).limit(DECISION_SUGGESTIONS)
+    ).unique())
+
+
+def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
+    """The report page; ``forms`` replace the blank forms (a step that failed, with its errors
+    and what was typed).  Showing the page is an audited view of the report."""
+    cases.record_view(report, actor=_actor())
+    blank = {
+        "accept_form": ActionForm, "decline_form": DeclineForm, "message_form": MessageForm,
+        "extend_form": ExtendForm, "verify_form": VerifyForm, "decision_form": LinkDecisionForm,
+        "duplicate_form": DuplicateForm, "close_form": CloseForm, "reopen_form": ReopenForm,
+        "propose_form": ActionForm,
+    }
+    context = {name: forms.get(name) or form_class(formdata=None)
+               for name, form_class in blank.items()}
+    failed = next((form for form in forms.values() if form.errors), None)
+    eligibility: Any
+    try:
+        eligibility = rewards.check_eligible(report)
+    except rewards.RewardNotAllowed as exc:
+        eligibility = str(exc)
+    return render_template(
+        "staff/reports/detail.html",
+        report=report,
+        due=cases.deadline(report),
+        today=local_today(),
+        candidates=cases.candidate_duplicates(report),
+        matter=cases.matter_reports(report),
+        decisions=_decision_suggestions(report) if report.purged_on is None else [],
+        eligibility=eligibility,
+        failed=failed,
+        is_handler=HANDLER in current_user.roles,
+        results=VERIFICATION_RESULTS,
+        closed_as=CLOSED_AS,
+        levels=LEVEL_LABELS,
+        **context,
+    ), status
+
+
+@bp.get("/reports/<int:report_id>")
+@requires(HANDLER, APPROVER)
+def report_detail(report_id: int):
+    return _render_report(_report(report_id))
+
+
+@bp.get("/reports/<int:report_id>/photos/<int:photo_id>")
+@requires(HANDLER, APPROVER)
+def report_photo(report_id: int, photo_id: int):
+    report = _report(report_id)
+    try:
+        photo = cases.get_photo(report, photo_id)
+    except cases.ReportNotFound:
+        abort(404)
+    cases.record_photo_view(report, photo, actor=_actor())
+    response = Response(photo.data, mimetype=photo.media_type)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def _step(report_id: int, form_name: str, form_class: type, action: Any,
+          names: dict[str, str] | None = None, anchor: str | None = None) -> Any:
+    """Run one handler step from its form: on success flash and go back to the report; on
+    invalid input show the report again with the form's errors (400); a refused step flashes."""
+    report = _report(report_id)
+    form = form_class()
+    if form.validate_on_submit():
+        try:
+            message = action(report, form)
+        except (cases.CaseValuesInvalid, rewards.RewardValuesInvalid) as exc:
+            db.session.rollback()  # nothing of a refused step may ride along with the view's audit
+            _apply_errors(form, exc.errors, names or {})
+        except (cases.CaseError, rewards.RewardError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return _to_report(report)
+        else:
+            flash(message, "info")
+            return _to_report(report, anchor)
+    return _render_report(report, 400, **{form_name: form})
+
+
+@bp.post("/reports/<int:report_id>/accept")
+@requires(HANDLER)
+def report_accept(report_id: int):
+    def accept(report: Report, form: Any) -> str:
+        due = cases.accept(report, actor=_actor())
+        return f"已受理，核查期限为 {cases.cn_date(due)}。"
+
+    return _step(report_id, "accept_form", ActionForm, accept)
+
+
+@bp.post("/reports/<int:report_id>/decline")
+@requires(HANDLER)
+def report_decline(report_id: int):
+    def decline(report: Report, form: Any) -> str:
+        cases.decline(report, actor=_actor(), reason=form.decline_reason.data)
+        return "已作不予受理，举报人查询时可以看到理由。"
+
+    return _step(report_id, "decline_form", DeclineForm, decline, {"reason": "decline_reason"})
+
+
+@bp.post("/reports/<int:report_id>/message")
+@requires(HANDLER)
+def report_message(report_id: int):
+    def send(report: Report, form: Any) -> str:
+        cases.send_message(report, actor=_actor(), body=form.message_body.data)
+        return "消息已发送，举报人凭举报凭证查询时可以看到。"
+
+    return _step(report_id, "message_form", MessageForm, send, {"body": "message_body"},
+                 anchor="messages-title")
+
+
+@bp.post("/reports/<int:report_id>/extend")
+@requires(HANDLER)
+def report_extend(report_id: int):
+    def extend(report: Report, form: Any) -> str:
+        due = cases.extend(report, actor=_actor(), days=form.extend_days.data,
+                           reason=form.extend_reason.data)
+        return f"核查期限已延长至 {cases.cn_date(due)}。"
+
+    return _step(report_id, "extend_form", ExtendForm, extend,
+                 {"days": "extend_days", "reason": "extend_reason"})
+
+
+@bp.post("/reports/<int:report_id>/verify")
+@requires(HANDLER)
+def report_verify(report_id: int):
+    def verify(report: Report, form: Any) -> str:
+        cases.verify(report, actor=_actor(), result=form.result.data,
+                     concealed_deaths=form.concealed_deaths.data, confirmed_level=form.level())
+        return f"已登记核查结果：{VERIFICATION_RESULTS[form.result.data]}。"
+
+    return _step(report_id, "verify_form", VerifyForm, verify)
+
+
+@bp.post("/reports/<int:report_id>/decision")
+@requires(HANDLER)
+def report_link_decision(report_id: int):
+    def link(report: Report, form: Any) -> str:
+        decision = cases.link_decision(report, actor=_actor(), document_no=form.document_no.data)
+        return f"已关联处罚决定 {decision.document_no}。"
+
+    return _step(report_id, "decision_form", LinkDecisionForm, link)
+
+
+@bp.post("/reports/<int:report_id>/duplicate")
+@requires(HANDLER)
+def report_duplicate(report_id: int):
+    def mark(report: Report, form: Any) -> str:
+        original = cases.mark_duplicate(report, actor=_actor(), original_id=form.original_id())
+        return f"已标记为 {original.number} 的重复举报并办结；举报人已被告知。"
+
+    return _step(report_id, "duplicate_form", DuplicateForm, mark,
+                 {"original_id": "original_number"})
+
+
+@bp.post("/reports/<int:report_id>/close")
+@requires(HANDLER)
+def report_close(report_id: int):
+    def close(report: Report, form: Any) -> str:
+        cases.close(report, actor=_actor(), closed_as=form.closed_as.data,
+                    note=form.close_note.data or "")
+        return f"已办结：{CLOSED_AS[form.closed_as.data]}。"
+
+    return _step(report_id, "close_form", CloseForm, close, {"note": "close_note"})
+
+
+@bp.post("/reports/<int:report_id>/reopen")
+@requires(HANDLER)
+def report_reopen(report_id: int):
+    def handle(report: Report, form: Any) -> str:
+        due = cases.handle_reopening(report, actor=_actor(), outcome=form.reopen_outcome.data,
+                                     note=form.reopen_note.data)
+        return f"已重新受理，核查期限为 {cases.cn_date(due)}。" if due else "已维持办结。"
+
+    return _step(report_id, "reopen_form", ReopenForm, handle,
+                 {"outcome": "reopen_outcome", "note": "reopen_note"})
+
+
+@bp.post("/reports/<int:report_id>/reward")
+@requires(HANDLER)
+def reward_propose(report_id: int):
+    report = _report(report_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("页面已过期，请重试。", "error")
+        return _to_report(report)
+    try:
+        reward = rewards.propose(report, actor=_actor())
+    except rewards.RewardError as exc:
+        flash(str(exc), "error")
+        return _to_report(report)
+    flash(f"已提出奖励 {reward.amount_yuan:,} 元，待其他人员审批。", "info")
+    return _to_reward(reward)
+
+
+# ---------------------------------------------------------------- rewards
+
+
+@bp.get("/rewards/")
+@requires(HANDLER, APPROVER)
+def reward_list():
+    filters = RewardFilterForm(request.args)
+    valid = filters.validate()
+    page = rewards.list_rewards(
+        status=(filters.status.data or "") if valid else "",
+        page=page_number(request.args.get("page")),
+        page_size=current_app.config["SETTINGS"].page_size,
+    )
+    return render_template("staff/rewards/list.html", page=page, filters=filters,
+                           today=local_today(), is_expired=rewards.is_expired)
+
+
+def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
+    # Payment details are the reporter's: showing them is an audited view of the report.
+    if reward.status == "claimed" and reward.payment_details:
+        cases.record_view(reward.report, actor=_actor(), page="reward_payment_details")
+    context = {
+        "approve_form": forms.get("approve_form") or ActionForm(formdata=None),
+        "reject_form": forms.get("reject_form") or RejectRewardForm(formdata=None),
+        "payment_form": forms.get("payment_form") or PaymentForm(formdata=None,
+                                                                 data={"paid_on": local_today()}),
+    }
+    failed = next((form for form in forms.values() if form.errors), None)
+    return render_template(
+        "staff/rewards/detail.html", reward=reward, report=reward.report, failed=failed,
+        results=VERIFICATION_RESULTS,
+        expired=rewards.is_expired(reward), can_decide=(
+            APPROVER in current_user.roles and reward.proposed_by_id != current_user.id),
+        **context,
+    ), status
+
+
+@bp.get("/rewards/<int:reward_id>")
+@requires(HANDLER, APPROVER)
+def reward_detail(reward_id: int):
+    return _render_reward(_reward(reward_id))
+
+
+def _reward_step(reward_id: int, form_name: str, form_class: type, action: Any,
+                 names: dict[str, str] | None = None) -> Any:
+    reward = _reward(reward_id)
+    form = form_class()
+    if form.validate_on_submit():
+        try:
+            message = action(reward, form)
+        except rewards.RewardValuesInvalid as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors, names or {})
+        except rewards.RewardError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return _to_reward(reward)
+        else:
+            flash(message, "info")
+            return _to_reward(reward)
+    return _render_reward(reward, 400, **{form_name: form})
+
+
+@bp.post("/rewards/<int:reward_id>/approve")
+@requires(APPROVER)
+def reward_approve(reward_id: int):
+    def approve(reward: Reward, form: Any) -> str:
+        due = rewards.approve(reward, actor=_actor())
+        return f"已批准。举报人可在 {cases.cn_date(due)} 前申领。"
+
+    return _reward_step(reward_id, "approve_form", ActionForm, approve)
+
+
+@bp.post("/rewards/<int:reward_id>/reject")
+@requires(APPROVER)
+def reward_reject(reward_id: int):
+    def reject(reward: Reward, form: Any) -> str:
+        rewards.reject(reward, actor=_actor(), reason=form.reject_reason.data)
+        return "已驳回，举报人查询时可以看到理由。"
+
+    return _reward_step(reward_id, "reject_form", RejectRewardForm, reject,
+                        {"reason": "reject_reason"})
+
+
+@bp.post("/rewards/<int:reward_id>/pay")
+@requires(HANDLER, APPROVER)
+def reward_pay(reward_id: int):
+    def pay(reward: Reward, form: Any) -> str:
+        rewards.record_payment(reward, actor=_actor(), paid_on=form.paid_on.data,
+                               reference=form.payment_reference.data)
+        return "已登记发放。"
+
+    return _reward_step(reward_id, "payment_form", PaymentForm, pay,
+                        {"reference": "payment_reference"})

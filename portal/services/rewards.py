@@ -6,7 +6,7 @@ States (``portal.models.REWARD_STATES``)::
 
     proposed ─approve→ approved ─(reporter claims)→ claimed ─record payment→ paid
         └─reject→ rejected (a handler may propose again)
-    approved and not claimed after claim_due: expired (derived, see ``is_expired``)
+    approved and not claimed after claim_due: expired (derived: ``reward_claims.is_expired``)
 
 The reporter's claim itself (payment details or a claim slip) is ``portal.services.reward_claims``.
 Each step is one transaction with its timeline step and its audit event; audit summaries carry
@@ -67,13 +67,6 @@ def get_reward(reward_id: int) -> Reward:
     if reward is None:
         raise RewardNotFound("未找到该奖励。")
     return reward
-
-
-def is_expired(reward: Reward, today: date | None = None) -> bool:
-    """Approved, never claimed, and the claim period is over."""
-    today = today or local_today()
-    return (reward.status == "approved" and reward.claimed_on is None
-            and reward.claim_due is not None and today > reward.claim_due)
 
 
 def claim_days() -> int:

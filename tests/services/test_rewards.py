@@ -12,7 +12,7 @@ from portal.audit import AuditEvent
 from portal.domain.accidents import AccidentLevel
 from portal.extensions import db
 from portal.models import local_today
-from portal.services import cases, rewards
+from portal.services import cases, reward_claims, rewards
 from portal.services.rewards import (
     ApproverRequired,
     RewardNotAllowed,
@@ -184,7 +184,7 @@ def test_payment_is_recorded_only_once_claimed(staff):
 def test_expiry_is_derived_from_the_claim_deadline(staff):
     reward = rewards.propose(verified(), actor=staff["handler"])
     due = rewards.approve(reward, actor=staff["approver"])
-    assert not rewards.is_expired(reward, due)
-    assert rewards.is_expired(reward, due + timedelta(days=1))
+    assert not reward_claims.is_expired(reward, due)
+    assert reward_claims.is_expired(reward, due + timedelta(days=1))
     reward.status, reward.claimed_on = "claimed", due
-    assert not rewards.is_expired(reward, due + timedelta(days=1))
+    assert not reward_claims.is_expired(reward, due + timedelta(days=1))

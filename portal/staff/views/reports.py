@@ -23,7 +23,7 @@ from portal.models import (
     Reward,
     local_today,
 )
-from portal.services import cases, rewards
+from portal.services import cases, reward_claims, rewards
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
@@ -329,7 +329,7 @@ def reward_list():
         page_size=current_app.config["SETTINGS"].page_size,
     )
     return render_template("staff/rewards/list.html", page=page, filters=filters,
-                           today=local_today(), is_expired=rewards.is_expired)
+                           today=local_today(), is_expired=reward_claims.is_expired)
 
 
 def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
@@ -346,7 +346,7 @@ def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
     return render_template(
         "staff/rewards/detail.html", reward=reward, report=reward.report, failed=failed,
         results=VERIFICATION_RESULTS,
-        expired=rewards.is_expired(reward), can_decide=(
+        expired=reward_claims.is_expired(reward), can_decide=(
             APPROVER in current_user.roles and reward.proposed_by_id != current_user.id),
         **context,
     ), status

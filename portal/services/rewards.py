@@ -22,11 +22,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal import audit
+from portal import audit, tokens
 from portal.domain import rewards as rules
 from portal.extensions import db
 from portal.models import REWARD_STATES, Report, Reward, local_today
-from portal.services import cases
+from portal.services import cases, reward_claims
 
 MIN_REASON_LENGTH = 4
 MAX_REFERENCE_LENGTH = 200
@@ -244,3 +244,22 @@ def counts() -> dict[str, int]:
     """How many rewards are in each state (for the staff home)."""
     rows = db.session.execute(select(Reward.status, func.count()).group_by(Reward.status))
     return {status: n for status, n in rows}
+
+
+def check_slip_at_counter(slip: str, *, actor: Any) -> Reward:
+    """Check a claim slip a reporter shows at the counter; audited whatever the answer.
+
+    Raises ``portal.tokens.TokenExpired`` or ``TokenInvalid`` (see
+    ``reward_claims.check_claim_slip``)."""
+    try:
+        reward = reward_claims.check_claim_slip(slip)
+    except tokens.TokenInvalid as exc:
+        result = "expired" if isinstance(exc, tokens.TokenExpired) else "invalid"
+        audit.record(db.session, "reward_slip_check", actor=actor, object_kind="reward",
+                     summary={"result": result})
+        db.session.commit()
+        raise
+    audit.record(db.session, "reward_slip_check", actor=actor, object_kind="reward",
+                 object_id=reward.id, summary={"result": "genuine", "report": reward.report_id})
+    db.session.commit()
+    return reward

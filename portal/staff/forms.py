@@ -541,6 +541,13 @@ class RejectRewardForm(StaffForm):
                                   description="举报人可以看到。")
 
 
+class ClaimSlipForm(StaffForm):
+    slip = TextAreaField(
+        "领奖凭证", validators=[required("领奖凭证"), Length(max=1000)],
+        description="举报人出示的领奖凭证，整段粘贴或输入。",
+    )
+
+
 class PaymentForm(StaffForm):
     paid_on = DateField("发放日期", validators=[InputRequired(message="请填写发放日期。"),
                                             plausible_date, _not_future])

@@ -12,6 +12,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from portal import tokens
 from portal.domain.accidents import LEVEL_LABELS
 from portal.extensions import db
 from portal.models import (
@@ -28,6 +29,7 @@ from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
     ActionForm,
+    ClaimSlipForm,
     CloseForm,
     DeclineForm,
     DuplicateForm,
@@ -409,3 +411,23 @@ def reward_pay(reward_id: int):
 
     return _reward_step(reward_id, "payment_form", PaymentForm, pay,
                         {"reference": "payment_reference"})
+
+
+@bp.route("/rewards/slip", methods=["GET", "POST"])
+@requires(HANDLER, APPROVER)
+def reward_slip_check():
+    """The counter: is the claim slip a reporter shows genuine, and for which reward?"""
+    form = ClaimSlipForm()
+    reward, status = None, 200
+    if form.validate_on_submit():
+        try:
+            reward = rewards.check_slip_at_counter(form.slip.data, actor=_actor())
+        except tokens.TokenExpired:
+            form.slip.errors.append("这张领奖凭证已过申领期限，不能兑付。")
+        except tokens.TokenInvalid:
+            form.slip.errors.append(
+                "这不是本平台签发的有效领奖凭证：可能输错、被改动、已被新凭证取代、举报人已撤回申领，或奖励已发放。"
+            )
+    if form.errors:
+        status = 400
+    return render_template("staff/rewards/slip.html", form=form, reward=reward), status

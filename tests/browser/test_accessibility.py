@@ -442,4 +442,10 @@ def test_staff_report_pages_have_no_serious_accessibility_violations(live_server
         page.click("button:has-text('登记发放')")
     assert page.locator(".error-summary a[href='#payment_reference']").count() == 1
     audit.check("/staff/rewards/<id> payment failed")
+    audit.visit(base + "/staff/rewards/slip", "/staff/rewards/slip")
+    page.fill("#slip", "not-a-slip")
+    with page.expect_navigation():
+        page.click("main button:has-text('核验')")
+    assert page.locator(".error-summary a[href='#slip']").count() == 1
+    audit.check("/staff/rewards/slip refused")
     audit.assert_clean()

@@ -70,11 +70,15 @@ def import_command(kind: str, path: str) -> None:
 @click.command("demo")
 @with_appcontext
 @click.option("--size", type=click.IntRange(min=1), default=None, help="Number of items (default: a few thousand).")
-def demo(size: int | None) -> None:
-    """Load the clearly-labelled demo data set for 西双版纳."""
+@click.option("--reports", type=click.IntRange(min=0), default=None,
+              help="Number of demo reports (default 200).")
+def demo(size: int | None, reports: int | None) -> None:
+    """Load the clearly-labelled demo data set for 西双版纳, and demo reports in every state."""
     from portal.services.demo_data import load_demo
+    from portal.services.demo_reports import DEMO_REPORTS, load_demo_reports
 
     counts = load_demo(size=size)
+    counts["reports"] = load_demo_reports(DEMO_REPORTS if reports is None else reports)
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
 

@@ -78,6 +78,11 @@ def _check_part(secret_key: str, random_part: str) -> str:
     )
 
 
+def with_check(secret_key: str, random_part: str) -> str:
+    """``random_part`` (24 characters of the alphabet) with its check part, grouped."""
+    return grouped(random_part + _check_part(secret_key, random_part))
+
+
 def grouped(code: str) -> str:
     """``code`` (canonical, 28 characters) in groups of 4 joined by hyphens."""
     return SEPARATOR.join(code[i : i + GROUP] for i in range(0, len(code), GROUP))

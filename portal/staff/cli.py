@@ -101,6 +101,13 @@ def demo_staff() -> None:
     click.echo(f"密码：{password}（保存在 instance/{DEMO_PASSWORD_FILE}）")
     _print_totp(user)
     click.echo(f"当前验证码：{credentials.current_totp(user.totp_secret)}（30 秒内有效）")
+    from portal.services.demo_reports import demo_receipt_codes
+
+    codes = demo_receipt_codes()
+    if codes:
+        click.echo("== 演示举报回执码（在 /report/followup 输入，查看办理进度） ==")
+        for demo in codes:
+            click.echo(f"{demo.number}（{demo.what}）：{demo.code}")
 
 
 @click.command("audit-verify")

@@ -37,3 +37,21 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_the_renamed_blacklist_setting_is_refused_with_its_new_name(monkeypatch):
+    from portal.config import Settings, SettingsError
+
+    monkeypatch.setenv("PORTAL_BLACKLIST_MIN_YEARS_BEFORE_REMOVAL", "1")
+    with pytest.raises(SettingsError, match="PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL"):
+        Settings.from_env({"env": "test"})
+
+
+def test_the_removal_minimum_is_read_in_months(monkeypatch):
+    from portal.config import Settings, SettingsError
+
+    monkeypatch.setenv("PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL", "18")
+    assert Settings.from_env({"env": "test"}).blacklist_min_months_before_removal == 18
+    monkeypatch.setenv("PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL", "37")  # beyond 3 years
+    with pytest.raises(SettingsError, match="between 0 and the listing duration"):
+        Settings.from_env({"env": "test"})

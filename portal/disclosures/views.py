@@ -40,7 +40,7 @@ def _intro(kind: str) -> str:
         )
     return (
         f"安全生产严重失信主体名单：列入后公示{settings.blacklist_years}年，期满自动移出；"
-        f"列入满{settings.blacklist_min_years_before_removal}年后可申请信用修复，提前移出。"
+        f"列入满{settings.blacklist_min_months_before_removal}个月后可申请信用修复，提前移出。"
     )
 
 

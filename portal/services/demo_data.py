@@ -292,14 +292,14 @@ def yuan(amount: int | Decimal) -> str:
 
 class _Generator:
     def __init__(self, size: int, seed: int, today: date, now: datetime,
-                 blacklist_years: int, min_removal_years: int) -> None:
+                 blacklist_years: int, min_removal_months: int) -> None:
         self.rng = random.Random(seed)
         self.size = max(size, MIN_SIZE)
         self.today = today
         self.now = now
         self.start = today - timedelta(days=365 * YEARS_OF_HISTORY)
         self.blacklist_years = blacklist_years
-        self.min_removal_years = min_removal_years
+        self.min_removal_months = min_removal_months
         self.deadlines: dict[tuple[str, date], Any] = {}
         self.document_numbers: Counter[tuple[str, int]] = Counter()
 
@@ -548,13 +548,13 @@ class _Generator:
             if state == "expired":
                 listed = self.today - timedelta(days=365 * years + rng.randint(10, 700))
             elif state == "removed":
-                listed = self.today - timedelta(days=365 * self.min_removal_years + rng.randint(30, 700))
+                listed = self.today - timedelta(days=365 * self.min_removal_months // 12 + rng.randint(30, 700))
             elif state == "active":
                 listed = self.today - timedelta(days=rng.randint(1, 365 * years - 30))
             else:
                 listed = self.day_between(self.start, self.today - timedelta(days=1), recent_bias=True)
         removed = reason = None
-        first_removal = earliest_removal(listed, self.min_removal_years)
+        first_removal = earliest_removal(listed, self.min_removal_months)
         ends = listing_end(listed, years)
         last = min(ends - timedelta(days=1), self.today - timedelta(days=1))
         if first_removal <= last and (
@@ -812,7 +812,7 @@ def generate(
     today: date | None = None,
     now: datetime | None = None,
     blacklist_years: int = 3,
-    min_removal_years: int = 1,
+    min_removal_months: int = 12,
 ) -> DemoSet:
     """Make the demo data set of about ``size`` items (at least ``MIN_SIZE``), without a database.
 
@@ -825,7 +825,7 @@ def generate(
     today = today or local_date(now)
     if local_date(now) < today:
         raise ValueError("now must not be before today")
-    return _Generator(size, seed, today, now, blacklist_years, min_removal_years).run()
+    return _Generator(size, seed, today, now, blacklist_years, min_removal_months).run()
 
 
 def demo_documents(size: int = DEFAULT_SIZE, *, seed: int = DEFAULT_SEED,
@@ -893,7 +893,7 @@ def load_demo(size: int | None = None, *, seed: int = DEFAULT_SEED) -> dict[str,
         return existing
     settings = current_app.config["SETTINGS"]
     data = generate(size or DEFAULT_SIZE, seed=seed, blacklist_years=settings.blacklist_years,
-                    min_removal_years=settings.blacklist_min_years_before_removal)
+                    min_removal_months=settings.blacklist_min_months_before_removal)
     with search_sync.suspended():
         try:
             departments = {}

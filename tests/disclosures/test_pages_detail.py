@@ -175,7 +175,7 @@ def test_blacklist_entry_shows_status_period_and_early_removal(app_ctx, client):
     assert f["当前状态"] == "公示中"
     assert f["列入日期"] == "2026年3月1日"
     assert f["公示期满日期"] == "2029年3月1日 （期满自动移出）"
-    assert f["可申请信用修复日期"] == "2027年3月1日起"
+    assert f["可申请信用修复日期"] == "2027年3月2日起"  # 12 months run through 3-1
     assert "提前移出日期" not in f
     f = facts(page(client, removed))
     assert f["当前状态"] == "已提前移出（信用修复）"

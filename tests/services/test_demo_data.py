@@ -111,7 +111,7 @@ def test_blacklist_entries_in_every_state(demo):
     for b in demo.items["blacklist"]:
         assert b["ends_on"] == listing_end(b["listed_on"], 3)
         if b["removed_on"]:
-            assert earliest_removal(b["listed_on"], 1) <= b["removed_on"] < b["ends_on"]
+            assert earliest_removal(b["listed_on"], 12) <= b["removed_on"] <= b["ends_on"]
             assert b["removal_reason"]
         states[status(listed_on=b["listed_on"], ends_on=b["ends_on"], removed_on=b["removed_on"],
                       today=TODAY)] += 1

@@ -35,11 +35,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.audit import ACTIONS, OBJECT_KINDS
 from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.domain.catalog import (
+    ACCIDENT_ASSESSMENT_YEARS,
     BLACKLIST_GROUNDS,
     COUNTIES,
     DECISION_TYPES,
     POWER_TYPES,
     SECTORS,
+    decision_deadline_text,
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.models import local_today
@@ -252,7 +254,7 @@ class DecisionForm(ItemForm):
     document_no = StringField("文号", validators=[required("文号"), Length(max=80)],
                               description="例如：西应急罚〔2026〕12号")
     decision_type = SelectField("决定类型", choices=choices(DECISION_TYPES),
-                                description="行政处罚决定 7 个工作日内公开，其他执法决定 20 个工作日内公开。")
+                                description=decision_deadline_text())
     party_name = StringField("当事人名称", validators=[required("当事人名称"), Length(max=200)],
                              description="自然人只公开姓氏，如“张某”。")
     uscc = StringField("统一社会信用代码", validators=[_credit_code(optional=True)],
@@ -306,7 +308,8 @@ class AccidentForm(ItemForm):
         description="依法全文公开。可用 Markdown：## 标题、列表、表格；HTML 会被清理。",
     )
     approved_on = DateField("批复日期", validators=[Optional(), plausible_date, _not_future],
-                            description="人民政府批复后方可公开；整改评估期限自批复日起 1 年。")
+                            description="人民政府批复后方可公开；整改评估期限自批复日起 "
+                                        f"{ACCIDENT_ASSESSMENT_YEARS} 年。")
     assessment_published_on = DateField("整改评估公开日期",
                                         validators=[Optional(), plausible_date, _not_future])
     FIELDS = ("title_text", "occurred_on", "county", "sector", "enterprise_name", "uscc",

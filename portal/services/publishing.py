@@ -26,8 +26,8 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
     decision_deadline_figures,
 )
-from portal.domain.workdays import Deadline
 from portal.domain.masking import mask_personal_data
+from portal.domain.workdays import Deadline
 from portal.extensions import db
 from portal.labels import FIELD_LABELS
 from portal.models import (

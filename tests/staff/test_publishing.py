@@ -409,7 +409,10 @@ def test_item_list_pages_keep_the_search_and_state(app, editor):
 
 
 def test_power_list_changes_and_licences_are_on_the_deadline_board(app, editor):
-    from portal.domain.catalog import DECISION_PUBLISH_WORKING_DAYS, POWER_CHANGE_PUBLISH_WORKING_DAYS
+    from portal.domain.catalog import (
+        DECISION_PUBLISH_WORKING_DAYS,
+        POWER_CHANGE_PUBLISH_WORKING_DAYS,
+    )
 
     assert DECISION_PUBLISH_WORKING_DAYS["行政许可"] == 7  # 国办发〔2018〕118号
     with app.app_context():

@@ -323,7 +323,7 @@ def test_withdrawal_request_puts_a_three_working_day_deadline_on_the_home_page(a
     assert response.status_code == 303
     assert get(app, Decision, item_id).withdrawal_requested_on == date(2026, 11, 24)
     home = editor.get("/staff/").get_data(as_text=True)
-    row = re.search(r"<tr>\s*<td>公开撤回</td>.*?</tr>", home, re.S).group(0)
+    row = re.search(r"<tr>\s*<td[^>]*>公开撤回</td>.*?</tr>", home, re.S).group(0)
     assert "待撤回企业" in row and "2026年11月27日" in row and "还剩 2 个工作日" in row
     [event] = events(app, "withdrawal_request")
     assert event.summary["due"] == "2026-11-27"
@@ -429,9 +429,9 @@ def test_power_list_changes_and_licences_are_on_the_deadline_board(app, editor):
     overdue = html[html.index("已逾期（1）"):html.index("待公开的执法决定")]
     assert "逾期未公开的职权" in overdue and "已逾期 1 个工作日" in overdue
     powers = html[html.index(f"待公开的权责清单调整（{POWER_CHANGE_PUBLISH_WORKING_DAYS} 个工作日）（1）"):]
-    row = re.search(r"<tr>\s*<td>公开权责清单调整</td>.*?</tr>", powers, re.S).group(0)
+    row = re.search(r"<tr>\s*<td[^>]*>公开权责清单调整</td>.*?</tr>", powers, re.S).group(0)
     assert "今天录入的职权" in row and "2026年12月9日" in row and "还剩 10 个工作日" in row
     assert "已公开的职权" not in html
     decisions = html[html.index("待公开的执法决定（7 / 20 个工作日）"):]
-    row = re.search(r"<tr>\s*<td>公开行政许可决定</td>.*?</tr>", decisions, re.S).group(0)
+    row = re.search(r"<tr>\s*<td[^>]*>公开行政许可决定</td>.*?</tr>", decisions, re.S).group(0)
     assert "许可企业" in row and "2026年12月1日" in row and "还剩 4 个工作日" in row

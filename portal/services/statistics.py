@@ -41,6 +41,8 @@ MONTHS_WITHOUT_YEAR = 24
 MIN_REWARDS_FOR_A_SUM = 3
 # Reward states in which the reward was granted (approved, then perhaps claimed and paid).
 GRANTED_REWARD_STATES = ("approved", "claimed", "paid")
+# A chart of at most this many rows has every figure in its text alternative.
+ALT_TEXT_MAX_ROWS = 12
 
 Value = int | Decimal | None
 Month = tuple[int, int]
@@ -98,6 +100,10 @@ class StatTable:
                     f"到{last_label}的 {plain_number(last)} {column.unit}，"
                     f"最多为{top_label}的 {plain_number(top)} {column.unit}"
                 )
+            elif len(pairs) <= ALT_TEXT_MAX_ROWS:
+                listed = "、".join(f"{label} {plain_number(v)} {column.unit}"
+                                  for label, v in pairs if v)
+                parts.append(f"{column.label}：{listed or '均为 0'}")
             else:
                 total = sum(v for _, v in pairs)  # type: ignore[misc]
                 parts.append(

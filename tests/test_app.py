@@ -55,3 +55,22 @@ def test_the_removal_minimum_is_read_in_months(monkeypatch):
     monkeypatch.setenv("PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL", "37")  # beyond 3 years
     with pytest.raises(SettingsError, match="between 0 and the listing duration"):
         Settings.from_env({"env": "test"})
+
+
+def test_a_demo_site_says_so_beside_the_agency_name_on_every_page(tmp_path):
+    import secrets
+
+    from tests.conftest import make_app
+
+    demo = make_app(tmp_path, env="demo", secret_key=secrets.token_urlsafe(48),
+                    data_key=secrets.token_urlsafe(32))
+    client = demo.test_client()
+    for path in ("/", "/decisions", "/stats", "/compliance", "/staff/login", "/nowhere"):
+        html = client.get(path).get_data(as_text=True)
+        org = html[html.index('<span class="site-org">'):]
+        assert org[:org.index("</span></span>")].endswith('<span class="demo-badge">演示站点'), path
+    demo.extensions["search_index"].close()
+
+
+def test_a_production_or_test_site_has_no_demo_badge(client):
+    assert "演示站点" not in client.get("/").get_data(as_text=True)

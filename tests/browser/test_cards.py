@@ -28,7 +28,7 @@ CHECK = """() => {
       const em = parseFloat(style.fontSize);
       const line = parseFloat(style.lineHeight) || em * 1.7;
       const label = cell.dataset.label || 'title';
-      if (box.width < %(chars)d * em) problems.push(`${label}: ${Math.round(box.width)} px wide`);
+      if (box.width < __CHARS__ * em) problems.push(`${label}: ${Math.round(box.width)} px wide`);
       // The value's own width: the cell less its label column (the left padding) in a card.
       const pad = parseFloat(style.paddingLeft);
       const value = box.width - pad;
@@ -37,13 +37,13 @@ CHECK = """() => {
       // A card's label may wrap too, within the cell's left padding.
       const labelLines = cell.dataset.label && pad > em ? Math.ceil(units(cell.dataset.label) * em * 0.9 / (pad - em / 2)) : 1;
       const lines = Math.max(1, labelLines, Math.ceil(units(text) * em / Math.max(value, 1)));
-      const allowed = lines === 1 ? %(one_line)d : lines * line * 1.5 + 8;
+      const allowed = lines === 1 ? __ONE_LINE__ : lines * line * 1.5 + 8;
       if (box.height > allowed)
         problems.push(`${label}: ${Math.round(box.height)} px tall for ${lines} line(s): ${text.slice(0, 30)}`);
     }
   }
   return {problems, rows: rows.length, scroll: document.documentElement.scrollWidth};
-}""" % {"chars": MIN_CELL_CHARS, "one_line": ONE_LINE_MAX_PX}
+}""".replace("__CHARS__", str(MIN_CELL_CHARS)).replace("__ONE_LINE__", str(ONE_LINE_MAX_PX))
 
 
 @pytest.fixture

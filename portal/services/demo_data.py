@@ -89,7 +89,7 @@ DEPARTMENTS: dict[str, tuple[str, str, str]] = {
     "磨憨经济开发区管委会": ("磨憨经济开发区应急管理局" + DEMO_SUFFIX, "MHKF", "西磨憨应急"),
     "景洪工业园区管委会": ("景洪工业园区应急管理局" + DEMO_SUFFIX, "GYYQ", "西园区应急"),
 }
-DOCUMENT_TYPE_CODES = {"行政处罚": "罚", "行政强制": "强", "行政检查": "责改"}
+DOCUMENT_TYPE_CODES = {"行政处罚": "罚", "行政强制": "强", "行政检查": "责改", "行政许可": "许"}
 
 # --- enterprises --------------------------------------------------------------------------------
 
@@ -407,6 +407,12 @@ class _Generator:
                      "该单位违法储存、使用不符合国家标准的危险物品和设备，有发生生产安全事故的现实危险。")
             legal_basis = f"依据{LAW}第六十五条第一款第（四）项的规定"
             penalty = f"对{site}内的相关设施、设备、器材予以查封，查封期限为三十日。"
+        elif decision_type == catalog.LICENCE_DECISION:
+            applied = day - timedelta(days=self.rng.randint(10, 40))
+            facts = (f"{DEMO_MARK}{ent['name']}于{cn_date(applied)}申请安全生产许可（{site}），"
+                     "经审查，申请材料齐全，现场核查符合安全生产条件。")
+            legal_basis = "依据《安全生产许可证条例》第二条、第六条、第七条的规定"
+            penalty = "准予行政许可，颁发安全生产许可证，有效期三年。"
         else:
             hazards = self.rng.sample(HAZARDS, 2)
             due = day + timedelta(days=self.rng.choice((7, 15, 30)))
@@ -662,7 +668,8 @@ class _Generator:
             if day < self.today:
                 decisions.append(self.decision(ent_by_uscc[accident["uscc"]], day,
                                                catalog.PENALTY_DECISION, accident))
-        type_weights = {catalog.PENALTY_DECISION: 80, "行政检查": 12, "行政强制": 8}
+        type_weights = {catalog.PENALTY_DECISION: 80, "行政检查": 12, "行政强制": 8,
+                        catalog.LICENCE_DECISION: 4}
         dated = sorted(
             (self.day_between(self.start, self.today - timedelta(days=1), recent_bias=True),
              self.pick(type_weights), rng.randrange(len(enterprises)))

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from time import monotonic
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from portal.domain.accidents import AccidentLevel
@@ -411,20 +413,71 @@ SECTIONS: tuple[tuple[str, str, tuple[Callable[[Period], StatTable], ...]], ...]
     ("blacklist", "严重失信主体名单", (blacklist_active,)),
     ("reports", "举报和奖励", (reports_by_month, rewards_by_year)),
 )
+
+
+def _key(fn: Callable[[Period], StatTable]) -> str:
+    """A table's URL key is its function's name: ``accidents_by_month`` → ``accidents-by-month``."""
+    return fn.__name__.replace("_", "-")
+
+
 TABLE_KEYS: dict[str, Callable[[Period], StatTable]] = {
-    fn.__name__.replace("_", "-"): fn for _, _, fns in SECTIONS for fn in fns
+    _key(fn): fn for _, _, fns in SECTIONS for fn in fns
 }
+
+
+# Tables are kept per process until the data changes (``_generation``), and at most this long.
+CACHE_MAX_AGE = 300.0
+
+
+def _generation() -> tuple[Any, ...]:
+    """Changes whenever a counted item is published, edited, withdrawn or imported, or a report
+    or reward changes state (every state change sets a date counted here)."""
+    parts: list[Any] = []
+    for model in (Decision, AccidentReport, BlacklistEntry):
+        parts.extend(db.session.execute(select(
+            func.count(), func.max(model.modified_at), func.max(model.published_at),
+            func.max(model.withdrawn_at),
+        ).select_from(model).where(model.published_at.is_not(None))).one())
+    parts.extend(db.session.execute(select(
+        func.count(), func.max(Report.id), func.count(Report.accepted_on),
+        func.count(Report.verified_on)).select_from(Report)).one())
+    parts.extend(db.session.execute(select(
+        func.count(), func.count(Reward.decided_on), func.count(Reward.paid_on),
+        func.sum(case((Reward.status.in_(GRANTED_REWARD_STATES), 1), else_=0)),
+    ).select_from(Reward)).one())
+    return tuple(parts)
+
+
+def _tables(year: int | None, today: date | None) -> dict[str, StatTable]:
+    today = today or local_today()
+    key = (year, today, _generation())
+    cache: dict[int | None, tuple[Any, float, dict[str, StatTable]]] = (
+        current_app.extensions.setdefault("statistics_cache", {}))
+    cached = cache.get(year)
+    now = monotonic()
+    if cached and cached[0] == key and now - cached[1] < CACHE_MAX_AGE:
+        return cached[2]
+    p = period(year, today)
+    tables = {}
+    for _section, _title, fns in SECTIONS:
+        for fn in fns:
+            result = fn(p)
+            tables[result.key] = result
+    cache[year] = (key, now, tables)
+    return tables
 
 
 def all_tables(year: int | None, today: date | None = None) -> list[tuple[str, str, list[StatTable]]]:
     """Every statistic for ``year`` (None: all years), grouped in sections."""
-    p = period(year, today)
-    return [(key, title, [fn(p) for fn in fns]) for key, title, fns in SECTIONS]
+    tables = _tables(year, today)
+    return [(key, title, [tables[_key(fn)] for fn in fns]) for key, title, fns in SECTIONS]
 
 
 def table(key: str, year: int | None, today: date | None = None) -> StatTable:
     """One statistic by its URL key; ``KeyError`` for an unknown key."""
-    return TABLE_KEYS[key](period(year, today))
+    if key not in TABLE_KEYS:
+        raise KeyError(key)
+    return _tables(year, today)[key]
 
 
 def available_years() -> list[int]:

@@ -304,3 +304,25 @@ def test_an_empty_portal_has_a_stats_page(client, app_ctx):
     html = client.get("/stats").get_data(as_text=True)
     assert "该期间的数字均为 0，不绘制图表。" in html
     assert "该期间没有数据。" in html  # no year with fines yet
+
+
+def test_figures_follow_new_data_despite_the_cache(client, data):
+    def general():
+        return int(as_dict(read_csv(client, "/stats/accidents-by-level.csv"))["一般事故"][0])
+
+    before = general()
+    assert general() == before  # served again (from the cache)
+    factories.accident(occurred_on=date(2026, 10, 1), deaths=1, approved_on=None)
+    db.session.commit()
+    assert general() == before + 1
+    item = factories.accident(occurred_on=date(2026, 10, 2), deaths=1, approved_on=None)
+    db.session.commit()
+    item.withdrawn_at = utcnow()
+    db.session.commit()
+    assert general() == before + 1
+    reports = as_dict(read_csv(client, "/stats/reports-by-month.csv"))["2026年10月"]
+    row = db.session.scalar(db.select(Report).where(Report.received_on == date(2026, 10, 1)))
+    row.verified_on, row.status = date(2026, 10, 20), "verified"
+    db.session.commit()
+    after = as_dict(read_csv(client, "/stats/reports-by-month.csv"))["2026年10月"]
+    assert int(after[2]) == int(reports[2]) + 1

@@ -6,7 +6,7 @@ the other decisions; ``Decision.publish_due``), the median time to publish in wo
 withdrawals published within 3 working days of the change (行政处罚法 Art. 48), power-list
 changes published within 10 working days (local practice), and accident assessments overdue;
 and, for the whole office, report verifications overdue.  Each figure has a matching filter on
-the public lists (``late_item_ids`` and the SQL conditions here), so it links to its items.
+the public lists (``timeliness_ids`` and the SQL conditions here), so it links to its items.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _power_due(created_day: date) -> date:
     return working_calendar().add_working_days(created_day, POWER_CHANGE_PUBLISH_WORKING_DAYS).due
 
 
-def late_item_ids(kind: str, state: str, today: date | None = None,
+def timeliness_ids(kind: str, state: str, today: date | None = None,
                   department_id: int | None = None) -> set[int]:
     """Ids behind the figures that need working-day arithmetic, for the list filters:
     ``("decisions", "on_time"|"late"|"overdue")`` withdrawals in that state, and

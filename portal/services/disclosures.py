@@ -195,10 +195,10 @@ def _compliance_filtered(
         stmt = stmt.where(late if filters.late else compliance.decision_on_time_clause())
     if model is PowerItem and filters.late is not None:
         # Working-day deadlines are not stored: the (few) late ids are computed.
-        ids = sorted(compliance.late_item_ids("powers", "late", today, filters.department_id))
+        ids = sorted(compliance.timeliness_ids("powers", "late", today, filters.department_id))
         stmt = stmt.where(PowerItem.id.in_(ids) if filters.late else PowerItem.id.not_in(ids))
     if model is Decision and filters.withdrawal:
-        ids = compliance.late_item_ids("decisions", filters.withdrawal, today,
+        ids = compliance.timeliness_ids("decisions", filters.withdrawal, today,
                                        filters.department_id)
         stmt = stmt.where(Decision.id.in_(sorted(ids)))
     if model is AccidentReport and filters.assessment:

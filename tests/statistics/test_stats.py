@@ -326,3 +326,11 @@ def test_figures_follow_new_data_despite_the_cache(client, data):
     db.session.commit()
     after = as_dict(read_csv(client, "/stats/reports-by-month.csv"))["2026年10月"]
     assert int(after[2]) == int(reports[2]) + 1
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(client, app_ctx):
+    factories.decision(sector="=HYPERLINK(\"http://example.com\")", decision_date=date(2026, 5, 1))
+    factories.decision(sector="-2+3", decision_date=date(2026, 5, 1))
+    db.session.commit()
+    labels = [row[0] for row in read_csv(client, "/stats/decisions-by-sector.csv")]
+    assert "'=HYPERLINK(\"http://example.com\")" in labels and "'-2+3" in labels

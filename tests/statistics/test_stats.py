@@ -334,3 +334,14 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(client, app_ctx):
     db.session.commit()
     labels = [row[0] for row in read_csv(client, "/stats/decisions-by-sector.csv")]
     assert "'=HYPERLINK(\"http://example.com\")" in labels and "'-2+3" in labels
+
+
+@pytest.mark.parametrize("path", [
+    "/stats?year=%00", "/stats?year=99999999999999999999", "/stats?year=2026&year=2025",
+    "/stats/accidents-by-month.csv?year=%FF", "/stats/accidents-by-month.svg?size=%00",
+    "/stats/..%2F..%2Fetc.csv", "/sitemap-99999999999999999999999.xml", "/sitemap--1.xml",
+    "/decisions?late=%00&withdrawal=x&assessment=y", "/powers?late=1&department=abc",
+    "/accidents?assessment=overdue&page=99999", "/compliance?x=%00",
+])
+def test_no_input_gives_a_server_error(client, app_ctx, path):
+    assert client.get(path).status_code in (200, 404)

@@ -125,6 +125,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.disclosures import bp as disclosures_bp
     from portal.staff import bp as staff_bp
+    from portal.statistics import bp as statistics_bp
 
     app.register_blueprint(disclosures_bp)
     app.register_blueprint(staff_bp)
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.reports import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    app.register_blueprint(statistics_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -14,6 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
 
 ENVIRONMENTS = ("production", "demo", "test")
+# Settings renamed: the old variable is refused with the new name, never silently ignored.
+RENAMED_VARIABLES = {
+    "PORTAL_BLACKLIST_MIN_YEARS_BEFORE_REMOVAL": (
+        "PORTAL_BLACKLIST_MIN_YEARS_BEFORE_REMOVAL was renamed: set "
+        "PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL to the minimum in months (default 12)"
+    ),
+}
 
 
 class SettingsError(RuntimeError):
@@ -40,7 +47,8 @@ class Settings:
     workday_calendar_file: str = ""
     # Domain figures that a county with other rules may change (DOMAIN.md §1, §4).
     blacklist_years: int = 3
-    blacklist_min_years_before_removal: int = 1
+    # Early removal (信用修复) may be applied for once the listing has run this many months.
+    blacklist_min_months_before_removal: int = 12
     # Reports and rewards (DOMAIN.md §3): days to claim an approved reward; how long a closed
     # report's content is kept before purge-reports erases it.
     reward_claim_days: int = 60
@@ -66,6 +74,9 @@ class Settings:
         """Read ``PORTAL_<NAME>`` for each field (from ``environ``, default the process's
         environment), then apply ``overrides`` (tests)."""
         environ = os.environ if environ is None else environ
+        for name, message in RENAMED_VARIABLES.items():
+            if name in environ:
+                raise SettingsError(message)
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name == "extra":
@@ -101,6 +112,11 @@ class Settings:
                 raise SettingsError(
                     "PORTAL_BASE_URL must be a scheme and host only, e.g. https://aqsc.example.cn"
                 )
+        if not 0 <= self.blacklist_min_months_before_removal <= 12 * self.blacklist_years:
+            raise SettingsError(
+                "PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL must be between 0 and the listing "
+                "duration (PORTAL_BLACKLIST_YEARS) in months"
+            )
         if self.env == "production" and not self.data_key:
             raise SettingsError("PORTAL_DATA_KEY must be set in production")
         if self.data_key:

@@ -288,7 +288,8 @@ class BlacklistEntry(DisclosureMixin, Base):
     grounds: Mapped[str] = mapped_column(Text)  # 列入事由
     basis: Mapped[str] = mapped_column(Text, default="")  # 列入依据 / 决定文书
     listed_on: Mapped[date] = mapped_column(Date, index=True)
-    ends_on: Mapped[date] = mapped_column(Date, index=True)  # listed_on + configured duration
+    # The last day the listing is active (inclusive), counted per 民法典 Arts. 201–202.
+    ends_on: Mapped[date] = mapped_column(Date, index=True)
     removed_on: Mapped[date | None] = mapped_column(Date, index=True)  # early removal
     removal_reason: Mapped[str | None] = mapped_column(Text)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
@@ -319,8 +320,8 @@ class BlacklistEntry(DisclosureMixin, Base):
         return {
             S.REMOVED: and_(cls.removed_on.is_not(None), cls.removed_on <= today),
             S.PENDING: and_(not_removed, cls.listed_on > today),
-            S.EXPIRED: and_(not_removed, cls.listed_on <= today, cls.ends_on <= today),
-            S.ACTIVE: and_(not_removed, cls.listed_on <= today, cls.ends_on > today),
+            S.EXPIRED: and_(not_removed, cls.listed_on <= today, cls.ends_on < today),
+            S.ACTIVE: and_(not_removed, cls.listed_on <= today, cls.ends_on >= today),
         }[status]
 
 

@@ -126,3 +126,40 @@ def test_forms_work_over_https_without_a_referer(tmp_path):
     assert response.status_code == 400 and "登录失败：用户名、密码或动态验证码有误。" in body
     assert "页面已过期" not in body
     app.extensions["search_index"].close()
+
+
+def test_the_renamed_blacklist_setting_is_refused_with_its_new_name(monkeypatch):
+    from portal.config import Settings, SettingsError
+
+    monkeypatch.setenv("PORTAL_BLACKLIST_MIN_YEARS_BEFORE_REMOVAL", "1")
+    with pytest.raises(SettingsError, match="PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL"):
+        Settings.from_env({"env": "test"})
+
+
+def test_the_removal_minimum_is_read_in_months(monkeypatch):
+    from portal.config import Settings, SettingsError
+
+    monkeypatch.setenv("PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL", "18")
+    assert Settings.from_env({"env": "test"}).blacklist_min_months_before_removal == 18
+    monkeypatch.setenv("PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL", "37")  # beyond 3 years
+    with pytest.raises(SettingsError, match="between 0 and the listing duration"):
+        Settings.from_env({"env": "test"})
+
+
+def test_a_demo_site_says_so_beside_the_agency_name_on_every_page(tmp_path):
+    import secrets
+
+    from tests.conftest import make_app
+
+    demo = make_app(tmp_path, env="demo", secret_key=secrets.token_urlsafe(48),
+                    data_key=secrets.token_urlsafe(32))
+    client = demo.test_client()
+    for path in ("/", "/decisions", "/stats", "/compliance", "/staff/login", "/nowhere"):
+        html = client.get(path).get_data(as_text=True)
+        org = html[html.index('<span class="site-org">'):]
+        assert org[:org.index("</span></span>")].endswith('<span class="demo-badge">演示站点'), path
+    demo.extensions["search_index"].close()
+
+
+def test_a_production_or_test_site_has_no_demo_badge(client):
+    assert "演示站点" not in client.get("/").get_data(as_text=True)

@@ -11,6 +11,7 @@ from wtforms.validators import Optional, Regexp
 
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
+from portal.services.compliance import ASSESSMENT_STATES, WITHDRAWAL_STATES
 from portal.services.disclosures import (
     BLACKLIST_FILTER_STATUSES,
     KIND_FILTERS,
@@ -22,7 +23,7 @@ from portal.services.disclosures import (
 ALL = ("", "全部")
 # The form's fields in display order, with their URL parameter names (the field names).
 FIELD_ORDER = ("county", "sector", "year", "department", "power_type", "decision_type", "level",
-               "status")
+               "status", "late", "withdrawal", "assessment")
 # ListFilters attribute behind each optional form field.
 _FIELD_FOR = {"department_id": "department"}
 
@@ -58,6 +59,12 @@ class ListFilterForm(FlaskForm):
                          filters=[_strip])
     status = SelectField("名单状态", validators=[Optional()], validate_choice=True,
                          filters=[_strip])
+    late = SelectField("公开时效", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    withdrawal = SelectField("撤回时效", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
+    assessment = SelectField("整改评估", validators=[Optional()], validate_choice=True,
+                         filters=[_strip])
     page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,9}$")])
 
     def __init__(self, kind: str, facets: Facets, formdata: MultiDict[str, str]) -> None:
@@ -79,6 +86,9 @@ class ListFilterForm(FlaskForm):
             "decision_type": [(t, t) for t in type_choices("decisions")],
             "level": [(str(int(level)), level.label) for level in AccidentLevel],
             "status": [(s.value, s.label) for s in BLACKLIST_FILTER_STATUSES],
+            "late": [("1", "逾期公开"), ("0", "按期公开")],
+            "withdrawal": list(WITHDRAWAL_STATES.items()),
+            "assessment": list(ASSESSMENT_STATES.items()),
         }
         for name in self.filter_names:
             self[name].choices = [ALL, *choices[name]]
@@ -115,6 +125,9 @@ class ListFilterForm(FlaskForm):
             decision_type=value.get("decision_type"),
             level=AccidentLevel(int(value["level"])) if value.get("level") else None,
             status=_status(value.get("status")),
+            late=(value["late"] == "1") if value.get("late") else None,
+            withdrawal=value.get("withdrawal"),
+            assessment=value.get("assessment"),
         )
 
     def link_args(self) -> dict[str, str]:

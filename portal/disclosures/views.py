@@ -9,9 +9,8 @@ from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
-    DECISION_PUBLISH_WORKING_DAYS,
-    PENALTY_DECISION,
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
+    decision_deadline_text,
 )
 from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, Decision, local_today
 from portal.page_cache import public_page
@@ -28,11 +27,8 @@ def _intro(kind: str) -> str:
     if kind == "powers":
         return "本机关依法行使的行政职权及其实施依据、责任事项、追责情形和办理流程。"
     if kind == "decisions":
-        penalty_days = DECISION_PUBLISH_WORKING_DAYS[PENALTY_DECISION]
-        other_days = max(v for k, v in DECISION_PUBLISH_WORKING_DAYS.items() if k != PENALTY_DECISION)
         return (
-            f"行政处罚决定自作出之日起{penalty_days}个工作日内公开，"
-            f"其他行政执法决定{other_days}个工作日内公开。决定被变更、撤销或者确认违法、无效的，"
+            f"行政执法决定自作出之日起公开：{decision_deadline_text()}决定被变更、撤销或者确认违法、无效的，"
             f"在{WITHDRAWAL_PUBLISH_WORKING_DAYS}个工作日内撤回并说明理由。"
         )
     if kind == "accidents":
@@ -42,7 +38,7 @@ def _intro(kind: str) -> str:
         )
     return (
         f"安全生产严重失信主体名单：列入后公示{settings.blacklist_years}年，期满自动移出；"
-        f"列入满{settings.blacklist_min_years_before_removal}年后可申请信用修复，提前移出。"
+        f"列入满{settings.blacklist_min_months_before_removal}个月后可申请信用修复，提前移出。"
     )
 
 
@@ -99,6 +95,7 @@ def detail(kind: str, item_id: int):
     if isinstance(item, AccidentReport):
         extra["assessment"] = service.assessment_state(item, today)
         extra["days_after_approval"] = service.days_from_approval(item)
+        extra["assessment_years"] = ACCIDENT_ASSESSMENT_YEARS
     if isinstance(item, BlacklistEntry):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
     if isinstance(item, Decision):

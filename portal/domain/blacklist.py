@@ -1,9 +1,16 @@
-"""Blacklist (严重失信主体名单) status derived from dates (应急管理部令第11号)."""
+"""Blacklist (严重失信主体名单) status derived from dates (应急管理部令第11号).
+
+Periods in years and months are counted as the Civil Code says (民法典 Arts. 201–202): the day
+the period starts from is not counted, and the period ends on the corresponding day of its last
+month, or on that month's last day where it has no such day.  So a listing made on 2026-03-01
+for 3 years is active through 2029-03-01, and one made on 2024-02-29 through 2027-02-28.
+"""
 
 from __future__ import annotations
 
+import calendar
 import enum
-from datetime import date
+from datetime import date, timedelta
 
 
 class BlacklistStatus(enum.StrEnum):
@@ -22,28 +29,42 @@ class BlacklistStatus(enum.StrEnum):
         }[self.value]
 
 
+def add_months(day: date, months: int) -> date:
+    """The corresponding day ``months`` later; the month's last day where there is none."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    """The corresponding day ``years`` later (29 February → 28 February in a common year)."""
+    return add_months(day, 12 * years)
+
+
+def period_end(start: date, *, years: int = 0, months: int = 0) -> date:
+    """The last day of a period of ``years`` and ``months`` counted from ``start`` (民法典
+    Arts. 201–202: ``start`` itself not counted; the period ends on the corresponding day)."""
+    return add_months(start, 12 * years + months)
 
 
 def listing_end(listed_on: date, years: int) -> date:
-    """The first day the entry is no longer active."""
-    return add_years(listed_on, years)
+    """The last day the entry is active (inclusive): 2026-03-01 + 3 years → 2029-03-01."""
+    return period_end(listed_on, years=years)
 
 
-def earliest_removal(listed_on: date, min_years: int) -> date:
-    """The first day an early removal (信用修复) may take effect."""
-    return add_years(listed_on, min_years)
+def earliest_removal(listed_on: date, min_months: int) -> date:
+    """The first day an early removal (信用修复) may take effect: the day after the minimum
+    period of ``min_months`` months, counted like the listing, has run in full."""
+    return period_end(listed_on, months=min_months) + timedelta(days=1)
 
 
 def status(*, listed_on: date, ends_on: date, removed_on: date | None, today: date) -> BlacklistStatus:
+    """The entry's status on ``today``; ``ends_on`` is the last active day."""
     if removed_on is not None and removed_on <= today:
         return BlacklistStatus.REMOVED
     if today < listed_on:
         return BlacklistStatus.PENDING
-    if today >= ends_on:
+    if today > ends_on:
         return BlacklistStatus.EXPIRED
     return BlacklistStatus.ACTIVE

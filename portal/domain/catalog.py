@@ -38,11 +38,14 @@ POWER_TYPES = (
 )
 
 PENALTY_DECISION = "行政处罚"
-# Working days to publish a decision after it is made: 国办发〔2018〕118号.
+LICENCE_DECISION = "行政许可"
+# Working days to publish a decision after it is made: 国办发〔2018〕118号 (7 for 行政处罚 and
+# 行政许可; 20 for the other enforcement decisions).
 DECISION_PUBLISH_WORKING_DAYS = {
     PENALTY_DECISION: 7,
     "行政强制": 20,
     "行政检查": 20,
+    LICENCE_DECISION: 7,
 }
 DECISION_TYPES = tuple(DECISION_PUBLISH_WORKING_DAYS)
 
@@ -70,3 +73,24 @@ BLACKLIST_GROUNDS = (
 REPORT_ACCEPTANCE_WORKING_DAYS = 15
 REPORT_VERIFICATION_DAYS = 60
 REPORT_EXTENSION_DAYS = 30
+
+
+def decision_deadline_groups() -> list[tuple[int, tuple[str, ...]]]:
+    """The decision types grouped by their publication deadline, shortest first:
+    ``[(7, ("行政处罚", "行政许可")), (20, ("行政强制", "行政检查"))]``."""
+    groups: dict[int, list[str]] = {}
+    for kind, days in DECISION_PUBLISH_WORKING_DAYS.items():
+        groups.setdefault(days, []).append(kind)
+    return [(days, tuple(kinds)) for days, kinds in sorted(groups.items())]
+
+
+def decision_deadline_text() -> str:
+    """The publication deadlines as one sentence for UI text, from the constants above."""
+    return "，".join(
+        f"{'、'.join(kinds)}决定 {days} 个工作日内公开" for days, kinds in decision_deadline_groups()
+    ) + "。"
+
+
+def decision_deadline_figures() -> str:
+    """The distinct deadlines in working days, e.g. ``7 / 20``, for short titles."""
+    return " / ".join(str(days) for days, _ in decision_deadline_groups())

@@ -33,13 +33,14 @@ class ReinstatementRefused(TransitionRefused):
     """The entry was not removed early, so there is nothing to reinstate."""
 
 
-def minimum_years_before_removal() -> int:
-    return current_app.config["SETTINGS"].blacklist_min_years_before_removal
+def minimum_months_before_removal() -> int:
+    """Months a listing runs before early removal may be applied for (configured)."""
+    return current_app.config["SETTINGS"].blacklist_min_months_before_removal
 
 
 def earliest_removal_date(entry: BlacklistEntry) -> date:
     """The first day an early removal (信用修复) of ``entry`` may take effect (configured minimum)."""
-    return earliest_removal(entry.listed_on, minimum_years_before_removal())
+    return earliest_removal(entry.listed_on, minimum_months_before_removal())
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def remove_early(entry: BlacklistEntry, *, removed_on: date, reason: str) -> Non
     earliest = earliest_removal_date(entry)
     if removed_on < earliest:
         raise ValuesInvalid(
-            {"removed_on": f"列入满 {minimum_years_before_removal()} 年后方可申请信用修复："
+            {"removed_on": f"列入满 {minimum_months_before_removal()} 个月后方可申请信用修复："
                            f"最早可于 {earliest.isoformat()} 移出。"}
         )
     if removed_on > today:

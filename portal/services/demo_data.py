@@ -89,7 +89,7 @@ DEPARTMENTS: dict[str, tuple[str, str, str]] = {
     "磨憨经济开发区管委会": ("磨憨经济开发区应急管理局" + DEMO_SUFFIX, "MHKF", "西磨憨应急"),
     "景洪工业园区管委会": ("景洪工业园区应急管理局" + DEMO_SUFFIX, "GYYQ", "西园区应急"),
 }
-DOCUMENT_TYPE_CODES = {"行政处罚": "罚", "行政强制": "强", "行政检查": "责改"}
+DOCUMENT_TYPE_CODES = {"行政处罚": "罚", "行政强制": "强", "行政检查": "责改", "行政许可": "许"}
 
 # --- enterprises --------------------------------------------------------------------------------
 
@@ -292,14 +292,14 @@ def yuan(amount: int | Decimal) -> str:
 
 class _Generator:
     def __init__(self, size: int, seed: int, today: date, now: datetime,
-                 blacklist_years: int, min_removal_years: int) -> None:
+                 blacklist_years: int, min_removal_months: int) -> None:
         self.rng = random.Random(seed)
         self.size = max(size, MIN_SIZE)
         self.today = today
         self.now = now
         self.start = today - timedelta(days=365 * YEARS_OF_HISTORY)
         self.blacklist_years = blacklist_years
-        self.min_removal_years = min_removal_years
+        self.min_removal_months = min_removal_months
         self.deadlines: dict[tuple[str, date], Any] = {}
         self.document_numbers: Counter[tuple[str, int]] = Counter()
 
@@ -407,6 +407,12 @@ class _Generator:
                      "该单位违法储存、使用不符合国家标准的危险物品和设备，有发生生产安全事故的现实危险。")
             legal_basis = f"依据{LAW}第六十五条第一款第（四）项的规定"
             penalty = f"对{site}内的相关设施、设备、器材予以查封，查封期限为三十日。"
+        elif decision_type == catalog.LICENCE_DECISION:
+            applied = day - timedelta(days=self.rng.randint(10, 40))
+            facts = (f"{DEMO_MARK}{ent['name']}于{cn_date(applied)}申请安全生产许可（{site}），"
+                     "经审查，申请材料齐全，现场核查符合安全生产条件。")
+            legal_basis = "依据《安全生产许可证条例》第二条、第六条、第七条的规定"
+            penalty = "准予行政许可，颁发安全生产许可证，有效期三年。"
         else:
             hazards = self.rng.sample(HAZARDS, 2)
             due = day + timedelta(days=self.rng.choice((7, 15, 30)))
@@ -551,13 +557,13 @@ class _Generator:
             if state == "expired":
                 listed = self.today - timedelta(days=365 * years + rng.randint(10, 700))
             elif state == "removed":
-                listed = self.today - timedelta(days=365 * self.min_removal_years + rng.randint(30, 700))
+                listed = self.today - timedelta(days=365 * self.min_removal_months // 12 + rng.randint(30, 700))
             elif state == "active":
                 listed = self.today - timedelta(days=rng.randint(1, 365 * years - 30))
             else:
                 listed = self.day_between(self.start, self.today - timedelta(days=1), recent_bias=True)
         removed = reason = None
-        first_removal = earliest_removal(listed, self.min_removal_years)
+        first_removal = earliest_removal(listed, self.min_removal_months)
         ends = listing_end(listed, years)
         last = min(ends - timedelta(days=1), self.today - timedelta(days=1))
         if first_removal <= last and (
@@ -665,7 +671,8 @@ class _Generator:
             if day < self.today:
                 decisions.append(self.decision(ent_by_uscc[accident["uscc"]], day,
                                                catalog.PENALTY_DECISION, accident))
-        type_weights = {catalog.PENALTY_DECISION: 80, "行政检查": 12, "行政强制": 8}
+        type_weights = {catalog.PENALTY_DECISION: 80, "行政检查": 12, "行政强制": 8,
+                        catalog.LICENCE_DECISION: 4}
         dated = sorted(
             (self.day_between(self.start, self.today - timedelta(days=1), recent_bias=True),
              self.pick(type_weights), rng.randrange(len(enterprises)))
@@ -815,7 +822,7 @@ def generate(
     today: date | None = None,
     now: datetime | None = None,
     blacklist_years: int = 3,
-    min_removal_years: int = 1,
+    min_removal_months: int = 12,
 ) -> DemoSet:
     """Make the demo data set of about ``size`` items (at least ``MIN_SIZE``), without a database.
 
@@ -828,7 +835,7 @@ def generate(
     today = today or local_date(now)
     if local_date(now) < today:
         raise ValueError("now must not be before today")
-    return _Generator(size, seed, today, now, blacklist_years, min_removal_years).run()
+    return _Generator(size, seed, today, now, blacklist_years, min_removal_months).run()
 
 
 def demo_documents(size: int = DEFAULT_SIZE, *, seed: int = DEFAULT_SEED,
@@ -896,7 +903,7 @@ def load_demo(size: int | None = None, *, seed: int = DEFAULT_SEED) -> dict[str,
         return existing
     settings = current_app.config["SETTINGS"]
     data = generate(size or DEFAULT_SIZE, seed=seed, blacklist_years=settings.blacklist_years,
-                    min_removal_years=settings.blacklist_min_years_before_removal)
+                    min_removal_months=settings.blacklist_min_months_before_removal)
     with search_sync.suspended():
         try:
             departments = {}

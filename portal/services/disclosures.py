@@ -73,6 +73,11 @@ class ListFilters:
     decision_type: str | None = None
     level: AccidentLevel | None = None
     status: BlacklistStatus | None = None
+    # The compliance page's figures (portal.services.compliance): decisions or power items
+    # published after their deadline, withdrawals by timeliness, accident assessments by state.
+    late: bool | None = None
+    withdrawal: str | None = None
+    assessment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,9 +121,10 @@ class Facets:
 
 # Which optional filters each kind has: power items carry no county or sector.
 KIND_FILTERS: dict[str, tuple[str, ...]] = {
-    "powers": ("department_id", "power_type", "year"),
-    "decisions": ("county", "sector", "year", "department_id", "decision_type"),
-    "accidents": ("county", "sector", "year", "department_id", "level"),
+    "powers": ("department_id", "power_type", "year", "late"),
+    "decisions": ("county", "sector", "year", "department_id", "decision_type", "late",
+                  "withdrawal"),
+    "accidents": ("county", "sector", "year", "department_id", "level", "assessment"),
     "blacklist": ("county", "sector", "year", "department_id", "status"),
 }
 
@@ -176,6 +182,29 @@ def _filtered(
         stmt = stmt.where(AccidentReport.level == int(filters.level))
     if model is BlacklistEntry and filters.status is not None:
         stmt = stmt.where(BlacklistEntry.status_clause(filters.status, today))
+    stmt = _compliance_filtered(stmt, model, filters, today)
+    return stmt
+
+
+def _compliance_filtered(
+    stmt: Select[Any], model: type[DisclosureMixin], filters: ListFilters, today: date
+) -> Select[Any]:
+    """The filters behind the compliance page's figures."""
+    from portal.services import compliance
+
+    if model is Decision and filters.late is not None:
+        late = compliance.decision_late_clause()
+        stmt = stmt.where(late if filters.late else compliance.decision_on_time_clause())
+    if model is PowerItem and filters.late is not None:
+        # Working-day deadlines are not stored: the (few) late ids are computed.
+        ids = sorted(compliance.timeliness_ids("powers", "late", today, filters.department_id))
+        stmt = stmt.where(PowerItem.id.in_(ids) if filters.late else PowerItem.id.not_in(ids))
+    if model is Decision and filters.withdrawal:
+        ids = compliance.timeliness_ids("decisions", filters.withdrawal, today,
+                                       filters.department_id)
+        stmt = stmt.where(Decision.id.in_(sorted(ids)))
+    if model is AccidentReport and filters.assessment:
+        stmt = stmt.where(compliance.assessment_clause(filters.assessment, today))
     return stmt
 
 

@@ -20,8 +20,14 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit, fieldspec
 from portal.domain.blacklist import listing_end
-from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
+from portal.domain.catalog import (
+    ACCIDENT_ASSESSMENT_YEARS,
+    POWER_CHANGE_PUBLISH_WORKING_DAYS,
+    WITHDRAWAL_PUBLISH_WORKING_DAYS,
+    decision_deadline_figures,
+)
 from portal.domain.masking import mask_personal_data
+from portal.domain.workdays import Deadline
 from portal.extensions import db
 from portal.labels import FIELD_LABELS
 from portal.models import (
@@ -33,6 +39,7 @@ from portal.models import (
     DisclosureMixin,
     Enterprise,
     PowerItem,
+    local_date,
     local_today,
     utcnow,
 )
@@ -369,6 +376,14 @@ def record_change(
     db.session.commit()
 
 
+def power_change_deadline(item: PowerItem) -> Deadline:
+    """When a power-list change must be public: within POWER_CHANGE_PUBLISH_WORKING_DAYS working
+    days (local practice) of the day the change was entered (the draft's creation day)."""
+    return working_calendar().add_working_days(
+        local_date(item.created_at), POWER_CHANGE_PUBLISH_WORKING_DAYS
+    )
+
+
 def withdrawal_due(changed_on: date) -> date:
     return working_calendar().add_working_days(changed_on, WITHDRAWAL_PUBLISH_WORKING_DAYS).due
 
@@ -501,6 +516,13 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
             _working_days_left(today, deadline.due), True, deadline.provisional,
         )
 
+    def power_row(item: PowerItem) -> AgendaRow:
+        deadline = power_change_deadline(item)
+        return AgendaRow(
+            "powers", item, "公开权责清单调整", deadline.due,
+            _working_days_left(today, deadline.due), True, deadline.provisional,
+        )
+
     def assessment_row(item: AccidentReport) -> AgendaRow:
         assert item.assessment_due is not None
         return AgendaRow(
@@ -508,12 +530,20 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
             (item.assessment_due - today).days, False,
         )
 
+    power_drafts = (
+        select(PowerItem)
+        .where(PowerItem.published_at.is_(None))
+        .order_by(PowerItem.created_at, PowerItem.id)
+    )
     specs = [
-        ("decisions", "待公开的执法决定（7 / 20 个工作日）", unpublished, decision_row,
-         Decision.publish_due),
-        ("withdrawals", "待公开的撤回（3 个工作日）", withdrawals, withdrawal_row, None),
-        ("assessments", "待公开的事故整改评估（批复后 1 年）", assessments, assessment_row,
-         AccidentReport.assessment_due),
+        ("decisions", f"待公开的执法决定（{decision_deadline_figures()} 个工作日）", unpublished,
+         decision_row, Decision.publish_due),
+        ("withdrawals", f"待公开的撤回（{WITHDRAWAL_PUBLISH_WORKING_DAYS} 个工作日）", withdrawals,
+         withdrawal_row, None),
+        ("powers", f"待公开的权责清单调整（{POWER_CHANGE_PUBLISH_WORKING_DAYS} 个工作日）",
+         power_drafts, power_row, None),
+        ("assessments", f"待公开的事故整改评估（批复后 {ACCIDENT_ASSESSMENT_YEARS} 年）",
+         assessments, assessment_row, AccidentReport.assessment_due),
     ]
     overdue: list[AgendaRow] = []
     sections = []
@@ -523,11 +553,14 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
             current = rows(stmt.where(due_column >= today), make)
             total = count(stmt.where(due_column >= today))
         else:
-            # The withdrawal deadline is computed in working days, not stored: split in Python.
-            every = rows(stmt, make)
-            late = [r for r in every if r.overdue]
+            # Withdrawal and power-change deadlines are computed in working days, not stored:
+            # split in Python, over every such item (they are few: drafts and pending requests).
+            every = [make(item) for item in db.session.scalars(stmt).unique()]
+            every.sort(key=lambda r: (r.due, r.item.id))
+            late = [r for r in every if r.overdue][:limit]
             current = [r for r in every if not r.overdue]
-            total = count(stmt) - len(late)
+            total = len(current)
+            current = current[:limit]
         overdue += late
         sections.append(AgendaSection(key, title, current, total))
     overdue.sort(key=lambda r: (r.due, r.kind, r.item.id))

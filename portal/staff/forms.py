@@ -37,12 +37,14 @@ from portal.audit import ACTIONS, OBJECT_KINDS
 from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import (
+    ACCIDENT_ASSESSMENT_YEARS,
     BLACKLIST_GROUNDS,
     COUNTIES,
     DECISION_TYPES,
     POWER_TYPES,
     REPORT_EXTENSION_DAYS,
     SECTORS,
+    decision_deadline_text,
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.fieldspec import label as _label
@@ -263,7 +265,7 @@ class DecisionForm(ItemForm):
     document_no = StringField(_label("decisions", "document_no"), validators=[required("文号"), Length(max=80)],
                               description="例如：西应急罚〔2026〕12号")
     decision_type = SelectField(_label("decisions", "decision_type"), choices=choices(DECISION_TYPES),
-                                description="行政处罚决定 7 个工作日内公开，其他执法决定 20 个工作日内公开。")
+                                description=decision_deadline_text())
     party_name = StringField(_label("decisions", "party_name"), validators=[required("当事人名称"), Length(max=200)],
                              description="自然人只公开姓氏，如“张某”。")
     uscc = StringField(_label("decisions", "uscc"), validators=[_credit_code(optional=True)],
@@ -317,7 +319,8 @@ class AccidentForm(ItemForm):
         description="依法全文公开。可用 Markdown：## 标题、列表、表格；HTML 会被清理。",
     )
     approved_on = DateField(_label("accidents", "approved_on"), validators=[Optional(), plausible_date, _not_future],
-                            description="人民政府批复后方可公开；整改评估期限自批复日起 1 年。")
+                            description="人民政府批复后方可公开；整改评估期限自批复日起 "
+                                        f"{ACCIDENT_ASSESSMENT_YEARS} 年。")
     assessment_published_on = DateField(_label("accidents", "assessment_published_on"),
                                         validators=[Optional(), plausible_date, _not_future])
     FIELDS = ("title_text", "occurred_on", "county", "sector", "enterprise_name", "uscc",

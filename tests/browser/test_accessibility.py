@@ -149,6 +149,11 @@ def test_public_pages_have_no_serious_accessibility_violations(live_server, page
     assert page.locator(".error-summary").count() == 1
     audit.visit(base + "/no-such-page", "404 page", status=404)
     audit.visit(base + "/data", "/data dictionary")
+
+
+    audit.visit(base + "/stats", "/stats")
+    audit.visit(base + "/stats?year=1999", "/stats bad year")
+    audit.visit(base + "/compliance", "/compliance")
     audit.assert_clean()
 
 

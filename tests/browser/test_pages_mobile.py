@@ -22,7 +22,7 @@ def items(live_app):
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_pages_fit_the_screen_and_only_tables_scroll(live_server, page, items, width):
+def test_pages_fit_the_screen_and_only_wide_tables_scroll(live_server, page, items, width):
     page.set_viewport_size({"width": width, "height": 800})
     for path in ("/", "/decisions", items["power"], items["accident"]):
         page.goto(live_server + path)
@@ -30,7 +30,9 @@ def test_pages_fit_the_screen_and_only_tables_scroll(live_server, page, items, w
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
     page.goto(live_server + "/decisions")
     frame = page.locator(".table-wrap")
-    assert frame.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    # A wide table scrolls inside its frame on a desktop; on a phone it is cards and needs not.
+    expected = "visible" if width < 600 else "auto"
+    assert frame.evaluate("e => getComputedStyle(e).overflowX") == expected
 
 
 def test_flowchart_runs_across_on_desktop_and_down_on_a_phone(live_server, page, items):

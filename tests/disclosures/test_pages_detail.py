@@ -124,7 +124,7 @@ def test_accident_shows_level_investigation_and_an_overdue_assessment(app_ctx, c
     assert f["调查组织"] == "设区的市级人民政府"
     assert f["批复日期"] == "2025年5月1日"
     assert f["报告公开日期"] == "2025年5月6日 （批复后第 5 日公开）"
-    assert f["整改评估期限"] == "2026年5月1日前（批复后一年内） 已逾期未公开"
+    assert f["整改评估期限"] == "2026年5月1日前（批复后 1 年内） 已逾期未公开"
     assert '<span class="badge badge-bad">已逾期未公开</span>' in html
 
 
@@ -175,7 +175,7 @@ def test_blacklist_entry_shows_status_period_and_early_removal(app_ctx, client):
     assert f["当前状态"] == "公示中"
     assert f["列入日期"] == "2026年3月1日"
     assert f["公示期满日期"] == "2029年3月1日 （期满自动移出）"
-    assert f["可申请信用修复日期"] == "2027年3月1日起"
+    assert f["可申请信用修复日期"] == "2027年3月2日起"  # 12 months run through 3-1
     assert "提前移出日期" not in f
     f = facts(page(client, removed))
     assert f["当前状态"] == "已提前移出（信用修复）"

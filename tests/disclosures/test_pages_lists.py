@@ -196,7 +196,7 @@ def test_blacklist_status_filter_follows_today(blacklist_states, client):
         "year=1999",
         "department=999",
         "department=x",
-        "decision_type=行政许可",
+        "decision_type=行政征收",
         "county=景洪市&county=%00",
     ],
 )

@@ -111,7 +111,7 @@ def test_blacklist_entries_in_every_state(demo):
     for b in demo.items["blacklist"]:
         assert b["ends_on"] == listing_end(b["listed_on"], 3)
         if b["removed_on"]:
-            assert earliest_removal(b["listed_on"], 1) <= b["removed_on"] < b["ends_on"]
+            assert earliest_removal(b["listed_on"], 12) <= b["removed_on"] <= b["ends_on"]
             assert b["removal_reason"]
         states[status(listed_on=b["listed_on"], ends_on=b["ends_on"], removed_on=b["removed_on"],
                       today=TODAY)] += 1
@@ -139,13 +139,16 @@ def test_document_numbers_are_unique_and_well_formed(demo):
     numbers = [d["document_no"] for d in demo.items["decisions"]]
     assert len(set(numbers)) == len(numbers)
     for d in demo.items["decisions"]:
-        match = re.fullmatch(r"西\w*应急(罚|强|责改)〔(\d{4})〕\d+号", d["document_no"])
+        match = re.fullmatch(r"西\w*应急(罚|强|责改|许)〔(\d{4})〕\d+号", d["document_no"])
         assert match and int(match[2]) == d["decision_date"].year
         assert match[1] == demo_data.DOCUMENT_TYPE_CODES[d["decision_type"]]
 
 
 def test_penalties_cite_real_articles_and_fine(demo):
     for d in demo.items["decisions"]:
+        if d["decision_type"] == catalog.LICENCE_DECISION:  # a licence granted, not a penalty
+            assert "《安全生产许可证条例》第" in d["legal_basis"] and d["fine_yuan"] is None
+            continue
         assert "《中华人民共和国安全生产法》第" in d["legal_basis"]
         if d["decision_type"] == catalog.PENALTY_DECISION:
             assert d["fine_yuan"] > 0 and "罚款" in d["penalty"]

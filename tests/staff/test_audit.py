@@ -301,10 +301,10 @@ def test_admins_browse_and_filter_the_log(app):
     login(client, roles=("admin",), username="admin.zhao")
     html = client.get("/staff/audit").get_data(as_text=True)
     assert "共 57 条" in html and "第 1 / 2 页" in html
-    assert html.index("<td>57</td>") < html.index("<td>56</td>")  # newest first
+    assert html.index('<td data-label="序号">57</td>') < html.index('<td data-label="序号">56</td>')  # newest first
     assert 'href="/staff/audit?page=2"' in html and "上一页" not in html
     second = client.get("/staff/audit?page=2").get_data(as_text=True)
-    assert "<td>1</td>" in second and "<td>57</td>" not in second
+    assert '<td data-label="序号">1</td>' in second and '<td data-label="序号">57</td>' not in second
     assert 'href="/staff/audit?page=1"' in second and "下一页" not in second
     filtered = client.get("/staff/audit?actor=system").get_data(as_text=True)
     assert "page=2" in filtered and "actor=system" in filtered.split("下一页")[0].rsplit("href=", 1)[1]

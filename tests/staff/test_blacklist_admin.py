@@ -62,9 +62,10 @@ def versions(app, entry_id) -> list[ItemVersion]:
 
 def test_early_removal_before_the_minimum_period_is_refused(app, editor, entry_id):
     url = f"/staff/blacklist/{entry_id}/remove"
-    response = post(editor, url, {"removed_on": "2026-05-31", "reason": "已完成信用修复"})
+    # Listed 2025-06-01: the 12 months run through 2026-06-01, so the earliest is 2026-06-02.
+    response = post(editor, url, {"removed_on": "2026-06-01", "reason": "已完成信用修复"})
     assert response.status_code == 400
-    assert "最早可于 2026-06-01 移出" in response.get_data(as_text=True)
+    assert "最早可于 2026-06-02 移出" in response.get_data(as_text=True)
     assert entry(app, entry_id).removed_on is None
 
 
@@ -115,12 +116,13 @@ def test_reinstating_an_entry_that_was_not_removed_is_refused(app, entry_id):
 def test_expired_entries_stop_being_active_and_cannot_be_removed(app, entry_id):
     with app.app_context(), app.test_request_context():
         item = db.session.get(BlacklistEntry, entry_id)
-        assert item.status(date(2028, 5, 31)) is BlacklistStatus.ACTIVE
-        assert item.status(date(2028, 6, 1)) is BlacklistStatus.EXPIRED
-        active = blacklist_admin.list_entries(status=BlacklistStatus.ACTIVE, today=date(2028, 6, 1))
+        # Listed 2025-06-01 for 3 years: active through 2028-06-01 (民法典 Arts. 201–202).
+        assert item.status(date(2028, 6, 1)) is BlacklistStatus.ACTIVE
+        assert item.status(date(2028, 6, 2)) is BlacklistStatus.EXPIRED
+        active = blacklist_admin.list_entries(status=BlacklistStatus.ACTIVE, today=date(2028, 6, 2))
         assert active.total == 0
         expired = blacklist_admin.list_entries(status=BlacklistStatus.EXPIRED,
-                                               today=date(2028, 6, 1))
+                                               today=date(2028, 6, 2))
         assert [e.id for e in expired.items] == [entry_id]
     with time_machine.travel(datetime(2028, 6, 2, 2, 0, tzinfo=UTC), tick=False):
         with app.app_context(), app.test_request_context():
@@ -130,12 +132,13 @@ def test_expired_entries_stop_being_active_and_cannot_be_removed(app, entry_id):
 
 
 def test_minimum_period_and_duration_come_from_settings(tmp_path):
-    app = make_app(tmp_path, blacklist_years=1, blacklist_min_years_before_removal=2)
+    app = make_app(tmp_path, blacklist_years=2, blacklist_min_months_before_removal=18)
     with app.app_context(), app.test_request_context():
-        item = factories.blacklist_entry(listed_on=date(2024, 1, 10))
+        item = factories.blacklist_entry(listed_on=date(2025, 1, 10), years=2)
         db.session.commit()
-        assert blacklist_admin.earliest_removal_date(item) == date(2026, 1, 10)
-        assert publishing.listing_duration_years() == 1
+        # 18 months counted from 2025-01-10 run through 2026-07-10 (民法典 Arts. 201–202).
+        assert blacklist_admin.earliest_removal_date(item) == date(2026, 7, 11)
+        assert publishing.listing_duration_years() == 2
         with pytest.raises(ValuesInvalid) as refused:
-            blacklist_admin.remove_early(item, removed_on=date(2025, 12, 1), reason="信用修复完成")
-        assert "列入满 2 年后" in refused.value.errors["removed_on"]
+            blacklist_admin.remove_early(item, removed_on=date(2026, 7, 10), reason="信用修复完成")
+        assert "列入满 18 个月后" in refused.value.errors["removed_on"]

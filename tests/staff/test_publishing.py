@@ -324,7 +324,7 @@ def test_withdrawal_request_puts_a_three_working_day_deadline_on_the_home_page(a
     assert response.status_code == 303
     assert get(app, Decision, item_id).withdrawal_requested_on == date(2026, 11, 24)
     home = editor.get("/staff/").get_data(as_text=True)
-    row = re.search(r"<tr>\s*<td>公开撤回</td>.*?</tr>", home, re.S).group(0)
+    row = re.search(r"<tr>\s*<td[^>]*>公开撤回</td>.*?</tr>", home, re.S).group(0)
     assert "待撤回企业" in row and "2026年11月27日" in row and "还剩 2 个工作日" in row
     [event] = events(app, "withdrawal_request")
     assert event.summary["due"] == "2026-11-27"
@@ -407,3 +407,32 @@ def test_item_list_pages_keep_the_search_and_state(app, editor):
     assert "page=2" in next_link and "q=" in next_link
     second = editor.get("/staff/powers/?q=分页测试&page=2").get_data(as_text=True)
     assert "第 2 / 2 页" in second and "下一页" not in second
+
+
+def test_power_list_changes_and_licences_are_on_the_deadline_board(app, editor):
+    from portal.domain.catalog import (
+        DECISION_PUBLISH_WORKING_DAYS,
+        POWER_CHANGE_PUBLISH_WORKING_DAYS,
+    )
+
+    assert DECISION_PUBLISH_WORKING_DAYS["行政许可"] == 7  # 国办发〔2018〕118号
+    with app.app_context():
+        # Entered on 11-10: 10 working days run out on 11-24, one working day before today.
+        factories.power(published=False, name="逾期未公开的职权",
+                        created_at=datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
+        factories.power(published=False, name="今天录入的职权")
+        factories.power(published=True, name="已公开的职权",
+                        created_at=datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+        factories.decision(published=False, party_name="许可企业", decision_type="行政许可",
+                           decision_date=date(2026, 11, 20))  # 7 working days: due 12-01
+        db.session.commit()
+    html = editor.get("/staff/").get_data(as_text=True)
+    overdue = html[html.index("已逾期（1）"):html.index("待公开的执法决定")]
+    assert "逾期未公开的职权" in overdue and "已逾期 1 个工作日" in overdue
+    powers = html[html.index(f"待公开的权责清单调整（{POWER_CHANGE_PUBLISH_WORKING_DAYS} 个工作日）（1）"):]
+    row = re.search(r"<tr>\s*<td[^>]*>公开权责清单调整</td>.*?</tr>", powers, re.S).group(0)
+    assert "今天录入的职权" in row and "2026年12月9日" in row and "还剩 10 个工作日" in row
+    assert "已公开的职权" not in html
+    decisions = html[html.index("待公开的执法决定（7 / 20 个工作日）"):]
+    row = re.search(r"<tr>\s*<td[^>]*>公开行政许可决定</td>.*?</tr>", decisions, re.S).group(0)
+    assert "许可企业" in row and "2026年12月1日" in row and "还剩 4 个工作日" in row

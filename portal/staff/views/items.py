@@ -10,6 +10,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from portal import fieldspec
+from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
 from portal.extensions import db
 from portal.labels import FIELD_LABELS
 from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
@@ -236,7 +237,8 @@ def decision_withdrawal_request(item_id: int):
 
     return _step(
         item, form, register, title="登记决定变更或撤销", submit="登记",
-        intro="决定被变更、撤销或确认违法、无效后，须在 3 个工作日内撤回公开的决定（行政处罚法第四十八条）。"
+        intro=f"决定被变更、撤销或确认违法、无效后，须在 {WITHDRAWAL_PUBLISH_WORKING_DAYS} 个工作日内"
+              "撤回公开的决定（行政处罚法第四十八条）。"
               "登记后，撤回期限显示在工作台上。",
     )
 

@@ -1,0 +1,499 @@
+"""Statistics of the published data and of reports, computed by SQL aggregates (``/stats``).
+
+Every figure is a count or a sum over published, not withdrawn items (a withdrawn decision was
+revoked or changed, so it no longer stands), or over reports and rewards.  Reports are only ever
+counted by month, never broken down by kind, county or enterprise, so no row describes one
+report; reward amounts are summed by year and shown only where enough rewards were paid that
+year that no single reward can be read off (DOMAIN.md §3: the reward is confidential).
+
+Month and year extraction goes through ``portal.sql_dates`` so the same SQL runs on SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from time import monotonic
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+
+from portal.domain.accidents import AccidentLevel
+from portal.domain.catalog import COUNTIES, DECISION_TYPES, SECTORS
+from portal.extensions import db
+from portal.models import (
+    AccidentReport,
+    BlacklistEntry,
+    Decision,
+    DisclosureMixin,
+    Report,
+    Reward,
+    local_today,
+)
+from portal.sql_dates import month_of, year_of
+
+# Without a year filter the monthly tables cover this many months, ending with the current one.
+MONTHS_WITHOUT_YEAR = 24
+# A year's total of rewards paid is shown only when at least this many were paid that year, so
+# that no one reward's amount can be read off the table.
+MIN_REWARDS_FOR_A_SUM = 3
+# Reward states in which the reward was granted (approved, then perhaps claimed and paid).
+GRANTED_REWARD_STATES = ("approved", "claimed", "paid")
+# A chart of at most this many rows has every figure in its text alternative.
+ALT_TEXT_MAX_ROWS = 12
+
+Value = int | Decimal | None
+Month = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    unit: str = ""  # 起, 人, 条, 件, 笔, 元
+    money: bool = False
+
+
+@dataclass(frozen=True)
+class StatTable:
+    """One statistic: its rows (a label and one value per column), drawn as one chart."""
+
+    key: str  # the URL slug: /stats/<key>.csv, /stats/<key>.svg
+    title: str
+    label_header: str
+    columns: tuple[Column, ...]
+    rows: list[tuple[str, tuple[Value, ...]]]
+    chart: str = "bar"  # "bar" (columns), "barh" (horizontal bars), "line"
+    plotted: tuple[int, ...] = (0,)  # which columns the chart draws (same unit)
+    note: str = ""
+    tick_labels: list[str] = field(default_factory=list)  # short labels for the chart's axis
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(v for _, values in self.rows for v in values)
+
+    def column_total(self, index: int) -> Value:
+        values = [values[index] for _, values in self.rows]
+        if any(v is None for v in values):
+            return None
+        return sum(values, Decimal(0) if self.columns[index].money else 0)  # type: ignore[arg-type]
+
+    def alt_text(self) -> str:
+        """A text alternative of the chart: what it shows and its main figures."""
+        kind = {"bar": "柱状图", "barh": "条形图", "line": "折线图"}[self.chart]
+        if not self.rows or self.is_empty:
+            return f"{kind}：{self.title}。没有数据。"
+        parts = [f"{kind}：{self.title}"]
+        for index in self.plotted:
+            column = self.columns[index]
+            pairs = [(label, values[index]) for label, values in self.rows
+                     if values[index] is not None]
+            if not pairs:
+                continue
+            top_label, top = max(pairs, key=lambda p: p[1])  # type: ignore[arg-type,return-value]
+            if self.chart == "line":
+                first_label, first = pairs[0]
+                last_label, last = pairs[-1]
+                parts.append(
+                    f"{column.label}从{first_label}的 {plain_number(first)} {column.unit}"
+                    f"到{last_label}的 {plain_number(last)} {column.unit}，"
+                    f"最多为{top_label}的 {plain_number(top)} {column.unit}"
+                )
+            elif len(pairs) <= ALT_TEXT_MAX_ROWS:
+                listed = "、".join(f"{label} {plain_number(v)} {column.unit}"
+                                  for label, v in pairs if v)
+                parts.append(f"{column.label}：{listed or '均为 0'}")
+            else:
+                total = sum(v for _, v in pairs)  # type: ignore[misc]
+                parts.append(
+                    f"{column.label}合计 {plain_number(total)} {column.unit}，"
+                    f"最多为{top_label}（{plain_number(top)} {column.unit}）"
+                )
+        return "；".join(parts) + "。详细数据见图下的表格。"
+
+
+def plain_number(value: Value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,}"
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """The months covered by the monthly tables and the date range of every table."""
+
+    year: int | None
+    months: tuple[Month, ...]
+    start: date | None  # first day included (None: from the beginning)
+    end: date | None  # first day excluded
+
+    @property
+    def description(self) -> str:
+        if self.year is not None:
+            return f"{self.year}年"
+        return "全部年份"
+
+    @property
+    def months_description(self) -> str:
+        (y0, m0), (y1, m1) = self.months[0], self.months[-1]
+        return f"{y0}年{m0}月至{y1}年{m1}月"
+
+
+def period(year: int | None, today: date | None = None) -> Period:
+    """The period for ``year`` (its months up to the current one), or the last
+    ``MONTHS_WITHOUT_YEAR`` months for the monthly tables and all time for the others."""
+    today = today or local_today()
+    current = (today.year, today.month)
+    if year is not None:
+        months = tuple((year, m) for m in range(1, 13) if (year, m) <= current) or ((year, 1),)
+        return Period(year, months, date(year, 1, 1), date(year + 1, 1, 1))
+    months_list = []
+    y, m = current
+    for _ in range(MONTHS_WITHOUT_YEAR):
+        months_list.append((y, m))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return Period(None, tuple(reversed(months_list)), None, None)
+
+
+def _month_start(month: Month) -> date:
+    return date(month[0], month[1], 1)
+
+
+def _month_end(month: Month) -> date:
+    y, m = month
+    return (date(y + 1, 1, 1) if m == 12 else date(y, m + 1, 1)) - timedelta(days=1)
+
+
+def month_label(month: Month) -> str:
+    return f"{month[0]}年{month[1]}月"
+
+
+def _tick(month: Month) -> str:
+    return f"{month[0]}-{month[1]:02d}"
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def _public(model: type[DisclosureMixin]) -> ColumnElement[bool]:
+    return and_(model.published_at.is_not(None), model.withdrawn_at.is_(None))
+
+
+def _within(column: Any, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    conditions = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column < end)
+    return conditions
+
+
+def _monthly(column: Any, months: tuple[Month, ...], *conditions: Any,
+             values: Iterable[Any] = ()) -> dict[Month, tuple[Any, ...]]:
+    """``{(year, month): (count, *values)}`` of rows whose ``column`` falls in ``months``."""
+    y, m = year_of(column), month_of(column)
+    stmt = (
+        select(y, m, func.count(), *values)
+        .where(*conditions, column >= _month_start(months[0]),
+               column <= _month_end(months[-1]))
+        .group_by(y, m)
+    )
+    return {(int(row[0]), int(row[1])): tuple(row[2:]) for row in db.session.execute(stmt)}
+
+
+def _grouped(key: Any, *conditions: Any, values: Iterable[Any] = ()) -> dict[Any, tuple[Any, ...]]:
+    stmt = select(key, func.count(), *values).where(*conditions).group_by(key)
+    return {row[0]: tuple(row[1:]) for row in db.session.execute(stmt)}
+
+
+def _ordered_keys(found: Iterable[Any], vocabulary: Iterable[Any]) -> list[Any]:
+    """The fixed vocabulary in its order, then any other value found in the data."""
+    vocabulary = list(vocabulary)
+    return vocabulary + sorted(k for k in found if k not in vocabulary and k not in ("", None))
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+# --- accidents ----------------------------------------------------------------------------------
+
+
+def accidents_by_month(p: Period) -> StatTable:
+    found = _monthly(
+        AccidentReport.occurred_on, p.months, _public(AccidentReport),
+        values=[func.coalesce(func.sum(AccidentReport.deaths), 0)],
+    )
+    rows = [(month_label(mo), (int(found.get(mo, (0, 0))[0]), int(found.get(mo, (0, 0))[1])))
+            for mo in p.months]
+    return StatTable(
+        "accidents-by-month", f"各月生产安全事故（{p.months_description}，按发生日期）", "月份",
+        (Column("事故起数", "起"), Column("死亡人数", "人")), rows,
+        tick_labels=[_tick(mo) for mo in p.months],
+        note="按已公开的事故调查报告统计；调查报告在政府批复后公开，近几个月的数字会随之增加。",
+    )
+
+
+def _accident_conditions(p: Period) -> list[Any]:
+    return [_public(AccidentReport), *_within(AccidentReport.occurred_on, p.start, p.end)]
+
+
+def _accident_values() -> list[Any]:
+    return [func.coalesce(func.sum(AccidentReport.deaths), 0),
+            func.coalesce(func.sum(AccidentReport.serious_injuries), 0),
+            func.coalesce(func.sum(AccidentReport.direct_loss_yuan), 0)]
+
+
+_ACCIDENT_COLUMNS = (Column("事故起数", "起"), Column("死亡人数", "人"), Column("重伤人数", "人"),
+                     Column("直接经济损失", "元", money=True))
+
+
+def _accident_row(values: tuple[Any, ...] | None) -> tuple[Value, ...]:
+    count, deaths, injuries, loss = values or (0, 0, 0, 0)
+    return (int(count), int(deaths), int(injuries), _money(loss))
+
+
+def accidents_by_level(p: Period) -> StatTable:
+    found = _grouped(AccidentReport.level, *_accident_conditions(p), values=_accident_values())
+    levels = sorted(AccidentLevel, reverse=True)  # 特别重大 first, as the rules list them
+    rows = [(level.label, _accident_row(found.get(int(level)))) for level in levels]
+    return StatTable("accidents-by-level", f"生产安全事故按等级（{p.description}）", "事故等级",
+                     _ACCIDENT_COLUMNS, rows, chart="barh")
+
+
+def accidents_by_county(p: Period) -> StatTable:
+    found = _grouped(AccidentReport.county, *_accident_conditions(p), values=_accident_values())
+    rows = [(county, _accident_row(found.get(county)))
+            for county in _ordered_keys(found, COUNTIES)]
+    return StatTable("accidents-by-county", f"生产安全事故按县（市、区）（{p.description}）",
+                     "县（市、区）", _ACCIDENT_COLUMNS, rows, chart="barh")
+
+
+def accidents_by_sector(p: Period) -> StatTable:
+    found = _grouped(AccidentReport.sector, *_accident_conditions(p), values=_accident_values())
+    rows = [(sector, _accident_row(found.get(sector)))
+            for sector in _ordered_keys(found, SECTORS)]
+    return StatTable("accidents-by-sector", f"生产安全事故按行业领域（{p.description}）",
+                     "行业领域", _ACCIDENT_COLUMNS, rows, chart="barh")
+
+
+# --- decisions and fines ------------------------------------------------------------------------
+
+_DECISION_COLUMNS = (Column("决定数", "件"), Column("罚款金额合计", "元", money=True))
+
+
+def _decision_conditions(p: Period) -> list[Any]:
+    return [_public(Decision), *_within(Decision.decision_date, p.start, p.end)]
+
+
+def _decision_row(values: tuple[Any, ...] | None) -> tuple[Value, ...]:
+    count, fines = values or (0, 0)
+    return (int(count), _money(fines))
+
+
+def decisions_by_sector(p: Period) -> StatTable:
+    found = _grouped(Decision.sector, *_decision_conditions(p),
+                     values=[func.coalesce(func.sum(Decision.fine_yuan), 0)])
+    rows = [(sector, _decision_row(found.get(sector)))
+            for sector in _ordered_keys(found, SECTORS)]
+    return StatTable("decisions-by-sector", f"行政执法决定按行业领域（{p.description}，按决定日期）",
+                     "行业领域", _DECISION_COLUMNS, rows, chart="barh")
+
+
+def decisions_by_type(p: Period) -> StatTable:
+    found = _grouped(Decision.decision_type, *_decision_conditions(p),
+                     values=[func.coalesce(func.sum(Decision.fine_yuan), 0)])
+    rows = [(kind, _decision_row(found.get(kind)))
+            for kind in _ordered_keys(found, DECISION_TYPES)]
+    return StatTable("decisions-by-type", f"行政执法决定按决定类型（{p.description}）", "决定类型",
+                     _DECISION_COLUMNS, rows, chart="barh")
+
+
+def fines_by_year(p: Period) -> StatTable:
+    year = year_of(Decision.decision_date)
+    found = _grouped(year, *_decision_conditions(p), Decision.fine_yuan > 0,
+                     values=[func.coalesce(func.sum(Decision.fine_yuan), 0)])
+    years = sorted(int(y) for y in found) if p.year is None else [p.year]
+    rows = [(f"{y}年", _decision_row(found.get(y))) for y in years]
+    return StatTable(
+        "fines-by-year", f"罚款按年度（{p.description}，按决定日期）", "年度",
+        (Column("处以罚款的决定数", "件"), Column("罚款金额合计", "元", money=True)), rows,
+        plotted=(1,), note="只统计处以罚款的行政处罚决定；金额为决定书载明的罚款数额。",
+    )
+
+
+# --- blacklist ----------------------------------------------------------------------------------
+
+
+def blacklist_active(p: Period, today: date | None = None) -> StatTable:
+    """Entries active at each month end (today for the current month), one SQL query."""
+    today = today or local_today()
+    ends = [min(_month_end(mo), today) for mo in p.months]
+    B = BlacklistEntry
+    columns = [
+        func.coalesce(func.sum(case(
+            (and_(B.listed_on <= day, B.ends_on >= day,
+                  or_(B.removed_on.is_(None), B.removed_on > day)), 1),
+            else_=0,
+        )), 0)
+        for day in ends
+    ]
+    counts = db.session.execute(select(*columns).where(_public(B))).one()
+    rows = [
+        (month_label(mo) + ("（截至今日）" if day == today and day != _month_end(mo) else "月末"),
+         (int(count),))
+        for mo, day, count in zip(p.months, ends, counts, strict=True)
+    ]
+    return StatTable(
+        "blacklist-active", f"严重失信主体名单公示中的条目数（{p.months_description}，各月月末）",
+        "时点", (Column("公示中条目数", "条"),), rows, chart="line",
+        tick_labels=[_tick(mo) for mo in p.months],
+        note="公示中：已列入、未期满且未提前移出（信用修复）的条目。",
+    )
+
+
+# --- reports and rewards ------------------------------------------------------------------------
+
+
+def reports_by_month(p: Period) -> StatTable:
+    """Reports received, accepted, verified and rewarded, and rewards paid, per month: counts
+    only, never broken down further."""
+    months = p.months
+    received = _monthly(Report.received_on, months)
+    accepted = _monthly(Report.accepted_on, months, Report.accepted_on.is_not(None))
+    verified = _monthly(Report.verified_on, months, Report.verified_on.is_not(None))
+    rewarded = _monthly(Reward.decided_on, months, Reward.decided_on.is_not(None),
+                        Reward.status.in_(GRANTED_REWARD_STATES))
+    paid = _monthly(Reward.paid_on, months, Reward.paid_on.is_not(None),
+                    Reward.status == "paid")
+    sources = (received, accepted, verified, rewarded, paid)
+    rows = [(month_label(mo), tuple(int(s.get(mo, (0,))[0]) for s in sources)) for mo in months]
+    return StatTable(
+        "reports-by-month", f"举报办理情况（{p.months_description}，各月件数）", "月份",
+        (Column("收到", "件"), Column("受理", "件"), Column("核查完毕", "件"),
+         Column("批准奖励", "件"), Column("奖励发放", "笔")),
+        rows, plotted=(0, 1, 2), tick_labels=[_tick(mo) for mo in months],
+        note="只公布各月件数，不公布任何一件举报的内容、类别、地点或举报人信息。",
+    )
+
+
+def rewards_by_year(p: Period) -> StatTable:
+    year = year_of(Reward.paid_on)
+    found = _grouped(year, Reward.paid_on.is_not(None), Reward.status == "paid",
+                     *_within(Reward.paid_on, p.start, p.end),
+                     values=[func.coalesce(func.sum(Reward.amount_yuan), 0)])
+    years = sorted(int(y) for y in found) if p.year is None else [p.year]
+    rows = []
+    for y in years:
+        count, amount = found.get(y, (0, 0))
+        shown = _money(amount) if int(count) >= MIN_REWARDS_FOR_A_SUM or not count else None
+        rows.append((f"{y}年", (int(count), shown)))
+    return StatTable(
+        "rewards-by-year", f"举报奖励发放（{p.description}，按发放日期）", "年度",
+        (Column("发放笔数", "笔"), Column("发放金额合计", "元", money=True)), rows,
+        note=f"一年内发放少于 {MIN_REWARDS_FOR_A_SUM} 笔时不公布金额（显示为“—”），"
+             "以免推知单笔奖励。",
+    )
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+SECTIONS: tuple[tuple[str, str, tuple[Callable[[Period], StatTable], ...]], ...] = (
+    ("accidents", "生产安全事故",
+     (accidents_by_month, accidents_by_level, accidents_by_county, accidents_by_sector)),
+    ("decisions", "行政执法决定和罚款", (decisions_by_sector, decisions_by_type, fines_by_year)),
+    ("blacklist", "严重失信主体名单", (blacklist_active,)),
+    ("reports", "举报和奖励", (reports_by_month, rewards_by_year)),
+)
+
+
+def _key(fn: Callable[[Period], StatTable]) -> str:
+    """A table's URL key is its function's name: ``accidents_by_month`` → ``accidents-by-month``."""
+    return fn.__name__.replace("_", "-")
+
+
+TABLE_KEYS: dict[str, Callable[[Period], StatTable]] = {
+    _key(fn): fn for _, _, fns in SECTIONS for fn in fns
+}
+
+
+# Tables are kept per process until the data changes (``_generation``), and at most this long.
+CACHE_MAX_AGE = 300.0
+
+
+def _generation() -> tuple[Any, ...]:
+    """Changes whenever a counted item is published, edited, withdrawn or imported, or a report
+    or reward changes state (every state change sets a date counted here)."""
+    parts: list[Any] = []
+    for model in (Decision, AccidentReport, BlacklistEntry):
+        parts.extend(db.session.execute(select(
+            func.count(), func.max(model.modified_at), func.max(model.published_at),
+            func.max(model.withdrawn_at),
+        ).select_from(model).where(model.published_at.is_not(None))).one())
+    parts.extend(db.session.execute(select(
+        func.count(), func.max(Report.id), func.count(Report.accepted_on),
+        func.count(Report.verified_on)).select_from(Report)).one())
+    parts.extend(db.session.execute(select(
+        func.count(), func.count(Reward.decided_on), func.count(Reward.paid_on),
+        func.sum(case((Reward.status.in_(GRANTED_REWARD_STATES), 1), else_=0)),
+    ).select_from(Reward)).one())
+    return tuple(parts)
+
+
+def _tables(year: int | None, today: date | None) -> dict[str, StatTable]:
+    today = today or local_today()
+    key = (year, today, _generation())
+    cache: dict[int | None, tuple[Any, float, dict[str, StatTable]]] = (
+        current_app.extensions.setdefault("statistics_cache", {}))
+    cached = cache.get(year)
+    now = monotonic()
+    if cached and cached[0] == key and now - cached[1] < CACHE_MAX_AGE:
+        return cached[2]
+    p = period(year, today)
+    tables = {}
+    for _section, _title, fns in SECTIONS:
+        for fn in fns:
+            result = fn(p)
+            tables[result.key] = result
+    cache[year] = (key, now, tables)
+    return tables
+
+
+def all_tables(year: int | None, today: date | None = None) -> list[tuple[str, str, list[StatTable]]]:
+    """Every statistic for ``year`` (None: all years), grouped in sections."""
+    tables = _tables(year, today)
+    return [(key, title, [tables[_key(fn)] for fn in fns]) for key, title, fns in SECTIONS]
+
+
+def table(key: str, year: int | None, today: date | None = None) -> StatTable:
+    """One statistic by its URL key; ``KeyError`` for an unknown key."""
+    if key not in TABLE_KEYS:
+        raise KeyError(key)
+    return _tables(year, today)[key]
+
+
+def available_years() -> list[int]:
+    """Years with any decision, accident, listing or report, newest first."""
+    years: set[int] = set()
+    for column, model in ((Decision.decision_date, Decision),
+                          (AccidentReport.occurred_on, AccidentReport),
+                          (BlacklistEntry.listed_on, BlacklistEntry)):
+        first, last = db.session.execute(
+            select(func.min(column), func.max(column)).where(_public(model))
+        ).one()
+        if first and last:
+            years.update(range(first.year, last.year + 1))
+    first, last = db.session.execute(
+        select(func.min(Report.received_on), func.max(Report.received_on))
+    ).one()
+    if first and last:
+        years.update(range(first.year, last.year + 1))
+    return sorted(years, reverse=True)

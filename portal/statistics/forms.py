@@ -1,0 +1,31 @@
+"""The statistics page's GET form: an optional year."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectField
+from wtforms.validators import Optional
+
+
+class YearForm(FlaskForm):
+    """``year=`` among the years with data; anything else is dropped with a message."""
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    year = SelectField("年份", validators=[Optional()], validate_choice=True)
+
+    def __init__(self, years: list[int], formdata: MultiDict[str, str]) -> None:
+        super().__init__(formdata=formdata)
+        self.year.choices = [("", "全部年份"), *((str(y), f"{y}年") for y in years)]
+
+    def checked_year(self) -> tuple[int | None, list[str]]:
+        """The chosen year (None for all years) and messages for a dropped value."""
+        if self.validate() and self.year.data:
+            return int(self.year.data), []
+        if self.year.errors:
+            self.year.data = ""
+            self.year.errors = []
+            return None, ["所选年份没有数据或无效，已显示全部年份。"]
+        return None, []

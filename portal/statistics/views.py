@@ -1,0 +1,180 @@
+"""``/stats``, ``/compliance``, ``/sitemap.xml`` and ``/robots.txt``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+
+from portal.domain.catalog import (
+    ACCIDENT_ASSESSMENT_YEARS,
+    POWER_CHANGE_PUBLISH_WORKING_DAYS,
+    REPORT_VERIFICATION_DAYS,
+    WITHDRAWAL_PUBLISH_WORKING_DAYS,
+    decision_deadline_text,
+)
+from portal.services import compliance as compliance_service
+from portal.services import sitemap as sitemap_service
+from portal.services import statistics as stats_service
+from portal.statistics import bp
+from portal.statistics.forms import YearForm
+
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _year() -> tuple[YearForm, int | None, list[str]]:
+    form = YearForm(stats_service.available_years(), request.args)
+    year, messages = form.checked_year()
+    return form, year, messages
+
+
+@bp.get("/stats")
+def stats():
+    form, year, messages = _year()
+    return render_template(
+        "statistics/stats.html",
+        form=form,
+        year=year,
+        messages=messages,
+        sections=stats_service.all_tables(year),
+        plain=stats_service.plain_number,
+    )
+
+
+def _table_or_404(key: str):
+    _form, year, _messages = _year()
+    try:
+        return stats_service.table(key, year), year
+    except KeyError:
+        abort(404)
+
+
+@bp.get("/stats/<key>.svg")
+def chart(key: str):
+    from portal.statistics.charts import SIZES, chart_svg
+
+    size = request.args.get("size", "wide")
+    if size not in SIZES:
+        abort(404)
+    table, _year_ = _table_or_404(key)
+    response = Response(chart_svg(table, size), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    text = str(value)
+    # A cell starting like a formula is neutralised for spreadsheets.
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+@bp.get("/stats/<key>.csv")
+def table_csv(key: str):
+    table, year = _table_or_404(key)
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel reads UTF-8 only with the BOM
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([table.label_header, *(
+        f"{c.label}（{c.unit}）" if c.unit else c.label for c in table.columns)])
+    for label, values in table.rows:
+        writer.writerow([_csv_cell(label), *(_csv_cell(v) for v in values)])
+    name = f"{key}-{year}.csv" if year else f"{key}.csv"
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/compliance")
+def compliance():
+    return render_template(
+        "statistics/compliance.html",
+        result=compliance_service.compliance(),
+        decision_deadlines=decision_deadline_text(),
+        withdrawal_days=WITHDRAWAL_PUBLISH_WORKING_DAYS,
+        power_days=POWER_CHANGE_PUBLISH_WORKING_DAYS,
+        assessment_years=ACCIDENT_ASSESSMENT_YEARS,
+        verification_days=REPORT_VERIFICATION_DAYS,
+    )
+
+
+# --- robots and sitemap -------------------------------------------------------------------------
+
+# Never crawled: the back office and the anonymous report pages.
+ROBOTS_DISALLOW = ("/staff/", "/report")
+
+
+@bp.get("/robots.txt")
+def robots():
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW), "",
+             f"Sitemap: {url_for('statistics.sitemap', _external=True)}", ""]
+    return Response("\n".join(lines), mimetype="text/plain")
+
+
+def _served_pages() -> tuple[str, ...]:
+    """The sitemap's pages that this app serves (others are added by later parts)."""
+    adapter = current_app.url_map.bind("localhost")
+    served = []
+    for path in sitemap_service.PAGES:
+        try:
+            adapter.match(path, method="GET")
+        except RequestRedirect:
+            pass  # e.g. a trailing slash added: still served
+        except (NotFound, MethodNotAllowed):
+            continue
+        served.append(path)
+    return tuple(served)
+
+
+def _urlset(entries: Iterator[sitemap_service.Entry]) -> Iterator[str]:
+    root = request.url_root.rstrip("/")
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+    yield '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    for entry in entries:
+        lastmod = f"<lastmod>{entry.lastmod.isoformat()}</lastmod>" if entry.lastmod else ""
+        yield f"<url><loc>{escape(root + entry.path)}</loc>{lastmod}</url>\n"
+    yield "</urlset>\n"
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    pages = _served_pages()
+    parts = sitemap_service.files(sitemap_service.count(pages))
+    if parts == 1:
+        body = _urlset(sitemap_service.part(pages, 1))
+    else:
+        body = iter([
+            '<?xml version="1.0" encoding="UTF-8"?>\n',
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n',
+            *(f"<sitemap><loc>{escape(url_for('statistics.sitemap_part', number=n, _external=True))}"
+              "</loc></sitemap>\n" for n in range(1, parts + 1)),
+            "</sitemapindex>\n",
+        ])
+    return Response(stream_with_context(body), mimetype="application/xml")
+
+
+@bp.get("/sitemap-<int:number>.xml")
+def sitemap_part(number: int):
+    pages = _served_pages()
+    parts = sitemap_service.files(sitemap_service.count(pages))
+    if parts == 1 or not 1 <= number <= parts:
+        abort(404)
+    return Response(stream_with_context(_urlset(sitemap_service.part(pages, number))),
+                    mimetype="application/xml")

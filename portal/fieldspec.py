@@ -230,6 +230,8 @@ FILTER_LABELS: dict[str, str] = {
     "county": "县（市、区）", "sector": "行业领域", "year": "年份（决定或事件日期）",
     "department": "责任单位编号", "power_type": "职权类型", "decision_type": "决定类型",
     "level": "事故等级 1–4", "status": "名单状态",
+    "late": "公开时效：1 逾期公开，0 按期公开", "withdrawal": "撤回时效：on_time、late、overdue",
+    "assessment": "整改评估：on_time、late、overdue",
 }
 
 

@@ -23,7 +23,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(
         SETTINGS=settings,
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.secret_keys[0],
+        SECRET_KEY_FALLBACKS=list(settings.secret_keys[1:]),
         TESTING=settings.env == "test",
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},

@@ -97,10 +97,13 @@ class Settings:
     def checked(self) -> Settings:
         if self.env not in ENVIRONMENTS:
             raise SettingsError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}")
-        if self.env == "production" and len(self.secret_key) < 32:
+        if self.env == "production" and (
+            not self.secret_keys or any(len(k) < 32 for k in self.secret_keys)
+        ):
             raise SettingsError(
                 "PORTAL_SECRET_KEY must be set to at least 32 random characters in production "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'); when rotating, "
+                "each comma-separated key, newest first"
             )
         if self.trusted_proxies < 0:
             raise SettingsError("PORTAL_TRUSTED_PROXIES must be 0 or more")
@@ -141,6 +144,13 @@ class Settings:
             secret_key=self.secret_key or _instance_secret("secret_key"),
             data_key=self.data_key or _instance_secret("data_key"),
         )
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """``PORTAL_SECRET_KEY`` as keys, newest first: ``NEW,OLD`` while rotating.  The newest
+        signs and makes everything new; the older ones still open sessions, receipt codes,
+        claim slips and certificates made before the rotation."""
+        return tuple(k.strip() for k in self.secret_key.split(",") if k.strip())
 
     @property
     def is_production(self) -> bool:

@@ -35,9 +35,9 @@ def setting_findings(environ: Mapping[str, str]) -> list[Finding]:
     env = environ.get("PORTAL_ENV") or "production"
     if env != "production":
         found.append(Finding("PORTAL_ENV", f"当前为 {env}；生产环境须为 production（或不设置）。"))
-    secret = environ.get("PORTAL_SECRET_KEY", "")
-    if len(secret) < 32:
-        found.append(Finding("PORTAL_SECRET_KEY", "未设置或少于 32 个字符。"))
+    keys = [k.strip() for k in environ.get("PORTAL_SECRET_KEY", "").split(",") if k.strip()]
+    if not keys or any(len(k) < 32 for k in keys):
+        found.append(Finding("PORTAL_SECRET_KEY", "未设置，或有密钥少于 32 个字符。"))
     if not environ.get("PORTAL_DATA_KEY"):
         found.append(Finding("PORTAL_DATA_KEY", "未设置：举报内容和动态验证码密钥无法加密保存。"))
     database = environ.get("PORTAL_DATABASE_URL", "")

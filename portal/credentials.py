@@ -110,3 +110,10 @@ def keyed_digest(secret_key: str, purpose: str, value: str) -> str:
     return hmac.new(
         f"{purpose}:{secret_key}".encode(), value.encode("utf-8", "replace"), hashlib.sha256
     ).hexdigest()
+
+
+def site_keys() -> list[str]:
+    """The app's secret keys, newest first (``PORTAL_SECRET_KEY=NEW,OLD`` while rotating)."""
+    from flask import current_app
+
+    return [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]

@@ -19,8 +19,10 @@ server stays far below 300 ms.  They still resist an offline guess because the g
 is what protects the code, not the hash's cost: finding one of N stored codes takes about
 2¹²⁰ / N guesses, i.e. more than 10²⁰ years at a billion guesses a second for a million
 reports; and the salt and check key come from ``PORTAL_SECRET_KEY``, so a copy of the database
-without the secret cannot test a single guess.  (Changing ``PORTAL_SECRET_KEY`` therefore
-invalidates every receipt code: keep it as carefully as the data key.)
+without the secret cannot test a single guess.  To rotate that key, set ``PORTAL_SECRET_KEY=NEW,OLD``
+and keep the old key there for as long as reports made under it may be followed up: a code's
+check part names the key it was made with (``candidate_digests``); a key dropped from the
+setting takes its codes with it.
 
 Time.  ``MinimumDuration`` pads an answer to a fixed minimum, and ``digest_or_dummy`` always
 pays for one hash, so a wrong code (check valid or not) costs the same as a right one.
@@ -33,6 +35,7 @@ import hmac
 import secrets
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -133,12 +136,25 @@ def digest(code: str, secret_key: str) -> str:
 
 def digest_or_dummy(raw: str, secret_key: str) -> str | None:
     """The digest of the code in ``raw``, or None if it is not a code — after the same work."""
-    try:
-        code = parse(raw, secret_key)
-    except ReceiptCodeInvalid:
-        digest(_DUMMY_CODE, secret_key)
-        return None
-    return digest(code, secret_key)
+    found = candidate_digests(raw, [secret_key])
+    return found[0] if found else None
+
+
+def candidate_digests(raw: str, secret_keys: Sequence[str]) -> list[str]:
+    """The digests the code in ``raw`` may be stored under, one per secret key (newest first)
+    whose check part it carries: while ``PORTAL_SECRET_KEY`` is rotated, a code made under the
+    old key still opens its report.  Its check part names the key, so this is one Argon2id hash
+    (two only with a 2⁻²⁰ chance); empty for a non-code, after one hash all the same."""
+    code = normalize(raw)
+    found = []
+    for key in secret_keys:
+        try:
+            found.append(digest(parse(code, key), key))
+        except ReceiptCodeInvalid:
+            continue
+    if not found:
+        digest(_DUMMY_CODE, secret_keys[0])
+    return found
 
 
 @dataclass

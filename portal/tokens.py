@@ -30,7 +30,10 @@ class TokenExpired(TokenInvalid):
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PURPOSES[purpose])
+    # itsdangerous signs with the last key of the list and accepts any: oldest first.
+    keys = [*reversed(current_app.config.get("SECRET_KEY_FALLBACKS", [])),
+            current_app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=PURPOSES[purpose])
 
 
 def sign(purpose: str, payload: Any) -> str:

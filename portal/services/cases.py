@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 
 from portal import audit
+from portal.credentials import site_keys
 from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import REPORT_EXTENSION_DAYS, REPORT_VERIFICATION_DAYS
 from portal.extensions import db
@@ -37,6 +38,7 @@ from portal.models import (
     ReportPhoto,
     local_today,
 )
+from portal.services import reports
 
 MIN_REASON_LENGTH = 4
 MAX_TEXT_LENGTH = 2000
@@ -166,11 +168,18 @@ def queue(
 def candidate_duplicates(report: Report) -> list[Report]:
     """Other reports of the same enterprise (same credit code or same name, by their keyed
     digests) in the same county, oldest first.  Nothing else is compared: no report text."""
+    # The digests under every secret key in use, so reports stored before a key rotation
+    # still meet those after it.
+    names, codes = {report.name_digest}, {report.uscc_digest}
+    for key in site_keys()[1:]:
+        name, code = reports.enterprise_digests(report.enterprise_name, report.uscc, secret_key=key)
+        names.add(name)
+        codes.add(code)
     same: list[Any] = []
-    if report.uscc_digest:
-        same.append(Report.uscc_digest == report.uscc_digest)
-    if report.name_digest:
-        same.append(Report.name_digest == report.name_digest)
+    if codes - {None}:
+        same.append(Report.uscc_digest.in_(codes - {None}))
+    if names - {None}:
+        same.append(Report.name_digest.in_(names - {None}))
     if not same:
         return []
     return list(db.session.scalars(

@@ -27,7 +27,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal import audit, receipts
-from portal.credentials import keyed_digest
+from portal.credentials import keyed_digest, site_keys
 from portal.domain import credit_code
 from portal.domain.catalog import COUNTIES, REPORT_ACCEPTANCE_WORKING_DAYS
 from portal.extensions import db
@@ -105,14 +105,18 @@ def normalize_name(name: str) -> str:
     return "".join(ch for ch in text if not ch.isspace()).lower()
 
 
-def enterprise_digests(name: str | None, uscc: str | None) -> tuple[str | None, str | None]:
+def enterprise_digests(
+    name: str | None, uscc: str | None, *, secret_key: str | None = None
+) -> tuple[str | None, str | None]:
     """(name_digest, uscc_digest): keyed digests by which the staff side finds candidate
-    duplicates without any report text leaving its encrypted columns."""
+    duplicates without any report text leaving its encrypted columns (newest key unless
+    ``secret_key`` is given: reports stored before a key rotation carry the older one's)."""
+    key = secret_key or _secret()
     name_key = normalize_name(name or "")
     code_key = credit_code.normalize(uscc or "")
     return (
-        keyed_digest(_secret(), "report.name", name_key) if name_key else None,
-        keyed_digest(_secret(), "report.uscc", code_key) if code_key else None,
+        keyed_digest(key, "report.name", name_key) if name_key else None,
+        keyed_digest(key, "report.uscc", code_key) if code_key else None,
     )
 
 
@@ -314,10 +318,10 @@ def find_by_receipt(code: str) -> Report:
     ``ReceiptNotFound`` for a code that does not check out and for one that checks out but
     matches no report: the same error after the same Argon2id work, so neither the answer
     nor (with the caller's ``receipts.MinimumDuration``) the time tells them apart."""
-    found = receipts.digest_or_dummy(code, _secret())
+    found = receipts.candidate_digests(code, site_keys())
     report = None
-    if found is not None:
-        report = db.session.scalar(select(Report).where(Report.receipt_digest == found))
+    if found:
+        report = db.session.scalar(select(Report).where(Report.receipt_digest.in_(found)))
     if report is None:
         raise ReceiptNotFound("回执码无效。")
     return report

@@ -180,26 +180,35 @@ def report_photo(report_id: int, photo_id: int):
     return response
 
 
-def _step(report_id: int, form_name: str, form_class: type, action: Any,
-          names: dict[str, str] | None = None, anchor: str | None = None) -> Any:
-    """Run one handler step from its form: on success flash and go back to the report; on
-    invalid input show the report again with the form's errors (400); a refused step flashes."""
-    report = _report(report_id)
-    form = form_class()
+def _run_step(form: Any, action: Any, names: dict[str, str] | None,
+              done: Any, refused: Any, again: Any) -> Any:
+    """One back-office step from its form: on success flash and ``done()``; on invalid values
+    ``again()`` with the errors at their fields (400); a refused step flashes and ``refused()``.
+    A refused step is rolled back first: nothing of it may ride along with the view's audit."""
     if form.validate_on_submit():
         try:
-            message = action(report, form)
+            message = action(form)
         except (cases.CaseValuesInvalid, rewards.RewardValuesInvalid) as exc:
-            db.session.rollback()  # nothing of a refused step may ride along with the view's audit
+            db.session.rollback()
             _apply_errors(form, exc.errors, names or {})
         except (cases.CaseError, rewards.RewardError) as exc:
             db.session.rollback()
             flash(str(exc), "error")
-            return _to_report(report)
+            return refused()
         else:
             flash(message, "info")
-            return _to_report(report, anchor)
-    return _render_report(report, 400, **{form_name: form})
+            return done()
+    return again()
+
+
+def _step(report_id: int, form_name: str, form_class: type, action: Any,
+          names: dict[str, str] | None = None, anchor: str | None = None) -> Any:
+    """A handler's step on a report (see ``_run_step``)."""
+    report = _report(report_id)
+    form = form_class()
+    return _run_step(form, lambda f: action(report, f), names,
+                     done=lambda: _to_report(report, anchor), refused=lambda: _to_report(report),
+                     again=lambda: _render_report(report, 400, **{form_name: form}))
 
 
 @bp.post("/reports/<int:report_id>/accept")
@@ -362,22 +371,12 @@ def reward_detail(reward_id: int):
 
 def _reward_step(reward_id: int, form_name: str, form_class: type, action: Any,
                  names: dict[str, str] | None = None) -> Any:
+    """An approver's or handler's step on a reward (see ``_run_step``)."""
     reward = _reward(reward_id)
     form = form_class()
-    if form.validate_on_submit():
-        try:
-            message = action(reward, form)
-        except rewards.RewardValuesInvalid as exc:
-            db.session.rollback()
-            _apply_errors(form, exc.errors, names or {})
-        except rewards.RewardError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return _to_reward(reward)
-        else:
-            flash(message, "info")
-            return _to_reward(reward)
-    return _render_reward(reward, 400, **{form_name: form})
+    return _run_step(form, lambda f: action(reward, f), names,
+                     done=lambda: _to_reward(reward), refused=lambda: _to_reward(reward),
+                     again=lambda: _render_reward(reward, 400, **{form_name: form}))
 
 
 @bp.post("/rewards/<int:reward_id>/approve")

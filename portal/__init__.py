@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import ROOT, Settings
@@ -142,7 +143,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_error_pages(app: Flask) -> None:
     def page(code: int, title: str, message: str):
         def handler(error: Exception):
-            return render_template("errors/error.html", code=code, title=title, message=message), code
+            # Keep what the exception says besides its body: Allow on a 405 (RFC 9110),
+            # Retry-After on a 429.
+            headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"] \
+                if isinstance(error, HTTPException) else []
+            if request.path.startswith("/api/"):  # an API answers in JSON, errors included
+                return jsonify(error=f"{title}：{message}"), code, headers
+            body = render_template("errors/error.html", code=code, title=title, message=message)
+            return body, code, headers
 
         return handler
 

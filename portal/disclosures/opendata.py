@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from portal import fieldspec
 from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
+from portal.disclosures.search import MAX_PAGE as SEARCH_MAX_PAGE
 from portal.disclosures.search import MAX_PER_PAGE, SearchForm
 from portal.domain.catalog import DECISION_PUBLISH_WORKING_DAYS
 from portal.extensions import limiter
@@ -69,7 +70,7 @@ def _positive(name: str, default: int) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**9 else None
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= opendata.MAX_PAGE_NUMBER else None
 
 
 @bp.get(f"/api/v1/<{KIND_PATTERN}:kind>")
@@ -184,15 +185,13 @@ def search_feed():
 
 
 def _filter_choices() -> dict[str, dict[str, list[str]]]:
-    """Per kind, each filter's fixed vocabulary (empty: values found in the data)."""
+    """Per kind, each filter's values: the fixed vocabularies, and the counties, sectors, years
+    and departments found in the published data now (any other value is a 400)."""
     choices: dict[str, dict[str, list[str]]] = {}
     for kind in fieldspec.KINDS:
-        form = ListFilterForm(kind, service.Facets(), MultiDict())
-        fixed = {"power_type", "decision_type", "level", "status"}
-        choices[kind] = {
-            name: [value for value, _ in form[name].choices if value] if name in fixed else []
-            for name in form.filter_names
-        }
+        form = ListFilterForm(kind, service.facets(kind), MultiDict())
+        choices[kind] = {name: [value for value, _ in form[name].choices if value]
+                         for name in form.filter_names}
     return choices
 
 
@@ -205,6 +204,7 @@ def openapi():
         max_per_page=MAX_PER_PAGE,
         search_kinds=SEARCH_KINDS,
         max_query_chars=MAX_QUERY_CHARS,
+        search_max_page=SEARCH_MAX_PAGE,
     ))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 
 from portal import fieldspec
+from portal.domain.catalog import COUNTIES, SECTORS
 from portal.models import DisclosureMixin, utcnow
 
 # The licence the data is published under, said on /data, in the OpenAPI document and the feeds.
@@ -31,6 +32,10 @@ CSV_BOM = "\ufeff"
 
 # Columns before the spec's fields in the JSON and CSV forms.
 ID_LABEL, URL_LABEL, TITLE_LABEL = "编号", "永久链接", "标题"
+
+
+# The largest page number the list endpoints read (``disclosures/opendata._positive``).
+MAX_PAGE_NUMBER = 10**9 - 1
 
 
 def exported_fields(kind: str) -> tuple[fieldspec.FieldSpec, ...]:
@@ -187,7 +192,7 @@ def _json_response(ref: str, description: str) -> dict[str, Any]:
 
 def openapi_document(
     *, server_url: str, filter_choices: dict[str, dict[str, list[str]]], max_per_page: int,
-    search_kinds: tuple[str, ...], max_query_chars: int,
+    search_kinds: tuple[str, ...], max_query_chars: int, search_max_page: int,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 description of the search API and every kind's list and item endpoints.
 
@@ -198,7 +203,8 @@ def openapi_document(
         "429": {"description": "请求过于频繁"},
     }
     paging = [
-        _param("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "default": 1}),
+        _param("page", "页码，从 1 开始", {"type": "integer", "minimum": 1,
+                                          "maximum": MAX_PAGE_NUMBER, "default": 1}),
         _param("per_page", f"每页条数，最多 {max_per_page}",
                {"type": "integer", "minimum": 1, "maximum": max_per_page, "default": 20}),
     ]
@@ -220,6 +226,8 @@ def openapi_document(
             "summary": f"{spec.label}列表（新→旧），含已撤回条目（withdrawn 为 true）",
             "parameters": filters + paging,
             "responses": {"200": _json_response(f"#/components/schemas/{name}Page", "一页条目"),
+                          "404": _json_response("#/components/schemas/Error",
+                                                "没有这一页（页码超过最后一页）"),
                           **errors},
         }}
         paths[f"/api/v1/{kind}/{{id}}"] = {"get": {
@@ -228,7 +236,8 @@ def openapi_document(
             "parameters": [_param("id", "永久编号", {"type": "integer", "minimum": 1}, "path",
                                   True)],
             "responses": {"200": _json_response(f"#/components/schemas/{name}", "条目"),
-                          "404": _json_response("#/components/schemas/Error", "没有该条目")},
+                          "404": _json_response("#/components/schemas/Error", "没有该条目"),
+                          "429": errors["429"]},
         }}
     schemas["SearchHit"] = {
         "type": "object",
@@ -253,11 +262,13 @@ def openapi_document(
             _param("q", "搜索词", {"type": "string", "minLength": 1,
                                    "maxLength": max_query_chars}, required=True),
             _param("kind", "信息类别", {"enum": list(search_kinds)}),
-            _param("county", "县（市、区）", {"type": "string"}),
-            _param("sector", "行业领域", {"type": "string"}),
-            _param("year", "年份", {"type": "integer"}),
+            _param("county", "县（市、区）", {"enum": list(COUNTIES)}),
+            _param("sector", "行业领域", {"enum": list(SECTORS)}),
+            _param("year", "年份", {"type": "integer", "minimum": 1900, "maximum": 2199}),
             _param("sort", "排序", {"enum": ["relevance", "date"], "default": "relevance"}),
-            *paging,
+            _param("page", "页码，从 1 开始", {"type": "integer", "minimum": 1,
+                                              "maximum": search_max_page, "default": 1}),
+            paging[1],
         ],
         "responses": {"200": _json_response("#/components/schemas/SearchPage", "一页命中"),
                       **errors, "503": _json_response("#/components/schemas/Error", "搜索暂不可用")},

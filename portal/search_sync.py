@@ -110,7 +110,8 @@ def published_documents(batch_size: int = 2000) -> Iterator[Document]:
 def reindex_all() -> int:
     """Rebuild the whole index from the database; returns the number of documents.
 
-    Readers keep seeing the previous index until the rebuild commits (one writer, one commit).
+    Readers keep seeing the previous index until the new one is swapped in; publications made
+    meanwhile are indexed at once and carried into the new index (``SearchIndex.rebuild``).
     """
     return search_index().rebuild(published_documents())
 

@@ -37,14 +37,16 @@ from portal.models import (
     PowerItem,
 )
 from portal.sanitize import plain_text
-from search_index import Document, IndexBusy, SearchIndex, SearchUnavailable
+from search_index import Document, IndexBusy, SearchUnavailable
+from search_index.backend import SearchBackend
 
 _KEYS = "search_sync_keys"  # session.info: {(kind, id)} touched since the transaction began
 _CHANGES = "search_sync_changes"  # session.info: (documents, deleted keys) ready for the index
 SUSPENDED = "search_sync_suspended"  # app.extensions flag
 
 
-def search_index() -> SearchIndex:
+def search_index() -> SearchBackend:
+    """The app's search backend (Whoosh or PostgreSQL: ``PORTAL_SEARCH_BACKEND``)."""
     return current_app.extensions["search_index"]
 
 

@@ -264,6 +264,10 @@ class PostgresIndex:
                 lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
                                   {"key": REBUILD_LOCK_KEY})
                 lock_conn.commit()
+        # A rebuild rewrites every row: reclaim the old versions and refresh the planner's
+        # statistics now rather than whenever autovacuum comes by.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
         self._stats = None
         return len(seen)
 

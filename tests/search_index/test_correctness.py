@@ -26,7 +26,8 @@ def corpus() -> Corpus:
 # The very same tests for every backend (issue 9 §5).
 @pytest.fixture(scope="module", params=BACKENDS)
 def index(request, corpus, tmp_path_factory) -> SearchBackend:
-    index = make_backend(request.param, tmp_path_factory.mktemp("correctness") / "index")
+    index = make_backend(request.param, tmp_path_factory.mktemp("correctness") / "index",
+                         purpose="correctness")
     assert index.rebuild(corpus.documents) == CORPUS_SIZE
     yield index
     index.close()

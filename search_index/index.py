@@ -342,9 +342,6 @@ class SearchIndex:
         self._results: OrderedDict[tuple[Any, ...], tuple[int, list[_Ranked]]] = OrderedDict()
         self._cached = 0  # ranked hits held by the LRU
         self.opened = 0  # searchers this process has opened (warm start is checked by it)
-        # Called by ``rebuild`` after building and before replaying the journal (tests pause a
-        # rebuild there to publish meanwhile).
-        self.before_swap: Any = None
 
     # -- the directory layout -----------------------------------------------------------------
 
@@ -608,8 +605,6 @@ class SearchIndex:
             try:
                 ix = FileStorage(directory).open_index()
                 count = self._build(ix, directory, documents)
-                if self.before_swap is not None:
-                    self.before_swap()
                 with self._write_lock(self.rebuild_timeout):
                     self._replay(ix, directory, journal)
                     self._swap(name)

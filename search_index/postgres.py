@@ -349,6 +349,11 @@ class PostgresIndex:
         if narrowing:
             where.append("d.tokens @@ CAST(:tsq AS tsquery)")
             params["tsq"] = narrowing
+            # The planner does not know that testing a row's tsvector means reading (and
+            # decompressing) it: for a term in a quarter of the rows it chose a sequential scan
+            # that tests them all, 2.5 times slower than the GIN index (measured at 20,000
+            # items).  For this read's transaction only.
+            conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         if query.kinds:
             where.append("d.kind = ANY(:kinds)")
             params["kinds"] = list(query.kinds)
@@ -369,8 +374,15 @@ class PostgresIndex:
             params[f"t{i}"] = term.text
             params[f"n{i}"] = len(term.text)
             params[f"b{i}"] = len(term.text.encode("utf-8"))
-            positions.append(f"strpos(d.body, :t{i}) AS p{i}")
-            where.append(f"x.p{i} > 0")
+            if term.is_bigram:
+                # One Han bigram: its lexeme matched (the tsquery) exactly when the text contains
+                # it, so there is nothing to confirm; only whether the title has it.
+                positions.append(f"strpos(left(d.body, d.title_chars), :t{i}) AS p{i}")
+                in_title = f"x.p{i} > 0"
+            else:
+                positions.append(f"strpos(d.body, :t{i}) AS p{i}")
+                where.append(f"x.p{i} > 0")
+                in_title = f"x.p{i} - 1 + :n{i} <= d.title_chars"
             # The exact count of the term (as str.count: without overlaps), in bytes.
             counts.append(f"(octet_length(d.body) - octet_length(replace(d.body, :t{i}, '')))"
                           f"::float8 / :b{i} AS tf{i}")
@@ -378,7 +390,7 @@ class PostgresIndex:
             # The idf factor is left out: every term of a hit is in every hit, so it would
             # scale all scores alike.
             scores.append(f"{K1 + 1.0} * y.tf{i} / (y.tf{i} + :norm + :slope * d.length) + "
-                          f"CASE WHEN x.p{i} - 1 + :n{i} <= d.title_chars THEN :bonus ELSE 0 END")
+                          f"CASE WHEN {in_title} THEN :bonus ELSE 0 END")
         if query.sort == "date":
             order = "event_date DESC NULLS LAST, score DESC, kind, item_id"
         else:

@@ -1006,15 +1006,19 @@ class _Execution:
             docnum = matcher.id()
             if allowed is None or allowed(table, docnum):
                 count += 1
+                if by_date and dates[docnum] < floor:
+                    matcher.next()
+                    continue
                 tf = matcher.weight()
                 s = start[docnum]
                 score = weight * tf / (tf + norm + slope * (end[docnum] - s))
-                # In the title: the title is the start of the text, so one short find.
-                if (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0:
+                # Whether the title has the word (the title is the start of the text, so one
+                # short find) matters only if the bonus can lift the hit among the best.
+                if (by_date or score + bonus >= floor) and (
+                        (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0):
                     score += bonus
                 if by_date:
-                    if dates[docnum] >= floor:
-                        floor = offer((dates[docnum], score, -li, -docnum))
+                    floor = offer((dates[docnum], score, -li, -docnum))
                 elif score >= floor:
                     floor = offer((score, dates[docnum], -li, -docnum))
             matcher.next()

@@ -190,6 +190,17 @@ def bench_database(url: str, size: int, source: str) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_search_table(url: str) -> None:
+    import sqlalchemy as sa
+
+    from search_index.postgres import TABLE
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}"))
+    engine.dispose()
+
+
 def table_size(url: str) -> int:
     import sqlalchemy as sa
 
@@ -312,6 +323,7 @@ def main() -> None:
 
         whoosh = whoosh_app.extensions["search_index"]
         postgres = postgres_app.extensions["search_index"]
+        drop_search_table(database_url)  # a first build, not a rebuild over old rows
         for label, index in (("Whoosh", whoosh), ("PostgreSQL", postgres)):
             started = time.perf_counter()
             index.rebuild(documents)

@@ -42,3 +42,24 @@ class PrivateRouteLogger(Logger):
 
 
 logger_class = PrivateRouteLogger
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's signature
+    """Before a worker takes its first request: open the search index, fill what it caches and
+    render the main pages once (issue 9 §4), so no visitor pays ~1 s for it.
+
+    With ``preload_app`` the app was built in the master, but files must be opened per process
+    (a forked child must not share file positions), so it is done here, in each worker."""
+    from portal.search_sync import warm_up
+
+    worker.log.info("worker %s %s", worker.pid, warm_up(worker.wsgi))
+
+
+def worker_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's signature
+    """Log how often the worker opened the search index: once, at warm-up, unless a rebuild
+    swapped generations meanwhile."""
+    from portal.search_sync import searcher_opens
+
+    if getattr(worker.wsgi, "extensions", None) is not None:  # the app loaded
+        server.log.info("worker %s opened the search index %d time(s)", worker.pid,
+                        searcher_opens(worker.wsgi))

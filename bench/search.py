@@ -1,22 +1,28 @@
-"""Search benchmark: build time, index size, latency of /api/v1/search, FTS5 reference, recall.
+"""Search benchmark: both backends over HTTP, side by side, alternating; build time; recall.
 
-    python bench/search.py [--size 100000] [--source demo|corpus] [--queries 200]
+    python bench/search.py [--size 20000] [--source demo|corpus] [--queries 200] [--repeats 3]
+                           [--database-url postgresql+psycopg://…/portal_bench_search]
 
-1. Generates N items with the demo generator (``portal.services.demo_data.load_demo``) into a
-   temporary SQLite database (``--source corpus``: the test suite's generated corpus, no
-   database), and reads them back as index documents.
-2. Builds the Whoosh index from those documents: build time, size on disk.
-3. Runs a fixed mixed query set (2-character words, place and enterprise names, AND, quoted
-   phrases, 文号, credit codes and fragments) through the Flask test client against
-   /api/v1/search, with the result cache off: p50 / p95 / max of each query's first run, and of
-   the median of three more runs.  The first query (opening the index) is reported apart.
-4. The same figures, on the same documents, for SQLite FTS5 over the same bigrams and words (each
-   query term as an FTS5 phrase of its bigrams; count plus the top 20 by bm25), as a reference.
-5. Recall and precision of every query (plus lone characters and random substrings) against a
-   brute-force substring scan of all the documents (``--check-size N``: of an index of the first
-   N documents instead).
+1. Loads N items with the demo generator (``portal.services.demo_data.load_demo``) into a
+   PostgreSQL database of its own (``portal_bench_search_<source>_<N>`` on the local server by
+   default, kept between runs: the demo loader is idempotent), and reads them back as index
+   documents (``--source corpus``: the test suite's generated corpus instead).
+2. Builds the Whoosh index (in a temporary directory) and the PostgreSQL search table from those
+   documents: build time and size of each.
+3. Starts two gunicorn servers on loopback ports with the production ``gunicorn.conf.py`` (the
+   same number of workers, warm-started as in production), one per backend
+   (``PORTAL_SEARCH_BACKEND``), with the Whoosh result cache off (``bench/search_wsgi.py``).
+   Each query of a fixed mixed set (2-character words, place and enterprise names, AND, quoted
+   phrases, 文号, credit codes and fragments) is sent to ``/api/v1/search`` on both,
+   alternating which goes first, once ("first") and then ``--repeats`` more times (their
+   median: "again"), over one keep-alive connection per server.  So both pay the same HTTP,
+   Flask and JSON work in the same minutes of a shared machine, and their ratio is fair (the old
+   bench timed Whoosh through Flask and FTS5 bare, minutes apart).  A bare request
+   (``/bench/ok``) after each search, on the same server, gives the floor every request pays.
+4. Recall and precision of every query (plus lone characters and random substrings) on each
+   backend against a brute-force substring scan of the documents.
 
-Prints a report; nothing is written outside a temporary directory (``--keep`` keeps it).
+Prints a report; the index directory is temporary (``--keep`` keeps it).
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -37,9 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from search_index import Document, SearchIndex, SearchQuery  # noqa: E402
-from search_index.analyzer import TOKEN_RUN, han_grams, normalize, words  # noqa: E402
-from search_index.planner import plan, split_terms  # noqa: E402
+from search_index import Document, SearchQuery  # noqa: E402
+from search_index.analyzer import TOKEN_RUN, normalize  # noqa: E402
+from search_index.backend import SearchBackend  # noqa: E402
+from search_index.planner import plan  # noqa: E402
 
 TWO_CHARACTER_WORDS = (
     "矿山", "隐患", "罚款", "景洪", "磨憨", "勐腊", "勐海", "化工", "燃气", "爆炸", "坍塌", "排查",
@@ -137,46 +143,6 @@ def query_set(documents: list[Document], count: int, seed: int = 20261128) -> li
     return queries[:count]
 
 
-# -- FTS5 reference ---------------------------------------------------------------------------
-
-
-def fts5_build(documents: list[Document], path: str) -> tuple[sqlite3.Connection, float]:
-    db = sqlite3.connect(path)
-    db.execute("CREATE VIRTUAL TABLE docs USING fts5(t, tokenize = 'unicode61')")
-    started = time.perf_counter()
-    with db:
-        db.executemany(
-            "INSERT INTO docs(rowid, t) VALUES (?, ?)",
-            ((i, " ".join(han_grams(text) + words(text)))
-             for i, text in enumerate(normalize(d.text) for d in documents)),
-        )
-    return db, time.perf_counter() - started
-
-
-def fts5_expression(q: str) -> str:
-    """Each term as an FTS5 phrase of its bigrams (a lone character or word run as a prefix)."""
-    parts = []
-    for term in split_terms(normalize(q)):
-        tokens = []
-        for match in TOKEN_RUN.finditer(term):
-            run = match.group()
-            if match.lastgroup == "han" and len(run) > 1:
-                tokens.extend(run[i:i + 2] for i in range(len(run) - 1))
-            else:
-                tokens.append(run + "*")
-        if tokens:
-            parts.append(" + ".join(f'"{t[:-1]}"*' if t.endswith("*") else f'"{t}"' for t in tokens))
-    return " AND ".join(f"({p})" for p in parts)
-
-
-def fts5_search(db: sqlite3.Connection, q: str) -> int:
-    expression = fts5_expression(q)
-    (count,) = db.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (expression,)).fetchone()
-    db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 20",
-               (expression,)).fetchall()
-    return count
-
-
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -192,7 +158,7 @@ def size_of(path: Path) -> tuple[int, int]:
     return whoosh, side
 
 
-def recall_precision(index: SearchIndex, documents: list[Document],
+def recall_precision(index: SearchBackend, documents: list[Document],
                      queries: list[tuple[str, str]]) -> tuple[float, float, list[str]]:
     texts = [(d.kind, d.id, normalize(d.text)) for d in documents]
     tp = fp = fn = 0
@@ -210,14 +176,119 @@ def recall_precision(index: SearchIndex, documents: list[Document],
     return tp / max(1, tp + fn), tp / max(1, tp + fp), wrong
 
 
+def bench_database(url: str, size: int, source: str) -> str:
+    """The URL of the bench's own database (created if missing): one per size and source."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(url)
+    name = f"{base.database}_{source}_{size}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_search_table(url: str) -> None:
+    import sqlalchemy as sa
+
+    from search_index.postgres import TABLE
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}"))
+    engine.dispose()
+
+
+def table_size(url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        size = conn.scalar(sa.text("SELECT pg_total_relation_size('search_documents')"))
+    engine.dispose()
+    return int(size or 0)
+
+
+class Server:
+    """gunicorn with gunicorn.conf.py on a free loopback port, one search backend."""
+
+    def __init__(self, backend: str, env: dict[str, str], workers: int, log: Path) -> None:
+        import socket
+        import subprocess
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.backend = backend
+        self.log = log
+        env = os.environ | env | {
+            "PORTAL_SEARCH_BACKEND": backend,
+            "PORTAL_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            "PORTAL_ACCESS_LOG": "/dev/null",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--error-logfile", str(log), "bench.search_wsgi:app"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.connection = None
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                self.get("/bench/ok")
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"{backend} server did not start; see {log}") from None
+                self.connection = None
+                time.sleep(0.2)
+
+    def get(self, path: str) -> tuple[int, bytes, float]:
+        """(status, body, seconds) of a GET on the keep-alive connection; a connection the
+        server closed meanwhile (gunicorn's keep-alive timeout) is reopened, untimed."""
+        import http.client
+
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                self.connection.connect()
+            try:
+                started = time.perf_counter()
+                self.connection.request("GET", path)
+                response = self.connection.getresponse()
+                body = response.read()
+                return response.status, body, time.perf_counter() - started
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.connection.close()
+                self.connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def search_path(q: str) -> str:
+    from urllib.parse import quote
+
+    return "/api/v1/search?q=" + quote(q)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--source", choices=("demo", "corpus"), default="demo")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--check-size", type=int, default=0,
-                        help="check recall on a separate index of the first N documents "
-                             "(default: on the whole index)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--database-url",
+                        default="postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench_search",
+                        help="the PostgreSQL server and base name of the bench's database")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
@@ -226,27 +297,47 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="search-bench-"))
     print(f"work directory: {work}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}")
-    app = create_app({
-        "env": "test",
-        "database_url": f"sqlite:///{work / 'portal.db'}",
-        "index_dir": str(work / "index"),
-        "ratelimit_search": "100000000 per minute",
-    })
+    database_url = bench_database(args.database_url, args.size, args.source)
+    env = {
+        "PORTAL_ENV": "test",
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_INDEX_DIR": str(work / "index"),
+        "PORTAL_RATELIMIT_SEARCH": "100000000 per minute",
+    }
+    settings = {"env": "test", "database_url": database_url, "index_dir": str(work / "index"),
+                "ratelimit_search": "100000000 per minute"}
+    whoosh_app = create_app(settings | {"search_backend": "whoosh"})
+    postgres_app = create_app(settings | {"search_backend": "postgres"})
+    servers: list[Server] = []
     try:
-        documents = (demo_documents(app, args.size) if args.source == "demo"
-                     else corpus_documents(args.size))
+        if args.source == "demo":
+            documents = demo_documents(whoosh_app, args.size)
+        else:
+            from portal import database
+
+            with whoosh_app.app_context():
+                database.upgrade()
+            documents = corpus_documents(args.size)
         print(f"{len(documents)} documents, {sum(len(d.text) for d in documents) / len(documents):.0f} "
               "characters on average")
 
-        index: SearchIndex = app.extensions["search_index"]
-        index.cache_size = 0  # measure every query, not the result cache
-        started = time.perf_counter()
-        index.rebuild(documents)
-        build = time.perf_counter() - started
-        whoosh_bytes, side_bytes = size_of(work / "index")
-        print(f"\nWhoosh build: {build:.1f} s ({len(documents) / build:.0f} documents/s); size "
-              f"{(whoosh_bytes + side_bytes) / 2**20:.0f} MB = index {whoosh_bytes / 2**20:.0f} MB "
-              f"+ side file {side_bytes / 2**20:.0f} MB")
+        whoosh = whoosh_app.extensions["search_index"]
+        postgres = postgres_app.extensions["search_index"]
+        drop_search_table(database_url)  # a first build, not a rebuild over old rows
+        for label, index in (("Whoosh", whoosh), ("PostgreSQL", postgres)):
+            started = time.perf_counter()
+            index.rebuild(documents)
+            build = time.perf_counter() - started
+            if index is whoosh:
+                whoosh_bytes, side_bytes = size_of(Path(whoosh.directory))
+                size = (f"{(whoosh_bytes + side_bytes) / 2**20:.0f} MB = index "
+                        f"{whoosh_bytes / 2**20:.0f} MB + side file {side_bytes / 2**20:.0f} MB")
+            else:
+                size = f"{table_size(database_url) / 2**20:.0f} MB (table, TOAST and GIN index)"
+            print(f"{label} build: {build:.1f} s ({len(documents) / build:.0f} documents/s); "
+                  f"size {size}")
+        whoosh.close()
+        postgres.close()
 
         queries = query_set(documents, args.queries)
         by_category: dict[str, int] = {}
@@ -254,103 +345,99 @@ def main() -> None:
             by_category[category] = by_category.get(category, 0) + 1
         print(f"{len(queries)} queries: " + ", ".join(f"{k} {v}" for k, v in by_category.items()))
 
-        client = app.test_client()
-        started = time.perf_counter()
-        response = client.get("/api/v1/search", query_string={"q": "矿山"})
-        assert response.status_code == 200, response.get_data(as_text=True)
-        print(f"first query (opens the index, reads its tables): "
-              f"{(time.perf_counter() - started) * 1000:.0f} ms")
-        # A segment's lexicons are read on their first use; warm them as a running server would.
-        for q in ("12号", "ma", "矿"):
+        for backend in ("whoosh", "postgres"):
             started = time.perf_counter()
-            client.get("/api/v1/search", query_string={"q": q})
-            print(f"  warming {q}: {(time.perf_counter() - started) * 1000:.0f} ms")
+            servers.append(Server(backend, env, args.workers, work / f"{backend}.log"))
+            print(f"{backend} server up (warm start) in {time.perf_counter() - started:.1f} s, "
+                  f"{args.workers} workers")
+        names = [s.backend for s in servers]
+        first: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+        again: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+        floor: dict[str, list[float]] = {n: [] for n in names}
+        counts: dict[str, dict[str, int]] = {n: {} for n in names}
 
-        # Each query: its first run ("first": the planner's term lookups, pages not yet touched
-        # by this query), then the median of three more ("again": as a server that has seen the
-        # words before).  Medians of repeats also damp the other processes on a shared machine.
-        def measure(run) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, int]]:
-            first: dict[str, list[float]] = {}
-            again: dict[str, list[float]] = {}
-            counts: dict[str, int] = {}
-            for category, q in queries:
-                started = time.perf_counter()
-                counts[q] = run(q)
-                first.setdefault(category, []).append(time.perf_counter() - started)
-                repeats = []
-                for _ in range(3):
-                    started = time.perf_counter()
-                    run(q)
-                    repeats.append(time.perf_counter() - started)
-                again.setdefault(category, []).append(statistics.median(repeats))
-            return first, again, counts
+        def timed(server: Server, path: str) -> tuple[float, bytes]:
+            status, body, elapsed = server.get(path)
+            assert status == 200, (server.backend, path, status, body[:200])
+            return elapsed, body
 
-        def via_api(q: str) -> int:
-            response = client.get("/api/v1/search", query_string={"q": q})
-            assert response.status_code == 200, (q, response.get_json())
-            return response.get_json()["count"]
+        import json
 
-        api_first, api_again, counts = measure(via_api)
-        fts, fts_build = fts5_build(documents, str(work / "fts5.db"))
-        fts_bytes = (work / "fts5.db").stat().st_size
-        fts_first, fts_again, fts_counts = measure(lambda q: fts5_search(fts, q))
-        print(f"\nFTS5 build: {fts_build:.1f} s; size {fts_bytes / 2**20:.0f} MB")
+        for n, (category, q) in enumerate(queries):
+            path = search_path(q)
+            repeats: dict[str, list[float]] = {name: [] for name in names}
+            for rep in range(1 + args.repeats):
+                # Alternate which server goes first, so neither always follows the other.
+                order = servers if (n + rep) % 2 == 0 else servers[::-1]
+                for server in order:
+                    elapsed, body = timed(server, path)
+                    if rep == 0:
+                        first[server.backend].setdefault(category, []).append(elapsed)
+                        counts[server.backend][q] = json.loads(body)["count"]
+                    else:
+                        repeats[server.backend].append(elapsed)
+                    floor[server.backend].append(timed(server, "/bench/ok")[0])
+            for name in names:
+                again[name].setdefault(category, []).append(statistics.median(repeats[name]))
 
         def flat(times: dict[str, list[float]]) -> list[float]:
             return [t for ts in times.values() for t in ts]
 
-        print("\nlatency over the query set (result cache off):")
-        rows = [("Whoosh /api/v1/search, first run", api_first),
-                ("Whoosh /api/v1/search, again", api_again),
-                ("SQLite FTS5 same bigrams, first", fts_first),
-                ("SQLite FTS5 same bigrams, again", fts_again)]
-        for label, times in rows:
-            print("  " + Timing(label, flat(times)).line())
-        for label, whoosh, reference in (("first", api_first, fts_first),
-                                         ("again", api_again, fts_again)):
-            w, f = Timing("", flat(whoosh)), Timing("", flat(reference))
-            print(f"  ratio Whoosh/FTS5 ({label}): p50 {w.p(0.5) / f.p(0.5):.2f}   "
-                  f"p95 {w.p(0.95) / f.p(0.95):.2f}   max {w.p(1.0) / f.p(1.0):.2f}")
-        print("\n  by category, again (ms)   n   Whoosh p50    p95    max |  FTS5 p50    p95    max")
-        for category, times in api_again.items():
-            w, f = Timing(category, times), Timing(category, fts_again[category])
+        print(f"\n/api/v1/search over HTTP (loopback, keep-alive), result cache off, "
+              f"{args.workers} gunicorn workers per backend, alternating:")
+        for label, table in (("first", first), ("again", again)):
+            for name in names:
+                print("  " + Timing(f"{name}, {label}", flat(table[name])).line())
+        for name in names:
+            print("  " + Timing(f"{name}, bare /bench/ok", floor[name]).line())
+        for label, table in (("first", first), ("again", again)):
+            w, p = Timing("", flat(table["whoosh"])), Timing("", flat(table["postgres"]))
+            print(f"  ratio PostgreSQL/Whoosh ({label}): p50 {p.p(0.5) / w.p(0.5):.2f}   "
+                  f"p95 {p.p(0.95) / w.p(0.95):.2f}   max {p.p(1.0) / w.p(1.0):.2f}")
+        print("\n  by category, again (ms)   n   Whoosh p50    p95    max |  PG p50    p95    max")
+        for category, times in again["whoosh"].items():
+            w, p = Timing(category, times), Timing(category, again["postgres"][category])
             print(f"  {category:<24} {len(times):3}  {w.p(0.5) * 1000:9.1f} {w.p(0.95) * 1000:6.1f} "
-                  f"{w.p(1.0) * 1000:6.1f} | {f.p(0.5) * 1000:7.1f} {f.p(0.95) * 1000:6.1f} "
-                  f"{f.p(1.0) * 1000:6.1f}")
-        slowest = sorted(
-            (t, category, q)
-            for category, times in api_again.items()
-            for t, (c, q) in zip(times, [x for x in queries if x[0] == category], strict=True)
-        )
-        print("  slowest Whoosh queries (again):")
-        for elapsed, category, q in slowest[-8:]:
-            print(f"    {elapsed * 1000:7.1f} ms  {category:<22} {q}  ({counts[q]} hits)")
-        differ = [q for q in counts if counts[q] != fts_counts[q]]
-        print(f"  FTS5 counts differ from the exact ones on {len(differ)} of {len(counts)} queries "
-              "(a phrase of bigrams also matches across punctuation; fragments are prefixes only)")
+                  f"{w.p(1.0) * 1000:6.1f} | {p.p(0.5) * 1000:7.1f} {p.p(0.95) * 1000:6.1f} "
+                  f"{p.p(1.0) * 1000:6.1f}")
+        for name in names:
+            slowest = sorted(
+                (t, category, q)
+                for category, times in again[name].items()
+                for t, (c, q) in zip(times, [x for x in queries if x[0] == category], strict=True)
+            )
+            print(f"  slowest {name} queries (again):")
+            for elapsed, category, q in slowest[-5:]:
+                print(f"    {elapsed * 1000:7.1f} ms  {category:<22} {q}  ({counts[name][q]} hits)")
+        differ = [q for q in counts["whoosh"] if counts["whoosh"][q] != counts["postgres"][q]]
+        print(f"  counts differ between the backends on {len(differ)} of {len(queries)} queries"
+              + (f": {differ}" if differ else ""))
+        for server in servers:
+            server.stop()
+        servers = []
 
-        if args.check_size and args.check_size < len(documents):
-            check = documents[: args.check_size]
-            check_index = SearchIndex(str(work / "check-index"), cache_size=0)
-            check_index.rebuild(check)
-        else:
-            check, check_index = documents, index
         rng = random.Random(7)
         extra = [("lone character", c) for c in LONE_CHARACTERS]
         while len(extra) < 45:  # random substrings of random documents, 1 to 8 characters
-            text = rng.choice(check).text
+            text = rng.choice(documents).text
             a = rng.randrange(len(text))
             piece = " ".join(text[a : a + rng.randint(1, 8)].split())
             if TOKEN_RUN.search(piece) and not any(c in piece for c in '"“”「」'):
                 extra.append(("substring", f'"{piece}"' if " " in piece else piece))
-        started = time.perf_counter()
-        recall, precision, wrong = recall_precision(check_index, check, queries + extra)
-        print(f"\nrecall {recall:.4f}, precision {precision:.4f} over {len(queries) + len(extra)} "
-              f"queries (the set above, lone characters, random substrings) on {len(check)} "
-              f"documents against a brute-force substring scan "
-              f"({time.perf_counter() - started:.0f} s)" + (f"; wrong: {wrong}" if wrong else ""))
+        for label, index in (("Whoosh", whoosh), ("PostgreSQL", postgres)):
+            started = time.perf_counter()
+            recall, precision, wrong = recall_precision(index, documents, queries + extra)
+            print(f"\n{label}: recall {recall:.4f}, precision {precision:.4f} over "
+                  f"{len(queries) + len(extra)} queries (the set above, lone characters, random "
+                  f"substrings) on {len(documents)} documents against a brute-force substring "
+                  f"scan ({time.perf_counter() - started:.0f} s)"
+                  + (f"; wrong: {wrong}" if wrong else ""))
         print(f"load average at the end: {os.getloadavg()}")
     finally:
+        for server in servers:
+            server.stop()
+        whoosh_app.extensions["search_index"].close()
+        postgres_app.extensions["search_index"].close()
         if args.keep:
             print(f"kept {work}")
         else:

@@ -108,7 +108,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     from portal.crypto import EXTENSION_KEY, Keyring
     from portal.domain.workdays import WorkingCalendar
     from portal.extensions import csrf, db, limiter, login_manager
-    from search_index import SearchIndex
+    from search_index.backend import open_backend
 
     db.init_app(app)
     csrf.init_app(app)
@@ -116,7 +116,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = Keyring.from_setting(settings.data_key)
     app.extensions["working_calendar"] = WorkingCalendar.from_file(settings.workday_calendar_file)
-    app.extensions["search_index"] = SearchIndex(settings.index_dir)
+    app.extensions["search_index"] = open_backend(
+        settings.search_backend, directory=settings.index_dir, database_url=settings.database_url
+    )
 
     from portal import page_cache, search_sync
 

@@ -21,6 +21,7 @@ RENAMED_VARIABLES = {
         "PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL to the minimum in months (default 12)"
     ),
 }
+SEARCH_BACKENDS = ("whoosh", "postgres")  # as search_index.backend.BACKENDS
 
 
 class SettingsError(RuntimeError):
@@ -32,6 +33,9 @@ class Settings:
     env: str = "production"
     database_url: str = f"sqlite:///{INSTANCE_DIR / 'portal.db'}"
     index_dir: str = str(INSTANCE_DIR / "index")
+    # Where the search index lives: "whoosh" (embedded, in index_dir) or "postgres" (a table of
+    # the PostgreSQL database of database_url; index_dir is then not used).
+    search_backend: str = "whoosh"
     secret_key: str = ""
     data_key: str = ""
     ratelimit_storage_uri: str = "memory://"
@@ -105,6 +109,12 @@ class Settings:
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))'); when rotating, "
                 "each comma-separated key, newest first"
             )
+        if self.search_backend not in SEARCH_BACKENDS:
+            raise SettingsError(
+                f"PORTAL_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}")
+        if self.search_backend == "postgres" and not self.database_url.startswith("postgresql"):
+            raise SettingsError("PORTAL_SEARCH_BACKEND=postgres keeps the index in the database: "
+                                "PORTAL_DATABASE_URL must be a PostgreSQL URL")
         if self.trusted_proxies < 0:
             raise SettingsError("PORTAL_TRUSTED_PROXIES must be 0 or more")
         if self.base_url:

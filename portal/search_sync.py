@@ -18,6 +18,7 @@ Inside ``suspended()`` (bulk loads) nothing is applied; call ``reindex_all`` aft
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,14 +33,16 @@ from portal.models import (
     DISCLOSURE_MODELS,
     DisclosureMixin,
 )
-from search_index import Document, SearchIndex
+from search_index import Document, IndexBusy, SearchUnavailable
+from search_index.backend import SearchBackend
 
 _KEYS = "search_sync_keys"  # session.info: {(kind, id)} touched since the transaction began
 _CHANGES = "search_sync_changes"  # session.info: (documents, deleted keys) ready for the index
 SUSPENDED = "search_sync_suspended"  # app.extensions flag
 
 
-def search_index() -> SearchIndex:
+def search_index() -> SearchBackend:
+    """The app's search backend (Whoosh or PostgreSQL: ``PORTAL_SEARCH_BACKEND``)."""
     return current_app.extensions["search_index"]
 
 
@@ -103,9 +106,42 @@ def published_documents(batch_size: int = 2000) -> Iterator[Document]:
 def reindex_all() -> int:
     """Rebuild the whole index from the database; returns the number of documents.
 
-    Readers keep seeing the previous index until the rebuild commits (one writer, one commit).
+    Readers keep seeing the previous index until the new one is swapped in; publications made
+    meanwhile are indexed at once and carried into the new index (``SearchIndex.rebuild``).
     """
     return search_index().rebuild(published_documents())
+
+
+# Pages a worker renders once before its first visitor: their templates compile and whatever they
+# cache is filled (issue 9 §4).  The search index is warmed directly, not through the rate limit.
+WARM_PATHS = ("/", "/decisions", "/powers", "/accidents", "/blacklist")
+
+
+def warm_up(app: Flask) -> str:
+    """Open the search index, fill what searches cache and render the main pages once, so that
+    no visitor pays for it; called in each gunicorn worker before it takes traffic.  Returns a
+    line for the log.  Never raises: a worker that cannot warm up still serves."""
+    started = time.perf_counter()
+    with app.app_context():
+        try:
+            generation = search_index().warm()
+            searched = f"search index generation {generation}"
+        except (SearchUnavailable, IndexBusy, OSError) as exc:
+            searched = f"search index not warmed ({exc})"
+    settings = app.config["SETTINGS"]
+    client = app.test_client()
+    for path in WARM_PATHS:
+        try:
+            client.get(path, base_url=settings.base_url or "http://localhost")
+        except Exception:  # a page that fails now fails for the visitor too, and is logged then
+            app.logger.exception("warm-up request %s failed", path)
+    elapsed = (time.perf_counter() - started) * 1000
+    return f"warm: {searched}, {len(WARM_PATHS)} pages rendered in {elapsed:.0f} ms"
+
+
+def searcher_opens(app: Flask) -> int:
+    """How many times this process has opened the search index (1 after a warm start)."""
+    return app.extensions["search_index"].opened
 
 
 @contextmanager

@@ -19,16 +19,23 @@ deleted and replaced documents until their segment is merged).  Only public Whoo
 ``id``/``weight``/``next``/``skip_to``/``all_ids``).
 
 One process holds one searcher and opens a new one when the index generation changes (another
-process may have written).  Writers wait for the lock up to a timeout, then raise ``IndexBusy``.
+process may have written) or when a rebuild swapped in a new generation directory.  Writers wait
+for the lock up to a timeout, then raise ``IndexBusy``; a rebuild builds beside the live index
+and blocks writers only while it replays the updates made meanwhile and swaps (see ``CURRENT``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import heapq
+import json
 import math
 import os
+import re
+import shutil
 import struct
 import threading
+import time
 import weakref
 from array import array
 from bisect import bisect_right
@@ -36,7 +43,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from whoosh import index as whoosh_index
@@ -46,7 +53,6 @@ from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import LockError
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
-from whoosh.util.filelock import try_for
 
 from search_index import planner
 from search_index.analyzer import normalize as _normalize
@@ -58,7 +64,6 @@ from search_index.store import (
     SideFiles,
     SideWriter,
     encode,
-    file_name,
     file_numbers,
 )
 from search_index.types import (
@@ -253,8 +258,62 @@ class _Open:
         self.searcher = None
 
 
+# The layout of the index directory (issue 9 §3).  Each rebuild writes a new generation directory
+# beside the live one and swaps ``CURRENT`` to it with one rename; updates made meanwhile go to
+# the live generation as usual *and* to ``JOURNAL``, which the rebuild replays into the new
+# generation under the write lock just before the swap.  So no update waits for a rebuild (only
+# for the replay of what happened during it), and nothing published goes missing.
+CURRENT = "CURRENT"  # the name of the live generation directory
+WRITE_LOCK = "WRITE.lock"  # held by every update, and by a rebuild while it replays and swaps
+REBUILD_LOCK = "REBUILD.lock"  # one rebuild at a time
+JOURNAL = "JOURNAL"  # exists while a rebuild runs: the updates made since it began, JSON lines
+GENERATION_PATTERN = re.compile(r"^gen-(\d{6})$")
+# generation() is the directory's number times this plus Whoosh's generation inside it, so it
+# only grows, across rebuilds too.
+GENERATION_STRIDE = 10**9
+# Files of an index written before generations existed (Whoosh's and the side files), removed
+# by the first rebuild.
+LEGACY_FILE = re.compile(r"^(_?MAIN_.*|text-\d{6}\.dat)$")
+LOCK_POLL = 0.02  # seconds between attempts to take a file lock
+
+
+class _FileLock:
+    """An exclusive ``flock`` on a file, waited for up to ``timeout`` seconds (then ``IndexBusy``).
+
+    ``flock`` locks belong to the open file, so two threads of one process exclude each other as
+    two processes do, and the kernel releases the lock when a process dies.
+    """
+
+    def __init__(self, path: str, timeout: float, busy: str) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.busy = busy
+        self._file: Any = None
+
+    def __enter__(self) -> _FileLock:
+        f = open(self.path, "a")  # noqa: SIM115 (closed in __exit__)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    f.close()
+                    raise IndexBusy(self.busy) from None
+                time.sleep(LOCK_POLL)
+        self._file = f
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        self._file.close()
+        self._file = None
+
+
 class SearchIndex:
-    """The search index in ``directory`` (created on first write)."""
+    """The search index in ``directory`` (created on first write): generations of a Whoosh
+    index with their side files, the pointer to the live one, a journal during rebuilds."""
 
     def __init__(
         self,
@@ -265,7 +324,7 @@ class SearchIndex:
         limitmb: int = 256,
         cache_size: int = 256,
     ) -> None:
-        self.directory = str(directory)
+        self.root = str(directory)
         self.write_timeout = write_timeout
         self.rebuild_timeout = rebuild_timeout
         self.limitmb = limitmb
@@ -278,38 +337,104 @@ class SearchIndex:
         weakref.finalize(self, self._open.close)
         self._files: SideFiles | None = None
         self._states: dict[str, LeafState] = {}
+        self._seen: tuple[int, int] | None = None  # CURRENT's (inode, mtime) when opened
+        self._number = 0  # the open generation's directory number
         self.cache_size = cache_size
         self._results: OrderedDict[tuple[Any, ...], tuple[int, list[_Ranked]]] = OrderedDict()
         self._cached = 0  # ranked hits held by the LRU
+        self.opened = 0  # searchers this process has opened (warm start is checked by it)
+
+    # -- the directory layout -----------------------------------------------------------------
+
+    @property
+    def directory(self) -> str:
+        """The live generation's directory (the root itself before any index exists)."""
+        name = self._pointer()
+        return os.path.join(self.root, name) if name else self.root
+
+    def _pointer(self) -> str | None:
+        """The name of the live generation, None before the first index."""
+        try:
+            with open(os.path.join(self.root, CURRENT), encoding="ascii") as f:
+                name = f.read().strip()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SearchUnavailable(f"the search index pointer cannot be read: {exc}") from exc
+        if not GENERATION_PATTERN.match(name):
+            raise SearchUnavailable("the search index pointer is damaged: rebuild it with "
+                                    "`flask --app portal reindex`")
+        return name
+
+    def _stamp(self) -> tuple[int, int] | None:
+        """CURRENT's identity: ``os.replace`` gives it a new inode at each swap."""
+        try:
+            st = os.stat(os.path.join(self.root, CURRENT))
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def _make_root(self) -> str:
+        # Owner only: the index holds the published texts, but nothing else should write there.
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        return self.root
+
+    def _refuse_legacy(self) -> None:
+        """An index written by a version without generations must be rebuilt first."""
+        if os.path.isdir(self.root) and FileStorage(self.root).index_exists():
+            raise SearchUnavailable(
+                "the search index was written by another version of the portal: "
+                "rebuild it with `flask --app portal reindex`"
+            )
+
+    def _generations(self) -> list[int]:
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted(int(m.group(1)) for n in names if (m := GENERATION_PATTERN.match(n)))
+
+    def _create_generation(self) -> str:
+        """A new, empty generation directory with an empty index; returns its name."""
+        number = max(self._generations(), default=0) + 1
+        while True:
+            name = f"gen-{number:06d}"
+            try:
+                os.mkdir(os.path.join(self.root, name), mode=0o700)
+                break
+            except FileExistsError:
+                number += 1
+        FileStorage(os.path.join(self.root, name)).create_index(make_schema())
+        return name
+
+    def _swap(self, name: str) -> None:
+        """Make ``name`` the live generation: one atomic rename, seen by every process."""
+        temporary = os.path.join(self.root, f"{CURRENT}.{os.getpid()}.{threading.get_ident()}")
+        with open(temporary, "w", encoding="ascii") as f:
+            f.write(name + "\n")
+        os.replace(temporary, os.path.join(self.root, CURRENT))
+
+    def _clean(self, keep: str) -> None:
+        """Remove every generation but ``keep``, and the files of a pre-generation index.
+
+        Readers in other processes that still have old files open or mapped keep reading them
+        (POSIX unlink semantics) until they notice the swap and reopen.
+        """
+        for number in self._generations():
+            name = f"gen-{number:06d}"
+            if name != keep:
+                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+        for entry in os.listdir(self.root):
+            if LEGACY_FILE.match(entry):
+                with _suppress_oserror():
+                    os.unlink(os.path.join(self.root, entry))
+
+    def _write_lock(self, timeout: float | None = None) -> _FileLock:
+        return _FileLock(os.path.join(self._make_root(), WRITE_LOCK),
+                         self.write_timeout if timeout is None else timeout,
+                         "another process is writing the search index")
 
     # -- opening and refreshing ---------------------------------------------------------------
-
-    def _storage(self) -> FileStorage:
-        # Owner only: the index holds the published texts, but nothing else should write there.
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        return FileStorage(self.directory)
-
-    def _index(self, create: bool, fresh: bool = False) -> whoosh_index.Index | None:
-        """The Whoosh index; ``create``: create it if missing; ``fresh``: also replace one
-        written with another schema (by an older version: only a rebuild may do that)."""
-        if self._ix is not None and not (fresh and not _compatible(self._ix.schema)):
-            return self._ix
-        storage = self._storage()
-        exists = storage.index_exists()
-        if not exists and not create:
-            return None
-        if not exists or (fresh and not _compatible(storage.open_index().schema)):
-            # Two processes may try to create it at once: only one may (creating clears).
-            lock = storage.lock("CREATE")
-            if not _acquire(lock, self.write_timeout):
-                raise IndexBusy("the search index is being created by another process")
-            try:
-                if not storage.index_exists() or not _compatible(storage.open_index().schema):
-                    storage.create_index(make_schema())
-            finally:
-                lock.release()
-        self._ix = storage.open_index()
-        return self._ix
 
     def _check_process(self) -> None:
         # After a fork (gunicorn --preload) the child must not share file positions with its
@@ -324,18 +449,37 @@ class SearchIndex:
         self._ix = None
         self._files = None
         self._states = {}
+        self._seen = None
+        self._number = 0
         self._results.clear()
         self._cached = 0
 
     def _current(self) -> Searcher | None:
-        """The process's searcher, refreshed if another writer committed since."""
+        """The process's searcher on the live generation, refreshed if another writer committed
+        since, reopened if a rebuild swapped in another generation."""
         self._check_process()
+        stamp = self._stamp()
+        if stamp is None:
+            self._reset()
+            self._refuse_legacy()
+            return None
+        if self._open.searcher is not None and stamp != self._seen:
+            self._reset()  # a rebuild swapped generations: nothing of the old one is kept
         if self._open.searcher is None:
-            ix = self._index(create=False)
-            if ix is None:
+            name = self._pointer()
+            if name is None:
                 return None
-            self._open.searcher = ix.searcher()
-            self._files = SideFiles(self.directory)
+            directory = os.path.join(self.root, name)
+            storage = FileStorage(directory)
+            if not storage.index_exists():
+                raise SearchUnavailable(f"the live search index {name} is missing: rebuild it "
+                                        "with `flask --app portal reindex`")
+            self._ix = storage.open_index()
+            self._open.searcher = self._ix.searcher()
+            self._files = SideFiles(directory)
+            self._seen = stamp
+            self._number = int(name[4:])
+            self.opened += 1
             self._check_schema()
         elif not self._open.searcher.up_to_date():
             # A new searcher on the latest generation.  Whoosh 2.7's own refresh() means to
@@ -378,10 +522,23 @@ class SearchIndex:
         return leaves
 
     def generation(self) -> int:
-        """The generation of the index this process reads (-1 before any index exists)."""
+        """The generation of the index this process reads (-1 before any index exists); it
+        grows with every update and every rebuild."""
         with self._lock:
             searcher = self._current()
-            return searcher.reader().generation() if searcher is not None else -1
+            if searcher is None:
+                return -1
+            return self._number * GENERATION_STRIDE + searcher.reader().generation()
+
+    def warm(self, queries: Iterable[str] = ("矿山", "矿", "12号", "ma")) -> int:
+        """Open the searcher and fill what a search caches (segment tables, lexicons, term
+        lookups) by running ``queries``, so the first visitor does not pay for it.  Returns the
+        generation opened (-1: no index yet)."""
+        for q in queries:
+            self.search(SearchQuery(q=q))
+        self._results.clear()  # warm the index, not the results
+        self._cached = 0
+        return self.generation()
 
     def close(self) -> None:
         """Close the searcher and drop the maps (the next search opens them again)."""
@@ -391,59 +548,128 @@ class SearchIndex:
     # -- writing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _writer(self, timeout: float, fresh: bool = False) -> Iterator[writing.SegmentWriter]:
-        # Writing does not hold the process lock: searches in other threads go on meanwhile
-        # (on the previous generation), and Whoosh's file lock orders the writers.
+    def _live_writer(self) -> Iterator[tuple[writing.SegmentWriter, str]]:
+        """A Whoosh writer on the live generation (created if there is none) and its directory,
+        under the write lock.
+
+        Writing does not hold the process lock: searches in other threads go on meanwhile (on
+        the previous generation)."""
         with self._lock:
             self._check_process()
-            ix = self._index(create=True, fresh=fresh)
-        assert ix is not None
-        if not _compatible(ix.schema):
-            raise SearchUnavailable(
-                "the search index was written by another version of the portal: "
-                "rebuild it with `flask --app portal reindex`"
-            )
+        with self._write_lock():
+            name = self._pointer()
+            if name is None:
+                self._refuse_legacy()
+                name = self._create_generation()
+                self._swap(name)
+            directory = os.path.join(self.root, name)
+            ix = FileStorage(directory).open_index()
+            if not _compatible(ix.schema):
+                raise SearchUnavailable(
+                    "the search index was written by another version of the portal: "
+                    "rebuild it with `flask --app portal reindex`"
+                )
+            try:
+                writer = self._whoosh_writer(ix, self.write_timeout)
+            except LockError as exc:
+                raise IndexBusy("another process is writing the search index") from exc
+            try:
+                yield writer, directory
+            except BaseException:
+                writer.cancel()
+                raise
+
+    def _whoosh_writer(self, ix: whoosh_index.Index, timeout: float) -> writing.SegmentWriter:
+        # compound=False: a compound segment's postings are copied into each reading process's
+        # heap; separate files are memory-mapped and shared (DESIGN.md §7).
+        return ix.writer(timeout=timeout, delay=0.05, compound=False, limitmb=self.limitmb)
+
+    def rebuild(self, documents: Iterable[Document]) -> int:
+        """Replace the whole index with ``documents``; returns how many.
+
+        The new index is built in a new generation directory while the live one keeps serving
+        and taking updates; those updates are journalled and replayed into the new one, which
+        then replaces the live one in one rename.  Readers see the old index until the swap and
+        the new one after it, never a part.  Only one rebuild runs at a time (``IndexBusy``
+        after ``rebuild_timeout``).
+        """
+        root = self._make_root()
+        journal = os.path.join(root, JOURNAL)
+        with _FileLock(os.path.join(root, REBUILD_LOCK), self.rebuild_timeout,
+                       "another process is rebuilding the search index"):
+            # From here on every update is also journalled; the documents are read after it,
+            # so an update either is in what they read or in the journal (or both).
+            with self._write_lock():
+                open(journal, "w").close()
+                name = self._create_generation()
+            directory = os.path.join(root, name)
+            try:
+                ix = FileStorage(directory).open_index()
+                count = self._build(ix, directory, documents)
+                with self._write_lock(self.rebuild_timeout):
+                    self._replay(ix, directory, journal)
+                    self._swap(name)
+                    os.unlink(journal)
+            except BaseException:
+                with _suppress_oserror():
+                    os.unlink(journal)
+                shutil.rmtree(directory, ignore_errors=True)
+                raise
+            self._clean(keep=name)
+        return count
+
+    def _build(self, ix: whoosh_index.Index, directory: str, documents: Iterable[Document]) -> int:
+        writer = self._whoosh_writer(ix, self.rebuild_timeout)
+        side = SideWriter(directory, 1)
+        count = 0
+        seen: set[str] = set()
         try:
-            # compound=False: a compound segment's postings are copied into each reading
-            # process's heap; separate files are memory-mapped and shared (DESIGN.md §7).
-            writer = ix.writer(timeout=timeout, delay=0.05, compound=False, limitmb=self.limitmb)
-        except LockError as exc:
-            raise IndexBusy("another process is writing the search index") from exc
+            for document in documents:
+                if document.key in seen:
+                    continue
+                seen.add(document.key)
+                _add(writer, side, document, update=False)
+                count += 1
+            side.close()
+            writer.commit()
+        except BaseException:
+            side.close()
+            writer.cancel()
+            raise
+        return count
+
+    def _replay(self, ix: whoosh_index.Index, directory: str, journal: str) -> None:
+        """Apply the journalled updates, in their order, to the new generation."""
+        latest: dict[str, Document] = {}
+        gone: dict[str, None] = {}
+        with open(journal, encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # an update that died while writing its line: it did not commit
+                entry = json.loads(line)
+                if "doc" in entry:
+                    document = _document_from_json(entry["doc"])
+                    latest[document.key] = document
+                    gone.pop(document.key, None)
+                else:
+                    latest.pop(entry["del"], None)
+                    gone[entry["del"]] = None
+        if not latest and not gone:
+            return
+        writer = self._whoosh_writer(ix, self.rebuild_timeout)
         try:
-            yield writer
+            for key in gone:
+                writer.delete_by_term(KEY, key)
+            side = SideWriter(directory, file_numbers(directory)[-1])
+            try:
+                for document in latest.values():
+                    _add(writer, side, document, update=True)
+            finally:
+                side.close()
+            writer.commit()
         except BaseException:
             writer.cancel()
             raise
-
-    def rebuild(self, documents: Iterable[Document]) -> int:
-        """Replace the whole index with ``documents`` in one commit; returns how many.
-
-        Readers see the old index until the commit and the new one after it, never a part.
-        """
-        with self._writer(self.rebuild_timeout, fresh=True) as writer:
-            old = file_numbers(self.directory)
-            side = SideWriter(self.directory, (old[-1] + 1) if old else 1)
-            count = 0
-            seen: set[str] = set()
-            try:
-                for document in documents:
-                    if document.key in seen:
-                        continue
-                    seen.add(document.key)
-                    _add(writer, side, document, update=False)
-                    count += 1
-                side.close()
-                # CLEAR: the new segment replaces every old one in this one commit.
-                writer.commit(mergetype=writing.CLEAR)
-            except BaseException:
-                side.close()
-                os.unlink(side.path)
-                raise
-        for number in old:
-            # Readers that still map an old file keep their pages (POSIX unlink semantics).
-            with _suppress_oserror():
-                os.unlink(os.path.join(self.directory, file_name(number)))
-        return count
 
     def update(self, documents: Iterable[Document], deleted: Iterable[str] = ()) -> None:
         """Add or replace ``documents`` and remove the keys in ``deleted``, in one commit."""
@@ -451,18 +677,29 @@ class SearchIndex:
         gone = [key for key in dict.fromkeys(deleted) if key not in latest]
         if not latest and not gone:
             return
-        with self._writer(self.write_timeout) as writer:
+        with self._live_writer() as (writer, directory):
             for key in gone:
                 writer.delete_by_term(KEY, key)
             if latest:
-                numbers = file_numbers(self.directory)
-                side = SideWriter(self.directory, numbers[-1] if numbers else 1)
+                numbers = file_numbers(directory)
+                side = SideWriter(directory, numbers[-1] if numbers else 1)
                 try:
                     for document in latest.values():
                         _add(writer, side, document, update=True)
                 finally:
                     side.close()
+            self._journal(latest.values(), gone)
             writer.commit()
+
+    def _journal(self, documents: Iterable[Document], gone: list[str]) -> None:
+        """While a rebuild runs, record an update for it to replay (under the write lock)."""
+        path = os.path.join(self.root, JOURNAL)
+        if not os.path.exists(path):
+            return
+        lines = [json.dumps({"doc": _document_to_json(d)}, ensure_ascii=False) for d in documents]
+        lines += [json.dumps({"del": key}) for key in gone]
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
 
     # -- searching ----------------------------------------------------------------------------
 
@@ -537,8 +774,25 @@ def _compatible(schema: Any) -> bool:
     return sorted(schema.names()) == sorted(make_schema().names())
 
 
-def _acquire(lock: Any, timeout: float) -> bool:
-    return bool(try_for(lock.acquire, timeout=timeout, delay=0.05))
+def _document_to_json(document: Document) -> dict[str, Any]:
+    return {
+        "kind": document.kind, "id": document.id, "title": document.title, "text": document.text,
+        "date": document.date.isoformat() if document.date else None,
+        "county": document.county, "sector": document.sector,
+        "department": document.department, "withdrawn": document.withdrawn,
+        "published_at": document.published_at.isoformat() if document.published_at else None,
+    }
+
+
+def _document_from_json(data: dict[str, Any]) -> Document:
+    return Document(
+        kind=data["kind"], id=data["id"], title=data["title"], text=data["text"],
+        date=date.fromisoformat(data["date"]) if data["date"] else None,
+        county=data["county"], sector=data["sector"], department=data["department"],
+        withdrawn=data["withdrawn"],
+        published_at=(datetime.fromisoformat(data["published_at"]) if data["published_at"]
+                      else None),
+    )
 
 
 @contextmanager
@@ -753,15 +1007,19 @@ class _Execution:
             docnum = matcher.id()
             if allowed is None or allowed(table, docnum):
                 count += 1
+                if by_date and dates[docnum] < floor:
+                    matcher.next()
+                    continue
                 tf = matcher.weight()
                 s = start[docnum]
                 score = weight * tf / (tf + norm + slope * (end[docnum] - s))
-                # In the title: the title is the start of the text, so one short find.
-                if (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0:
+                # Whether the title has the word (the title is the start of the text, so one
+                # short find) matters only if the bonus can lift the hit among the best.
+                if (by_date or score + bonus >= floor) and (
+                        (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0):
                     score += bonus
                 if by_date:
-                    if dates[docnum] >= floor:
-                        floor = offer((dates[docnum], score, -li, -docnum))
+                    floor = offer((dates[docnum], score, -li, -docnum))
                 elif score >= floor:
                     floor = offer((score, dates[docnum], -li, -docnum))
             matcher.next()

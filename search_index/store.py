@@ -15,8 +15,9 @@ version::
 
 The Whoosh document keeps a pointer ``(file number << 40) | record offset`` in a column.  Records
 are written (and flushed) while the writer holds the index lock and before it commits, so every
-committed pointer refers to bytes already in the file.  A rebuild writes a new file and deletes
-the older ones after its commit (mapped pages stay valid for readers still using them).
+committed pointer refers to bytes already in the file.  A rebuild writes a new generation
+directory with its own side file; the old generation is deleted after the swap (mapped pages stay
+valid for readers still using them).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from whoosh.index import open_dir
 
 from portal.extensions import db
@@ -11,6 +12,13 @@ from portal.models import utcnow
 from portal.search_sync import reindex_all, search_index, suspended
 from search_index import SearchQuery
 from tests import factories
+from tests.disclosures.search_backends import BACKENDS, backend_app
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path):
+    """Every test here on each search backend (issue 9 §5)."""
+    yield from backend_app(request.param, tmp_path)
 
 
 def found(q: str, **filters) -> dict[tuple[str, int], bool]:
@@ -100,6 +108,8 @@ def test_suspended_updates_wait_for_reindex(app_ctx):
 
 
 def test_an_index_failure_does_not_undo_the_commit(app, app_ctx, caplog):
+    if app.config["SETTINGS"].search_backend != "whoosh":
+        pytest.skip("holds the Whoosh index's file lock")
     factories.power(name="初始事项")
     db.session.commit()
     index = search_index()
@@ -141,3 +151,36 @@ def test_published_documents_reads_every_item_across_batches(app_ctx):
     documents = list(published_documents(batch_size=2))
     assert {(d.kind, d.id) for d in documents} == made
     assert len(documents) == len(made)
+
+
+def test_on_postgres_no_local_directory_is_used_and_every_process_sees_a_publication(
+        app, app_ctx, tmp_path):
+    settings = app.config["SETTINGS"]
+    if settings.search_backend != "postgres":
+        pytest.skip("the PostgreSQL backend's property")
+    from portal import create_app
+
+    # Another worker, as on another host: its own process state, the same database.
+    other = create_app({"env": "test", "database_url": settings.database_url,
+                        "search_backend": "postgres", "index_dir": str(tmp_path / "elsewhere")})
+    try:
+        item = factories.decision(facts="勐捧镇砖厂粉尘涉爆")
+        db.session.commit()
+        with other.app_context():
+            hits = search_index().search(SearchQuery(q="勐捧镇 粉尘")).hits
+            assert [(h.kind, h.id) for h in hits] == [("decisions", item.id)]
+        assert reindex_all() == 1
+        assert found("粉尘涉爆") == {("decisions", item.id): False}
+    finally:
+        other.extensions["search_index"].close()
+    assert not (tmp_path / "index").exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_the_postgres_backend_needs_a_postgres_database(tmp_path):
+    from portal.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="PORTAL_DATABASE_URL"):
+        Settings.from_env({"env": "test", "search_backend": "postgres",
+                           "database_url": f"sqlite:///{tmp_path / 'x.db'}"}, environ={})
+    with pytest.raises(SettingsError, match="PORTAL_SEARCH_BACKEND"):
+        Settings.from_env({"env": "test", "search_backend": "elastic"}, environ={})

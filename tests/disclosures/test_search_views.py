@@ -12,6 +12,13 @@ from portal.extensions import db
 from portal.models import utcnow
 from tests import factories
 from tests.conftest import make_app
+from tests.disclosures.search_backends import BACKENDS, backend_app
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path):
+    """Every test here on each search backend (issue 9 §5)."""
+    yield from backend_app(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from search_index import SearchIndex, SearchQuery
+from search_index import SearchQuery
+from search_index.backend import SearchBackend
+from tests.search_index.conftest import BACKENDS, make_backend
 from tests.search_index.corpus import Corpus, brute_force, quote
 
 CORPUS_SIZE = 2400
@@ -21,14 +23,17 @@ def corpus() -> Corpus:
     return Corpus(CORPUS_SIZE)
 
 
-@pytest.fixture(scope="module")
-def index(corpus, tmp_path_factory) -> SearchIndex:
-    index = SearchIndex(str(tmp_path_factory.mktemp("correctness") / "index"))
+# The very same tests for every backend (issue 9 §5).
+@pytest.fixture(scope="module", params=BACKENDS)
+def index(request, corpus, tmp_path_factory) -> SearchBackend:
+    index = make_backend(request.param, tmp_path_factory.mktemp("correctness") / "index",
+                         purpose="correctness")
     assert index.rebuild(corpus.documents) == CORPUS_SIZE
-    return index
+    yield index
+    index.close()
 
 
-def all_hits(index: SearchIndex, q: str, **filters) -> tuple[int, list[tuple[str, int]]]:
+def all_hits(index: SearchBackend, q: str, **filters) -> tuple[int, list[tuple[str, int]]]:
     """Walk every page; returns (count, hits in order)."""
     hits: list[tuple[str, int]] = []
     page = 1

@@ -87,7 +87,7 @@ def test_another_instance_sees_writes_after_refresh(tmp_path):
     assert keys(reader, "矿山") == {"decisions:1", "decisions:2"}
     writer.rebuild([doc(3, "矿山救护队")])  # a new side file; the old one is removed
     assert keys(reader, "矿山") == {"decisions:3"}
-    assert len(file_numbers(tmp_path / "index")) == 1
+    assert len(file_numbers(writer.directory)) == 1
 
 
 def test_readers_see_the_old_index_until_a_rebuild_commits(tmp_path):
@@ -117,13 +117,15 @@ def test_a_failed_rebuild_leaves_the_index_as_it_was(index, tmp_path):
     with pytest.raises(RuntimeError):
         index.rebuild(broken())
     assert keys(index, "矿山") == {"decisions:1"}
-    assert len(file_numbers(tmp_path / "index")) == 1
+    assert len(file_numbers(index.directory)) == 1
+    assert sorted(os.listdir(tmp_path / "index")) == ["CURRENT", "REBUILD.lock", "WRITE.lock",
+                                                       os.path.basename(index.directory)]
 
 
 def test_writers_wait_for_the_lock_then_give_up(tmp_path):
     index = SearchIndex(str(tmp_path / "index"), write_timeout=0.3)
     index.rebuild([doc(1, "矿山")])
-    held = open_dir(str(tmp_path / "index")).writer()  # another process writing
+    held = open_dir(index.directory).writer()  # another process writing
     try:
         with pytest.raises(IndexBusy):
             index.update([doc(2, "隐患")])
@@ -183,8 +185,8 @@ def test_invalid_queries_raise_query_invalid(index, query):
 def test_a_damaged_index_raises_search_unavailable(tmp_path):
     index = SearchIndex(str(tmp_path / "index"))
     index.rebuild([doc(1, "矿山")])
-    for number in file_numbers(tmp_path / "index"):
-        os.unlink(tmp_path / "index" / f"text-{number:06d}.dat")
+    for number in file_numbers(index.directory):
+        os.unlink(os.path.join(index.directory, f"text-{number:06d}.dat"))
     with pytest.raises(SearchUnavailable):
         SearchIndex(str(tmp_path / "index")).search(SearchQuery(q="矿山"))
 
@@ -237,3 +239,114 @@ def test_an_index_of_another_version_is_refused_until_rebuilt(tmp_path):
         index.update([doc(1, "矿山")])
     assert index.rebuild([doc(2, "非煤矿山")]) == 1
     assert keys(index, "矿山") == {"decisions:2"}
+    # The old layout's files are gone: the index lives in its generation directory now.
+    assert not [p for p in directory.iterdir() if p.is_file() and "MAIN" in p.name]
+
+
+# -- rebuilding without blocking (issue 9 §3) -------------------------------------------------
+
+
+def paused_rebuild(index: SearchIndex, documents: list[Document]):
+    """Start a rebuild in a thread that pauses halfway through reading its documents (as a
+    rebuild reading a large database would); returns (thread, paused event, resume event)."""
+    import threading
+
+    paused, resume = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_documents():
+        for n, document in enumerate(documents):
+            if n == len(documents) // 2:
+                paused.set()
+                assert resume.wait(10)
+            yield document
+
+    def run():
+        try:
+            index.rebuild(slow_documents())
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert paused.wait(10)
+    thread.errors = errors  # type: ignore[attr-defined]
+    return thread, resume
+
+
+def test_updates_during_a_rebuild_do_not_wait_and_are_not_lost(tmp_path):
+    import time
+
+    index = SearchIndex(str(tmp_path / "index"))
+    other = SearchIndex(str(tmp_path / "index"))  # another worker process
+    index.rebuild([doc(1, "矿山"), doc(2, "矿山"), doc(3, "磨憨")])
+    # The rebuild reads the database as it was when it began: items 1–3 and 10–19.
+    thread, resume = paused_rebuild(index, [doc(n, "矿山") for n in (1, 2, 3, *range(10, 20))])
+    try:
+        started = time.monotonic()
+        other.update([doc(30, "矿山 新发布")], deleted=["decisions:2"])  # published meanwhile
+        other.update([doc(10, "磨憨镇 改正后")])  # an edit of an item the rebuild read before
+        waited = time.monotonic() - started
+        # The live index takes the updates at once and keeps serving.
+        assert keys(other, "新发布") == {"decisions:30"}
+        assert keys(other, "矿山") == {"decisions:1", "decisions:30"}
+    finally:
+        resume.set()
+        thread.join(30)
+    assert thread.errors == []
+    assert waited < 1.0
+    # After the swap: the rebuild's documents with the updates replayed on top.
+    found = keys(other, "矿山")
+    assert "decisions:30" in found and "decisions:2" not in found and "decisions:10" not in found
+    assert found == {f"decisions:{n}" for n in (1, 3, 30, *range(11, 20))}
+    assert keys(other, "改正后") == {"decisions:10"}
+    # Nothing was journalled twice or left behind.
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
+        "CURRENT", "REBUILD.lock", "WRITE.lock", os.path.basename(index.directory)]
+
+
+def test_a_rebuild_swaps_generations_and_cleans_up_the_old_ones(tmp_path):
+    index = SearchIndex(str(tmp_path / "index"))
+    reader = SearchIndex(str(tmp_path / "index"))
+    index.update([doc(1, "矿山")])  # the first write creates the first generation
+    first = index.directory
+    assert keys(reader, "矿山") == {"decisions:1"}
+    before = reader.generation()
+    for n in range(2, 5):
+        index.rebuild([doc(n, "矿山")])
+    assert index.directory != first and not os.path.exists(first)
+    generations = [p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]
+    assert generations == [os.path.basename(index.directory)]
+    # Another process notices the swap and reopens: the new documents, a larger generation.
+    assert keys(reader, "矿山") == {"decisions:4"}
+    assert reader.generation() > before
+
+
+def test_a_failed_rebuild_leaves_no_generation_or_journal_behind(tmp_path):
+    index = SearchIndex(str(tmp_path / "index"))
+    index.rebuild([doc(1, "矿山")])
+
+    def broken():
+        yield doc(2, "矿山")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        index.rebuild(broken())
+    index.update([doc(3, "矿山")])  # no journal left behind to write into
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
+        "CURRENT", "REBUILD.lock", "WRITE.lock", os.path.basename(index.directory)]
+    assert keys(index, "矿山") == {"decisions:1", "decisions:3"}
+
+
+def test_one_rebuild_at_a_time(tmp_path):
+    index = SearchIndex(str(tmp_path / "index"))
+    index.rebuild([doc(1, "矿山")])
+    thread, resume = paused_rebuild(index, [doc(n, "矿山") for n in range(2, 6)])
+    try:
+        with pytest.raises(IndexBusy):
+            SearchIndex(str(tmp_path / "index"), rebuild_timeout=0.2).rebuild([doc(9, "矿山")])
+    finally:
+        resume.set()
+        thread.join(30)
+    assert thread.errors == []
+    assert keys(index, "矿山") == {f"decisions:{n}" for n in range(2, 6)}

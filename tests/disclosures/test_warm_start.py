@@ -1,0 +1,50 @@
+"""Warm start (issue 9 §4): each gunicorn worker opens the search index and fills what it caches
+before its first request, so no visitor pays for opening it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from portal.search_sync import searcher_opens, warm_up
+from search_index import Document, SearchIndex
+from tests.gunicorn_server import get, gunicorn
+
+
+def documents(n: int = 30) -> list[Document]:
+    return [Document(kind="decisions", id=i, title=f"非煤矿山行政处罚决定{i}",
+                     text=f"非煤矿山行政处罚决定{i}\n西应急罚〔2026〕{i}号 磨憨镇", date=date(2026, 1, 1))
+            for i in range(1, n + 1)]
+
+
+def test_warm_up_opens_the_index_once_and_the_first_request_reuses_it(app, client):
+    index: SearchIndex = app.extensions["search_index"]
+    index.rebuild(documents())
+    index._pid = -1  # as in a freshly forked worker: nothing of the parent's is reused
+    line = warm_up(app)
+    assert "search index generation" in line and "pages rendered" in line
+    assert searcher_opens(app) == 1
+    assert index._results == {}  # the index is warm, not a result cache
+    for q in ("矿山", "磨憨 2026", "矿", "12号"):
+        response = client.get("/api/v1/search", query_string={"q": q})
+        assert response.status_code == 200 and response.get_json()["count"] > 0
+    assert searcher_opens(app) == 1
+
+
+def test_warm_up_without_an_index_still_lets_the_worker_serve(app, client):
+    assert "search index generation -1" in warm_up(app)
+    assert client.get("/search", query_string={"q": "矿山"}).status_code == 200
+
+
+def test_gunicorn_workers_warm_up_before_their_first_request(tmp_path):
+    SearchIndex(str(tmp_path / "index")).rebuild(documents())
+    log = tmp_path / "error.log"
+    with gunicorn(tmp_path, workers=2, GUNICORN_CMD_ARGS=f"--error-logfile {log}") as base:
+        for _ in range(10):
+            assert get(base + "/api/v1/search?q=%E7%9F%BF%E5%B1%B1") == 200  # 矿山
+    text = log.read_text()
+    warmed = re.findall(r"worker (\d+) warm: search index generation (\d+)", text)
+    assert len(warmed) == 2 and all(int(g) > 0 for _, g in warmed), text
+    # Each worker opened the index once, at warm-up: no request reopened it.
+    opened = dict(re.findall(r"worker (\d+) opened the search index (\d+) time", text))
+    assert opened == {pid: "1" for pid, _ in warmed}, text

@@ -1,0 +1,181 @@
+"""The PostgreSQL backend's life cycle: updates, removals, a rebuild that blocks nothing and loses
+nothing, many processes on one table; and how a plan becomes a tsquery."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import pytest
+
+from search_index import Document, IndexBusy, SearchQuery
+from search_index.planner import plan
+from search_index.postgres import PostgresIndex, document_row, tsquery
+from tests.search_index.conftest import make_backend, postgres_search_url
+
+
+def doc(id: int, text: str, kind: str = "decisions", **fields) -> Document:
+    title = fields.pop("title", f"标题{id}")
+    return Document(kind=kind, id=id, title=title, text=f"{title}\n{text}",
+                    date=fields.pop("date", date(2026, 1, id % 28 + 1)), **fields)
+
+
+def keys(index, q: str, **filters) -> set[str]:
+    results = index.search(SearchQuery(q=q, per_page=100, **filters))
+    assert results.total == len(results.hits)
+    return {f"{h.kind}:{h.id}" for h in results.hits}
+
+
+@pytest.fixture
+def index(tmp_path) -> PostgresIndex:
+    index = make_backend("postgres", tmp_path / "unused")
+    yield index
+    index.close()
+
+
+def test_a_plan_becomes_a_tsquery_of_the_index_terms():
+    assert tsquery(plan("矿山企业")) == "'矿山' & '山企' & '企业'"
+    assert tsquery(plan("lng 矿山")) == "'lng' & '矿山'"
+    # A run that must start an index term is a prefix; one that must end or sit inside one
+    # gives no condition (the other conditions narrow, strpos decides).
+    assert tsquery(plan("a矿")) == "'矿':*"  # 'a' must end a word: no condition
+    assert tsquery(plan("矿")) == ""
+    assert tsquery(plan("532822m")) == ("'532' & '328' & '282' & '822' & '22m'")
+    assert tsquery(plan("it's")) == "'s':*"
+
+
+def test_rows_hold_the_same_terms_as_the_whoosh_index():
+    row = document_row(doc(1, "ＬＮＧ储罐区 GB50016\x00", title="非煤矿山"))
+    assert {"非煤", "煤矿", "矿山", "储罐", "罐区", "lng", "gb50016", "gb5", "001"} <= set(row["tokens"])
+    assert row["body"].endswith("lng储罐区 gb50016\ufffd")  # normalised; U+0000 stood in for
+    assert row["original"].startswith("非煤矿山\nＬＮＧ")
+    assert row["title_chars"] == 4
+
+
+def test_searching_before_any_write_finds_nothing(index):
+    assert index.search(SearchQuery(q="矿山")).total == 0
+    assert index.generation() == -1
+
+
+def test_update_adds_replaces_and_deletes(index):
+    index.rebuild([doc(1, "非煤矿山"), doc(2, "磨憨镇")])
+    before = index.generation()
+    index.update([doc(2, "勐腊县"), doc(3, "磨憨口岸")], deleted=["decisions:1"])
+    assert keys(index, "矿山") == set()
+    assert keys(index, "磨憨") == {"decisions:3"}
+    assert keys(index, "勐腊") == {"decisions:2"}
+    assert index.generation() > before
+    index.update([doc(1, "非煤矿山 重新发布")])  # a removed item published again
+    assert keys(index, "矿山") == {"decisions:1"}
+
+
+def test_hits_carry_fields_and_an_escaped_snippet_of_the_original_text(index):
+    text = "经查<script>alert(1)</script>该公司在ＬＮＧ储罐区非煤矿山作业"
+    index.rebuild([doc(7, text, kind="accidents", title="某公司事故", date=date(2025, 6, 12),
+                       withdrawn=True)])
+    (hit,) = index.search(SearchQuery(q="lng 矿山")).hits
+    assert (hit.kind, hit.id, hit.title, hit.date, hit.withdrawn) == (
+        "accidents", 7, "某公司事故", date(2025, 6, 12), True)
+    assert "<script>" not in hit.snippet_html and "&lt;script&gt;" in hit.snippet_html
+    assert "<mark>ＬＮＧ</mark>" in hit.snippet_html and "<mark>矿山</mark>" in hit.snippet_html
+
+
+def test_paging_walks_every_hit_once_and_counts_beyond_the_last_page(index):
+    index.rebuild([doc(n, "矿山", date=date(2026, 1, 1)) for n in range(1, 48)])
+    seen = []
+    for page in range(1, 6):
+        results = index.search(SearchQuery(q="矿山", page=page, per_page=10))
+        assert results.total == 47
+        seen.extend(h.id for h in results.hits)
+    assert sorted(seen) == list(range(1, 48))
+    beyond = index.search(SearchQuery(q="矿山", page=6, per_page=10))
+    assert beyond.total == 47 and beyond.hits == []
+
+
+def test_a_query_with_a_nul_character_is_answered(index):
+    index.rebuild([doc(1, "矿山\x00设备")])
+    assert keys(index, "山\x00设") == {"decisions:1"}
+    assert keys(index, "\x00设备") == {"decisions:1"}
+
+
+def test_another_process_sees_each_write_at_once(index):
+    other = PostgresIndex(postgres_search_url())  # another worker, on another host
+    try:
+        index.update([doc(1, "矿山")])
+        assert keys(other, "矿山") == {"decisions:1"}
+        index.update([], deleted=["decisions:1"])
+        assert keys(other, "矿山") == set()
+    finally:
+        other.close()
+
+
+def paused_rebuild(index: PostgresIndex, documents: list[Document]):
+    paused, resume = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_documents():
+        for n, document in enumerate(documents):
+            if n == len(documents) // 2:
+                paused.set()
+                assert resume.wait(10)
+            yield document
+
+    def run():
+        try:
+            index.rebuild(slow_documents())
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert paused.wait(10)
+    return thread, resume, errors
+
+
+def test_updates_during_a_rebuild_do_not_wait_and_are_not_lost(index):
+    other = PostgresIndex(postgres_search_url())
+    index.rebuild([doc(1, "矿山"), doc(2, "矿山"), doc(3, "磨憨"), doc(4, "矿山 已撤下")])
+    # The rebuild read the database before the updates below: 1–3 and 10–19 (4 is gone).
+    documents = [doc(n, "矿山") for n in (1, 2, 3, *range(10, 20))]
+    thread, resume, errors = paused_rebuild(index, documents)
+    try:
+        started = time.monotonic()
+        other.update([doc(30, "矿山 新发布")], deleted=["decisions:2"])
+        other.update([doc(19, "磨憨镇 改正后")])  # an item the rebuild has not reached yet
+        other.update([], deleted=["decisions:15"])  # nor this one
+        waited = time.monotonic() - started
+        assert "decisions:30" in keys(other, "矿山")  # found at once, during the rebuild
+    finally:
+        resume.set()
+        thread.join(30)
+        other.close()
+    assert errors == []
+    assert waited < 1.0
+    assert keys(index, "矿山") == {f"decisions:{n}" for n in (1, 3, 30, *range(10, 19))} - {
+        "decisions:15"}
+    assert keys(index, "改正后") == {"decisions:19"}
+    assert keys(index, "已撤下") == set()
+
+
+def test_one_rebuild_at_a_time(index):
+    index.rebuild([doc(1, "矿山")])
+    thread, resume, errors = paused_rebuild(index, [doc(n, "矿山") for n in range(2, 6)])
+    second = PostgresIndex(postgres_search_url(), rebuild_timeout=0.3)
+    try:
+        with pytest.raises(IndexBusy):
+            second.rebuild([doc(9, "矿山")])
+    finally:
+        resume.set()
+        thread.join(30)
+        second.close()
+    assert errors == []
+    assert keys(index, "矿山") == {f"decisions:{n}" for n in range(2, 6)}
+
+
+def test_a_forked_worker_opens_its_own_connections(index):
+    index.update([doc(1, "矿山")])
+    assert index.opened == 1
+    index._pid = -1  # what a forked child sees
+    assert keys(index, "矿山") == {"decisions:1"}
+    assert index.opened == 2

@@ -21,6 +21,16 @@ from portal import create_app
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
 
+# Tests assert behaviour, not milliseconds: no per-example deadline for hypothesis (a loaded CI
+# machine made a property test of the credit-code typo search fail on time alone).
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("portal", deadline=None)
+    _hypothesis_settings.load_profile("portal")
+except ImportError:  # hypothesis is in the test extra; without it those modules fail anyway
+    pass
+
 
 def _per_worker_database(url: str) -> str:
     """Under pytest-xdist each worker gets a database of its own (``<name>_gw0``, …), created

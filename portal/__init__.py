@@ -138,6 +138,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(statistics_bp)
 
 
+# What a 503 for an unreachable database asks clients to wait (a PostgreSQL restart takes a few
+# seconds).
+DATABASE_RETRY_AFTER_SECONDS = 10
+
+
 def _register_error_pages(app: Flask) -> None:
     def page(code: int, title: str, message: str):
         def handler(error: Exception):
@@ -153,6 +158,22 @@ def _register_error_pages(app: Flask) -> None:
     app.register_error_handler(429, page(429, "请求过于频繁", "请稍后再试。"))
     # The 500 page reveals nothing about the error.
     app.register_error_handler(500, page(500, "服务器错误", "服务暂时出现问题，请稍后再试。"))
+
+    # The database unreachable or refusing (restarting, failing over, locked): a passing fault,
+    # so 503 with Retry-After, and the visitor is told that what they sent was not done
+    # (bench/faults.py restarts PostgreSQL mid-burst).  Logged by the driver's message only:
+    # the statement's parameters could hold what a visitor typed.
+    from sqlalchemy.exc import OperationalError
+
+    unavailable = page(503, "服务暂时不可用",
+                       "数据库暂时无法访问，请稍后再试；刚才提交的内容没有保存，需要重新提交。")
+
+    def database_unavailable(error: OperationalError):
+        app.logger.error("database unavailable: %s: %s", type(error.orig).__name__, error.orig)
+        body, code = unavailable(error)
+        return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+
+    app.register_error_handler(OperationalError, database_unavailable)
 
 
 CONTENT_SECURITY_POLICY = (

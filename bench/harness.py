@@ -59,7 +59,8 @@ _NUMBER = re.compile(r"JB(\d{4})-(\d{6})")
 
 def bench_env(folder: Path, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of every process of one benchmark: one secret and data key for the
-    server and the command-line tools, raised rate limits, files under ``folder``."""
+    server and the command-line tools, raised rate limits, files under ``folder``.  The
+    command-line tools run as ``test`` (``demo`` loads there); ``Server`` as ``production``."""
     return os.environ | {
         "PORTAL_ENV": "test",
         "PORTAL_DATABASE_URL": database_url,
@@ -76,13 +77,16 @@ def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 class Server:
-    """gunicorn with gunicorn.conf.py on a free loopback port; its error log in ``log``."""
+    """gunicorn with gunicorn.conf.py on a free loopback port, as deployed (``PORTAL_ENV=
+    production``: errors get the site's own error page, where the test setting would let them
+    through to gunicorn); its error log in ``log``."""
 
     def __init__(self, app: str, env: dict[str, str], workers: int, log: Path) -> None:
         port = free_port()
         self.host = f"127.0.0.1:{port}"
         self.log = log
-        env = env | {"PORTAL_BIND": self.host, "WEB_CONCURRENCY": str(workers)}
+        env = env | {"PORTAL_BIND": self.host, "WEB_CONCURRENCY": str(workers),
+                     "PORTAL_ENV": "production"}
         with open(log, "ab") as out:
             self.proc = subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
                                          env=env, cwd=ROOT, stdout=out, stderr=out)

@@ -158,6 +158,7 @@ class Failed(Exception):
         super().__init__(f"{step}: {status or 'no answer'} {detail}".strip())
         self.step = step
         self.status = status
+        self.detail = detail
 
 
 @dataclass
@@ -236,6 +237,13 @@ def multipart(fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> tu
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
+def page_title(html: str) -> str:
+    """An HTML page's title (the site's suffix left off), or the start of a page without one."""
+    match = re.search(r"<title>(.*?)</title>", html, re.S)
+    title = match.group(1).strip() if match else html[:60]
+    return title.split(" · ")[0]
+
+
 def csrf_from(html: str) -> str:
     match = _CSRF.search(html)
     if not match:
@@ -275,7 +283,7 @@ def submit_report(client: Client, photo: bytes | None = None) -> Receipt:
         except (OSError, http.client.HTTPException) as exc:
             raise Failed(name, 0, type(exc).__name__) from exc
         if answer.status != expected:
-            raise Failed(name, answer.status)
+            raise Failed(name, answer.status, page_title(answer.text))
         return answer
 
     form = step("form", 200, lambda: client.get("/report"))

@@ -71,9 +71,16 @@ def _refuse_a_wrong_data_key(app: Flask) -> None:
     """Start only if the configured data keys open what is stored (one value per column)."""
     from portal.config import SettingsError
     from portal.config_check import unreadable_encrypted_column
+    from portal.extensions import db
 
     with app.app_context():
         column = unreadable_encrypted_column()
+        # gunicorn preloads the app and forks its workers after this: a pooled connection
+        # left open here would be one socket shared by every worker, their queries and
+        # answers interleaved (bench/faults.py saw 500s from it).  Nothing that runs before
+        # the fork may keep a connection.
+        db.session.remove()
+        db.engine.dispose()
     if column:
         raise SettingsError(
             f"PORTAL_DATA_KEY does not decrypt the stored {column}: a key still in use is "

@@ -147,7 +147,7 @@ def worker_kill(label: str, database_url: str, folder: Path, reports: int) -> bo
           f"(purge-reports clears them within a day); SQLite integrity {rows.integrity}")
     print(f"  follow-up of every receipt: opened {opened.get(200, 0)} of {len(receipts)} "
           f"{ {k: v for k, v in opened.items() if k != 200} or ''}")
-    ok = (not (got - burst_ids) and no_event == 0 and no_photo == 0 and rows.orphan_photos == 0
+    ok = (count_5xx(statuses) == 0 and not (got - burst_ids) and no_event == 0 and no_photo == 0 and rows.orphan_photos == 0
           and opened.get(200, 0) == len(receipts) and len(burst_ids - got) <= died_on_send
           and workers_after == WORKERS and rows.integrity in ("ok", "n/a"))
     print(f"  verdict: {'PASS' if ok else 'FAIL'} — nothing lost, nothing half-stored, every "

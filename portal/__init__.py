@@ -109,6 +109,27 @@ def _configure_host(app: Flask, settings: Settings) -> None:
                 abort(400)
 
 
+def _close_sessions_safely(app: Flask) -> None:
+    """End each request's database session without letting a dead connection lose the answer.
+
+    Flask-SQLAlchemy's own teardown rolls back on the connection; if the database dropped it
+    meanwhile (a restart), that raises after the page was made, and gunicorn answers a bare
+    500 instead (bench/faults.py).  This runs first (teardowns run in reverse order), so the
+    pool invalidates the connection and the page goes out."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal.extensions import db
+
+    @app.teardown_appcontext
+    def remove_session(exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except SQLAlchemyError as error:
+            db.session.registry.clear()
+            app.logger.warning("database session closed on a dead connection: %s",
+                               type(getattr(error, "orig", error)).__name__)
+
+
 def _init_extensions(app: Flask, settings: Settings) -> None:
     from portal.crypto import EXTENSION_KEY, Keyring
     from portal.domain.workdays import WorkingCalendar
@@ -116,6 +137,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     from search_index import SearchIndex
 
     db.init_app(app)
+    _close_sessions_safely(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -34,7 +34,7 @@ from portal.domain.catalog import (
     REPORT_VERIFICATION_DAYS,
 )
 from portal.extensions import limiter
-from portal.models import REPORT_KINDS, Report, ReportPhoto, local_today
+from portal.models import REPORT_KINDS, Report, ReportDraft, ReportPhoto, local_today
 from portal.reports import bp, client_key
 from portal.reports.forms import (
     KIND_HINTS,
@@ -185,7 +185,7 @@ class _PhotoShown:
     height: int
 
 
-def _check_fields(draft) -> dict[str, Any]:
+def _check_fields(draft: ReportDraft) -> dict[str, Any]:
     """The draft's fields as the check page shows them (``ReportInvalid`` if incomplete)."""
     values = service.draft_fields(draft)
     return service.clean_fields(values | ({} if values.get("callback") else {"contact": ""}))

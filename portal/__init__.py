@@ -73,9 +73,16 @@ def _refuse_a_wrong_data_key(app: Flask) -> None:
     """Start only if the configured data keys open what is stored (one value per column)."""
     from portal.config import SettingsError
     from portal.config_check import unreadable_encrypted_column
+    from portal.extensions import db
 
     with app.app_context():
         column = unreadable_encrypted_column()
+        # gunicorn preloads the app and forks its workers after this: a pooled connection
+        # left open here would be one socket shared by every worker, their queries and
+        # answers interleaved (bench/faults.py saw 500s from it).  Nothing that runs before
+        # the fork may keep a connection.
+        db.session.remove()
+        db.engine.dispose()
     if column:
         raise SettingsError(
             f"PORTAL_DATA_KEY does not decrypt the stored {column}: a key still in use is "
@@ -104,6 +111,27 @@ def _configure_host(app: Flask, settings: Settings) -> None:
                 abort(400)
 
 
+def _close_sessions_safely(app: Flask) -> None:
+    """End each request's database session without letting a dead connection lose the answer.
+
+    Flask-SQLAlchemy's own teardown rolls back on the connection; if the database dropped it
+    meanwhile (a restart), that raises after the page was made, and gunicorn answers a bare
+    500 instead (bench/faults.py).  This runs first (teardowns run in reverse order), so the
+    pool invalidates the connection and the page goes out."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal.extensions import db
+
+    @app.teardown_appcontext
+    def remove_session(exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except SQLAlchemyError as error:
+            db.session.registry.clear()
+            app.logger.warning("database session closed on a dead connection: %s",
+                               type(getattr(error, "orig", error)).__name__)
+
+
 def _init_extensions(app: Flask, settings: Settings) -> None:
     from portal.crypto import EXTENSION_KEY, Keyring
     from portal.domain.workdays import WorkingCalendar
@@ -111,6 +139,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     from search_index.backend import open_backend
 
     db.init_app(app)
+    _close_sessions_safely(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -142,6 +171,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(statistics_bp)
 
 
+# What a 503 for an unreachable database asks clients to wait (a PostgreSQL restart takes a few
+# seconds).
+DATABASE_RETRY_AFTER_SECONDS = 10
+
+
 def _register_error_pages(app: Flask) -> None:
     def page(code: int, title: str, message: str):
         def handler(error: Exception):
@@ -164,6 +198,22 @@ def _register_error_pages(app: Flask) -> None:
     app.register_error_handler(429, page(429, "请求过于频繁", "请稍后再试。"))
     # The 500 page reveals nothing about the error.
     app.register_error_handler(500, page(500, "服务器错误", "服务暂时出现问题，请稍后再试。"))
+
+    # The database unreachable or refusing (restarting, failing over, locked): a passing fault,
+    # so 503 with Retry-After, and the visitor is told that what they sent was not done
+    # (bench/faults.py restarts PostgreSQL mid-burst).  Logged by the driver's message only:
+    # the statement's parameters could hold what a visitor typed.
+    from sqlalchemy.exc import OperationalError
+
+    unavailable = page(503, "服务暂时不可用",
+                       "数据库暂时无法访问，请稍后再试；刚才提交的内容没有保存，需要重新提交。")
+
+    def database_unavailable(error: OperationalError):
+        app.logger.error("database unavailable: %s: %s", type(error.orig).__name__, error.orig)
+        body, code = unavailable(error)
+        return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+
+    app.register_error_handler(OperationalError, database_unavailable)
 
 
 CONTENT_SECURITY_POLICY = (

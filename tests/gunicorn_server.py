@@ -36,6 +36,14 @@ def get(url: str) -> int:
 def gunicorn(tmp_path: Path, workers: int = 2, **settings: str) -> Iterator[str]:
     """Serve a fresh SQLite database under gunicorn; yields the base URL.  ``settings`` are
     extra environment variables (``PORTAL_…``)."""
+    with gunicorn_process(tmp_path, workers, **settings) as (base, _):
+        yield base
+
+
+@contextmanager
+def gunicorn_process(tmp_path: Path, workers: int = 2,
+                     **settings: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``gunicorn`` that also yields the master process: (base URL, process)."""
     env = os.environ | {
         "PORTAL_ENV": "test",
         "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}",
@@ -56,7 +64,7 @@ def gunicorn(tmp_path: Path, workers: int = 2, **settings: str) -> Iterator[str]
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield base, server
     finally:
         server.terminate()
         server.wait(timeout=30)

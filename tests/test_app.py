@@ -40,6 +40,60 @@ def test_unknown_page_is_a_friendly_404(client):
     assert "页面不存在" in response.get_data(as_text=True)
 
 
+def test_database_unavailable_is_a_friendly_503(app, client, caplog):
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from portal.extensions import db
+
+    def refuse(*args):
+        raise OperationalError("SELECT", {"secret": "举报人写的字"},
+                               Exception("connection refused"))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        response = client.get("/decisions")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    assert "服务暂时不可用" in html and "没有保存" in html and "SELECT" not in html
+    assert "connection refused" in caplog.text and "举报人写的字" not in caplog.text
+    assert client.get("/decisions").status_code == 200  # and back when the database is
+
+
+def test_a_connection_dropped_before_the_session_closes_does_not_lose_the_page(app, client):
+    """The database went away after the page was made: closing the session fails (as
+    bench/faults.py saw during a PostgreSQL restart), and the page still goes out."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from portal.extensions import db
+
+    armed, failed = [], []
+
+    def rollback_fails(connection):
+        if armed and not failed:
+            failed.append(1)
+            raise OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+
+    with app.app_context():
+        engine = db.engine
+
+    @app.teardown_appcontext  # registered last, so it runs first: the page has been made
+    def arm(exc):
+        armed.append(1)
+    event.listen(engine, "rollback", rollback_fails)
+    try:
+        response = client.get("/decisions")
+    finally:
+        event.remove(engine, "rollback", rollback_fails)
+    assert failed and response.status_code == 200
+    assert client.get("/decisions").status_code == 200
+
+
 def _search_statuses(app, forwarded_for: list[str]) -> list[int]:
     client = app.test_client()
     return [client.get("/search?q=矿山", headers={"X-Forwarded-For": address},

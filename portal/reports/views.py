@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -33,7 +34,7 @@ from portal.domain.catalog import (
     REPORT_VERIFICATION_DAYS,
 )
 from portal.extensions import limiter
-from portal.models import REPORT_KINDS, Report, ReportPhoto, local_today
+from portal.models import REPORT_KINDS, Report, ReportDraft, ReportPhoto, local_today
 from portal.reports import bp, client_key
 from portal.reports.forms import (
     KIND_HINTS,
@@ -166,16 +167,32 @@ def check():
     if draft is None:
         flash("没有待提交的举报：可能已经提交，或超过一天未提交已被清除。请重新填写。", "error")
         return redirect(url_for("reports.new"), code=303)
-    values = service.draft_fields(draft)
     try:
-        fields = service.clean_fields(values | ({} if values.get("callback") else {"contact": ""}))
+        fields = _check_fields(draft)
     except service.ReportInvalid:
         flash("举报内容还不完整，请补充后再检查。", "error")
         return redirect(url_for("reports.new"), code=303)
     return _check_page(fields, service.draft_photos(draft))
 
 
-def _check_page(fields: dict[str, Any], photos: list[ReportPhoto], error: str | None = None):
+@dataclass(frozen=True)
+class _PhotoShown:
+    """What the check page needs of a draft photo, read before sending: if the database goes
+    away while the report is sent, the page saying so cannot read it again."""
+
+    id: int
+    width: int
+    height: int
+
+
+def _check_fields(draft: ReportDraft) -> dict[str, Any]:
+    """The draft's fields as the check page shows them (``ReportInvalid`` if incomplete)."""
+    values = service.draft_fields(draft)
+    return service.clean_fields(values | ({} if values.get("callback") else {"contact": ""}))
+
+
+def _check_page(fields: dict[str, Any], photos: list[ReportPhoto] | list[_PhotoShown],
+                error: str | None = None):
     return render_template(
         "reports/check.html", fields=fields, photos=photos, kind_label=REPORT_KINDS[fields["kind"]],
         error=error,
@@ -190,6 +207,8 @@ def send():
         flash("这份举报已经提交过，或超过一天未提交已被清除；没有重复提交。", "error")
         return redirect(url_for("reports.new"), code=303)
     try:
+        fields = _check_fields(draft)
+        photos = [_PhotoShown(p.id, p.width, p.height) for p in service.draft_photos(draft)]
         report, code = service.submit_draft(draft)
     except service.DraftNotFound:
         session.pop(DRAFT_KEY, None)
@@ -199,12 +218,9 @@ def send():
         flash("举报内容还不完整，请补充后再提交。", "error")
         return redirect(url_for("reports.new"), code=303)
     except service.ReportNotStored:
-        draft = _current_draft()
-        if draft is None:
-            abort(500)
-        values = service.draft_fields(draft)
-        fields = service.clean_fields(values | ({} if values.get("callback") else {"contact": ""}))
-        return _check_page(fields, service.draft_photos(draft), error=NOT_STORED), 503
+        # The draft is kept (the transaction was rolled back); nothing is read again here,
+        # so the reporter gets this page even while the database is unreachable.
+        return _check_page(fields, photos, error=NOT_STORED), 503
     session.pop(DRAFT_KEY, None)
     # The code is on this page and in its download form, and nowhere else.
     return render_template(

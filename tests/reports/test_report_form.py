@@ -199,6 +199,44 @@ def test_failure_says_not_stored_and_keeps_the_draft(client, app, monkeypatch):
     assert client.post("/report/send", data={"csrf_token": token}).status_code == 200
 
 
+def test_database_gone_while_sending_says_not_stored(client, app, monkeypatch):
+    """The commit fails because the database went away, and it stays away while the answer
+    is made (bench/faults.py restarting PostgreSQL found a 500 here): still the 503 page that
+    says nothing was stored, with the answers and photos shown, and no receipt."""
+    fill_form(client, [jpeg_bytes()], callback="y", contact="13800001111")
+    token = csrf_from(client.get("/report/check").get_data(as_text=True))
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    down = []
+
+    def commit_fails(self):
+        down.append(1)
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    def refuse(*args):
+        if down:
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", refuse)
+    monkeypatch.setattr(Session, "commit", commit_fails)
+    try:
+        response = client.post("/report/send", data={"csrf_token": token})
+    finally:
+        monkeypatch.undo()
+        event.remove(engine, "before_cursor_execute", refuse)
+    html = response.get_data(as_text=True)
+    assert down and response.status_code == 503
+    assert "举报没有保存成功" in html and "receipt-code" not in html
+    assert REPORT_FIELDS["place"] in html and "13800001111" in html and "1 张" in html
+    with app.app_context():
+        assert _count(Report) == 0 and _count(ReportDraft) == 1
+    assert client.post("/report/send", data={"csrf_token": token}).status_code == 200
+
+
 def test_discard_deletes_draft_and_photos(client, app):
     fill_form(client, [jpeg_bytes()])
     token = csrf_from(client.get("/report/check").get_data(as_text=True))

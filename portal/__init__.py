@@ -210,7 +210,7 @@ def _register_error_pages(app: Flask) -> None:
 
     def database_unavailable(error: OperationalError):
         app.logger.error("database unavailable: %s: %s", type(error.orig).__name__, error.orig)
-        body, code = unavailable(error)
+        body, code, _ = unavailable(error)
         return body, code, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
 
     app.register_error_handler(OperationalError, database_unavailable)

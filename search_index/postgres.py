@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from search_index import planner
 from search_index.analyzer import han_grams, normalize, word_trigrams, words
 from search_index.index import K1, TITLE_BOOST, B, _check_query
-from search_index.snippets import snippet
+from search_index.snippets import highlight, snippet
 from search_index.types import (
     KINDS,
     Document,
@@ -311,6 +311,7 @@ class PostgresIndex:
         hits = [
             Hit(kind=row.kind, id=row.item_id, title=row.title, date=row.event_date,
                 snippet_html=snippet(row.original, row.body, terms, row.title_chars),
+                title_html=highlight(row.title, normalize(row.title), terms),
                 withdrawn=row.withdrawn, score=float(row.score))
             for row in rows
         ]

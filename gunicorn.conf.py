@@ -52,6 +52,8 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's signature
     (a forked child must not share file positions), so it is done here, in each worker."""
     from portal.search_sync import warm_up
 
+    if "search_index" not in getattr(worker.wsgi, "extensions", {}):
+        return  # not the portal (bench/bare_app.py is served with these settings too)
     worker.log.info("worker %s %s", worker.pid, warm_up(worker.wsgi))
 
 

@@ -180,14 +180,9 @@ def bench_database(url: str, size: int, source: str) -> str:
     """The URL of the bench's own database (created if missing): one per size and source."""
     import sqlalchemy as sa
 
-    base = sa.make_url(url)
-    name = f"{base.database}_{source}_{size}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    from tests.databases import sibling_database
+
+    return sibling_database(url, f"{sa.make_url(url).database}_{source}_{size}")
 
 
 def drop_search_table(url: str) -> None:

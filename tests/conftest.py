@@ -40,15 +40,9 @@ def _per_worker_database(url: str) -> str:
         return url
     import sqlalchemy as sa
 
-    base = sa.make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    from tests.databases import sibling_database
+
+    return sibling_database(url, f"{sa.make_url(url).database}_{worker}")
 
 
 TEST_DATABASE_URL = _per_worker_database(os.environ.get("PORTAL_TEST_DATABASE_URL", ""))
@@ -141,8 +135,14 @@ def make_app(tmp_path, **overrides) -> Flask:
 
 
 @pytest.fixture
-def app(tmp_path) -> Iterator[Flask]:
-    app = make_app(tmp_path)
+def app_settings() -> dict:
+    """Settings for the ``app`` fixture; a test folder overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_settings) -> Iterator[Flask]:
+    app = make_app(tmp_path, **app_settings)
     yield app
     app.extensions["search_index"].close()
     with app.app_context():

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-
-from tests.conftest import make_app
 
 # The follow-up's fixed answer time, shortened for the suite (its own test uses the real one).
 FAST_SECONDS = 0.02
@@ -20,15 +17,8 @@ USER_AGENT = "Mozilla/5.0 (ReporterPhone; distinctive-agent-4711)"
 
 
 @pytest.fixture
-def app(tmp_path) -> Iterator[Flask]:
-    app = make_app(tmp_path, REPORT_FOLLOWUP_MIN_SECONDS=FAST_SECONDS)
-    yield app
-    app.extensions["search_index"].close()
-    with app.app_context():
-        from portal.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+def app_settings() -> dict:
+    return {"REPORT_FOLLOWUP_MIN_SECONDS": FAST_SECONDS}
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from search_index.backend import SearchBackend
 from tests.conftest import skip_or_fail
+from tests.databases import sibling_database
 
 BACKENDS = ("whoosh", "postgres")
 
@@ -28,13 +29,7 @@ def postgres_search_url(purpose: str = "life") -> str | None:
     name = f"portal_test_search_{purpose}"
     if worker := os.environ.get("PYTEST_XDIST_WORKER"):
         name = f"{name}_{worker}"
-    base = sa.make_url(url)
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    return sibling_database(url, name)
 
 
 def make_backend(name: str, directory: Path, purpose: str = "life") -> SearchBackend:

@@ -16,6 +16,7 @@ from portal.models import Report, ReportMessage, ReportPhoto
 from portal.services.backup import row_counts
 from tests import factories
 from tests.conftest import TEST_DATABASE_URL, skip_or_fail
+from tests.databases import sibling_database
 from tests.staff.conftest import make_staff
 
 SECRET_WORDS = "【恢复演练】仓库里堆放着未登记的烟花爆竹"
@@ -46,14 +47,8 @@ def _restored_url(tmp_path, dump) -> str:
         target = tmp_path / "restored.db"
         shutil.copyfile(dump, target)
         return f"sqlite:///{target}"
-    base = sa.make_url(TEST_DATABASE_URL)
-    name = f"{base.database}_restore"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.set(database=name)
+    url = sa.make_url(sibling_database(
+        TEST_DATABASE_URL, f"{sa.make_url(TEST_DATABASE_URL).database}_restore", fresh=True))
     subprocess.run([shutil.which("pg_restore"), "--no-owner",
                     f"--dbname={url.set(drivername='postgresql').render_as_string(False)}",
                     str(dump)], check=True, capture_output=True)

@@ -18,7 +18,6 @@ from portal.extensions import db
 from portal.services import data_keys
 from portal.staff import accounts
 from portal.staff.models import StaffUser
-from tests.conftest import make_app
 from tests.staff.conftest import PASSWORD, login
 
 KEY_A = secrets.token_urlsafe(32)
@@ -27,13 +26,9 @@ KEY_C = secrets.token_urlsafe(32)
 
 
 @pytest.fixture
-def app(tmp_path) -> Iterator[Flask]:
+def app_settings() -> dict:
     """The usual fresh database, under a data key this module knows."""
-    app = make_app(tmp_path, data_key=KEY_A)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return {"data_key": KEY_A}
 
 
 @contextmanager

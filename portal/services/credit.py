@@ -44,7 +44,7 @@ from portal.models import (
     local_today,
     utcnow,
 )
-from portal.services.disclosures import PageOutOfRange
+from portal.services.disclosures import ItemPage, PageOutOfRange
 
 SIGNING_PURPOSE = "credit_certificate"  # a purpose of portal.tokens, not a secret
 # A name search needs this many characters: one character matches half the register.
@@ -323,16 +323,10 @@ class NameHit:
 
 
 @dataclass(frozen=True)
-class NamePage:
-    query: str
-    items: list[NameHit]
-    total: int
-    page: int
-    per_page: int
+class NamePage(ItemPage):
+    """A page of enterprises found by name (the lists' page, plus what was searched)."""
 
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    query: str
 
 
 _BRACKETS = str.maketrans({"(": "（", ")": "）"})

@@ -24,7 +24,7 @@ and keep the old key there for as long as reports made under it may be followed 
 check part names the key it was made with (``candidate_digests``); a key dropped from the
 setting takes its codes with it.
 
-Time.  ``MinimumDuration`` pads an answer to a fixed minimum, and ``digest_or_dummy`` always
+Time.  ``MinimumDuration`` pads an answer to a fixed minimum, and ``candidate_digests`` always
 pays for one hash, so a wrong code (check valid or not) costs the same as a right one.
 """
 
@@ -132,12 +132,6 @@ def digest(code: str, secret_key: str) -> str:
         type=Type.ID,
     )
     return raw.hex()
-
-
-def digest_or_dummy(raw: str, secret_key: str) -> str | None:
-    """The digest of the code in ``raw``, or None if it is not a code — after the same work."""
-    found = candidate_digests(raw, [secret_key])
-    return found[0] if found else None
 
 
 def candidate_digests(raw: str, secret_keys: Sequence[str]) -> list[str]:

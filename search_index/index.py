@@ -44,18 +44,21 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import repeat
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import LockError
-from whoosh.reading import IndexReader, TermNotFound
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search_index import planner
 from search_index.analyzer import normalize as _normalize
+from search_index.postings import PostingCache, Postings
 from search_index.schema import GRAMS, KEY, POINTER, TRIGRAMS, WORDS, make_schema
 from search_index.snippets import highlight, snippet
 from search_index.store import (
@@ -87,13 +90,19 @@ MAX_EXPANSION = 2000
 # Stop narrowing by further posting lists once this few candidates remain: confirming them on
 # the text is cheaper than reading another list.
 CONFIRM_DIRECTLY = 64
-# Relative costs (measured on this machine, in µs) that choose between reading postings and
-# confirming candidates on the text: a term lookup in Whoosh's hash file, one posting read
-# through the public matcher API, one skip_to, one confirmation (slice, count, score).
+# Relative costs (measured on this machine, in µs) that choose between reading a posting list
+# and confirming candidates on the text: a term lookup in Whoosh's hash file, one posting
+# decoded in bulk (``postings.read_postings``; nothing once cached), one candidate looked up in
+# a list read, one substring test on a document's text.
 LOOKUP_COST = 40.0
-POSTING_COST = 1.0
-SKIP_COST = 3.0
-CONFIRM_COST = 1.5
+DECODE_COST = 0.2
+INTERSECT_COST = 0.05
+CONFIRM_COST = 0.3
+# Decoded posting lists a process keeps (``postings.PostingCache``), 8 bytes a posting; warm-up
+# fills up to half of it with the broadest bigrams, the lists a search reads most often.
+POSTINGS_CACHE_BYTES = 128 * 2**20
+PREFILL_MIN_DF = 500  # warm-up decodes only posting lists at least this long (and ≥ 2 % of docs)
+CONFIRMED = "confirmed"  # the posting cache's pseudo-field for terms confirmed on the text
 MAX_PAGE = 1000
 MAX_PER_PAGE = 100
 # A ranked hit: (key, key, -leaf, -document number), larger is better.  The keys are (score,
@@ -190,20 +199,22 @@ class LeafState:
     """What a process keeps per segment, valid as long as the segment: its doc table, lexicons,
     document frequencies asked so far, and its live documents (per deletion count)."""
 
-    def __init__(self, table: DocTable) -> None:
+    def __init__(self, table: DocTable, key: str) -> None:
         self.table = table
+        self.key = key  # the segment in the posting cache: generation and segment id
         self.lexicons: dict[str, Lexicon] = {}
         self.dfs: dict[tuple[str, bytes], int] = {}
-        self.live: tuple[int, list[int]] | None = None
+        self.live: tuple[int, np.ndarray] | None = None
 
 
 class _Leaf:
-    """A segment as one search sees it: its reader and its cached state."""
+    """A segment as one search sees it: its reader, its cached state, the posting cache."""
 
-    def __init__(self, reader: IndexReader, state: LeafState) -> None:
+    def __init__(self, reader: IndexReader, state: LeafState, postings: PostingCache) -> None:
         self.reader = reader
         self.state = state
         self.table = state.table
+        self.cache = postings
 
     def df(self, field_name: str, term: bytes) -> int:
         # A term lookup in Whoosh's hash file costs ~20 µs; the answer never changes for a segment.
@@ -222,27 +233,87 @@ class _Leaf:
             lexicon = self.state.lexicons[field_name] = Lexicon(self.reader, field_name)
         return lexicon
 
-    def live(self) -> list[int]:
+    def live_mask(self) -> np.ndarray:
+        """Which document numbers are live (not deleted), as a boolean array."""
         reader = self.reader
         deleted = reader.doc_count_all() - reader.doc_count()
         if self.state.live is None or self.state.live[0] != deleted:
-            self.state.live = (deleted, list(reader.all_doc_ids()))
+            if deleted:
+                mask = np.zeros(reader.doc_count_all(), dtype=bool)
+                mask[list(reader.all_doc_ids())] = True
+            else:
+                mask = np.ones(reader.doc_count_all(), dtype=bool)
+            self.state.live = (deleted, mask)
         return self.state.live[1]
 
-    def ids(self, condition: Condition) -> list[int]:
-        """Live documents having any of the condition's terms, ascending."""
-        lists = []
-        for term in condition.terms:
-            try:
-                lists.append(self.reader.postings(condition.field, term).all_ids())
-            except TermNotFound:
-                continue
+    def read_cost(self, condition: Condition) -> float:
+        """What reading the condition's postings costs (µs, see ``*_COST``)."""
+        uncached = sum(1 for term in condition.terms
+                       if (self.state.key, condition.field, term) not in self.cache)
+        if not uncached:
+            return 0.0
+        return LOOKUP_COST * uncached + DECODE_COST * condition.df
+
+    def postings(self, condition: Condition) -> Postings:
+        """Documents having any of the condition's terms, ascending (deleted ones included),
+        and for a single term its frequencies."""
+        lists = [self.cache.get(self.reader, self.state.key, condition.field, term)
+                 for term in condition.terms]
         if len(lists) == 1:
-            return list(lists[0])  # a posting list is in document order already
-        ids: set[int] = set()
-        for found in lists:
-            ids.update(found)
-        return sorted(ids)
+            return lists[0]
+        ids = np.unique(np.concatenate([found for found, _ in lists]))
+        return ids, np.ones(len(ids), dtype=np.float32)
+
+    def find_first(self, needle: bytes, docnums: np.ndarray) -> np.ndarray:
+        """Where ``needle`` first occurs in each document's text (-1: nowhere)."""
+        columns = self.table.columns
+        return self._find(needle, docnums, columns.start[docnums].tolist(),
+                          columns.end[docnums].tolist())
+
+    def most_frequent(self, term: int, conditions: list[Condition],
+                      docnums: np.ndarray) -> np.ndarray | None:
+        """A bound on how often a term occurs in each of ``docnums`` (which all have it): its
+        rarest bigram's frequency, when a posting list of its bigrams is cached; else None."""
+        bound = None
+        for condition in conditions:
+            if (condition.term == term and condition.field == GRAMS
+                    and len(condition.terms) == 1 and not self.read_cost(condition)):
+                ids, freqs = self.postings(condition)
+                _, at = _locate(ids, docnums)
+                found = freqs[at].astype(np.float64)
+                bound = found if bound is None else np.minimum(bound, found)
+        return bound
+
+    def confirmed(self, needle: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """(documents, first positions) of a term an earlier search confirmed on the text."""
+        return self.cache.peek((self.state.key, CONFIRMED, needle))
+
+    def remember_confirmed(self, needle: bytes, docnums: np.ndarray, firsts: np.ndarray) -> None:
+        self.cache.put((self.state.key, CONFIRMED, needle), (docnums, firsts))
+
+    def _find(self, needle: bytes, docnums: np.ndarray, starts: list[int],
+              ends: list[int]) -> np.ndarray:
+        single = self.table.single_map
+        if single is not None:  # the usual case: map() runs the loop in C
+            found: Iterable[int] = map(single.find, repeat(needle), starts, ends)
+        else:
+            maps = self.table.maps
+            found = (maps[d].find(needle, s, e)
+                     for d, s, e in zip(docnums.tolist(), starts, ends, strict=True))
+        return np.fromiter(found, dtype=np.int64, count=len(starts))
+
+    def count_after(self, needle: bytes, docnums: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """How often ``needle`` occurs in each document's text from ``starts`` on."""
+        ends = self.table.columns.end[docnums].tolist()
+        single = self.table.single_map
+        if single is not None:
+            pieces = map(single.__getitem__, map(slice, starts.tolist(), ends))
+        else:
+            maps = self.table.maps
+            pieces = (maps[d][s:e] for d, s, e in zip(docnums.tolist(), starts.tolist(), ends,
+                                                       strict=True))
+        return np.fromiter(map(bytes.count, pieces, repeat(needle)), dtype=np.float64,
+                           count=len(ends))
 
 
 class _Open:
@@ -323,6 +394,7 @@ class SearchIndex:
         rebuild_timeout: float = 120.0,
         limitmb: int = 256,
         cache_size: int = 256,
+        postings_cache_bytes: int = POSTINGS_CACHE_BYTES,
     ) -> None:
         self.root = str(directory)
         self.write_timeout = write_timeout
@@ -340,6 +412,9 @@ class SearchIndex:
         self._seen: tuple[int, int] | None = None  # CURRENT's (inode, mtime) when opened
         self._number = 0  # the open generation's directory number
         self.cache_size = cache_size
+        # Kept across _reset(): its entries are keyed by generation and segment, whose postings
+        # never change, and a forked worker shares the parent's arrays (copy on write).
+        self._postings = PostingCache(postings_cache_bytes)
         self._results: OrderedDict[tuple[Any, ...], tuple[int, list[_Ranked]]] = OrderedDict()
         self._cached = 0  # ranked hits held by the LRU
         self.opened = 0  # searchers this process has opened (warm start is checked by it)
@@ -513,12 +588,13 @@ class SearchIndex:
             state = self._states.get(segment_id)
             if state is None:
                 pointers = list(reader.column_reader(POINTER))
-                state = LeafState(DocTable(pointers, self._files))
+                state = LeafState(DocTable(pointers, self._files), f"{self._number}/{segment_id}")
             states[segment_id] = state
-            leaves.append(_Leaf(reader, state))
+            leaves.append(_Leaf(reader, state, self._postings))
         if states.keys() != self._states.keys():
             self._states = states
             self._files.forget({n for s in states.values() for n in s.table.files})
+            self._postings.keep({s.key for s in states.values()})
         return leaves
 
     def generation(self) -> int:
@@ -532,13 +608,29 @@ class SearchIndex:
 
     def warm(self, queries: Iterable[str] = ("矿山", "矿", "12号", "ma")) -> int:
         """Open the searcher and fill what a search caches (segment tables, lexicons, term
-        lookups) by running ``queries``, so the first visitor does not pay for it.  Returns the
-        generation opened (-1: no index yet)."""
+        lookups, the posting lists of the broadest bigrams) by running ``queries``, so the
+        first visitor does not pay for it.  Returns the generation opened (-1: no index yet)."""
+        with self._lock:
+            searcher = self._current()
+            if searcher is not None:
+                self._prefill(self._leaves(searcher))
         for q in queries:
             self.search(SearchQuery(q=q))
         self._results.clear()  # warm the index, not the results
         self._cached = 0
         return self.generation()
+
+    def _prefill(self, leaves: list[_Leaf]) -> None:
+        """Decode the posting lists of the broadest bigrams into the posting cache, broadest
+        first, up to half its budget: a search for a common word then reads no postings."""
+        cache = self._postings
+        for leaf in leaves:
+            lexicon = leaf.lexicon(GRAMS)
+            smallest = max(PREFILL_MIN_DF, leaf.reader.doc_count_all() // 50)
+            for i in sorted(range(len(lexicon.terms)), key=lambda i: -lexicon.dfs[i]):
+                if lexicon.dfs[i] < smallest or cache.used >= cache.budget // 2:
+                    break
+                leaf.postings(Condition(GRAMS, [lexicon.terms[i]], lexicon.dfs[i]))
 
     def close(self) -> None:
         """Close the searcher and drop the maps (the next search opens them again)."""
@@ -836,13 +928,22 @@ def _idf(n: int, df: int) -> float:
 
 
 class _Execution:
-    """One search over the current leaves (segments)."""
+    """One search over the current leaves (segments), in bulk: numpy arrays of candidates, not
+    a Python step per hit (issue 9 §2).
+
+    Per leaf: (1) candidates from the rarest condition's posting list, narrowed by the others
+    while reading a list costs less than the confirmations it saves (``*_COST``); a term that is
+    one bigram is *decided* by its posting list, which gives its frequency too; (2) every other
+    term is confirmed on the text (``mmap.find`` through ``map``: the loop runs in C); (3) all
+    survivors are counted; (4) bounds of each score from what is known so far pick the few
+    that can still reach the page, and only those get exact scores (title test, frequency).
+    """
 
     def __init__(self, leaves: list[_Leaf], plan: planner.Plan, query: SearchQuery) -> None:
         self.leaves = leaves
         self.plan = plan
         self.query = query
-        self.kind_codes = {KIND_CODES[k] for k in query.kinds} if query.kinds else None
+        self.kind_codes = [KIND_CODES[k] for k in query.kinds] if query.kinds else None
         self.date_range = (
             (date(query.year, 1, 1).toordinal(), date(query.year, 12, 31).toordinal())
             if query.year
@@ -857,24 +958,25 @@ class _Execution:
 
     # -- filters ------------------------------------------------------------------------------
 
-    def _allowed(self, table: DocTable, docnum: int) -> bool:
-        if self.kind_codes is not None and table.kind[docnum] not in self.kind_codes:
-            return False
-        if self.query.county and table.county[docnum] != self.query.county:
-            return False
-        if self.query.sector and table.sector[docnum] != self.query.sector:
-            return False
-        if self.date_range is not None:
-            ordinal = table.date[docnum]
-            if not self.date_range[0] <= ordinal <= self.date_range[1]:
-                return False
-        return True
-
-    def _filter(self, table: DocTable, docnums: list[int]) -> list[int]:
+    def _allowed(self, leaf: _Leaf) -> np.ndarray:
+        """Live documents of the leaf that pass the filters, as a mask by document number."""
+        live = leaf.live_mask()
         if not self.filtered:
-            return docnums
-        allowed = self._allowed
-        return [d for d in docnums if allowed(table, d)]
+            return live
+        columns = leaf.table.columns
+        allowed = live.copy()
+        if self.kind_codes is not None:
+            allowed &= np.isin(columns.kind, self.kind_codes)
+        for value, codes, column in ((self.query.county, columns.county_codes, columns.county),
+                                     (self.query.sector, columns.sector_codes, columns.sector)):
+            if value:
+                code = codes.get(value)
+                if code is None:
+                    return np.zeros_like(live)
+                allowed &= column == code
+        if self.date_range is not None:
+            allowed &= (columns.date >= self.date_range[0]) & (columns.date <= self.date_range[1])
+        return allowed
 
     # -- conditions ---------------------------------------------------------------------------
 
@@ -919,63 +1021,27 @@ class _Execution:
         conditions.sort(key=lambda c: c.df)
         return conditions
 
-    @staticmethod
-    def _narrow(leaf: _Leaf, candidates: list[int], condition: Condition) -> list[int] | None:
-        """The candidates (ascending) that have the condition; None when narrowing by it costs
-        more than confirming the candidates it would exclude."""
-        size = max(1, leaf.reader.doc_count_all())
-        saved = CONFIRM_COST * len(candidates) * max(0.0, 1.0 - condition.df / size)
-        read = LOOKUP_COST * len(condition.terms) + POSTING_COST * condition.df
-        skip = LOOKUP_COST + SKIP_COST * len(candidates)
-        if len(condition.terms) == 1 and skip < read:
-            if skip >= saved:
-                return None
-            # A long list and few candidates: skip through the list block by block.
-            try:
-                matcher = leaf.reader.postings(condition.field, condition.terms[0])
-            except TermNotFound:
-                return []
-            kept = []
-            for docnum in candidates:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-                if matcher.id() == docnum:
-                    kept.append(docnum)
-            return kept
-        if read >= saved:
-            return None
-        ids = set(leaf.ids(condition))
-        return [d for d in candidates if d in ids]
-
     # -- execution ----------------------------------------------------------------------------
 
     def run(self, hits: _TopK) -> _TopK:
         """Collect the hits into ``hits`` (counted, and kept when among the best)."""
         n = max(1, self.live_docs)
-        # One two-character word is answered from its posting list; several words go through
-        # the confirm path, which reads only the rarest list and checks the others on the text
-        # (cheaper than skipping through long lists).
-        one_word = len(self.plan.terms) == 1 and self.plan.terms[0].is_bigram
-        per_leaf = [None if one_word else self._conditions(leaf) for leaf in self.leaves]
-        idf = [_idf(n, df) for df in self._dfs(per_leaf, one_word)]
+        per_leaf = [self._conditions(leaf) for leaf in self.leaves]
+        idf = [_idf(n, df) for df in self._dfs(per_leaf)]
+        constants = [self._bm25(value) for value in idf]
         for i, leaf in enumerate(self.leaves):
-            if one_word:
-                self._run_postings(i, leaf, idf, hits)
-            elif (conditions := per_leaf[i]) is not None:
-                self._run_confirmed(i, leaf, conditions, idf, hits)
+            if (conditions := per_leaf[i]) is not None:
+                self._run_leaf(i, leaf, conditions, constants, hits)
         return hits
 
-    def _dfs(self, per_leaf: list[list[Condition] | None], one_word: bool) -> list[int]:
+    def _dfs(self, per_leaf: list[list[Condition] | None]) -> list[int]:
         """Documents per term, for idf: exact for a bigram (up to deleted documents), else the
         bound given by the rarest of the term's own conditions."""
         dfs = []
-        for i, term in enumerate(self.plan.terms):
+        for i in range(len(self.plan.terms)):
             df = 0
             for leaf, conditions in zip(self.leaves, per_leaf, strict=True):
-                if one_word:
-                    df += leaf.df(GRAMS, term.needle)
-                elif conditions is not None:
+                if conditions is not None:
                     own = [c.df for c in conditions if c.term == i]
                     df += min(own, default=leaf.reader.doc_count())
             dfs.append(min(df, self.live_docs))
@@ -986,161 +1052,186 @@ class _Execution:
         score = idf·(k1+1)·tf / (tf + k1·(1-b) + k1·b·dl/avgdl) + bonus·[term in title]."""
         return idf * (K1 + 1.0), K1 * (1.0 - B), K1 * B / self.avgdl, TITLE_BOOST * idf
 
-    def _run_postings(self, li: int, leaf: _Leaf, idf: list[float],
-                      hits: _TopK) -> None:
-        """One two-character word: its posting list is the exact answer, with frequencies."""
-        reader, table = leaf.reader, leaf.table
-        (term,) = self.plan.terms
-        needle = term.needle
-        if leaf.df(GRAMS, needle) == 0:
-            return
-        start, end, title_end, dates = table.start, table.end, table.title_end, table.date
-        single_map = table.single_map
-        single_find = single_map.find if single_map is not None else None
-        maps = table.maps
-        allowed = self._allowed if self.filtered else None
-        weight, norm, slope, bonus = self._bm25(idf[0])
-        by_date = self.by_date
-        offer, floor, count = hits.offer, hits.floor, 0
-        matcher = reader.postings(GRAMS, needle)
-        while matcher.is_active():
-            docnum = matcher.id()
-            if allowed is None or allowed(table, docnum):
-                count += 1
-                if by_date and dates[docnum] < floor:
-                    matcher.next()
-                    continue
-                tf = matcher.weight()
-                s = start[docnum]
-                score = weight * tf / (tf + norm + slope * (end[docnum] - s))
-                # Whether the title has the word (the title is the start of the text, so one
-                # short find) matters only if the bonus can lift the hit among the best.
-                if (by_date or score + bonus >= floor) and (
-                        (single_find or maps[docnum].find)(needle, s, title_end[docnum]) >= 0):
-                    score += bonus
-                if by_date:
-                    floor = offer((dates[docnum], score, -li, -docnum))
-                elif score >= floor:
-                    floor = offer((score, dates[docnum], -li, -docnum))
-            matcher.next()
-        hits.count += count
-
-    def _run_confirmed(self, li: int, leaf: _Leaf, conditions: list[Condition],
-                       idf: list[float], hits: _TopK) -> None:
-        """Narrow by the rarest conditions, then confirm every term on the text."""
-        table = leaf.table
-        size = leaf.reader.doc_count()
-        # Read the rarest condition's postings when that costs less than confirming the
-        # documents it excludes; otherwise scan the segment.
+    def _run_leaf(self, li: int, leaf: _Leaf, conditions: list[Condition],
+                  constants: list[tuple[float, float, float, float]], hits: _TopK) -> None:
+        terms = self.plan.terms
+        size = max(1, leaf.reader.doc_count_all())
+        allowed = self._allowed(leaf)
+        # Frequencies of the decided terms (one bigram: its posting list is the exact answer),
+        # aligned with the candidates.
+        tfs: dict[int, np.ndarray] = {}
+        # Where each confirmed term first occurs, aligned with the candidates too.
+        firsts: dict[int, np.ndarray] = {}
+        # Terms confirmed by an earlier search in this segment (see below): their documents
+        # are known without reading any text.
+        remembered = {i: found for i, term in enumerate(terms)
+                      if not term.is_bigram and (found := leaf.confirmed(term.needle)) is not None}
         first = conditions[0] if conditions else None
-        if first is not None and (LOOKUP_COST * len(first.terms) + POSTING_COST * first.df
-                                  < CONFIRM_COST * (size - first.df)):
-            candidates = leaf.ids(first)
-            rest = conditions[1:]
-        else:
-            candidates = leaf.live()
-            rest = []
-        candidates = self._filter(table, candidates)
-        # Narrow by other terms only: the bigrams of one word nearly always come together
-        # (矿山 and 山企 in 矿山企业), so a second bigram of the same term excludes few.
-        used = {first.term} if rest else set()
+        if remembered:
+            i = min(remembered, key=lambda i: len(remembered[i][0]))
+            ids, positions = remembered.pop(i)
+            keep = allowed[ids]
+            candidates, firsts[i] = ids[keep], positions[keep]
+            rest, used = conditions, {i}
+        elif first is not None and (leaf.read_cost(first)
+                                    < CONFIRM_COST * (leaf.reader.doc_count() - first.df)):
+            ids, freqs = leaf.postings(first)
+            keep = allowed[ids]
+            candidates = ids[keep]
+            if terms[first.term].is_bigram:
+                tfs[first.term] = freqs[keep]
+            rest, used = conditions[1:], {first.term}
+        else:  # nothing selective enough: every allowed document is a candidate
+            candidates = np.flatnonzero(allowed).astype(np.int32)
+            rest, used = conditions, set()
         for condition in rest:
             if len(candidates) <= CONFIRM_DIRECTLY:
                 break
             if condition.term in used:
+                # The other bigrams of one word nearly always come with the first (矿山 and 山企
+                # in 矿山企业): they exclude too few to be worth reading.
                 continue
-            narrowed = self._narrow(leaf, candidates, condition)
-            if narrowed is None:  # the rest are commoner still: no gain from them either
-                break
-            candidates = narrowed
+            decided = terms[condition.term].is_bigram
+            excluded = max(0.0, 1.0 - condition.df / size)
+            saved = CONFIRM_COST * len(candidates) * (excluded + (1.0 if decided else 0.0))
+            if leaf.read_cost(condition) + INTERSECT_COST * len(candidates) >= saved:
+                continue
+            ids, freqs = leaf.postings(condition)
+            present, at = _locate(ids, candidates)
+            candidates = _narrowed(candidates, present, tfs, firsts)
+            if decided:
+                tfs[condition.term] = freqs[at[present]]
             used.add(condition.term)
-        # Confirm the term that excludes most first (fewest documents by its conditions).
-        order = sorted(range(len(self.plan.terms)),
+        # Confirm the other terms, the one that excludes most first: on the text, or by what an
+        # earlier search remembered.
+        order = sorted((i for i in range(len(terms)) if i not in tfs and i not in firsts),
                        key=lambda i: min((c.df for c in conditions if c.term == i), default=size))
-        terms = [(self.plan.terms[i].needle, len(self.plan.terms[i].needle), *self._bm25(idf[i]))
-                 for i in order]
-        self._confirm(li, table, candidates, terms, hits)
-
-    def _confirm(self, li: int, table: DocTable, candidates: list[int],
-                 terms: list[tuple[bytes, int, float, float, float, float]],
-                 hits: _TopK) -> None:
-        """Keep the candidates whose text contains every term, scored by BM25 on the exact
-        substring frequency.
-
-        The hot loop of the search: everything is a local; the text is searched in place in
-        the map; the title test is the first match's position.  A hit is counted as soon as
-        every term is found; the frequencies (a copy of the rest of the text, to count) are
-        needed only when the hit can still rank: its date is not older than the k-th best
-        (date order), or its score's bound (idf·(k1+1) + bonus, whatever the frequency)
-        reaches the k-th best score.
-        """
-        start, end, title_end, dates, maps = (table.start, table.end, table.title_end,
-                                              table.date, table.maps)
-        single_map = table.single_map
-        single_find = single_map.find if single_map is not None else None
-        offer, floor, count = hits.offer, hits.floor, 0
-        by_date = self.by_date
-        if len(terms) == 1:
-            ((needle, length, weight, norm, slope, bonus),) = terms
-            titled_bound = weight + bonus
-            for docnum in candidates:
-                s = start[docnum]
-                e = end[docnum]
-                find = single_find or maps[docnum].find
-                p = find(needle, s, e)
-                if p < 0:
-                    continue
-                count += 1
-                in_title = p + length <= title_end[docnum]
-                if by_date:
-                    if dates[docnum] < floor:
-                        continue
-                elif (titled_bound if in_title else weight) < floor:
-                    continue
-                tf = 1 + (single_map or maps[docnum])[p + length : e].count(needle)
-                score = weight * tf / (tf + norm + slope * (e - s))
-                if in_title:
-                    score += bonus
-                if by_date:
-                    if dates[docnum] >= floor:
-                        floor = offer((dates[docnum], score, -li, -docnum))
-                elif score >= floor:
-                    floor = offer((score, dates[docnum], -li, -docnum))
-            hits.count += count
-            return
-        for docnum in candidates:
-            s = start[docnum]
-            e = end[docnum]
-            find = single_find or maps[docnum].find
-            first = []
-            bound = 0.0
-            for needle, length, weight, _norm, _slope, bonus in terms:
-                p = find(needle, s, e)
-                if p < 0:
-                    break
-                first.append(p)
-                bound += weight + bonus if p + length <= title_end[docnum] else weight
+        for i in order:
+            if not len(candidates):
+                return
+            if i in remembered:
+                ids, positions = remembered[i]
+                present, at = _locate(ids, candidates)
+                candidates = _narrowed(candidates, present, tfs, firsts)
+                firsts[i] = positions[at[present]]
             else:
-                count += 1
-                if by_date:
-                    if dates[docnum] < floor:
-                        continue
-                elif bound < floor:
-                    continue
-                text = single_map or maps[docnum]
-                score = 0.0
-                for (needle, length, weight, norm, slope, bonus), p in zip(terms, first,
-                                                                          strict=True):
-                    tf = 1 + text[p + length : e].count(needle)
-                    score += weight * tf / (tf + norm + slope * (e - s))
-                    if p + length <= title_end[docnum]:
-                        score += bonus
-                if by_date:
-                    if dates[docnum] >= floor:
-                        floor = offer((dates[docnum], score, -li, -docnum))
-                elif score >= floor:
-                    floor = offer((score, dates[docnum], -li, -docnum))
-        hits.count += count
+                found = leaf.find_first(terms[i].needle, candidates)
+                keep = found >= 0
+                candidates = _narrowed(candidates, keep, tfs, firsts)
+                firsts[i] = found[keep]
+        if len(terms) == 1 and not self.filtered and 0 in firsts and 0 not in remembered:
+            # Every live document with the term, found on the text: remember it, so the next
+            # search for it (another page, sort or filter) reads no text (a broad phrase at
+            # 100,000 documents costs 30-60 ms to confirm).
+            leaf.remember_confirmed(terms[0].needle, candidates, firsts[0])
+        if not len(candidates):
+            return
+        hits.count += len(candidates)
+        self._rank(li, leaf, conditions, candidates, tfs, firsts, constants, hits)
+
+    def _rank(self, li: int, leaf: _Leaf, conditions: list[Condition], candidates: np.ndarray,
+              tfs: dict[int, np.ndarray], firsts: dict[int, np.ndarray],
+              constants: list[tuple[float, float, float, float]], hits: _TopK) -> None:
+        """Offer the candidates that can still be among the best, with their exact scores.
+
+        A decided term's part of the score is known (frequency from its postings, title from
+        the segment's titles); a confirmed term's title test is known (its first occurrence)
+        but not its frequency beyond 1.  So each score lies between bounds, and only the
+        candidates whose upper bound reaches the k-th best lower bound (or whose date reaches
+        the k-th best date) have their frequencies counted.  The margin keeps rounding from
+        dropping a tie.
+        """
+        columns = leaf.table.columns
+        terms = self.plan.terms
+        length = columns.length[candidates]
+        dates = columns.date[candidates]
+        k = hits.k
+        known = np.zeros(len(candidates))
+        unknown = [i for i in range(len(terms)) if i not in tfs]
+        for i, (weight, norm, slope, bonus) in enumerate(constants):
+            needle = terms[i].needle
+            if i in tfs:
+                tf = tfs[i].astype(np.float64)
+                known += weight * tf / (tf + norm + slope * length)
+                known += np.where(leaf.table.columns.title_mask(leaf.table, needle)[candidates],
+                                  bonus, 0.0)
+            else:
+                known += np.where(firsts[i] + len(needle) <= columns.title_end[candidates],
+                                  bonus, 0.0)
+
+        def exact(chosen: np.ndarray) -> np.ndarray:
+            """The scores of ``candidates[chosen]``: the unknown frequencies counted."""
+            score = known[chosen]
+            for i in unknown:
+                weight, norm, slope, _bonus = constants[i]
+                needle = terms[i].needle
+                tf = 1.0 + leaf.count_after(needle, candidates[chosen],
+                                            firsts[i][chosen] + len(needle))
+                score = score + weight * tf / (tf + norm + slope * length[chosen])
+            return score
+
+        if unknown and k is not None and len(candidates) > k:
+            if self.by_date:
+                chosen = np.flatnonzero(dates >= max(float(_kth_largest(dates, k)), hits.floor))
+                score = exact(chosen)
+            else:
+                lower, upper = known.copy(), known.copy()
+                for i in unknown:
+                    weight, norm, slope, _bonus = constants[i]
+                    lower += weight / (1.0 + norm + slope * length)
+                    most = leaf.most_frequent(i, conditions, candidates)
+                    upper += weight if most is None else weight * most / (most + norm
+                                                                          + slope * length)
+                # Score the most promising few first: their k-th best is a higher threshold
+                # than the k-th best lower bound, so fewer of the rest need counting.
+                size = min(len(candidates), 4 * k)
+                sample = np.argpartition(upper, len(upper) - size)[len(upper) - size:]
+                sampled = exact(sample)
+                threshold = max(float(_kth_largest(lower, k)), float(_kth_largest(sampled, k)),
+                                hits.floor)
+                reach = upper >= threshold - 1e-9 * max(1.0, abs(threshold))
+                reach[sample] = False
+                rest = np.flatnonzero(reach)
+                chosen = np.concatenate((sample, rest))
+                score = np.concatenate((sampled, exact(rest)))
+            candidates, dates = candidates[chosen], dates[chosen]
+        else:
+            score = exact(np.arange(len(candidates)))
+        # Only the best k (ties included) become Python tuples.
+        if k is not None and len(candidates) > k:
+            keys = dates if self.by_date else score
+            keep = keys >= max(float(_kth_largest(keys, k)), hits.floor)
+            candidates, dates, score = candidates[keep], dates[keep], score[keep]
+        offer, floor = hits.offer, hits.floor
+        by_date = self.by_date
+        for s, d, docnum in zip(score.tolist(), dates.tolist(), candidates.tolist(), strict=True):
+            if by_date:
+                if d >= floor:
+                    floor = offer((d, s, -li, -docnum))
+            elif s >= floor:
+                floor = offer((s, d, -li, -docnum))
+
+
+def _locate(ids: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(which candidates are in ``ids``, where in ``ids`` they are); both ascending."""
+    if not len(ids):
+        return np.zeros(len(candidates), dtype=bool), np.zeros(len(candidates), dtype=np.int64)
+    at = np.searchsorted(ids, candidates)
+    at[at == len(ids)] = 0
+    return ids[at] == candidates, at
+
+
+def _narrowed(candidates: np.ndarray, keep: np.ndarray, *aligned: dict[int, np.ndarray]
+              ) -> np.ndarray:
+    """The kept candidates; the arrays aligned with them are narrowed in place."""
+    for arrays in aligned:
+        for i in arrays:
+            arrays[i] = arrays[i][keep]
+    return candidates[keep]
+
+
+def _kth_largest(values: np.ndarray, k: int) -> Any:
+    return np.partition(values, len(values) - k)[len(values) - k]
 
 
 def _hits(leaves: list[_Leaf], ranked: list[_Ranked], query: SearchQuery) -> list[Hit]:

@@ -33,6 +33,8 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from search_index.analyzer import changed_characters, normalize
 from search_index.types import KINDS, Document
 
@@ -154,7 +156,8 @@ class DocTable:
     """
 
     __slots__ = ("files", "maps", "single_map", "start", "end", "record", "date", "kind",
-                 "withdrawn", "county", "sector", "title_end", "doc_id", "total_bytes")
+                 "withdrawn", "county", "sector", "title_end", "doc_id", "total_bytes",
+                 "columns")
 
     def __init__(self, pointers: list[int], files: SideFiles) -> None:
         n = len(pointers)
@@ -209,6 +212,7 @@ class DocTable:
             (number,) = self.files
             self.single_map = files.view(number, max(self.end))
             self.maps = [self.single_map] * n
+        self.columns = Columns(self)
 
     def text_bytes(self, docnum: int) -> bytes:
         return self.maps[docnum][self.start[docnum] : self.end[docnum]]
@@ -238,3 +242,55 @@ class DocTable:
     def event_date(self, docnum: int) -> date | None:
         ordinal = self.date[docnum]
         return date.fromordinal(ordinal) if ordinal else None
+
+
+class Columns:
+    """The same per-document values as numpy arrays, for the search's bulk steps (filtering,
+    scoring and picking the best of many hits without a Python step per hit)."""
+
+    __slots__ = ("start", "end", "title_end", "length", "date", "kind", "county", "sector",
+                 "county_codes", "sector_codes", "_titles")
+
+    def __init__(self, table: DocTable) -> None:
+        self.start = np.array(table.start, dtype=np.int64)
+        self.end = np.array(table.end, dtype=np.int64)
+        self.title_end = np.array(table.title_end, dtype=np.int64)
+        self.length = (self.end - self.start).astype(np.float64)  # BM25's document length
+        self.date = np.array(table.date, dtype=np.int64)
+        self.kind = np.frombuffer(bytes(table.kind), dtype=np.uint8)
+        self.county_codes: dict[str, int] = {}
+        self.sector_codes: dict[str, int] = {}
+        self.county = np.array([self.county_codes.setdefault(c, len(self.county_codes))
+                                for c in table.county], dtype=np.int32)
+        self.sector = np.array([self.sector_codes.setdefault(c, len(self.sector_codes))
+                                for c in table.sector], dtype=np.int32)
+        self._titles: tuple[bytes, np.ndarray] | None = None
+
+    def title_mask(self, table: DocTable, needle: bytes) -> np.ndarray:
+        """Which documents have ``needle`` in their (normalised) title, by document number.
+
+        The titles are joined with newlines (no term contains one, so no match spans two) and
+        searched with numpy: the positions of the needle's rarest byte, narrowed byte by byte.
+        Bounded by the titles' size, whatever the number of hits (a find per hit was 35 ms for
+        a word in 88,000 titles)."""
+        if self._titles is None:
+            joined = b"\n".join(table.maps[d][s:e] for d, (s, e)
+                                 in enumerate(zip(table.start, table.title_end, strict=True)))
+            lengths = self.title_end - self.start + 1
+            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+            data = np.frombuffer(joined, dtype=np.uint8)
+            self._titles = (data, offsets, np.bincount(data, minlength=256))
+        data, offsets, byte_counts = self._titles
+        mask = np.zeros(len(offsets), dtype=bool)
+        pattern = np.frombuffer(needle, dtype=np.uint8)
+        if not len(pattern) or len(pattern) > len(data):
+            return mask
+        rarest = int(np.argmin(byte_counts[pattern]))
+        starts = np.flatnonzero(data == pattern[rarest]) - rarest
+        starts = starts[(starts >= 0) & (starts <= len(data) - len(pattern))]
+        for j, byte in enumerate(pattern):
+            if j != rarest and len(starts):
+                starts = starts[data[starts + j] == byte]
+        if len(starts):
+            mask[np.searchsorted(offsets, starts, side="right") - 1] = True
+        return mask

@@ -139,6 +139,26 @@ def warm_up(app: Flask) -> str:
     return f"warm: {searched}, {len(WARM_PATHS)} pages rendered in {elapsed:.0f} ms"
 
 
+def prefill_before_fork(app: Flask) -> str:
+    """In gunicorn's master, before the workers are forked: decode the broadest posting lists
+    once, for every worker to share (the Whoosh backend; PostgreSQL keeps its own).  The master
+    then closes the index files, which each worker opens for itself.  Returns a line for the
+    log; never raises."""
+    index = app.extensions["search_index"]
+    prefill = getattr(index, "prefill", None)
+    if prefill is None:
+        return "search prefill: not needed by this backend"
+    started = time.perf_counter()
+    try:
+        held = prefill()
+    except (SearchUnavailable, IndexBusy, OSError) as exc:
+        return f"search prefill skipped ({exc})"
+    finally:
+        index.close()
+    elapsed = (time.perf_counter() - started) * 1000
+    return f"search prefill: {held / 2**20:.0f} MB of posting lists in {elapsed:.0f} ms"
+
+
 def searcher_opens(app: Flask) -> int:
     """How many times this process has opened the search index (1 after a warm start)."""
     return app.extensions["search_index"].opened

@@ -518,6 +518,7 @@ class SearchIndex:
         if self._pid != pid:
             self._pid = pid
             self._reset()
+            self.opened = 0  # counts this process's opens (the parent's were its own)
 
     def _reset(self) -> None:
         self._open.close()
@@ -610,19 +611,28 @@ class SearchIndex:
         """Open the searcher and fill what a search caches (segment tables, lexicons, term
         lookups, the posting lists of the broadest bigrams) by running ``queries``, so the
         first visitor does not pay for it.  Returns the generation opened (-1: no index yet)."""
-        with self._lock:
-            searcher = self._current()
-            if searcher is not None:
-                self._prefill(self._leaves(searcher))
+        self.prefill()
         for q in queries:
             self.search(SearchQuery(q=q))
         self._results.clear()  # warm the index, not the results
         self._cached = 0
         return self.generation()
 
-    def _prefill(self, leaves: list[_Leaf]) -> None:
+    def prefill(self) -> int:
         """Decode the posting lists of the broadest bigrams into the posting cache, broadest
-        first, up to half its budget: a search for a common word then reads no postings."""
+        first, up to half its budget: a search for a common word then reads no postings.
+        Returns the bytes the cache holds.
+
+        Called in gunicorn's master before it forks (``gunicorn.conf.py``), the arrays are
+        shared by every worker: a child's pages stay the parent's until written, and these are
+        never written."""
+        with self._lock:
+            searcher = self._current()
+            if searcher is not None:
+                self._prefill(self._leaves(searcher))
+            return self._postings.used
+
+    def _prefill(self, leaves: list[_Leaf]) -> None:
         cache = self._postings
         for leaf in leaves:
             lexicon = leaf.lexicon(GRAMS)

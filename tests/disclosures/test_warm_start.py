@@ -43,6 +43,8 @@ def test_gunicorn_workers_warm_up_before_their_first_request(tmp_path):
         for _ in range(10):
             assert get(base + "/api/v1/search?q=%E7%9F%BF%E5%B1%B1") == 200  # 矿山
     text = log.read_text()
+    # The master decoded the broadest posting lists before forking, for the workers to share.
+    assert re.search(r"search prefill: \d+ MB of posting lists", text), text
     warmed = re.findall(r"worker (\d+) warm: search index generation (\d+)", text)
     assert len(warmed) == 2 and all(int(g) > 0 for _, g in warmed), text
     # Each worker opened the index once, at warm-up: no request reopened it.

@@ -421,6 +421,11 @@ REPORT_EVENT_KINDS: dict[str, str] = {
     "reward_claimed": "已申领奖励",
     "reward_paid": "奖励已发放",
 }
+# Steps whose note the reporter never sees: what they are told is fixed.  An approver's reason
+# for rejecting a reward is an internal note between staff (kept on the reward, for staff); the
+# reporter is told neutrally that the proposal was not approved and is being reviewed.
+REWARD_REJECTED_NOTE = "奖励提议经审批未获批准，承办人员将进行复核。"
+REPORT_EVENT_FIXED_NOTES: dict[str, str] = {"reward_rejected": REWARD_REJECTED_NOTE}
 REWARD_STATES: dict[str, str] = {
     "proposed": "已提出，待审批",
     "approved": "已批准，可领取",
@@ -527,6 +532,14 @@ class ReportEvent(Base):
     @property
     def label(self) -> str:
         return REPORT_EVENT_KINDS.get(self.kind, self.kind)
+
+    @property
+    def reporter_note(self) -> str | None:
+        """The note as the reporter is shown it (the timeline on both sides shows this).
+
+        A step of ``REPORT_EVENT_FIXED_NOTES`` always shows its fixed text, also when an older
+        row stored something else as its note."""
+        return REPORT_EVENT_FIXED_NOTES.get(self.kind, self.note)
 
 
 class ReportMessage(Base):

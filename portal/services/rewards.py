@@ -166,7 +166,8 @@ def approve(reward: Reward, *, actor: Any, today: date | None = None) -> date:
 
 
 def reject(reward: Reward, *, actor: Any, reason: str, today: date | None = None) -> None:
-    """Reject a proposed reward with a reason (the reporter is told it)."""
+    """Reject a proposed reward with a reason.  The reason is for staff (on the reward); the
+    reporter's timeline says only that the proposal was not approved (``REWARD_REJECTED_NOTE``)."""
     _check_approver(reward, actor)
     reason = (reason or "").strip()
     if not MIN_REASON_LENGTH <= len(reason) <= cases.MAX_TEXT_LENGTH:
@@ -178,7 +179,7 @@ def reject(reward: Reward, *, actor: Any, reason: str, today: date | None = None
     reward.decided_by_id = actor.id
     reward.decided_on = today
     reward.rejection_reason = reason
-    reward.report.add_event("reward_rejected", today, reason)
+    reward.report.add_event("reward_rejected", today)
     _audit(reward, "reward_reject", actor)
     db.session.commit()
 

@@ -623,10 +623,34 @@ class Reward(Base):
         EncryptedText("rewards.payment_reference")
     )
     report: Mapped[Report] = relationship(back_populates="reward")
+    # Every rejected proposal, oldest first: proposing again reuses this row, not the record.
+    rejections: Mapped[list[RewardRejection]] = relationship(
+        back_populates="reward", cascade="all, delete-orphan", order_by="RewardRejection.id"
+    )
 
     @property
     def status_label(self) -> str:
         return REWARD_STATES.get(self.status, self.status)
+
+
+class RewardRejection(Base):
+    """A reward proposal an approver rejected, as it stood, with the approver's reason.
+
+    A report has one reward row, and a handler may propose again after a rejection, which
+    resets that row to "proposed"; these rows keep each rejected proposal on record for staff.
+    Never edited.  The reason is internal: the reporter is never shown it."""
+
+    __tablename__ = "reward_rejections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"), index=True)
+    amount_yuan: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(200), default="")
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    proposed_on: Mapped[date] = mapped_column(Date)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    rejected_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    reward: Mapped[Reward] = relationship(back_populates="rejections")
 
 
 class DataGeneration(Base):

@@ -385,6 +385,10 @@ def test_reject_through_the_page_needs_a_reason(app, handler, approver):
     assert REWARD_REJECTED_NOTE in report_page  # what the reporter sees, on the timeline
     refused = post(approver, f"/staff/rewards/{reward_id}/approve")
     assert "不能审批" in approver.get(refused.headers["Location"]).get_data(as_text=True)
+    # Proposed again: the same reward, and its page still shows the rejection and its reason.
+    assert post(handler, f"/staff/reports/{report_id}/reward").headers["Location"] == reward_url
+    page = approver.get(reward_url).get_data(as_text=True)
+    assert "驳回记录" in page and "举报人系该企业安全管理人员" in page
 
 
 def test_someone_with_both_roles_cannot_approve_their_own_proposal(app):

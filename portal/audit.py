@@ -130,6 +130,7 @@ ACTIONS: dict[str, str] = {
     "reward_slip_check": "核验领奖凭证",
     "reward_pay": "登记奖励发放",
     "reports_purge": "清除过期举报内容",
+    "credit_certificate_issue": "出具信用记录查询证明",
 }
 OBJECT_KINDS: dict[str, str] = {
     "powers": "权责清单",
@@ -140,6 +141,7 @@ OBJECT_KINDS: dict[str, str] = {
     "data_key": "数据加密密钥",
     "report": "举报",
     "reward": "举报奖励",
+    "credit_certificate": "信用记录查询证明",
 }
 
 

@@ -421,6 +421,11 @@ REPORT_EVENT_KINDS: dict[str, str] = {
     "reward_claimed": "已申领奖励",
     "reward_paid": "奖励已发放",
 }
+# Steps whose note the reporter never sees: what they are told is fixed.  An approver's reason
+# for rejecting a reward is an internal note between staff (kept on the reward, for staff); the
+# reporter is told neutrally that the proposal was not approved and is being reviewed.
+REWARD_REJECTED_NOTE = "奖励提议经审批未获批准，承办人员将进行复核。"
+REPORT_EVENT_FIXED_NOTES: dict[str, str] = {"reward_rejected": REWARD_REJECTED_NOTE}
 REWARD_STATES: dict[str, str] = {
     "proposed": "已提出，待审批",
     "approved": "已批准，可领取",
@@ -528,6 +533,14 @@ class ReportEvent(Base):
     def label(self) -> str:
         return REPORT_EVENT_KINDS.get(self.kind, self.kind)
 
+    @property
+    def reporter_note(self) -> str | None:
+        """The note as the reporter is shown it (the timeline on both sides shows this).
+
+        A step of ``REPORT_EVENT_FIXED_NOTES`` always shows its fixed text, also when an older
+        row stored something else as its note."""
+        return REPORT_EVENT_FIXED_NOTES.get(self.kind, self.note)
+
 
 class ReportMessage(Base):
     """A message between the reporter and the handler."""
@@ -610,10 +623,34 @@ class Reward(Base):
         EncryptedText("rewards.payment_reference")
     )
     report: Mapped[Report] = relationship(back_populates="reward")
+    # Every rejected proposal, oldest first: proposing again reuses this row, not the record.
+    rejections: Mapped[list[RewardRejection]] = relationship(
+        back_populates="reward", cascade="all, delete-orphan", order_by="RewardRejection.id"
+    )
 
     @property
     def status_label(self) -> str:
         return REWARD_STATES.get(self.status, self.status)
+
+
+class RewardRejection(Base):
+    """A reward proposal an approver rejected, as it stood, with the approver's reason.
+
+    A report has one reward row, and a handler may propose again after a rejection, which
+    resets that row to "proposed"; these rows keep each rejected proposal on record for staff.
+    Never edited.  The reason is internal: the reporter is never shown it."""
+
+    __tablename__ = "reward_rejections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"), index=True)
+    amount_yuan: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(200), default="")
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    proposed_on: Mapped[date] = mapped_column(Date)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    rejected_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    reward: Mapped[Reward] = relationship(back_populates="rejections")
 
 
 class DataGeneration(Base):

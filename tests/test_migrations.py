@@ -80,3 +80,31 @@ def test_0004_encrypts_existing_totp_secrets_and_its_downgrade_decrypts_them(app
     # And up again: encrypted once more, readable through the model.
     assert db.session.scalar(text("SELECT totp_secret FROM staff_users")).startswith("gAAAAA")
     assert db.session.scalar(db.select(StaffUser.totp_secret)) == secret
+
+
+def test_0010_keeps_the_rejection_of_a_reward_rejected_before_it(app_ctx):
+    from portal.models import Reward, RewardRejection
+    from portal.services import rewards
+    from tests import factories
+    from tests.staff.conftest import make_staff
+
+    report = factories.accepted_report()
+    report.status, report.verification_result = "verified", "true"
+    report.decision = factories.decision()
+    db.session.commit()
+    reward = rewards.propose(report, actor=make_staff("handler"))
+    rewards.reject(reward, actor=make_staff("approver"), reason="举报人系该企业安全管理人员")
+    pending = factories.accepted_report()
+    pending.status, pending.verification_result = "verified", "true"
+    pending.decision = factories.decision()
+    db.session.commit()
+    rewards.propose(pending, actor=make_staff("handler"))
+    db.session.remove()
+    with at_revision("0009"):
+        pass
+    [kept] = db.session.scalars(db.select(RewardRejection)).all()
+    rejected = db.session.get(Reward, kept.reward_id)
+    assert rejected.status == "rejected"
+    assert (kept.amount_yuan, kept.basis, kept.proposed_on, kept.rejected_by_id, kept.rejected_on,
+            kept.reason) == (rejected.amount_yuan, rejected.basis, rejected.proposed_on,
+                             rejected.decided_by_id, rejected.decided_on, "举报人系该企业安全管理人员")

@@ -20,6 +20,7 @@ from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
 from portal.models import DISCLOSURE_MODELS
 from portal.search_sync import search_index
+from portal.services.disclosures import item_kind_labels
 from search_index import KINDS, QueryInvalid, SearchQuery, SearchResults, SearchUnavailable
 from search_index.planner import MAX_QUERY_CHARS
 
@@ -170,6 +171,9 @@ def search():
         results=results,
         kinds=KINDS,
         max_page=MAX_PAGE,
+        # A badge per hit naming what it is (a decision by its type): one query per page.
+        hit_labels=item_kind_labels([(hit.kind, hit.id) for hit in results.hits])
+        if results else {},
     ), status
 
 

@@ -25,7 +25,7 @@ from flask import current_app, url_for
 from sqlalchemy import ColumnElement, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from portal import tokens
+from portal import audit, tokens
 from portal.domain import credit_code
 from portal.domain.blacklist import BlacklistStatus
 from portal.domain.credit import (
@@ -402,7 +402,8 @@ def verification_url(certificate: CreditCertificate) -> str:
 
 
 def issue_certificate(raw_code: str) -> CreditCertificate:
-    """Issue (and commit) a certificate of the record of ``raw_code`` as it is now.
+    """Issue (and commit) a certificate of the record of ``raw_code`` as it is now, with its
+    audit event.
 
     Raises ``CreditCodeRejected`` for an invalid code.  A code without any record gets a
     certificate too: it states that this portal has no published record of it.
@@ -419,6 +420,11 @@ def issue_certificate(raw_code: str) -> CreditCertificate:
         )
         db.session.add(certificate)
         try:
+            # What was certified, in the same transaction; by nobody in particular: the
+            # requester is a visitor, and no address, agent or account of theirs is recorded.
+            audit.record(db.session, "credit_certificate_issue", actor_name=audit.ANONYMOUS_ACTOR,
+                         object_kind="credit_certificate", object_id=number,
+                         summary={"uscc": record.uscc, "number": number})
             db.session.commit()
         except IntegrityError:  # the number was taken: draw another
             db.session.rollback()

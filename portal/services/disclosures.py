@@ -254,6 +254,26 @@ def get_published(kind: str, item_id: int) -> DisclosureMixin:
     return item
 
 
+def item_kind_labels(refs: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """What each (kind, id) is called on its page, e.g. for the badges of a page of search hits.
+
+    A decision is named after its type (行政检查决定 is no 行政处罚决定, as on its own page): the
+    types of all the decisions among ``refs`` come in one query; other kinds take the kind's name.
+    """
+    decision_ids = [item_id for kind, item_id in refs if kind == Decision.KIND]
+    types = dict(db.session.execute(
+        select(Decision.id, Decision.decision_type).where(Decision.id.in_(decision_ids))
+    ).all()) if decision_ids else {}
+    labels = {}
+    for kind, item_id in refs:
+        model = DISCLOSURE_MODELS.get(kind)
+        if kind == Decision.KIND and item_id in types:
+            labels[kind, item_id] = fieldspec.decision_labels(types[item_id])["kind"]
+        elif model is not None:
+            labels[kind, item_id] = model.LABEL
+    return labels
+
+
 def latest_published(limit: int = 5) -> dict[str, list[Any]]:
     """The newest ``limit`` published items of every kind, by publication time."""
     latest: dict[str, list[Any]] = {}

@@ -5,7 +5,8 @@ record the payment once the reporter has claimed (DOMAIN.md §3; amounts from
 States (``portal.models.REWARD_STATES``)::
 
     proposed ─approve→ approved ─(reporter claims)→ claimed ─record payment→ paid
-        └─reject→ rejected (a handler may propose again)
+        └─reject→ rejected (a handler may propose again: the same row, back to
+                  proposed; each rejected proposal and its reason stay in reward_rejections)
     approved and not claimed after claim_due: expired (derived: ``reward_claims.is_expired``)
 
 The reporter's claim itself (payment details or a claim slip) is ``portal.services.reward_claims``.
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 from portal import audit, tokens
 from portal.domain import rewards as rules
 from portal.extensions import db
-from portal.models import REWARD_STATES, Report, Reward, local_today
+from portal.models import REWARD_STATES, Report, Reward, RewardRejection, local_today
 from portal.services import cases, reward_claims
 
 MIN_REASON_LENGTH = 4
@@ -128,7 +129,8 @@ def propose(report: Report, *, actor: Any, today: date | None = None) -> Reward:
     if reward is None:
         reward = Reward(report=report, **values)
         db.session.add(reward)
-    else:  # one reward per report: a rejected one is proposed again in place
+    else:  # one reward per report: a rejected one is proposed again in place (its
+        # rejection stays on record in ``reward.rejections``)
         for name, value in values.items():
             setattr(reward, name, value)
     db.session.flush()
@@ -166,7 +168,8 @@ def approve(reward: Reward, *, actor: Any, today: date | None = None) -> date:
 
 
 def reject(reward: Reward, *, actor: Any, reason: str, today: date | None = None) -> None:
-    """Reject a proposed reward with a reason (the reporter is told it)."""
+    """Reject a proposed reward with a reason.  The reason is for staff (on the reward); the
+    reporter's timeline says only that the proposal was not approved (``REWARD_REJECTED_NOTE``)."""
     _check_approver(reward, actor)
     reason = (reason or "").strip()
     if not MIN_REASON_LENGTH <= len(reason) <= cases.MAX_TEXT_LENGTH:
@@ -178,7 +181,12 @@ def reject(reward: Reward, *, actor: Any, reason: str, today: date | None = None
     reward.decided_by_id = actor.id
     reward.decided_on = today
     reward.rejection_reason = reason
-    reward.report.add_event("reward_rejected", today, reason)
+    # Kept as it stood: a new proposal resets the reward row, not this record.
+    reward.rejections.append(RewardRejection(
+        amount_yuan=reward.amount_yuan, basis=reward.basis, proposed_by_id=reward.proposed_by_id,
+        proposed_on=reward.proposed_on, rejected_by_id=actor.id, rejected_on=today, reason=reason,
+    ))
+    reward.report.add_event("reward_rejected", today)
     _audit(reward, "reward_reject", actor)
     db.session.commit()
 

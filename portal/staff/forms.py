@@ -477,7 +477,7 @@ class ExtendForm(StaffForm):
         render_kw={"inputmode": "numeric"},
     )
     extend_reason = TextAreaField("延期理由", validators=[required("延期理由"), REASON_LENGTH],
-                                  description="举报人可以看到。")
+                                  description="仅工作人员可见；举报人只会看到奖励未获批准、将进行复核。")
 
 
 LEVEL_CHOICES = choices({str(int(level)): level.label for level in reversed(AccidentLevel)},

@@ -314,3 +314,50 @@ def test_an_edit_that_changes_no_count_is_still_reported(client, app_ctx):
         db.session.commit()
         text = text_of(client.get(f"/credit/verify?code={number}"))
     assert "有记录在出具后更新或撤回" in text
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+def _audit_events():
+    from portal.audit import AuditEvent
+
+    return list(db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_issuing_is_an_audit_event_naming_the_code_and_number_and_nobody(client, listed):
+    from portal import audit
+
+    page = client.get(f"/credit?code={listed.uscc}")
+    response = client.post(
+        "/credit/certificate",
+        data={"csrf_token": csrf_from(page.get_data(as_text=True)), "code": listed.uscc.lower()},
+        environ_base={"REMOTE_ADDR": "203.0.113.77"}, headers={"User-Agent": "Probe/1.0"},
+    )
+    number = number_of(response.location)
+    [event] = _audit_events()
+    assert (event.action, event.actor, event.actor_id) == (
+        "credit_certificate_issue", audit.ANONYMOUS_ACTOR, None)
+    assert (event.object_kind, event.object_id) == ("credit_certificate", number)
+    assert event.summary == {"uscc": listed.uscc, "number": number}
+    assert "203.0.113.77" not in repr(vars(event)) and "Probe" not in repr(vars(event))
+    assert audit.verify(db.session).intact
+    assert event.action in audit.ACTIONS and event.object_kind in audit.OBJECT_KINDS
+
+
+def test_a_redrawn_number_leaves_one_audit_event_and_an_intact_chain(client, listed, monkeypatch):
+    from portal import audit
+
+    taken = number_of(issue(client, listed.uscc))
+    fresh = "XSBN-7KQ2-XM9D"
+    draws = iter([taken, fresh])
+    monkeypatch.setattr(service, "new_certificate_number", lambda: next(draws))
+    assert number_of(issue(client, listed.uscc)) == fresh
+    assert [e.object_id for e in _audit_events()] == [taken, fresh]
+    assert audit.verify(db.session).intact
+
+
+def test_no_certificate_no_audit_event(client, app_ctx):
+    token = csrf_from(client.get("/credit?code=91350100M000100Y43").get_data(as_text=True))
+    client.post("/credit/certificate", data={"csrf_token": token, "code": "91350100M000100Y44"})
+    assert _audit_events() == []

@@ -241,3 +241,40 @@ def test_titles_mark_the_match_and_power_snippets_show_it(client, app_ctx):
     assert title == "对&lt;未按规定&gt;排查治理事故<mark>隐患</mark>的行政处罚"
     snippet = re.search(r'<p class="search-snippet">(.*?)</p>', html, re.S).group(1)
     assert "<mark>隐患</mark>" in snippet  # not the start of the item's text (its code)
+
+
+def badges(html: str) -> dict[str, str]:
+    """Each hit's link → the kind badge shown above it."""
+    found = re.findall(r'<span class="badge badge-muted">([^<]+)</span>.*?<a href="([^"]+)">',
+                       html, re.S)
+    return {href: label for label, href in found}
+
+
+def test_a_decisions_badge_names_its_type_with_one_query_per_page(app, client, app_ctx):
+    from sqlalchemy import event
+
+    penalty = factories.decision(facts="磨憨镇尾矿库隐患")
+    inspection = factories.decision(decision_type="行政检查", facts="磨憨镇尾矿库检查")
+    coercion = factories.decision(decision_type="行政强制", facts="磨憨镇尾矿库查封")
+    licence = factories.decision(decision_type="行政许可", facts="磨憨镇尾矿库许可")
+    power = factories.power(name="对磨憨镇尾矿库的行政检查")
+    db.session.commit()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        html = client.get("/search?q=磨憨镇尾矿库").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert badges(html) == {
+        f"/decisions/{penalty.id}": "行政处罚决定",
+        f"/decisions/{inspection.id}": "行政检查决定",
+        f"/decisions/{coercion.id}": "行政强制决定",
+        f"/decisions/{licence.id}": "行政许可决定",
+        f"/powers/{power.id}": "权责清单",
+    }
+    # The types of the page's decisions come in one query, not one per hit.
+    assert len([s for s in statements if "FROM decisions" in s]) <= 1

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal import receipts
 from portal.extensions import db
-from portal.models import Report, ReportMessage, Reward, local_today
+from portal.models import REWARD_REJECTED_NOTE, Report, ReportMessage, Reward, local_today
 from portal.services import reward_claims
 from tests.conftest import make_app
 from tests.reports.conftest import csrf_from, followup, jpeg_bytes, submit_report
@@ -159,6 +159,27 @@ def _approve_reward(app, amount=3000, due_in_days=60) -> None:
                                claim_due=local_today() + timedelta(days=due_in_days))
         report.add_event("reward_approved", local_today())
         db.session.commit()
+
+
+def test_a_rejected_reward_shows_the_reporter_no_internal_reason(client, app):
+    from portal.services import rewards
+    from tests.staff.conftest import make_staff
+
+    number, code = submit_report(client)
+    with app.app_context():
+        report = _report(app)
+        report.status, report.verification_result = "verified", "true"
+        report.reward = Reward(amount_yuan=3000, status="proposed", proposed_on=local_today())
+        # A step written before the reason became internal still carries it as its note.
+        report.add_event("reward_rejected", local_today() - timedelta(days=1),
+                         note="旧驳回理由：审批人认为证据不足")
+        db.session.commit()
+        rewards.reject(report.reward, actor=make_staff("approver"),
+                       reason="内部意见：举报前执法大队已立案查处")
+        assert report.reward.rejection_reason == "内部意见：举报前执法大队已立案查处"
+    html = followup(client, code).get_data(as_text=True)
+    assert "执法大队" not in html and "证据不足" not in html
+    assert html.count(REWARD_REJECTED_NOTE) == 2 and "奖励未获批准" in html
 
 
 def test_reward_claim_by_transfer(client, app):

@@ -153,6 +153,31 @@ def test_reject_needs_a_reason_and_can_be_proposed_again(staff):
     assert reward_actions() == ["reward_propose", "reward_reject", "reward_propose"]
 
 
+def test_proposing_again_keeps_each_rejected_proposal_and_its_reason(staff):
+    report = verified(fine=52_000)
+    first_day, second_day = date(2026, 10, 12), date(2026, 10, 19)
+    reward = rewards.propose(report, actor=staff["handler"], today=first_day)
+    rewards.reject(reward, actor=staff["approver"], reason="罚款尚未缴纳，暂缓奖励。",
+                   today=first_day)
+    report.decision.fine_yuan = Decimal(60_000)
+    db.session.commit()
+    rewards.propose(report, actor=staff["both"], today=second_day)
+    rewards.reject(reward, actor=staff["approver"], reason="举报前监管部门已在查处。",
+                   today=second_day)
+    rewards.propose(report, actor=staff["handler"])
+    db.session.expire_all()
+    kept = [(r.amount_yuan, r.proposed_by_id, r.proposed_on, r.rejected_by_id, r.rejected_on,
+             r.reason) for r in reward.rejections]
+    assert kept == [
+        (7_800, staff["handler"].id, first_day, staff["approver"].id, first_day,
+         "罚款尚未缴纳，暂缓奖励。"),
+        (9_000, staff["both"].id, second_day, staff["approver"].id, second_day,
+         "举报前监管部门已在查处。"),
+    ]
+    assert reward.rejections[1].basis == "罚款 ¥60,000 × 15% = ¥9,000"
+    assert (reward.status, reward.rejection_reason) == ("proposed", None)
+
+
 def test_payment_is_recorded_only_once_claimed(staff):
     report = verified()
     reward = rewards.propose(report, actor=staff["handler"])

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from portal.audit import AuditEvent
 from portal.domain.catalog import REPORT_VERIFICATION_DAYS
 from portal.extensions import db
-from portal.models import Report, ReportMessage, ReportPhoto, Reward, local_today
+from portal.models import (
+    REWARD_REJECTED_NOTE,
+    Report,
+    ReportMessage,
+    ReportPhoto,
+    Reward,
+    local_today,
+)
 from tests import factories
 from tests.staff.conftest import csrf_token, login
 
@@ -371,9 +378,17 @@ def test_reject_through_the_page_needs_a_reason(app, handler, approver):
     assert bad.status_code == 400 and 'href="#reject_reason"' in bad.get_data(as_text=True)
     assert post(approver, f"/staff/rewards/{reward_id}/reject",
                 {"reject_reason": "举报人系该企业安全管理人员"}).status_code == 303
-    assert events(app, report_id)[-1] == ("reward_rejected", "举报人系该企业安全管理人员")
+    # The reason is between staff: the reporter's timeline gets no note, staff see the reason.
+    assert events(app, report_id)[-1] == ("reward_rejected", None)
+    assert "举报人系该企业安全管理人员" in approver.get(reward_url).get_data(as_text=True)
+    report_page = handler.get(f"/staff/reports/{report_id}").get_data(as_text=True)
+    assert REWARD_REJECTED_NOTE in report_page  # what the reporter sees, on the timeline
     refused = post(approver, f"/staff/rewards/{reward_id}/approve")
     assert "不能审批" in approver.get(refused.headers["Location"]).get_data(as_text=True)
+    # Proposed again: the same reward, and its page still shows the rejection and its reason.
+    assert post(handler, f"/staff/reports/{report_id}/reward").headers["Location"] == reward_url
+    page = approver.get(reward_url).get_data(as_text=True)
+    assert "驳回记录" in page and "举报人系该企业安全管理人员" in page
 
 
 def test_someone_with_both_roles_cannot_approve_their_own_proposal(app):

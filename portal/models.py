@@ -610,7 +610,10 @@ class Reward(Base):
     proposed_on: Mapped[date] = mapped_column(Date)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     decided_on: Mapped[date | None] = mapped_column(Date, index=True)
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # Staff-only, and it may quote the report: encrypted like the report's own reasons.
+    rejection_reason: Mapped[str | None] = mapped_column(
+        EncryptedText("rewards.rejection_reason")
+    )
     claim_due: Mapped[date | None] = mapped_column(Date)
     claimed_on: Mapped[date | None] = mapped_column(Date)
     claim_method: Mapped[str | None] = mapped_column(String(20))  # "transfer" or "in_person"
@@ -649,7 +652,7 @@ class RewardRejection(Base):
     proposed_on: Mapped[date] = mapped_column(Date)
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     rejected_on: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(EncryptedText("reward_rejections.reason"))
     reward: Mapped[Reward] = relationship(back_populates="rejections")
 
 

@@ -108,3 +108,8 @@ def test_0010_keeps_the_rejection_of_a_reward_rejected_before_it(app_ctx):
     assert (kept.amount_yuan, kept.basis, kept.proposed_on, kept.rejected_by_id, kept.rejected_on,
             kept.reason) == (rejected.amount_yuan, rejected.basis, rejected.proposed_on,
                              rejected.decided_by_id, rejected.decided_on, "举报人系该企业安全管理人员")
+    # Both reasons are stored encrypted (they may quote the report), readable through the models.
+    for sql in ("SELECT reason FROM reward_rejections", "SELECT rejection_reason FROM rewards "
+                "WHERE rejection_reason IS NOT NULL"):
+        assert db.session.scalar(text(sql)).startswith("gAAAAA")
+    assert rejected.rejection_reason == "举报人系该企业安全管理人员"

@@ -457,4 +457,8 @@ def _erase_content(report: Report, today: date) -> None:
         report.reward.payment_details = None
         report.reward.payment_reference = None
         report.reward.slip_nonce = None
+        if report.reward.rejection_reason is not None:
+            report.reward.rejection_reason = ""
+        for rejection in report.reward.rejections:
+            rejection.reason = ""
     report.purged_on = today

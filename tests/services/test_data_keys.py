@@ -202,5 +202,6 @@ def test_every_encrypted_column_is_found():
         "report_drafts.payload", "report_events.note", "report_messages.body",
         "report_photos.data", "reports.contact", "reports.decline_reason",
         "reports.description", "reports.enterprise_name", "reports.extension_reason",
-        "reports.place", "reports.seen_since", "reports.uscc", "rewards.payment_details",
-        "rewards.payment_reference", "staff_users.totp_secret"]
+        "reports.place", "reports.seen_since", "reports.uscc", "reward_rejections.reason",
+        "rewards.payment_details", "rewards.payment_reference", "rewards.rejection_reason",
+        "staff_users.totp_secret"]

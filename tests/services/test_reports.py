@@ -15,6 +15,7 @@ from portal.models import (
     ReportMessage,
     ReportPhoto,
     Reward,
+    RewardRejection,
     local_today,
     utcnow,
 )
@@ -127,7 +128,11 @@ def test_purge_erases_content_keeps_statistics(app_ctx):
     old.add_event("closed", old.closed_on, note="企业已整改")
     old.messages.append(ReportMessage(sent_on=old.closed_on, author="staff", body="谢谢"))
     old.reward = Reward(amount_yuan=3000, status="paid", proposed_on=old.closed_on,
-                        payment_details="账号", payment_reference="转账凭证 1")
+                        payment_details="账号", payment_reference="转账凭证 1",
+                        rejection_reason="举报人与企业有纠纷")
+    old.reward.rejections.append(RewardRejection(
+        amount_yuan=5000, proposed_on=old.closed_on, rejected_on=old.closed_on,
+        reason="举报人与企业有纠纷"))
     recent, _ = reports.submit(REPORT_FIELDS)
     recent.status, recent.closed_on = "closed", today - timedelta(days=30)
     db.session.commit()
@@ -142,6 +147,7 @@ def test_purge_erases_content_keeps_statistics(app_ctx):
     assert all(e.note is None for e in old.events)
     assert all(m.body == "" for m in old.messages)
     assert old.photos == [] and old.reward.payment_details is None
+    assert old.reward.rejection_reason == "" and old.reward.rejections[0].reason == ""
     # What the statistics need stays.
     assert (old.kind, old.county, old.status, old.closed_as, old.reward.amount_yuan) == (
         "hazard", "景洪市", "closed", "rectified", 3000)

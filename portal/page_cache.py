@@ -9,6 +9,11 @@ changed — so no cache anywhere can show a withdrawn item after it was withdraw
 
 Requests that carry a session with something in it (a signed-in member of staff, a flash
 message waiting) are served uncached: pages must never leak one visitor's state to another.
+
+These pages have no rate limit (a cache hit costs about what a 304 does), so they skip the
+limiter's check before each request, which looks for application-wide and default limits: none
+is set, yet the looking cost about a tenth of a cached page (bench/pages.py).  Search, the API
+and every form keep their limits, which their views check.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from flask import Flask, Response, current_app, make_response, request, session
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
 
 CACHE_ENTRIES = 512
@@ -103,6 +108,7 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
         response.vary.add("Cookie")
         return response
 
+    cached.is_public_page = True  # type: ignore[attr-defined]
     return cached
 
 
@@ -129,8 +135,23 @@ _EVENTS = (("before_flush", _bump_on_disclosure_change), ("after_commit", _forge
            ("after_rollback", _forget_bump))
 
 
+def _check_limits_but_on_public_pages(app: Flask) -> None:
+    """Put a guard in front of the limiter's before-request check: public pages skip it (see the
+    module's docstring).  Its in-view checks (search, the API, forms) are untouched."""
+    hooks = app.before_request_funcs[None]
+    position = hooks.index(limiter._check_request_limit)  # a ValueError if Flask-Limiter changed
+
+    def check_limits() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "is_public_page", False):
+            limiter._check_request_limit()
+
+    hooks[position] = check_limits
+
+
 def register(app: Flask) -> None:
     app.extensions[_EXTENSION] = PageCache()
+    _check_limits_but_on_public_pages(app)
     for name, listener in _EVENTS:
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)

@@ -72,3 +72,17 @@ def test_a_visitor_with_a_session_is_neither_served_nor_stored(app, decision_id)
     response = client.get("/decisions")
     assert response.status_code == 200 and "ETag" not in response.headers
     assert _cached_pages(app) == 0
+
+
+def test_public_pages_skip_the_limiters_request_check_and_search_keeps_it(app, client,
+                                                                          monkeypatch):
+    from portal.extensions import limiter
+
+    checked = []
+    monkeypatch.setattr(limiter, "_check_request_limit",
+                        lambda **kwargs: checked.append(kwargs))
+    for url in ("/", "/decisions", "/decisions/999999"):
+        client.get(url)
+    assert checked == []
+    client.get("/search?q=矿山")
+    assert checked and checked[0] == {}  # the check before the request, then the view's own

@@ -74,6 +74,22 @@ def test_a_visitor_with_a_session_is_neither_served_nor_stored(app, decision_id)
     assert _cached_pages(app) == 0
 
 
+def test_a_cached_page_and_a_304_carry_the_security_headers(client, decision_id):
+    url = f"/decisions/{decision_id}"
+    first = client.get(url)
+    again = client.get(url)
+    unchanged = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304
+    for response in (first, again, unchanged):
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "camera=()" in response.headers["Permissions-Policy"]
+        assert response.headers["Vary"] == "Cookie"
+        assert "Set-Cookie" not in response.headers
+
+
 def test_public_pages_skip_the_limiters_request_check_and_search_keeps_it(app, client,
                                                                           monkeypatch):
     from portal.extensions import limiter

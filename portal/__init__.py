@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -51,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Fail fast to the fallback rather than hold a request while Redis is unreachable.
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 0.5,
                                                    "socket_timeout": 0.5}
+    app.session_interface = _SessionInterface()
     _configure_host(app, settings)
     app.config.update(settings.extra)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -67,6 +70,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings.is_production:
         _refuse_a_wrong_data_key(app)
     return app
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, minus building its signer for a request that sent no
+    session cookie (most visitors): Flask builds one on every request, and on a cached page
+    that was a measurable share (bench/pages.py).  Saving is unchanged: a session written
+    during the request is signed and sent as before."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _refuse_a_wrong_data_key(app: Flask) -> None:

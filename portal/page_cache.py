@@ -9,6 +9,11 @@ changed — so no cache anywhere can show a withdrawn item after it was withdraw
 
 Requests that carry a session with something in it (a signed-in member of staff, a flash
 message waiting) are served uncached: pages must never leak one visitor's state to another.
+
+These pages have no rate limit (a cache hit costs about what a 304 does), so they skip the
+limiter's check before each request, which looks for application-wide and default limits: none
+is set, yet the looking cost about a tenth of a cached page (bench/pages.py).  Search, the API
+and every form keep their limits, which their views check.
 """
 
 from __future__ import annotations
@@ -16,22 +21,30 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import wraps
-from threading import Lock
+from threading import Lock, local
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response, request, session
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.http import http_date, quote_etag
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
 
 CACHE_ENTRIES = 512
 _EXTENSION = "page_cache"
 _BUMPED = "page_cache_bumped"  # session.info flag: this transaction already bumped
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+_GENERATION = select(DataGeneration.number, DataGeneration.changed_at).where(
+    DataGeneration.id == 1
+)
 
 
 class PageCache:
@@ -43,6 +56,41 @@ class PageCache:
         self._lock = Lock()
         # Pages rendered by another build of the code must not be taken for this one's.
         self.build = utcnow().strftime("%Y%m%d%H%M%S%f")
+        self._kept = local()  # each thread's connection for reading the generation
+
+    def generation(self) -> tuple[int, datetime]:
+        """The data generation and when it last changed (one indexed one-row read).
+
+        Read through Core, not the ORM session (a cached page then costs no session at all),
+        on a connection this thread keeps in autocommit mode: checked out for each read, it
+        cost more than the read (the pool's ping; on PostgreSQL also a BEGIN and a ROLLBACK,
+        each a round trip).  In autocommit it holds no transaction and sees each commit at
+        once.  A connection the server dropped (a restart) fails the read: it is replaced and
+        the read tried once more.  One from a disposed pool (a restored backup) is given up.
+        Nothing reads it before gunicorn forks (warm-up runs in each worker), so no worker
+        inherits another's connection."""
+        engine = db.engine
+        for attempt in (1, 2):
+            if getattr(self._kept, "pool", None) is not engine.pool:
+                self._give_up_connection()
+                self._kept.connection = engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT")
+                self._kept.pool = engine.pool
+            try:
+                row = self._kept.connection.execute(_GENERATION).first()
+                break
+            except DBAPIError as error:
+                self._give_up_connection()
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        return (row[0], row[1]) if row else (0, _NEVER)
+
+    def _give_up_connection(self) -> None:
+        connection = getattr(self._kept, "connection", None)
+        self._kept.connection = self._kept.pool = None
+        if connection is not None:
+            with suppress(SQLAlchemyError):
+                connection.close()
 
     def get(self, key: tuple[Any, ...]) -> tuple[bytes, int, str] | None:
         with self._lock:
@@ -59,21 +107,6 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
-_GENERATION = select(DataGeneration.number, DataGeneration.changed_at).where(
-    DataGeneration.id == 1
-)
-
-
-def current_generation() -> tuple[int, datetime]:
-    """The data generation and when it last changed (one indexed one-row read).
-
-    Read on a connection of its own rather than through the ORM session: a cached page then
-    costs no session at all (measured: 0.18 ms against 1.1 ms on SQLite)."""
-    with db.engine.connect() as connection:
-        row = connection.execute(_GENERATION).first()
-    return (row[0], row[1]) if row else (0, _NEVER)
-
-
 def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
     """Serve ``view`` from the page cache, with ETag/Last-Modified and 304 answers."""
 
@@ -82,27 +115,26 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
         if session:  # staff signed in, a flash waiting: render for this visitor alone
             return view(*args, **kwargs)
         cache: PageCache = current_app.extensions[_EXTENSION]
-        generation, changed_at = current_generation()
+        generation, changed_at = cache.generation()
         key = (cache.build, generation, local_today().isoformat(), request.full_path)
         etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        # Written out rather than through the response's properties (set_etag, vary.add, …),
+        # which parse and rebuild each header: a measurable share of a cached page.
+        validators = [("ETag", quote_etag(etag)), ("Last-Modified", http_date(changed_at)),
+                      ("Cache-Control", "public, no-cache"), ("Vary", "Cookie")]
         if etag in request.if_none_match:
-            response = Response(status=304)
-        else:
-            page = cache.get(key)
-            if page is None:
-                rendered = make_response(view(*args, **kwargs))
-                if rendered.status_code != 200 or session:
-                    return rendered  # errors and pages that touched the session: not kept
-                page = (rendered.get_data(), rendered.status_code, rendered.mimetype)
-                cache.put(key, page)
-            body, status, mimetype = page
-            response = Response(body, status=status, mimetype=mimetype)
-        response.set_etag(etag)
-        response.last_modified = changed_at
-        response.headers["Cache-Control"] = "public, no-cache"
-        response.vary.add("Cookie")
-        return response
+            return Response(status=304, headers=validators)
+        page = cache.get(key)
+        if page is None:
+            rendered = make_response(view(*args, **kwargs))
+            if rendered.status_code != 200 or session:
+                return rendered  # errors and pages that touched the session: not kept
+            page = (rendered.get_data(), rendered.status_code, rendered.mimetype)
+            cache.put(key, page)
+        body, status, mimetype = page
+        return Response(body, status=status, mimetype=mimetype, headers=validators)
 
+    cached.is_public_page = True  # type: ignore[attr-defined]
     return cached
 
 
@@ -129,8 +161,23 @@ _EVENTS = (("before_flush", _bump_on_disclosure_change), ("after_commit", _forge
            ("after_rollback", _forget_bump))
 
 
+def _check_limits_but_on_public_pages(app: Flask) -> None:
+    """Put a guard in front of the limiter's before-request check: public pages skip it (see the
+    module's docstring).  Its in-view checks (search, the API, forms) are untouched."""
+    hooks = app.before_request_funcs[None]
+    position = hooks.index(limiter._check_request_limit)  # a ValueError if Flask-Limiter changed
+
+    def check_limits() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "is_public_page", False):
+            limiter._check_request_limit()
+
+    hooks[position] = check_limits
+
+
 def register(app: Flask) -> None:
     app.extensions[_EXTENSION] = PageCache()
+    _check_limits_but_on_public_pages(app)
     for name, listener in _EVENTS:
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)

@@ -34,6 +34,35 @@ def test_security_headers_on_every_page(client):
     assert 'lang="zh-CN"' in response.get_data(as_text=True)
 
 
+def test_security_headers_leave_a_views_own_value_and_add_hsts_when_secure(app):
+    @app.get("/own-policy")
+    def own_policy():
+        return "x", 200, {"Referrer-Policy": "same-origin"}
+
+    client = app.test_client()
+    response = client.get("/own-policy")
+    assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers
+    app.config["SESSION_COOKIE_SECURE"] = True
+    assert client.get("/own-policy").headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_a_session_cookie_is_read_and_no_cookie_is_set_for_none(app, client):
+    @app.get("/session-value")
+    def session_value():
+        from flask import session
+
+        return session.get("seen", "none")
+
+    assert "Set-Cookie" not in client.get("/").headers
+    with client.session_transaction() as session:
+        session["seen"] = "yes"
+    assert client.get("/session-value").get_data(as_text=True) == "yes"
+    client.set_cookie("session", "tampered")
+    assert client.get("/session-value").get_data(as_text=True) == "none"
+
+
 def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404

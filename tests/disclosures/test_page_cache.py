@@ -72,3 +72,58 @@ def test_a_visitor_with_a_session_is_neither_served_nor_stored(app, decision_id)
     response = client.get("/decisions")
     assert response.status_code == 200 and "ETag" not in response.headers
     assert _cached_pages(app) == 0
+
+
+def test_a_cached_page_and_a_304_carry_the_security_headers(client, decision_id):
+    url = f"/decisions/{decision_id}"
+    first = client.get(url)
+    again = client.get(url)
+    unchanged = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304
+    for response in (first, again, unchanged):
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "camera=()" in response.headers["Permissions-Policy"]
+        assert response.headers["Vary"] == "Cookie"
+        assert "Set-Cookie" not in response.headers
+
+
+def test_public_pages_skip_the_limiters_request_check_and_search_keeps_it(app, client,
+                                                                          monkeypatch):
+    from portal.extensions import limiter
+
+    checked = []
+    monkeypatch.setattr(limiter, "_check_request_limit",
+                        lambda **kwargs: checked.append(kwargs))
+    for url in ("/", "/decisions", "/decisions/999999"):
+        client.get(url)
+    assert checked == []
+    client.get("/search?q=矿山")
+    assert checked and checked[0] == {}  # the check before the request, then the view's own
+
+
+def test_the_generation_is_read_on_a_kept_connection_that_holds_no_transaction(app, client,
+                                                                               decision_id):
+    cache = app.extensions["page_cache"]
+    client.get("/decisions")
+    kept = cache._kept.connection
+    client.get(f"/decisions/{decision_id}")
+    assert cache._kept.connection is kept  # one connection per thread, not one per request
+    dbapi = kept.connection.dbapi_connection  # in autocommit mode, each driver its own way
+    assert dbapi.autocommit if kept.dialect.name == "postgresql" else dbapi.isolation_level is None
+
+
+def test_a_dropped_generation_connection_is_replaced_and_the_page_served(app, client,
+                                                                         decision_id):
+    cache = app.extensions["page_cache"]
+    client.get("/decisions")
+    dropped = cache._kept.connection
+    dropped.connection.dbapi_connection.close()  # as a database restart would
+    assert client.get("/decisions").status_code == 200
+    assert cache._kept.connection is not dropped
+    with app.app_context():
+        db.engine.dispose()  # a restored backup: the kept connection is of the old pool
+        assert client.get("/decisions").status_code == 200
+        assert cache._kept.pool is db.engine.pool

@@ -1,22 +1,26 @@
 """One Whoosh index over the four kinds, searched by a query planner (DESIGN.md §7).
 
-Search, per segment:
+Search, per segment, in bulk (numpy arrays of document numbers, no Python step per hit):
 
-1. Conditions (``planner``) are resolved to posting lists; the rarest (by the reader's document
-   frequencies) gives the candidates, and rarer conditions of the other terms narrow them while
-   reading a list costs less than confirming what it would exclude (``*_COST``).
-2. Each candidate is confirmed by an exact substring test of every term on its normalised text
-   (the memory-mapped side file, ``store``); the term frequencies found there score it (BM25,
-   plus a bonus when the term is in the title).
-3. A query of one two-character Han word is answered from its posting list alone: a bigram's
+1. Conditions (``planner``) are resolved to posting lists, decoded a block at a time
+   (``postings``) and kept in a per-process cache; the rarest (by the reader's document
+   frequencies) gives the candidates, and the others narrow them while reading a list costs
+   less than the confirmations it saves (``*_COST``; nothing when cached).
+2. A term that is one two-character Han word is *decided* by its posting list: a bigram's
    posting list is exactly the set of documents containing it, with its frequency.
-4. When no condition is selective (one common character, a short fragment of digits, a phrase
-   in nearly every document) the segment's documents are scanned: bounded by their number.
+3. Every other term is confirmed by an exact substring test on the candidate's normalised text
+   (the memory-mapped side file, ``store``), run in C by ``map(mmap.find, …)``; a one-term
+   search remembers what it confirmed, per segment.
+4. When no condition is selective (one common character, a short fragment of digits) the
+   segment's documents are the candidates: bounded by their number.
+5. Every survivor is counted; bounds on each score (BM25 on exact substring frequencies, plus a
+   bonus when the term is in the title) leave only the hits that can reach the page to be
+   scored in full.
 
 Counts are exact: they count confirmed live documents, never ``doc_frequency`` (which still counts
-deleted and replaced documents until their segment is merged).  Only public Whoosh APIs are used
-(``postings``, ``iter_field``, ``iter_prefix``, ``doc_frequency``, ``column_reader``, matcher
-``id``/``weight``/``next``/``skip_to``/``all_ids``).
+deleted and replaced documents until their segment is merged).  Whoosh's public APIs are used
+throughout, except that ``postings`` reads the W3 codec's posting blocks itself (Whoosh 2.7.4,
+pinned; a test checks it against the public matcher).
 
 One process holds one searcher and opens a new one when the index generation changes (another
 process may have written) or when a rebuild swapped in a new generation directory.  Writers wait
@@ -116,8 +120,8 @@ CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
 class _TopK:
     """The best ``k`` hits (all of them when ``k`` is None), and how many there were.
 
-    The search loops count every hit but build an entry only for a hit that can still enter
-    (its first key at least ``floor``): most hits of a broad query never cost a tuple.
+    The search counts every hit but offers only those that can still enter (their first key
+    at least ``floor``, picked with numpy): most hits of a broad query never cost a tuple.
     """
 
     __slots__ = ("k", "heap", "count")

@@ -107,8 +107,14 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
-def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve ``view`` from the page cache, with ETag/Last-Modified and 304 answers."""
+def public_page(view: Callable[..., Any] | None = None, *,
+                also_keyed_by: Callable[[], Any] | None = None) -> Any:
+    """Serve ``view`` from the page cache, with ETag/Last-Modified and 304 answers.
+
+    ``also_keyed_by``: what else the page follows besides the data (the search page follows
+    the search index, which is updated just after the commit that bumps the generation)."""
+    if view is None:
+        return lambda view: public_page(view, also_keyed_by=also_keyed_by)
 
     @wraps(view)
     def cached(*args: Any, **kwargs: Any) -> Any:
@@ -116,7 +122,8 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         cache: PageCache = current_app.extensions[_EXTENSION]
         generation, changed_at = cache.generation()
-        key = (cache.build, generation, local_today().isoformat(), request.full_path)
+        key = (cache.build, generation, local_today().isoformat(), request.full_path,
+               also_keyed_by() if also_keyed_by else None)
         etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
         # Written out rather than through the response's properties (set_etag, vary.add, …),
         # which parse and rebuild each header: a measurable share of a cached page.

@@ -19,9 +19,17 @@ from portal.disclosures import bp
 from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
 from portal.models import DISCLOSURE_MODELS
+from portal.page_cache import public_page
 from portal.search_sync import search_index
 from portal.services.disclosures import item_kind_labels
-from search_index import KINDS, QueryInvalid, SearchQuery, SearchResults, SearchUnavailable
+from search_index import (
+    KINDS,
+    IndexBusy,
+    QueryInvalid,
+    SearchQuery,
+    SearchResults,
+    SearchUnavailable,
+)
 from search_index.planner import MAX_QUERY_CHARS
 
 DEFAULT_PER_PAGE = 20
@@ -146,8 +154,21 @@ class SearchForm(FlaskForm):
 search_limit = limiter.shared_limit(_search_limit, scope="search")
 
 
+def _index_generation() -> int | None:
+    """The search index's generation, for the page cache (None when it cannot be read: the
+    view then answers 503, which is never kept)."""
+    try:
+        return search_index().generation()
+    except (SearchUnavailable, IndexBusy, OSError):
+        return None
+
+
+# A results page is kept per (data generation, index generation, URL): a query asked again
+# (paging back, a shared link, a busy topic) is served as a list page is.  The limit is checked
+# before the cache, so a cached page still counts.
 @bp.get("/search")
 @search_limit
+@public_page(also_keyed_by=_index_generation)
 def search():
     form = SearchForm(request.args)
     problems = form.problems()

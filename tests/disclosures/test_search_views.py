@@ -278,3 +278,22 @@ def test_a_decisions_badge_names_its_type_with_one_query_per_page(app, client, a
     }
     # The types of the page's decisions come in one query, not one per hit.
     assert len([s for s in statements if "FROM decisions" in s]) <= 1
+
+
+def test_a_repeated_results_page_is_cached_yet_shows_a_publication_at_once(client, items):
+    def count() -> str:
+        response = client.get("/search?q=磨憨镇")
+        assert response.status_code == 200 and response.headers["ETag"]
+        return re.search(r"找到 <strong>(\d+)</strong>", response.get_data(as_text=True)).group(1)
+
+    before = count()
+    assert count() == before  # the second answer came from the page cache (same generations)
+    factories.decision(facts="经查，该公司在磨憨镇违规储存危险化学品。")
+    db.session.commit()  # the index is updated just after the commit
+    assert int(count()) == int(before) + 1
+
+
+def test_a_cached_results_page_still_counts_against_the_limit(tmp_path):
+    app = make_app(tmp_path, ratelimit_search="3 per minute")
+    client = app.test_client()
+    assert [client.get("/search?q=矿山").status_code for _ in range(4)] == [200, 200, 200, 429]

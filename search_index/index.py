@@ -1083,7 +1083,7 @@ class _Execution:
         first = conditions[0] if conditions else None
         if remembered:
             i = min(remembered, key=lambda i: len(remembered[i][0]))
-            ids, positions = remembered.pop(i)
+            ids, positions = remembered[i]
             keep = allowed[ids]
             candidates, firsts[i] = ids[keep], positions[keep]
             rest, used = conditions, {i}
@@ -1167,7 +1167,7 @@ class _Execution:
             if i in tfs:
                 tf = tfs[i].astype(np.float64)
                 known += weight * tf / (tf + norm + slope * length)
-                known += np.where(leaf.table.columns.title_mask(leaf.table, needle)[candidates],
+                known += np.where(columns.title_mask(leaf.table, needle)[candidates],
                                   bonus, 0.0)
             else:
                 known += np.where(firsts[i] + len(needle) <= columns.title_end[candidates],

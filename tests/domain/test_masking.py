@@ -279,3 +279,30 @@ def test_a_resident_id_in_any_spelling_is_always_masked(number, lower, grouping,
         before = "身份证号"
     masked = mask(f"{before}{written}{after}")
     assert masked == f"{before}{number[:4]}{'*' * 14}{after}"
+
+
+# --- natural persons: surname only, address to the county ------------------------------------
+
+from portal.domain.masking import county_level_address, natural_person_name  # noqa: E402
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("张三", "张某"), ("张三丰", "张某"), ("欧阳娜娜", "欧阳某"), ("岩温", "岩某"),
+    ("张某", "张某"), ("欧阳某", "欧阳某"), ("张某某", "张某"), (" 李 四 ", "李某"),
+    ("王五（个体经营者）", "王某"), ("John Smith", "J某"),
+])
+def test_a_natural_person_is_published_by_surname(name, shown):
+    assert natural_person_name(name) == shown
+    assert natural_person_name(shown) == shown
+
+
+@pytest.mark.parametrize(("address", "county", "shown"), [
+    ("西双版纳州景洪市嘎洒镇曼景法村12号", "景洪市", "西双版纳州景洪市"),
+    ("勐海县勐海镇曼尾村5组", "勐海县", "勐海县"),
+    ("云南省昆明市五华区某路1号", "景洪市", "云南省昆明市"),
+    ("曼景法村12号", "景洪市", "景洪市"),
+    ("", "景洪市", ""),
+    ("景洪市", "景洪市", "景洪市"),
+])
+def test_a_natural_persons_address_is_no_finer_than_the_county(address, county, shown):
+    assert county_level_address(address, county) == shown

@@ -547,7 +547,7 @@ class RejectRewardForm(StaffForm):
 class ClaimSlipForm(StaffForm):
     slip = TextAreaField(
         "领奖凭证", validators=[required("领奖凭证"), Length(max=1000)],
-        description="举报人出示的领奖凭证，整段粘贴或输入。",
+        description="举报人出示的领奖凭证：5 组、每组 4 个字母或数字，大小写、空格和短横线均可。",
     )
 
 

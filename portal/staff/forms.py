@@ -457,14 +457,14 @@ class ActionForm(StaffForm):
 class DeclineForm(StaffForm):
     decline_reason = TextAreaField(
         "不予受理的理由", validators=[required("不予受理的理由"), REASON_LENGTH],
-        description="举报人凭举报凭证查询时可以看到。",
+        description="举报人凭回执码查询时可以看到。",
     )
 
 
 class MessageForm(StaffForm):
     message_body = TextAreaField(
         "消息", validators=[required("消息内容"), Length(max=5000, message="不能超过 5000 个字。")],
-        description="举报人凭举报凭证查询时可以看到并回复。",
+        description="举报人凭回执码查询时可以看到并回复。",
     )
 
 

@@ -334,3 +334,18 @@ def test_right_and_wrong_codes_take_the_same_time(tmp_path):
     assert min(timings.values()) >= minimum
     assert max(timings.values()) - min(timings.values()) < 0.25, timings
 
+
+
+def test_erasure_is_offered_only_when_something_is_left_to_erase(client, app):
+    number, code = submit_report(client)  # no contact details left
+    page = followup(client, code).get_data(as_text=True)
+    assert "没有留" in page and "/report/followup/erase" not in page
+    _approve_reward(app)
+    page = followup(client, code).get_data(as_text=True)
+    assert "/report/followup/erase" not in page  # approved, nothing claimed yet
+    page = _action(client, page, "/report/followup/claim-slip", "slip").get_data(as_text=True)
+    assert "/report/followup/erase" in page  # a slip can be voided
+
+    other = app.test_client()
+    number, code = submit_report(other, callback="y", contact="13800001111")
+    assert "/report/followup/erase" in followup(other, code).get_data(as_text=True)

@@ -267,7 +267,7 @@ class DecisionForm(ItemForm):
     decision_type = SelectField(_label("decisions", "decision_type"), choices=choices(DECISION_TYPES),
                                 description=decision_deadline_text())
     party_name = StringField(_label("decisions", "party_name"), validators=[required("当事人名称"), Length(max=200)],
-                             description="自然人只公开姓氏，如“张某”。")
+                             description="没有统一社会信用代码的当事人按自然人公开：只公开姓氏（如“张某”），地址只公开到县（市、区）。")
     uscc = StringField(_label("decisions", "uscc"), validators=[_credit_code(optional=True)],
                        description="当事人为单位时必填的 18 位代码；自然人留空。")
     party_address = StringField(_label("decisions", "party_address"), validators=[Length(max=300)])

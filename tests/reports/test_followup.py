@@ -247,7 +247,8 @@ def test_the_slip_is_short_and_can_be_downloaded_and_printed(client, app):
     printed = _copy(client, html, "/report/followup/claim-slip/print")
     body = printed.get_data(as_text=True)
     assert printed.status_code == 200 and slip.split("-")[0] in body
-    assert "site-nav" not in body and "<form" not in body
+    assert 'media="print"' in body and "举报奖励领奖凭证" in body
+    assert "noindex" in body and 'name="slip"' not in body  # nothing to send on from here
     # Only the current slip is written out again, and only to the holder of the receipt code.
     forged = slip[:-1] + ("0" if slip[-1] != "0" else "1")
     assert _copy(client, html, "/report/followup/claim-slip.txt", forged).status_code == 400

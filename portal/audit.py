@@ -113,6 +113,7 @@ ACTIONS: dict[str, str] = {
     "account_password_reset": "重置密码",
     "data_key_rotate": "轮换数据加密密钥",
     "import": "批量导入",
+    "remask": "按现行规则遮盖个人信息",
     "report_view": "查看举报",
     "report_accept": "受理举报",
     "report_decline": "不予受理举报",

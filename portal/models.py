@@ -618,7 +618,8 @@ class Reward(Base):
     claimed_on: Mapped[date | None] = mapped_column(Date)
     claim_method: Mapped[str | None] = mapped_column(String(20))  # "transfer" or "in_person"
     payment_details: Mapped[str | None] = mapped_column(EncryptedText("rewards.payment_details"))
-    # Random; the signed claim slip carries it, so a new slip (or erasure) voids the old one.
+    # The keyed hash of the current claim slip's code (32 hex; a slip signed before the short
+    # form: its 16-hex nonce).  A new slip, or erasure, replaces it and voids the old slip.
     slip_nonce: Mapped[str | None] = mapped_column(String(32))
     paid_on: Mapped[date | None] = mapped_column(Date, index=True)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

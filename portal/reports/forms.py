@@ -218,6 +218,13 @@ class SlipClaimForm(CaseForm):
     pass
 
 
+class SlipCopyForm(CaseForm):
+    """Download or print the slip just shown: it comes back from the page, checked against
+    the stored hash before it is written out again."""
+
+    slip = HiddenField(validators=[DataRequired(), Length(max=MAX_INPUT_CHARS)])
+
+
 class EraseForm(CaseForm):
     confirm = BooleanField(
         "我确认删除联系方式和收款信息（尚未发放的奖励需要重新申领）",

@@ -44,6 +44,7 @@ from portal.reports.forms import (
     ReplyForm,
     ReportForm,
     SlipClaimForm,
+    SlipCopyForm,
     TransferClaimForm,
 )
 from portal.services import reports as service
@@ -319,10 +320,12 @@ def _case_page(
         "reopen": ReopenForm(prefix="reopen", formdata=None),
         "transfer": TransferClaimForm(prefix="transfer", formdata=None),
         "slip": SlipClaimForm(prefix="slip", formdata=None),
+        "slip_copy": SlipCopyForm(formdata=None),
         "erase": EraseForm(prefix="erase", formdata=None),
     } | (forms or {})
     for form in all_forms.values():
         form.code.data = code
+    all_forms["slip_copy"].slip.data = slip or ""
     own_photos, message_photos = service.photos_of(report)
     return render_template(
         "reports/case.html",
@@ -412,6 +415,48 @@ def claim_slip():
         return "已生成领奖凭证。", slip
 
     return _case_action(SlipClaimForm, "slip", perform)
+
+
+def _slip_copy() -> tuple[Report | None, str, Any]:
+    """(report, slip, None) if the slip the case page sent back is still the reward's slip;
+    otherwise (None, "", the page to answer with)."""
+    form = SlipCopyForm()
+    try:
+        report = service.find_by_receipt(form.code.data or "")
+    except service.ReceiptNotFound:
+        return None, "", _wrong_code()
+    reward = report.reward
+    slip = (reward_claims.slip_of(reward, form.slip.data or "")
+            if reward is not None and form.validate() else None)
+    if slip is None:
+        return None, "", _case_page(report, form.code.data, status=400,
+                                    error="这张领奖凭证已作废或有误，请重新生成领奖凭证。")
+    return report, slip, None
+
+
+@bp.post("/followup/claim-slip.txt")
+@followup_limit
+@fixed_time
+def claim_slip_download():
+    """The claim slip as a text file: the slip comes back from the case page's own form."""
+    report, slip, refused = _slip_copy()
+    if report is None:
+        return refused
+    text = render_template("reports/slip.txt", reward=report.reward, slip=slip)
+    response = Response(text.replace("\n", "\r\n"), mimetype="text/plain")
+    response.headers["Content-Disposition"] = 'attachment; filename="reward-claim-slip.txt"'
+    return response
+
+
+@bp.post("/followup/claim-slip/print")
+@followup_limit
+@fixed_time
+def claim_slip_print():
+    """The claim slip alone on a page, to print."""
+    report, slip, refused = _slip_copy()
+    if report is None:
+        return refused
+    return render_template("reports/slip_print.html", reward=report.reward, slip=slip)
 
 
 @bp.post("/followup/erase")

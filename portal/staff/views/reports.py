@@ -236,7 +236,7 @@ def report_decline(report_id: int):
 def report_message(report_id: int):
     def send(report: Report, form: Any) -> str:
         cases.send_message(report, actor=_actor(), body=form.message_body.data)
-        return "消息已发送，举报人凭举报凭证查询时可以看到。"
+        return "消息已发送，举报人凭回执码查询时可以看到。"
 
     return _step(report_id, "message_form", MessageForm, send, {"body": "message_body"},
                  anchor="messages-title")

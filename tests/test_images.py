@@ -363,3 +363,41 @@ def test_an_unreadable_profile_is_dropped_and_the_photo_kept():
                                                    icc_profile=b"not-a-profile-" + _marker("ICC"))
     cleaned = images.clean(out.getvalue())
     _assert_pixels_only(cleaned.data, _marker("ICC"))
+
+
+# ---------------------------------------------------------------- decoding within a budget
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
+    """A 24 MP JPEG (72 MB decoded whole) is decoded by libjpeg at half scale or less: what is
+    in memory before the resize is at most ~2 × MAX_SIDE a side."""
+    big = Image.new("RGB", (6000, 4000), (90, 140, 30))
+    out = io.BytesIO()
+    big.save(out, format="JPEG", quality=70)
+    del big
+    decoded = images.decode(out.getvalue())
+    assert decoded.size[0] <= 2 * images.MAX_SIDE and decoded.size[1] <= 2 * images.MAX_SIDE
+    assert decoded.size[0] >= images.MAX_SIDE  # never below what the stored image needs
+    assert max(images.clean(out.getvalue()).width, 1) == images.MAX_SIDE
+
+
+def test_a_wide_jpeg_is_reduced_as_much_as_a_square_one():
+    wide = Image.new("L", (12000, 1500), 128)
+    out = io.BytesIO()
+    wide.save(out, format="JPEG")
+    assert images.decode(out.getvalue()).size[0] <= 2 * images.MAX_SIDE
+
+
+def test_formats_decoded_whole_have_a_lower_pixel_bound():
+    out = io.BytesIO()
+    Image.new("1", (6000, 5000)).save(out, format="PNG")  # 30 MP: fine as a JPEG, not as a PNG
+    with pytest.raises(images.ImageRejected, match="2500 万像素"):
+        images.clean(out.getvalue())
+
+
+def test_no_decode_while_every_slot_is_taken():
+    data = _jpeg(size=(100, 80))
+    with images.decode_slot():
+        with pytest.raises(images.DecoderBusy):
+            images.clean(data)
+    assert images.clean(data).width == 100  # the slot is free again

@@ -424,6 +424,24 @@ def photo_by_link(token: str) -> ReportPhoto:
     return photo
 
 
+def staff_photo_link(photo: ReportPhoto, *, viewer_id: int) -> str:
+    """A signed token, made on an audited view of the report page, that lets ``viewer_id`` load
+    this photo's thumbnail for ``PHOTO_LINK_SECONDS``.  The view is audited once for the page;
+    the thumbnails it shows need no audit event each, and no one gets one without that view."""
+    return tokens.sign("staff_report_photo", [photo.report_id, photo.id, viewer_id])
+
+
+def check_staff_photo_link(token: str, photo: ReportPhoto, *, viewer_id: int) -> None:
+    """``PhotoLinkInvalid`` unless ``token`` was made by ``staff_photo_link`` for this photo
+    and this viewer, less than ``PHOTO_LINK_SECONDS`` ago."""
+    try:
+        payload = tokens.unsign("staff_report_photo", token, max_age_seconds=PHOTO_LINK_SECONDS)
+    except tokens.TokenInvalid:
+        raise PhotoLinkInvalid("照片链接已失效。") from None
+    if payload != [photo.report_id, photo.id, viewer_id]:
+        raise PhotoLinkInvalid("照片链接已失效。")
+
+
 def photos_of(report: Report) -> tuple[list[ReportPhoto], dict[int, list[ReportPhoto]]]:
     """The report's own photos, and the photos of each message by message id."""
     own: list[ReportPhoto] = []

@@ -180,7 +180,11 @@ def photo_thumbnail(photo: ReportPhoto) -> tuple[bytes, str]:
     stored before thumbnails were kept, one made from it."""
     if photo.thumbnail and photo.thumbnail_media_type:
         return photo.thumbnail, photo.thumbnail_media_type
-    return images.thumbnail(photo.data)
+    try:
+        return images.thumbnail(photo.data)
+    except (OSError, ValueError, SyntaxError, EOFError):
+        # Not decodable here (it was cleaned when stored): the photo itself still shows.
+        return photo.data, photo.media_type
 
 
 def get_draft(draft_id: str | None) -> ReportDraft | None:

@@ -192,15 +192,19 @@ def report_photo(report_id: int, photo_id: int):
 @bp.get("/reports/<int:report_id>/photos/<int:photo_id>/thumbnail")
 @requires(HANDLER, APPROVER)
 def report_photo_thumbnail(report_id: int, photo_id: int):
-    """A thumbnail on the report page.  Not audited on its own: the page view that made its
-    link (``t``, minutes old, for this viewer) was; without such a link, 404."""
+    """A thumbnail on the report page.  Not audited on its own when its link (``t``) was made
+    minutes ago for this viewer by a page view, which was audited; without such a link (a
+    page left open, a link passed on) the thumbnail is audited like the photo itself."""
     report = _report(report_id)
     try:
         photo = cases.get_photo(report, photo_id)
+    except cases.ReportNotFound:
+        abort(404)
+    try:
         report_service.check_staff_photo_link(request.args.get("t", ""), photo,
                                               viewer_id=current_user.id)
-    except (cases.ReportNotFound, report_service.PhotoLinkInvalid):
-        abort(404)
+    except report_service.PhotoLinkInvalid:
+        cases.record_photo_view(report, photo, actor=_actor())
     data, media_type = report_service.photo_thumbnail(photo)
     response = Response(data, mimetype=media_type)
     response.headers["Cache-Control"] = "no-store"

@@ -189,8 +189,9 @@ def clean(data: bytes) -> CleanImage:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = decode(data)
-                image = ImageOps.exif_transpose(image)
+                # Resize first, then turn upright in place: no copy of the full decode.
                 image.thumbnail(_fit(image.size, MAX_SIDE), Image.Resampling.LANCZOS)
+                ImageOps.exif_transpose(image, in_place=True)
                 image = _pixels_only(image)
                 encoded, media_type = _encode(image, JPEG_QUALITY)
                 small, small_type = _thumbnail_of(image)

@@ -143,6 +143,9 @@ def _pixels_only(image: Image.Image) -> Image.Image:
     """A new RGB or RGBA image holding ``image``'s pixels in sRGB and nothing else: its
     ``info`` (EXIF, XMP, comment, profile, text chunks, …) is empty."""
     icc = image.info.get("icc_profile")
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        # 16-bit grey (PNG): Pillow's conversion to 8 bits would clip, not scale.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
     if image.mode in ("P", "PA", "LA", "La", "RGBa") or "transparency" in image.info:
         image = image.convert("RGBA")  # applies a palette's or tRNS transparency
     elif image.mode not in ("RGB", "RGBA") and not (icc and image.mode in ("L", "CMYK")):

@@ -69,6 +69,13 @@ def test_png_with_transparency_stays_png_without_text_chunks():
     assert b"secret-location-note" not in cleaned.data
 
 
+def test_16_bit_grey_is_scaled_not_clipped():
+    out = io.BytesIO()
+    Image.new("I;16", (40, 30), 30000).save(out, format="PNG")  # 46 % grey
+    grey = Image.open(io.BytesIO(images.clean(out.getvalue()).data)).getpixel((20, 15))
+    assert all(abs(channel - 117) <= 3 for channel in grey), grey
+
+
 def test_opaque_png_and_webp_become_jpeg():
     for fmt in ("PNG", "WEBP"):
         out = io.BytesIO()

@@ -589,7 +589,13 @@ class ReportPhoto(Base):
     media_type: Mapped[str] = mapped_column(String(20))  # of the re-encoded image
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(EncryptedBytes("report_photos.data"))
+    # Deferred: a page that lists photos must not fetch and decrypt megabytes per photo.
+    data: Mapped[bytes] = mapped_column(EncryptedBytes("report_photos.data"), deferred=True)
+    # Made from the same pixels at upload (portal.images); NULL for photos stored before 0011.
+    thumbnail: Mapped[bytes | None] = mapped_column(
+        EncryptedBytes("report_photos.thumbnail"), deferred=True
+    )
+    thumbnail_media_type: Mapped[str | None] = mapped_column(String(20))
     report: Mapped[Report | None] = relationship(back_populates="photos", foreign_keys=[report_id])
 
 

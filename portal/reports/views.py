@@ -8,7 +8,6 @@ Every answer to a submitted code takes at least ``FOLLOWUP_MIN_SECONDS`` (see
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -27,7 +26,7 @@ from flask import (
     url_for,
 )
 
-from portal import images, receipts
+from portal import receipts
 from portal.domain.catalog import (
     REPORT_ACCEPTANCE_WORKING_DAYS,
     REPORT_EXTENSION_DAYS,
@@ -37,9 +36,11 @@ from portal.extensions import limiter
 from portal.models import REPORT_KINDS, Report, ReportDraft, ReportPhoto, local_today
 from portal.reports import bp, client_key
 from portal.reports.forms import (
+    DECODER_BUSY,
     KIND_HINTS,
     CodeForm,
     EraseForm,
+    PhotoUploads,
     ReopenForm,
     ReplyForm,
     ReportForm,
@@ -69,12 +70,21 @@ def _followup_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_followup
 
 
+def _photo_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_report_photo
+
+
 # Submitting (the form with its photos, and the final send) and using a receipt code share
 # their limits across the routes that do it, keyed on the daily client digest.
 report_limit = limiter.shared_limit(_report_limit, scope="report-submit", key_func=client_key,
                                     methods=["POST"])
 followup_limit = limiter.shared_limit(_followup_limit, scope="report-followup",
                                       key_func=client_key, methods=["POST"])
+# Thumbnails (of a draft, and on the case page) share one limit: each is a database read and a
+# decryption, and a page shows at most MAX_PHOTOS_PER_REPORT of them.
+photo_limit = limiter.shared_limit(_photo_limit, scope="report-photo", key_func=client_key)
+# Asked of a client that found every decode slot taken: a moment, not a minute.
+BUSY_RETRY_AFTER = {"Retry-After": "5"}
 
 
 def _min_seconds() -> float:
@@ -94,9 +104,15 @@ def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
     return wrapper
 
 
-def _data_uri(photo: ReportPhoto) -> str:
-    data, media_type = images.thumbnail(photo.data)
-    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+def _photo_link(photo: ReportPhoto) -> str:
+    """The address of a photo's thumbnail on the case page: a link that works for minutes and
+    for this photo only (the receipt code itself never goes in a URL)."""
+    return url_for("reports.case_photo", token=service.photo_link(photo))
+
+
+def _thumbnail_response(photo: ReportPhoto) -> Response:
+    data, media_type = service.photo_thumbnail(photo)
+    return Response(data, mimetype=media_type)  # no-store, like every report page
 
 
 # ---------------------------------------------------------------- the report form
@@ -128,6 +144,10 @@ def new():
     kept = [p for p in kept if p.id not in removing]
     form.max_new_photos = max(0, service.MAX_PHOTOS - len(kept))
     valid = form.validate()
+    if form.busy:
+        # Nothing is stored: the page comes back with the text as typed and asks for the
+        # photos again later (a file input cannot be refilled).
+        return _form_page(form, kept), 503, BUSY_RETRY_AFTER
     # Photos that passed are kept even if another field needs fixing: a file input cannot be
     # filled in again, and the reporter should not have to choose them twice.
     try:
@@ -153,13 +173,24 @@ def _form_page(form: ReportForm, kept: list[ReportPhoto]):
 
 
 @bp.get("/draft-photo/<int:photo_id>")
+@photo_limit
 def draft_photo(photo_id: int):
     """A thumbnail of a photo of the session's own draft (the form and the check page)."""
     photo = service.draft_photo(session.get(DRAFT_KEY), photo_id)
     if photo is None:
         abort(404)
-    data, media_type = images.thumbnail(photo.data)
-    return Response(data, mimetype=media_type)
+    return _thumbnail_response(photo)
+
+
+@bp.get("/photo/<token>")
+@photo_limit
+def case_photo(token: str):
+    """A thumbnail on the reporter's case page, by the short-lived link that page made."""
+    try:
+        photo = service.photo_by_link(token)
+    except service.PhotoLinkInvalid:
+        abort(404)
+    return _thumbnail_response(photo)
 
 
 @bp.get("/check")
@@ -336,7 +367,7 @@ def _case_page(
         error=error,
         own_photos=own_photos,
         message_photos=message_photos,
-        photo_uri=_data_uri,
+        photo_uri=_photo_link,
         reward=_reward_view(report),
         can_reopen=service.can_reopen(report),
         today=local_today(),
@@ -353,10 +384,21 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
     except service.ReceiptNotFound:
         return _wrong_code()
     raw_code = form.code.data
+    if isinstance(form, PhotoUploads):
+        # Decode no more photos than the report still has room for (MAX_PHOTOS_PER_REPORT).
+        form.max_new_photos = min(service.MAX_PHOTOS, service.photos_left(report))
+        form.no_room_message = (f"这份举报已有 {service.MAX_PHOTOS_PER_REPORT} 张照片，"
+                                "不能再添加；可以只发送文字。")
     if not form.validate():
+        if getattr(form, "busy", False):
+            return (*_case_page(report, raw_code, forms={prefix: form}, error=DECODER_BUSY,
+                                status=503), BUSY_RETRY_AFTER)
         return _case_page(report, raw_code, forms={prefix: form}, status=400)
     try:
         outcome = perform(report, form)
+    except service.TooManyPhotos as exc:
+        form.photos.errors = [*form.photos.errors, str(exc)]
+        return _case_page(report, raw_code, forms={prefix: form}, status=400)
     except service.ReportInvalid as exc:
         for name, message in exc.errors.items():
             if name in form:

@@ -111,7 +111,10 @@ def test_read_staff_message_and_reply_with_photo(client, app):
         content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "大约三米，照片附上。" in html
-    assert 'alt="消息照片 1"' in html and "data:image/jpeg;base64," in html
+    assert 'alt="消息照片 1"' in html and "data:image" not in html
+    src = re.search(r'<img src="(/report/photo/[^"]+)" alt="消息照片 1"', html).group(1)
+    thumbnail = client.get(src)
+    assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     with app.app_context():
         message = db.session.scalars(select(ReportMessage).order_by(ReportMessage.id)).all()[-1]
         assert message.author == "reporter" and len(message.photos) == 1

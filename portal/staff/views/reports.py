@@ -25,6 +25,7 @@ from portal.models import (
     local_today,
 )
 from portal.services import cases, reward_claims, rewards
+from portal.services import reports as report_service
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
@@ -155,8 +156,16 @@ def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
         results=VERIFICATION_RESULTS,
         closed_as=CLOSED_AS,
         levels=LEVEL_LABELS,
+        photo_thumbnail=_photo_thumbnail_url,
         **context,
     ), status
+
+
+def _photo_thumbnail_url(photo: Any) -> str:
+    """The thumbnail's address for this page view: valid for minutes, for this viewer only."""
+    token = report_service.staff_photo_link(photo, viewer_id=current_user.id)
+    return url_for("staff.report_photo_thumbnail", report_id=photo.report_id,
+                   photo_id=photo.id, t=token)
 
 
 @bp.get("/reports/<int:report_id>")
@@ -177,6 +186,28 @@ def report_photo(report_id: int, photo_id: int):
     response = Response(photo.data, mimetype=photo.media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/reports/<int:report_id>/photos/<int:photo_id>/thumbnail")
+@requires(HANDLER, APPROVER)
+def report_photo_thumbnail(report_id: int, photo_id: int):
+    """A thumbnail on the report page.  Not audited on its own when its link (``t``) was made
+    minutes ago for this viewer by a page view, which was audited; without such a link (a
+    page left open, a link passed on) the thumbnail is audited like the photo itself."""
+    report = _report(report_id)
+    try:
+        photo = cases.get_photo(report, photo_id)
+    except cases.ReportNotFound:
+        abort(404)
+    try:
+        report_service.check_staff_photo_link(request.args.get("t", ""), photo,
+                                              viewer_id=current_user.id)
+    except report_service.PhotoLinkInvalid:
+        cases.record_photo_view(report, photo, actor=_actor())
+    data, media_type = report_service.photo_thumbnail(photo)
+    response = Response(data, mimetype=media_type)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -286,6 +286,13 @@ def test_family_at_width(shared, site, family, width):
     if width == 360:
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= page.evaluate("window.innerWidth"), f"{where}: scrolls sideways ({scroll})"
+        # Nor does any table hide columns in a frame that scrolls: on a phone they fit.
+        cut = page.evaluate("""() => [...document.querySelectorAll('.table-wrap')]
+            .filter(w => w.scrollWidth > w.clientWidth + 1)
+            .map(w => w.querySelector('table').className + ' ' + w.scrollWidth)""")
+        assert cut == [], f"{where}: tables cut off: {cut}"
+    # The page's content keeps its distance from the navigation bar.
+    assert page.evaluate("getComputedStyle(document.querySelector('main')).paddingTop") == "16px"
     assert page.evaluate(family.layout, width), f"{where}: its styles are not applied"
     # /compliance and /data are a click away from every page.
     footer = page.locator("footer")

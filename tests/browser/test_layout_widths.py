@@ -229,7 +229,10 @@ FAMILIES = [
         ".compliance-table tbody tr",
         "w < 600 ? s.display === 'block' : getComputedStyle(e.querySelector('td.num')).textAlign === 'right'")),
     Family("staff-queue", _goto("/staff/reports"), style_of(".staff-bar", "s.display === 'flex'")),
-    Family("staff-case", _staff_case, style_of(".timeline", "s.borderLeftWidth === '3px'")),
+    # The timeline is drawn as on the reporter's page: one line, each event's dot on it.
+    Family("staff-case", _staff_case, style_of(
+        ".timeline", "s.borderLeftWidth === '3px' && s.paddingLeft === '16px'"
+        " && getComputedStyle(e.querySelector('li')).borderLeftWidth === '0px'")),
 ]
 BY_NAME = {f.name: f for f in FAMILIES}
 

@@ -86,8 +86,15 @@ class PhotoUploads:
         self.clean_images: list[images.CleanImage] = []
         self.busy = False
 
+    def chosen_files(self) -> list[FileStorage]:
+        """The files chosen in the photos field (a field left empty sends one without a name)."""
+        return [f for f in (self.photos.data or []) if isinstance(f, FileStorage) and f.filename]
+
+    def photos_chosen(self) -> bool:
+        return bool(self.chosen_files())
+
     def validate_photos(self, field: MultipleFileField) -> None:
-        files = [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
+        files = self.chosen_files()
         if len(files) > self.max_new_photos:
             raise ValidationError(
                 f"最多还能上传 {self.max_new_photos} 张照片，您选择了 {len(files)} 张。"
@@ -163,8 +170,12 @@ class ReportForm(PhotoUploads, ReportPageForm):
         description="只在勾选“请回电”时需要；加密保存，只有承办人员可见，您可以随时删除。",
         render_kw={"autocomplete": "off"},
     )
-    # Honeypot: hidden from people (CSS and aria-hidden); a bot that fills every field fills it.
-    website = StringField("网址（请勿填写）", render_kw={"autocomplete": "off", "tabindex": "-1"})
+    # Honeypot: a bot that fills every field fills it; people never meet it.  It is hidden by the
+    # HTML itself (the ``hidden`` attribute, so a lost stylesheet cannot show it), from screen
+    # readers (aria-hidden) and from the keyboard (tabindex -1), and its name and label contain
+    # nothing that browsers or password managers autofill (``website``/网址 could be filled from
+    # a contact card's homepage).  See ``reports.views.new`` for what a filled one does.
+    extra_comment = StringField("此栏请留空", render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate_uscc(self, field: StringField) -> None:
         if field.data:

@@ -58,6 +58,8 @@ FOLLOWUP_MIN_SECONDS = 0.5
 WRONG_CODE = "回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。"
 NOT_STORED = ("举报没有保存成功：系统出现故障，您的举报未被记录，也没有生成回执码。"
               "您填写的内容仍保留在本页，请稍后再点“提交举报”；也可拨打 12350 举报。")
+HONEYPOT_MESSAGE = "举报还没有提交：请核对所填内容，确认无误后再点“下一步”。"
+HONEYPOT_PHOTOS = "照片没有保存，请重新选择照片。"
 FIELD_ORDER = ["kind", "enterprise_name", "uscc", "county", "place", "description", "seen_since",
                "photos", "callback", "contact"]
 
@@ -138,8 +140,8 @@ def new():
         form = ReportForm(data=service.draft_fields(draft) if draft is not None else None)
         return _form_page(form, kept)
     form = ReportForm()
-    if form.website.data:
-        abort(400)  # the honeypot: a person never sees this field
+    if form.extra_comment.data:
+        return _honeypot_filled(form, kept)
     removing = set(_removal_ids())
     kept = [p for p in kept if p.id not in removing]
     form.max_new_photos = max(0, service.MAX_PHOTOS - len(kept))
@@ -165,10 +167,25 @@ def new():
     return _form_page(form, kept), 400
 
 
-def _form_page(form: ReportForm, kept: list[ReportPhoto]):
+def _honeypot_filled(form: ReportForm, kept: list[ReportPhoto]):
+    """The hidden anti-spam field came back filled: most likely a robot, possibly a citizen's
+    browser that autofilled it.
+
+    Refusing outright (a bare 400) lost a real report, and accepting would let every robot
+    through; so nothing is stored (no draft, no photo: a robot gets nowhere, and the check page
+    and sending need a draft) and the form comes back as typed, the hidden field emptied, with
+    a message that does not say which field was the reason.  A person sends it again and it goes
+    through; a robot that fills every field fills it again and stays here."""
+    form.validate()  # name any other problem now, so that a person fixes everything at once
+    form.extra_comment.data = ""
+    message = HONEYPOT_MESSAGE + (HONEYPOT_PHOTOS if form.photos_chosen() else "")
+    return _form_page(form, kept, message=message), 400
+
+
+def _form_page(form: ReportForm, kept: list[ReportPhoto], message: str | None = None):
     return render_template(
         "reports/form.html", form=form, kept=kept, kind_hints=KIND_HINTS, order=FIELD_ORDER,
-        max_photos=service.MAX_PHOTOS,
+        max_photos=service.MAX_PHOTOS, message=message,
     )
 
 

@@ -1,4 +1,13 @@
-"""Publication deadlines counted in Chinese working days."""
+"""Deadlines with the app's working calendar (``portal.domain.workdays``).
+
+- counted in working days: publication of decisions (below), acceptance of a report;
+- counted in calendar days, the last day moved off a rest day (民法典 Art. 203): verification of a
+  report and its extension (``portal.services.cases``), the reward claim period
+  (``portal.services.rewards``) — ``period_end``;
+- not moved (Art. 203 does not apply, see ``portal.domain.workdays``): the end of a blacklist
+  listing, the first day of early removal (``portal.domain.blacklist``), a credit certificate's
+  validity — none is a period within which someone must act.
+"""
 
 from __future__ import annotations
 
@@ -28,3 +37,14 @@ def decision_publish_deadline(decision_type: str, decision_date: date | None) ->
     if days is None or decision_date is None:
         return None
     return working_calendar().add_working_days(decision_date, days)
+
+
+def period_end(start: date, days: int) -> Deadline:
+    """The last day of a period of ``days`` calendar days after ``start``, moved to the next
+    working day if it is a rest day (民法典 Arts. 201, 203)."""
+    return working_calendar().add_calendar_days(start, days)
+
+
+def off_rest_day(day: date) -> Deadline:
+    """``day`` as the last day of a period: the next working day if it is a rest day."""
+    return working_calendar().next_working_day(day)

@@ -20,6 +20,7 @@ from datetime import date
 from flask import current_app
 
 from portal import tokens
+from portal.domain.workdays import MAX_REST_DAYS_IN_A_ROW
 from portal.extensions import db
 from portal.models import Report, Reward, local_today
 
@@ -100,8 +101,9 @@ def check_claim_slip(slip: str, *, today: date | None = None) -> Reward:
     is not (or no longer) claimed in person — including one already paid."""
     today = today or local_today()
     settings = current_app.config["SETTINGS"]
-    # The signature's own age bound: a slip can be no older than the claim period allows.
-    max_age = (settings.reward_claim_days + 1) * DAY_SECONDS
+    # The signature's own age bound: a slip can be no older than the claim period allows, its
+    # last day moved off rest days (民法典 Art. 203); ``claim_due`` below is the exact bound.
+    max_age = (settings.reward_claim_days + MAX_REST_DAYS_IN_A_ROW + 1) * DAY_SECONDS
     payload = tokens.unsign(SLIP_PURPOSE, slip, max_age_seconds=max_age)
     if not isinstance(payload, dict) or not isinstance(payload.get("r"), int):
         raise tokens.TokenInvalid("invalid")

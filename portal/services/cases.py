@@ -290,7 +290,7 @@ def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
         # Would make this report the first accepted after the matter's reward was proposed.
         raise CaseTransitionRefused(
             f"同一事项的举报 {holder.number} 已提出奖励，受理日期不能早于它的受理日期。")
-    _start_verification(report, today)
+    start_verification(report, today)
     due = report.verification_due
     assert due is not None
     report.status = "accepted"
@@ -303,8 +303,9 @@ def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
     return due
 
 
-def _start_verification(report: Report, start: date) -> None:
-    """Verification runs ``REPORT_VERIFICATION_DAYS`` calendar days from ``start``; the stored
+def start_verification(report: Report, start: date) -> None:
+    """Set the deadlines of a verification starting on ``start`` (the caller records the step
+    and commits).  Verification runs ``REPORT_VERIFICATION_DAYS`` calendar days from ``start``; the stored
     due date is its last day moved off a rest day (民法典 Art. 203)."""
     deadline = period_end(start, REPORT_VERIFICATION_DAYS)
     report.verification_period_end = start + timedelta(days=REPORT_VERIFICATION_DAYS)
@@ -527,7 +528,7 @@ def handle_reopening(
     note = _reason(note, "note", "给举报人的说明")
     today = today or local_today()
     if outcome == "accept":
-        _start_verification(report, today)
+        start_verification(report, today)
         due = report.verification_due
         assert due is not None
         report.status = "accepted"

@@ -231,8 +231,11 @@ def test_the_hazard_fine_cannot_exceed_the_decisions_fine(staff):
 def test_approve_by_another_approver_opens_the_claim_period(app, staff):
     report = verified()
     reward = rewards.propose(report, actor=staff["handler"])
-    due = rewards.approve(reward, actor=staff["approver"])
-    assert due == local_today() + timedelta(days=app.config["SETTINGS"].reward_claim_days)
+    assert app.config["SETTINGS"].reward_claim_days == 60
+    # 60 days after 2026-08-04 is Saturday 10-03, in the National Day holiday (10-01..10-07):
+    # the last day to claim moves to Thursday 10-08 (民法典 Art. 203).
+    due = rewards.approve(reward, actor=staff["approver"], today=date(2026, 8, 4))
+    assert due == date(2026, 10, 8)
     assert (reward.status, reward.decided_by_id, reward.claim_due) == (
         "approved", staff["approver"].id, due)
     assert report.events[-1].kind == "reward_approved"
@@ -320,6 +323,18 @@ def test_payment_is_recorded_only_once_claimed(staff):
     summaries = " ".join(str(e.summary) for e in db.session.scalars(select(AuditEvent)))
     assert "6228" not in summaries and "NX20261130" not in summaries
     assert reward_actions()[-1] == "reward_pay"
+
+
+@pytest.mark.parametrize(("approved_on", "due"), [
+    (date(2026, 4, 2), date(2026, 6, 1)),  # Monday 06-01: stays
+    (date(2025, 12, 17), date(2026, 2, 24)),  # Sunday 02-15, Spring Festival to 02-23
+    (date(2026, 8, 11), date(2026, 10, 10)),  # Saturday 10-10, a swapped working day: stays
+])
+def test_the_claim_period_ends_on_a_working_day(staff, approved_on, due):
+    reward = rewards.propose(verified(), actor=staff["handler"])
+    assert rewards.approve(reward, actor=staff["approver"], today=approved_on) == due
+    assert reward_claims.is_claimable(reward, due)
+    assert reward_claims.is_expired(reward, due + timedelta(days=1))
 
 
 def test_expiry_is_derived_from_the_claim_deadline(staff):

@@ -416,6 +416,7 @@ REPORT_EVENT_KINDS: dict[str, str] = {
     "closed": "已办结",
     "reopened": "举报人反映仍未整改",
     "reopen_handled": "已处理举报人的重新反映",
+    "deadline_moved": "期限按正式节假日安排调整",
     "reward_approved": "奖励已批准",
     "reward_rejected": "奖励未获批准",
     "reward_claimed": "已申领奖励",

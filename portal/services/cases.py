@@ -285,11 +285,8 @@ def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
     next working day if that is a rest day).  Returns that date."""
     _require(report, "received", doing="受理")
     today = today or local_today()
-    holder = _live_reward_in(matter_reports(report))
-    if holder is not None and holder.accepted_on is not None and holder.accepted_on > today:
-        # Would make this report the first accepted after the matter's reward was proposed.
-        raise CaseTransitionRefused(
-            f"同一事项的举报 {holder.number} 已提出奖励，受理日期不能早于它的受理日期。")
+    # No reward can be proposed in this report's matter yet: a received report is either on its
+    # own or the one the others were merged into, which must be verified before any reward.
     start_verification(report, today)
     due = report.verification_due
     assert due is not None
@@ -305,8 +302,8 @@ def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
 
 def start_verification(report: Report, start: date) -> None:
     """Set the deadlines of a verification starting on ``start`` (the caller records the step
-    and commits).  Verification runs ``REPORT_VERIFICATION_DAYS`` calendar days from ``start``; the stored
-    due date is its last day moved off a rest day (民法典 Art. 203)."""
+    and commits): ``REPORT_VERIFICATION_DAYS`` calendar days from ``start``, the stored due date
+    being its last day moved off a rest day (民法典 Art. 203)."""
     deadline = period_end(start, REPORT_VERIFICATION_DAYS)
     report.verification_period_end = start + timedelta(days=REPORT_VERIFICATION_DAYS)
     report.verification_due = deadline.due

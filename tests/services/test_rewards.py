@@ -144,26 +144,33 @@ def test_a_merge_that_would_move_a_proposed_reward_is_refused(staff):
     assert rewards.propose(b, actor=staff["handler"]).amount_yuan == 7_800
 
 
-def test_a_same_day_acceptance_after_a_proposal_does_not_move_the_reward(staff):
-    # A (received first) is merged while still unaccepted; B, accepted and rewarded on 10-09,
-    # keeps the reward when A is accepted later on the same day.
+def test_on_the_same_acceptance_date_the_report_holding_the_reward_stays_first(staff):
+    # O received first; N and H later.  H, accepted 10-02, was merged into O and rewarded; N,
+    # also accepted 10-02 (received before H), is merged afterwards: the reward stays with H.
+    o = factories.report()
+    n = factories.accepted_report(accepted_on=date(2026, 10, 2))
+    h = factories.accepted_report(accepted_on=date(2026, 10, 2))
+    db.session.commit()
+    cases.mark_duplicate(h, actor=staff["handler"], original_id=o.id)
+    cases.accept(o, actor=staff["handler"], today=date(2026, 10, 5))
+    cases.verify(o, actor=staff["handler"], result="true", today=date(2026, 10, 20))
+    decision = factories.decision(fine_yuan=Decimal(52_000))
+    db.session.commit()
+    cases.link_decision(o, actor=staff["handler"], document_no=decision.document_no)
+    rewards.propose(h, actor=staff["handler"])
+    cases.mark_duplicate(n, actor=staff["handler"], original_id=o.id)
+    assert cases.first_accepted(cases.matter_reports(o)) is h
+    with pytest.raises(RewardNotAllowed, match=f"{h.number} 受理在先"):
+        rewards.propose(n, actor=staff["handler"])
+
+
+def test_without_a_reward_the_same_date_goes_to_the_report_received_first(staff):
     a = factories.report()
     b = factories.accepted_report(accepted_on=date(2026, 10, 9))
     db.session.commit()
     cases.mark_duplicate(b, actor=staff["handler"], original_id=a.id)
     cases.accept(a, actor=staff["handler"], today=date(2026, 10, 9))
-    cases.verify(a, actor=staff["handler"], result="true")
-    decision = factories.decision(fine_yuan=Decimal(52_000))
-    db.session.commit()
-    cases.link_decision(a, actor=staff["handler"], document_no=decision.document_no)
-    assert cases.first_accepted(cases.matter_reports(a)) is a  # no reward yet: received first
-    rewards.propose(a, actor=staff["handler"])
     assert cases.first_accepted(cases.matter_reports(a)) is a
-    # An earlier acceptance date than the rewarded one cannot be recorded in the matter.
-    c = factories.report()
-    db.session.commit()
-    cases.mark_duplicate(c, actor=staff["handler"], original_id=a.id)
-    assert c.status == "closed"
 
 
 # ---------------------------------------------------------------- both parts

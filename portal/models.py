@@ -261,10 +261,9 @@ class AccidentReport(DisclosureMixin, Base):
             )
         )
         if self.approved_on is not None:
-            from portal.domain.blacklist import add_years
-            from portal.domain.catalog import ACCIDENT_ASSESSMENT_YEARS
+            from portal.working_days import assessment_due
 
-            self.assessment_due = add_years(self.approved_on, ACCIDENT_ASSESSMENT_YEARS)
+            self.assessment_due = assessment_due(self.approved_on)
         else:
             self.assessment_due = None
 

@@ -4,6 +4,8 @@
 - counted in calendar days, the last day moved off a rest day (民法典 Art. 203): verification of a
   report and its extension (``portal.services.cases``), the reward claim period
   (``portal.services.rewards``) — ``period_end``;
+- counted in years, the last day moved off a rest day the same way: the accident assessment due
+  a year after 批复 — ``assessment_due``;
 - not moved (Art. 203 does not apply, see ``portal.domain.workdays``): the end of a blacklist
   listing, the first day of early removal (``portal.domain.blacklist``), a credit certificate's
   validity — none is a period within which someone must act.
@@ -15,7 +17,8 @@ from datetime import date
 
 from flask import current_app, has_app_context
 
-from portal.domain.catalog import DECISION_PUBLISH_WORKING_DAYS
+from portal.domain.blacklist import add_years
+from portal.domain.catalog import ACCIDENT_ASSESSMENT_YEARS, DECISION_PUBLISH_WORKING_DAYS
 from portal.domain.workdays import Deadline, WorkingCalendar
 
 _default_calendar: WorkingCalendar | None = None
@@ -48,3 +51,9 @@ def period_end(start: date, days: int) -> Deadline:
 def off_rest_day(day: date) -> Deadline:
     """``day`` as the last day of a period: the next working day if it is a rest day."""
     return working_calendar().next_working_day(day)
+
+
+def assessment_due(approved_on: date) -> date:
+    """The last day to publish the assessment of an accident's remedial measures: a year after
+    its 批复 (the corresponding day, 民法典 Arts. 201–202), moved off a rest day (Art. 203)."""
+    return off_rest_day(add_years(approved_on, ACCIDENT_ASSESSMENT_YEARS)).due

@@ -10,6 +10,7 @@ one audit event per date.
 What is stored and recomputed, each from what it was computed from:
 
 - a decision's publication deadline (working days from the decision date; its provisional flag);
+- an accident's assessment deadline (a year after 批复, moved off a rest day);
 - a report's acceptance deadline (working days from receipt);
 - a report's verification deadline and a reward's claim deadline (calendar days; only the last
   day depends on the calendar, moved off a rest day: from the stored calendar end).
@@ -30,15 +31,20 @@ from sqlalchemy import or_, select
 from portal import audit
 from portal.domain.catalog import REPORT_ACCEPTANCE_WORKING_DAYS
 from portal.extensions import db
-from portal.models import Decision, Report, Reward, local_today
-from portal.working_days import decision_publish_deadline, off_rest_day, working_calendar
+from portal.models import AccidentReport, Decision, Report, Reward, local_today
+from portal.working_days import (
+    assessment_due,
+    decision_publish_deadline,
+    off_rest_day,
+    working_calendar,
+)
 
 
 @dataclass(frozen=True)
 class DueDateChange:
     """One stored due date that the calendar now puts elsewhere."""
 
-    object_kind: str  # "decisions", "report", "reward" (the audit log's kinds)
+    object_kind: str  # "decisions", "accidents", "report", "reward" (the audit log's kinds)
     object_id: int
     label: str  # the 文号 or the report's number, for the list an administrator reads
     what: str  # which deadline, in words
@@ -74,6 +80,20 @@ def _decision_changes(since: date) -> list[tuple[Decision, DueDateChange]]:
             found.append((item, DueDateChange(
                 "decisions", item.id, item.document_no or f"决定 {item.id}", "公开期限",
                 item.publish_due, due, item.publish_due_provisional, provisional)))
+    return found
+
+
+def _accident_changes(since: date) -> list[tuple[AccidentReport, DueDateChange]]:
+    found = []
+    for item in db.session.scalars(
+        select(AccidentReport).where(AccidentReport.assessment_due >= since)
+        .order_by(AccidentReport.id)
+    ):
+        assert item.approved_on is not None
+        due = assessment_due(item.approved_on)
+        if due != item.assessment_due:
+            found.append((item, DueDateChange("accidents", item.id, item.title_text,
+                                              "整改评估期限", item.assessment_due, due)))
     return found
 
 
@@ -129,15 +149,19 @@ def recompute_deadlines(*, apply: bool = True, today: date | None = None) -> lis
     today = today or local_today()
     since = working_calendar().first_unofficial_day
     decisions = _decision_changes(since)
+    accidents = _accident_changes(since)
     reports = _report_changes(since)
     rewards = _reward_changes(since)
-    changes = [c for _, c in decisions] + [c for _, _, c in reports] + [c for _, c in rewards]
+    changes = ([c for _, c in decisions] + [c for _, c in accidents]
+               + [c for _, _, c in reports] + [c for _, c in rewards])
     if not apply or not changes:
         return changes
     for item, change in decisions:
         # The model derives both from the decision's type and date on update; set them so the
         # row is written.
         item.publish_due, item.publish_due_provisional = change.after, change.provisional_after
+    for accident, change in accidents:
+        accident.assessment_due = change.after  # derived again on update, to the same date
     for report, column, change in reports:
         setattr(report, column, change.after)
         # The reporter was told the verification date: say it moved while it still matters.

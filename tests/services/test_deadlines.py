@@ -8,7 +8,7 @@ installed library version or today's date.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -50,6 +50,8 @@ def rows(estimated):
     received = factories.report(received_on=date(2026, 12, 14))
     # Accepted 2026-12-01: 60 days end Saturday 2027-01-30 → Monday 02-01.
     accepted = factories.report(received_on=date(2026, 12, 1))
+    # 批复 2026-01-30: the assessment year ends Saturday 2027-01-30 → Monday 02-01.
+    accident = factories.accident(occurred_on=date(2025, 12, 1), approved_on=date(2026, 1, 30))
     # Accepted 2026-08-04: due 2026-10-08, in an official year: never touched.
     settled = factories.report(received_on=date(2026, 8, 4))
     rewarded = factories.report(received_on=date(2026, 9, 1))
@@ -64,11 +66,12 @@ def rows(estimated):
     # Approved 2026-12-01: 60 days to claim, the same Saturday 2027-01-30 → Monday 02-01.
     rewards.approve(reward, actor=approver, today=date(2026, 12, 1))
     assert (decision.publish_due, decision.publish_due_provisional) == (date(2027, 1, 7), True)
+    assert accident.assessment_due == date(2027, 2, 1)
     assert received.acceptance_due == date(2027, 1, 5)
     assert accepted.verification_due == date(2027, 2, 1)
     assert settled.verification_due == date(2026, 10, 8)
     assert reward.claim_due == date(2027, 2, 1)
-    return {"decision": decision, "received": received, "accepted": accepted,
+    return {"decision": decision, "accident": accident, "received": received, "accepted": accepted,
             "settled": settled, "reward": reward}
 
 
@@ -90,6 +93,7 @@ def test_the_official_schedule_moves_every_due_date_it_touches(app, rows, tmp_pa
     assert got == {
         # 01-04 off too: 12-29, 12-30, 12-31, 01-05 … 01-08.
         ("decisions", rows["decision"].id, "公开期限"): (date(2027, 1, 7), date(2027, 1, 8)),
+        ("accidents", rows["accident"].id, "整改评估期限"): (date(2027, 2, 1), date(2027, 1, 30)),
         # 01-04 off too: the 15th working day is 01-06.
         ("report", rows["received"].id, "受理期限"): (date(2027, 1, 5), date(2027, 1, 6)),
         # Saturday 01-30 is worked: the period's last day stays on it.
@@ -100,6 +104,7 @@ def test_the_official_schedule_moves_every_due_date_it_touches(app, rows, tmp_pa
     assert (rows["decision"].publish_due, rows["decision"].publish_due_provisional) == (
         date(2027, 1, 8), False)
     assert rows["received"].acceptance_due == date(2027, 1, 6)
+    assert rows["accident"].assessment_due == date(2027, 1, 30)
     assert rows["accepted"].verification_due == date(2027, 1, 30)
     assert rows["settled"].verification_due == date(2026, 10, 8)
     assert rows["reward"].claim_due == date(2027, 1, 30)
@@ -112,6 +117,7 @@ def test_the_official_schedule_moves_every_due_date_it_touches(app, rows, tmp_pa
     events = recompute_events()
     assert [(e.object_kind, e.object_id, e.actor) for e in events] == [
         ("decisions", str(rows["decision"].id), "system"),
+        ("accidents", str(rows["accident"].id), "system"),
         ("report", str(rows["received"].id), "system"),
         ("report", str(rows["accepted"].id), "system"),
         ("reward", str(rows["reward"].id), "system"),
@@ -123,7 +129,7 @@ def test_the_official_schedule_moves_every_due_date_it_touches(app, rows, tmp_pa
 
 def test_a_dry_run_lists_without_saving(app, rows, tmp_path):
     configure_2027(app, tmp_path)
-    assert len(deadlines.recompute_deadlines(apply=False)) == 4
+    assert len(deadlines.recompute_deadlines(apply=False)) == 5
     db.session.expire_all()
     assert rows["accepted"].verification_due == date(2027, 2, 1)
     assert recompute_events() == []
@@ -135,10 +141,23 @@ def test_the_command_lists_and_updates(app, rows, tmp_path):
     dry = runner.invoke(args=["recompute-deadlines", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert f"{rows['accepted'].number} 核查期限：2027年2月1日 → 2027年1月30日" in dry.output
-    assert "共 4 个期限将调整" in dry.output
+    assert "共 5 个期限将调整" in dry.output
     result = runner.invoke(args=["recompute-deadlines"])
     assert result.exit_code == 0, result.output
     assert (f"{rows['decision'].document_no} 公开期限：2027年1月7日 → 2027年1月8日（暂定 → 正式）"
             in result.output)
-    assert "已调整 4 个期限" in result.output
+    assert "已调整 5 个期限" in result.output
     assert "没有需要调整的期限" in runner.invoke(args=["recompute-deadlines"]).output
+
+
+@pytest.mark.parametrize(("approved_on", "due"), [
+    (date(2025, 10, 3), date(2026, 10, 8)),  # a year: Saturday 2026-10-03, National Day → 10-08
+    (date(2025, 6, 20), date(2026, 6, 22)),  # Saturday 06-20 → Monday 06-22
+    (date(2025, 10, 10), date(2026, 10, 10)),  # Saturday 2026-10-10 is a swapped working day
+    (date(2025, 5, 6), date(2026, 5, 6)),  # a Wednesday: stays
+])
+def test_the_assessment_year_ends_on_a_working_day(estimated, approved_on, due):
+    accident = factories.accident(occurred_on=approved_on - timedelta(days=90),
+                                  approved_on=approved_on)
+    db.session.commit()
+    assert accident.assessment_due == due

@@ -1,7 +1,7 @@
 """Reward claims, the reporter's side, and the claim slip the counter checks.
 
 Once a reward is approved the reporter, who holds only the receipt code, claims it before
-``claim_due`` (approval + ``reward_claim_days``) in one of two ways:
+``claim_due`` (approval + ``reward_claim_days``, the last day moved off a rest day) in one of two ways:
 
 - by transfer: payment details, encrypted (``claim_by_transfer``);
 - in person: a claim slip, a short code signed through ``portal.tokens`` and carrying the

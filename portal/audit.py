@@ -131,6 +131,7 @@ ACTIONS: dict[str, str] = {
     "reward_slip_check": "核验领奖凭证",
     "reward_pay": "登记奖励发放",
     "reports_purge": "清除过期举报内容",
+    "deadline_recompute": "按正式调休安排重算期限",
     "credit_certificate_issue": "出具信用记录查询证明",
 }
 OBJECT_KINDS: dict[str, str] = {

@@ -13,7 +13,7 @@ KINDS = ("powers", "decisions", "accidents", "blacklist")
 
 def register(app: Flask) -> None:
     for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key,
-                    backup, purge_reports, remask):
+                    backup, purge_reports, remask, recompute_deadlines):
         app.cli.add_command(command)
     from portal.staff.cli import register as register_staff_commands
 
@@ -147,6 +147,26 @@ def remask() -> None:
     result = remask_all(db.session)
     counts = "，".join(f"{kind} {n} 条" for kind, n in result.items.items())
     click.echo(f"已按现行规则遮盖：{counts}；修改记录 {result.versions} 条。")
+
+
+@click.command("recompute-deadlines")
+@click.option("--dry-run", is_flag=True, help="Only list the due dates that would change.")
+@with_appcontext
+def recompute_deadlines(dry_run: bool) -> None:
+    """Recompute stored due dates after a year's official schedule was added
+    (PORTAL_WORKDAY_CALENDAR_FILE): list and update every one that changes, audited."""
+    from portal.services.deadlines import describe
+    from portal.services.deadlines import recompute_deadlines as recompute
+
+    changes = recompute(apply=not dry_run)
+    for change in changes:
+        click.echo(describe(change))
+    if not changes:
+        click.echo("没有需要调整的期限。")
+    elif dry_run:
+        click.echo(f"共 {len(changes)} 个期限将调整（未保存：去掉 --dry-run 执行）。")
+    else:
+        click.echo(f"已调整 {len(changes)} 个期限，每个均记入审计日志。")
 
 
 def fail(message: str) -> None:

@@ -261,10 +261,9 @@ class AccidentReport(DisclosureMixin, Base):
             )
         )
         if self.approved_on is not None:
-            from portal.domain.blacklist import add_years
-            from portal.domain.catalog import ACCIDENT_ASSESSMENT_YEARS
+            from portal.working_days import assessment_due
 
-            self.assessment_due = add_years(self.approved_on, ACCIDENT_ASSESSMENT_YEARS)
+            self.assessment_due = assessment_due(self.approved_on)
         else:
             self.assessment_due = None
 
@@ -416,6 +415,7 @@ REPORT_EVENT_KINDS: dict[str, str] = {
     "closed": "已办结",
     "reopened": "举报人反映仍未整改",
     "reopen_handled": "已处理举报人的重新反映",
+    "deadline_moved": "期限按正式节假日安排调整",
     "reward_approved": "奖励已批准",
     "reward_rejected": "奖励未获批准",
     "reward_claimed": "已申领奖励",
@@ -464,6 +464,10 @@ class Report(Base):
     accepted_on: Mapped[date | None] = mapped_column(Date)
     decline_reason: Mapped[str | None] = mapped_column(EncryptedText("reports.decline_reason"))
     verification_due: Mapped[date | None] = mapped_column(Date, index=True)
+    # The last day of the verification period by the calendar alone (acceptance + 60 days, plus
+    # the extension); ``verification_due`` is this moved off a rest day (民法典 Art. 203), and
+    # is recomputed from it when a year's official schedule is added.
+    verification_period_end: Mapped[date | None] = mapped_column(Date)
     # Set once: the one extension (up to 30 days), with the reason the reporter sees.
     extension_reason: Mapped[str | None] = mapped_column(EncryptedText("reports.extension_reason"))
     verification_result: Mapped[str | None] = mapped_column(String(10))
@@ -471,8 +475,13 @@ class Report(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     # The enforcement decision that followed (its fine is the reward's base), if any.
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True)
-    # Concealed accidents: deaths concealed and the finally confirmed level (AccidentLevel:
-    # 1 一般 … 4 特别重大, the numbers accident reports use).
+    # The fine imposed for the hazard or violation part, where it is not the linked decision's
+    # whole fine (the decision also punishes concealment; a concealed-accident report that also
+    # showed a hazard).  None: the linked decision's fine, for a hazard or violation report.
+    hazard_fine_yuan: Mapped[Decimal | None]
+    # The concealed part (any kind of report: a hazard report may also reveal concealed deaths):
+    # deaths concealed and the finally confirmed level (AccidentLevel: 1 一般 … 4 特别重大, the
+    # numbers accident reports use).
     concealed_deaths: Mapped[int | None] = mapped_column(Integer)
     confirmed_level: Mapped[int | None] = mapped_column(SmallInteger)
     closed_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -621,6 +630,9 @@ class Reward(Base):
         EncryptedText("rewards.rejection_reason")
     )
     claim_due: Mapped[date | None] = mapped_column(Date)
+    # Approval + the claim period by the calendar alone; ``claim_due`` is it moved off a rest
+    # day (民法典 Art. 203).
+    claim_period_end: Mapped[date | None] = mapped_column(Date)
     claimed_on: Mapped[date | None] = mapped_column(Date)
     claim_method: Mapped[str | None] = mapped_column(String(20))  # "transfer" or "in_person"
     payment_details: Mapped[str | None] = mapped_column(EncryptedText("rewards.payment_details"))

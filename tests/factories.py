@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -172,11 +172,12 @@ def report(**fields: Any) -> Report:
 
 
 def accepted_report(accepted_on: date | None = None, **fields: Any) -> Report:
-    """A report accepted on ``accepted_on`` (default: its receipt date)."""
-    from portal.domain.catalog import REPORT_VERIFICATION_DAYS
+    """A report accepted on ``accepted_on`` (default: its receipt date), its verification
+    deadlines set by the service's own rule (tests of that rule use hand-computed dates)."""
+    from portal.services.cases import start_verification
 
     item = report(**({"status": "accepted"} | fields))
     item.accepted_on = accepted_on or item.received_on
-    item.verification_due = item.accepted_on + timedelta(days=REPORT_VERIFICATION_DAYS)
+    start_verification(item, item.accepted_on)
     item.add_event("accepted", item.accepted_on)
     return item

@@ -10,6 +10,10 @@
   (一般 ¥30,000, 较大 ¥40,000, 重大 ¥50,000, 特别重大 ¥60,000), at most ¥300,000 in all.  No
   concealed death or no confirmed level: ``RewardBaseMissing``.
 
+- A report may have both parts (a hazard that also revealed concealed deaths, or a concealed
+  accident whose report also showed a hazard): each part is computed by its own rule above, and
+  the sum is capped at ¥300,000 in all (``combine``).
+
 Accident levels are ``portal.domain.accidents.AccidentLevel`` (1 一般 … 4 特别重大), the same
 numbers the accident reports use.
 """
@@ -55,6 +59,11 @@ def yuan(amount: Decimal | int) -> str:
     return f"¥{value:,.2f}"
 
 
+# The two parts a report can have, as the handler and the reporter read them.
+HAZARD_PART = "隐患或违法行为"
+CONCEALED_PART = "瞒报事故"
+
+
 def fine_share(fine_yuan: Decimal | int | None) -> RewardAmount:
     """The reward for a verified hazard or violation report from the fine actually imposed."""
     if fine_yuan is None:
@@ -86,6 +95,22 @@ def concealed_accident(deaths: int | None, level: AccidentLevel | int | None) ->
     per_death = PER_CONCEALED_DEATH_YUAN[level]
     total = deaths * per_death
     basis = f"瞒报死亡 {deaths} 人 × {yuan(per_death)}（{level.label}）= {yuan(total)}"
+    if total > MAXIMUM_REWARD_YUAN:
+        return RewardAmount(MAXIMUM_REWARD_YUAN,
+                            f"{basis}，超过最高奖励，按 {yuan(MAXIMUM_REWARD_YUAN)}")
+    return RewardAmount(total, basis)
+
+
+def combine(parts: list[tuple[str, RewardAmount]]) -> RewardAmount:
+    """The reward for a report with several parts ``[(label, amount), ...]``: each part by its
+    own rule, the sum at most ``MAXIMUM_REWARD_YUAN`` in all.  One part is returned as it is."""
+    if not parts:
+        raise ValueError("a reward needs at least one part")
+    if len(parts) == 1:
+        return parts[0][1]
+    total = sum(amount.amount_yuan for _, amount in parts)
+    basis = "；".join(f"{label}：{amount.basis}" for label, amount in parts)
+    basis = f"{basis}；合计 {yuan(total)}"
     if total > MAXIMUM_REWARD_YUAN:
         return RewardAmount(MAXIMUM_REWARD_YUAN,
                             f"{basis}，超过最高奖励，按 {yuan(MAXIMUM_REWARD_YUAN)}")

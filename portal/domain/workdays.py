@@ -3,6 +3,20 @@
 The `holidays` library knows the calendar; an administrator can add a year's official schedule
 (published each November) before the library has it.  A date that falls in a year neither knows
 is counted Monday–Friday (less any holiday the library estimates) and marked provisional.
+
+Two kinds of deadline:
+
+- ``add_working_days``: a period counted in working days (publication of decisions, acceptance
+  of a report).  Its last day is a working day by construction.
+- ``add_calendar_days``: a period counted in calendar days (verification of a report, its
+  extension, the reward claim period).  The starting day is not counted (民法典 Art. 201), and
+  a last day that is a rest day — a weekend not worked under 调休, or a public holiday — moves to
+  the next working day (Art. 203: "期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的
+  最后一日").  Only the last day moves; the period's own length never changes.
+
+Art. 203 governs periods within which someone must act.  It does not move the end of a state that
+lasts a period (a blacklist listing ends on its day, ``portal.domain.blacklist``), nor the first
+day something becomes possible (early removal after 12 months), nor a certificate's validity.
 """
 
 from __future__ import annotations
@@ -22,16 +36,32 @@ class Deadline:
     provisional: bool  # the calendar for some day up to ``due`` is not official yet
 
 
+# More than any run of consecutive rest days (the longest, Spring Festival, is 9 days in 2026):
+# how much later than its calendar end a period's last day can be moved (Art. 203).
+MAX_REST_DAYS_IN_A_ROW = 15
+# Where to stop looking back for the library's last official year (调休 has existed since 2008).
+_EARLIEST_SCHEDULE_YEAR = 2008
+
+
 class WorkingCalendar:
-    def __init__(self, extra_schedule: dict[int, dict[str, set[date]]] | None = None) -> None:
+    def __init__(
+        self, extra_schedule: dict[int, dict[str, set[date]]] | None = None,
+        *, library_official_through: int | None = None,
+    ) -> None:
+        """``extra_schedule``: official schedules added by an administrator, by year.
+        ``library_official_through``: the last year whose library schedule counts as official
+        (found from the library when not given; tests pin it so they do not depend on the
+        library's version or on today's date)."""
         self._extra = extra_schedule or {}
         self._by_year: dict[int, holidays.HolidayBase] = {}
+        if library_official_through is not None:
+            self.__dict__["latest_library_year"] = library_official_through
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> WorkingCalendar:
+    def from_file(cls, path: str | Path | None, **options: int | None) -> WorkingCalendar:
         """Load extra official schedules: {"2028": {"holidays": [...], "workdays": [...]}}."""
         if not path:
-            return cls()
+            return cls(**options)
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         extra = {
             int(year): {
@@ -40,7 +70,7 @@ class WorkingCalendar:
             }
             for year, spec in raw.items()
         }
-        return cls(extra)
+        return cls(extra, **options)
 
     def _library(self, year: int) -> holidays.HolidayBase:
         if year not in self._by_year:
@@ -49,12 +79,18 @@ class WorkingCalendar:
 
     @cached_property
     def latest_library_year(self) -> int:
-        """The last year for which the library has the official 调休 schedule."""
-        this_year = date.today().year
-        for year in range(this_year + 2, this_year - 3, -1):
+        """The last year for which the library has the official 调休 schedule (the library only
+        estimates later years, without swapped working weekends)."""
+        for year in range(date.today().year + 2, _EARLIEST_SCHEDULE_YEAR - 1, -1):
             if any(d.year == year for d in holidays.China(years=year).weekend_workdays):
                 return year
-        return this_year - 3
+        return _EARLIEST_SCHEDULE_YEAR - 1
+
+    @property
+    def first_unofficial_day(self) -> date:
+        """The first day whose calendar the library alone does not know officially: a stored
+        deadline on or after it may change when a schedule is configured."""
+        return date(self.latest_library_year + 1, 1, 1)
 
     def is_official(self, year: int) -> bool:
         return year <= self.latest_library_year or year in self._extra
@@ -81,6 +117,22 @@ class WorkingCalendar:
             if self.is_working_day(day):
                 left -= 1
         return Deadline(day, provisional)
+
+    def next_working_day(self, day: date) -> Deadline:
+        """``day`` if it is a working day, else the first working day after it (民法典 Art. 203
+        for the last day of a period)."""
+        provisional = not self.is_official(day.year)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+            provisional = provisional or not self.is_official(day.year)
+        return Deadline(day, provisional)
+
+    def add_calendar_days(self, start: date, days: int) -> Deadline:
+        """The last day of a period of ``days`` calendar days after ``start`` (``start`` not
+        counted), moved to the next working day if it is a rest day (民法典 Arts. 201, 203)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        return self.next_working_day(start + timedelta(days=days))
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -39,6 +40,7 @@ from portal.models import (
     local_today,
 )
 from portal.services import reports
+from portal.working_days import period_end
 
 MIN_REASON_LENGTH = 4
 MAX_TEXT_LENGTH = 2000
@@ -194,18 +196,42 @@ def find_decision(document_no: str) -> Decision | None:
     return db.session.scalar(select(Decision).where(Decision.document_no == document_no.strip()))
 
 
+def matter_root(report: Report) -> Report:
+    """The report the matter is handled on: ``report`` itself, or the one it was merged into.
+    Its verification, linked decision and recorded parts are the matter's."""
+    return report.duplicate_of or report
+
+
 def matter_reports(report: Report) -> list[Report]:
     """The report and those linked to it as duplicates (the whole matter), oldest first."""
-    root = report.duplicate_of or report
+    root = matter_root(report)
     return [root, *db.session.scalars(
         select(Report).where(Report.duplicate_of_id == root.id).order_by(Report.id)
     )]
 
 
+def has_live_reward(report: Report) -> bool:
+    """A reward proposed, approved, claimed or paid (not rejected) for ``report``."""
+    return report.reward is not None and report.reward.status != "rejected"
+
+
+def _acceptance_order(report: Report) -> tuple[date, int, int]:
+    assert report.accepted_on is not None
+    # Acceptance is recorded by date only.  On one date, a report that already has a live reward
+    # was accepted first (a reward is proposed only for the first accepted report, so any report
+    # accepted the same day was accepted after it); otherwise the one received first.
+    return (report.accepted_on, 0 if has_live_reward(report) else 1, report.id)
+
+
 def first_accepted(reports: list[Report]) -> Report | None:
-    """The report of a matter accepted first (by acceptance date, then number)."""
+    """The report of a matter accepted first (by acceptance date, then see
+    ``_acceptance_order``): the one report of the matter that may be rewarded."""
     accepted = [r for r in reports if r.accepted_on is not None]
-    return min(accepted, key=lambda r: (r.accepted_on, r.id)) if accepted else None
+    return min(accepted, key=_acceptance_order) if accepted else None
+
+
+def _live_reward_in(reports: list[Report]) -> Report | None:
+    return next((r for r in reports if has_live_reward(r)), None)
 
 
 # ---------------------------------------------------------------- helpers
@@ -255,20 +281,32 @@ def record_photo_view(report: Report, photo: ReportPhoto, *, actor: Any) -> None
 
 
 def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
-    """Accept a received report: verification is due ``REPORT_VERIFICATION_DAYS`` later.
-    Returns that date."""
+    """Accept a received report: verification is due ``REPORT_VERIFICATION_DAYS`` later (the
+    next working day if that is a rest day).  Returns that date."""
     _require(report, "received", doing="受理")
     today = today or local_today()
-    due = today + timedelta(days=REPORT_VERIFICATION_DAYS)
+    # No reward can be proposed in this report's matter yet: a received report is either on its
+    # own or the one the others were merged into, which must be verified before any reward.
+    start_verification(report, today)
+    due = report.verification_due
+    assert due is not None
     report.status = "accepted"
     report.accepted_on = today
-    report.verification_due = due
     report.handler_id = actor.id
     report.add_event("accepted", today, f"核查期限：{cn_date(due)}前。")
     _audit(report, "report_accept", actor, accepted_on=today, verification_due=due,
            on_time=report.acceptance_due is None or today <= report.acceptance_due)
     db.session.commit()
     return due
+
+
+def start_verification(report: Report, start: date) -> None:
+    """Set the deadlines of a verification starting on ``start`` (the caller records the step
+    and commits): ``REPORT_VERIFICATION_DAYS`` calendar days from ``start``, the stored due date
+    being its last day moved off a rest day (民法典 Art. 203)."""
+    deadline = period_end(start, REPORT_VERIFICATION_DAYS)
+    report.verification_period_end = start + timedelta(days=REPORT_VERIFICATION_DAYS)
+    report.verification_due = deadline.due
 
 
 def decline(report: Report, *, actor: Any, reason: str, today: date | None = None) -> None:
@@ -304,7 +342,11 @@ def extend(
     report: Report, *, actor: Any, days: int | None, reason: str, today: date | None = None
 ) -> date:
     """Extend verification once, by at most ``REPORT_EXTENSION_DAYS``, with a reason the
-    reporter is told.  Returns the new deadline."""
+    reporter is told.  Returns the new deadline.
+
+    The extension lengthens the one verification period: its days are added to the period's
+    last day by the calendar (not to that day moved off a rest day), and the new last day is
+    moved off a rest day in its turn (民法典 Art. 203)."""
     _require(report, "accepted", doing="延长核查期限")
     if report.extension_reason is not None:
         raise CaseTransitionRefused("核查期限只能延长一次，本举报已延长过。")
@@ -319,7 +361,11 @@ def extend(
         raise CaseValuesInvalid(errors)
     assert days is not None and report.verification_due is not None
     before = report.verification_due
-    due = before + timedelta(days=days)
+    # Reports accepted before the period's end was stored: their due date was never moved.
+    end = report.verification_period_end or before
+    deadline = period_end(end, days)
+    due = deadline.due
+    report.verification_period_end = end + timedelta(days=days)
     report.verification_due = due
     report.extension_reason = reason
     report.add_event("extended", today or local_today(), f"{reason}（核查期限延至{cn_date(due)}）")
@@ -332,8 +378,9 @@ def verify(
     report: Report, *, actor: Any, result: str, concealed_deaths: int | None = None,
     confirmed_level: int | None = None, today: date | None = None,
 ) -> None:
-    """Record what verification found (属实 / 部分属实 / 不属实); for a concealed accident
-    found true, the concealed deaths and the finally confirmed level (the reward's base)."""
+    """Record what verification found (属实 / 部分属实 / 不属实) and, where the report
+    revealed a concealed accident (its kind, or a hazard or violation report that also did), the
+    concealed deaths and the finally confirmed level (the concealed part's reward base)."""
     _require(report, "accepted", doing="登记核查结果")
     errors = {}
     if result not in VERIFICATION_RESULTS:
@@ -342,17 +389,18 @@ def verify(
         errors["concealed_deaths"] = "请填写 0 或正整数。"
     if confirmed_level is not None and confirmed_level not in set(AccidentLevel):
         errors["confirmed_level"] = "请选择事故等级。"
-    if report.kind != "concealed_accident" and (concealed_deaths or confirmed_level):
-        errors["concealed_deaths"] = "只有瞒报谎报事故的举报才登记瞒报死亡人数和事故等级。"
+    if concealed_deaths and confirmed_level is None and "confirmed_level" not in errors:
+        errors["confirmed_level"] = "登记了瞒报死亡人数的，请选择最终认定的事故等级。"
+    if confirmed_level is not None and not concealed_deaths and "concealed_deaths" not in errors:
+        errors["concealed_deaths"] = "选择了事故等级的，请填写核实的瞒报死亡人数。"
     if errors:
         raise CaseValuesInvalid(errors)
     today = today or local_today()
     report.status = "verified"
     report.verification_result = result
     report.verified_on = today
-    if report.kind == "concealed_accident":
-        report.concealed_deaths = concealed_deaths
-        report.confirmed_level = confirmed_level
+    report.concealed_deaths = concealed_deaths
+    report.confirmed_level = confirmed_level
     report.add_event("verified", today, f"核查结果：{VERIFICATION_RESULTS[result]}。")
     _audit(report, "report_verify", actor, result=result, verified_on=today,
            on_time=report.verification_due is None or today <= report.verification_due,
@@ -361,10 +409,14 @@ def verify(
 
 
 def link_decision(
-    report: Report, *, actor: Any, document_no: str, today: date | None = None
+    report: Report, *, actor: Any, document_no: str, hazard_fine_yuan: Decimal | None = None,
+    today: date | None = None,
 ) -> Decision:
     """Link the enforcement decision (by its 文号) that followed the report: its fine is the
-    reward's base.  Returns the decision."""
+    base of the hazard or violation part.  ``hazard_fine_yuan``: the part of that fine imposed
+    for the reported hazard or violation, where it is not the whole fine (the decision also
+    punishes a concealed accident) or the report is of a concealed accident that also showed
+    a hazard.  Returns the decision."""
     _require(report, "accepted", "verified", "closed", "reopened", doing="关联处罚决定")
     if report.closed_as == "duplicate":
         raise CaseTransitionRefused("重复举报已合并到先前的举报办理，请在先前的举报上关联决定。")
@@ -376,14 +428,21 @@ def link_decision(
         raise CaseValuesInvalid({"document_no": "没有这个文号的处罚决定：请先在“执法决定”中录入。"})
     if decision.is_withdrawn:
         raise CaseValuesInvalid({"document_no": "该决定已撤回，不能作为处理结果。"})
-    if report.reward is not None and report.reward.status != "rejected":
+    if hazard_fine_yuan is not None:
+        if not hazard_fine_yuan.is_finite() or hazard_fine_yuan < 0:
+            raise CaseValuesInvalid({"hazard_fine_yuan": "请填写 0 或正数金额（元）。"})
+        if decision.fine_yuan is None or hazard_fine_yuan > decision.fine_yuan:
+            raise CaseValuesInvalid({"hazard_fine_yuan": "不能超过该决定的罚款金额。"})
+    if _live_reward_in(matter_reports(report)) is not None:
         raise CaseTransitionRefused("已提出奖励，不能再更改关联的处罚决定。")
     before = report.decision.document_no if report.decision else None
     report.decision = decision
+    report.hazard_fine_yuan = hazard_fine_yuan
     report.add_event("decision_linked", today or local_today(),
                      f"处罚决定：{decision.document_no}")
     _audit(report, "report_link_decision", actor, decision=decision.id,
-           document_no=[before, decision.document_no])
+           document_no=[before, decision.document_no],
+           hazard_fine_yuan=None if hazard_fine_yuan is None else str(hazard_fine_yuan))
     db.session.commit()
     return decision
 
@@ -404,8 +463,21 @@ def mark_duplicate(
         assert original is not None
     if original.status == "declined":
         raise CaseValuesInvalid({"original_id": "先前的举报未予受理，不能合并到它。"})
-    if report.reward is not None and report.reward.status != "rejected":
-        raise CaseTransitionRefused("本举报已提出奖励，不能再标记为重复举报。")
+    own = matter_reports(report)
+    if _live_reward_in(own) is not None:
+        # Its reward was computed from this report's verification; merged, the matter would be
+        # handled on the original, with another verification.
+        raise CaseTransitionRefused("本举报（或并入它的举报）已提出奖励，不能再标记为重复举报。")
+    combined = matter_reports(original) + own
+    holder = _live_reward_in(combined)
+    first = first_accepted(combined)
+    if holder is not None and first is not holder:
+        assert first is not None
+        # Only the first accepted report of a matter is rewarded: merged, the reward proposed
+        # for the original's matter would go to the wrong report.
+        raise CaseTransitionRefused(
+            f"{original.number} 所在事项已为 {holder.number} 提出奖励，而 {first.number} 受理在先："
+            f"请先由审批人员驳回该奖励，再合并。")
     today = today or local_today()
     report.duplicate_of = original
     report.status = "closed"
@@ -453,9 +525,10 @@ def handle_reopening(
     note = _reason(note, "note", "给举报人的说明")
     today = today or local_today()
     if outcome == "accept":
-        due = today + timedelta(days=REPORT_VERIFICATION_DAYS)
+        start_verification(report, today)
+        due = report.verification_due
+        assert due is not None
         report.status = "accepted"
-        report.verification_due = due
         # A new verification: its own result and its own one extension.
         report.verification_result = None
         report.verified_on = None

@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select
 
 from portal.domain import catalog
 from portal.domain.accidents import AccidentLevel, classify
-from portal.domain.blacklist import add_years, earliest_removal, listing_end
+from portal.domain.blacklist import earliest_removal, listing_end
 from portal.domain.credit_code import ALPHABET, complete
 from portal.domain.masking import id_check_character, mask_html, mask_personal_data
 from portal.sanitize import markdown_to_html
@@ -507,7 +507,9 @@ class _Generator:
         approved = min(occurred + timedelta(days=approval_days), self.today - timedelta(days=1))
         published_on = min(approved + timedelta(days=rng.randint(1, 15)), self.today)
         published_at = self.office_moment(published_on)
-        assessment_due = add_years(approved, catalog.ACCIDENT_ASSESSMENT_YEARS)
+        from portal.working_days import assessment_due as assessment_deadline
+
+        assessment_due = assessment_deadline(approved)
         assessed = None
         if assessment_due <= self.today and rng.random() < 0.85:
             assessed = assessment_due - timedelta(days=rng.randint(0, 60))

@@ -141,9 +141,14 @@ def _play(step: str, report: Report, decision: Decision | None, originals: list[
         cases.decline(report, actor=handler, today=on(3),
                       reason=f"{DEMO_MARK}所反映的问题不属于安全生产监管职责，已告知向住建部门反映。")
         return
-    if step == "duplicate" and originals:
+    # A duplicate of a report accepted no later than itself: merging one accepted earlier into a
+    # matter whose reward is proposed would move the reward, and is refused (the first accepted
+    # report of a matter is rewarded).
+    original = next((o for o in reversed(originals)
+                     if o.accepted_on is not None and o.accepted_on <= on(2)), None)
+    if step == "duplicate" and original is not None:
         cases.accept(report, actor=handler, today=on(2))
-        cases.mark_duplicate(report, actor=handler, original_id=originals[-1].id, today=on(5))
+        cases.mark_duplicate(report, actor=handler, original_id=original.id, today=on(5))
         return
     cases.accept(report, actor=handler, today=on(2))
     if step in ("accepted", "accepted_overdue", "duplicate"):

@@ -1,7 +1,7 @@
 """Reward claims, the reporter's side, and the claim slip the counter checks.
 
 Once a reward is approved the reporter, who holds only the receipt code, claims it before
-``claim_due`` (approval + ``reward_claim_days``) in one of two ways:
+``claim_due`` (approval + ``reward_claim_days``, the last day moved off a rest day) in one of two ways:
 
 - by transfer: payment details, encrypted (``claim_by_transfer``);
 - in person: a claim slip (``issue_claim_slip``), a short code written like the receipt code
@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal import receipts, tokens
+from portal.domain.workdays import MAX_REST_DAYS_IN_A_ROW
 from portal.extensions import db
 from portal.models import Report, Reward, local_today
 
@@ -192,8 +193,9 @@ def check_claim_slip(slip: str, *, today: date | None = None) -> Reward:
 def _legacy_slip_reward(slip: str) -> Reward | None:
     """The reward of a signed slip issued before the short form, if it is still its slip."""
     settings = current_app.config["SETTINGS"]
-    # The signature's own age bound: a slip can be no older than the claim period allows.
-    max_age = (settings.reward_claim_days + 1) * DAY_SECONDS
+    # The signature's own age bound: a slip can be no older than the claim period allows, its
+    # last day moved off rest days (民法典 Art. 203); ``claim_due`` below is the exact bound.
+    max_age = (settings.reward_claim_days + MAX_REST_DAYS_IN_A_ROW + 1) * DAY_SECONDS
     payload = tokens.unsign(SLIP_PURPOSE, slip, max_age_seconds=max_age)
     if not isinstance(payload, dict) or not isinstance(payload.get("r"), int):
         return None

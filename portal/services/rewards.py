@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -28,10 +29,12 @@ from portal.domain import rewards as rules
 from portal.extensions import db
 from portal.models import REWARD_STATES, Report, Reward, RewardRejection, local_today
 from portal.services import cases, reward_claims
+from portal.working_days import period_end
 
 MIN_REASON_LENGTH = 4
 MAX_REFERENCE_LENGTH = 200
 REWARDED_RESULTS = ("true", "partly")
+HAZARD_KINDS = ("hazard", "violation")
 # portal.staff.models.APPROVER, not imported: code the report side uses never imports portal.staff.
 APPROVER = "approver"
 
@@ -77,36 +80,67 @@ def claim_days() -> int:
 # ---------------------------------------------------------------- eligibility and amount
 
 
+def hazard_fine(report: Report) -> Decimal | None:
+    """The fine the hazard or violation part is rewarded from: the amount the handler recorded
+    for that part, else (for a hazard or violation report) the linked decision's whole fine."""
+    if report.hazard_fine_yuan is not None:
+        return report.hazard_fine_yuan
+    return report.decision.fine_yuan if report.decision else None
+
+
+def parts(report: Report) -> list[str]:
+    """The parts ``report`` is rewarded for (``rules.HAZARD_PART``, ``rules.CONCEALED_PART``):
+    the part its kind names, and the other one where the handler recorded it (a fine for the
+    hazard part, concealed deaths for the concealed part)."""
+    found = []
+    if report.kind in HAZARD_KINDS or report.hazard_fine_yuan is not None:
+        found.append(rules.HAZARD_PART)
+    if report.kind == "concealed_accident" or report.concealed_deaths:
+        found.append(rules.CONCEALED_PART)
+    return found
+
+
 def compute(report: Report) -> rules.RewardAmount:
-    """The amount the rules give this report: from the linked decision's fine, or from the
-    concealed deaths and the confirmed level.  ``RewardNotAllowed`` if there is no base."""
+    """The amount the rules give ``report``, a report that handles its matter (not merged into
+    another): each of its parts by its own rule — the hazard or violation part from the fine,
+    the concealed part from the concealed deaths and the confirmed level — capped in all.
+    ``RewardNotAllowed`` if a part has no base yet."""
+    amounts = []
     try:
-        if report.kind == "concealed_accident":
-            return rules.concealed_accident(report.concealed_deaths, report.confirmed_level)
-        return rules.fine_share(report.decision.fine_yuan if report.decision else None)
+        for part in parts(report):
+            if part == rules.HAZARD_PART:
+                amounts.append((part, rules.fine_share(hazard_fine(report))))
+            else:
+                amounts.append((part, rules.concealed_accident(report.concealed_deaths,
+                                                               report.confirmed_level)))
     except rules.RewardBaseMissing as exc:
         raise RewardNotAllowed(str(exc)) from exc
+    return rules.combine(amounts)
 
 
 def check_eligible(report: Report) -> rules.RewardAmount:
     """Why ``report`` may not be rewarded (``RewardNotAllowed``), or the amount it earns.
 
-    Only a report verified as (partly) true, not a duplicate, and the first accepted report of
-    its matter (itself and the reports linked to it as duplicates) is rewarded."""
+    A matter (a report and those merged into it as duplicates) is handled on the report the
+    others were merged into: its verification, decision and parts decide whether and how much.
+    The reward goes to the matter's first accepted report (``cases.first_accepted``), whether
+    it was merged into another or others into it — exactly one report of a rewarded matter."""
     if report.purged_on is not None:
         raise RewardNotAllowed("该举报的内容已清除。")
-    if report.verification_result not in REWARDED_RESULTS:
-        raise RewardNotAllowed("只有核查属实或部分属实的举报才能奖励。")
-    if report.duplicate_of_id is not None:
-        raise RewardNotAllowed("这是重复举报：同一事项只奖励最先受理的举报。")
+    root = cases.matter_root(report)
+    if root.verification_result not in REWARDED_RESULTS:
+        if root is report:
+            raise RewardNotAllowed("只有核查属实或部分属实的举报才能奖励。")
+        raise RewardNotAllowed(
+            f"本举报已并入 {root.number} 办理：只有该举报核查属实或部分属实才能奖励。")
     first = cases.first_accepted(cases.matter_reports(report))
     if first is not None and first.id != report.id:
         raise RewardNotAllowed(
             f"同一事项的举报 {first.number} 受理在先：同一事项只奖励最先受理的举报。"
         )
-    if report.reward is not None and report.reward.status != "rejected":
+    if cases.has_live_reward(report):
         raise RewardNotAllowed("该举报已提出过奖励。")
-    return compute(report)
+    return compute(root)
 
 
 # ---------------------------------------------------------------- steps
@@ -150,13 +184,15 @@ def _check_approver(reward: Reward, actor: Any) -> None:
 
 def approve(reward: Reward, *, actor: Any, today: date | None = None) -> date:
     """Approve a proposed reward; the reporter may claim it within the configured number of
-    days.  Returns the last day to claim."""
+    days (the next working day if the last is a rest day: 民法典 Art. 203).  Returns the last
+    day to claim."""
     _check_approver(reward, actor)
     today = today or local_today()
-    due = today + timedelta(days=claim_days())
+    due = period_end(today, claim_days()).due
     reward.status = "approved"
     reward.decided_by_id = actor.id
     reward.decided_on = today
+    reward.claim_period_end = today + timedelta(days=claim_days())
     reward.claim_due = due
     reward.report.add_event(
         "reward_approved", today,

@@ -490,11 +490,13 @@ class VerifyForm(StaffForm):
     concealed_deaths = IntegerField(
         "核实的瞒报死亡人数", validators=[Optional(), NumberRange(min=0, max=10000,
                                                           message="请填写 0 或正整数。")],
-        description="仅瞒报谎报事故填写：奖励按瞒报死亡人数和最终认定的事故等级计算。",
+        description="举报反映瞒报谎报事故的填写（隐患、违法举报同时查实瞒报死亡的也填写）："
+                    "这一部分的奖励按瞒报死亡人数和最终认定的事故等级计算。",
         render_kw={"inputmode": "numeric"},
     )
     confirmed_level = SelectField("最终认定的事故等级", choices=LEVEL_CHOICES,
-                                  validators=[Optional()])
+                                  validators=[Optional()],
+                                  description="登记了瞒报死亡人数的必选。")
 
     def level(self) -> int | None:
         return int(self.confirmed_level.data) if self.confirmed_level.data else None
@@ -503,6 +505,13 @@ class VerifyForm(StaffForm):
 class LinkDecisionForm(StaffForm):
     document_no = StringField("处罚决定文号", validators=[required("处罚决定文号"), Length(max=80)],
                               description="例如：西应急罚〔2026〕12号。决定须已在“执法决定”中录入。")
+    hazard_fine_yuan = DecimalField(
+        "其中对举报的隐患或违法行为的罚款（元）", places=2,
+        validators=[Optional(), finite_amount, NumberRange(min=0, message="金额不能为负数。")],
+        description="可不填：隐患、违法举报按决定的全部罚款计算奖励。决定同时处罚瞒报事故的，"
+                    "或瞒报事故举报同时查实了隐患、违法行为的，填写其中对隐患或违法行为的罚款。",
+        render_kw={"inputmode": "decimal"},
+    )
 
 
 class DuplicateForm(StaffForm):

@@ -124,7 +124,8 @@ def test_accident_shows_level_investigation_and_an_overdue_assessment(app_ctx, c
     assert f["调查组织"] == "设区的市级人民政府"
     assert f["批复日期"] == "2025年5月1日"
     assert f["报告公开日期"] == "2025年5月6日 （批复后第 5 日公开）"
-    assert f["整改评估期限"] == "2026年5月1日前（批复后 1 年内） 已逾期未公开"
+    # A year after 批复 is 2026-05-01, in the Labour Day holiday (05-01..05-05): due 05-06.
+    assert f["整改评估期限"] == "2026年5月6日前（批复后 1 年内） 已逾期未公开"
     assert '<span class="badge badge-bad">已逾期未公开</span>' in html
 
 

@@ -11,6 +11,7 @@ from portal.domain.rewards import (
     MAXIMUM_REWARD_YUAN,
     MINIMUM_REWARD_YUAN,
     RewardBaseMissing,
+    combine,
     concealed_accident,
     fine_share,
 )
@@ -101,3 +102,40 @@ def test_concealed_accident_cap_boundaries():
 def test_concealed_accident_without_deaths_or_level_has_no_base(deaths, level):
     with pytest.raises(RewardBaseMissing):
         concealed_accident(deaths, level)
+
+
+# ---------------------------------------------------------------- a report with both parts
+# Amounts computed by hand: 15 % of the fine (at least ¥3,000, at most ¥300,000) plus, per
+# concealed death, ¥30,000 / 40,000 / 50,000 / 60,000 by level (at most ¥300,000); ¥300,000 in all.
+
+
+@pytest.mark.parametrize(("fine", "deaths", "level", "amount"), [
+    (52_000, 2, AccidentLevel.LARGER, 87_800),  # 7,800 + 80,000
+    (10_000, 1, AccidentLevel.GENERAL, 33_000),  # 1,500 → minimum 3,000; + 30,000
+    (0, 3, AccidentLevel.MAJOR, 153_000),  # a fine of 0: minimum 3,000; + 150,000
+    (1_800_000, 4, AccidentLevel.GENERAL, 300_000),  # 270,000 + 120,000 = 390,000 → cap
+    (100_000, 5, AccidentLevel.EXTRAORDINARY, 300_000),  # 15,000 + 300,000 (capped) → cap
+    (1_333_333, 1, AccidentLevel.GENERAL, 230_000),  # 200,000 (199,999.95) + 30,000
+])
+def test_both_parts_each_by_its_rule_capped_in_all(fine, deaths, level, amount):
+    parts = [("隐患或违法行为", fine_share(Decimal(fine))),
+             ("瞒报事故", concealed_accident(deaths, level))]
+    assert combine(parts).amount_yuan == amount
+
+
+def test_the_basis_of_both_parts_shows_each_and_the_cap():
+    reward = combine([("隐患或违法行为", fine_share(Decimal(100_000))),
+                      ("瞒报事故", concealed_accident(5, AccidentLevel.EXTRAORDINARY))])
+    assert reward.basis == (
+        "隐患或违法行为：罚款 ¥100,000 × 15% = ¥15,000；"
+        "瞒报事故：瞒报死亡 5 人 × ¥60,000（特别重大事故）= ¥300,000；"
+        "合计 ¥315,000，超过最高奖励，按 ¥300,000"
+    )
+    assert len(reward.basis) <= 200  # fits the column
+
+
+def test_one_part_is_its_own_reward_and_none_is_an_error():
+    alone = fine_share(Decimal(52_000))
+    assert combine([("隐患或违法行为", alone)]) == alone
+    with pytest.raises(ValueError):
+        combine([])

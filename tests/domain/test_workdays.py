@@ -54,11 +54,58 @@ def test_a_year_without_an_official_schedule_is_provisional_not_a_crash(calendar
     assert calendar.add_working_days(date(2040, 9, 28), 7).provisional
 
 
-def test_a_deadline_running_into_the_next_unofficial_year_is_provisional(calendar):
-    assert not calendar.is_official(2031)
-    deadline = calendar.add_working_days(date(2026, 12, 28), 7)
-    assert deadline.provisional == (not calendar.is_official(2027))
-    assert deadline.due == date(2027, 1, 7)  # 1 January off, weekend skipped
+def test_a_deadline_running_into_the_next_unofficial_year_is_provisional():
+    # Pinned: the library's schedule counts as official through 2026 only, whatever the
+    # installed version knows and whatever today's date is.
+    calendar = WorkingCalendar(library_official_through=2026)
+    assert calendar.is_official(2026) and not calendar.is_official(2027)
+    # 12-29, 12-30, 12-31, (1 January off), 01-04 … 01-07.
+    assert calendar.add_working_days(date(2026, 12, 28), 7) == Deadline(date(2027, 1, 7), True)
+    # 12-22 … 12-25, 12-28, 12-29, 12-30: all in 2026, official.
+    assert calendar.add_working_days(date(2026, 12, 21), 7) == Deadline(date(2026, 12, 30), False)
+
+
+def test_a_configured_next_year_makes_the_same_deadline_official(tmp_path):
+    path = tmp_path / "calendar.json"
+    path.write_text(json.dumps({"2027": {"holidays": ["2027-01-01", "2027-01-04"],
+                                         "workdays": []}}), encoding="utf-8")
+    calendar = WorkingCalendar.from_file(path, library_official_through=2026)
+    # Monday 01-04 configured off as well: one day later, and no longer provisional.
+    assert calendar.add_working_days(date(2026, 12, 28), 7) == Deadline(date(2027, 1, 8), False)
+
+
+def test_the_library_knows_the_official_2026_schedule(calendar):
+    # What the pinned library version (holidays >= 0.109) has: 2026's swapped working days.
+    assert calendar.latest_library_year >= 2026
+    assert calendar.first_unofficial_day == date(calendar.latest_library_year + 1, 1, 1)
+
+
+# Periods counted in calendar days: the last day moves off a rest day (民法典 Art. 203).
+# Each date below was counted by hand on the official 2026 calendar.
+@pytest.mark.parametrize(("start", "days", "due"), [
+    (date(2026, 4, 2), 60, date(2026, 6, 1)),  # ends Monday 06-01
+    (date(2026, 6, 2), 60, date(2026, 8, 3)),  # Saturday 08-01 → Monday 08-03
+    (date(2026, 8, 4), 60, date(2026, 10, 8)),  # Saturday 10-03, National Day 10-01..10-07
+    (date(2026, 9, 1), 30, date(2026, 10, 8)),  # Thursday 10-01, National Day
+    (date(2025, 12, 17), 60, date(2026, 2, 24)),  # Sunday 02-15, Spring Festival 02-15..02-23
+    (date(2026, 8, 11), 60, date(2026, 10, 10)),  # Saturday 10-10, a swapped working day
+    (date(2026, 7, 22), 60, date(2026, 9, 20)),  # Sunday 09-20, a swapped working day
+    (date(2026, 5, 6), 0, date(2026, 5, 6)),  # no days: the start itself, a Wednesday
+])
+def test_calendar_days_end_on_a_working_day(calendar, start, days, due):
+    assert calendar.add_calendar_days(start, days) == Deadline(due, False)
+
+
+def test_calendar_days_into_an_unofficial_year_are_provisional(tmp_path):
+    calendar = WorkingCalendar(library_official_through=2026)
+    # 2026-12-01 + 60 days = Saturday 2027-01-30 → Monday 02-01, by Monday–Friday counting.
+    assert calendar.add_calendar_days(date(2026, 12, 1), 60) == Deadline(date(2027, 2, 1), True)
+    path = tmp_path / "calendar.json"
+    path.write_text(json.dumps({"2027": {"holidays": [], "workdays": ["2027-01-30"]}}))
+    configured = WorkingCalendar.from_file(path, library_official_through=2026)
+    assert configured.add_calendar_days(date(2026, 12, 1), 60) == Deadline(date(2027, 1, 30), False)
+    with pytest.raises(ValueError):
+        calendar.add_calendar_days(date(2026, 12, 1), -1)
 
 
 def test_a_configured_year_is_official(tmp_path):

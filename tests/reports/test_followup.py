@@ -153,11 +153,12 @@ def test_reopen_only_when_closed_as_rectified(client, app):
         assert report.events[-1].kind == "reopened" and report.events[-1].note == "周末又在坡下作业"
 
 
-def _approve_reward(app, amount=3000, due_in_days=60) -> None:
+def _approve_reward(app, amount=3000, due_in_days=60, basis="") -> None:
     with app.app_context():
         report = _report(app)
         report.status, report.verification_result = "verified", "true"
-        report.reward = Reward(amount_yuan=amount, status="approved", proposed_on=local_today(),
+        report.reward = Reward(amount_yuan=amount, basis=basis, status="approved",
+                               proposed_on=local_today(),
                                decided_on=local_today(),
                                claim_due=local_today() + timedelta(days=due_in_days))
         report.add_event("reward_approved", local_today())
@@ -183,6 +184,15 @@ def test_a_rejected_reward_shows_the_reporter_no_internal_reason(client, app):
     html = followup(client, code).get_data(as_text=True)
     assert "执法大队" not in html and "证据不足" not in html
     assert html.count(REWARD_REJECTED_NOTE) == 2 and "奖励未获批准" in html
+
+
+def test_the_reporter_sees_how_the_reward_was_computed(client, app):
+    number, code = submit_report(client)
+    basis = ("隐患或违法行为：罚款 ¥20,000 × 15% = ¥3,000；瞒报事故：瞒报死亡 2 人 × "
+             "¥40,000（较大事故）= ¥80,000；合计 ¥83,000")
+    _approve_reward(app, amount=83_000, basis=basis)
+    page = followup(client, code).get_data(as_text=True)
+    assert "8.3 万元" in page and "计算依据" in page and basis in page
 
 
 def test_reward_claim_by_transfer(client, app):

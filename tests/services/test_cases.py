@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.audit import AuditEvent
 from portal.domain.accidents import AccidentLevel
-from portal.domain.catalog import REPORT_EXTENSION_DAYS, REPORT_VERIFICATION_DAYS
+from portal.domain.catalog import REPORT_EXTENSION_DAYS
 from portal.extensions import db
 from portal.models import REPORT_STATES, local_today
 from portal.services import cases
@@ -41,11 +41,30 @@ def test_accept_sets_the_verification_deadline(handler):
     db.session.commit()
     today = local_today()
     due = cases.accept(report, actor=handler)
-    assert due == today + timedelta(days=REPORT_VERIFICATION_DAYS)
     assert (report.status, report.accepted_on, report.verification_due) == ("accepted", today, due)
     assert report.handler_id == handler.id
     assert timeline(report)[-1][0] == "accepted"
     assert audit_actions(report.id) == ["report_accept"]
+
+
+# 60 calendar days after acceptance, counted by hand on the official 2026 calendar; a last day
+# that is a rest day moves to the next working day (民法典 Art. 203).
+@pytest.mark.parametrize(("accepted_on", "due"), [
+    (date(2026, 4, 2), date(2026, 6, 1)),  # a Monday: stays
+    (date(2026, 6, 2), date(2026, 8, 3)),  # Saturday 08-01 → Monday
+    (date(2026, 4, 1), date(2026, 6, 1)),  # Sunday 05-31 → Monday
+    (date(2026, 8, 4), date(2026, 10, 8)),  # Saturday 10-03 in the National Day holiday → 10-08
+    (date(2026, 3, 3), date(2026, 5, 6)),  # Saturday 05-02 in the Labour Day holiday → 05-06
+    (date(2025, 12, 17), date(2026, 2, 24)),  # Sunday 02-15, Spring Festival 02-15..02-23
+    (date(2026, 8, 11), date(2026, 10, 10)),  # Saturday 10-10 is a swapped working day: stays
+    (date(2026, 7, 22), date(2026, 9, 20)),  # Sunday 09-20 is a swapped working day: stays
+])
+def test_verification_is_due_sixty_days_later_moved_off_a_rest_day(handler, accepted_on, due):
+    report = factories.report(received_on=accepted_on)
+    db.session.commit()
+    assert cases.accept(report, actor=handler, today=accepted_on) == due
+    assert report.verification_due == due
+    assert f"核查期限：{due.year}年{due.month}月{due.day}日前" in report.events[-1].note
 
 
 @pytest.mark.parametrize("status", sorted(set(REPORT_STATES) - {"received"}))
@@ -96,9 +115,10 @@ def test_messages_go_to_the_reporter(handler):
 
 
 def test_extend_once_by_at_most_the_limit_with_a_reason(handler):
-    report = factories.accepted_report(accepted_on=date(2026, 10, 1))
+    report = factories.report(received_on=date(2026, 10, 1))
     db.session.commit()
-    before = report.verification_due
+    cases.accept(report, actor=handler, today=date(2026, 10, 1))
+    assert report.verification_due == date(2026, 11, 30)  # a Monday
     for days in (0, REPORT_EXTENSION_DAYS + 1, None):
         with pytest.raises(CaseValuesInvalid) as refused:
             cases.extend(report, actor=handler, days=days, reason="需要委托检测机构检测边坡")
@@ -108,13 +128,32 @@ def test_extend_once_by_at_most_the_limit_with_a_reason(handler):
     assert "reason" in refused.value.errors
     due = cases.extend(report, actor=handler, days=REPORT_EXTENSION_DAYS,
                        reason="需要委托检测机构检测边坡")
-    assert due == before + timedelta(days=REPORT_EXTENSION_DAYS)
+    assert due == date(2026, 12, 30)  # 30 days after 11-30, a Wednesday
     assert report.verification_due == due
     kind, note = timeline(report)[-1]
     assert kind == "extended" and "需要委托检测机构检测边坡" in note and f"{due.year}年" in note
     with pytest.raises(CaseTransitionRefused, match="只能延长一次"):
         cases.extend(report, actor=handler, days=1, reason="再延长一次试试")
-    assert audit_actions(report.id) == ["report_extend"]
+    assert audit_actions(report.id) == ["report_accept", "report_extend"]
+
+
+@pytest.mark.parametrize(("accepted_on", "days", "due"), [
+    # Accepted 08-04: 60 days end Saturday 10-03 (National Day), moved to 10-08.  The extension
+    # lengthens the period: 10-03 + 30 days = Monday 11-02 (not 10-08 + 30).
+    (date(2026, 8, 4), 30, date(2026, 11, 2)),
+    # Accepted 06-02: 60 days end Saturday 08-01 (moved to 08-03); + 7 = Saturday 08-08 → 08-10.
+    (date(2026, 6, 2), 7, date(2026, 8, 10)),
+    # Accepted 08-04 (end 10-03); + 7 = Saturday 10-10, a swapped working day: stays.
+    (date(2026, 8, 4), 7, date(2026, 10, 10)),
+])
+def test_an_extension_lengthens_the_period_and_moves_its_last_day(handler, accepted_on, days,
+                                                                  due):
+    report = factories.report(received_on=accepted_on)
+    db.session.commit()
+    cases.accept(report, actor=handler, today=accepted_on)
+    assert cases.extend(report, actor=handler, days=days, reason="需要委托检测机构检测边坡",
+                        today=accepted_on) == due
+    assert report.verification_due == due
 
 
 def test_extend_is_refused_before_acceptance(handler):
@@ -141,8 +180,12 @@ def test_verify_refuses_bad_values_and_wrong_states(handler):
     db.session.commit()
     with pytest.raises(CaseValuesInvalid):
         cases.verify(report, actor=handler, result="maybe")
-    with pytest.raises(CaseValuesInvalid):  # deaths only for concealed accidents
+    with pytest.raises(CaseValuesInvalid) as refused:  # deaths need the confirmed level
         cases.verify(report, actor=handler, result="true", concealed_deaths=2)
+    assert "confirmed_level" in refused.value.errors
+    with pytest.raises(CaseValuesInvalid) as refused:  # and a level needs the deaths
+        cases.verify(report, actor=handler, result="true", confirmed_level=AccidentLevel.GENERAL)
+    assert "concealed_deaths" in refused.value.errors
     with pytest.raises(CaseTransitionRefused):
         cases.verify(received, actor=handler, result="true")
     cases.verify(report, actor=handler, result="true")
@@ -251,10 +294,10 @@ def test_close_by_what_verification_found(handler):
 
 
 def test_a_reopened_report_is_verified_again(handler):
-    report = factories.accepted_report(accepted_on=date(2026, 8, 3))
+    report = factories.accepted_report(accepted_on=date(2026, 6, 1))
     db.session.commit()
-    cases.verify(report, actor=handler, result="true")
-    cases.close(report, actor=handler, closed_as="rectified")
+    cases.verify(report, actor=handler, result="true", today=date(2026, 7, 1))
+    cases.close(report, actor=handler, closed_as="rectified", today=date(2026, 7, 2))
     with pytest.raises(CaseTransitionRefused):
         cases.handle_reopening(report, actor=handler, outcome="accept", note="重新核查边坡")
     report.status = "reopened"  # the reporter said "not actually fixed" (citizen side)
@@ -265,11 +308,11 @@ def test_a_reopened_report_is_verified_again(handler):
     with pytest.raises(CaseValuesInvalid):
         cases.handle_reopening(report, actor=handler, outcome="ignore", note="不予处理的说明")
     due = cases.handle_reopening(report, actor=handler, outcome="accept",
-                                 note="已安排重新现场核查。")
-    assert due == local_today() + timedelta(days=REPORT_VERIFICATION_DAYS)
+                                 note="已安排重新现场核查。", today=date(2026, 8, 4))
+    assert due == date(2026, 10, 8)  # 60 days: Saturday 10-03, in the National Day holiday
     assert (report.status, report.verification_due, report.verification_result) == (
         "accepted", due, None)
-    assert report.accepted_on == date(2026, 8, 3)  # the first acceptance decides the reward
+    assert report.accepted_on == date(2026, 6, 1)  # the first acceptance decides the reward
     assert timeline(report)[-1][0] == "reopen_handled"
     assert "已安排重新现场核查。" in timeline(report)[-1][1]
     assert audit_actions(report.id)[-1] == "report_reopen"

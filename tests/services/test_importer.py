@@ -195,7 +195,8 @@ def test_accident_report_markdown_is_rendered_and_sanitised(app_ctx, tmp_path):
     assert "<strong>重点</strong>" in item.report_html
     assert "<script" not in item.report_html and "javascript:" not in item.report_html
     assert item.accident_level is AccidentLevel.LARGER  # derived from 3 deaths
-    assert item.assessment_due == date(2026, 6, 20)
+    # 批复 2025-06-20: a year ends Saturday 2026-06-20, moved to Monday 06-22 (民法典 Art. 203).
+    assert item.assessment_due == date(2026, 6, 22)
 
 
 def test_accident_report_html_is_sanitised(app_ctx, tmp_path):

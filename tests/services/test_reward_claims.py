@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 
 from portal import tokens
+from portal.domain.workdays import MAX_REST_DAYS_IN_A_ROW
 from portal.extensions import db
 from portal.models import Reward, local_today
 from portal.services import reports, reward_claims
@@ -89,9 +90,25 @@ def test_slip_expires_with_claim_due(app_ctx):
     assert reward_claims.check_claim_slip(slip, today=reward.claim_due).id == reward.id
     with pytest.raises(tokens.TokenExpired):
         reward_claims.check_claim_slip(slip, today=reward.claim_due + timedelta(days=1))
-    # The signature's age bound holds as well (clock moved past the claim period).
-    days = app_ctx.config["SETTINGS"].reward_claim_days
+    # The signature's age bound holds as well (clock moved past any claim period: its days and
+    # the longest move of its last day off rest days).
+    days = app_ctx.config["SETTINGS"].reward_claim_days + MAX_REST_DAYS_IN_A_ROW
     with time_machine.travel(local_today() + timedelta(days=days + 3)):
+        with pytest.raises(tokens.TokenExpired):
+            reward_claims.check_claim_slip(slip)
+
+
+def test_a_slip_is_good_until_a_claim_due_moved_past_the_spring_festival(app_ctx):
+    # Approved 2025-12-17: 60 days end Sunday 2026-02-15, in the Spring Festival holiday
+    # (02-15..02-23), so the claim is due Tuesday 02-24 — 69 days after the slip was issued.
+    with time_machine.travel(datetime(2025, 12, 17, 2, tzinfo=UTC), tick=False):
+        reward = _reward()
+        reward.claim_due = date(2026, 2, 24)
+        db.session.commit()
+        slip = reward_claims.issue_claim_slip(reward)
+    with time_machine.travel(datetime(2026, 2, 24, 2, tzinfo=UTC), tick=False):
+        assert reward_claims.check_claim_slip(slip).id == reward.id
+    with time_machine.travel(datetime(2026, 2, 25, 2, tzinfo=UTC), tick=False):
         with pytest.raises(tokens.TokenExpired):
             reward_claims.check_claim_slip(slip)
 

@@ -93,30 +93,156 @@ def test_only_the_first_accepted_report_of_a_matter_is_rewarded(staff):
     later = factories.accepted_report(accepted_on=date(2026, 10, 9))
     db.session.commit()
     cases.mark_duplicate(later, actor=staff["handler"], original_id=first.id)
-    # The duplicate is not rewarded, whatever verification found; its reporter was told why.
-    later.verification_result = "true"
-    db.session.commit()
-    with pytest.raises(RewardNotAllowed, match="重复举报"):
+    # The duplicate accepted later is not rewarded; its reporter was told why.
+    with pytest.raises(RewardNotAllowed, match=f"{first.number} 受理在先"):
         rewards.propose(later, actor=staff["handler"])
     assert "只奖励最先受理的举报" in later.events[-1].note
     assert rewards.propose(first, actor=staff["handler"]).amount_yuan == 7_800
 
 
-def test_a_duplicate_accepted_before_its_original_blocks_the_original(staff):
-    # Received first but accepted later than a report of the same matter: not the first accepted.
-    original = verified(accepted_on=date(2026, 10, 9))
-    duplicate = factories.accepted_report(accepted_on=date(2026, 10, 2))
+def test_a_later_received_report_accepted_first_is_rewarded_when_merged(staff):
+    # Issue 13 §5: A was received first, B later; B was accepted first (10-02), A later (10-09)
+    # and the matter handled on A.  Merged, the reward goes to B, from A's verification and fine.
+    a = factories.accepted_report(accepted_on=date(2026, 10, 9))
+    b = factories.accepted_report(accepted_on=date(2026, 10, 2))
     db.session.commit()
-    cases.mark_duplicate(duplicate, actor=staff["handler"], original_id=original.id)
-    with pytest.raises(RewardNotAllowed, match=f"{duplicate.number} 受理在先"):
-        rewards.propose(original, actor=staff["handler"])
+    cases.mark_duplicate(b, actor=staff["handler"], original_id=a.id)
+    cases.verify(a, actor=staff["handler"], result="true")
+    decision = factories.decision(fine_yuan=Decimal(52_000))
+    db.session.commit()
+    cases.link_decision(a, actor=staff["handler"], document_no=decision.document_no)
+    with pytest.raises(RewardNotAllowed, match=f"{b.number} 受理在先"):
+        rewards.propose(a, actor=staff["handler"])
+    reward = rewards.propose(b, actor=staff["handler"])
+    assert (reward.report_id, reward.amount_yuan, reward.basis) == (
+        b.id, 7_800, "罚款 ¥52,000 × 15% = ¥7,800")
+    # Once proposed, the matter's facts are fixed: no new decision on A.
+    with pytest.raises(cases.CaseTransitionRefused):
+        cases.link_decision(a, actor=staff["handler"], document_no=decision.document_no)
+
+
+def test_a_merged_report_waits_for_the_matter_to_be_verified(staff):
+    a = factories.report()
+    b = verified()  # verified on its own before it was merged
+    db.session.commit()
+    cases.mark_duplicate(b, actor=staff["handler"], original_id=a.id)
+    with pytest.raises(RewardNotAllowed, match=f"已并入 {a.number}"):
+        rewards.propose(b, actor=staff["handler"])
+
+
+def test_a_merge_that_would_move_a_proposed_reward_is_refused(staff):
+    # B was accepted (10-02) before A (10-09) but merged only after A's reward was proposed.
+    a = verified(accepted_on=date(2026, 10, 9))
+    b = factories.accepted_report(accepted_on=date(2026, 10, 2))
+    db.session.commit()
+    reward = rewards.propose(a, actor=staff["handler"])
+    with pytest.raises(cases.CaseTransitionRefused, match="驳回该奖励"):
+        cases.mark_duplicate(b, actor=staff["handler"], original_id=a.id)
+    assert b.duplicate_of_id is None
+    rewards.reject(reward, actor=staff["approver"], reason="同一事项另有受理在先的举报。")
+    cases.mark_duplicate(b, actor=staff["handler"], original_id=a.id)
+    assert rewards.propose(b, actor=staff["handler"]).amount_yuan == 7_800
+
+
+def test_on_the_same_acceptance_date_the_report_holding_the_reward_stays_first(staff):
+    # O received first; N and H later.  H, accepted 10-02, was merged into O and rewarded; N,
+    # also accepted 10-02 (received before H), is merged afterwards: the reward stays with H.
+    o = factories.report()
+    n = factories.accepted_report(accepted_on=date(2026, 10, 2))
+    h = factories.accepted_report(accepted_on=date(2026, 10, 2))
+    db.session.commit()
+    cases.mark_duplicate(h, actor=staff["handler"], original_id=o.id)
+    cases.accept(o, actor=staff["handler"], today=date(2026, 10, 5))
+    cases.verify(o, actor=staff["handler"], result="true", today=date(2026, 10, 20))
+    decision = factories.decision(fine_yuan=Decimal(52_000))
+    db.session.commit()
+    cases.link_decision(o, actor=staff["handler"], document_no=decision.document_no)
+    rewards.propose(h, actor=staff["handler"])
+    cases.mark_duplicate(n, actor=staff["handler"], original_id=o.id)
+    assert cases.first_accepted(cases.matter_reports(o)) is h
+    with pytest.raises(RewardNotAllowed, match=f"{h.number} 受理在先"):
+        rewards.propose(n, actor=staff["handler"])
+
+
+def test_without_a_reward_the_same_date_goes_to_the_report_received_first(staff):
+    a = factories.report()
+    b = factories.accepted_report(accepted_on=date(2026, 10, 9))
+    db.session.commit()
+    cases.mark_duplicate(b, actor=staff["handler"], original_id=a.id)
+    cases.accept(a, actor=staff["handler"], today=date(2026, 10, 9))
+    assert cases.first_accepted(cases.matter_reports(a)) is a
+
+
+# ---------------------------------------------------------------- both parts
+
+
+def test_a_hazard_report_that_also_revealed_concealed_deaths_is_rewarded_for_both(staff):
+    report = factories.accepted_report(kind="hazard")
+    decision = factories.decision(fine_yuan=Decimal(52_000))
+    db.session.commit()
+    cases.verify(report, actor=staff["handler"], result="true", concealed_deaths=2,
+                 confirmed_level=AccidentLevel.LARGER)
+    cases.link_decision(report, actor=staff["handler"], document_no=decision.document_no,
+                        hazard_fine_yuan=Decimal(20_000))
+    reward = rewards.propose(report, actor=staff["handler"])
+    # 15 % of ¥20,000 = ¥3,000; 2 × ¥40,000 = ¥80,000; ¥83,000 in all.
+    assert reward.amount_yuan == 83_000
+    assert reward.basis == ("隐患或违法行为：罚款 ¥20,000 × 15% = ¥3,000；"
+                            "瞒报事故：瞒报死亡 2 人 × ¥40,000（较大事故）= ¥80,000；合计 ¥83,000")
+
+
+def test_a_concealed_accident_report_that_also_showed_a_hazard(staff):
+    report = factories.accepted_report(kind="concealed_accident")
+    decision = factories.decision(fine_yuan=Decimal(1_500_000))
+    db.session.commit()
+    cases.verify(report, actor=staff["handler"], result="true", concealed_deaths=1,
+                 confirmed_level=AccidentLevel.GENERAL)
+    # The decision's fine alone is the concealment's: it is not a hazard fine.
+    cases.link_decision(report, actor=staff["handler"], document_no=decision.document_no)
+    assert rewards.check_eligible(report).amount_yuan == 30_000
+    # The handler records the part of the fine imposed for the hazard: 15 % of ¥10,000 is
+    # ¥1,500, raised to the ¥3,000 minimum; plus 1 × ¥30,000.
+    cases.link_decision(report, actor=staff["handler"], document_no=decision.document_no,
+                        hazard_fine_yuan=Decimal(10_000))
+    amount = rewards.check_eligible(report)
+    assert amount.amount_yuan == 33_000
+    assert amount.basis == ("隐患或违法行为：罚款 ¥10,000 × 15% = ¥1,500，低于最低奖励，按 ¥3,000；"
+                            "瞒报事故：瞒报死亡 1 人 × ¥30,000（一般事故）= ¥30,000；合计 ¥33,000")
+
+
+def test_both_parts_are_capped_in_all(staff):
+    report = factories.accepted_report(kind="violation")
+    decision = factories.decision(fine_yuan=Decimal(200_000))
+    db.session.commit()
+    cases.verify(report, actor=staff["handler"], result="partly", concealed_deaths=5,
+                 confirmed_level=AccidentLevel.EXTRAORDINARY)
+    cases.link_decision(report, actor=staff["handler"], document_no=decision.document_no)
+    # ¥30,000 (15 % of ¥200,000) + ¥300,000 (5 × ¥60,000) = ¥330,000, capped at ¥300,000.
+    amount = rewards.check_eligible(report)
+    assert amount.amount_yuan == 300_000
+    assert amount.basis.endswith("合计 ¥330,000，超过最高奖励，按 ¥300,000")
+
+
+def test_the_hazard_fine_cannot_exceed_the_decisions_fine(staff):
+    report = factories.accepted_report()
+    decision = factories.decision(fine_yuan=Decimal(50_000))
+    db.session.commit()
+    for amount in (Decimal("50000.01"), Decimal(-1), Decimal("NaN")):
+        with pytest.raises(cases.CaseValuesInvalid) as refused:
+            cases.link_decision(report, actor=staff["handler"], document_no=decision.document_no,
+                                hazard_fine_yuan=amount)
+        assert "hazard_fine_yuan" in refused.value.errors
+    assert report.decision is None
 
 
 def test_approve_by_another_approver_opens_the_claim_period(app, staff):
     report = verified()
     reward = rewards.propose(report, actor=staff["handler"])
-    due = rewards.approve(reward, actor=staff["approver"])
-    assert due == local_today() + timedelta(days=app.config["SETTINGS"].reward_claim_days)
+    assert app.config["SETTINGS"].reward_claim_days == 60
+    # 60 days after 2026-08-04 is Saturday 10-03, in the National Day holiday (10-01..10-07):
+    # the last day to claim moves to Thursday 10-08 (民法典 Art. 203).
+    due = rewards.approve(reward, actor=staff["approver"], today=date(2026, 8, 4))
+    assert due == date(2026, 10, 8)
     assert (reward.status, reward.decided_by_id, reward.claim_due) == (
         "approved", staff["approver"].id, due)
     assert report.events[-1].kind == "reward_approved"
@@ -204,6 +330,18 @@ def test_payment_is_recorded_only_once_claimed(staff):
     summaries = " ".join(str(e.summary) for e in db.session.scalars(select(AuditEvent)))
     assert "6228" not in summaries and "NX20261130" not in summaries
     assert reward_actions()[-1] == "reward_pay"
+
+
+@pytest.mark.parametrize(("approved_on", "due"), [
+    (date(2026, 4, 2), date(2026, 6, 1)),  # Monday 06-01: stays
+    (date(2025, 12, 17), date(2026, 2, 24)),  # Sunday 02-15, Spring Festival to 02-23
+    (date(2026, 8, 11), date(2026, 10, 10)),  # Saturday 10-10, a swapped working day: stays
+])
+def test_the_claim_period_ends_on_a_working_day(staff, approved_on, due):
+    reward = rewards.propose(verified(), actor=staff["handler"])
+    assert rewards.approve(reward, actor=staff["approver"], today=approved_on) == due
+    assert reward_claims.is_claimable(reward, due)
+    assert reward_claims.is_expired(reward, due + timedelta(days=1))
 
 
 def test_expiry_is_derived_from_the_claim_deadline(staff):

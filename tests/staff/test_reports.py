@@ -13,7 +13,7 @@ import time_machine
 from sqlalchemy import select
 
 from portal.audit import AuditEvent
-from portal.domain.catalog import REPORT_VERIFICATION_DAYS
+from portal.domain.workdays import MAX_REST_DAYS_IN_A_ROW
 from portal.extensions import db
 from portal.models import (
     REWARD_REJECTED_NOTE,
@@ -93,9 +93,10 @@ def test_the_queue_is_ordered_by_deadline_overdue_first(app):
         closed = factories.report(status="closed", closed_as="rectified", received_on=date(2026, 6, 1))
         later = factories.accepted_report(accepted_on=today - timedelta(days=10))  # due in 50 days
         overdue_acceptance = factories.report(received_on=date(2026, 10, 1))
-        soon = factories.accepted_report(accepted_on=today - timedelta(days=58))  # due in 2 days
-        overdue_verification = factories.accepted_report(
-            accepted_on=today - timedelta(days=REPORT_VERIFICATION_DAYS + 3))  # 3 days over
+        # Accepted 09-23: 60 days end Sunday 11-22, moved to Monday 11-23: due in 3 days.
+        soon = factories.accepted_report(accepted_on=date(2026, 9, 23))
+        # Accepted 09-18: 60 days end Tuesday 11-17, 3 days before the frozen Friday 11-20.
+        overdue_verification = factories.accepted_report(accepted_on=date(2026, 9, 18))
         fresh = factories.report(received_on=today)  # due in 15 working days
         reopened = factories.accepted_report(status="reopened",
                                              accepted_on=today - timedelta(days=30))
@@ -111,7 +112,7 @@ def test_the_queue_is_ordered_by_deadline_overdue_first(app):
     # Received on 1 October: 15 working days after the National Day holiday (with 调休).
     late = (today - load(app, overdue_acceptance_id).acceptance_due).days
     assert late == 24
-    assert f"逾期 {late} 天" in html and "逾期 3 天" in html and "剩 2 天" in html
+    assert f"逾期 {late} 天" in html and "逾期 3 天" in html and "剩 3 天" in html
     assert html.count('class="overdue"') == 2
     assert SECRET_WORDS not in html  # the queue shows no report content
 
@@ -207,7 +208,10 @@ def test_home_links_handlers_and_approvers_to_their_work(app, handler, approver)
 # ---------------------------------------------------------------- steps through the pages
 
 
-def test_accept_through_the_page(app, handler):
+@time_machine.travel(datetime(2026, 8, 4, 2, tzinfo=UTC), tick=False)  # 10:00 in Beijing
+def test_accept_through_the_page(app):
+    handler = app.test_client()
+    login(handler, roles=("handler",))  # signed in at the frozen time, so not idle
     report_id = make_report(app)
     response = post(handler, f"/staff/reports/{report_id}/accept")
     assert response.status_code == 303
@@ -216,7 +220,8 @@ def test_accept_through_the_page(app, handler):
     assert "已受理，核查期限为" in page
     report = load(app, report_id)
     assert report.status == "accepted"
-    assert report.verification_due == local_today() + timedelta(days=REPORT_VERIFICATION_DAYS)
+    # 60 days after 2026-08-04: Saturday 10-03, in the National Day holiday → Thursday 10-08.
+    assert report.verification_due == date(2026, 10, 8)
     # Accepting again is refused with a message, not an error page.
     again = post(handler, f"/staff/reports/{report_id}/accept")
     assert again.status_code == 303
@@ -288,6 +293,42 @@ def test_message_extend_verify_link_close_through_the_pages(app, handler):
                      "report_close"]
 
 
+def test_a_hazard_and_a_concealed_part_recorded_through_the_pages(app, handler):
+    with app.app_context():
+        report = factories.accepted_report(kind="hazard")
+        factories.decision(document_no="西应急罚〔2026〕502号", fine_yuan=Decimal(500_000))
+        db.session.commit()
+        report_id = report.id
+    base = f"/staff/reports/{report_id}"
+    # Deaths without the level: the error at its field, what was typed kept.
+    bad = post(handler, base + "/verify", {"result": "true", "concealed_deaths": "2"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'href="#confirmed_level"' in html
+    assert 'name="concealed_deaths"' in html and 'value="2"' in html
+    assert post(handler, base + "/verify", {"result": "true", "concealed_deaths": "2",
+                                            "confirmed_level": "2"}).status_code == 303
+    # The decision also punished the concealment: the hazard part's fine is recorded apart.
+    for typed, message in (("abc", None), ("500000.01", "不能超过该决定的罚款金额")):
+        bad = post(handler, base + "/decision",
+                   {"document_no": "西应急罚〔2026〕502号", "hazard_fine_yuan": typed})
+        html = bad.get_data(as_text=True)
+        assert bad.status_code == 400 and 'href="#hazard_fine_yuan"' in html
+        assert f'value="{typed}"' in html and (message is None or message in html)
+    assert post(handler, base + "/decision", {"document_no": "西应急罚〔2026〕502号",
+                                              "hazard_fine_yuan": "40000"}).status_code == 303
+    page = handler.get(base).get_data(as_text=True)
+    # 15 % of ¥40,000 = ¥6,000; 2 × ¥40,000 (较大) = ¥80,000; ¥86,000 in all.
+    assert "按奖励办法可奖励 <strong>8.6 万元</strong>" in page
+    assert "其中对隐患或违法行为 4 万元" in page and "瞒报死亡人数" in page
+    response = post(handler, base + "/reward")
+    assert response.status_code == 303
+    with app.app_context():
+        reward = db.session.get(Report, report_id).reward
+        assert reward.amount_yuan == 86_000
+        assert reward.basis == ("隐患或违法行为：罚款 ¥40,000 × 15% = ¥6,000；瞒报事故：瞒报死亡 2 人 × "
+                                "¥40,000（较大事故）= ¥80,000；合计 ¥86,000")
+
+
 def test_duplicate_and_reopening_through_the_pages(app, handler):
     with app.app_context():
         first = factories.accepted_report(uscc_digest="same")
@@ -350,7 +391,8 @@ def test_propose_approve_claim_and_pay_through_the_pages(app, handler, approver)
     with app.app_context():
         reward = db.session.get(Reward, reward_id)
         assert reward.status == "approved"
-        assert reward.claim_due == local_today() + timedelta(days=60)
+        # 60 days, the last moved off rest days (the exact dates: tests/services/test_rewards.py).
+        assert 60 <= (reward.claim_due - local_today()).days <= 60 + MAX_REST_DAYS_IN_A_ROW
         # The reporter claims by transfer (citizen side).
         reward.status, reward.claimed_on, reward.claim_method = "claimed", local_today(), "transfer"
         reward.payment_details = "农业银行 6228480000000000000 张某"
@@ -404,19 +446,42 @@ def test_someone_with_both_roles_cannot_approve_their_own_proposal(app):
         assert db.session.get(Reward, reward_id).status == "proposed"
 
 
-def test_a_duplicate_is_not_offered_a_reward(app, handler):
+def test_a_duplicate_accepted_later_is_not_offered_a_reward(app, handler):
     with app.app_context():
-        first = factories.accepted_report()
-        second = factories.accepted_report(status="closed", closed_as="duplicate",
-                                           verification_result="true", duplicate_of=first)
+        first = factories.accepted_report(accepted_on=date(2026, 10, 5), status="verified",
+                                          verification_result="true",
+                                          decision=factories.decision(fine_yuan=Decimal(52_000)))
+        second = factories.accepted_report(accepted_on=date(2026, 10, 9), status="closed",
+                                           closed_as="duplicate", duplicate_of=first)
         db.session.commit()
-        second_id = second.id
-    assert "同一事项只奖励最先受理的举报" in handler.get(
+        first_id, first_number, second_id = first.id, first.number, second.id
+    assert f"同一事项的举报 {first_number} 受理在先" in handler.get(
         f"/staff/reports/{second_id}").get_data(as_text=True)
     refused = post(handler, f"/staff/reports/{second_id}/reward")
     assert refused.status_code == 303
     with app.app_context():
         assert db.session.get(Report, second_id).reward is None
+    assert "按奖励办法可奖励 <strong>7,800 元</strong>" in handler.get(
+        f"/staff/reports/{first_id}").get_data(as_text=True)
+
+
+def test_a_duplicate_accepted_first_is_offered_the_reward(app, handler):
+    # Received later, accepted first, merged into the earlier report that was verified.
+    with app.app_context():
+        first = factories.accepted_report(accepted_on=date(2026, 10, 9), status="verified",
+                                          verification_result="true",
+                                          decision=factories.decision(fine_yuan=Decimal(52_000)))
+        second = factories.accepted_report(accepted_on=date(2026, 10, 2), status="closed",
+                                           closed_as="duplicate", duplicate_of=first)
+        db.session.commit()
+        first_id, second_id, second_number = first.id, second.id, second.number
+    assert f"同一事项的举报 {second_number} 受理在先" in handler.get(
+        f"/staff/reports/{first_id}").get_data(as_text=True)
+    assert "按奖励办法可奖励 <strong>7,800 元</strong>" in handler.get(
+        f"/staff/reports/{second_id}").get_data(as_text=True)
+    assert post(handler, f"/staff/reports/{second_id}/reward").status_code == 303
+    with app.app_context():
+        assert db.session.get(Report, second_id).reward.amount_yuan == 7_800
 
 
 def test_payment_is_refused_before_the_claim(app, handler, approver):

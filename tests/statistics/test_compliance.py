@@ -68,8 +68,9 @@ def data(app_ctx):
     factories.accident(department=a, approved_on=date(2025, 11, 20))  # due 2026-11-20: overdue
     factories.accident(department=a, approved_on=date(2025, 10, 1),
                        assessment_published_on=date(2026, 9, 30))  # on time
+    # Due 2026-10-01, in the National Day holiday, so 10-08 (民法典 Art. 203): 10-09 is late.
     factories.accident(department=a, approved_on=date(2025, 10, 1),
-                       assessment_published_on=date(2026, 10, 5))  # late
+                       assessment_published_on=date(2026, 10, 9))  # late
     factories.accident(department=a, approved_on=date(2026, 1, 10))  # due 2027: not yet
     # Reports (the whole office).
     for status, due, verified in (("accepted", NOV(20), None), ("accepted", date(2026, 12, 20), None),

@@ -300,7 +300,8 @@ def report_verify(report_id: int):
 @requires(HANDLER)
 def report_link_decision(report_id: int):
     def link(report: Report, form: Any) -> str:
-        decision = cases.link_decision(report, actor=_actor(), document_no=form.document_no.data)
+        decision = cases.link_decision(report, actor=_actor(), document_no=form.document_no.data,
+                                       hazard_fine_yuan=form.hazard_fine_yuan.data)
         return f"已关联处罚决定 {decision.document_no}。"
 
     return _step(report_id, "decision_form", LinkDecisionForm, link)

@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import ValidationError
 
+from portal.clients import client_network
 from portal.credentials import keyed_digest
 from portal.extensions import csrf
 from portal.images import MAX_UPLOAD_BYTES
@@ -91,13 +92,13 @@ def _too_large(error: Exception):
 
 
 def client_key() -> str:
-    """The rate limiter's key for report pages: HMAC(secret, Beijing date + address).
+    """The rate limiter's key for report pages: HMAC(secret, Beijing date + client network).
 
     The limiter's storage holds only this digest; it changes at midnight, so yesterday's
     entries cannot be linked to today's."""
     day = local_today().isoformat()
     digest = keyed_digest(current_app.config["SECRET_KEY"], "ratelimit.report-client",
-                          f"{day}|{request.remote_addr or ''}")
+                          f"{day}|{client_network()}")
     return "report-client:" + digest
 
 

@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from portal import credentials
+from portal.clients import client_network
 from portal.extensions import limiter
 from portal.services import cases, publishing, rewards
 from portal.staff import accounts
@@ -25,7 +26,7 @@ def login_limit() -> str:
 
 
 def _client_key() -> str:
-    return "staff-login-client:" + (request.remote_addr or "unknown")
+    return "staff-login-client:" + (client_network() or "unknown")
 
 
 def _account_key() -> str:

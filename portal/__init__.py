@@ -160,6 +160,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = Keyring.from_setting(settings.data_key)
     app.extensions["working_calendar"] = WorkingCalendar.from_file(settings.workday_calendar_file)
+    from portal.receipts import AnswerSlots
+
+    # One per process: created before gunicorn forks, each worker has its own copy, unheld.
+    app.extensions["receipt_slots"] = AnswerSlots(settings.receipt_slots)
     app.extensions["search_index"] = open_backend(
         settings.search_backend, directory=settings.index_dir, database_url=settings.database_url
     )

@@ -60,6 +60,10 @@ class Settings:
     # How long a credit certificate can be verified.
     credit_certificate_days: int = 30
     page_size: int = 20
+    # How many answers to a receipt code one process pads to their fixed time at once
+    # (portal.receipts.AnswerSlots); more are answered "busy, try again" at once.  Keep it at
+    # most half a process's threads (gunicorn.conf.py sets it from its thread count).
+    receipt_slots: int = 2
     session_idle_minutes: int = 30
     # Rate limits, one per named action (Flask-Limiter syntax).
     ratelimit_search: str = "60 per minute"
@@ -115,6 +119,8 @@ class Settings:
         if self.search_backend == "postgres" and not self.database_url.startswith("postgresql"):
             raise SettingsError("PORTAL_SEARCH_BACKEND=postgres keeps the index in the database: "
                                 "PORTAL_DATABASE_URL must be a PostgreSQL URL")
+        if self.receipt_slots < 1:
+            raise SettingsError("PORTAL_RECEIPT_SLOTS must be 1 or more")
         if self.trusted_proxies < 0:
             raise SettingsError("PORTAL_TRUSTED_PROXIES must be 0 or more")
         if self.base_url:

@@ -34,11 +34,14 @@ errorlog = "-"
 # no %(h)s (address), no %(a)s (user agent), no %(f)s (referrer).
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 
-PRIVATE_PATH_PREFIXES = ("/report",)
+# The report pages, and the files every page fetches (stylesheets, the icon): a line for those
+# right after a report page would date the visit all the same (portal/static_files.py).
+PRIVATE_PATH_PREFIXES = ("/report", "/static/", "/favicon.ico")
 
 
 class PrivateRouteLogger(Logger):
-    """gunicorn's logger, minus the access-log lines of the anonymous report pages."""
+    """gunicorn's logger, minus the access-log lines of the anonymous report pages and of
+    static files and the icon."""
 
     def access(self, resp, req, environ, request_time):  # noqa: ANN001 - gunicorn's signature
         if environ.get("PATH_INFO", "").startswith(PRIVATE_PATH_PREFIXES):

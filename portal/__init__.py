@@ -63,10 +63,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_error_pages(app)
     _register_security_headers(app)
 
-    from portal import cli, templating
+    from portal import cli, static_files, templating
 
     cli.register(app)
     templating.register(app)
+    static_files.register(app)
     if settings.is_production:
         _refuse_a_wrong_data_key(app)
     return app

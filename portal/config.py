@@ -68,8 +68,10 @@ class Settings:
     # Rate limits, one per named action (Flask-Limiter syntax).
     ratelimit_search: str = "60 per minute"
     ratelimit_login: str = "5 per minute;20 per hour"
-    ratelimit_report: str = "10 per hour;30 per day"
-    ratelimit_followup: str = "10 per minute;60 per hour"
+    # The report pages count per Beijing day only (portal.daily_limits): a shorter window's
+    # expiry in the limiter's storage would date a report.
+    ratelimit_report: str = "30 per day"
+    ratelimit_followup: str = "200 per day"
     ratelimit_credit: str = "30 per minute"
     # The open data: JSON API, CSV downloads and Atom feeds share this limit.
     ratelimit_api: str = "120 per minute"
@@ -119,6 +121,19 @@ class Settings:
         if self.search_backend == "postgres" and not self.database_url.startswith("postgresql"):
             raise SettingsError("PORTAL_SEARCH_BACKEND=postgres keeps the index in the database: "
                                 "PORTAL_DATABASE_URL must be a PostgreSQL URL")
+        from portal.daily_limits import NotDaily, per_beijing_day
+
+        for name in ("ratelimit_report", "ratelimit_followup"):
+            try:
+                per_beijing_day(getattr(self, name))
+            except NotDaily:
+                raise SettingsError(
+                    f"PORTAL_{name.upper()} must count per day only (e.g. '30 per day'): a "
+                    "shorter window's expiry in the limiter's storage would date a report"
+                ) from None
+            except ValueError:
+                raise SettingsError(f"PORTAL_{name.upper()} is not a rate limit "
+                                    "(e.g. '30 per day')") from None
         if self.receipt_slots < 1:
             raise SettingsError("PORTAL_RECEIPT_SLOTS must be 1 or more")
         if self.trusted_proxies < 0:

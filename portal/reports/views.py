@@ -28,6 +28,7 @@ from flask import (
 )
 
 from portal import images, receipts
+from portal.daily_limits import per_beijing_day
 from portal.domain.catalog import (
     REPORT_ACCEPTANCE_WORKING_DAYS,
     REPORT_EXTENSION_DAYS,
@@ -61,15 +62,16 @@ FIELD_ORDER = ["kind", "enterprise_name", "uscc", "county", "place", "descriptio
 
 
 def _report_limit() -> str:
-    return current_app.config["SETTINGS"].ratelimit_report
+    return per_beijing_day(current_app.config["SETTINGS"].ratelimit_report)
 
 
 def _followup_limit() -> str:
-    return current_app.config["SETTINGS"].ratelimit_followup
+    return per_beijing_day(current_app.config["SETTINGS"].ratelimit_followup)
 
 
 # Submitting (the form with its photos, and the final send) and using a receipt code share
-# their limits across the routes that do it, keyed on the daily client digest.
+# their limits across the routes that do it, keyed on the daily client digest, counted per
+# Beijing day with every counter expiring at midnight (portal.daily_limits).
 report_limit = limiter.shared_limit(_report_limit, scope="report-submit", key_func=client_key,
                                     methods=["POST"])
 followup_limit = limiter.shared_limit(_followup_limit, scope="report-followup",

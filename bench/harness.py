@@ -37,11 +37,11 @@ POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 UNLIMITED = "1000000 per minute"
 RATE_LIMITS = {name: UNLIMITED for name in (
     "PORTAL_RATELIMIT_SEARCH", "PORTAL_RATELIMIT_API", "PORTAL_RATELIMIT_CREDIT",
-    "PORTAL_RATELIMIT_LOGIN")} | {name: "1000000 per day" for name in (
+    "PORTAL_RATELIMIT_CERTIFICATE", "PORTAL_RATELIMIT_LOGIN")} | {name: "1000000 per day" for name in (
     "PORTAL_RATELIMIT_REPORT", "PORTAL_RATELIMIT_FOLLOWUP")}
 RATE_LIMIT_NOTE = ("rate limits raised to 1000000 per minute (PORTAL_RATELIMIT_SEARCH, _API, "
-                   "_CREDIT, _LOGIN) and per day (_REPORT, _FOLLOWUP): from loopback every "
-                   "client is one address")
+                   "_CREDIT, _CERTIFICATE, _LOGIN) and per day (_REPORT, _FOLLOWUP): from "
+                   "loopback every client is one address")
 
 REPORT_FIELDS = {
     "kind": "hazard",

@@ -73,6 +73,9 @@ class Settings:
     ratelimit_report: str = "30 per day"
     ratelimit_followup: str = "200 per day"
     ratelimit_credit: str = "30 per minute"
+    # Issuing a certificate writes a row (and counts in the audit log): a tighter limit of its
+    # own, on top of the credit pages' shared one.
+    ratelimit_certificate: str = "5 per minute;30 per day"
     # The open data: JSON API, CSV downloads and Atom feeds share this limit.
     ratelimit_api: str = "120 per minute"
     extra: dict[str, Any] = field(default_factory=dict)

@@ -180,9 +180,15 @@ class Client:
     timeout: float = 60
     cookies: dict[str, str] = field(default_factory=dict)
     statuses: list[int] = field(default_factory=list)  # every answer's status, 0 for none
+    # A loopback address to send from (127.0.0.2, …): another client for the rate limiter.
+    source: str = ""
 
     def __post_init__(self) -> None:
-        self.conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
+        self.conn = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.host, timeout=self.timeout,
+                                          source_address=(self.source, 0) if self.source else None)
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 content_type: str | None = None) -> Answer:
@@ -198,7 +204,7 @@ class Client:
             text = response.read().decode("utf-8", "replace")
         except (OSError, http.client.HTTPException):
             self.conn.close()
-            self.conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
+            self.conn = self._connect()
             self.statuses.append(0)
             raise
         seconds = time.perf_counter() - started
@@ -208,7 +214,7 @@ class Client:
                 self.cookies[key.strip()] = rest.split(";", 1)[0]
         if (response.getheader("Connection") or "").lower() == "close":
             self.conn.close()
-            self.conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
+            self.conn = self._connect()
         self.statuses.append(response.status)
         return Answer(response.status, dict(response.getheaders()), text, seconds)
 

@@ -165,6 +165,8 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
     # One per process: created before gunicorn forks, each worker has its own copy, unheld.
     app.extensions["receipt_slots"] = AnswerSlots(settings.receipt_slots)
+    # Staff sign-in: one password hash at a time per process (portal.staff.views.auth).
+    app.extensions["password_slots"] = AnswerSlots(1)
     app.extensions["search_index"] = open_backend(
         settings.search_backend, directory=settings.index_dir, database_url=settings.database_url
     )

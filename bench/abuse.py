@@ -6,8 +6,9 @@
 
 Serves the portal with gunicorn and gunicorn.conf.py (2 workers, `PORTAL_ENV=production`) on a
 SQLite database in a temporary folder with the demo data set (`demo --size N`).  A prober GETs `/`
-without pause over one keep-alive connection, first alone for --quiet-seconds (the quiet value),
-then while each attack runs for --seconds, one after another:
+without pause over one keep-alive connection, for each attack on a fresh server (so each
+attack's memory is its own): first alone for --quiet-seconds (the quiet value), then for
+--seconds while the attack runs:
 
     codes        POST /report/followup with wrong receipt codes
     reports      POST /report with 5 JPEGs of 7,745 × 7,745 (about 1 MB each, under the 60 MP cap)
@@ -84,7 +85,7 @@ class MemoryWatch:
     """Samples each worker's RSS from /proc every 0.2 s; ``peaks`` per phase (pid → MB)."""
 
     server: Server
-    phase: str = "quiet"
+    phase: str
     peaks: dict[str, dict[int, float]] = field(default_factory=dict)
     hwm: dict[int, float] = field(default_factory=dict)  # VmHWM, the kernel's own peak
 
@@ -287,70 +288,81 @@ def main() -> None:
         print(f"big JPEG {BIG_SIDE}×{BIG_SIDE}: {len(photo) / 1e6:.2f} MB, made in "
               f"{time.monotonic() - started:.1f} s; {PHOTOS_PER_POST} per POST")
         photos = [photo] * PHOTOS_PER_POST
-        server = Server("wsgi:app", env, WORKERS, folder / "gunicorn.log")
-        watch = MemoryWatch(server)
         phases: list[Phase] = []
-        try:
-            probe(server.host, 2)  # warm the prober's connection and the page cache
-            quiet = probe(server.host, args.quiet_seconds)
-            phases.append(Phase("quiet", percentile(quiet, 0.5), percentile(quiet, 0.95),
-                                len(quiet), Counter(), dict(watch.peaks.get("quiet", {}))))
-            for number, name in enumerate(attacks, start=2):
-                # Each attack from an address of its own (127.0.0.2, …): one client each, with
-                # its own budget under the rate limits; the prober stays on 127.0.0.1.
-                source = f"127.0.0.{number}"
-                kind = {"codes": WrongCodes, "reports": BigReports, "replies": PhotoReplies,
-                        "draft-photo": DraftPhoto, "sign-ins": WrongSignIns}[name]
-                receipt = submit_report(Client(server.host, source=source)) \
-                    if name == "replies" else None
-
-                def make(kind=kind, receipt=receipt) -> Attack:
-                    attack = kind(server.host, photos)
-                    if receipt is not None:
-                        attack.receipt_code = receipt.code  # type: ignore[attr-defined]
-                    return attack
-
-                watch.phase = name
-                stop = threading.Event()
-                statuses: Counter = Counter()
-                threads = run_attack(make, source, args.attackers, stop, statuses)
-                time.sleep(1)  # the attack under way before measuring
-                latencies = probe(server.host, args.seconds)
-                stop.set()
-                for thread in threads:
-                    thread.join(timeout=180)
-                phases.append(Phase(name, percentile(latencies, 0.5), percentile(latencies, 0.95),
-                                    len(latencies), statuses, dict(watch.peaks.get(name, {}))))
-                watch.phase = "after " + name
-                probe(server.host, 3)  # let the last requests drain before the next attack
-        finally:
-            watch.stop()
-            server.stop()
-        report(phases, watch, args)
+        hwm: dict[int, float] = {}
+        for number, name in enumerate(attacks, start=2):
+            phases.extend(run_phase(name, number, env, folder, photos, args, hwm))
+        report(phases, hwm, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def report(phases: list[Phase], watch: MemoryWatch, args: argparse.Namespace) -> None:
-    quiet = phases[0]
-    print(f"\n{WORKERS} gunicorn workers (gunicorn.conf.py), attacker: one client on "
-          f"{args.attackers} connections, {args.seconds:g} s per attack\n")
-    print(f"{'phase':<12} {'GET / n':>8} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×':>6} {'p95 ×':>6} "
+def run_phase(name: str, number: int, env: dict[str, str], folder: Path, photos: list[bytes],
+              args: argparse.Namespace, hwm: dict[int, float]) -> list[Phase]:
+    """A fresh server (so each attack's memory is its own), its quiet window, then the attack;
+    the quiet and the attacked phase."""
+    server = Server("wsgi:app", env, WORKERS, folder / "gunicorn.log")
+    watch = MemoryWatch(server, phase="quiet")
+    try:
+        probe(server.host, 2)  # warm the prober's connection and the page cache
+        quiet = probe(server.host, args.quiet_seconds)
+        before = Phase(f"quiet/{name}", percentile(quiet, 0.5), percentile(quiet, 0.95),
+                       len(quiet), Counter(), dict(watch.peaks.get("quiet", {})))
+        # Each attack from an address of its own (127.0.0.2, …): one client, with its own
+        # budget under the rate limits; the prober stays on 127.0.0.1.
+        source = f"127.0.0.{number}"
+        kind = {"codes": WrongCodes, "reports": BigReports, "replies": PhotoReplies,
+                "draft-photo": DraftPhoto, "sign-ins": WrongSignIns}[name]
+        receipt = submit_report(Client(server.host, source=source)) \
+            if name == "replies" else None
+
+        def make() -> Attack:
+            attack = kind(server.host, photos)
+            if receipt is not None:
+                attack.receipt_code = receipt.code  # type: ignore[attr-defined]
+            return attack
+
+        watch.phase = name
+        stop = threading.Event()
+        statuses: Counter = Counter()
+        threads = run_attack(make, source, args.attackers, stop, statuses)
+        time.sleep(1)  # the attack under way before measuring
+        latencies = probe(server.host, args.seconds)
+        stop.set()
+        deadline = time.monotonic() + 180  # a stalled server must not stall the run
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        attacked = Phase(name, percentile(latencies, 0.5), percentile(latencies, 0.95),
+                         len(latencies), statuses, dict(watch.peaks.get(name, {})))
+    finally:
+        watch.stop()
+        server.stop()
+    hwm.update(watch.hwm)
+    return [before, attacked]
+
+
+def report(phases: list[Phase], hwm: dict[int, float], args: argparse.Namespace) -> None:
+    print(f"\n{WORKERS} gunicorn workers (gunicorn.conf.py), a fresh server per attack; attacker: "
+          f"one client on {args.attackers} connections, {args.seconds:g} s per attack, after "
+          f"{args.quiet_seconds:g} s quiet\n")
+    print(f"{'phase':<18} {'GET / n':>8} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×':>6} {'p95 ×':>6} "
           f"{'max RSS MB':>11}  attacker's answers")
-    for phase in phases:
-        peak = max(phase.peak_mb.values(), default=float("nan"))
-        answers = ", ".join(f"{k}: {v}" for k, v in sorted(phase.statuses.items(), key=str))
-        print(f"{phase.name:<12} {phase.probes:>8} {phase.p50:>8.1f} {phase.p95:>8.1f} "
-              f"{phase.p50 / quiet.p50:>6.1f} {phase.p95 / quiet.p95:>6.1f} {peak:>11.0f}  "
-              f"{answers or '—'}")
-    print("\npeak RSS per worker over the run (VmHWM): " + ", ".join(
-        f"{pid}: {mb:.0f} MB" for pid, mb in sorted(watch.hwm.items())))
-    print(f"\ngoal: GET / p95 ≤ {GOAL_RATIO:g} × quiet and no worker above {GOAL_RSS_MB} MB")
-    for phase in phases[1:]:
+    verdicts = []
+    for quiet, phase in zip(phases[::2], phases[1::2], strict=True):
+        for row in (quiet, phase):
+            peak = max(row.peak_mb.values(), default=float("nan"))
+            answers = ", ".join(f"{k}: {v}" for k, v in sorted(row.statuses.items(), key=str))
+            print(f"{row.name:<18} {row.probes:>8} {row.p50:>8.1f} {row.p95:>8.1f} "
+                  f"{row.p50 / quiet.p50:>6.1f} {row.p95 / quiet.p95:>6.1f} {peak:>11.0f}  "
+                  f"{answers or '—'}")
         ratio = phase.p95 / quiet.p95
         peak = max(phase.peak_mb.values(), default=0.0)
         verdict = "PASS" if ratio <= GOAL_RATIO and peak <= GOAL_RSS_MB else "FAIL"
-        print(f"  {phase.name:<12} p95 × {ratio:.1f}, max RSS {peak:.0f} MB: {verdict}")
+        verdicts.append(f"  {phase.name:<12} p95 × {ratio:.1f}, max RSS {peak:.0f} MB: {verdict}")
+    print("\npeak RSS per worker (VmHWM): " + ", ".join(
+        f"{pid}: {mb:.0f} MB" for pid, mb in sorted(hwm.items())))
+    print(f"\ngoal: GET / p95 ≤ {GOAL_RATIO:g} × quiet and no worker above {GOAL_RSS_MB} MB")
+    print("\n".join(verdicts))
 
 
 if __name__ == "__main__":

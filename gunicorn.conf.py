@@ -15,7 +15,12 @@ from gunicorn.glogging import Logger
 
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("PORTAL_THREADS", "2"))
+# Threads per worker.  At most half of them may be padding an answer to a receipt code (0.5 s
+# each, portal.receipts.AnswerSlots): the app reads that bound from PORTAL_RECEIPT_SLOTS, set
+# here from the thread count unless given, so a flood of codes leaves the other half to serve
+# every other page.
+threads = max(2, int(os.environ.get("PORTAL_THREADS", "4")))
+os.environ.setdefault("PORTAL_RECEIPT_SLOTS", str(threads // 2))
 preload_app = True
 timeout = 60
 graceful_timeout = 30
@@ -29,11 +34,14 @@ errorlog = "-"
 # no %(h)s (address), no %(a)s (user agent), no %(f)s (referrer).
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 
-PRIVATE_PATH_PREFIXES = ("/report",)
+# The report pages, and the files every page fetches (stylesheets, the icon): a line for those
+# right after a report page would date the visit all the same (portal/static_files.py).
+PRIVATE_PATH_PREFIXES = ("/report", "/static/", "/favicon.ico")
 
 
 class PrivateRouteLogger(Logger):
-    """gunicorn's logger, minus the access-log lines of the anonymous report pages."""
+    """gunicorn's logger, minus the access-log lines of the anonymous report pages and of
+    static files and the icon."""
 
     def access(self, resp, req, environ, request_time):  # noqa: ANN001 - gunicorn's signature
         if environ.get("PATH_INFO", "").startswith(PRIVATE_PATH_PREFIXES):

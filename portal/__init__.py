@@ -63,10 +63,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_error_pages(app)
     _register_security_headers(app)
 
-    from portal import cli, templating
+    from portal import cli, static_files, templating
 
     cli.register(app)
     templating.register(app)
+    static_files.register(app)
     if settings.is_production:
         _refuse_a_wrong_data_key(app)
     return app
@@ -160,6 +161,12 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = Keyring.from_setting(settings.data_key)
     app.extensions["working_calendar"] = WorkingCalendar.from_file(settings.workday_calendar_file)
+    from portal.receipts import AnswerSlots
+
+    # One per process: created before gunicorn forks, each worker has its own copy, unheld.
+    app.extensions["receipt_slots"] = AnswerSlots(settings.receipt_slots)
+    # Staff sign-in: one password hash at a time per process (portal.staff.views.auth).
+    app.extensions["password_slots"] = AnswerSlots(1)
     app.extensions["search_index"] = open_backend(
         settings.search_backend, directory=settings.index_dir, database_url=settings.database_url
     )

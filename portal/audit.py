@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -240,6 +242,81 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+# --- what anonymous visitors cause -------------------------------------------------------------
+
+# Anonymous actions (a failed sign-in, a credit certificate) are written as checkpoints, not one
+# row each: the 1st, 2nd, 4th, 8th, … of a kind (and group) within a Beijing hour, each carrying
+# the running count.  A visitor who can send requests cannot make the log grow by more than
+# about log2(n) rows an hour per kind, and the log still shows when it happened and how often.
+ANONYMOUS_WINDOW_FORMAT = "%Y-%m-%d %H:00"
+_local_counts: Counter[str] = Counter()
+_local_counts_lock = threading.Lock()
+
+
+def _count_locally(key: str, expiry: int) -> int:
+    """A process's own count, when the shared counter (the rate limiter's storage) fails."""
+    with _local_counts_lock:
+        if len(_local_counts) > 10_000:  # old windows: the current ones start again
+            _local_counts.clear()
+        _local_counts[key] += 1
+        return _local_counts[key]
+
+
+def _shared_count(key: str, expiry: int) -> int:
+    """Count in the rate limiter's storage (Redis in production: shared by every worker)."""
+    from portal.extensions import limiter
+
+    try:
+        return int(limiter.storage.incr(f"audit-anonymous:{key}", expiry))
+    except Exception:  # noqa: BLE001 - storage down: count in this process instead
+        return _count_locally(key, expiry)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The ``count``-th anonymous action of its kind in the Beijing hour ``window``."""
+
+    window: str
+    count: int
+
+    def summary(self) -> dict[str, Any]:
+        return {"window": self.window, "count_in_window": self.count}
+
+
+def count_anonymous(
+    action: str, group: str = "", count: Callable[[str, int], int] = _shared_count
+) -> Checkpoint | None:
+    """Count one anonymous ``action`` (of ``group``, e.g. the account tried) in the current
+    Beijing hour; the checkpoint to write if this is its 1st, 2nd, 4th, 8th… one, else None."""
+    now = utcnow().astimezone(_LOCAL)
+    window = now.strftime(ANONYMOUS_WINDOW_FORMAT)
+    seconds_left = 3600 - (now.minute * 60 + now.second)
+    n = count(f"{action}:{group}:{window}", seconds_left + 60)
+    return None if n & (n - 1) else Checkpoint(window, n)
+
+
+def record_anonymous(
+    session: Session,
+    action: str,
+    *,
+    group: str = "",
+    object_kind: str = "",
+    object_id: int | str | None = None,
+    summary: dict[str, Any] | None = None,
+) -> AuditEvent | None:
+    """Record an action of an anonymous visitor as a checkpoint of its hour (the caller commits).
+
+    Written only when it is the 1st, 2nd, 4th, 8th… of ``action`` and ``group`` in the current
+    Beijing hour (``count_anonymous``), its summary carrying ``window`` and
+    ``count_in_window``; otherwise nothing is written and None is returned.
+    """
+    checkpoint = count_anonymous(action, group)
+    if checkpoint is None:
+        return None
+    return record(session, action, actor_name=ANONYMOUS_ACTOR, object_kind=object_kind,
+                  object_id=object_id, summary={**(summary or {}), **checkpoint.summary()})
 
 
 @dataclass(frozen=True)

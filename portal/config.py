@@ -60,15 +60,24 @@ class Settings:
     # How long a credit certificate can be verified.
     credit_certificate_days: int = 30
     page_size: int = 20
+    # How many answers to a receipt code one process pads to their fixed time at once
+    # (portal.receipts.AnswerSlots); more are answered "busy, try again" at once.  Keep it at
+    # most half a process's threads (gunicorn.conf.py sets it from its thread count).
+    receipt_slots: int = 2
     session_idle_minutes: int = 30
     # Rate limits, one per named action (Flask-Limiter syntax).
     ratelimit_search: str = "60 per minute"
     ratelimit_login: str = "5 per minute;20 per hour"
-    ratelimit_report: str = "10 per hour;30 per day"
-    ratelimit_followup: str = "10 per minute;60 per hour"
-    # Photo thumbnails on report pages (draft and case page): a case page shows up to 20.
-    ratelimit_report_photo: str = "200 per minute"
+    # The report pages count per Beijing day only (portal.daily_limits): a shorter window's
+    # expiry in the limiter's storage would date a report.
+    ratelimit_report: str = "30 per day"
+    ratelimit_followup: str = "200 per day"
+    # Photo thumbnails on report pages (draft and case page; a case page shows up to 20).
+    ratelimit_report_photo: str = "2000 per day"
     ratelimit_credit: str = "30 per minute"
+    # Issuing a certificate writes a row (and counts in the audit log): a tighter limit of its
+    # own, on top of the credit pages' shared one.
+    ratelimit_certificate: str = "5 per minute;30 per day"
     # The open data: JSON API, CSV downloads and Atom feeds share this limit.
     ratelimit_api: str = "120 per minute"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -117,6 +126,21 @@ class Settings:
         if self.search_backend == "postgres" and not self.database_url.startswith("postgresql"):
             raise SettingsError("PORTAL_SEARCH_BACKEND=postgres keeps the index in the database: "
                                 "PORTAL_DATABASE_URL must be a PostgreSQL URL")
+        from portal.daily_limits import NotDaily, per_beijing_day
+
+        for name in ("ratelimit_report", "ratelimit_followup", "ratelimit_report_photo"):
+            try:
+                per_beijing_day(getattr(self, name))
+            except NotDaily:
+                raise SettingsError(
+                    f"PORTAL_{name.upper()} must count per day only (e.g. '30 per day'): a "
+                    "shorter window's expiry in the limiter's storage would date a report"
+                ) from None
+            except ValueError:
+                raise SettingsError(f"PORTAL_{name.upper()} is not a rate limit "
+                                    "(e.g. '30 per day')") from None
+        if self.receipt_slots < 1:
+            raise SettingsError("PORTAL_RECEIPT_SLOTS must be 1 or more")
         if self.trusted_proxies < 0:
             raise SettingsError("PORTAL_TRUSTED_PROXIES must be 0 or more")
         if self.base_url:

@@ -25,7 +25,9 @@ check part names the key it was made with (``candidate_digests``); a key dropped
 setting takes its codes with it.
 
 Time.  ``MinimumDuration`` pads an answer to a fixed minimum, and ``candidate_digests`` always
-pays for one hash, so a wrong code (check valid or not) costs the same as a right one.
+pays for one hash, so a wrong code (check valid or not) costs the same as a right one.  A padded
+answer holds its thread while it waits, so ``AnswerSlots`` bounds how many a process pads at
+once: the rest are answered at once with "busy, try again", before their code is read.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -175,3 +178,37 @@ class MinimumDuration:
         remaining = self.seconds - (time.monotonic() - self.started)
         if remaining > 0:
             time.sleep(remaining)
+
+
+class AnswerSlots:
+    """How many answers to a code one process may be padding at once (DESIGN.md §3: no padded
+    answer may hold the threads that serve everyone else).
+
+    ``try_take`` never waits: with every slot taken the caller answers "busy" at once, and
+    that answer is given before the code is read, so it says nothing about the code."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("at least one slot")
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    def try_take(self) -> bool:
+        """Take a slot if one is free; False at once if none is."""
+        if not self._free.acquire(blocking=False):
+            return False
+        with self._lock:
+            self._taken += 1
+        return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._taken -= 1
+        self._free.release()
+
+    @property
+    def taken(self) -> int:
+        """Slots in use now (for tests and benchmarks)."""
+        return self._taken

@@ -50,3 +50,64 @@ def test_workers_share_no_database_connection_with_the_master(tmp_path):
             get(base + "/decisions")
             time.sleep(0.05)
         assert str(tmp_path / "portal.db") not in _open_files(master.pid)
+
+
+def _gunicorn_settings(**environ: str) -> dict:
+    import runpy
+
+    saved = dict(os.environ)
+    try:
+        for name in ("PORTAL_THREADS", "PORTAL_RECEIPT_SLOTS"):
+            os.environ.pop(name, None)
+        os.environ.update(environ)
+        settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+        return {"threads": settings["threads"], "slots": int(os.environ["PORTAL_RECEIPT_SLOTS"])}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_padded_answers_take_at_most_half_of_a_workers_threads():
+    default = _gunicorn_settings()
+    assert default["threads"] >= 4 and 1 <= default["slots"] <= default["threads"] // 2
+    more = _gunicorn_settings(PORTAL_THREADS="8")
+    assert more == {"threads": 8, "slots": 4}
+    assert _gunicorn_settings(PORTAL_THREADS="1")["slots"] == 1
+
+
+def test_a_flood_of_codes_is_told_busy_and_other_pages_are_served(tmp_path):
+    """One worker as configured: 12 codes at once take the padded slots and the rest are told
+    "busy"; /robots.txt is answered meanwhile."""
+    import threading
+    import urllib.error
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from tests.reports.conftest import csrf_from
+
+    with gunicorn(tmp_path, workers=1, PORTAL_RATELIMIT_FOLLOWUP="1000 per day") as base:
+        statuses: list[int] = []
+
+        def send() -> None:
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+            page = opener.open(base + "/report/followup", timeout=30).read().decode()
+            body = urllib.parse.urlencode({"csrf_token": csrf_from(page),
+                                           "code": "X" * 28}).encode()
+            ready.wait()
+            try:
+                statuses.append(opener.open(base + "/report/followup", body, timeout=30).status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+
+        ready = threading.Event()
+        senders = [threading.Thread(target=send) for _ in range(12)]
+        for thread in senders:
+            thread.start()
+        time.sleep(1)  # every sender has its form
+        ready.set()
+        robots = get(base + "/robots.txt")
+        for thread in senders:
+            thread.join()
+    assert robots == 200
+    assert len(statuses) == 12 and set(statuses) <= {400, 503}, statuses
+    assert statuses.count(503) >= 1, statuses

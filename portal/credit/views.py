@@ -38,6 +38,10 @@ def _credit_limit() -> str:
 credit_limit = limiter.shared_limit(_credit_limit, scope="credit")
 
 
+def _certificate_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_certificate
+
+
 @bp.get("/credit")
 @credit_limit
 def check():
@@ -80,6 +84,7 @@ def check():
 
 @bp.post("/credit/certificate")
 @credit_limit
+@limiter.limit(_certificate_limit)
 def issue_certificate():
     form = CertificateRequestForm()
     if not form.validate():

@@ -7,7 +7,8 @@ What this blueprint adds around its views, for the reporter's protection (DESIGN
 - the rate limiter keyed on an HMAC of the day and the client's address, so its storage never
   holds an address and the key changes every day;
 - a filter on werkzeug's request log (the development server of ``make run``) that removes the
-  client's address and the time from every line about a report page;
+  client's address and the time from every line about a report page, and drops the lines of
+  static files and the icon;
 - headers: no caching, no referrer, no framing, and the app's CSP, which allows no script.
 """
 
@@ -23,6 +24,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import ValidationError
 
+from portal.clients import client_network
 from portal.credentials import keyed_digest
 from portal.extensions import csrf
 from portal.images import MAX_UPLOAD_BYTES
@@ -91,31 +93,36 @@ def _too_large(error: Exception):
 
 
 def client_key() -> str:
-    """The rate limiter's key for report pages: HMAC(secret, Beijing date + address).
+    """The rate limiter's key for report pages: HMAC(secret, Beijing date + client network).
 
     The limiter's storage holds only this digest; it changes at midnight, so yesterday's
     entries cannot be linked to today's."""
     day = local_today().isoformat()
     digest = keyed_digest(current_app.config["SECRET_KEY"], "ratelimit.report-client",
-                          f"{day}|{request.remote_addr or ''}")
+                          f"{day}|{client_network()}")
     return "report-client:" + digest
 
 
 # ---------------------------------------------------------------- the development server's log
 
 # werkzeug writes '<address> - - [<time>] "<request line>" <status> <size>' for every request.
-# The stylesheet a report page loads right after it would give the address and time away by
-# its neighbouring line, so static files are logged the same way.
-_REPORT_REQUEST = re.compile(r"^(?:\x1b\[[0-9;]*m)*[A-Z]+ /(?:report(?:[/?\s]|$)|static/)")
+# A report page's line is rewritten without the address and the time.  The files a page fetches
+# for itself (stylesheets, the icon) are not logged at all: their lines, right after a report
+# page's, would date the visit all the same (portal/static_files.py).
+_COLOUR = r"^(?:\x1b\[[0-9;]*m)*[A-Z]+ "
+_REPORT_REQUEST = re.compile(_COLOUR + r"/report(?:[/?\s]|$)")
+_UNLOGGED_REQUEST = re.compile(_COLOUR + r"/(?:static/|favicon\.ico(?:[?\s]|$))")
 
 
 class ReportRequestLogFilter(logging.Filter):
-    """Rewrites werkzeug's request-log records for /report pages (and static files) without
-    the client's address and the time."""
+    """Drops werkzeug's request-log records for static files and the icon, and rewrites those
+    for /report pages without the client's address and the time."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args: Any = record.args
         if isinstance(args, tuple) and args and isinstance(args[0], str):
+            if _UNLOGGED_REQUEST.match(args[0]):
+                return False
             if _REPORT_REQUEST.match(args[0]):
                 record.msg = '[举报页面：不记录地址和时间] "%s" %s %s'
         return True

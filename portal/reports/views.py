@@ -27,6 +27,7 @@ from flask import (
 )
 
 from portal import receipts
+from portal.daily_limits import per_beijing_day
 from portal.domain.catalog import (
     REPORT_ACCEPTANCE_WORKING_DAYS,
     REPORT_EXTENSION_DAYS,
@@ -65,19 +66,20 @@ FIELD_ORDER = ["kind", "enterprise_name", "uscc", "county", "place", "descriptio
 
 
 def _report_limit() -> str:
-    return current_app.config["SETTINGS"].ratelimit_report
+    return per_beijing_day(current_app.config["SETTINGS"].ratelimit_report)
 
 
 def _followup_limit() -> str:
-    return current_app.config["SETTINGS"].ratelimit_followup
+    return per_beijing_day(current_app.config["SETTINGS"].ratelimit_followup)
 
 
 def _photo_limit() -> str:
-    return current_app.config["SETTINGS"].ratelimit_report_photo
+    return per_beijing_day(current_app.config["SETTINGS"].ratelimit_report_photo)
 
 
 # Submitting (the form with its photos, and the final send) and using a receipt code share
-# their limits across the routes that do it, keyed on the daily client digest.
+# their limits across the routes that do it, keyed on the daily client digest, counted per
+# Beijing day with every counter expiring at midnight (portal.daily_limits).
 report_limit = limiter.shared_limit(_report_limit, scope="report-submit", key_func=client_key,
                                     methods=["POST"])
 followup_limit = limiter.shared_limit(_followup_limit, scope="report-followup",
@@ -93,15 +95,30 @@ def _min_seconds() -> float:
     return float(current_app.config.get("REPORT_FOLLOWUP_MIN_SECONDS", FOLLOWUP_MIN_SECONDS))
 
 
+# What the busy answer asks a browser to wait: a padded answer takes FOLLOWUP_MIN_SECONDS, so a
+# slot is free again within a second or two unless the site is flooded.
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
 def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
-    """Render the whole answer inside ``MinimumDuration``: right and wrong codes take as long."""
+    """Render the whole answer inside ``MinimumDuration``: right and wrong codes take as long.
+
+    The padding holds a thread, so only ``receipt_slots`` answers per process are padded at
+    once (``receipts.AnswerSlots``); when all are taken the request gets the busy page at once,
+    decided before the code is read: it is the same for every code."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         if request.method != "POST":  # no code submitted: nothing to hide
             return make_response(view(*args, **kwargs))
-        with receipts.MinimumDuration(_min_seconds()):
-            return make_response(view(*args, **kwargs))
+        slots: receipts.AnswerSlots = current_app.extensions["receipt_slots"]
+        if not slots.try_take():
+            return _busy_page()
+        try:
+            with receipts.MinimumDuration(_min_seconds()):
+                return make_response(view(*args, **kwargs))
+        finally:
+            slots.give_back()  # after the padding: the slot was held for the whole answer
 
     return wrapper
 
@@ -115,6 +132,24 @@ def _photo_link(photo: ReportPhoto) -> str:
 def _thumbnail_response(photo: ReportPhoto) -> Response:
     data, media_type = service.photo_thumbnail(photo)
     return Response(data, mimetype=media_type)  # no-store, like every report page
+
+
+def _busy_page() -> Response:
+    """"Busy, try again": a form that sends what was typed again, to the same address.
+
+    Built from the submitted fields as they came, never parsed: the code is not looked at.
+    Photos cannot be sent again by a page (a file input cannot be filled in), so the page
+    says so when some were attached."""
+    texts = [(name, value) for name, value in request.form.items(multi=True)
+             if not name.endswith("csrf_token")]
+    token_names = sorted({name for name in request.form if name.endswith("csrf_token")}) \
+        or ["csrf_token"]
+    had_photos = any(f.filename for f in request.files.values())
+    response = make_response(render_template(
+        "reports/busy.html", action=request.path, texts=texts, token_names=token_names,
+        had_photos=had_photos, retry_after=BUSY_RETRY_AFTER_SECONDS), 503)
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
 
 
 # ---------------------------------------------------------------- the report form

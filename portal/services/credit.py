@@ -411,6 +411,8 @@ def issue_certificate(raw_code: str) -> CreditCertificate:
     record = check_code(raw_code)
     now = utcnow()
     snapshot = record.snapshot(now)
+    # Counted once per certificate, whichever number draw succeeds.
+    checkpoint = audit.count_anonymous("credit_certificate_issue")
     for _ in range(NUMBER_ATTEMPTS):
         number = new_certificate_number()
         signed = tokens.sign(SIGNING_PURPOSE, {"n": number, "d": snapshot_digest(snapshot)})
@@ -420,11 +422,15 @@ def issue_certificate(raw_code: str) -> CreditCertificate:
         )
         db.session.add(certificate)
         try:
-            # What was certified, in the same transaction; by nobody in particular: the
-            # requester is a visitor, and no address, agent or account of theirs is recorded.
-            audit.record(db.session, "credit_certificate_issue", actor_name=audit.ANONYMOUS_ACTOR,
-                         object_kind="credit_certificate", object_id=number,
-                         summary={"uscc": record.uscc, "number": number})
+            # By nobody in particular: the requester is a visitor, and no address, agent or
+            # account of theirs is recorded.  Anyone can ask, so the log keeps checkpoints of
+            # each hour's count (audit.record_anonymous), not a row per certificate; the
+            # certificate itself is its own record (credit_certificates, signed).
+            if checkpoint is not None:
+                audit.record(db.session, "credit_certificate_issue",
+                             actor_name=audit.ANONYMOUS_ACTOR, object_kind="credit_certificate",
+                             object_id=number, summary={"uscc": record.uscc, "number": number,
+                                                        **checkpoint.summary()})
             db.session.commit()
         except IntegrityError:  # the number was taken: draw another
             db.session.rollback()

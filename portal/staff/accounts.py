@@ -127,10 +127,12 @@ def _fail(username: str, user: StaffUser | None) -> SignInFailed:
         summary = {"username_hash": credentials.keyed_digest(
             current_app.config["SECRET_KEY"], "audit-username", normalize_username(username)
         )}
-    audit.record(
+    # Counted per account (all unknown names together) and written as checkpoints of the hour:
+    # anyone can fail to sign in, so one row per attempt would let anyone grow the log.
+    audit.record_anonymous(
         db.session,
         "sign_in_failed",
-        actor_name=audit.ANONYMOUS_ACTOR,
+        group=f"staff_user:{user.id}" if user else "unknown",
         object_kind="staff_user" if user else "",
         object_id=user.id if user else None,
         summary=summary,

@@ -26,7 +26,7 @@ from tests.reports.conftest import (
     submit_report,
 )
 
-PHOTO_LIMIT = "6 per minute"
+PHOTO_LIMIT = "6 per day"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from portal import credentials
+from portal.clients import client_network
 from portal.extensions import limiter
 from portal.services import cases, publishing, rewards
 from portal.staff import accounts
@@ -18,6 +19,7 @@ from portal.staff.models import APPROVER, EDITOR, HANDLER, StaffUser
 
 SIGN_IN_FAILED = "登录失败：用户名、密码或动态验证码有误。"
 ENROL_MINUTES = 10
+SIGN_IN_RETRY_AFTER_SECONDS = 2
 
 
 def login_limit() -> str:
@@ -25,7 +27,7 @@ def login_limit() -> str:
 
 
 def _client_key() -> str:
-    return "staff-login-client:" + (request.remote_addr or "unknown")
+    return "staff-login-client:" + (client_network() or "unknown")
 
 
 def _account_key() -> str:
@@ -59,15 +61,26 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    failed = False
+    failed = busy = False
     if form.validate_on_submit():
-        try:
-            result = accounts.authenticate(
-                username=form.username.data, password=form.password.data, code=form.code.data or ""
-            )
-        except accounts.SignInFailed:
-            failed = True
+        # A password hash costs 64 MiB and every core for a moment: a process checks one at a
+        # time, and a sign-in arriving meanwhile is asked to try again at once (nothing is
+        # checked, so the answer says nothing about the account).
+        slots = current_app.extensions["password_slots"]
+        if not slots.try_take():
+            busy = True
+            result = None
         else:
+            try:
+                result = accounts.authenticate(
+                    username=form.username.data, password=form.password.data,
+                    code=form.code.data or "")
+            except accounts.SignInFailed:
+                failed = True
+                result = None
+            finally:
+                slots.give_back()
+        if result is not None:
             target = form.next.data if is_safe_next(form.next.data) else None
             if result.needs_enrolment:
                 session.clear()
@@ -79,6 +92,9 @@ def login():
             flash(f"欢迎，{result.user.name}。", "info")
             return redirect(target or url_for("staff.home"), code=303)
     form.code.data = ""
+    if busy:
+        return render_template("staff/login.html", form=form, failed=False, busy=True), 503, \
+            {"Retry-After": str(SIGN_IN_RETRY_AFTER_SECONDS)}
     status = 200 if request.method == "GET" or not (failed or form.errors) else 400
     return render_template("staff/login.html", form=form, failed=failed), status
 

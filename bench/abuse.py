@@ -1,0 +1,369 @@
+"""Abuse (issue 13 §2): while one client hammers one costly action after another, how fast is
+`GET /` for everyone else, and how big do the workers grow?
+
+    python bench/abuse.py [--seconds 20] [--quiet-seconds 10] [--attackers 4] [--size 300]
+                          [--attacks codes,reports,replies,draft-photo,sign-ins] [--unlimited]
+
+Serves the portal with gunicorn and gunicorn.conf.py (2 workers, `PORTAL_ENV=production`) on a
+SQLite database in a temporary folder with the demo data set (`demo --size N`).  A prober GETs `/`
+without pause over one keep-alive connection, for each attack on a fresh server (so each
+attack's memory is its own): first alone for --quiet-seconds (the quiet value), then for
+--seconds while the attack runs:
+
+    codes        POST /report/followup with wrong receipt codes
+    reports      POST /report with 5 JPEGs of 7,745 × 7,745 (about 1 MB each, under the 60 MP cap)
+    replies      POST /report/followup/reply adding the same 5 photos to one report
+    draft-photo  GET /report/draft-photo/<id> of a draft holding one such photo
+    sign-ins     POST /staff/login with a wrong password
+
+The attacker of each attack is one client (an address of its own on loopback: 127.0.0.2, …) on
+--attackers keep-alive connections, sending without pause; the rate limits are those of the
+settings (the attacker meets them, as one client would), unless --unlimited raises them to
+stand for many clients.  Every 0.2 s the
+resident size of each worker is read from /proc/<pid>/status (VmRSS; its peak VmHWM too).
+
+Prints, per phase: the prober's p50/p95 of `GET /` and their ratio to the quiet values, the
+attacker's answers by status, and each worker's largest RSS; then the issue's goal (p95 within
+5 × quiet, no worker above 400 MB) for each phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import (
+    RATE_LIMIT_NOTE,
+    RATE_LIMITS,
+    REPORT_FIELDS,
+    Client,
+    Failed,
+    Server,
+    bench_env,
+    csrf_from,
+    flask,
+    percentile,
+    submit_report,
+)
+
+WORKERS = 2
+BIG_SIDE = 7745  # 60 MP cap: 7,745² = 59,985,025 pixels
+PHOTOS_PER_POST = 5
+GOAL_RATIO = 5.0
+GOAL_RSS_MB = 400
+# In this order: the report attacks share the report form's daily budget of one client.
+ATTACKS = ["codes", "draft-photo", "replies", "reports", "sign-ins"]
+
+
+def big_jpeg() -> bytes:
+    """A 7,745 × 7,745 JPEG of about 1 MB: large in pixels, small on the wire."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (BIG_SIDE, BIG_SIDE), (90, 120, 60))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, BIG_SIDE, 661):  # some edges, so it is not one flat block
+        draw.line([(i, 0), (BIG_SIDE - i, BIG_SIDE)], fill=(200, 180, 40), width=3)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=40)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- memory of the workers
+
+
+@dataclass
+class MemoryWatch:
+    """Samples each worker's RSS from /proc every 0.2 s; ``peaks`` per phase (pid → MB)."""
+
+    server: Server
+    phase: str
+    peaks: dict[str, dict[int, float]] = field(default_factory=dict)
+    hwm: dict[int, float] = field(default_factory=dict)  # VmHWM, the kernel's own peak
+
+    def __post_init__(self) -> None:
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _status_mb(pid: int, name: str) -> float | None:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(name + ":"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            for pid in self.server.workers():
+                rss = self._status_mb(pid, "VmRSS")
+                if rss is not None:
+                    phase = self.peaks.setdefault(self.phase, {})
+                    phase[pid] = max(phase.get(pid, 0.0), rss)
+                hwm = self._status_mb(pid, "VmHWM")
+                if hwm is not None:
+                    self.hwm[pid] = max(self.hwm.get(pid, 0.0), hwm)
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
+# ---------------------------------------------------------------- the prober
+
+
+def probe(host: str, seconds: float) -> list[float]:
+    """GET / without pause for ``seconds``; the latencies of the 200 answers."""
+    client = Client(host, timeout=120)
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            answer = client.get("/")
+        except OSError:
+            continue
+        if answer.status == 200:
+            latencies.append(answer.seconds)
+    return latencies
+
+
+# ---------------------------------------------------------------- the attacks
+
+
+class Attack:
+    """One attacker connection's loop: ``prepare`` once, then ``once`` until stopped (one
+    instance per connection: each has its own session and CSRF token)."""
+
+    def __init__(self, host: str, photos: list[bytes]) -> None:
+        self.host = host
+        self.photos = photos
+
+    def prepare(self, client: Client) -> None:
+        pass
+
+    def once(self, client: Client) -> int:
+        raise NotImplementedError
+
+
+class WrongCodes(Attack):
+    def prepare(self, client: Client) -> None:
+        self.token = csrf_from(client.get("/report/followup").text)
+
+    def once(self, client: Client) -> int:
+        return client.post("/report/followup", {"csrf_token": self.token,
+                                                "code": "7KQ2-XM9D-0000-0000-0000-0000-0000"}
+                           ).status
+
+
+class BigReports(Attack):
+    def prepare(self, client: Client) -> None:
+        self.token = csrf_from(client.get("/report").text)
+
+    def once(self, client: Client) -> int:
+        files = [("photos", f"p{i}.jpg", photo) for i, photo in enumerate(self.photos)]
+        return client.post("/report", {"csrf_token": self.token, **REPORT_FIELDS}, files).status
+
+
+class PhotoReplies(Attack):
+    receipt_code = ""
+
+    def prepare(self, client: Client) -> None:
+        page = client.get("/report/followup")
+        self.token = csrf_from(page.text)
+
+    def once(self, client: Client) -> int:
+        files = [("reply-photos", f"p{i}.jpg", photo) for i, photo in enumerate(self.photos)]
+        return client.post("/report/followup/reply", {
+            "reply-csrf_token": self.token, "reply-code": self.receipt_code,
+            "reply-body": "补充照片（基准测试）"}, files).status
+
+
+class DraftPhoto(Attack):
+    def prepare(self, client: Client) -> None:
+        form = client.get("/report")
+        answer = client.post("/report", {"csrf_token": csrf_from(form.text), **REPORT_FIELDS},
+                             [("photos", "p.jpg", self.photos[0])])
+        if answer.status != 303:
+            raise Failed("draft", answer.status, "the draft with a photo was not saved")
+        check = client.get("/report/check")
+        found = re.search(r"/report/draft-photo/(\d+)", check.text)
+        if not found:
+            raise Failed("draft", check.status, "no draft photo on the check page")
+        self.path = found.group(0)
+
+    def once(self, client: Client) -> int:
+        return client.get(self.path).status
+
+
+class WrongSignIns(Attack):
+    def prepare(self, client: Client) -> None:
+        self.token = csrf_from(client.get("/staff/login").text)
+
+    def once(self, client: Client) -> int:
+        return client.post("/staff/login", {"csrf_token": self.token, "username": "demo-admin",
+                                            "password": "not-the-password-1", "code": "000000",
+                                            "next": ""}).status
+
+
+def run_attack(make: Callable[[], Attack], source: str, connections: int,
+               stop: threading.Event, statuses: Counter) -> list[threading.Thread]:
+    lock = threading.Lock()
+
+    def loop() -> None:
+        attack = make()
+        client = Client(attack.host, timeout=120, source=source)
+        try:
+            attack.prepare(client)
+        except (Failed, OSError) as exc:
+            with lock:
+                statuses[f"prepare failed: {exc}"] += 1  # type: ignore[index]
+            return
+        while not stop.is_set():
+            try:
+                status = attack.once(client)
+            except OSError:
+                status = 0
+            with lock:
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class Phase:
+    name: str
+    p50: float
+    p95: float
+    probes: int
+    statuses: Counter
+    peak_mb: dict[int, float]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--quiet-seconds", type=float, default=10)
+    parser.add_argument("--attackers", type=int, default=4, help="connections of the attacker")
+    parser.add_argument("--size", type=int, default=300, help="demo data set size")
+    parser.add_argument("--attacks", default=",".join(ATTACKS))
+    parser.add_argument("--unlimited", action="store_true",
+                        help="raise the rate limits (the attacker stands for many clients)")
+    args = parser.parse_args()
+    attacks = [a for a in args.attacks.split(",") if a]
+    unknown = set(attacks) - set(ATTACKS)
+    if unknown:
+        parser.error(f"unknown attacks: {', '.join(sorted(unknown))}")
+
+    folder = Path(tempfile.mkdtemp(prefix="portal-bench-abuse-"))
+    try:
+        env = bench_env(folder, f"sqlite:///{folder / 'portal.db'}")
+        if not args.unlimited:  # the limits of the settings, as deployed
+            for name in RATE_LIMITS:
+                env.pop(name, None)
+        print(RATE_LIMIT_NOTE if args.unlimited else
+              "rate limits: the settings' defaults (one client, loopback, meets them)")
+        flask(env, "init-db")
+        flask(env, "demo", "--size", str(args.size), "--reports", "5")
+        flask(env, "demo-staff")
+        started = time.monotonic()
+        photo = big_jpeg()
+        print(f"big JPEG {BIG_SIDE}×{BIG_SIDE}: {len(photo) / 1e6:.2f} MB, made in "
+              f"{time.monotonic() - started:.1f} s; {PHOTOS_PER_POST} per POST")
+        photos = [photo] * PHOTOS_PER_POST
+        phases: list[Phase] = []
+        hwm: dict[int, float] = {}
+        for number, name in enumerate(attacks, start=2):
+            phases.extend(run_phase(name, number, env, folder, photos, args, hwm))
+        report(phases, hwm, args)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_phase(name: str, number: int, env: dict[str, str], folder: Path, photos: list[bytes],
+              args: argparse.Namespace, hwm: dict[int, float]) -> list[Phase]:
+    """A fresh server (so each attack's memory is its own), its quiet window, then the attack;
+    the quiet and the attacked phase."""
+    server = Server("wsgi:app", env, WORKERS, folder / "gunicorn.log")
+    watch = MemoryWatch(server, phase="quiet")
+    try:
+        probe(server.host, 2)  # warm the prober's connection and the page cache
+        quiet = probe(server.host, args.quiet_seconds)
+        before = Phase(f"quiet/{name}", percentile(quiet, 0.5), percentile(quiet, 0.95),
+                       len(quiet), Counter(), dict(watch.peaks.get("quiet", {})))
+        # Each attack from an address of its own (127.0.0.2, …): one client, with its own
+        # budget under the rate limits; the prober stays on 127.0.0.1.
+        source = f"127.0.0.{number}"
+        kind = {"codes": WrongCodes, "reports": BigReports, "replies": PhotoReplies,
+                "draft-photo": DraftPhoto, "sign-ins": WrongSignIns}[name]
+        receipt = submit_report(Client(server.host, source=source)) \
+            if name == "replies" else None
+
+        def make() -> Attack:
+            attack = kind(server.host, photos)
+            if receipt is not None:
+                attack.receipt_code = receipt.code  # type: ignore[attr-defined]
+            return attack
+
+        watch.phase = name
+        stop = threading.Event()
+        statuses: Counter = Counter()
+        threads = run_attack(make, source, args.attackers, stop, statuses)
+        time.sleep(1)  # the attack under way before measuring
+        latencies = probe(server.host, args.seconds)
+        stop.set()
+        deadline = time.monotonic() + 180  # a stalled server must not stall the run
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        attacked = Phase(name, percentile(latencies, 0.5), percentile(latencies, 0.95),
+                         len(latencies), statuses, dict(watch.peaks.get(name, {})))
+    finally:
+        watch.stop()
+        server.stop()
+    hwm.update(watch.hwm)
+    return [before, attacked]
+
+
+def report(phases: list[Phase], hwm: dict[int, float], args: argparse.Namespace) -> None:
+    print(f"\n{WORKERS} gunicorn workers (gunicorn.conf.py), a fresh server per attack; attacker: "
+          f"one client on {args.attackers} connections, {args.seconds:g} s per attack, after "
+          f"{args.quiet_seconds:g} s quiet\n")
+    print(f"{'phase':<18} {'GET / n':>8} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×':>6} {'p95 ×':>6} "
+          f"{'max RSS MB':>11}  attacker's answers")
+    verdicts = []
+    for quiet, phase in zip(phases[::2], phases[1::2], strict=True):
+        for row in (quiet, phase):
+            peak = max(row.peak_mb.values(), default=float("nan"))
+            answers = ", ".join(f"{k}: {v}" for k, v in sorted(row.statuses.items(), key=str))
+            print(f"{row.name:<18} {row.probes:>8} {row.p50:>8.1f} {row.p95:>8.1f} "
+                  f"{row.p50 / quiet.p50:>6.1f} {row.p95 / quiet.p95:>6.1f} {peak:>11.0f}  "
+                  f"{answers or '—'}")
+        ratio = phase.p95 / quiet.p95
+        peak = max(phase.peak_mb.values(), default=0.0)
+        verdict = "PASS" if ratio <= GOAL_RATIO and peak <= GOAL_RSS_MB else "FAIL"
+        verdicts.append(f"  {phase.name:<12} p95 × {ratio:.1f}, max RSS {peak:.0f} MB: {verdict}")
+    print("\npeak RSS per worker (VmHWM): " + ", ".join(
+        f"{pid}: {mb:.0f} MB" for pid, mb in sorted(hwm.items())))
+    print(f"\ngoal: GET / p95 ≤ {GOAL_RATIO:g} × quiet and no worker above {GOAL_RSS_MB} MB")
+    print("\n".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The client's network key: what every per-client rate limit counts by.
+
+One IPv4 address is one client, but an IPv6 subscriber is routinely given a whole /64 (2⁶⁴
+addresses) and can send each request from another one; keyed by the full address, every
+request would be a new client.  So an IPv6 client is keyed by its /64 network, and an
+IPv4-mapped IPv6 address (``::ffff:203.0.113.7``, what a dual-stack socket reports for an IPv4
+peer) by the IPv4 address inside it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import request
+
+IPV6_CLIENT_PREFIX = 64
+
+
+def network_key(address: str | None) -> str:
+    """``address`` as the client it stands for: an IPv4 address, or an IPv6 /64 network
+    (``2001:db8:1:2::/64``).  Anything that is not an address is kept as it is (empty for
+    none), so a test client's odd ``REMOTE_ADDR`` still gets a key of its own."""
+    text = (address or "").strip()
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone (fe80::1%eth0)
+    except ValueError:
+        return text
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
+
+
+def client_network() -> str:
+    """The network key of the current request's client (after ProxyFix, if proxies are
+    trusted).  The limiter's default key function."""
+    return network_key(request.remote_addr)

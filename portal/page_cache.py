@@ -58,8 +58,9 @@ class GenerationReader:
     A connection is borrowed for the one-row read and given back at once, so a thread holds
     none between requests: an idle keep-alive connection (which holds a server thread) holds no
     database connection, and no number of threads or open connections can exhaust the pool.
-    (A connection kept per thread did: the dev server's 16th keep-alive client waited 30 s for
-    the pool and got a 500.)  At most ``keep`` stay open between reads; a read that finds none
+    (A connection kept per thread did: the dev server starts a thread per client connection,
+    and each thread's connection stayed checked out after the thread ended, until the garbage
+    collector found it; the 16th client in between waited 30 s for the pool and got a 500.)  At most ``keep`` stay open between reads; a read that finds none
     idle opens one and, if ``keep`` are already idle when it is done, closes it again.
 
     Why keep any: checked out of the pool for each read, the read cost more than itself (the
@@ -74,8 +75,9 @@ class GenerationReader:
 
     def read(self, engine: Engine) -> Row[Any] | None:
         """The generation row, or None before the first change.  A connection the server
-        dropped (a restart) fails the read: it is discarded and the read tried once more on
-        another.  One from a disposed pool (a restored backup) is never used again."""
+        dropped (a restart) fails the read: it and the other idle ones are discarded and the
+        read tried once more on a new one.  One from a disposed pool (a restored backup) is
+        never used again."""
         for attempt in (1, 2):
             connection = self._borrow(engine)
             try:
@@ -84,6 +86,7 @@ class GenerationReader:
                 _close(connection)
                 if attempt == 2 or not error.connection_invalidated:
                     raise
+                self.close()  # the others were most likely dropped with it
                 continue
             except BaseException:
                 _close(connection)

@@ -138,7 +138,7 @@ ACTIONS: dict[str, str] = {
 }
 OBJECT_KINDS: dict[str, str] = {
     "powers": "权责清单",
-    "decisions": "行政处罚决定",
+    "decisions": "行政执法决定",
     "accidents": "事故调查报告",
     "blacklist": "严重失信主体名单",
     "staff_user": "账户",

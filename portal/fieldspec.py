@@ -156,6 +156,47 @@ COMMON: tuple[FieldSpec, ...] = (
     _f("withdrawn_reason", "撤回理由", "withdrawn_reason", nullable=True),
 )
 
+# A decision's sections are named after its type: only a 行政处罚 is a penalty, and a 行政许可,
+# 行政检查 or 行政强制 decision must not be shown under 违反的规定和处罚依据 or 处罚种类和内容.
+# The spec's own labels (below) are the neutral ones every type shares: the CSV header of a
+# mixed file, the staff forms; a page, a filtered CSV, a feed entry and a history line about
+# decisions of one type use that type's labels (``decision_labels``).
+DECISION_TYPE_LABELS: dict[str, dict[str, str]] = {
+    "行政处罚": {
+        "kind": "行政处罚决定",
+        "facts": "违法事实和证据",
+        "legal_basis": "违反的规定和处罚依据",
+        "penalty": "处罚种类和内容",
+    },
+    "行政许可": {
+        "kind": "行政许可决定",
+        "facts": "申请事项和审查情况",
+        "legal_basis": "许可依据",
+        "penalty": "许可决定的内容",
+    },
+    "行政检查": {
+        "kind": "行政检查决定",
+        "facts": "检查发现的问题和证据",
+        "legal_basis": "检查和处理的依据",
+        "penalty": "处理决定的内容",
+    },
+    "行政强制": {
+        "kind": "行政强制决定",
+        "facts": "实施行政强制的事实和证据",
+        "legal_basis": "实施行政强制的依据",
+        "penalty": "行政强制措施的种类和内容",
+    },
+}
+# The kind's name: the list holds every type of enforcement decision, not penalties alone.
+DECISIONS_LABEL = "行政执法决定"
+
+
+def _by_type(name: str) -> str:
+    """What a type-dependent field holds for each type, for the API and the data dictionary."""
+    return "按决定类型：" + "；".join(f"{t}为“{labels[name]}”"
+                                     for t, labels in DECISION_TYPE_LABELS.items())
+
+
 SPECS: dict[str, KindSpec] = {
     "powers": KindSpec("powers", "权责清单", "PowerItem", (
         _f("code", "编码", type=STRING, import_name="code", searchable=True,
@@ -170,7 +211,7 @@ SPECS: dict[str, KindSpec] = {
            description="按先后顺序的办理步骤"),
         _f("remarks", "备注", import_name="remarks", searchable=True),
     ), date_field="published_at"),
-    "decisions": KindSpec("decisions", "行政处罚决定", "Decision", (
+    "decisions": KindSpec("decisions", DECISIONS_LABEL, "Decision", (
         _f("document_no", "文号", type=STRING, import_name="document_no", searchable=True),
         _f("decision_type", "决定类型", type=CHOICE, import_name="decision_type", searchable=True),
         _f("party_name", "当事人", "party_name", import_name="enterprise_name", searchable=True,
@@ -180,11 +221,14 @@ SPECS: dict[str, KindSpec] = {
         _f("party_address", "当事人地址", import_name="party_address",
            description="自然人只公开到县（市、区）"),
         *_place(),
-        _f("facts", "违法事实和证据", import_name="facts", searchable=True),
-        _f("legal_basis", "违反的规定和处罚依据", import_name="legal_basis", searchable=True),
-        _f("penalty", "处罚种类和内容", import_name="penalty", searchable=True),
+        _f("facts", "事实和证据", import_name="facts", searchable=True,
+           description=_by_type("facts")),
+        _f("legal_basis", "依据", import_name="legal_basis", searchable=True,
+           description=_by_type("legal_basis")),
+        _f("penalty", "决定内容", import_name="penalty", searchable=True,
+           description=_by_type("penalty")),
         _f("fine_yuan", "罚款金额", type=MONEY, nullable=True, import_name="fine_yuan",
-           description="元；无罚款为空"),
+           description="元；只有行政处罚决定可处罚款，其他类型和无罚款的处罚为空"),
         _f("compliance", "履行方式和期限", import_name="compliance"),
         _f("remedy", "救济途径和期限", import_name="remedy"),
         _f("decision_date", "决定日期", type=DATE, import_name="decision_date"),
@@ -361,29 +405,12 @@ def search_text(item: Any, f: FieldSpec) -> str:
     return str(value)
 
 
-# A decision's sections are named after its type: a 行政检查 or 行政强制 decision is not a penalty
-# and must not be shown as 行政处罚决定 with 违反的规定和处罚依据 and 处罚种类和内容.
-DECISION_TYPE_LABELS: dict[str, dict[str, str]] = {
-    "行政检查": {
-        "kind": "行政检查决定",
-        "facts": "检查发现的问题和证据",
-        "legal_basis": "检查和处理的依据",
-        "penalty": "处理决定的内容",
-    },
-    "行政强制": {
-        "kind": "行政强制决定",
-        "facts": "实施行政强制的事实和证据",
-        "legal_basis": "实施行政强制的依据",
-        "penalty": "行政强制措施的种类和内容",
-    },
-}
-
-
-def decision_labels(decision_type: str) -> dict[str, str]:
-    """The labels of a decision's fields for its type (the spec's labels are a penalty's)."""
+def decision_labels(decision_type: str | None) -> dict[str, str]:
+    """The labels of a decision's fields for its type, and its name under ``"kind"`` (the
+    spec's neutral labels where the type is unknown)."""
     labels = {f.name: f.label for f in SPECS["decisions"].fields}
-    labels["kind"] = f"{decision_type}决定" if decision_type else SPECS["decisions"].label
-    return labels | DECISION_TYPE_LABELS.get(decision_type, {})
+    labels["kind"] = f"{decision_type}决定" if decision_type else DECISIONS_LABEL
+    return labels | DECISION_TYPE_LABELS.get(decision_type or "", {})
 
 
 def choices(name: str) -> tuple[str, ...]:

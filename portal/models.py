@@ -163,11 +163,11 @@ class PowerItem(DisclosureMixin, Base):
 
 
 class Decision(DisclosureMixin, Base):
-    """行政处罚决定 and other enforcement decisions (行政处罚法 Art. 59)."""
+    """行政执法决定: 行政处罚 (行政处罚法 Art. 59), 行政许可, 行政检查 and 行政强制 decisions."""
 
     __tablename__ = "decisions"
     KIND = "decisions"
-    LABEL = "行政处罚决定"
+    LABEL = "行政执法决定"
 
     document_no: Mapped[str] = mapped_column(String(80), unique=True)  # 文号
     decision_type: Mapped[str] = mapped_column(String(20), index=True)

@@ -24,13 +24,14 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 from functools import wraps
-from threading import Lock, local
+from threading import Lock
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response, request, session
-from sqlalchemy import event, select, update
+from sqlalchemy import Connection, Engine, Row, event, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 from werkzeug.http import http_date, quote_etag
 
 from portal.extensions import db, limiter
@@ -47,6 +48,92 @@ _GENERATION = select(DataGeneration.number, DataGeneration.changed_at).where(
 )
 
 
+# Connections kept open between reads of the generation, per worker process (not per thread).
+KEPT_CONNECTIONS = 2
+
+
+class GenerationReader:
+    """Reads the data generation on a few connections shared by all of a worker's threads.
+
+    A connection is borrowed for the one-row read and given back at once, so a thread holds
+    none between requests: an idle keep-alive connection (which holds a server thread) holds no
+    database connection, and no number of threads or open connections can exhaust the pool.
+    (A connection kept per thread did: the dev server starts a thread per client connection,
+    and each thread's connection stayed checked out after the thread ended, until the garbage
+    collector found it; the 16th client in between waited 30 s for the pool and got a 500.)  At most ``keep`` stay open between reads; a read that finds none
+    idle opens one and, if ``keep`` are already idle when it is done, closes it again.
+
+    Why keep any: checked out of the pool for each read, the read cost more than itself (the
+    pool's ping; on PostgreSQL also a BEGIN and a ROLLBACK, each a round trip).  A kept
+    connection is in autocommit mode: it holds no transaction and sees each commit at once.
+    Taking one from the idle list is a list pop under a lock."""
+
+    def __init__(self, keep: int = KEPT_CONNECTIONS) -> None:
+        self.keep = keep
+        self._idle: list[tuple[Connection, Pool]] = []
+        self._lock = Lock()
+
+    def read(self, engine: Engine) -> Row[Any] | None:
+        """The generation row, or None before the first change.  A connection the server
+        dropped (a restart) fails the read: it and the other idle ones are discarded and the
+        read tried once more on a new one.  One from a disposed pool (a restored backup) is
+        never used again."""
+        for attempt in (1, 2):
+            connection = self._borrow(engine)
+            try:
+                row = connection.execute(_GENERATION).first()
+            except DBAPIError as error:
+                _close(connection)
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                self.close()  # the others were most likely dropped with it
+                continue
+            except BaseException:
+                _close(connection)
+                raise
+            self._give_back(connection, engine.pool)
+            return row
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _borrow(self, engine: Engine) -> Connection:
+        stale = []
+        try:
+            with self._lock:
+                while self._idle:
+                    connection, pool = self._idle.pop()
+                    if pool is engine.pool:
+                        return connection
+                    stale.append(connection)
+        finally:
+            for connection in stale:
+                _close(connection)
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _give_back(self, connection: Connection, pool: Pool) -> None:
+        with self._lock:
+            if len(self._idle) < self.keep:
+                self._idle.append((connection, pool))
+                return
+        _close(connection)
+
+    @property
+    def idle(self) -> int:
+        """How many connections are kept open between reads now."""
+        return len(self._idle)
+
+    def close(self) -> None:
+        """Close every kept connection (they go back to the pool)."""
+        with self._lock:
+            kept, self._idle = self._idle, []
+        for connection, _pool in kept:
+            _close(connection)
+
+
+def _close(connection: Connection) -> None:
+    with suppress(SQLAlchemyError):
+        connection.close()
+
+
 class PageCache:
     """A small LRU of rendered pages for one worker (threads share it)."""
 
@@ -56,41 +143,17 @@ class PageCache:
         self._lock = Lock()
         # Pages rendered by another build of the code must not be taken for this one's.
         self.build = utcnow().strftime("%Y%m%d%H%M%S%f")
-        self._kept = local()  # each thread's connection for reading the generation
+        self.reader = GenerationReader()
 
     def generation(self) -> tuple[int, datetime]:
         """The data generation and when it last changed (one indexed one-row read).
 
         Read through Core, not the ORM session (a cached page then costs no session at all),
-        on a connection this thread keeps in autocommit mode: checked out for each read, it
-        cost more than the read (the pool's ping; on PostgreSQL also a BEGIN and a ROLLBACK,
-        each a round trip).  In autocommit it holds no transaction and sees each commit at
-        once.  A connection the server dropped (a restart) fails the read: it is replaced and
-        the read tried once more.  One from a disposed pool (a restored backup) is given up.
-        Nothing reads it before gunicorn forks (warm-up runs in each worker), so no worker
-        inherits another's connection."""
-        engine = db.engine
-        for attempt in (1, 2):
-            if getattr(self._kept, "pool", None) is not engine.pool:
-                self._give_up_connection()
-                self._kept.connection = engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT")
-                self._kept.pool = engine.pool
-            try:
-                row = self._kept.connection.execute(_GENERATION).first()
-                break
-            except DBAPIError as error:
-                self._give_up_connection()
-                if attempt == 2 or not error.connection_invalidated:
-                    raise
+        on a connection borrowed from ``GenerationReader`` for the read alone.  Nothing reads
+        it before gunicorn forks (warm-up runs in each worker), so no worker inherits
+        another's connection."""
+        row = self.reader.read(db.engine)
         return (row[0], row[1]) if row else (0, _NEVER)
-
-    def _give_up_connection(self) -> None:
-        connection = getattr(self._kept, "connection", None)
-        self._kept.connection = self._kept.pool = None
-        if connection is not None:
-            with suppress(SQLAlchemyError):
-                connection.close()
 
     def get(self, key: tuple[Any, ...]) -> tuple[bytes, int, str] | None:
         with self._lock:
@@ -122,8 +185,11 @@ def public_page(view: Callable[..., Any] | None = None, *,
             return view(*args, **kwargs)
         cache: PageCache = current_app.extensions[_EXTENSION]
         generation, changed_at = cache.generation()
-        key = (cache.build, generation, local_today().isoformat(), request.full_path,
-               also_keyed_by() if also_keyed_by else None)
+        # The host is part of the key: without PORTAL_BASE_URL (the demo) absolute links are
+        # built from the request's Host, and a page made for one Host must not be served to
+        # a request for another (a forged Host would otherwise plant its links for everyone).
+        key = (cache.build, generation, local_today().isoformat(), request.host_url,
+               request.full_path, also_keyed_by() if also_keyed_by else None)
         etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
         # Written out rather than through the response's properties (set_etag, vary.add, …),
         # which parse and rebuild each header: a measurable share of a cached page.

@@ -181,3 +181,18 @@ def test_cases_cover_every_kind_and_every_way_in():
     assert kinds == set(fieldspec.KINDS)
     # The gap the issue found: a mobile in a power item's 备注 or a listing's 列入依据.
     assert ("powers", "remarks") in CASES and ("blacklist", "basis") in CASES
+
+
+def test_every_decision_type_names_its_sections_and_only_a_penalty_is_a_penalty():
+    from portal.domain import catalog
+
+    assert set(fieldspec.DECISION_TYPE_LABELS) == set(catalog.DECISION_TYPES)
+    for decision_type in catalog.DECISION_TYPES:
+        labels = fieldspec.decision_labels(decision_type)
+        assert labels["kind"] == f"{decision_type}决定"
+        if decision_type != catalog.PENALTY_DECISION:
+            assert not any("处罚" in labels[name] for name in ("facts", "legal_basis", "penalty"))
+        assert catalog.fine_allowed(decision_type) == (decision_type == catalog.PENALTY_DECISION)
+    neutral = fieldspec.SPECS["decisions"]
+    assert neutral.label == "行政执法决定"
+    assert not any("处罚" in f.label for f in neutral.fields if f.name != "fine_yuan")

@@ -119,7 +119,8 @@ def csv_download(kind: str):
     if problems:
         return Response(" ".join(problems), status=400, mimetype="text/plain")
     items = service.iter_published(kind, form.filters())
-    lines = opendata.csv_lines(kind, items, _item_url)
+    lines = opendata.csv_lines(kind, items, _item_url,
+                               decision_type=form.filters().decision_type)
     return Response(
         stream_with_context(line.encode("utf-8") for line in lines),
         mimetype="text/csv",

@@ -21,7 +21,7 @@ from portal.extensions import limiter
 from portal.models import DISCLOSURE_MODELS
 from portal.page_cache import public_page
 from portal.search_sync import search_index
-from portal.services.disclosures import item_kind_labels
+from portal.services.disclosures import item_facts
 from search_index import (
     KINDS,
     IndexBusy,
@@ -192,9 +192,9 @@ def search():
         results=results,
         kinds=KINDS,
         max_page=MAX_PAGE,
-        # A badge per hit naming what it is (a decision by its type): one query per page.
-        hit_labels=item_kind_labels([(hit.kind, hit.id) for hit in results.hits])
-        if results else {},
+        # A badge per hit naming what it is (a decision by its type), and its department and
+        # number, what tells same-titled items apart: one query per kind on the page.
+        hit_facts=item_facts([(hit.kind, hit.id) for hit in results.hits]) if results else {},
     ), status
 
 

@@ -48,6 +48,14 @@ DECISION_PUBLISH_WORKING_DAYS = {
     LICENCE_DECISION: 7,
 }
 DECISION_TYPES = tuple(DECISION_PUBLISH_WORKING_DAYS)
+# A fine (罚款) is a kind of administrative penalty (行政处罚法 Art. 9): a licence, an inspection
+# or a coercive measure carries none.  The form, the services, the importer and /stats hold to it.
+FINE_ONLY_ON_PENALTY = "只有行政处罚决定可以处以罚款；其他类型的决定请将罚款金额留空。"
+
+
+def fine_allowed(decision_type: str | None) -> bool:
+    """Whether a decision of ``decision_type`` may carry a fine (only a 行政处罚)."""
+    return decision_type == PENALTY_DECISION
 
 # Working days to publish a withdrawal after the decision is changed or revoked (行政处罚法 Art. 48).
 WITHDRAWAL_PUBLISH_WORKING_DAYS = 3

@@ -18,7 +18,7 @@ from time import monotonic
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from portal.domain.catalog import (
     POWER_CHANGE_PUBLISH_WORKING_DAYS,
@@ -63,11 +63,34 @@ ASSESSMENT_STATES = {"overdue": "逾期未公开", "late": "逾期公开", "on_t
 WITHDRAWAL_STATES = {"on_time": "按期撤回", "late": "逾期撤回", "overdue": "逾期未撤回"}
 
 
-def _withdrawal_state(requested: date, withdrawn_day: date | None, today: date) -> str | None:
-    due = working_calendar().add_working_days(requested, WITHDRAWAL_PUBLISH_WORKING_DAYS).due
+def withdrawal_state(changed_on: date | None, withdrawn_day: date | None,
+                     today: date) -> str | None:
+    """The one definition of a decision's withdrawal and its timeliness (行政处罚法 Art. 48;
+    DOMAIN.md §1), used by /compliance, the list filter (``/decisions?withdrawal=``), the API
+    and CSV that take the same filter, and checked against the demo data.
+
+    A withdrawal is a published decision with ``withdrawn_at`` set; it is due within
+    ``WITHDRAWAL_PUBLISH_WORKING_DAYS`` working days of ``changed_on``, the day the decision was
+    changed, revoked or declared unlawful or void (``withdrawal_requested_on``).  A withdrawal
+    stored without that day counts from the withdrawal day itself (``withdraw_item`` records it
+    so).  ``on_time``/``late``: withdrawn by/after the due day; ``overdue``: changed, not
+    withdrawn, and the due day has passed; None: nothing to judge yet."""
+    changed_on = changed_on or withdrawn_day
+    if changed_on is None:
+        return None
+    due = working_calendar().add_working_days(changed_on, WITHDRAWAL_PUBLISH_WORKING_DAYS).due
     if withdrawn_day is not None:
         return "on_time" if withdrawn_day <= due else "late"
     return "overdue" if today > due else None
+
+
+def _withdrawal_rows() -> Select[Any]:
+    """(id, department, change day, withdrawal day) of every published decision that was
+    withdrawn or is to be withdrawn."""
+    D = Decision
+    return select(D.id, D.department_id, D.withdrawal_requested_on, local_day(D.withdrawn_at)).where(
+        D.published_at.is_not(None),
+        or_(D.withdrawal_requested_on.is_not(None), D.withdrawn_at.is_not(None)))
 
 
 def _power_due(created_day: date) -> date:
@@ -81,13 +104,11 @@ def timeliness_ids(kind: str, state: str, today: date | None = None,
     ``("powers", "late")`` power items published after their 10 working days."""
     today = today or local_today()
     if kind == "decisions":
-        stmt = select(Decision.id, Decision.withdrawal_requested_on,
-                      local_day(Decision.withdrawn_at)).where(
-            Decision.withdrawal_requested_on.is_not(None), Decision.published_at.is_not(None))
+        stmt = _withdrawal_rows()
         if department_id is not None:
             stmt = stmt.where(Decision.department_id == department_id)
-        return {i for i, requested, withdrawn in db.session.execute(stmt)
-                if _withdrawal_state(requested, withdrawn, today) == state}
+        return {i for i, _dept, changed, withdrawn in db.session.execute(stmt)
+                if withdrawal_state(changed, withdrawn, today) == state}
     if kind == "powers" and state == "late":
         stmt = select(PowerItem.id, local_day(PowerItem.created_at),
                       local_day(PowerItem.published_at)).where(PowerItem.published_at.is_not(None))
@@ -247,12 +268,8 @@ def _decision_figures(figures: dict[int, DepartmentFigures], today: date) -> Non
 
 
 def _withdrawal_figures(figures: dict[int, DepartmentFigures], today: date) -> None:
-    D = Decision
-    for dept, requested, withdrawn in db.session.execute(
-        select(D.department_id, D.withdrawal_requested_on, local_day(D.withdrawn_at))
-        .where(D.withdrawal_requested_on.is_not(None), D.published_at.is_not(None))
-    ):
-        state = _withdrawal_state(requested, withdrawn, today)
+    for _id, dept, changed, withdrawn in db.session.execute(_withdrawal_rows()):
+        state = withdrawal_state(changed, withdrawn, today)
         if state is not None:
             name = f"withdrawals_{state}"
             setattr(figures[dept], name, getattr(figures[dept], name) + 1)

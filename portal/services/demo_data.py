@@ -54,6 +54,10 @@ ENTERPRISES_PER_ITEM = 1 / 8
 LATE_SHARE_EARLY_YEARS = 0.25  # decisions published after their deadline, in the oldest years
 LATE_SHARE_RECENT = 0.06
 WITHDRAWN_SHARE = 0.015
+# Of the withdrawals (行政处罚法 Art. 48: within 3 working days of the change), those made late;
+# and changed decisions not yet withdrawn though due, as a share of the withdrawals.
+WITHDRAWN_LATE_SHARE = 0.15
+WITHDRAWAL_OVERDUE_SHARE = 0.1
 REMOVED_EARLY_SHARE = 0.15
 CORRECTIONS = 10  # published decisions given a public history entry
 
@@ -172,7 +176,7 @@ ACCIDENT_FINES = {AccidentLevel.GENERAL: (300_000, 1_000_000),
 ACCIDENT_FINE_ITEM = {AccidentLevel.GENERAL: "（一）", AccidentLevel.LARGER: "（二）",
                       AccidentLevel.MAJOR: "（三）"}
 WITHDRAWAL_REASONS = (
-    "经行政复议，复议机关决定撤销本行政处罚决定。",
+    "经行政复议，复议机关决定撤销本决定。",  # of any type, not a penalty alone
     "本机关发现原决定适用依据错误，依法撤销并重新作出处理。",
     "经人民法院判决确认违法，本机关依法撤回。",
     "当事人违法事实认定有误，经复核予以撤销。",
@@ -294,6 +298,7 @@ class _Generator:
     def __init__(self, size: int, seed: int, today: date, now: datetime,
                  blacklist_years: int, min_removal_months: int) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.size = max(size, MIN_SIZE)
         self.today = today
         self.now = now
@@ -468,7 +473,8 @@ class _Generator:
                                self.today)
         published_at = self.office_moment(published_on) if published_on else None
         row.update(created_at=published_at or self.now, published_at=published_at,
-                   modified_at=published_at or self.now, withdrawn_at=None, withdrawn_reason=None)
+                   modified_at=published_at or self.now, withdrawn_at=None, withdrawn_reason=None,
+                   withdrawal_requested_on=None, withdrawal_request_reason=None)
 
     # accidents
 
@@ -734,14 +740,43 @@ class _Generator:
         )
 
     def _withdraw_some(self, decisions: list[dict[str, Any]]) -> None:
+        """Withdraw some published decisions as the rules say (compliance.withdrawal_state):
+        each was changed or revoked on a day after its publication and withdrawn within 3
+        working days of that day, a few late; a few more are changed and overdue."""
+        from portal.working_days import working_calendar
+
         published = [d for d in decisions if d["published_at"] is not None
                      and d["published_at"].date() < self.today - timedelta(days=30)]
         count = min(len(published), max(2, round(len(decisions) * WITHDRAWN_SHARE)))
-        for row in self.rng.sample(published, count):
-            day = self.day_between(row["published_at"].date() + timedelta(days=7), self.today)
+        # The timing draws come from a generator of their own, so that the rest of the data
+        # set stays what it was before withdrawals had a change day.
+        timing = random.Random(f"{self.seed}:{self.size}:{self.today}:withdrawals")
+        calendar = working_calendar()
+        chosen = self.rng.sample(published, count)
+        for index, row in enumerate(chosen):
+            changed = self.day_between(row["published_at"].date() + timedelta(days=7), self.today)
+            due = calendar.add_working_days(changed, catalog.WITHDRAWAL_PUBLISH_WORKING_DAYS).due
+            # At least one late withdrawal, so that every state has an example to show.
+            late = index == 0 or timing.random() < WITHDRAWN_LATE_SHARE
+            if late and due + timedelta(days=1) < self.today:
+                day = min(due + timedelta(days=timing.randint(1, 20)), self.today)
+            else:
+                day = min(changed + timedelta(days=timing.randint(0, (due - changed).days)),
+                          self.today)
+            reason = DEMO_MARK + self.rng.choice(WITHDRAWAL_REASONS)
+            row["withdrawal_requested_on"] = changed
+            row["withdrawal_request_reason"] = reason
             row["withdrawn_at"] = self.office_moment(day)
-            row["withdrawn_reason"] = DEMO_MARK + self.rng.choice(WITHDRAWAL_REASONS)
+            row["withdrawn_reason"] = reason
             row["modified_at"] = row["withdrawn_at"]
+        left = [d for d in published if d["withdrawn_at"] is None]
+        for row in timing.sample(left, min(len(left), max(1, round(count * WITHDRAWAL_OVERDUE_SHARE)))):
+            # Changed at least a week ago and still not withdrawn: overdue.
+            row["withdrawal_requested_on"] = self.today - timedelta(days=timing.randint(7, 30))
+            if row["withdrawal_requested_on"] <= row["published_at"].date():
+                row["withdrawal_requested_on"] = None
+                continue
+            row["withdrawal_request_reason"] = DEMO_MARK + timing.choice(WITHDRAWAL_REASONS)
 
 
 def _short(town: str) -> str:

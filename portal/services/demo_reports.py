@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,9 +20,9 @@ from sqlalchemy import func, select
 
 from portal import receipts
 from portal.domain.accidents import AccidentLevel
-from portal.domain.catalog import COUNTIES
+from portal.domain.catalog import COUNTIES, PENALTY_DECISION
 from portal.extensions import db
-from portal.models import Decision, Report, local_today
+from portal.models import Decision, Report, local_date, local_today
 from portal.services import cases, reports, reward_claims, rewards
 from portal.services.demo_data import DEFAULT_SEED, DEMO_MARK
 from portal.staff.models import APPROVER, HANDLER, StaffUser
@@ -91,16 +92,12 @@ def load_demo_reports(count: int = DEMO_REPORTS, *, seed: int = DEFAULT_SEED,
     rng = random.Random(seed)
     handler = _staff(HANDLER_NAME, HANDLER, "演示办理人员")
     approver = _staff(APPROVER_NAME, APPROVER, "演示审批人员")
-    fined = db.session.scalars(
-        select(Decision).where(Decision.published_at.is_not(None), Decision.withdrawn_at.is_(None),
-                               Decision.fine_yuan > 0).order_by(Decision.id).limit(400)
-    ).all()
+    fined = _FinedDecisions(today)
     originals: list[Report] = []
     for position in range(count):
         step = SCRIPT[position % len(SCRIPT)]
         kind = "concealed_accident" if step == "concealed_paid" else rng.choice(
             ("hazard", "hazard", "violation"))
-        decision = rng.choice(fined) if fined else None
         # Recent enough for what it still waits for; older for what is long done.
         age = {"received": rng.randint(0, 5), "received_overdue": rng.randint(30, 40),
                "accepted": rng.randint(8, 30), "accepted_overdue": rng.randint(80, 120),
@@ -108,6 +105,8 @@ def load_demo_reports(count: int = DEMO_REPORTS, *, seed: int = DEFAULT_SEED,
                "reward_approved": rng.randint(30, 60), "reward_claimed_in_person": rng.randint(31, 60),
                "reward_expired": rng.randint(200, 300)}.get(step, rng.randint(30, 360))
         received = today - timedelta(days=age)
+        # The decision the report led to: made after it was received (never before).
+        decision = fined.after(received, rng)
         report, _ = reports.submit({
             "kind": kind,
             "enterprise_name": decision.party_name if decision else "西双版纳演示企业（演示）",
@@ -122,18 +121,61 @@ def load_demo_reports(count: int = DEMO_REPORTS, *, seed: int = DEFAULT_SEED,
         report.receipt_digest = receipts.digest(receipts.normalize(demo_code(secret, position)),
                                                 secret)
         db.session.commit()
-        _play(step, report, decision, originals, handler, approver, received, today, rng)
+        # The decision is linked once it is public: later steps wait for it if need be.
+        shift = max(0, (fined.published_on(decision) - received).days - LINK_AFTER_DAYS
+                    ) if decision else 0
+        _play(step, report, decision, originals, handler, approver, received, today, rng, shift)
         if report.status not in ("received", "declined"):
             originals.append(report)
     return count
 
 
+# Days after receipt on which the handler links the decision (later if it is not public yet).
+LINK_AFTER_DAYS = 24
+# How long after a report its decision is looked for first (decided within the verification).
+DECIDED_WITHIN_DAYS = 20
+
+
+class _FinedDecisions:
+    """The published, not withdrawn penalty decisions with a fine, by decision date: the demo
+    reports link one made on or after the report's receipt, so that no date contradicts
+    another (a report received in 2026 did not lead to a decision of 2022)."""
+
+    def __init__(self, today: date) -> None:
+        rows = db.session.execute(
+            select(Decision.id, Decision.decision_date, Decision.published_at)
+            .where(Decision.published_at.is_not(None), Decision.withdrawn_at.is_(None),
+                   Decision.decision_type == PENALTY_DECISION, Decision.fine_yuan > 0)
+            .order_by(Decision.decision_date, Decision.id)
+        ).all()
+        self.rows = [(decided, local_date(published), i) for i, decided, published in rows
+                     if local_date(published) <= today]
+        self.days = [decided for decided, _, _ in self.rows]
+
+    def after(self, received: date, rng: random.Random) -> Decision | None:
+        """One decided within ``DECIDED_WITHIN_DAYS`` of ``received`` (at random), else the
+        first decided after it; None if there is none."""
+        start = bisect_left(self.days, received)
+        end = bisect_right(self.days, received + timedelta(days=DECIDED_WITHIN_DAYS))
+        if start >= len(self.rows):
+            return None
+        index = rng.randrange(start, end) if end > start else start
+        return db.session.get(Decision, self.rows[index][2])
+
+    @staticmethod
+    def published_on(decision: Decision) -> date:
+        assert decision.published_at is not None
+        return local_date(decision.published_at)
+
+
 def _play(step: str, report: Report, decision: Decision | None, originals: list[Report],
           handler: StaffUser, approver: StaffUser, received: date, today: date,
-          rng: random.Random) -> None:
-    """Take ``report`` through the handling ``step`` names, with plausible dates."""
+          rng: random.Random, shift: int = 0) -> None:
+    """Take ``report`` through the handling ``step`` names, with plausible dates; the steps
+    from the decision's link on come ``shift`` days later (the decision was not public yet)."""
     def on(days: int) -> date:
-        return min(received + timedelta(days=days), today)
+        return min(received + timedelta(days=days + (shift if days >= LINK_AFTER_DAYS else 0)),
+                   today)
 
     if step in ("received", "received_overdue"):
         return
@@ -184,7 +226,8 @@ def _play(step: str, report: Report, decision: Decision | None, originals: list[
     if report.kind != "concealed_accident":
         if decision is None:
             return
-        cases.link_decision(report, actor=handler, document_no=decision.document_no, today=on(24))
+        cases.link_decision(report, actor=handler, document_no=decision.document_no,
+                            today=on(LINK_AFTER_DAYS))
     reward = rewards.propose(report, actor=handler, today=on(26))
     if step == "reward_proposed":
         return

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, extract, func, select
+from sqlalchemy import ColumnElement, Select, extract, func, literal, select
 
 from portal import fieldspec
 from portal.domain.accidents import AccidentLevel
@@ -257,21 +257,48 @@ def get_published(kind: str, item_id: int) -> DisclosureMixin:
 def item_kind_labels(refs: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
     """What each (kind, id) is called on its page, e.g. for the badges of a page of search hits.
 
-    A decision is named after its type (行政检查决定 is no 行政处罚决定, as on its own page): the
-    types of all the decisions among ``refs`` come in one query; other kinds take the kind's name.
+    A decision is named after its type (行政检查决定 is no 行政处罚决定, as on its own page);
+    other kinds take the kind's name.  One query per kind among ``refs`` (``item_facts``).
     """
-    decision_ids = [item_id for kind, item_id in refs if kind == Decision.KIND]
-    types = dict(db.session.execute(
-        select(Decision.id, Decision.decision_type).where(Decision.id.in_(decision_ids))
-    ).all()) if decision_ids else {}
-    labels = {}
+    return {ref: facts.label for ref, facts in item_facts(refs).items()}
+
+
+# What tells items apart beside their title (six power items may share one name): the number
+# each kind is known by, and the responsible department.
+_NUMBERS = {PowerItem: PowerItem.code, Decision: Decision.document_no,
+            BlacklistEntry: BlacklistEntry.uscc}
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What an item is called (a decision by its type), who is responsible for it, and the
+    number it is known by ("" for none)."""
+
+    label: str
+    department: str
+    number: str
+
+
+def item_facts(refs: list[tuple[str, int]]) -> dict[tuple[str, int], ItemFacts]:
+    """The name, department and number of each (kind, id), for a page of search hits: one
+    query per kind among ``refs``."""
+    wanted: dict[str, list[int]] = {}
     for kind, item_id in refs:
-        model = DISCLOSURE_MODELS.get(kind)
-        if kind == Decision.KIND and item_id in types:
-            labels[kind, item_id] = fieldspec.decision_labels(types[item_id])["kind"]
-        elif model is not None:
-            labels[kind, item_id] = model.LABEL
-    return labels
+        if kind in DISCLOSURE_MODELS:
+            wanted.setdefault(kind, []).append(item_id)
+    facts = {}
+    for kind, ids in wanted.items():
+        model = DISCLOSURE_MODELS[kind]
+        number = _NUMBERS.get(model)
+        decision_type = Decision.decision_type if model is Decision else literal("")
+        stmt = (select(model.id, Department.name,
+                       number if number is not None else literal(""), decision_type)
+                .join(Department, Department.id == model.department_id)
+                .where(model.id.in_(ids)))
+        for item_id, department, code, type_ in db.session.execute(stmt):
+            label = fieldspec.decision_labels(type_)["kind"] if model is Decision else model.LABEL
+            facts[kind, item_id] = ItemFacts(label, department or "", code or "")
+    return facts
 
 
 def latest_published(limit: int = 5) -> dict[str, list[Any]]:
@@ -458,8 +485,9 @@ def _display(kind: str, name: str, value: Any) -> str:
     return str(value)
 
 
-def _field_change(kind: str, name: str, old: Any, new: Any) -> FieldChange:
-    label = field_label(kind, name)
+def _field_change(kind: str, name: str, old: Any, new: Any,
+                  decision_type: str | None = None) -> FieldChange:
+    label = field_label(kind, name, decision_type)
     if name in _NOT_SHOWN:
         return FieldChange(label, None, None)
     old_text, new_text = _display(kind, name, old), _display(kind, name, new)
@@ -468,9 +496,10 @@ def _field_change(kind: str, name: str, old: Any, new: Any) -> FieldChange:
     return FieldChange(label, old_text, new_text)
 
 
-def _entry(kind: str, version: ItemVersion) -> HistoryEntry:
+def _entry(kind: str, version: ItemVersion, decision_type: str | None = None) -> HistoryEntry:
     changes = [
-        _field_change(kind, name, *(pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)))
+        _field_change(kind, name, *(pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)),
+                      decision_type=decision_type)
         for name, pair in (version.changes or {}).items()
     ]
     return HistoryEntry(version.number, version.changed_at, version.summary, changes)
@@ -478,7 +507,8 @@ def _entry(kind: str, version: ItemVersion) -> HistoryEntry:
 
 def public_history(item: DisclosureMixin) -> list[HistoryEntry]:
     """The item's recorded versions, newest first, with field names in Chinese."""
-    return [_entry(item.KIND, v) for v in history(db.session, item)]
+    decision_type = getattr(item, "decision_type", None)  # a decision's fields follow its type
+    return [_entry(item.KIND, v, decision_type) for v in history(db.session, item)]
 
 
 # --- whole lists for the exports ----------------------------------------------------------------

@@ -604,6 +604,10 @@ def _cross_checks(spec: KindSpec, line: int, v: dict[str, Any], today: date) -> 
             ))
 
     not_before("published_on", "decision_date")
+    if spec.kind == "decisions" and v.get("fine_yuan") is not None \
+            and not catalog.fine_allowed(v.get("decision_type")):
+        errors.append(RowError(line, "fine_yuan", catalog.FINE_ONLY_ON_PENALTY,
+                               fields["fine_yuan"].label))
     not_before("approved_on", "occurred_on")
     not_before("published_on", "approved_on")
     return errors
@@ -687,8 +691,10 @@ def _existing(session: Session, spec: KindSpec, rows: list[CleanRow]) -> dict[tu
     return found
 
 
-def _change_summary(spec: KindSpec, changes: dict[str, list[Any]]) -> str:
-    return "导入更新：" + "、".join(field_label(spec.kind, name) for name in changes)
+def _change_summary(spec: KindSpec, changes: dict[str, list[Any]], item: Any) -> str:
+    # A decision's fields are named after its type (行政许可 has no 处罚种类和内容).
+    decision_type = getattr(item, "decision_type", None)
+    return "导入更新：" + "、".join(field_label(spec.kind, name, decision_type) for name in changes)
 
 
 def _store(spec: KindSpec, rows: list[CleanRow], source: ImportSource) -> ImportResult:
@@ -776,7 +782,7 @@ def _store_row(
         changes["published_at"] = [item.published_at.isoformat(), published_at.isoformat()]
         item.published_at = published_at
     # Drafts have no public history; record_version ignores them, so publish only afterwards.
-    record_version(session, item, changes, _change_summary(spec, changes))
+    record_version(session, item, changes, _change_summary(spec, changes, item))
     if not was_published:
         item.published_at = published_at or now
         item.modified_at = now

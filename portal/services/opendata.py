@@ -43,6 +43,17 @@ def exported_fields(kind: str) -> tuple[fieldspec.FieldSpec, ...]:
     return fieldspec.SPECS[kind].exported + fieldspec.COMMON
 
 
+# JSON keys the leading columns already carry: a field under the same name (an accident
+# report's title) is that column, not a second one.
+LEADING_KEYS = ("kind", "id", "url", "title")
+
+
+def csv_fields(kind: str) -> tuple[fieldspec.FieldSpec, ...]:
+    """The fields after the leading columns in the CSV: each once (an accident report's title
+    is the 标题 column, as it is the one ``title`` in the JSON)."""
+    return tuple(f for f in exported_fields(kind) if f.api not in LEADING_KEYS)
+
+
 # --- JSON ---------------------------------------------------------------------------------------
 
 
@@ -62,19 +73,26 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def csv_header(kind: str) -> list[str]:
-    """The CSV header row: Chinese labels (the data dictionary on /data gives the English)."""
-    return [ID_LABEL, URL_LABEL, TITLE_LABEL, *(f.label for f in exported_fields(kind))]
+def csv_header(kind: str, decision_type: str | None = None) -> list[str]:
+    """The CSV header row: Chinese labels (the data dictionary on /data gives the English).
+    A file of decisions of one ``decision_type`` names the columns after that type; a file of
+    several types has the neutral labels every type shares."""
+    labels = (fieldspec.decision_labels(decision_type) if kind == "decisions" and decision_type
+              else {})
+    return [ID_LABEL, URL_LABEL, TITLE_LABEL,
+            *(labels.get(f.name, f.label) for f in csv_fields(kind))]
 
 
 def csv_row(item: DisclosureMixin, url: str) -> list[str]:
     cells = [str(item.id), url, item.title]
-    cells += [fieldspec.csv_value(item, f) for f in exported_fields(item.KIND)]
+    cells += [fieldspec.csv_value(item, f) for f in csv_fields(item.KIND)]
     return [neutralise(cell) for cell in cells]
 
 
-def csv_lines(kind: str, items: Iterable[DisclosureMixin], url_for_item: Any) -> Iterator[str]:
-    """The CSV file line by line (BOM first, so Excel reads UTF-8), never whole in memory."""
+def csv_lines(kind: str, items: Iterable[DisclosureMixin], url_for_item: Any,
+              decision_type: str | None = None) -> Iterator[str]:
+    """The CSV file line by line (BOM first, so Excel reads UTF-8), never whole in memory.
+    ``decision_type``: the one type the file holds (a filtered download), for its header."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -84,7 +102,7 @@ def csv_lines(kind: str, items: Iterable[DisclosureMixin], url_for_item: Any) ->
         buffer.truncate()
         return text
 
-    writer.writerow(csv_header(kind))
+    writer.writerow(csv_header(kind, decision_type))
     yield CSV_BOM + take()
     for item in items:
         writer.writerow(csv_row(item, url_for_item(item)))
@@ -134,7 +152,10 @@ def item_entry(item: DisclosureMixin, url: str) -> dict[str, Any]:
     """What a kind's feed says of one item."""
     title = item.title + ("（已撤回）" if item.is_withdrawn else "")
     date = item.event_date
-    summary = f"{item.LABEL} · {date.isoformat() if date else ''}"
+    # A decision is named after its type: a 行政许可决定 is no 行政处罚决定.
+    name = (fieldspec.decision_labels(getattr(item, "decision_type", None))["kind"]
+            if item.KIND == "decisions" else item.LABEL)
+    summary = f"{name} · {date.isoformat() if date else ''}"
     if item.is_withdrawn:
         summary += f" · 已撤回：{item.withdrawn_reason or ''}"
     return {"url": url, "title": title, "updated": item.modified_at,

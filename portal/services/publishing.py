@@ -22,14 +22,16 @@ from portal import audit, fieldspec
 from portal.domain.blacklist import listing_end
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
+    FINE_ONLY_ON_PENALTY,
     POWER_CHANGE_PUBLISH_WORKING_DAYS,
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
     decision_deadline_figures,
+    fine_allowed,
 )
 from portal.domain.masking import mask_personal_data
 from portal.domain.workdays import Deadline
 from portal.extensions import db
-from portal.labels import FIELD_LABELS
+from portal.labels import item_labels
 from portal.models import (
     DISCLOSURE_MODELS,
     AccidentReport,
@@ -257,9 +259,21 @@ def _jsonable(value: Any) -> Any:
 # ---------------------------------------------------------------- transitions
 
 
+def _check_fine(kind: str, values: dict[str, Any], item: Any = None) -> None:
+    """Only a 行政处罚 carries a fine: refuse one on a licence, an inspection or a coercive
+    measure (the values given, completed by the item's own where they leave one out)."""
+    if kind != "decisions":
+        return
+    decision_type = values.get("decision_type", getattr(item, "decision_type", None))
+    fine = values.get("fine_yuan", getattr(item, "fine_yuan", None))
+    if fine is not None and not fine_allowed(decision_type):
+        raise ValuesInvalid({"fine_yuan": FINE_ONLY_ON_PENALTY})
+
+
 def create_item(kind: str, values: dict[str, Any]) -> Saved:
     """Create a draft of ``kind`` from validated form values; drafts are not public."""
     model = DISCLOSURE_MODELS[kind]
+    _check_fine(kind, values)
     columns, relations, masked = _prepare(kind, values)
     _check_unique(kind, columns, None)
     item = model(**columns, **relations)
@@ -285,6 +299,7 @@ def edit_item(item: DisclosureMixin, values: dict[str, Any]) -> Saved:
     """Apply edited values.  On a published item the earlier version goes to its history."""
     _refuse_if_withdrawn(item)
     kind = item.KIND
+    _check_fine(kind, values, item)
     columns, relations, masked = _prepare(kind, values)
     _check_unique(kind, columns, item.id)
     derived_before = {name: getattr(item, name) for name in DERIVED_FIELDS[kind]}
@@ -306,7 +321,7 @@ def edit_item(item: DisclosureMixin, values: dict[str, Any]) -> Saved:
         if not changes:
             db.session.rollback()
             return Saved(item, masked=masked)
-        labels = FIELD_LABELS[kind]
+        labels = item_labels(item)  # a decision's fields are named after its type
         summary = "修改：" + "、".join(labels.get(name, name) for name in changes)
         history.record_version(db.session, item, changes, summary)
         audit.record(
@@ -345,11 +360,18 @@ def withdraw_item(item: DisclosureMixin, *, reason: str) -> None:
         raise TransitionRefused("草稿尚未公开，无需撤回。")
     _refuse_if_withdrawn(item)
     summary: dict[str, Any] = {"reason": reason}
-    if isinstance(item, Decision) and item.withdrawal_requested_on:
-        due = withdrawal_due(item.withdrawal_requested_on)
+    values: dict[str, Any] = {"withdrawn_at": utcnow(), "withdrawn_reason": reason}
+    if isinstance(item, Decision):
+        # Every withdrawn decision has the day it was changed or revoked, from which its
+        # timeliness is judged (compliance.withdrawal_state): recorded beforehand
+        # (request_withdrawal), or else it is the day of the withdrawal itself.
+        changed_on = item.withdrawal_requested_on or local_today()
+        if item.withdrawal_requested_on is None:
+            values["withdrawal_requested_on"] = changed_on
+        due = withdrawal_due(changed_on)
         summary |= {"due": due, "on_time": local_today() <= due}
     record_change(
-        item, {"withdrawn_at": utcnow(), "withdrawn_reason": reason},
+        item, values,
         history_summary=f"撤回：{reason}", action="withdraw", audit_summary=summary,
     )
 

@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from portal.domain.accidents import AccidentLevel
-from portal.domain.catalog import COUNTIES, DECISION_TYPES, SECTORS
+from portal.domain.catalog import COUNTIES, DECISION_TYPES, PENALTY_DECISION, SECTORS
 from portal.extensions import db
 from portal.models import (
     AccidentReport,
@@ -187,6 +187,11 @@ def _public(model: type[DisclosureMixin]) -> ColumnElement[bool]:
     return and_(model.published_at.is_not(None), model.withdrawn_at.is_(None))
 
 
+def withdrawn_decision_clause() -> ColumnElement[bool]:
+    """A withdrawal (``compliance.withdrawal_state``): a published decision, withdrawn."""
+    return and_(Decision.published_at.is_not(None), Decision.withdrawn_at.is_not(None))
+
+
 def _within(column: Any, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
     conditions = []
     if start is not None:
@@ -294,14 +299,19 @@ def _decision_conditions(p: Period) -> list[Any]:
     return [_public(Decision), *_within(Decision.decision_date, p.start, p.end)]
 
 
+# Fines are counted on penalty decisions only (a fine is a penalty, 行政处罚法 Art. 9): an
+# amount typed on another type before the rule was enforced is no fine.
+_PENALTY = Decision.decision_type == PENALTY_DECISION
+_FINES = func.coalesce(func.sum(case((_PENALTY, Decision.fine_yuan), else_=None)), 0)
+
+
 def _decision_row(values: tuple[Any, ...] | None) -> tuple[Value, ...]:
     count, fines = values or (0, 0)
     return (int(count), _money(fines))
 
 
 def decisions_by_sector(p: Period) -> StatTable:
-    found = _grouped(Decision.sector, *_decision_conditions(p),
-                     values=[func.coalesce(func.sum(Decision.fine_yuan), 0)])
+    found = _grouped(Decision.sector, *_decision_conditions(p), values=[_FINES])
     rows = [(sector, _decision_row(found.get(sector)))
             for sector in _ordered_keys(found, SECTORS)]
     return StatTable("decisions-by-sector", f"行政执法决定按行业领域（{p.description}，按决定日期）",
@@ -309,18 +319,22 @@ def decisions_by_sector(p: Period) -> StatTable:
 
 
 def decisions_by_type(p: Period) -> StatTable:
-    found = _grouped(Decision.decision_type, *_decision_conditions(p),
-                     values=[func.coalesce(func.sum(Decision.fine_yuan), 0)])
+    found = _grouped(Decision.decision_type, *_decision_conditions(p), values=[_FINES])
     rows = [(kind, _decision_row(found.get(kind)))
             for kind in _ordered_keys(found, DECISION_TYPES)]
+    # Withdrawals by the definition /compliance and the list's withdrawal filter use.
+    withdrawn = db.session.scalar(select(func.count()).select_from(Decision).where(
+        withdrawn_decision_clause(), *_within(Decision.decision_date, p.start, p.end))) or 0
+    note = (f"另有 {withdrawn} 件已撤回的决定不计入（撤回是否及时见“公开时效”）。" if withdrawn
+            else "")
     return StatTable("decisions-by-type", f"行政执法决定按决定类型（{p.description}）", "决定类型",
-                     _DECISION_COLUMNS, rows, chart="barh")
+                     _DECISION_COLUMNS, rows, chart="barh", note=note)
 
 
 def fines_by_year(p: Period) -> StatTable:
     year = year_of(Decision.decision_date)
-    found = _grouped(year, *_decision_conditions(p), Decision.fine_yuan > 0,
-                     values=[func.coalesce(func.sum(Decision.fine_yuan), 0)])
+    found = _grouped(year, *_decision_conditions(p), _PENALTY, Decision.fine_yuan > 0,
+                     values=[_FINES])
     years = sorted(int(y) for y in found) if p.year is None else [p.year]
     rows = [(f"{y}年", _decision_row(found.get(y))) for y in years]
     return StatTable(

@@ -41,10 +41,12 @@ from portal.domain.catalog import (
     BLACKLIST_GROUNDS,
     COUNTIES,
     DECISION_TYPES,
+    FINE_ONLY_ON_PENALTY,
     POWER_TYPES,
     REPORT_EXTENSION_DAYS,
     SECTORS,
     decision_deadline_text,
+    fine_allowed,
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.fieldspec import label as _label
@@ -275,11 +277,12 @@ class DecisionForm(ItemForm):
                          validators=[required("县（市、区）")])
     sector = SelectField(_label("decisions", "sector"), choices=choices(SECTORS, "（请选择）"),
                          validators=[required("行业领域")])
-    facts = TextAreaField(_label("decisions", "facts"), validators=[required("违法事实和证据"), Length(max=50000)])
+    facts = TextAreaField(_label("decisions", "facts"), validators=[required(_label("decisions", "facts")), Length(max=50000)])
     legal_basis = TextAreaField(_label("decisions", "legal_basis"),
-                                validators=[required("违反的规定和处罚依据"), Length(max=20000)])
-    penalty = TextAreaField(_label("decisions", "penalty"), validators=[required("处罚种类和内容"), Length(max=20000)])
+                                validators=[required(_label("decisions", "legal_basis")), Length(max=20000)])
+    penalty = TextAreaField(_label("decisions", "penalty"), validators=[required(_label("decisions", "penalty")), Length(max=20000)])
     fine_yuan = DecimalField(_label("decisions", "fine_yuan") + "（元）", places=2,
+                             description="只有行政处罚决定可以处以罚款；其他类型留空。",
                              validators=[Optional(), finite_amount,
                                          NumberRange(min=0, message="金额不能为负数。")])
     compliance = TextAreaField(_label("decisions", "compliance"), validators=[Length(max=20000)])
@@ -293,6 +296,8 @@ class DecisionForm(ItemForm):
     def validate_fine_yuan(self, field: Any) -> None:
         if field.data is not None and field.data > Decimal("100000000000"):
             raise ValidationError("金额过大，请核对。")
+        if field.data is not None and not fine_allowed(self.decision_type.data):
+            raise ValidationError(FINE_ONLY_ON_PENALTY)
 
 
 class AccidentForm(ItemForm):

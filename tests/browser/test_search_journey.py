@@ -45,4 +45,4 @@ def test_no_results_page_offers_help_and_keeps_the_query(live_server, page_nojs,
     page.goto(live_server + "/search?q=不存在的词语")
     assert "没有找到" in page.locator("#search-count").inner_text()
     assert page.locator("#search-q").input_value() == "不存在的词语"
-    assert page.get_by_role("link", name="行政处罚决定").count() >= 1
+    assert page.get_by_role("link", name="行政执法决定").count() >= 1

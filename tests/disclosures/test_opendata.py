@@ -182,7 +182,7 @@ def test_csv_neutralises_formula_cells(client, app_ctx):
     rows = read_csv(client.get("/decisions.csv"))
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["当事人"].startswith("'=HYPERLINK")
-    assert row["违法事实和证据"] == "'+1+1" and row["处罚种类和内容"] == "'-2"
+    assert row["事实和证据"] == "'+1+1" and row["决定内容"] == "'-2"
     assert row["履行方式和期限"] == "'@SUM(A1)" and row["救济途径和期限"] == "'\t=1"
     assert row["标题"].startswith("'=")
 
@@ -326,3 +326,54 @@ def test_openapi_documents_every_kind_and_real_responses_conform(client, items, 
     assert search["count"] and not list(_validator(document, ref).iter_errors(search))
     bad = client.get("/api/v1/decisions?per_page=500").get_json()
     assert not list(_validator(document, "#/components/schemas/Error").iter_errors(bad))
+
+
+# --- each column once, named for what it holds ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_csv_header_has_each_column_once(client, items, kind):
+    header = read_csv(client.get(f"/{kind}.csv"))[0]
+    assert len(header) == len(set(header)), header  # accidents.csv had 标题 twice
+    assert header == opendata.csv_header(kind)
+
+
+PENALTY_WORDS = ("违法事实和证据", "违反的规定和处罚依据", "处罚种类和内容")
+
+
+@pytest.mark.parametrize("decision_type", fieldspec.DECISION_TYPE_LABELS)
+def test_a_csv_of_one_decision_type_names_its_columns_after_the_type(client, app_ctx,
+                                                                    decision_type):
+    factories.decision(decision_type=decision_type, fine_yuan=None)
+    db.session.commit()
+    header = read_csv(client.get(f"/decisions.csv?decision_type={decision_type}"))[0]
+    labels = fieldspec.decision_labels(decision_type)
+    for name in ("facts", "legal_basis", "penalty"):
+        assert labels[name] in header
+    if decision_type != "行政处罚":
+        assert not set(PENALTY_WORDS) & set(header)
+
+
+def test_a_csv_of_every_type_and_the_api_description_are_not_a_penaltys(client, items):
+    header = read_csv(client.get("/decisions.csv"))[0]
+    assert not set(PENALTY_WORDS) & set(header)
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Decision"]
+    assert schema["description"] == "行政执法决定"
+    for name in ("facts", "legal_basis", "penalty"):
+        description = schema["properties"][name]["description"]
+        for decision_type, labels in fieldspec.DECISION_TYPE_LABELS.items():
+            assert f"{decision_type}为“{labels[name]}”" in description
+    assert "只有行政处罚" in schema["properties"]["fine_yuan"]["description"]
+
+
+def test_the_feed_names_each_decision_after_its_type(client, app_ctx):
+    for decision_type in fieldspec.DECISION_TYPE_LABELS:
+        factories.decision(decision_type=decision_type, fine_yuan=None,
+                           party_name=f"{decision_type}测试有限公司")
+    db.session.commit()
+    feed = parse_atom(client.get("/feeds/decisions.atom"))
+    summaries = {e.find(f"{ATOM}title").text: e.find(f"{ATOM}summary").text
+                 for e in feed.findall(f"{ATOM}entry")}
+    for decision_type in fieldspec.DECISION_TYPE_LABELS:
+        (summary,) = [v for k, v in summaries.items() if k.startswith(decision_type + "测试")]
+        assert summary.startswith(f"{decision_type}决定 · ")

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from portal import fieldspec
 from portal.extensions import db
 from portal.services.history import apply_changes, record_version
 from tests import factories
@@ -189,7 +190,7 @@ def test_detail_page_has_breadcrumb_and_permanent_link(app_ctx, client):
     db.session.commit()
     html = page(client, item)
     crumbs = html.split('<nav class="breadcrumb" aria-label="当前位置">')[1].split("</nav>")[0]
-    assert '<a href="/">首页</a>' in crumbs and '<a href="/decisions">行政处罚决定</a>' in crumbs
+    assert '<a href="/">首页</a>' in crumbs and '<a href="/decisions">行政执法决定</a>' in crumbs
     assert f'<li aria-current="page">{item.title}</li>' in crumbs
     assert facts(html)["永久链接"] == f"http://localhost/decisions/{item.id}"
     assert '<a href="/decisions" aria-current="page">' in html
@@ -265,6 +266,7 @@ def test_an_id_of_another_kind_is_not_found(app_ctx, client):
     ("行政检查", "行政检查决定", "检查和处理的依据", "处理决定的内容"),
     ("行政强制", "行政强制决定", "实施行政强制的依据", "行政强制措施的种类和内容"),
     ("行政处罚", "行政处罚决定", "违反的规定和处罚依据", "处罚种类和内容"),
+    ("行政许可", "行政许可决定", "许可依据", "许可决定的内容"),
 ])
 def test_decision_labels_follow_its_type(app_ctx, client, decision_type, kind_label, basis_label,
                                          content_label):
@@ -274,5 +276,8 @@ def test_decision_labels_follow_its_type(app_ctx, client, decision_type, kind_la
     assert f'<p class="item-kind">{kind_label}</p>' in html
     assert f'<h2 id="basis-heading">{basis_label}</h2>' in html
     assert f'<h2 id="penalty-heading">{content_label}</h2>' in html
+    facts_label = fieldspec.decision_labels(decision_type)["facts"]
+    assert f'<h2 id="facts-heading">{facts_label}</h2>' in html
     if decision_type != "行政处罚":
+        assert "违法事实" not in html
         assert "处罚" not in html.split('<article')[1].split('<section class="publication"')[0]

@@ -284,3 +284,22 @@ def test_a_filter_of_spaces_alone_is_no_filter(client, query):
     # Found by the hypothesis fuzz test: spaces passed Optional() and reached int() (a 500).
     for kind in ("powers", "decisions", "accidents", "blacklist"):
         assert client.get(f"/{kind}?{query}").status_code == 200
+
+
+def test_the_decision_list_is_named_for_every_type_it_holds_and_filters_by_type(app_ctx, client):
+    for decision_type in ("行政处罚", "行政许可", "行政检查", "行政强制"):
+        factories.decision(decision_type=decision_type, fine_yuan=None,
+                           party_name=f"{decision_type}类公司")
+    db.session.commit()
+    html = client.get("/decisions").get_data(as_text=True)
+    assert "<h1>行政执法决定</h1>" in html and "<title>行政处罚决定" not in html
+    assert 'name="decision_type"' in html
+    assert rows(client.get("/decisions?decision_type=行政许可").get_data(as_text=True)) == [
+        "行政许可类公司"]
+
+
+def test_a_blacklist_entrys_credit_code_links_to_its_credit_check(app_ctx, client):
+    entry = factories.blacklist_entry()
+    db.session.commit()
+    html = client.get("/blacklist").get_data(as_text=True)
+    assert f'href="/credit?code={entry.uscc}"' in html

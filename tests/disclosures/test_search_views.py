@@ -297,3 +297,17 @@ def test_a_cached_results_page_still_counts_against_the_limit(tmp_path):
     app = make_app(tmp_path, ratelimit_search="3 per minute")
     client = app.test_client()
     assert [client.get("/search?q=矿山").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_results_with_the_same_title_show_what_tells_them_apart(app_ctx, client):
+    """Six power items may share one name: each hit shows its department and number."""
+    for county in ("景洪市", "勐海县", "勐腊县"):
+        factories.power(name="非煤矿山建设项目安全设施设计审查", code=f"XK-{county}",
+                        department=factories.department(f"{county}应急管理局"))
+    db.session.commit()
+    html = client.get("/search?q=安全设施设计审查").get_data(as_text=True)
+    hits = html.split('<li class="search-hit')[1:]
+    assert len(hits) == 3
+    for county in ("景洪市", "勐海县", "勐腊县"):
+        (hit,) = [h for h in hits if f"XK-{county}" in h]
+        assert f"{county}应急管理局" in hit

@@ -701,3 +701,14 @@ def test_every_import_run_is_an_audit_event(app, tmp_path, monkeypatch):
             assert event.summary["created"] == (rows if created else 0)
             assert event.summary["unchanged"] == (0 if created else rows)
         assert audit.verify(db.session).intact
+
+
+@pytest.mark.parametrize("decision_type", ["行政许可", "行政检查", "行政强制"])
+def test_only_a_penalty_is_imported_with_a_fine(app_ctx, tmp_path, decision_type):
+    from portal.domain.catalog import FINE_ONLY_ON_PENALTY
+
+    error = one_error("decisions", jsonl(tmp_path, DECISION | {"decision_type": decision_type,
+                                                               "fine_yuan": 3000}))
+    assert error.field == "fine_yuan" and FINE_ONLY_ON_PENALTY in str(error)
+    import_file("decisions", jsonl(tmp_path, DECISION | {"decision_type": decision_type,
+                                                         "fine_yuan": ""}, name="ok.jsonl"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -359,7 +360,9 @@ def test_other_roles_see_no_agenda(app):
     client = app.test_client()
     login(client, roles=("handler",))
     html = client.get("/staff/").get_data(as_text=True)
-    assert "已逾期" not in html and "执法决定" not in html
+    # No agenda section, and no drafts section (whose kinds list names 执法决定).
+    assert 'class="agenda"' not in html and "已逾期" not in html
+    assert 'id="drafts-title"' not in html
 
 
 def test_a_clash_found_only_by_the_database_is_an_input_error(app, editor, monkeypatch):
@@ -503,3 +506,39 @@ def test_an_accident_report_is_masked_as_it_renders(app, editor):
             assert secret not in seen, (url, secret)
     page = public.get(f"/accidents/{item_id}").get_data(as_text=True)
     assert "拨打" in page and "137****5678" not in page.replace("tel:137****5678", "")
+
+
+@pytest.mark.parametrize("decision_type", ["行政许可", "行政检查", "行政强制"])
+def test_only_a_penalty_may_carry_a_fine(app, editor, decision_type):
+    """The form refuses a fine on another type, with the input kept; so does the service."""
+    from portal.domain.catalog import FINE_ONLY_ON_PENALTY
+    from portal.services import publishing
+
+    data = decision_data(decision_type=decision_type, fine_yuan="5000",
+                         party_name="保留的许可当事人")
+    response = post_form(editor, "/staff/decisions/new", data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert FINE_ONLY_ON_PENALTY in html and 'href="#fine_yuan"' in html
+    assert 'value="保留的许可当事人"' in html
+    created_id(post_form(editor, "/staff/decisions/new",
+                         decision_data(decision_type=decision_type, fine_yuan="")))
+    with app.app_context():
+        with pytest.raises(publishing.ValuesInvalid) as refused:
+            publishing.create_item("decisions", {**factories_values(decision_type),
+                                                 "fine_yuan": Decimal("5000")})
+        assert refused.value.errors == {"fine_yuan": FINE_ONLY_ON_PENALTY}
+        item = db.session.scalars(select(Decision).where(
+            Decision.decision_type == decision_type)).one()
+        with pytest.raises(publishing.ValuesInvalid):
+            publishing.edit_item(item, {"fine_yuan": Decimal("1")})
+
+
+def factories_values(decision_type: str) -> dict:
+    from datetime import date
+
+    return {"document_no": "西应急许〔2026〕99号", "decision_type": decision_type,
+            "party_name": "某某有限公司", "uscc": "", "party_address": "", "county": "景洪市",
+            "sector": "非煤矿山", "facts": "某事", "legal_basis": "某法", "penalty": "某决定",
+            "compliance": "", "remedy": "", "decision_date": date(2026, 11, 2),
+            "department_name": "西双版纳州应急管理局"}

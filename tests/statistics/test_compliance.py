@@ -168,3 +168,39 @@ def test_an_empty_portal_has_a_compliance_page(client, app_ctx):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "暂无执法决定。" in html and "核查中</dt><dd>0 件" in html
+
+
+def test_a_withdrawal_without_a_recorded_change_day_is_counted_everywhere(client, app_ctx):
+    """Withdrawn decisions were in the CSV and the API, but /compliance said none was withdrawn
+    and both timeliness filters listed none: a withdrawal counts from the day of the change, or
+    from its own day where that was not recorded."""
+    dept = factories.department("丙局")
+    factories.decision(department=dept, decision_date=NOV(2), published_at=on(NOV(3)),
+                       withdrawn_at=on(NOV(10)), withdrawn_reason="复议撤销")
+    factories.decision(department=dept, decision_date=NOV(2), published_at=on(NOV(3)),
+                       withdrawal_requested_on=NOV(4), withdrawal_request_reason="复议撤销",
+                       withdrawn_at=on(NOV(20)), withdrawn_reason="复议撤销")  # due 11-09: late
+    db.session.commit()
+    html = client.get("/compliance").get_data(as_text=True)
+    assert "没有登记变更或撤销的决定" not in html
+    w = cells(html, "决定的撤回", "丙局")
+    assert {k: v[0] for k, v in w.items()} == {"按期撤回": "1", "逾期撤回": "1", "逾期未撤回": "0"}
+    assert listed(client, "/decisions?withdrawal=on_time") == 1
+    assert listed(client, "/decisions?withdrawal=late") == 1
+    api = client.get("/api/v1/decisions").get_json()["results"]
+    assert sum(r["withdrawn"] for r in api) == 2
+    on_time = client.get("/api/v1/decisions?withdrawal=on_time").get_json()
+    assert on_time["count"] == 1
+
+
+def test_withdrawing_a_decision_records_the_day_it_counts_from(app_ctx):
+    from flask import current_app
+
+    from portal.services import compliance, publishing
+
+    item = factories.decision(published_at=on(NOV(3)))
+    db.session.commit()
+    with current_app.test_request_context():
+        publishing.withdraw_item(item, reason="经复议依法撤销")
+    assert item.withdrawal_requested_on == NOV(25)
+    assert compliance.timeliness_ids("decisions", "on_time") == {item.id}

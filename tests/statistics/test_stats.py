@@ -345,3 +345,24 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(client, app_ctx):
 ])
 def test_no_input_gives_a_server_error(client, app_ctx, path):
     assert client.get(path).status_code in (200, 404)
+
+
+def test_only_a_penalty_counts_as_a_fine(client, app_ctx):
+    """An amount stored on another type (typed before the rule held) is no fine: the fines table
+    says it counts 行政处罚 only, and so does every table's fine total."""
+    factories.decision(decision_type="行政处罚", decision_date=date(2026, 2, 1), fine_yuan=Decimal("1000"))
+    factories.decision(decision_type="行政许可", decision_date=date(2026, 2, 2), fine_yuan=Decimal("5000"))
+    factories.decision(decision_type="行政检查", decision_date=date(2026, 2, 3), fine_yuan=Decimal("700"))
+    db.session.commit()
+    assert as_dict(read_csv(client, "/stats/fines-by-year.csv")) == {"2026年": ["1", "1000.00"]}
+    by_type = as_dict(read_csv(client, "/stats/decisions-by-type.csv"))
+    assert by_type["行政许可"] == ["1", "0.00"] and by_type["行政检查"] == ["1", "0.00"]
+    assert by_type["行政处罚"] == ["1", "1000.00"]
+    total = sum(Decimal(v[1]) for v in as_dict(read_csv(client, "/stats/decisions-by-sector.csv")).values())
+    assert total == Decimal("1000")
+
+
+def test_the_decisions_table_says_how_many_withdrawn_decisions_it_leaves_out(client, data):
+    html = client.get("/stats").get_data(as_text=True)
+    withdrawn = sum(1 for r in DECISIONS if r[-2] and r[-1])
+    assert f"另有 {withdrawn} 件已撤回的决定不计入" in html

@@ -12,7 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from portal import fieldspec
 from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
 from portal.extensions import db
-from portal.labels import FIELD_LABELS
+from portal.labels import item_labels
 from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
 from portal.sanitize import safe
 from portal.services import blacklist_admin, history, publishing
@@ -132,7 +132,7 @@ def item_detail(kind: str, item_id: int):
         item=item,
         kind=kind,
         label=KIND_LABELS[kind],
-        labels=FIELD_LABELS[kind],
+        labels=item_labels(item),
         versions=history.history(db.session, item),
         today=local_today(),
         show=show,

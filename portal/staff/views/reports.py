@@ -140,6 +140,8 @@ def report_find():
     """Find a report by its number (JB2026-000008) and go to its page (which shows what the
     account may see of it)."""
     number = (request.args.get("number") or "")[:100]
+    if not number.strip():
+        return _render_queue()  # an empty search: the queue as it is
     try:
         report = cases.find_by_number(number)
     except cases.NumberInvalid as exc:

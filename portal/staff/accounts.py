@@ -424,8 +424,31 @@ def set_active(user: StaffUser, active: bool) -> None:
     db.session.commit()
 
 
-def reset_totp(user: StaffUser) -> None:
-    """Give the account a new, unconfirmed secret: the holder enrols again at next sign-in."""
+def _suspend_after_reset(user: StaffUser, actor: StaffUser | None) -> list[str]:
+    """After an administrator resets someone's password or second factor, the administrator
+    could sign in as them: roles of ``CONFIRMED_ROLES`` go back to pending grants that a
+    second administrator confirms, as if given anew.  Returns the roles suspended."""
+    if actor is None or actor.id == user.id:
+        return []
+    held = sorted(user.roles & CONFIRMED_ROLES)
+    if not held:
+        return []
+    before = sorted(user.roles)
+    user.set_roles(set(before) - set(held))
+    audit.record(db.session, "account_roles", actor=actor, object_kind="staff_user",
+                 object_id=user.id,
+                 summary={"username": user.username, "roles": [before, sorted(user.roles)],
+                          "reason": "reset"})
+    for role in held:
+        _propose(user, role, actor)
+    return held
+
+
+def reset_totp(user: StaffUser, *, actor: StaffUser | None = None) -> list[str]:
+    """Give the account a new, unconfirmed secret: the holder enrols again at next sign-in.
+
+    Done by an administrator (``actor``), the account's roles that read reports or confirm
+    grants wait for a second administrator again (returned)."""
     user.totp_secret = credentials.new_totp_secret()
     user.totp_confirmed_at = None
     user.totp_last_counter = None
@@ -433,26 +456,35 @@ def reset_totp(user: StaffUser) -> None:
     audit.record(
         db.session,
         "account_totp_reset",
+        actor=actor,
         object_kind="staff_user",
         object_id=user.id,
         summary={"username": user.username},
     )
+    suspended = _suspend_after_reset(user, actor)
     db.session.commit()
+    return suspended
 
 
-def reset_password(user: StaffUser, *, password: str) -> None:
-    """Set a new password chosen by an administrator (to hand over to the holder)."""
+def reset_password(user: StaffUser, *, password: str,
+                   actor: StaffUser | None = None) -> list[str]:
+    """Set a new password chosen by an administrator (to hand over to the holder).
+
+    As with ``reset_totp``, roles that read reports wait for a second administrator again."""
     credentials.check_password_policy(password)
     user.password_hash = credentials.hash_password(password)
     user.rotate_session_token()
     audit.record(
         db.session,
         "account_password_reset",
+        actor=actor,
         object_kind="staff_user",
         object_id=user.id,
         summary={"username": user.username},
     )
+    suspended = _suspend_after_reset(user, actor)
     db.session.commit()
+    return suspended
 
 
 def all_accounts() -> list[StaffUser]:

@@ -180,3 +180,24 @@ def test_counties_are_set_by_another_administrator_and_audited(app, admins):
     with app.app_context():
         assert db.session.get(StaffUser, first.user.id).counties == frozenset()
     assert [a for a, _, _ in audit_trail(app)] == ["account_counties"]
+
+
+@pytest.mark.parametrize("reset", ["password", "reset-totp"])
+def test_resetting_a_handlers_credentials_suspends_the_roles_that_read_reports(app, admins, reset):
+    """An administrator who sets someone's password (or second factor) could sign in as them:
+    the roles that read reports wait for a second administrator again."""
+    first, second = admins
+    with app.app_context():
+        target_id = make_staff("handler", "approver", "editor", username="handler.he").id
+    detail = f"/staff/accounts/{target_id}"
+    data = {"password": "reset-password-2026", "confirm": "reset-password-2026"}
+    response = post(first, f"{detail}/{reset}", data if reset == "password" else {}, detail)
+    assert response.status_code == 303
+    assert roles_of(app, "handler.he") == {"editor"}
+    assert sorted(g[:2] for g in grants(app, "handler.he")) == [("approver", "pending"),
+                                                               ("handler", "pending")]
+    for role in ("handler", "approver"):
+        post(first, f"/staff/accounts/grants/{grant_id(app, 'handler.he', role)}/confirm")
+    assert roles_of(app, "handler.he") == {"editor"}  # not by the one who reset
+    post(second, f"/staff/accounts/grants/{grant_id(app, 'handler.he', 'handler')}/confirm")
+    assert roles_of(app, "handler.he") == {"editor", "handler"}

@@ -203,9 +203,16 @@ def account_enable(user_id: int):
 @requires(ADMIN)
 def account_reset_totp(user_id: int):
     user = _account(user_id)
-    accounts.reset_totp(user)
+    suspended = accounts.reset_totp(user, actor=_actor())
     flash("动态验证码已重置：本人下次登录时须重新扫码绑定。", "info")
+    _flash_suspended(suspended)
     return _to_account(user)
+
+
+def _flash_suspended(roles: list[str]) -> None:
+    if roles:
+        flash("重置后，以下角色须由另一位管理员再次确认才恢复（重置人可能知道新的登录凭据）："
+              + "、".join(ROLES[r] for r in roles) + "。", "info")
 
 
 @bp.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
@@ -214,8 +221,9 @@ def account_password(user_id: int):
     user = _account(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        accounts.reset_password(user, password=form.password.data)
+        suspended = accounts.reset_password(user, password=form.password.data, actor=_actor())
         flash("密码已重置，该账户的所有登录已失效。请将新密码当面交给本人。", "info")
+        _flash_suspended(suspended)
         return _to_account(user)
     status = 400 if form.errors else 200
     return render_template("staff/password.html", form=form, title=f"重置 {user.username} 的密码",

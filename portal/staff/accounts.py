@@ -366,8 +366,6 @@ def confirm_grant(grant: StaffRoleGrant, *, actor: StaffUser) -> StaffUser:
     _decide(grant, GRANT_CONFIRMED, actor)
     before = sorted(user.roles)
     user.set_roles(set(before) | {grant.role})
-    # The holder's open sessions carry on with the new role only after signing in again.
-    user.rotate_session_token()
     audit.record(db.session, "account_roles", actor=actor, object_kind="staff_user",
                  object_id=user.id,
                  summary={"username": user.username, "roles": [before, sorted(user.roles)]})

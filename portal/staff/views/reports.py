@@ -202,18 +202,12 @@ def _render_line(page: cases.CasePage, report: Report, status: int = 200,
         for message in [*form.form_errors, *(m for ms in form.errors.values() for m in ms
                                              if isinstance(m, str))]:
             flash(message, "error")
-    eligibility: Any = None
-    if page.reward_report is not None:
-        try:
-            eligibility = rewards.check_eligible(page.reward_report)
-        except rewards.RewardNotAllowed as exc:
-            eligibility = str(exc)
     return render_template(
         "staff/reports/line.html", page=page, line=page.line, summary=page.reward_report,
         today=local_today(), names=cases.handler_names({page.line.handler_id}),
         can_take=HANDLER in current_user.roles and page.line.handler_id is None,
         assign_form=_assign_form(report, assign_form), results=VERIFICATION_RESULTS,
-        levels=LEVEL_LABELS, eligibility=eligibility,
+        levels=LEVEL_LABELS,
         matter=cases.matter_reports(report) if page.reward_report is not None else [],
     ), status
 

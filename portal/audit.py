@@ -117,6 +117,7 @@ ACTIONS: dict[str, str] = {
     "role_grant_cancel": "撤回授予角色",
     "data_key_rotate": "轮换数据加密密钥",
     "import": "批量导入",
+    "remask": "按现行规则遮盖个人信息",
     "report_view": "查看举报",
     "report_take": "承办举报",
     "report_assign": "指派举报承办人",

@@ -13,7 +13,7 @@ KINDS = ("powers", "decisions", "accidents", "blacklist")
 
 def register(app: Flask) -> None:
     for command in (init_db, make_migration, reindex, import_command, demo, rotate_data_key,
-                    backup, purge_reports):
+                    backup, purge_reports, remask):
         app.cli.add_command(command)
     from portal.staff.cli import register as register_staff_commands
 
@@ -135,6 +135,18 @@ def purge_reports() -> None:
     result = purge()
     click.echo(f"已删除未提交的举报草稿 {result.drafts} 份；"
                f"已清除超过保存期限的举报内容 {result.reports} 件。")
+
+
+@click.command("remask")
+@with_appcontext
+def remask() -> None:
+    """Mask personal data already stored (items and their history) by the current rules."""
+    from portal.extensions import db
+    from portal.services.remask import remask_all
+
+    result = remask_all(db.session)
+    counts = "，".join(f"{kind} {n} 条" for kind, n in result.items.items())
+    click.echo(f"已按现行规则遮盖：{counts}；修改记录 {result.versions} 条。")
 
 
 def fail(message: str) -> None:

@@ -66,6 +66,8 @@ class Settings:
     ratelimit_login: str = "5 per minute;20 per hour"
     ratelimit_report: str = "10 per hour;30 per day"
     ratelimit_followup: str = "10 per minute;60 per hour"
+    # Photo thumbnails on report pages (draft and case page): a case page shows up to 20.
+    ratelimit_report_photo: str = "200 per minute"
     ratelimit_credit: str = "30 per minute"
     # The open data: JSON API, CSV downloads and Atom feeds share this limit.
     ratelimit_api: str = "120 per minute"

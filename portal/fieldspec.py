@@ -14,12 +14,19 @@ Readers: ``portal.labels`` (labels), the staff forms (labels), ``services.publis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from portal.domain.masking import mask_html, mask_markdown, mask_personal_data
+from portal.domain.masking import (
+    county_level_address,
+    mask_html,
+    mask_markdown,
+    mask_personal_data,
+    natural_person_name,
+)
 
 # The four published kinds, in the order pages and exports list them.
 KINDS: tuple[str, ...] = ("powers", "decisions", "accidents", "blacklist")
@@ -167,10 +174,11 @@ SPECS: dict[str, KindSpec] = {
         _f("document_no", "文号", type=STRING, import_name="document_no", searchable=True),
         _f("decision_type", "决定类型", type=CHOICE, import_name="decision_type", searchable=True),
         _f("party_name", "当事人", "party_name", import_name="enterprise_name", searchable=True,
-           description="自然人只公开姓氏"),
+           description="自然人（无统一社会信用代码）只公开姓氏，如“张某”"),
         _f("uscc", "统一社会信用代码", type=STRING, nullable=True, import_name="uscc",
            searchable=True, description="GB 32100-2015，18 位；自然人为空"),
-        _f("party_address", "当事人地址", import_name="party_address"),
+        _f("party_address", "当事人地址", import_name="party_address",
+           description="自然人只公开到县（市、区）"),
         *_place(),
         _f("facts", "违法事实和证据", import_name="facts", searchable=True),
         _f("legal_basis", "违反的规定和处罚依据", import_name="legal_basis", searchable=True),
@@ -252,18 +260,44 @@ def label(kind: str, name: str) -> str:
 
 def mask_values(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """``values`` (model attribute → value) with every free-text field masked, and the labels
-    of the fields in which something was masked."""
+    of the fields in which something was masked.
+
+    A decision's party without a credit code is a natural person (DOMAIN §1): the name is
+    published as the surname and 某 — in its own field and wherever the full name recurs in the
+    decision's text — and the address no finer than the county.  Every way in (the staff form,
+    the import) passes through here, so this is a rule, not a hint on a form."""
     out = dict(values)
     masked: list[str] = []
+    person = _natural_person(kind, values)
     for name, value in values.items():
         spec_field = field(kind, name)
         if spec_field is None or not spec_field.masked:
             continue
         clean = spec_field.mask(value)
+        if person is not None:
+            full, shown = person
+            if name == "party_name":
+                clean = shown
+            elif name == "party_address":
+                clean = county_level_address(value or "", values.get("county") or "")
+            elif full and isinstance(clean, str):
+                clean = clean.replace(full, shown)
+            elif full and isinstance(clean, list):
+                clean = [step.replace(full, shown) for step in clean]
         if clean != value:
             masked.append(spec_field.label)
             out[name] = clean
     return out, masked
+
+
+def _natural_person(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
+    """(full name as typed, name as published) of a decision's natural-person party."""
+    if kind != "decisions" or values.get("uscc") or "party_name" not in values:
+        return None
+    shown = natural_person_name(values["party_name"] or "")
+    full = re.sub(r"[（(].*$", "", (values["party_name"] or "").strip()).strip()
+    # A one-character "name" (or one already masked) is not worth replacing in the text.
+    return (full if len(full) > 1 and full != shown else "", shown)
 
 
 def raw_value(item: Any, f: FieldSpec) -> Any:

@@ -589,7 +589,13 @@ class ReportPhoto(Base):
     media_type: Mapped[str] = mapped_column(String(20))  # of the re-encoded image
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(EncryptedBytes("report_photos.data"))
+    # Deferred: a page that lists photos must not fetch and decrypt megabytes per photo.
+    data: Mapped[bytes] = mapped_column(EncryptedBytes("report_photos.data"), deferred=True)
+    # Made from the same pixels at upload (portal.images); NULL for photos stored before 0011.
+    thumbnail: Mapped[bytes | None] = mapped_column(
+        EncryptedBytes("report_photos.thumbnail"), deferred=True
+    )
+    thumbnail_media_type: Mapped[str | None] = mapped_column(String(20))
     report: Mapped[Report | None] = relationship(back_populates="photos", foreign_keys=[report_id])
 
 
@@ -618,7 +624,8 @@ class Reward(Base):
     claimed_on: Mapped[date | None] = mapped_column(Date)
     claim_method: Mapped[str | None] = mapped_column(String(20))  # "transfer" or "in_person"
     payment_details: Mapped[str | None] = mapped_column(EncryptedText("rewards.payment_details"))
-    # Random; the signed claim slip carries it, so a new slip (or erasure) voids the old one.
+    # The keyed hash of the current claim slip's code (32 hex; a slip signed before the short
+    # form: its 16-hex nonce).  A new slip, or erasure, replaces it and voids the old slip.
     slip_nonce: Mapped[str | None] = mapped_column(String(32))
     paid_on: Mapped[date | None] = mapped_column(Date, index=True)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -16,6 +16,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 PURPOSES: dict[str, str] = {
     "reward_claim_slip": "portal.reward-claim-slip.v1",
     "credit_certificate": "portal.credit-certificate.v1",
+    # A thumbnail on the reporter's case page, and on a staff report page (each minted by an
+    # answered code or an audited view, for minutes): one photo each, never the other side's.
+    "report_photo": "portal.report-photo.v1",
+    "staff_report_photo": "portal.staff-report-photo.v1",
 }
 
 

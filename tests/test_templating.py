@@ -89,3 +89,14 @@ def test_item_url_is_the_permanent_link(app):
 def test_templates_render_without_blank_block_lines(client):
     html = client.get("/").get_data(as_text=True)
     assert "\n\n\n" not in html
+
+
+def test_the_receipt_code_has_one_name_everywhere():
+    """回执码, never 举报凭证: in templates, messages and the README (issue 14 §7)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [*root.glob("templates/**/*"), *root.glob("portal/**/*.py"), root / "README.md"]
+    offenders = [str(f.relative_to(root)) for f in files
+                 if f.is_file() and "举报凭证" in f.read_text(encoding="utf-8")]
+    assert offenders == []

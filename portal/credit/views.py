@@ -146,6 +146,7 @@ def verify():
     result = None
     problem = None
     expired = None
+    not_found = False
     invalid_input = False
     if form.code.data and not form.code.errors:
         try:
@@ -154,7 +155,9 @@ def verify():
             invalid_input = True
             problem = "这不是有效的证明编号。编号形如 XSBN-7KQ2-XM9D，请核对后重新输入。"
         except service.CertificateNotFound:
-            problem = ("没有找到该编号的证明。请核对编号是否抄写有误；"
+            # Well formed but not on record: a typo, or not issued here; not "invalid".
+            not_found = True
+            problem = ("未查到该编号的证明。请核对编号是否抄写有误；本平台出具的证明都有记录，"
                        "如编号无误，该证明不是本平台出具的。")
         except service.CertificateNotGenuine:
             problem = ("核验未通过：二维码中的核验码已被改动，或不是本平台签发的。"
@@ -164,6 +167,10 @@ def verify():
             problem = (f"该证明已超过核验期限（出具后 {current_app.config['SETTINGS'].credit_certificate_days}"
                        f" 日，截至 {error.expired_on.year}年{error.expired_on.month}月{error.expired_on.day}日）"
                        "，不能再作为有效证明。请企业重新查询并出具新的证明。")
+    # After a QR scan the field held the long signed code: show the number it stands for.
+    shown = result.certificate if result else expired.certificate if expired else None
+    if shown is not None:
+        form.code.data = shown.number
     # A refused certificate is an answer (200); only input that cannot be a code is a 400.
     failed = bool(form.code.errors) or invalid_input
     return render_template(
@@ -172,6 +179,7 @@ def verify():
         result=result,
         problem=problem,
         expired=expired,
+        not_found=not_found,
         status_labels=service.STATUS_LABELS,
         count_labels=service.COUNT_LABELS,
     ), (400 if failed else 200)

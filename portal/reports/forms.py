@@ -64,22 +64,41 @@ def required(what: str) -> DataRequired:
     return DataRequired(message=f"请填写{what}。")
 
 
+# Said when the process is decoding as many photos as it may: the text the person typed is on
+# the page again, but a file input cannot be filled in by the server.
+DECODER_BUSY = ("服务器正忙，请稍后再试：这次选择的照片没有保存，请稍等片刻后重新选择照片再提交。"
+                "您填写的文字已保留在本页。")
+
+
 class PhotoUploads:
-    """A form with a ``photos`` field: its uploads opened and cleaned by ``portal.images``."""
+    """A form with a ``photos`` field: its uploads opened and cleaned by ``portal.images``.
+
+    ``busy`` is set when no decode slot was free (``images.DecoderBusy``): nothing was
+    decoded, and the view answers 503 without storing anything."""
 
     photos: MultipleFileField
     max_new_photos: int = service.MAX_PHOTOS
+    # Said instead of the per-reply limit once the report has no room left.
+    no_room_message: str = f"已有 {service.MAX_PHOTOS} 张照片，不能再添加。"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.clean_images: list[images.CleanImage] = []
+        self.busy = False
+
+    def chosen_files(self) -> list[FileStorage]:
+        """The files chosen in the photos field (a field left empty sends one without a name)."""
+        return [f for f in (self.photos.data or []) if isinstance(f, FileStorage) and f.filename]
+
+    def photos_chosen(self) -> bool:
+        return bool(self.chosen_files())
 
     def validate_photos(self, field: MultipleFileField) -> None:
-        files = [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
+        files = self.chosen_files()
         if len(files) > self.max_new_photos:
             raise ValidationError(
                 f"最多还能上传 {self.max_new_photos} 张照片，您选择了 {len(files)} 张。"
-                if self.max_new_photos else f"已有 {service.MAX_PHOTOS} 张照片，不能再添加。"
+                if self.max_new_photos else self.no_room_message
             )
         problems = []
         for number, upload in enumerate(files, start=1):
@@ -89,6 +108,10 @@ class PhotoUploads:
                 self.clean_images.append(images.clean(data))
             except images.ImageRejected as exc:
                 problems.append(f"第 {number} 张照片（{upload.filename[:60]}）：{exc}")
+            except images.DecoderBusy:
+                self.busy = True
+                self.clean_images = []
+                raise ValidationError(DECODER_BUSY) from None
         if problems:
             self.clean_images = []
             raise ValidationError("；".join(problems) + " 这次选择的照片都未保存，请重新选择。")
@@ -147,8 +170,12 @@ class ReportForm(PhotoUploads, ReportPageForm):
         description="只在勾选“请回电”时需要；加密保存，只有承办人员可见，您可以随时删除。",
         render_kw={"autocomplete": "off"},
     )
-    # Honeypot: hidden from people (CSS and aria-hidden); a bot that fills every field fills it.
-    website = StringField("网址（请勿填写）", render_kw={"autocomplete": "off", "tabindex": "-1"})
+    # Honeypot: a bot that fills every field fills it; people never meet it.  It is hidden by the
+    # HTML itself (the ``hidden`` attribute, so a lost stylesheet cannot show it), from screen
+    # readers (aria-hidden) and from the keyboard (tabindex -1), and its name and label contain
+    # nothing that browsers or password managers autofill (``website``/网址 could be filled from
+    # a contact card's homepage).  See ``reports.views.new`` for what a filled one does.
+    extra_comment = StringField("此栏请留空", render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate_uscc(self, field: StringField) -> None:
         if field.data:
@@ -192,8 +219,9 @@ class ReplyForm(PhotoUploads, CaseForm):
     )
     photos = MultipleFileField(
         "添加照片（选填）",
-        description=f"最多 {service.MAX_PHOTOS} 张，每张不超过 "
-                    f"{images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB。",
+        description=f"每次最多 {service.MAX_PHOTOS} 张，每张不超过 "
+                    f"{images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB；"
+                    f"每份举报连同补充最多 {service.MAX_PHOTOS_PER_REPORT} 张。",
         render_kw={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"},
     )
 
@@ -216,6 +244,13 @@ class TransferClaimForm(CaseForm):
 
 class SlipClaimForm(CaseForm):
     pass
+
+
+class SlipCopyForm(CaseForm):
+    """Download or print the slip just shown: it comes back from the page, checked against
+    the stored hash before it is written out again."""
+
+    slip = HiddenField(validators=[DataRequired(), Length(max=MAX_INPUT_CHARS)])
 
 
 class EraseForm(CaseForm):

@@ -8,7 +8,6 @@ Every answer to a submitted code takes at least ``FOLLOWUP_MIN_SECONDS`` (see
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -27,7 +26,7 @@ from flask import (
     url_for,
 )
 
-from portal import images, receipts
+from portal import receipts
 from portal.domain.catalog import (
     REPORT_ACCEPTANCE_WORKING_DAYS,
     REPORT_EXTENSION_DAYS,
@@ -37,13 +36,16 @@ from portal.extensions import limiter
 from portal.models import REPORT_KINDS, Report, ReportDraft, ReportPhoto, local_today
 from portal.reports import bp, client_key
 from portal.reports.forms import (
+    DECODER_BUSY,
     KIND_HINTS,
     CodeForm,
     EraseForm,
+    PhotoUploads,
     ReopenForm,
     ReplyForm,
     ReportForm,
     SlipClaimForm,
+    SlipCopyForm,
     TransferClaimForm,
 )
 from portal.services import reports as service
@@ -56,6 +58,8 @@ FOLLOWUP_MIN_SECONDS = 0.5
 WRONG_CODE = "回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。"
 NOT_STORED = ("举报没有保存成功：系统出现故障，您的举报未被记录，也没有生成回执码。"
               "您填写的内容仍保留在本页，请稍后再点“提交举报”；也可拨打 12350 举报。")
+HONEYPOT_MESSAGE = "举报还没有提交：请核对所填内容，确认无误后再点“下一步”。"
+HONEYPOT_PHOTOS = "照片没有保存，请重新选择照片。"
 FIELD_ORDER = ["kind", "enterprise_name", "uscc", "county", "place", "description", "seen_since",
                "photos", "callback", "contact"]
 
@@ -68,12 +72,21 @@ def _followup_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_followup
 
 
+def _photo_limit() -> str:
+    return current_app.config["SETTINGS"].ratelimit_report_photo
+
+
 # Submitting (the form with its photos, and the final send) and using a receipt code share
 # their limits across the routes that do it, keyed on the daily client digest.
 report_limit = limiter.shared_limit(_report_limit, scope="report-submit", key_func=client_key,
                                     methods=["POST"])
 followup_limit = limiter.shared_limit(_followup_limit, scope="report-followup",
                                       key_func=client_key, methods=["POST"])
+# Thumbnails (of a draft, and on the case page) share one limit: each is a database read and a
+# decryption, and a page shows at most MAX_PHOTOS_PER_REPORT of them.
+photo_limit = limiter.shared_limit(_photo_limit, scope="report-photo", key_func=client_key)
+# Asked of a client that found every decode slot taken: a moment, not a minute.
+BUSY_RETRY_AFTER = {"Retry-After": "5"}
 
 
 def _min_seconds() -> float:
@@ -93,9 +106,15 @@ def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
     return wrapper
 
 
-def _data_uri(photo: ReportPhoto) -> str:
-    data, media_type = images.thumbnail(photo.data)
-    return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+def _photo_link(photo: ReportPhoto) -> str:
+    """The address of a photo's thumbnail on the case page: a link that works for minutes and
+    for this photo only (the receipt code itself never goes in a URL)."""
+    return url_for("reports.case_photo", token=service.photo_link(photo))
+
+
+def _thumbnail_response(photo: ReportPhoto) -> Response:
+    data, media_type = service.photo_thumbnail(photo)
+    return Response(data, mimetype=media_type)  # no-store, like every report page
 
 
 # ---------------------------------------------------------------- the report form
@@ -121,12 +140,16 @@ def new():
         form = ReportForm(data=service.draft_fields(draft) if draft is not None else None)
         return _form_page(form, kept)
     form = ReportForm()
-    if form.website.data:
-        abort(400)  # the honeypot: a person never sees this field
+    if form.extra_comment.data:
+        return _honeypot_filled(form, kept)
     removing = set(_removal_ids())
     kept = [p for p in kept if p.id not in removing]
     form.max_new_photos = max(0, service.MAX_PHOTOS - len(kept))
     valid = form.validate()
+    if form.busy:
+        # Nothing is stored: the page comes back with the text as typed and asks for the
+        # photos again later (a file input cannot be refilled).
+        return _form_page(form, kept), 503, BUSY_RETRY_AFTER
     # Photos that passed are kept even if another field needs fixing: a file input cannot be
     # filled in again, and the reporter should not have to choose them twice.
     try:
@@ -144,21 +167,47 @@ def new():
     return _form_page(form, kept), 400
 
 
-def _form_page(form: ReportForm, kept: list[ReportPhoto]):
+def _honeypot_filled(form: ReportForm, kept: list[ReportPhoto]):
+    """The hidden anti-spam field came back filled: most likely a robot, possibly a citizen's
+    browser that autofilled it.
+
+    Refusing outright (a bare 400) lost a real report, and accepting would let every robot
+    through; so nothing is stored (no draft, no photo: a robot gets nowhere, and the check page
+    and sending need a draft) and the form comes back as typed, the hidden field emptied, with
+    a message that does not say which field was the reason.  A person sends it again and it goes
+    through; a robot that fills every field fills it again and stays here."""
+    form.validate()  # name any other problem now, so that a person fixes everything at once
+    form.extra_comment.data = ""
+    message = HONEYPOT_MESSAGE + (HONEYPOT_PHOTOS if form.photos_chosen() else "")
+    return _form_page(form, kept, message=message), 400
+
+
+def _form_page(form: ReportForm, kept: list[ReportPhoto], message: str | None = None):
     return render_template(
         "reports/form.html", form=form, kept=kept, kind_hints=KIND_HINTS, order=FIELD_ORDER,
-        max_photos=service.MAX_PHOTOS,
+        max_photos=service.MAX_PHOTOS, message=message,
     )
 
 
 @bp.get("/draft-photo/<int:photo_id>")
+@photo_limit
 def draft_photo(photo_id: int):
     """A thumbnail of a photo of the session's own draft (the form and the check page)."""
     photo = service.draft_photo(session.get(DRAFT_KEY), photo_id)
     if photo is None:
         abort(404)
-    data, media_type = images.thumbnail(photo.data)
-    return Response(data, mimetype=media_type)
+    return _thumbnail_response(photo)
+
+
+@bp.get("/photo/<token>")
+@photo_limit
+def case_photo(token: str):
+    """A thumbnail on the reporter's case page, by the short-lived link that page made."""
+    try:
+        photo = service.photo_by_link(token)
+    except service.PhotoLinkInvalid:
+        abort(404)
+    return _thumbnail_response(photo)
 
 
 @bp.get("/check")
@@ -319,10 +368,12 @@ def _case_page(
         "reopen": ReopenForm(prefix="reopen", formdata=None),
         "transfer": TransferClaimForm(prefix="transfer", formdata=None),
         "slip": SlipClaimForm(prefix="slip", formdata=None),
+        "slip_copy": SlipCopyForm(formdata=None),
         "erase": EraseForm(prefix="erase", formdata=None),
     } | (forms or {})
     for form in all_forms.values():
         form.code.data = code
+    all_forms["slip_copy"].slip.data = slip or ""
     own_photos, message_photos = service.photos_of(report)
     return render_template(
         "reports/case.html",
@@ -333,7 +384,7 @@ def _case_page(
         error=error,
         own_photos=own_photos,
         message_photos=message_photos,
-        photo_uri=_data_uri,
+        photo_uri=_photo_link,
         reward=_reward_view(report),
         can_reopen=service.can_reopen(report),
         today=local_today(),
@@ -350,10 +401,21 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
     except service.ReceiptNotFound:
         return _wrong_code()
     raw_code = form.code.data
+    if isinstance(form, PhotoUploads):
+        # Decode no more photos than the report still has room for (MAX_PHOTOS_PER_REPORT).
+        form.max_new_photos = min(service.MAX_PHOTOS, service.photos_left(report))
+        form.no_room_message = (f"这份举报已有 {service.MAX_PHOTOS_PER_REPORT} 张照片，"
+                                "不能再添加；可以只发送文字。")
     if not form.validate():
+        if getattr(form, "busy", False):
+            return (*_case_page(report, raw_code, forms={prefix: form}, error=DECODER_BUSY,
+                                status=503), BUSY_RETRY_AFTER)
         return _case_page(report, raw_code, forms={prefix: form}, status=400)
     try:
         outcome = perform(report, form)
+    except service.TooManyPhotos as exc:
+        form.photos.errors = [*form.photos.errors, str(exc)]
+        return _case_page(report, raw_code, forms={prefix: form}, status=400)
     except service.ReportInvalid as exc:
         for name, message in exc.errors.items():
             if name in form:
@@ -412,6 +474,48 @@ def claim_slip():
         return "已生成领奖凭证。", slip
 
     return _case_action(SlipClaimForm, "slip", perform)
+
+
+def _slip_copy() -> tuple[Report | None, str, Any]:
+    """(report, slip, None) if the slip the case page sent back is still the reward's slip;
+    otherwise (None, "", the page to answer with)."""
+    form = SlipCopyForm()
+    try:
+        report = service.find_by_receipt(form.code.data or "")
+    except service.ReceiptNotFound:
+        return None, "", _wrong_code()
+    reward = report.reward
+    slip = (reward_claims.slip_of(reward, form.slip.data or "")
+            if reward is not None and form.validate() else None)
+    if slip is None:
+        return None, "", _case_page(report, form.code.data, status=400,
+                                    error="这张领奖凭证已作废或有误，请重新生成领奖凭证。")
+    return report, slip, None
+
+
+@bp.post("/followup/claim-slip.txt")
+@followup_limit
+@fixed_time
+def claim_slip_download():
+    """The claim slip as a text file: the slip comes back from the case page's own form."""
+    report, slip, refused = _slip_copy()
+    if report is None:
+        return refused
+    text = render_template("reports/slip.txt", reward=report.reward, slip=slip)
+    response = Response(text.replace("\n", "\r\n"), mimetype="text/plain")
+    response.headers["Content-Disposition"] = 'attachment; filename="reward-claim-slip.txt"'
+    return response
+
+
+@bp.post("/followup/claim-slip/print")
+@followup_limit
+@fixed_time
+def claim_slip_print():
+    """The claim slip alone on a page, to print."""
+    report, slip, refused = _slip_copy()
+    if report is None:
+        return refused
+    return render_template("reports/slip_print.html", reward=report.reward, slip=slip)
 
 
 @bp.post("/followup/erase")

@@ -426,7 +426,7 @@ class CasePage:
 def open_report(report: Report, *, actor: Any) -> CasePage:
     """The report page's data for ``actor``.  Showing content (or the reward summary) is one
     audited view of the report: exactly one ``report_view`` event per call, which also
-    covers the photos the page shows (their fetches are not audited again)."""
+    covers the thumbnails the page shows (their links are made by this view)."""
     level = access_level(report, actor)
     page = CasePage(level, CaseLine.of(report), deadline(report))
     if level == CONTENT:
@@ -451,9 +451,8 @@ def photo_for(report: Report, photo_id: int, *, actor: Any) -> ReportPhoto:
 
 
 def record_photo_view(report: Report, photo: ReportPhoto, *, actor: Any) -> None:
-    """Write to the audit log that ``actor`` opened one of the report's photos outside a view
-    of its page (a photo URL opened on its own); those the page shows are covered by its
-    ``report_view``."""
+    """Write to the audit log that ``actor`` opened one of the report's photos (the full photo,
+    or a thumbnail without a fresh link from a view of the page)."""
     _audit(report, "report_photo_view", actor, photo=photo.id)
     db.session.commit()
 

@@ -505,6 +505,16 @@ def _extract_signed(raw: str) -> str:
     return text
 
 
+def _number_in_url(raw: str) -> str:
+    """The number from a pasted certificate page URL (``…/credit/certificate?number=…``)."""
+    text = (raw or "").strip()
+    if "?" in text and "number=" in text:
+        values = parse_qs(urlsplit(text).query).get("number")
+        if values:
+            return values[0]
+    return text
+
+
 def verify(raw: str, today: date | None = None) -> Verification:
     """Check what was typed (a certificate number) or scanned (the signed code, or its URL).
 
@@ -513,7 +523,7 @@ def verify(raw: str, today: date | None = None) -> Verification:
     ``CertificateExpired`` once ``credit_certificate_days`` have passed since issue.
     """
     today = today or local_today()
-    number = parse_certificate_number(raw)
+    number = parse_certificate_number(_number_in_url(raw))
     if number is not None:
         certificate = get_certificate(number)
     else:

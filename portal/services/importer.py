@@ -633,6 +633,8 @@ def _model_values(spec: KindSpec, v: dict[str, Any], blacklist_years: int) -> di
         for name in ("county", "sector"):
             if values.get(name, "") is None:
                 values[name] = ""
+    # The rules that need more than one field (a natural person's name and address).
+    values, _ = fieldspec.mask_values(spec.kind, values)
     return values
 
 

@@ -23,10 +23,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal import audit, receipts
+from portal import audit, images, receipts, tokens
 from portal.credentials import keyed_digest, site_keys
 from portal.domain import credit_code
 from portal.domain.catalog import COUNTIES, REPORT_ACCEPTANCE_WORKING_DAYS
@@ -44,7 +44,12 @@ from portal.models import (
 )
 from portal.working_days import working_calendar
 
-MAX_PHOTOS = 5  # per report, and per reply
+MAX_PHOTOS = 5  # per report as sent, and per reply
+# All the photos of one report, with every reply's: each photo costs a decode, storage and a
+# thumbnail on every view of the case, so one receipt code cannot add them without end.
+MAX_PHOTOS_PER_REPORT = 20
+# How long a thumbnail's address on the reporter's case page works (it is made for one view).
+PHOTO_LINK_SECONDS = 10 * 60
 MAX_ROW_ID = 2**31 - 1  # larger ids in a URL are refused before PostgreSQL's INTEGER overflows
 # Field lengths (characters).  Generous for a description, short where a line is expected.
 NAME_MAX = 200
@@ -74,6 +79,10 @@ class ReportInvalid(ReportError):
 
 class TooManyPhotos(ReportError):
     pass
+
+
+class PhotoLinkInvalid(ReportError):
+    """A photo link that is expired, altered, or for a photo that is gone: one answer for all."""
 
 
 class DraftNotFound(ReportError):
@@ -162,7 +171,20 @@ def clean_fields(values: Mapping[str, Any]) -> dict[str, str | None]:
 
 def _photo(image: CleanImage, **owner: Any) -> ReportPhoto:
     return ReportPhoto(media_type=image.media_type, width=image.width, height=image.height,
-                       data=image.data, **owner)
+                       data=image.data, thumbnail=image.thumbnail or None,
+                       thumbnail_media_type=image.thumbnail_media_type or None, **owner)
+
+
+def photo_thumbnail(photo: ReportPhoto) -> tuple[bytes, str]:
+    """The photo's thumbnail (bytes, media type): the one stored with it, or, for a photo
+    stored before thumbnails were kept, one made from it."""
+    if photo.thumbnail and photo.thumbnail_media_type:
+        return photo.thumbnail, photo.thumbnail_media_type
+    try:
+        return images.thumbnail(photo.data)
+    except (OSError, ValueError, SyntaxError, EOFError):
+        # Not decodable here (it was cleaned when stored): the photo itself still shows.
+        return photo.data, photo.media_type
 
 
 def get_draft(draft_id: str | None) -> ReportDraft | None:
@@ -252,9 +274,9 @@ def submit(
     ``ReportNotStored`` if the database refused (nothing is stored then), ``DraftNotFound``
     if ``draft`` was sent meanwhile by another request."""
     fields = clean_fields(values)
-    images = list(photos)
+    new_photos = list(photos)
     draft_photo_ids = [p.id for p in draft_photos(draft)] if draft is not None else []
-    if len(images) + len(draft_photo_ids) > MAX_PHOTOS:
+    if len(new_photos) + len(draft_photo_ids) > min(MAX_PHOTOS, MAX_PHOTOS_PER_REPORT):
         raise TooManyPhotos(f"最多 {MAX_PHOTOS} 张照片。")
     today = today or local_today()
     secret = _secret()
@@ -287,7 +309,7 @@ def submit(
         db.session.add(report)
         report.add_event("received", today)
         db.session.flush()
-        for image in images:
+        for image in new_photos:
             db.session.add(_photo(image, report_id=report.id))
         if draft is not None:
             if draft_photo_ids:
@@ -335,7 +357,8 @@ def find_by_receipt(code: str) -> Report:
 
 def add_reply(report: Report, body: str, photos: Iterable[CleanImage] = (),
               *, today: date | None = None) -> ReportMessage:
-    """A message from the reporter to the handler, with up to ``MAX_PHOTOS`` photos."""
+    """A message from the reporter to the handler, with up to ``MAX_PHOTOS`` photos, and
+    never more than ``MAX_PHOTOS_PER_REPORT`` for the report in all (``TooManyPhotos``)."""
     if report.purged_on is not None:
         raise StepRefused("此举报的内容已按保存期限清除，无法再补充。")
     body = (body or "").replace("\x00", "").strip()
@@ -343,13 +366,19 @@ def add_reply(report: Report, body: str, photos: Iterable[CleanImage] = (),
         raise ReportInvalid({"body": "请填写要补充的内容。"})
     if len(body) > MESSAGE_MAX:
         raise ReportInvalid({"body": f"最多 {MESSAGE_MAX} 个字。"})
-    images = list(photos)
-    if len(images) > MAX_PHOTOS:
+    new_photos = list(photos)
+    if len(new_photos) > MAX_PHOTOS:
         raise TooManyPhotos(f"每次最多 {MAX_PHOTOS} 张照片。")
+    left = photos_left(report)
+    if len(new_photos) > left:
+        raise TooManyPhotos(
+            f"每份举报最多 {MAX_PHOTOS_PER_REPORT} 张照片，还能添加 {left} 张，"
+            f"这次选择了 {len(new_photos)} 张。" if left else
+            f"这份举报已有 {MAX_PHOTOS_PER_REPORT} 张照片，不能再添加；可以只发送文字。")
     message = ReportMessage(sent_on=today or local_today(), author="reporter", body=body)
     report.messages.append(message)
     db.session.flush()
-    for image in images:
+    for image in new_photos:
         db.session.add(_photo(image, report_id=report.id, message_id=message.id))
     db.session.commit()
     return message
@@ -372,6 +401,55 @@ def reopen(report: Report, reason: str, *, today: date | None = None) -> None:
     report.status = "reopened"
     report.add_event("reopened", today or local_today(), note=reason)
     db.session.commit()
+
+
+def photos_left(report: Report) -> int:
+    """How many more photos the report may receive (``MAX_PHOTOS_PER_REPORT`` in all)."""
+    count = db.session.scalar(
+        select(func.count()).select_from(ReportPhoto).where(ReportPhoto.report_id == report.id))
+    return max(0, MAX_PHOTOS_PER_REPORT - (count or 0))
+
+
+def photo_link(photo: ReportPhoto) -> str:
+    """A signed, expiring token that shows this one photo's thumbnail (``PHOTO_LINK_SECONDS``).
+
+    It stands in for the receipt code, which must never be in a URL: the case page (answered to
+    a POST of the code) hands out one per photo, and each opens nothing but that thumbnail."""
+    return tokens.sign("report_photo", [photo.report_id, photo.id])
+
+
+def photo_by_link(token: str) -> ReportPhoto:
+    """The photo a ``photo_link`` token was made for; ``PhotoLinkInvalid`` if the token is
+    expired, altered or its photo is gone (a purged report's, say)."""
+    try:
+        report_id, photo_id = tokens.unsign("report_photo", token,
+                                            max_age_seconds=PHOTO_LINK_SECONDS)
+    except (tokens.TokenInvalid, TypeError, ValueError):
+        raise PhotoLinkInvalid("照片链接已失效。") from None
+    if not (isinstance(photo_id, int) and 0 < photo_id <= MAX_ROW_ID):
+        raise PhotoLinkInvalid("照片链接已失效。")
+    photo = db.session.get(ReportPhoto, photo_id)
+    if photo is None or photo.report_id is None or photo.report_id != report_id:
+        raise PhotoLinkInvalid("照片链接已失效。")
+    return photo
+
+
+def staff_photo_link(photo: ReportPhoto, *, viewer_id: int) -> str:
+    """A signed token, made on an audited view of the report page, that lets ``viewer_id`` load
+    this photo's thumbnail for ``PHOTO_LINK_SECONDS``.  The view is audited once for the page;
+    the thumbnails it shows need no audit event each, and no one gets one without that view."""
+    return tokens.sign("staff_report_photo", [photo.report_id, photo.id, viewer_id])
+
+
+def check_staff_photo_link(token: str, photo: ReportPhoto, *, viewer_id: int) -> None:
+    """``PhotoLinkInvalid`` unless ``token`` was made by ``staff_photo_link`` for this photo
+    and this viewer, less than ``PHOTO_LINK_SECONDS`` ago."""
+    try:
+        payload = tokens.unsign("staff_report_photo", token, max_age_seconds=PHOTO_LINK_SECONDS)
+    except tokens.TokenInvalid:
+        raise PhotoLinkInvalid("照片链接已失效。") from None
+    if payload != [photo.report_id, photo.id, viewer_id]:
+        raise PhotoLinkInvalid("照片链接已失效。")
 
 
 def photos_of(report: Report) -> tuple[list[ReportPhoto], dict[int, list[ReportPhoto]]]:

@@ -162,7 +162,7 @@ def approve(reward: Reward, *, actor: Any, today: date | None = None) -> date:
     reward.claim_due = due
     reward.report.add_event(
         "reward_approved", today,
-        f"奖励 {rules.yuan(reward.amount_yuan)}，请于{cases.cn_date(due)}前凭举报凭证申领。",
+        f"奖励 {rules.yuan(reward.amount_yuan)}，请于{cases.cn_date(due)}前凭回执码申领。",
     )
     _audit(reward, "reward_approve", actor, claim_due=due)
     db.session.commit()

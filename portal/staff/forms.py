@@ -272,7 +272,7 @@ class DecisionForm(ItemForm):
     decision_type = SelectField(_label("decisions", "decision_type"), choices=choices(DECISION_TYPES),
                                 description=decision_deadline_text())
     party_name = StringField(_label("decisions", "party_name"), validators=[required("当事人名称"), Length(max=200)],
-                             description="自然人只公开姓氏，如“张某”。")
+                             description="没有统一社会信用代码的当事人按自然人公开：只公开姓氏（如“张某”），地址只公开到县（市、区）。")
     uscc = StringField(_label("decisions", "uscc"), validators=[_credit_code(optional=True)],
                        description="当事人为单位时必填的 18 位代码；自然人留空。")
     party_address = StringField(_label("decisions", "party_address"), validators=[Length(max=300)])
@@ -462,14 +462,14 @@ class ActionForm(StaffForm):
 class DeclineForm(StaffForm):
     decline_reason = TextAreaField(
         "不予受理的理由", validators=[required("不予受理的理由"), REASON_LENGTH],
-        description="举报人凭举报凭证查询时可以看到。",
+        description="举报人凭回执码查询时可以看到。",
     )
 
 
 class MessageForm(StaffForm):
     message_body = TextAreaField(
         "消息", validators=[required("消息内容"), Length(max=5000, message="不能超过 5000 个字。")],
-        description="举报人凭举报凭证查询时可以看到并回复。",
+        description="举报人凭回执码查询时可以看到并回复。",
     )
 
 
@@ -552,7 +552,7 @@ class RejectRewardForm(StaffForm):
 class ClaimSlipForm(StaffForm):
     slip = TextAreaField(
         "领奖凭证", validators=[required("领奖凭证"), Length(max=1000)],
-        description="举报人出示的领奖凭证，整段粘贴或输入。",
+        description="举报人出示的领奖凭证：5 组、每组 4 个字母或数字，大小写、空格和短横线均可。",
     )
 
 

@@ -376,6 +376,10 @@ def test_report_pages_have_no_serious_accessibility_violations(live_server, live
     page.wait_for_load_state()
     assert page.locator(".slip-code").count() == 1
     audit.check("case page: claim slip")
+    page.click("button:has-text('打印领奖凭证')")
+    page.wait_for_load_state()
+    assert page.locator(".slip-print .receipt-code").count() == 1
+    audit.check("claim slip print page")
 
 
 @pytest.fixture

@@ -182,6 +182,21 @@ def test_the_signed_code_from_the_qr_verifies_and_so_does_the_whole_url(client, 
     assert "核验通过" in text_of(client.get("/credit/verify", query_string={"code": pasted}))
 
 
+def test_after_a_qr_scan_the_field_shows_the_certificate_number(client, listed):
+    url = issue(client, listed.uscc)
+    code = signed_code(client, url)
+    for typed in (code, f"http://localhost/credit/verify?code={code}"):
+        html = client.get("/credit/verify", query_string={"code": typed}).get_data(as_text=True)
+        field = re.search(r'<input[^>]*name="code"[^>]*>', html).group(0)
+        assert f'value="{number_of(url)}"' in field and code not in field
+
+
+def test_a_pasted_certificate_page_url_verifies(client, listed):
+    url = issue(client, listed.uscc)
+    response = client.get("/credit/verify", query_string={"code": f"http://localhost{url}"})
+    assert "核验通过" in text_of(response)
+
+
 def test_a_tampered_code_is_refused(client, listed):
     code = signed_code(client, issue(client, listed.uscc))
     payload, rest = code.split(".", 1)
@@ -215,7 +230,9 @@ def test_an_edited_certificate_row_no_longer_matches_its_qr_code(client, listed)
 def test_an_unknown_number_and_garbage_are_told_apart(client, app_ctx):
     unknown = client.get("/credit/verify?code=XSBN-7KQ2-XM9D")
     assert unknown.status_code == 200
-    assert "没有找到该编号的证明" in text_of(unknown)
+    # Well formed: not on record, which is not the same as "not a valid number".
+    assert "未查到该编号的证明" in text_of(unknown)
+    assert "不是有效的证明编号" not in text_of(unknown) and "核验未通过" not in text_of(unknown)
     garbage = client.get("/credit/verify", query_string={"code": "hello world"})
     assert garbage.status_code == 400
     assert "这不是有效的证明编号" in text_of(garbage)

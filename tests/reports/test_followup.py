@@ -111,7 +111,10 @@ def test_read_staff_message_and_reply_with_photo(client, app):
         content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "大约三米，照片附上。" in html
-    assert 'alt="消息照片 1"' in html and "data:image/jpeg;base64," in html
+    assert 'alt="消息照片 1"' in html and "data:image" not in html
+    src = re.search(r'<img src="(/report/photo/[^"]+)" alt="消息照片 1"', html).group(1)
+    thumbnail = client.get(src)
+    assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     with app.app_context():
         message = db.session.scalars(select(ReportMessage).order_by(ReportMessage.id)).all()[-1]
         assert message.author == "reporter" and len(message.photos) == 1
@@ -203,7 +206,7 @@ def test_reward_claim_slip_shown_and_checkable(client, app):
     _approve_reward(app)
     page = followup(client, code).get_data(as_text=True)
     html = _action(client, page, "/report/followup/claim-slip", "slip").get_data(as_text=True)
-    slip = re.search(r'class="slip-code code">([^<]+)<', html).group(1)
+    slip = _slip_on(html)
     with app.app_context(), app.test_request_context():
         assert reward_claims.check_claim_slip(slip).id == _report(app).reward.id
     # A new slip voids the first.
@@ -215,6 +218,47 @@ def test_reward_claim_slip_shown_and_checkable(client, app):
 
         with pytest.raises(TokenInvalid):
             reward_claims.check_claim_slip(slip)
+
+
+def _slip_on(html: str) -> str:
+    return re.search(r'name="slip" value="([^"]+)"', html).group(1)
+
+
+def _copy(client, html: str, path: str, slip: str | None = None):
+    code = re.search(r'name="code" value="([^"]+)"', html).group(1)
+    return client.post(path, data={"csrf_token": csrf_from(html), "code": code,
+                                   "slip": slip if slip is not None else _slip_on(html)})
+
+
+def test_the_slip_is_short_and_can_be_downloaded_and_printed(client, app):
+    number, code = submit_report(client)
+    _approve_reward(app)
+    page = followup(client, code).get_data(as_text=True)
+    html = _action(client, page, "/report/followup/claim-slip", "slip").get_data(as_text=True)
+    slip = _slip_on(html)
+    # Written like the receipt code: 5 groups of 4, no I, L, O or U, shown group by group.
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(?:-[0-9A-HJKMNP-TV-Z]{4}){4}", slip)
+    assert "".join(re.findall(r'<span class="code-group">([^<]+)</span>', html)) == slip
+    with app.app_context():
+        due = _report(app).reward.claim_due
+    download = _copy(client, html, "/report/followup/claim-slip.txt")
+    assert download.status_code == 200 and download.mimetype == "text/plain"
+    assert "attachment" in download.headers["Content-Disposition"]
+    text = download.get_data(as_text=True)
+    assert slip in text and f"{due.year}年{due.month}月{due.day}日" in text
+    assert not re.search(r"\d{1,2}:\d{2}", text)  # a date, never a time
+    printed = _copy(client, html, "/report/followup/claim-slip/print")
+    body = printed.get_data(as_text=True)
+    assert printed.status_code == 200 and slip.split("-")[0] in body
+    assert 'media="print"' in body and "举报奖励领奖凭证" in body
+    assert "noindex" in body and 'name="slip"' not in body  # nothing to send on from here
+    # Only the current slip is written out again, and only to the holder of the receipt code.
+    forged = slip[:-1] + ("0" if slip[-1] != "0" else "1")
+    assert _copy(client, html, "/report/followup/claim-slip.txt", forged).status_code == 400
+    _action(client, followup(client, code).get_data(as_text=True),
+            "/report/followup/claim-slip", "slip")
+    refused = _copy(client, html, "/report/followup/claim-slip/print")
+    assert refused.status_code == 400 and "已作废" in refused.get_data(as_text=True)
 
 
 def test_expired_claimed_paid_are_shown(client, app):
@@ -294,3 +338,18 @@ def test_right_and_wrong_codes_take_the_same_time(tmp_path):
     assert min(timings.values()) >= minimum
     assert max(timings.values()) - min(timings.values()) < 0.25, timings
 
+
+
+def test_erasure_is_offered_only_when_something_is_left_to_erase(client, app):
+    number, code = submit_report(client)  # no contact details left
+    page = followup(client, code).get_data(as_text=True)
+    assert "没有留" in page and "/report/followup/erase" not in page
+    _approve_reward(app)
+    page = followup(client, code).get_data(as_text=True)
+    assert "/report/followup/erase" not in page  # approved, nothing claimed yet
+    page = _action(client, page, "/report/followup/claim-slip", "slip").get_data(as_text=True)
+    assert "/report/followup/erase" in page  # a slip can be voided
+
+    other = app.test_client()
+    number, code = submit_report(other, callback="y", contact="13800001111")
+    assert "/report/followup/erase" in followup(other, code).get_data(as_text=True)

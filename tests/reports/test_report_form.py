@@ -29,8 +29,28 @@ def test_form_page_explains_kinds_and_has_a_hidden_honeypot(client):
     for label in ("重大事故隐患", "安全生产非法违法行为", "瞒报谎报事故"):
         assert label in html
     assert 'enctype="multipart/form-data"' in html
-    assert re.search(r'<div class="hp" aria-hidden="true">', html)
     assert "<script" not in html
+
+
+HONEYPOT = "extra_comment"
+# Words in a field's name, id or label that browsers and password managers take as something to
+# autofill (Chromium's and Safari's heuristics include a contact card's homepage and fax).
+AUTOFILL_WORDS = re.compile(
+    r"url|web|site|home|email|mail|phone|tel|fax|name|nick|user|addr|city|zip|postal|company|"
+    r"网址|网站|主页|邮箱|电话|手机|姓名|地址|单位", re.I)
+
+
+def test_honeypot_is_hidden_unfocusable_and_not_autofilled(client):
+    html = client.get("/report").get_data(as_text=True)
+    wrapper = re.search(r'<div class="hp"[^>]*>(.*?)</div>', html, re.S)
+    assert wrapper, "no honeypot on the form"
+    # Hidden by the HTML itself (no stylesheet needed) and from screen readers.
+    assert " hidden" in wrapper.group(0) and 'aria-hidden="true"' in wrapper.group(0)
+    field = re.search(r"<input[^>]*>", wrapper.group(1)).group(0)
+    assert f'name="{HONEYPOT}"' in field
+    assert 'autocomplete="off"' in field and 'tabindex="-1"' in field
+    label = re.sub(r"<[^>]+>", "", wrapper.group(1)).strip()
+    assert not AUTOFILL_WORDS.search(HONEYPOT + " " + label), label
 
 
 def test_errors_are_summarised_linked_and_input_kept(client):
@@ -67,10 +87,32 @@ def test_callback_contact_is_stored(client, app):
         assert db.session.scalar(select(Report)).contact == "微信 xsbn-reporter"
 
 
-def test_honeypot_refused(client, app):
-    assert fill_form(client, website="http://spam.example").status_code == 400
+def test_a_filled_honeypot_gives_the_form_back_with_the_input_kept(client, app):
+    # A citizen whose browser filled the hidden field loses nothing: the form comes back with
+    # what was typed, the hidden field emptied and a neutral request to check and send again.
+    response = fill_form(client, **{HONEYPOT: "http://spam.example"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "请核对所填内容" in html and 'class="error-summary"' in html
+    for name in ("enterprise_name", "place", "seen_since"):
+        assert REPORT_FIELDS[name] in html
+    assert REPORT_FIELDS["description"] in html
+    assert "spam.example" not in html
+    # Nothing is kept for a robot, and nothing moves on to the check page.
     with app.app_context():
         assert _count(ReportDraft) == 0
+    assert client.get("/report/check").status_code == 303
+    # Sent again as the page now stands (the hidden field empty), it goes through.
+    assert fill_form(client, **{HONEYPOT: ""}).status_code == 303
+
+
+def test_a_filled_honeypot_names_other_problems_and_lost_photos(client, app):
+    response = fill_form(client, [jpeg_bytes()], enterprise_name="", **{HONEYPOT: "x"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'href="#enterprise_name"' in html and "请重新选择照片" in html
+    with app.app_context():
+        assert _count(ReportPhoto) == 0 and _count(ReportDraft) == 0
 
 
 def test_bad_photo_named_by_number_and_valid_photos_kept(client, app):

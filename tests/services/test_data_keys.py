@@ -200,7 +200,8 @@ def test_rotation_reads_in_batches(app, tmp_path, monkeypatch):
 def test_every_encrypted_column_is_found():
     assert sorted(f"{t.name}.{c.name}" for t, c in data_keys.encrypted_columns()) == [
         "report_drafts.payload", "report_events.note", "report_messages.body",
-        "report_photos.data", "reports.contact", "reports.decline_reason",
+        "report_photos.data", "report_photos.thumbnail", "reports.contact",
+        "reports.decline_reason",
         "reports.description", "reports.enterprise_name", "reports.extension_reason",
         "reports.place", "reports.seen_since", "reports.uscc", "reward_rejections.reason",
         "rewards.payment_details", "rewards.payment_reference", "rewards.rejection_reason",

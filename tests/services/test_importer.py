@@ -269,8 +269,19 @@ def test_personal_data_is_masked_on_publication(app_ctx, tmp_path):
     item = db.session.scalar(select(Decision))
     assert "532822198507123450" not in item.facts and "13987654321" not in item.facts
     assert "5328**************" in item.facts and "139****4321" in item.facts
-    assert item.party_name == "岩某（身份证号5328**************）"
-    assert item.party_address == "联系电话139****4321"
+    # No credit code: a natural person, published by surname, the address to the county.
+    assert item.party_name == "岩某"
+    assert item.party_address == "景洪市"
+
+
+def test_a_natural_persons_name_and_address_are_masked_on_import(app_ctx, tmp_path):
+    row = DECISION | {"enterprise_name": "张三丰", "uscc": "",
+                      "party_address": "景洪市嘎洒镇曼景法村12号",
+                      "facts": "张三丰无证经营，手机1381 2345 678。"}
+    import_file("decisions", jsonl(tmp_path, row))
+    item = db.session.scalar(select(Decision))
+    assert (item.party_name, item.party_address) == ("张某", "景洪市")
+    assert item.facts == "张某无证经营，手机138****5678。"
 
 
 def test_report_is_masked_after_markdown_rendering(app_ctx, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -112,3 +113,57 @@ def test_erasure_after_payment_keeps_the_payment(app_ctx):
     db.session.commit()
     reward_claims.erase_personal_details(reward.report)
     assert reward.status == "paid" and reward.payment_details is None
+
+
+# --- a slip people can copy by hand (issue 13 §3, issue 14 §7) ---------------------------------
+
+SHORT_SLIP = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(?:-[0-9A-HJKMNP-TV-Z]{4}){4}$")
+
+
+def test_the_slip_is_short_plain_and_carries_no_time(app_ctx):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    # 5 groups of 4 from Crockford's base32: no I, L, O or U, no lower case, no punctuation.
+    assert SHORT_SLIP.match(slip), slip
+    # Nothing in it but random characters and a check: no signing time to the second.
+    with pytest.raises(tokens.TokenInvalid):
+        tokens.unsign(reward_claims.SLIP_PURPOSE, slip, max_age_seconds=10**9)
+    # Only a keyed hash is stored: the database alone does not hold the slip.
+    stored = reward.slip_nonce
+    assert stored and reward_claims.receipts.normalize(slip) not in stored and slip not in stored
+
+
+@pytest.mark.parametrize("typed", [
+    lambda s: s.lower(),
+    lambda s: s.replace("-", ""),
+    lambda s: s.replace("-", " "),
+    lambda s: " " + s.lower().replace("-", "  ") + " ",
+    lambda s: s.replace("1", "l").replace("0", "o"),  # Crockford: l → 1, o → 0
+])
+def test_the_slip_is_checked_whatever_its_case_spaces_and_hyphens(app_ctx, typed):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    assert reward_claims.check_claim_slip(typed(slip)).id == reward.id
+
+
+def test_a_well_formed_slip_that_was_never_issued_is_refused(app_ctx):
+    reward = _reward()
+    slip = reward_claims.issue_claim_slip(reward)
+    other, _ = reward_claims._new_slip()  # right check part, never stored
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(other)
+    one_typo = slip[:-1] + ("0" if slip[-1] != "0" else "1")
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(one_typo)
+
+
+def test_a_signed_slip_issued_before_the_short_form_still_works_until_renewed(app_ctx):
+    reward = _reward()
+    reward_claims.issue_claim_slip(reward)
+    reward.slip_nonce = "0123456789abcdef"  # a slip issued by the previous version
+    db.session.commit()
+    old = tokens.sign(reward_claims.SLIP_PURPOSE, {"r": reward.id, "n": "0123456789abcdef"})
+    assert reward_claims.check_claim_slip(old).id == reward.id
+    reward_claims.issue_claim_slip(reward)
+    with pytest.raises(tokens.TokenInvalid):
+        reward_claims.check_claim_slip(old)

@@ -5,6 +5,8 @@ report by its number, and one audit event per view of a report's page (issue 14 
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -87,6 +89,7 @@ PAGES = [
         "assigned handler", "other handler", "handler, case unassigned", "approver",
         "approver, case unassigned", "administrator"}),
     ("photo", "/staff/reports/{report_id}/photos/{photo_id}", {"assigned handler"}),
+    ("thumbnail", "/staff/reports/{report_id}/photos/{photo_id}/thumbnail", {"assigned handler"}),
     ("rewards", "/staff/rewards/", {"assigned handler", "other handler",
                                     "handler, case unassigned", "approver",
                                     "approver, case unassigned"}),
@@ -218,14 +221,18 @@ def test_one_audit_event_per_view_of_a_report_whatever_its_photos(app):
                                              data=PHOTO))
         db.session.commit()
         photo_ids = [p.id for p in report.photos]
-    page = client.get(f"/staff/reports/{case.report_id}").get_data(as_text=True)
-    for photo_id in photo_ids:  # what the browser fetches for the page
-        url = f"/staff/reports/{case.report_id}/photos/{photo_id}"
-        assert url in page
-        assert client.get(url).status_code == 200
-    assert actions(app, case.report_id) == ["report_view"]
-    client.get(f"/staff/reports/{case.report_id}")
+    for _ in range(2):
+        page = client.get(f"/staff/reports/{case.report_id}").get_data(as_text=True)
+        # What the browser fetches for the page: its thumbnails, one per photo.
+        fetched = [html.unescape(u) for u in re.findall(r'<img src="([^"]+)"', page)]
+        assert len(fetched) == len(photo_ids)
+        for url in fetched:
+            assert client.get(url).status_code == 200, url
     assert actions(app, case.report_id) == ["report_view", "report_view"]
+    # Opening a full photo from the page is a step of its own.
+    assert f"/staff/reports/{case.report_id}/photos/{photo_ids[0]}" in page
+    client.get(f"/staff/reports/{case.report_id}/photos/{photo_ids[0]}")
+    assert actions(app, case.report_id) == ["report_view", "report_view", "report_photo_view"]
 
 
 def test_a_photo_opened_without_its_page_is_audited_by_itself(app):

@@ -436,3 +436,70 @@ def test_power_list_changes_and_licences_are_on_the_deadline_board(app, editor):
     decisions = html[html.index("待公开的执法决定（7 / 20 个工作日）"):]
     row = re.search(r"<tr>\s*<td[^>]*>公开行政许可决定</td>.*?</tr>", decisions, re.S).group(0)
     assert "许可企业" in row and "2026年12月1日" in row and "还剩 4 个工作日" in row
+
+
+# --- masking, checked on the published page (issue 14 §5) ---------------------------------------
+
+
+def _seen(html: str) -> str:
+    """What a reader of ``html`` sees or follows: text with references decoded, link targets."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+
+        def handle_data(self, data):
+            self.parts.append(data)
+
+        def handle_starttag(self, tag, attrs):
+            self.parts += [f" {v} " for k, v in attrs if k in ("href", "title", "content") and v]
+
+    reader = Reader()
+    reader.feed(html)
+    return re.sub(r"\s+", "", "".join(reader.parts))
+
+
+def test_a_natural_persons_decision_is_published_masked(app, editor):
+    facts = ("当事人张三丰（身份证号532801198503121230），手机 138  1234  5678、"
+             "1391 2345 678，无证经营。")
+    item_id = created_id(post_form(editor, "/staff/decisions/new", decision_data(
+        uscc="", party_name="张三丰", party_address="西双版纳州景洪市嘎洒镇曼景法村12号",
+        facts=facts)))
+    detail = f"/staff/decisions/{item_id}"
+    post_action(editor, f"{detail}/publish", detail)
+    public = app.test_client()
+    for url in (f"/decisions/{item_id}", f"/api/v1/decisions/{item_id}"):
+        seen = _seen(public.get(url).get_data(as_text=True))
+        for secret in ("张三丰", "曼景法村", "嘎洒镇", "532801198503121230", "13812345678",
+                       "13912345678"):
+            assert secret not in seen, (url, secret)
+    page = _seen(public.get(f"/decisions/{item_id}").get_data(as_text=True))
+    assert "张某" in page and "西双版纳州景洪市" in page
+    assert "5328**************" in page and "138****5678" in page and "139****5678" in page
+
+
+def test_an_enterprise_party_keeps_its_name_and_address(app, editor):
+    item_id = created_id(post_form(editor, "/staff/decisions/new", decision_data(
+        party_address="景洪市嘎洒镇曼景法村12号")))
+    stored = get(app, Decision, item_id)
+    assert stored.party_name == "景洪市澜沧江采石有限公司"
+    assert stored.party_address == "景洪市嘎洒镇曼景法村12号"
+
+
+def test_an_accident_report_is_masked_as_it_renders(app, editor):
+    source = ("## 三、伤亡情况\n\n死者家属电话138**1234**5678，"
+              "证人电话&#49;3912345678，[拨打](tel:13712345678)。\n\n"
+              "身份证号**5328**01198503121230。\n")
+    item_id = created_id(post_form(editor, "/staff/accidents/new",
+                                   accident_data(report_source=source)))
+    detail = f"/staff/accidents/{item_id}"
+    post_action(editor, f"{detail}/publish", detail)
+    public = app.test_client()
+    for url in (f"/accidents/{item_id}", f"/api/v1/accidents/{item_id}", "/accidents.csv"):
+        seen = _seen(public.get(url).get_data(as_text=True))
+        for secret in ("13812345678", "13912345678", "13712345678", "532801198503121230"):
+            assert secret not in seen, (url, secret)
+    page = public.get(f"/accidents/{item_id}").get_data(as_text=True)
+    assert "拨打" in page and "137****5678" not in page.replace("tel:137****5678", "")

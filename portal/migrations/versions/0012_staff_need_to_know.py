@@ -7,7 +7,7 @@ administrator and in force only once a different one confirms it.  Roles held be
 migration stay in force; nothing is moved.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 00:00:00.000000
 """
 
@@ -18,7 +18,7 @@ import portal.models
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -113,7 +113,8 @@ def item_new(kind: str):
 
 def _flash_masked(saved: publishing.Saved) -> None:
     if saved.masked:
-        flash("已遮盖" + "、".join(saved.masked) + "中的身份证号或手机号。", "info")
+        flash("已遮盖" + "、".join(saved.masked)
+              + "中的个人信息（身份证号、手机号，自然人的姓名和详细地址）。", "info")
 
 
 @bp.get(f"/{KIND}/<int:item_id>")

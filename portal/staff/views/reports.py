@@ -11,7 +11,6 @@ its page shows are covered by it.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import (
@@ -22,7 +21,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user
@@ -41,6 +39,7 @@ from portal.models import (
     local_today,
 )
 from portal.services import cases, reward_claims, rewards
+from portal.services import reports as report_service
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
@@ -65,10 +64,6 @@ from portal.staff.models import ADMIN, APPROVER, HANDLER
 
 # How many of an enterprise's decisions the 文号 picker offers.
 DECISION_SUGGESTIONS = 20
-# Reports whose page this session showed lately (id → time): the photos on that page are
-# covered by its audited view; a photo fetched without it is audited on its own.
-VIEWED_KEY = "staff_viewed_reports"
-VIEWED_KEEP = 20
 
 
 def _actor() -> Any:
@@ -180,20 +175,6 @@ def _assign_form(report: Report, form: AssignForm | None = None) -> AssignForm |
     return form
 
 
-def _remember_view(report: Report) -> None:
-    viewed = dict(session.get(VIEWED_KEY) or {})
-    viewed.pop(str(report.id), None)
-    viewed[str(report.id)] = int(time.time())
-    session[VIEWED_KEY] = dict(list(viewed.items())[-VIEWED_KEEP:])
-
-
-def _page_viewed(report: Report) -> bool:
-    """This session showed the report's page within the idle limit (its view covers photos)."""
-    when = (session.get(VIEWED_KEY) or {}).get(str(report.id))
-    idle = current_app.config["SETTINGS"].session_idle_minutes * 60
-    return isinstance(when, int) and time.time() - when <= idle
-
-
 def _render_line(page: cases.CasePage, report: Report, status: int = 200,
                  assign_form: AssignForm | None = None, **forms: Any) -> Any:
     """The page of a report whose content this account may not read: its queue line, and for
@@ -220,7 +201,6 @@ def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
     assign_form = forms.pop("assign_form", None)
     if page.level != cases.CONTENT:
         return _render_line(page, report, status, assign_form, **forms)
-    _remember_view(report)
     blank = {
         "accept_form": ActionForm, "decline_form": DeclineForm, "message_form": MessageForm,
         "extend_form": ExtendForm, "verify_form": VerifyForm, "decision_form": LinkDecisionForm,
@@ -251,8 +231,16 @@ def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
         levels=LEVEL_LABELS,
         assign_form=_assign_form(report, assign_form),
         handler_name=cases.handler_names({report.handler_id}).get(report.handler_id or 0),
+        photo_thumbnail=_photo_thumbnail_url,
         **context,
     ), status
+
+
+def _photo_thumbnail_url(photo: Any) -> str:
+    """The thumbnail's address for this page view: valid for minutes, for this viewer only."""
+    token = report_service.staff_photo_link(photo, viewer_id=current_user.id)
+    return url_for("staff.report_photo_thumbnail", report_id=photo.report_id,
+                   photo_id=photo.id, t=token)
 
 
 @bp.get("/reports/<int:report_id>")
@@ -298,12 +286,37 @@ def report_photo(report_id: int, photo_id: int):
         abort(403)
     except cases.ReportNotFound:
         abort(404)
-    if not _page_viewed(report):
-        # Opened on its own, not as part of the page's audited view.
-        cases.record_photo_view(report, photo, actor=_actor())
+    # Opening a full photo is a deliberate step beyond the page's view: audited by itself
+    # (the thumbnails the page shows are covered by its view, ``report_photo_thumbnail``).
+    cases.record_photo_view(report, photo, actor=_actor())
     response = Response(photo.data, mimetype=photo.media_type)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/reports/<int:report_id>/photos/<int:photo_id>/thumbnail")
+@requires(HANDLER)
+def report_photo_thumbnail(report_id: int, photo_id: int):
+    """A thumbnail on the report page, for the report's assigned handler only (need-to-know).
+    Not audited on its own when its link (``t``) was made minutes ago for this viewer by a
+    page view, which was audited; without such a link (a page left open, a link passed on)
+    the thumbnail is audited like the photo itself."""
+    report = _report(report_id)
+    try:
+        photo = cases.photo_for(report, photo_id, actor=_actor())
+    except cases.AccessDenied:
+        abort(403)
+    except cases.ReportNotFound:
+        abort(404)
+    try:
+        report_service.check_staff_photo_link(request.args.get("t", ""), photo,
+                                              viewer_id=current_user.id)
+    except report_service.PhotoLinkInvalid:
+        cases.record_photo_view(report, photo, actor=_actor())
+    data, media_type = report_service.photo_thumbnail(photo)
+    response = Response(data, mimetype=media_type)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -363,7 +376,7 @@ def report_decline(report_id: int):
 def report_message(report_id: int):
     def send(report: Report, form: Any) -> str:
         cases.send_message(report, actor=_actor(), body=form.message_body.data)
-        return "消息已发送，举报人凭举报凭证查询时可以看到。"
+        return "消息已发送，举报人凭回执码查询时可以看到。"
 
     return _step(report_id, "message_form", MessageForm, send, {"body": "message_body"},
                  anchor="messages-title")

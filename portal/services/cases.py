@@ -7,6 +7,23 @@ encrypted in the report's own tables.  Report text never goes into any search in
 duplicates are found by the keyed digests of the enterprise's credit code and name, and the
 county.
 
+Need-to-know (DESIGN.md §3, issue 13 §4), checked here for every caller, not only in templates:
+
+- A report is assigned to one handler (``Report.handler_id``): automatically at submission by
+  its county (``reports.submit``; the handler of that county with the fewest open cases), or
+  by hand.  Any handler may *take* an unassigned report (``take``, audited); the assigned
+  handler or an administrator may hand it to another handler (``assign``, audited); nobody
+  assigns a report to themselves except by taking an unassigned one.
+- Only the assigned handler reads the report's content (``open_report`` → ``CONTENT``),
+  its photos and messages, and works it; a step on an unassigned report takes it first.
+- An approver sees, for a report with a reward, what the decision needs (``REWARD``: the
+  enterprise, verification result, concealed deaths and level, decision and fine, matter,
+  amount) — never the report's words, photos, messages, contact details or payment details.
+- Anyone else with access to the queue (other handlers, approvers, administrators) sees the
+  queue line only (``LINE``: number, kind, county, status, dates, deadline, who has it).
+- Payment details: only the assigned handler, and only while the approved reward is claimed
+  and waits for payment (``payment_details_for``); that handler records the payment.
+
 States (``portal.models.REPORT_STATES``)::
 
     received ─accept→ accepted ─verify→ verified ─close→ closed ─(reporter)→ reopened
@@ -16,6 +33,8 @@ States (``portal.models.REPORT_STATES``)::
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -69,6 +88,10 @@ class CaseTransitionRefused(CaseError):
     """The report is not in a state that allows this step (e.g. accepting it twice)."""
 
 
+class AccessDenied(CaseError):
+    """The actor may not see or do this on this report (need-to-know)."""
+
+
 class CaseValuesInvalid(CaseError):
     """Values the step needs are missing or wrong; ``errors`` maps form fields to messages."""
 
@@ -114,9 +137,38 @@ def _deadline_column() -> Any:
     )
 
 
+# portal.staff.models' role names, not imported: code the report side uses never imports
+# portal.staff (see portal.services.rewards).
+HANDLER, APPROVER, ADMIN = "handler", "approver", "admin"
+# What of a report an actor may see (``access_level``).
+LINE, REWARD, CONTENT = "line", "reward", "content"
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """What anyone with the queue may see of a report: no word of its content."""
+
+    id: int
+    number: str
+    kind: str
+    kind_label: str
+    county: str
+    status: str
+    status_label: str
+    received_on: date
+    handler_id: int | None
+    purged: bool
+
+    @classmethod
+    def of(cls, report: Report) -> CaseLine:
+        return cls(report.id, report.number, report.kind, report.kind_label, report.county,
+                   report.status, report.status_label, report.received_on, report.handler_id,
+                   report.purged_on is not None)
+
+
 @dataclass(frozen=True)
 class QueueRow:
-    report: Report
+    report: CaseLine
     due: date | None
     days_left: int | None
 
@@ -135,12 +187,17 @@ class QueuePage:
 
 def queue(
     *, status: str = "", kind: str = "", page: int = 1, page_size: int = 20,
-    today: date | None = None,
+    today: date | None = None, handler_id: int | None = None, unassigned: bool = False,
 ) -> QueuePage:
-    """Reports for the handlers, the most urgent first: those with a deadline by that date (so
-    overdue ones lead), then the rest newest first.  ``status`` "open" means any open state."""
+    """Queue lines (``CaseLine``: never content), the most urgent first: those with a deadline
+    by that date (so overdue ones lead), then the rest newest first.  ``status`` "open" means
+    any open state; ``handler_id`` keeps one handler's reports, ``unassigned`` those of none."""
     today = today or local_today()
     conditions: list[Any] = []
+    if handler_id is not None:
+        conditions.append(Report.handler_id == handler_id)
+    elif unassigned:
+        conditions.append(Report.handler_id.is_(None))
     if status == "open":
         conditions.append(Report.status.in_(OPEN_STATES))
     elif status in REPORT_STATES:
@@ -163,7 +220,8 @@ def queue(
     rows = []
     for report in reports:
         when = deadline(report)
-        rows.append(QueueRow(report, when, None if when is None else (when - today).days))
+        rows.append(QueueRow(CaseLine.of(report), when,
+                             None if when is None else (when - today).days))
     return QueuePage(rows, total, page, pages)
 
 
@@ -262,7 +320,148 @@ def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-# ---------------------------------------------------------------- views of content
+# ---------------------------------------------------------------- need-to-know
+
+
+def is_assigned(report: Report, actor: Any) -> bool:
+    """``actor`` is the handler the report is assigned to (and still holds the role)."""
+    return report.handler_id is not None and report.handler_id == actor.id and (
+        HANDLER in actor.roles)
+
+
+def access_level(report: Report, actor: Any) -> str:
+    """``CONTENT`` for the assigned handler, ``REWARD`` for an approver once the report has a
+    reward to decide, ``LINE`` for everyone else."""
+    if is_assigned(report, actor):
+        return CONTENT
+    if APPROVER in actor.roles and report.reward is not None:
+        return REWARD
+    return LINE
+
+
+def require_content(report: Report, actor: Any) -> None:
+    """``AccessDenied`` unless ``actor`` may read the report's content."""
+    if not is_assigned(report, actor):
+        raise AccessDenied("只有承办该举报的人员才能查看举报内容。")
+
+
+def check_worker(report: Report, actor: Any) -> None:
+    """``AccessDenied`` unless ``actor`` may work the report: a handler, and the report is
+    """
+    if HANDLER not in actor.roles:
+        raise AccessDenied("只有举报处理人员才能办理举报。")
+    if report.handler_id is not None and report.handler_id != actor.id:
+        raise AccessDenied("该举报由其他人员承办：请由承办人办理，或请承办人、管理员改派。")
+
+
+def take_for_step(report: Report, actor: Any) -> None:
+    """Take an unassigned report for ``actor`` inside the caller's step (audited; the step
+    commits)."""
+    if report.handler_id is None:
+        report.handler_id = actor.id
+        _audit(report, "report_take", actor)
+
+
+def take(report: Report, *, actor: Any) -> None:
+    """A handler takes an unassigned report: from now on they read and work it (audited)."""
+    if HANDLER not in actor.roles:
+        raise AccessDenied("只有举报处理人员才能承办举报。")
+    if report.handler_id == actor.id:
+        raise CaseTransitionRefused("您已承办该举报。")
+    if report.handler_id is not None:
+        raise CaseTransitionRefused("该举报已由其他人员承办：请由承办人或管理员改派。")
+    take_for_step(report, actor)
+    db.session.commit()
+
+
+def assignable_handlers() -> list[Any]:
+    """Active accounts holding the handler role, by name (the choices for ``assign``)."""
+    from portal.staff.models import StaffRole, StaffUser
+
+    return list(db.session.scalars(
+        select(StaffUser).join(StaffRole, StaffRole.user_id == StaffUser.id)
+        .where(StaffRole.role == HANDLER, StaffUser.active.is_(True))
+        .order_by(StaffUser.username)
+    ))
+
+
+def assign(report: Report, *, actor: Any, handler_id: int | None) -> Any:
+    """Hand the report to another handler.  Allowed to an administrator and to the handler
+    who has it; never to oneself (taking an unassigned report is ``take``).  Returns the new
+    handler's account."""
+    if ADMIN not in actor.roles and not is_assigned(report, actor):
+        raise AccessDenied("只有承办人或管理员才能改派举报。")
+    target = next((h for h in assignable_handlers() if h.id == handler_id), None)
+    if target is None:
+        raise CaseValuesInvalid({"handler_id": "请选择一位启用中的举报处理人员。"})
+    if target.id == actor.id:
+        raise CaseValuesInvalid({"handler_id": "不能把举报指派给自己：未分配的举报可直接承办。"})
+    if target.id == report.handler_id:
+        raise CaseValuesInvalid({"handler_id": "该举报已由此人承办。"})
+    before = report.handler_id
+    report.handler_id = target.id
+    _audit(report, "report_assign", actor, handler=[before, target.id])
+    db.session.commit()
+    return target
+
+
+def handler_for_county(county: str) -> int | None:
+    """The handler new reports of ``county`` go to: among active handlers with that county,
+    the one with the fewest open reports, then the oldest account.  None if nobody has it."""
+    from portal.staff.models import StaffCounty, StaffRole, StaffUser
+
+    open_cases = (
+        select(func.count()).select_from(Report)
+        .where(Report.handler_id == StaffUser.id, Report.status.in_(OPEN_STATES))
+        .scalar_subquery()
+    )
+    return db.session.scalar(
+        select(StaffUser.id)
+        .join(StaffRole, StaffRole.user_id == StaffUser.id)
+        .join(StaffCounty, StaffCounty.user_id == StaffUser.id)
+        .where(StaffRole.role == HANDLER, StaffCounty.county == county,
+               StaffUser.active.is_(True))
+        .order_by(open_cases, StaffUser.id)
+        .limit(1)
+    )
+
+
+def handler_names(ids: set[int | None]) -> dict[int, str]:
+    """Display names of the handlers with these ids (for queue lines)."""
+    from portal.staff.models import StaffUser
+
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.name for u in db.session.scalars(
+        select(StaffUser).where(StaffUser.id.in_(wanted)))}
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """A report as ``actor`` may see it: ``report`` only at ``CONTENT``, ``reward_report`` (the
+    report, for the reward fields the template shows) only at ``REWARD``."""
+
+    level: str
+    line: CaseLine
+    due: date | None
+    report: Report | None = None
+    reward_report: Report | None = None
+
+
+def open_report(report: Report, *, actor: Any) -> CasePage:
+    """The report page's data for ``actor``.  Showing content (or the reward summary) is one
+    audited view of the report: exactly one ``report_view`` event per call, which also
+    covers the thumbnails the page shows (their links are made by this view)."""
+    level = access_level(report, actor)
+    page = CasePage(level, CaseLine.of(report), deadline(report))
+    if level == CONTENT:
+        record_view(report, actor=actor)
+        return CasePage(level, page.line, page.due, report=report)
+    if level == REWARD:
+        record_view(report, actor=actor, page="reward_summary")
+        return CasePage(level, page.line, page.due, reward_report=report)
+    return page
 
 
 def record_view(report: Report, *, actor: Any, page: str = "report") -> None:
@@ -271,10 +470,68 @@ def record_view(report: Report, *, actor: Any, page: str = "report") -> None:
     db.session.commit()
 
 
+def photo_for(report: Report, photo_id: int, *, actor: Any) -> ReportPhoto:
+    """A photo of the report, for its assigned handler only (``AccessDenied`` otherwise)."""
+    require_content(report, actor)
+    return get_photo(report, photo_id)
+
+
 def record_photo_view(report: Report, photo: ReportPhoto, *, actor: Any) -> None:
-    """Write to the audit log that ``actor`` opened one of the report's photos."""
+    """Write to the audit log that ``actor`` opened one of the report's photos (the full photo,
+    or a thumbnail without a fresh link from a view of the page)."""
     _audit(report, "report_photo_view", actor, photo=photo.id)
     db.session.commit()
+
+
+def may_see_reward(report: Report, actor: Any) -> bool:
+    """Approvers (any reward) and the report's assigned handler see a reward's page."""
+    return APPROVER in actor.roles or is_assigned(report, actor)
+
+
+def may_pay(reward: Any, actor: Any) -> bool:
+    """Who records the payment: the report's assigned handler, once the approved reward has
+    been claimed (payment details are theirs to read then, and no one else's)."""
+    return reward.status == "claimed" and is_assigned(reward.report, actor)
+
+
+def require_payer(reward: Any, actor: Any) -> None:
+    """``AccessDenied`` unless ``actor`` may record the payment of ``reward``."""
+    if not is_assigned(reward.report, actor):
+        raise AccessDenied("奖励由承办该举报的人员在举报人申领后登记发放。")
+
+
+def payment_details_for(reward: Any, *, actor: Any) -> str | None:
+    """The reporter's payment details if ``actor`` may read them now (``may_pay``), else None.
+    Reading them is an audited view of the report."""
+    if not (may_pay(reward, actor) and reward.payment_details):
+        return None
+    record_view(reward.report, actor=actor, page="reward_payment_details")
+    return reward.payment_details
+
+
+# ---------------------------------------------------------------- finding by number
+
+NUMBER_PATTERN = re.compile(r"^JB(\d{4})-?(\d{1,12})$")
+
+
+class NumberInvalid(CaseError):
+    """Not a report number at all (the format is JB2026-000008)."""
+
+
+def find_by_number(text: str) -> Report:
+    """The report with this number (``JB2026-000008``; case, full-width characters, spaces
+    and leading zeros do not matter).  ``NumberInvalid`` for something that is not a number,
+    ``ReportNotFound`` for a number no report has."""
+    raw = unicodedata.normalize("NFKC", text or "")
+    compact = "".join(ch for ch in raw if not ch.isspace()).upper()
+    match = NUMBER_PATTERN.match(compact)
+    if match is None:
+        raise NumberInvalid("举报编号的格式为 JB2026-000008。")
+    year, row_id = int(match.group(1)), int(match.group(2))
+    report = db.session.get(Report, row_id) if 0 < row_id <= reports.MAX_ROW_ID else None
+    if report is None or report.received_on.year != year:
+        raise ReportNotFound(f"没有编号为 JB{year}-{row_id:06d} 的举报。")
+    return report
 
 
 # ---------------------------------------------------------------- transitions
@@ -283,6 +540,7 @@ def record_photo_view(report: Report, photo: ReportPhoto, *, actor: Any) -> None
 def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
     """Accept a received report: verification is due ``REPORT_VERIFICATION_DAYS`` later (the
     next working day if that is a rest day).  Returns that date."""
+    check_worker(report, actor)
     _require(report, "received", doing="受理")
     today = today or local_today()
     # No reward can be proposed in this report's matter yet: a received report is either on its
@@ -290,6 +548,7 @@ def accept(report: Report, *, actor: Any, today: date | None = None) -> date:
     start_verification(report, today)
     due = report.verification_due
     assert due is not None
+    take_for_step(report, actor)
     report.status = "accepted"
     report.accepted_on = today
     report.handler_id = actor.id
@@ -311,9 +570,11 @@ def start_verification(report: Report, start: date) -> None:
 
 def decline(report: Report, *, actor: Any, reason: str, today: date | None = None) -> None:
     """Decline a received report with a reason the reporter reads at follow-up."""
+    check_worker(report, actor)
     _require(report, "received", doing="作不予受理")
     reason = _reason(reason, "reason", "不予受理的理由")
     today = today or local_today()
+    take_for_step(report, actor)
     report.status = "declined"
     report.decline_reason = reason
     report.handler_id = actor.id
@@ -324,6 +585,7 @@ def decline(report: Report, *, actor: Any, reason: str, today: date | None = Non
 
 def send_message(report: Report, *, actor: Any, body: str, today: date | None = None) -> None:
     """A message or question to the reporter, who reads it (and may answer) at follow-up."""
+    check_worker(report, actor)
     if report.purged_on is not None:
         raise CaseTransitionRefused("该举报的内容已按保存期限清除，不能再发送消息。")
     text = (body or "").strip()
@@ -331,6 +593,7 @@ def send_message(report: Report, *, actor: Any, body: str, today: date | None = 
         raise CaseValuesInvalid({"body": "请填写消息内容。"})
     if len(text) > MAX_MESSAGE_LENGTH:
         raise CaseValuesInvalid({"body": f"消息不能超过 {MAX_MESSAGE_LENGTH} 个字。"})
+    take_for_step(report, actor)
     report.messages.append(ReportMessage(
         sent_on=today or local_today(), author="staff", staff_id=actor.id, body=text,
     ))
@@ -347,6 +610,7 @@ def extend(
     The extension lengthens the one verification period: its days are added to the period's
     last day by the calendar (not to that day moved off a rest day), and the new last day is
     moved off a rest day in its turn (民法典 Art. 203)."""
+    check_worker(report, actor)
     _require(report, "accepted", doing="延长核查期限")
     if report.extension_reason is not None:
         raise CaseTransitionRefused("核查期限只能延长一次，本举报已延长过。")
@@ -360,6 +624,7 @@ def extend(
     if errors:
         raise CaseValuesInvalid(errors)
     assert days is not None and report.verification_due is not None
+    take_for_step(report, actor)
     before = report.verification_due
     # Reports accepted before the period's end was stored: their due date was never moved.
     end = report.verification_period_end or before
@@ -381,6 +646,7 @@ def verify(
     """Record what verification found (属实 / 部分属实 / 不属实) and, where the report
     revealed a concealed accident (its kind, or a hazard or violation report that also did), the
     concealed deaths and the finally confirmed level (the concealed part's reward base)."""
+    check_worker(report, actor)
     _require(report, "accepted", doing="登记核查结果")
     errors = {}
     if result not in VERIFICATION_RESULTS:
@@ -396,6 +662,7 @@ def verify(
     if errors:
         raise CaseValuesInvalid(errors)
     today = today or local_today()
+    take_for_step(report, actor)
     report.status = "verified"
     report.verification_result = result
     report.verified_on = today
@@ -417,6 +684,7 @@ def link_decision(
     for the reported hazard or violation, where it is not the whole fine (the decision also
     punishes a concealed accident) or the report is of a concealed accident that also showed
     a hazard.  Returns the decision."""
+    check_worker(report, actor)
     _require(report, "accepted", "verified", "closed", "reopened", doing="关联处罚决定")
     if report.closed_as == "duplicate":
         raise CaseTransitionRefused("重复举报已合并到先前的举报办理，请在先前的举报上关联决定。")
@@ -435,6 +703,7 @@ def link_decision(
             raise CaseValuesInvalid({"hazard_fine_yuan": "不能超过该决定的罚款金额。"})
     if _live_reward_in(matter_reports(report)) is not None:
         raise CaseTransitionRefused("已提出奖励，不能再更改关联的处罚决定。")
+    take_for_step(report, actor)
     before = report.decision.document_no if report.decision else None
     report.decision = decision
     report.hazard_fine_yuan = hazard_fine_yuan
@@ -452,6 +721,7 @@ def mark_duplicate(
 ) -> Report:
     """Close ``report`` as the same matter as an earlier report; its reporter is told so and
     that only the first accepted report of a matter is rewarded.  Returns the original."""
+    check_worker(report, actor)
     _require(report, *OPEN_STATES, doing="标记为重复举报")
     original = db.session.get(Report, original_id) if original_id else None
     if original is None or original.id == report.id:
@@ -479,6 +749,7 @@ def mark_duplicate(
             f"{original.number} 所在事项已为 {holder.number} 提出奖励，而 {first.number} 受理在先："
             f"请先由审批人员驳回该奖励，再合并。")
     today = today or local_today()
+    take_for_step(report, actor)
     report.duplicate_of = original
     report.status = "closed"
     report.closed_as = "duplicate"
@@ -497,6 +768,7 @@ def close(
     report: Report, *, actor: Any, closed_as: str, note: str = "", today: date | None = None
 ) -> None:
     """Close a verified report: rectified or handled if it was (partly) true, unfounded if not."""
+    check_worker(report, actor)
     _require(report, "verified", doing="办结")
     allowed = CLOSE_OUTCOMES_FALSE if report.verification_result == "false" else CLOSE_OUTCOMES_TRUE
     if closed_as not in allowed:
@@ -506,6 +778,7 @@ def close(
     if len(note) > MAX_TEXT_LENGTH:
         raise CaseValuesInvalid({"note": f"说明不能超过 {MAX_TEXT_LENGTH} 个字。"})
     today = today or local_today()
+    take_for_step(report, actor)
     report.status = "closed"
     report.closed_as = closed_as
     report.closed_on = today
@@ -521,9 +794,12 @@ def handle_reopening(
     """The reporter said a report closed as rectified is not fixed.  Either verify again
     (accepted, with a new verification deadline, which is returned) or close it again; either
     way with a note the reporter reads."""
+    check_worker(report, actor)
     _require(report, "reopened", doing="处理重新反映")
     note = _reason(note, "note", "给举报人的说明")
     today = today or local_today()
+    if outcome in ("accept", "close"):
+        take_for_step(report, actor)
     if outcome == "accept":
         start_verification(report, today)
         due = report.verification_due

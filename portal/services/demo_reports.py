@@ -244,7 +244,8 @@ def _play(step: str, report: Report, decision: Decision | None, originals: list[
     reward_claims.claim_by_transfer(reward, f"{DEMO_MARK}开户行：演示银行；账号：6222 0000 0000 0000",
                                     today=on(30))
     if step in ("reward_paid", "concealed_paid"):
-        rewards.record_payment(reward, actor=approver, paid_on=on(35), today=on(35),
+        # The report's handler pays (need-to-know: only the payer reads payment details).
+        rewards.record_payment(reward, actor=handler, paid_on=on(35), today=on(35),
                                reference=f"{DEMO_MARK}转账流水 {rng.randint(10**9, 10**10)}")
 
 

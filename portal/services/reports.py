@@ -299,7 +299,13 @@ def submit(
         acceptance_due=working_calendar().add_working_days(
             today, REPORT_ACCEPTANCE_WORKING_DAYS).due,
     )
+    # Assigned by its county to a handler (need-to-know, ``cases``).  Deliberately not an
+    # audit event: those carry the time to the second, which would date the reporter's visit;
+    # the rule and the report's row say who got it.
+    from portal.services import cases  # late: cases imports this module
+
     try:
+        report.handler_id = cases.handler_for_county(fields["county"])
         db.session.add(report)
         report.add_event("received", today)
         db.session.flush()

@@ -154,8 +154,10 @@ def _audit(reward: Reward, action: str, actor: Any, **summary: Any) -> None:
 
 def propose(report: Report, *, actor: Any, today: date | None = None) -> Reward:
     """A handler proposes the reward the rules give ``report``; an approver decides it."""
+    cases.check_worker(report, actor)  # need-to-know: the report's handler proposes
     amount = check_eligible(report)
     today = today or local_today()
+    cases.take_for_step(report, actor)
     values = {"status": "proposed", "amount_yuan": amount.amount_yuan, "basis": amount.basis,
               "proposed_by_id": actor.id, "proposed_on": today, "decided_by_id": None,
               "decided_on": None, "rejection_reason": None}
@@ -236,6 +238,7 @@ def record_payment(
         raise RewardTransitionRefused(
             f"该奖励当前为“{reward.status_label}”：举报人申领后才能登记发放。"
         )
+    cases.require_payer(reward, actor)  # need-to-know: only the payer reads payment details
     today = today or local_today()
     errors = {}
     reference = (reference or "").strip()

@@ -48,6 +48,9 @@ def create_staff(username: str, roles: tuple[str, ...], display_name: str,
     else:
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
     try:
+        # No ``actor``: the operator on the server grants every role directly (someone with a
+        # shell there could write the database anyway); in the back office a role that reads
+        # reports waits for a second administrator.  Audited as "system".
         user = accounts.create_account(
             username=username, password=password, roles=roles, display_name=display_name,
             totp_confirmed=True, actor_name="system",
@@ -85,6 +88,8 @@ def demo_staff() -> None:
     password = _demo_password()
     user = accounts.find(DEMO_USERNAME)
     if user is None:
+        # Created as the operator (no ``actor``): every role at once, as ``create-staff`` does.
+        # It still reads only the reports it takes (need-to-know applies to every account).
         user = accounts.create_account(
             username=DEMO_USERNAME, password=password, roles=set(ROLES),
             display_name="演示管理员", totp_confirmed=True, actor_name="system",

@@ -178,6 +178,11 @@ class RolesForm(StaffForm):
     roles = MultiCheckboxField("角色", choices=ROLE_CHOICES)
 
 
+class CountiesForm(StaffForm):
+    counties = MultiCheckboxField("负责的县（市、区）", choices=choices(COUNTIES),
+                                  description="这些县（市、区）的新举报自动分配给此人（须有举报处理角色）。")
+
+
 # ---------------------------------------------------------------- the four kinds
 
 
@@ -580,6 +585,15 @@ class ReportFilterForm(StaffForm):
     status = SelectField("状态", choices=choices({"open": "待办（未办结）", **REPORT_STATES}, "全部"),
                          validators=[Optional()])
     kind = SelectField("类别", choices=choices(REPORT_KINDS, "全部"), validators=[Optional()])
+    assigned = SelectField("承办", choices=choices({"mine": "我承办的", "none": "未分配"}, "全部"),
+                           validators=[Optional()])
+
+
+class AssignForm(StaffForm):
+    """Hand a report to another handler; the choices are set by the view."""
+
+    handler_id = SelectField("改派给", coerce=int, choices=[],
+                             validators=[DataRequired(message="请选择承办人。")])
 
 
 class RewardFilterForm(StaffForm):

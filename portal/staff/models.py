@@ -24,6 +24,12 @@ ROLES: dict[str, str] = {
     APPROVER: "奖励审批",
     ADMIN: "系统管理员（账户）",
 }
+# Roles a second administrator must confirm before they take effect (issue 13 §4): handler and
+# approver read reports; admin confirms the others' grants, so an administrator who could make
+# a second administrator alone (knowing its first password) could also confirm alone.
+CONFIRMED_ROLES: frozenset[str] = frozenset({HANDLER, APPROVER, ADMIN})
+# A pending grant's states.
+GRANT_PENDING, GRANT_CONFIRMED, GRANT_CANCELLED = "pending", "confirmed", "cancelled"
 
 
 def new_session_token() -> str:
@@ -36,6 +42,38 @@ class StaffRole(Base):
         ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class StaffCounty(Base):
+    """A county (``portal.domain.catalog.COUNTIES``) whose new reports go to this handler."""
+
+    __tablename__ = "staff_counties"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    county: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class StaffRoleGrant(Base):
+    """A role proposed for an account by one administrator, in force only once a different
+    administrator (not the account's holder) confirms it.  Kept after the decision."""
+
+    __tablename__ = "staff_role_grants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=GRANT_PENDING, index=True)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None]
+    proposed_by: Mapped[StaffUser | None] = relationship(foreign_keys=[proposed_by_id])
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
 
 
 class StaffUser(Base):
@@ -61,6 +99,9 @@ class StaffUser(Base):
     role_rows: Mapped[list[StaffRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=StaffRole.role
     )
+    county_rows: Mapped[list[StaffCounty]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=StaffCounty.county
+    )
 
     # Flask-Login protocol.
     is_authenticated = True
@@ -84,6 +125,17 @@ class StaffUser(Base):
             raise ValueError(f"unknown roles: {sorted(unknown)}")
         self.role_rows = [r for r in self.role_rows if r.role in wanted] + [
             StaffRole(role=r) for r in sorted(wanted - self.roles)
+        ]
+
+    @property
+    def counties(self) -> frozenset[str]:
+        """Counties whose new reports are assigned to this account (as a handler)."""
+        return frozenset(r.county for r in self.county_rows)
+
+    def set_counties(self, counties: set[str] | frozenset[str] | list[str]) -> None:
+        wanted = set(counties)
+        self.county_rows = [r for r in self.county_rows if r.county in wanted] + [
+            StaffCounty(county=c) for c in sorted(wanted - self.counties)
         ]
 
     def has_any_role(self, roles: set[str] | frozenset[str]) -> bool:

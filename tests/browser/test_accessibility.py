@@ -395,7 +395,9 @@ def reports_site(live_app) -> dict:
     with live_app.app_context():
         proposer = make_staff("handler", username="handler.proposer")
         user = make_staff("handler", "approver", username="handler.axe")
-        report = factories.accepted_report(uscc_digest="same-code", contact="13800001111")
+        # Assigned to the account under test: only a report's handler reads it (need-to-know).
+        report = factories.accepted_report(uscc_digest="same-code", contact="13800001111",
+                                           handler_id=user.id)
         image = io.BytesIO()
         Image.new("RGB", (64, 48), (120, 140, 90)).save(image, "PNG")
         report.photos.append(ReportPhoto(media_type="image/png", width=64, height=48,
@@ -403,12 +405,13 @@ def reports_site(live_app) -> dict:
         report.messages.append(ReportMessage(sent_on=local_today(), author="staff", body="裂缝多宽？"))
         report.messages.append(ReportMessage(sent_on=local_today(), author="reporter", body="约十厘米。"))
         factories.report(uscc_digest="same-code")
-        factories.report(received_on=local_today() - timedelta(days=60))  # overdue
-        verified = factories.accepted_report(status="verified", verification_result="true")
+        overdue = factories.report(received_on=local_today() - timedelta(days=60))
+        verified = factories.accepted_report(status="verified", verification_result="true",
+                                             handler_id=user.id)
         verified.decision = factories.decision(fine_yuan=Decimal(52000))
         waiting = factories.accepted_report(status="verified", verification_result="true")
         claimed = factories.accepted_report(status="closed", closed_as="rectified",
-                                            verification_result="true")
+                                            verification_result="true", handler_id=user.id)
         db.session.flush()
         waiting.reward = Reward(amount_yuan=3000, basis="罚款 ¥10,000 × 15% = ¥1,500，低于最低奖励，按 ¥3,000",
                                 proposed_on=local_today(), proposed_by_id=proposer.id)
@@ -418,7 +421,8 @@ def reports_site(live_app) -> dict:
                                 payment_details="农业银行 6228 4800 0000 0000 000 张某")
         db.session.commit()
         return {"username": user.username, "secret": user.totp_secret, "report": report.id,
-                "verified": verified.id, "waiting": waiting.reward.id, "claimed": claimed.reward.id}
+                "verified": verified.id, "waiting": waiting.reward.id, "claimed": claimed.reward.id,
+                "unassigned": overdue.id}
 
 
 def test_staff_report_pages_have_no_serious_accessibility_violations(live_server, page,
@@ -444,6 +448,9 @@ def test_staff_report_pages_have_no_serious_accessibility_violations(live_server
     assert page.locator("#extend_days").input_value() == "45"
     audit.check("/staff/reports/<id> step failed")
     audit.visit(base + f"/staff/reports/{site['verified']}", "/staff/reports/<id> verified")
+    audit.visit(base + f"/staff/reports/{site['unassigned']}", "/staff/reports/<id> not yet taken")
+    page.goto(base + "/staff/reports/find?number=JB2026-999999")  # a 404 with the queue
+    audit.check("/staff/reports/find unknown number")
     audit.visit(base + "/staff/rewards/", "/staff/rewards")
     audit.visit(base + f"/staff/rewards/{site['waiting']}", "/staff/rewards/<id> to approve")
     audit.visit(base + f"/staff/rewards/{site['claimed']}", "/staff/rewards/<id> to pay")

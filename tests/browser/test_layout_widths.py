@@ -25,6 +25,7 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
+from portal.domain.catalog import COUNTIES
 from portal.extensions import db
 from portal.models import local_today
 from tests import factories
@@ -60,6 +61,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
         power, accident = factories.power(), factories.accident()
         entry = factories.blacklist_entry()
         handler = make_staff("handler", username="layout.handler")
+        # Every county: the report below is assigned to this handler, who may then read it.
+        handler.set_counties(COUNTIES)
         db.session.commit()
         paths = {"power": power.url_path, "decision": decision.url_path,
                  "accident": accident.url_path, "blacklist": entry.url_path, "uscc": ent.uscc}

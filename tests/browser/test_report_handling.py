@@ -1,4 +1,4 @@
-"""A handler accepts a report, asks a question, verifies it, links the decision and proposes a
+"""A handler takes and accepts a report, asks a question, verifies it, links the decision and proposes a
 reward; a different person, an approver, approves it.  The handler works with JavaScript off."""
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ def test_a_report_from_acceptance_to_an_approved_reward(live_server, live_app, p
     sign_in(handler, base, case["handler"], "/staff/reports/")
     handler.click(f"a:has-text('{case['number']}')")
     handler.wait_for_url(re.compile(rf"/staff/reports/{case['report_id']}$"))
+    # Unassigned: the queue line only, until the handler takes the case (need-to-know).
+    assert "采场边坡出现裂缝" not in handler.content()
+    submit(handler, "button:has-text('承办此举报')")
+    assert "您已承办该举报" in handler.content()
     assert "采场边坡出现裂缝" in handler.content()
 
     submit(handler, "button:has-text('受理')")

@@ -287,9 +287,12 @@ def test_proposing_again_keeps_each_rejected_proposal_and_its_reason(staff):
                    today=first_day)
     report.decision.fine_yuan = Decimal(60_000)
     db.session.commit()
+    # Only the report's handler proposes: the case is handed over, and back (need-to-know).
+    cases.assign(report, actor=staff["handler"], handler_id=staff["both"].id)
     rewards.propose(report, actor=staff["both"], today=second_day)
     rewards.reject(reward, actor=staff["approver"], reason="举报前监管部门已在查处。",
                    today=second_day)
+    cases.assign(report, actor=staff["both"], handler_id=staff["handler"].id)
     rewards.propose(report, actor=staff["handler"])
     db.session.expire_all()
     kept = [(r.amount_yuan, r.proposed_by_id, r.proposed_on, r.rejected_by_id, r.rejected_on,

@@ -7,8 +7,8 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from portal.extensions import db
-from portal.models import ReportPhoto, Reward
-from portal.staff.models import ADMIN, APPROVER, EDITOR, HANDLER, ROLES
+from portal.models import Report, ReportPhoto, Reward
+from portal.staff.models import ADMIN, APPROVER, EDITOR, HANDLER, ROLES, StaffRoleGrant
 from tests import factories
 from tests.staff.conftest import csrf_token, login, make_staff
 
@@ -39,9 +39,12 @@ def data(app: Flask) -> dict:
         report.reward = Reward(amount_yuan=3000, basis="测试", proposed_on=report.received_on)
         db.session.commit()
         target = make_staff(EDITOR, username="target.account")
+        grant = StaffRoleGrant(user_id=target.id, role=HANDLER)  # waits for an administrator
+        db.session.add(grant)
+        db.session.commit()
         return {"ids": {k: v.id for k, v in items.items()}, "user_id": target.id,
                 "report_id": report.id, "photo_id": report.photos[0].id,
-                "reward_id": report.reward.id}
+                "reward_id": report.reward.id, "grant_id": grant.id}
 
 
 def staff_rules(app: Flask) -> list[Rule]:
@@ -62,7 +65,7 @@ def urls_for(rule: Rule, data: dict) -> list[str]:
         item_kind = kind or path.split("/")[2]
         path = path.replace("<int:item_id>", str(data["ids"].get(item_kind, 1)))
         path = path.replace("<int:user_id>", str(data["user_id"]))
-        for name in ("report_id", "photo_id", "reward_id"):
+        for name in ("report_id", "photo_id", "reward_id", "grant_id"):
             path = path.replace(f"<int:{name}>", str(data[name]))
         assert "<" not in path, f"teach this test the converter in {rule.rule}"
         urls.append(path)
@@ -160,7 +163,12 @@ def test_the_right_role_gets_every_page(app, data):
         for url in urls_for(rule, data):
             for method in methods(rule):
                 client = app.test_client()
-                login(client, roles=sorted(roles))
+                user = login(client, roles=sorted(roles))
+                if rule.arguments & {"report_id", "reward_id"}:
+                    # A report's photos and payment are its handler's: the right role and the case.
+                    with app.app_context():
+                        db.session.get(Report, data["report_id"]).handler_id = user.id
+                        db.session.commit()
                 response = request(client, method, url)
                 location = response.headers.get("Location", "")
                 if method == "GET" and response.status_code != 200:

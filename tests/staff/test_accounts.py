@@ -45,7 +45,8 @@ def test_admin_creates_an_account_that_enrols_at_first_sign_in(app):
         "password": "first-password-2026", "confirm": "first-password-2026"})
     assert response.status_code == 303
     user = account(app, "chen.editor")
-    assert user.__dict__["_roles_snapshot"] == {"editor", "handler"}
+    # The handler role reads reports: it waits for a second administrator (test_role_grants).
+    assert user.__dict__["_roles_snapshot"] == {"editor"}
     assert user.totp_confirmed_at is None and user.password_hash.startswith("$argon2id$")
     taken = post(admin, "/staff/accounts/new", {
         "username": "chen.editor", "roles": ["editor"], "password": "first-password-2026",
@@ -55,7 +56,8 @@ def test_admin_creates_an_account_that_enrols_at_first_sign_in(app):
         [event] = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "account_create"))
     assert event.actor == "admin.zhao"
-    assert event.summary == {"username": "chen.editor", "roles": ["editor", "handler"]}
+    assert event.summary == {"username": "chen.editor", "roles": ["editor"],
+                             "pending_roles": ["handler"]}
     listing = admin.get("/staff/accounts/").get_data(as_text=True)
     assert "chen.editor" in listing and "待绑定" in listing
 
@@ -68,7 +70,8 @@ def test_roles_disable_enable_and_resets_are_audited(app):
         target_id, token_before = target.id, target.session_token
     detail = f"/staff/accounts/{target_id}"
     assert post(admin, f"{detail}/roles", {"roles": ["approver"]}, detail).status_code == 303
-    assert account(app, "target.li").__dict__["_roles_snapshot"] == {"approver"}
+    # Editor ends at once; approver waits for a second administrator (test_role_grants).
+    assert account(app, "target.li").__dict__["_roles_snapshot"] == set()
     post(admin, f"{detail}/disable", form_page=detail)
     disabled = account(app, "target.li")
     assert disabled.active is False and disabled.session_token != token_before
@@ -79,7 +82,7 @@ def test_roles_disable_enable_and_resets_are_audited(app):
     response = post(admin, f"{detail}/password",
                     {"password": "reset-password-2026", "confirm": "reset-password-2026"})
     assert response.status_code == 303
-    assert actions(app) == ["account_roles", "account_disable", "account_enable",
+    assert actions(app) == ["account_roles", "role_grant_propose", "account_disable", "account_enable",
                             "account_totp_reset", "account_password_reset"]
     page = admin.get(detail).get_data(as_text=True)
     assert "重置密码" in page and "停用账户" in page
@@ -101,7 +104,7 @@ def test_the_last_active_admin_cannot_be_removed(app):
     detail = f"/staff/accounts/{me.id}"
     post(admin, f"{detail}/roles", {"roles": ["editor"]}, detail)
     assert "admin" in account(app, me.username).__dict__["_roles_snapshot"]
-    assert "最后一位启用中的管理员" in admin.get(detail).get_data(as_text=True)
+    assert "不能更改自己的角色" in admin.get(detail).get_data(as_text=True)
     post(admin, f"{detail}/disable", form_page=detail)
     assert account(app, me.username).active is True
     assert actions(app) == []

@@ -36,6 +36,11 @@ def post(client, url: str, data: dict | None = None, token: bool = True):
     return client.post(url, data=payload)
 
 
+def take(client, report_id: int) -> None:
+    """Take the report as ``client``'s handler: only then is its content theirs to read."""
+    assert post(client, f"/staff/reports/{report_id}/take").status_code == 303
+
+
 def make_report(app, **fields) -> int:
     with app.app_context():
         report = factories.report(description=SECRET_WORDS, **fields)
@@ -154,13 +159,14 @@ def test_opening_a_report_shows_everything_and_is_audited(app, handler):
         other = factories.report(uscc_digest="d1")
         db.session.commit()
         report_id, photo_id, other_number = report.id, report.photos[0].id, other.number
+    take(handler, report_id)
     html = handler.get(f"/staff/reports/{report_id}").get_data(as_text=True)
     for text in (SECRET_WORDS, "景洪市举报测试矿业有限公司", "13800000000", "裂缝在西侧",
                  other_number, f"/staff/reports/{report_id}/photos/{photo_id}", "举报已收到"):
         assert text in html
-    assert actions(app) == ["report_view"]
+    assert actions(app) == ["report_take", "report_view"]
     handler.get(f"/staff/reports/{report_id}")
-    assert actions(app) == ["report_view", "report_view"]  # every time
+    assert actions(app) == ["report_take", "report_view", "report_view"]  # every time
 
 
 def test_photos_stream_decrypted_uncached_and_audited(app, handler):
@@ -171,28 +177,42 @@ def test_photos_stream_decrypted_uncached_and_audited(app, handler):
         elsewhere = factories.report()
         db.session.commit()
         ids = report.id, report.photos[0].id, elsewhere.id
+    take(handler, ids[0])
+    take(handler, ids[2])
     response = handler.get(f"/staff/reports/{ids[0]}/photos/{ids[1]}")
     assert response.status_code == 200
     assert response.data == b"\xff\xd8jpeg-bytes"
     assert response.mimetype == "image/jpeg"
     assert response.headers["Cache-Control"] == "no-store"
-    assert actions(app) == ["report_photo_view"]
+    # Opened on its own, not from the report's page: audited by itself.
+    assert [a for a in actions(app) if a != "report_take"] == ["report_photo_view"]
     assert handler.get(f"/staff/reports/{ids[2]}/photos/{ids[1]}").status_code == 404
     assert handler.get(f"/staff/reports/{ids[0]}/photos/99999").status_code == 404
     assert handler.get("/staff/reports/99999").status_code == 404
 
 
-@pytest.mark.parametrize("roles", [("editor",), ("admin",)])
-def test_editors_and_administrators_see_no_report(app, roles):
+def test_editors_see_no_report(app):
     report_id = make_report(app)
     client = app.test_client()
-    login(client, roles=roles)
+    login(client, roles=("editor",))
     for url in ("/staff/reports/", f"/staff/reports/{report_id}", "/staff/rewards/"):
         response = client.get(url)
         assert response.status_code == 403
         assert SECRET_WORDS not in response.get_data(as_text=True)
     home = client.get("/staff/").get_data(as_text=True)
     assert "/staff/reports/" not in home
+
+
+def test_administrators_see_queue_lines_but_no_report_content(app):
+    report_id = make_report(app)
+    client = app.test_client()
+    login(client, roles=("admin",))
+    for url in ("/staff/reports/", f"/staff/reports/{report_id}"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert SECRET_WORDS not in response.get_data(as_text=True)
+    assert client.get("/staff/rewards/").status_code == 403
+    assert actions(app) == []  # no content seen, nothing to audit as a view
 
 
 def test_home_links_handlers_and_approvers_to_their_work(app, handler, approver):
@@ -239,6 +259,7 @@ def test_csrf_is_required(app, handler):
 
 def test_decline_errors_link_to_the_field_and_keep_the_input(app, handler):
     report_id = make_report(app)
+    take(handler, report_id)
     response = post(handler, f"/staff/reports/{report_id}/decline", {"decline_reason": "短"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -262,6 +283,7 @@ def test_message_extend_verify_link_close_through_the_pages(app, handler):
         db.session.commit()
         report_id = report.id
     base = f"/staff/reports/{report_id}"
+    take(handler, report_id)
     page = handler.get(base).get_data(as_text=True)
     assert '<option value="西应急罚〔2026〕501号">' in page  # the 文号 picker suggests it
 
@@ -289,7 +311,7 @@ def test_message_extend_verify_link_close_through_the_pages(app, handler):
     kinds = [kind for kind, _ in events(app, report_id)]
     assert kinds == ["received", "accepted", "extended", "verified", "decision_linked", "closed"]
     steps = [a for a in actions(app) if a != "report_view"]
-    assert steps == ["report_message", "report_extend", "report_verify", "report_link_decision",
+    assert steps == ["report_take", "report_message", "report_extend", "report_verify", "report_link_decision",
                      "report_close"]
 
 
@@ -299,6 +321,7 @@ def test_a_hazard_and_a_concealed_part_recorded_through_the_pages(app, handler):
         factories.decision(document_no="西应急罚〔2026〕502号", fine_yuan=Decimal(500_000))
         db.session.commit()
         report_id = report.id
+    take(handler, report_id)
     base = f"/staff/reports/{report_id}"
     # Deaths without the level: the error at its field, what was typed kept.
     bad = post(handler, base + "/verify", {"result": "true", "concealed_deaths": "2"})
@@ -337,6 +360,8 @@ def test_duplicate_and_reopening_through_the_pages(app, handler):
         db.session.commit()
         ids = first.id, second.id, reopened.id
         first_number = first.number
+    for report_id in ids:
+        take(handler, report_id)
     later = post(handler, f"/staff/reports/{ids[0]}/duplicate", {"original_number": f"JB2026-{ids[1]:06d}"})
     assert later.status_code == 400 and "只能合并到先收到的举报" in later.get_data(as_text=True)
     assert post(handler, f"/staff/reports/{ids[1]}/duplicate",
@@ -352,7 +377,8 @@ def test_duplicate_and_reopening_through_the_pages(app, handler):
     assert post(handler, f"/staff/reports/{ids[2]}/reopen",
                 {"reopen_outcome": "accept", "reopen_note": "安排重新核查"}).status_code == 303
     assert load(app, ids[2]).status == "accepted"
-    assert [a for a in actions(app) if a != "report_view"] == ["report_duplicate", "report_reopen"]
+    assert [a for a in actions(app) if a not in ("report_view", "report_take")] == [
+        "report_duplicate", "report_reopen"]
 
 
 @pytest.mark.parametrize("step", ["accept", "decline", "message", "extend", "verify", "decision",
@@ -377,6 +403,7 @@ def verified_report(app, fine: int = 52_000) -> int:
 
 def test_propose_approve_claim_and_pay_through_the_pages(app, handler, approver):
     report_id = verified_report(app)
+    take(handler, report_id)
     assert "按奖励办法可奖励" in handler.get(f"/staff/reports/{report_id}").get_data(as_text=True)
     response = post(handler, f"/staff/reports/{report_id}/reward")
     assert response.status_code == 303
@@ -455,12 +482,14 @@ def test_a_duplicate_accepted_later_is_not_offered_a_reward(app, handler):
                                            closed_as="duplicate", duplicate_of=first)
         db.session.commit()
         first_id, first_number, second_id = first.id, first.number, second.id
+    take(handler, second_id)
     assert f"同一事项的举报 {first_number} 受理在先" in handler.get(
         f"/staff/reports/{second_id}").get_data(as_text=True)
     refused = post(handler, f"/staff/reports/{second_id}/reward")
     assert refused.status_code == 303
     with app.app_context():
         assert db.session.get(Report, second_id).reward is None
+    take(handler, first_id)
     assert "按奖励办法可奖励 <strong>7,800 元</strong>" in handler.get(
         f"/staff/reports/{first_id}").get_data(as_text=True)
 
@@ -475,6 +504,8 @@ def test_a_duplicate_accepted_first_is_offered_the_reward(app, handler):
                                            closed_as="duplicate", duplicate_of=first)
         db.session.commit()
         first_id, second_id, second_number = first.id, second.id, second.number
+    take(handler, first_id)
+    take(handler, second_id)
     assert f"同一事项的举报 {second_number} 受理在先" in handler.get(
         f"/staff/reports/{first_id}").get_data(as_text=True)
     assert "按奖励办法可奖励 <strong>7,800 元</strong>" in handler.get(

@@ -15,12 +15,14 @@ from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
     AccountForm,
+    ActionForm,
     AuditFilterForm,
+    CountiesForm,
     PasswordResetForm,
     RolesForm,
     page_number,
 )
-from portal.staff.models import ADMIN, ROLES
+from portal.staff.models import ADMIN, CONFIRMED_ROLES, ROLES
 
 AUDIT_PAGE_SIZE = 50
 
@@ -36,10 +38,18 @@ def _to_account(user: Any) -> Any:
     return redirect(url_for("staff.account_detail", user_id=user.id), code=303)
 
 
+def _actor() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
 @bp.get("/accounts/")
 @requires(ADMIN)
 def account_list():
-    return render_template("staff/accounts/list.html", users=accounts.all_accounts(), roles=ROLES)
+    pending: dict[int, list[str]] = {}
+    for grant in accounts.pending_grants():
+        pending.setdefault(grant.user_id, []).append(grant.role)
+    return render_template("staff/accounts/list.html", users=accounts.all_accounts(), roles=ROLES,
+                           pending=pending)
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -53,14 +63,19 @@ def account_new():
                 password=form.password.data,
                 roles=form.roles.data,
                 display_name=form.display_name.data or "",
+                actor=_actor(),
             )
         except (accounts.UsernameInvalid, accounts.UsernameTaken) as exc:
             form.username.errors.append(str(exc))
         except accounts.AccountError as exc:
             form.roles.errors.append(str(exc))
         else:
+            waiting = accounts.pending_grants(user)
             flash(f"账户 {user.username} 已创建。请将初始密码当面交给本人；"
                   "本人首次登录时扫码绑定动态验证码。", "info")
+            if waiting:
+                flash("以下角色须由另一位管理员确认后生效："
+                      + "、".join(g.role_label for g in waiting) + "。", "info")
             return _to_account(user)
     status = 400 if form.errors else 200
     return render_template("staff/accounts/new.html", form=form), status
@@ -70,11 +85,15 @@ def account_new():
 @requires(ADMIN)
 def account_detail(user_id: int):
     user = _account(user_id)
-    form = RolesForm(data={"roles": sorted(user.roles)})
+    grants = accounts.pending_grants(user)
+    form = RolesForm(data={"roles": sorted(user.roles | {g.role for g in grants})})
+    counties_form = CountiesForm(data={"counties": sorted(user.counties)})
     events = audit.browse(db.session, audit.AuditFilter(object_kind="staff_user",
                                                         object_id=str(user.id)), page_size=20)
     return render_template("staff/accounts/detail.html", user=user, form=form, roles=ROLES,
-                           events=events.items, actions=audit.ACTIONS)
+                           events=events.items, actions=audit.ACTIONS, grants=grants,
+                           counties_form=counties_form, own=user.id == current_user.id,
+                           confirmed_roles=CONFIRMED_ROLES)
 
 
 @bp.post("/accounts/<int:user_id>/roles")
@@ -84,13 +103,74 @@ def account_roles(user_id: int):
     form = RolesForm()
     if form.validate_on_submit():
         try:
-            accounts.change_roles(user, form.roles.data or [])
+            proposed = accounts.change_roles(user, form.roles.data or [], actor=_actor())
         except accounts.AccountError as exc:
             flash(str(exc), "error")
         else:
             flash("角色已更新。", "info")
+            if proposed:
+                flash("以下角色须由另一位管理员确认后生效："
+                      + "、".join(g.role_label for g in proposed) + "。", "info")
     else:
         flash("角色无效。", "error")
+    return _to_account(user)
+
+
+def _grant(grant_id: int) -> Any:
+    grant = accounts.get_grant(grant_id)
+    if grant is None:
+        abort(404)
+    return grant
+
+
+@bp.post("/accounts/grants/<int:grant_id>/confirm")
+@requires(ADMIN)
+def grant_confirm(grant_id: int):
+    grant = _grant(grant_id)
+    form = ActionForm()  # CSRF only
+    if not form.validate_on_submit():
+        flash("页面已过期，请重试。", "error")
+    else:
+        try:
+            accounts.confirm_grant(grant, actor=_actor())
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已确认授予角色：{grant.role_label}。", "info")
+    return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
+
+
+@bp.post("/accounts/grants/<int:grant_id>/cancel")
+@requires(ADMIN)
+def grant_cancel(grant_id: int):
+    grant = _grant(grant_id)
+    form = ActionForm()  # CSRF only
+    if not form.validate_on_submit():
+        flash("页面已过期，请重试。", "error")
+    else:
+        try:
+            accounts.cancel_grant(grant, actor=_actor())
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已撤回授予角色：{grant.role_label}。", "info")
+    return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
+
+
+@bp.post("/accounts/<int:user_id>/counties")
+@requires(ADMIN)
+def account_counties(user_id: int):
+    user = _account(user_id)
+    form = CountiesForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_counties(user, form.counties.data or [], actor=_actor())
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("负责区域已更新：这些县（市、区）的新举报将自动分配给此人。", "info")
+    else:
+        flash("负责区域无效。", "error")
     return _to_account(user)
 
 
@@ -123,9 +203,16 @@ def account_enable(user_id: int):
 @requires(ADMIN)
 def account_reset_totp(user_id: int):
     user = _account(user_id)
-    accounts.reset_totp(user)
+    suspended = accounts.reset_totp(user, actor=_actor())
     flash("动态验证码已重置：本人下次登录时须重新扫码绑定。", "info")
+    _flash_suspended(suspended)
     return _to_account(user)
+
+
+def _flash_suspended(roles: list[str]) -> None:
+    if roles:
+        flash("重置后，以下角色须由另一位管理员再次确认才恢复（重置人可能知道新的登录凭据）："
+              + "、".join(ROLES[r] for r in roles) + "。", "info")
 
 
 @bp.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
@@ -134,8 +221,9 @@ def account_password(user_id: int):
     user = _account(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        accounts.reset_password(user, password=form.password.data)
+        suspended = accounts.reset_password(user, password=form.password.data, actor=_actor())
         flash("密码已重置，该账户的所有登录已失效。请将新密码当面交给本人。", "info")
+        _flash_suspended(suspended)
         return _to_account(user)
     status = 400 if form.errors else 200
     return render_template("staff/password.html", form=form, title=f"重置 {user.username} 的密码",

@@ -1,14 +1,28 @@
 """Reports and rewards in the back office: the queue, the report page and its steps, photos,
-reward approval and payment.  Handlers work reports; approvers decide rewards and may read the
-reports they decide on.  Administrators see no report content.  Every opening of a report or a
-photo is written to the audit log.
+reward approval and payment.
+
+Need-to-know (``portal.services.cases`` decides and checks; these views only choose the page):
+the handler a report is assigned to reads and works it; other handlers, approvers and
+administrators see its queue line; an approver sees what a reward decision needs; payment
+details only the assigned handler who records the payment.  Administrators see no report
+content (they may reassign).  Every view of a report's content is one audit event; the photos
+its page shows are covered by it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -30,6 +44,7 @@ from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
     ActionForm,
+    AssignForm,
     ClaimSlipForm,
     CloseForm,
     DeclineForm,
@@ -45,7 +60,7 @@ from portal.staff.forms import (
     VerifyForm,
     page_number,
 )
-from portal.staff.models import APPROVER, HANDLER
+from portal.staff.models import ADMIN, APPROVER, HANDLER
 
 # How many of an enterprise's decisions the 文号 picker offers.
 DECISION_SUGGESTIONS = 20
@@ -90,19 +105,45 @@ def _apply_errors(form: Any, errors: dict[str, str], names: dict[str, str]) -> N
 # ---------------------------------------------------------------- the queue
 
 
-@bp.get("/reports/")
-@requires(HANDLER, APPROVER)
-def report_queue():
+def _render_queue(number: str = "", number_error: str = "", status: int = 200) -> Any:
     filters = ReportFilterForm(request.args)
     valid = filters.validate()  # an unknown status or kind filters nothing
+    assigned = (filters.assigned.data or "") if valid else ""
     page = cases.queue(
         status=(filters.status.data or "") if valid else "",
         kind=(filters.kind.data or "") if valid else "",
+        handler_id=current_user.id if assigned == "mine" else None,
+        unassigned=assigned == "none",
         page=page_number(request.args.get("page")),
         page_size=current_app.config["SETTINGS"].page_size,
     )
+    names = cases.handler_names({row.report.handler_id for row in page.rows})
     return render_template("staff/reports/queue.html", page=page, filters=filters,
-                           kinds=REPORT_KINDS)
+                           kinds=REPORT_KINDS, names=names, number=number,
+                           number_error=number_error), status
+
+
+@bp.get("/reports/")
+@requires(HANDLER, APPROVER, ADMIN)
+def report_queue():
+    return _render_queue()
+
+
+@bp.get("/reports/find")
+@requires(HANDLER, APPROVER, ADMIN)
+def report_find():
+    """Find a report by its number (JB2026-000008) and go to its page (which shows what the
+    account may see of it)."""
+    number = (request.args.get("number") or "")[:100]
+    if not number.strip():
+        return _render_queue()  # an empty search: the queue as it is
+    try:
+        report = cases.find_by_number(number)
+    except cases.NumberInvalid as exc:
+        return _render_queue(number, str(exc), 400)
+    except cases.ReportNotFound as exc:
+        return _render_queue(number, str(exc), 404)
+    return redirect(url_for("staff.report_detail", report_id=report.id), code=303)
 
 
 # ---------------------------------------------------------------- the report page
@@ -124,10 +165,42 @@ def _decision_suggestions(report: Report) -> list[Decision]:
     ).unique())
 
 
+def _assign_form(report: Report, form: AssignForm | None = None) -> AssignForm | None:
+    """The reassignment form if this account may reassign the report (admin or its handler)."""
+    if ADMIN not in current_user.roles and not cases.is_assigned(report, _actor()):
+        return None
+    form = form or AssignForm(formdata=None)
+    form.handler_id.choices = [(h.id, h.name) for h in cases.assignable_handlers()
+                               if h.id not in (current_user.id, report.handler_id)]
+    return form
+
+
+def _render_line(page: cases.CasePage, report: Report, status: int = 200,
+                 assign_form: AssignForm | None = None, **forms: Any) -> Any:
+    """The page of a report whose content this account may not read: its queue line, and for
+    an approver what the reward decision needs."""
+    for form in forms.values():
+        for message in [*form.form_errors, *(m for ms in form.errors.values() for m in ms
+                                             if isinstance(m, str))]:
+            flash(message, "error")
+    return render_template(
+        "staff/reports/line.html", page=page, line=page.line, summary=page.reward_report,
+        today=local_today(), names=cases.handler_names({page.line.handler_id}),
+        can_take=HANDLER in current_user.roles and page.line.handler_id is None,
+        assign_form=_assign_form(report, assign_form), results=VERIFICATION_RESULTS,
+        levels=LEVEL_LABELS,
+        matter=cases.matter_reports(report) if page.reward_report is not None else [],
+    ), status
+
+
 def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
-    """The report page; ``forms`` replace the blank forms (a step that failed, with its errors
-    and what was typed).  Showing the page is an audited view of the report."""
-    cases.record_view(report, actor=_actor())
+    """The report page as this account may see it; ``forms`` replace the blank forms (a step
+    that failed, with its errors and what was typed).  Showing content is one audited view of
+    the report (``cases.open_report``), which covers the photos on the page."""
+    page = cases.open_report(report, actor=_actor())
+    assign_form = forms.pop("assign_form", None)
+    if page.level != cases.CONTENT:
+        return _render_line(page, report, status, assign_form, **forms)
     blank = {
         "accept_form": ActionForm, "decline_form": DeclineForm, "message_form": MessageForm,
         "extend_form": ExtendForm, "verify_form": VerifyForm, "decision_form": LinkDecisionForm,
@@ -156,6 +229,8 @@ def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
         results=VERIFICATION_RESULTS,
         closed_as=CLOSED_AS,
         levels=LEVEL_LABELS,
+        assign_form=_assign_form(report, assign_form),
+        handler_name=cases.handler_names({report.handler_id}).get(report.handler_id or 0),
         photo_thumbnail=_photo_thumbnail_url,
         **context,
     ), status
@@ -169,19 +244,50 @@ def _photo_thumbnail_url(photo: Any) -> str:
 
 
 @bp.get("/reports/<int:report_id>")
-@requires(HANDLER, APPROVER)
+@requires(HANDLER, APPROVER, ADMIN)
 def report_detail(report_id: int):
     return _render_report(_report(report_id))
 
 
+@bp.post("/reports/<int:report_id>/take")
+@requires(HANDLER)
+def report_take(report_id: int):
+    def take(report: Report, form: Any) -> str:
+        cases.take(report, actor=_actor())
+        return "您已承办该举报。"
+
+    return _step(report_id, "take_form", ActionForm, take)
+
+
+@bp.post("/reports/<int:report_id>/assign")
+@requires(HANDLER, ADMIN)
+def report_assign(report_id: int):
+    report = _report(report_id)
+    form = _assign_form(report, AssignForm())
+    if form is None:
+        abort(403)
+
+    def assign(report: Report, form: Any) -> str:
+        target = cases.assign(report, actor=_actor(), handler_id=form.handler_id.data)
+        return f"已改派给 {target.name}。"
+
+    return _run_step(form, lambda f: assign(report, f), None,
+                     done=lambda: _to_report(report), refused=lambda: _to_report(report),
+                     again=lambda: _render_report(report, 400, assign_form=form))
+
+
 @bp.get("/reports/<int:report_id>/photos/<int:photo_id>")
-@requires(HANDLER, APPROVER)
+@requires(HANDLER)
 def report_photo(report_id: int, photo_id: int):
     report = _report(report_id)
     try:
-        photo = cases.get_photo(report, photo_id)
+        photo = cases.photo_for(report, photo_id, actor=_actor())
+    except cases.AccessDenied:
+        abort(403)
     except cases.ReportNotFound:
         abort(404)
+    # Opening a full photo is a deliberate step beyond the page's view: audited by itself
+    # (the thumbnails the page shows are covered by its view, ``report_photo_thumbnail``).
     cases.record_photo_view(report, photo, actor=_actor())
     response = Response(photo.data, mimetype=photo.media_type)
     response.headers["Cache-Control"] = "no-store"
@@ -190,14 +296,17 @@ def report_photo(report_id: int, photo_id: int):
 
 
 @bp.get("/reports/<int:report_id>/photos/<int:photo_id>/thumbnail")
-@requires(HANDLER, APPROVER)
+@requires(HANDLER)
 def report_photo_thumbnail(report_id: int, photo_id: int):
-    """A thumbnail on the report page.  Not audited on its own when its link (``t``) was made
-    minutes ago for this viewer by a page view, which was audited; without such a link (a
-    page left open, a link passed on) the thumbnail is audited like the photo itself."""
+    """A thumbnail on the report page, for the report's assigned handler only (need-to-know).
+    Not audited on its own when its link (``t``) was made minutes ago for this viewer by a
+    page view, which was audited; without such a link (a page left open, a link passed on)
+    the thumbnail is audited like the photo itself."""
     report = _report(report_id)
     try:
-        photo = cases.get_photo(report, photo_id)
+        photo = cases.photo_for(report, photo_id, actor=_actor())
+    except cases.AccessDenied:
+        abort(403)
     except cases.ReportNotFound:
         abort(404)
     try:
@@ -351,7 +460,8 @@ def reward_propose(report_id: int):
         return _to_report(report)
     try:
         reward = rewards.propose(report, actor=_actor())
-    except rewards.RewardError as exc:
+    except (rewards.RewardError, cases.CaseError) as exc:
+        db.session.rollback()
         flash(str(exc), "error")
         return _to_report(report)
     flash(f"已提出奖励 {reward.amount_yuan:,} 元，待其他人员审批。", "info")
@@ -376,9 +486,10 @@ def reward_list():
 
 
 def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
-    # Payment details are the reporter's: showing them is an audited view of the report.
-    if reward.status == "claimed" and reward.payment_details:
-        cases.record_view(reward.report, actor=_actor(), page="reward_payment_details")
+    if not cases.may_see_reward(reward.report, _actor()):
+        abort(403)
+    # Only the payer reads them, and reading them is an audited view of the report.
+    payment_details = cases.payment_details_for(reward, actor=_actor())
     context = {
         "approve_form": forms.get("approve_form") or ActionForm(formdata=None),
         "reject_form": forms.get("reject_form") or RejectRewardForm(formdata=None),
@@ -388,7 +499,9 @@ def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
     failed = next((form for form in forms.values() if form.errors), None)
     return render_template(
         "staff/rewards/detail.html", reward=reward, report=reward.report, failed=failed,
-        results=VERIFICATION_RESULTS,
+        results=VERIFICATION_RESULTS, payment_details=payment_details,
+        can_pay=cases.may_pay(reward, _actor()),
+        report_readable=cases.is_assigned(reward.report, _actor()),
         expired=reward_claims.is_expired(reward), can_decide=(
             APPROVER in current_user.roles and reward.proposed_by_id != current_user.id),
         **context,
@@ -405,6 +518,8 @@ def _reward_step(reward_id: int, form_name: str, form_class: type, action: Any,
                  names: dict[str, str] | None = None) -> Any:
     """An approver's or handler's step on a reward (see ``_run_step``)."""
     reward = _reward(reward_id)
+    if not cases.may_see_reward(reward.report, _actor()):
+        abort(403)
     form = form_class()
     return _run_step(form, lambda f: action(reward, f), names,
                      done=lambda: _to_reward(reward), refused=lambda: _to_reward(reward),
@@ -433,7 +548,7 @@ def reward_reject(reward_id: int):
 
 
 @bp.post("/rewards/<int:reward_id>/pay")
-@requires(HANDLER, APPROVER)
+@requires(HANDLER)
 def reward_pay(reward_id: int):
     def pay(reward: Reward, form: Any) -> str:
         rewards.record_payment(reward, actor=_actor(), paid_on=form.paid_on.data,

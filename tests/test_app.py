@@ -30,6 +30,8 @@ def test_security_headers_on_every_page(client):
     assert response.status_code == 200
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp
+    # Images from this origin only: no page inlines a photo as a data: URI any more.
+    assert "img-src 'self';" in csp and "data:" not in csp
     assert response.headers["X-Frame-Options"] == "DENY"
     assert 'lang="zh-CN"' in response.get_data(as_text=True)
 

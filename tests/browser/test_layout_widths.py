@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -100,7 +101,8 @@ def _new_page(browser, state: dict, empty_css: bool = False):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900},
                                   storage_state=state)
     if empty_css:
-        context.route("**/*.css", lambda route: route.fulfill(
+        # Stylesheets are served under versioned URLs (style.css?v=…): match on the path.
+        context.route(lambda url: urlsplit(url).path.endswith(".css"), lambda route: route.fulfill(
             status=200, content_type="text/css", body=""))
         # The charts play no part in these checks: not drawing them again saves seconds.
         context.route("**/stats/*.svg*", lambda route: route.abort())

@@ -59,6 +59,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     _init_extensions(app, settings)
+    from portal import routing
+
+    routing.register(app)  # before the blueprints: their routes use ``<id:…>``
     _register_blueprints(app)
     _register_error_pages(app)
     _register_security_headers(app)

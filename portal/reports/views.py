@@ -151,7 +151,7 @@ def _form_page(form: ReportForm, kept: list[ReportPhoto]):
     )
 
 
-@bp.get("/draft-photo/<int:photo_id>")
+@bp.get("/draft-photo/<id:photo_id>")
 def draft_photo(photo_id: int):
     """A thumbnail of a photo of the session's own draft (the form and the check page)."""
     photo = service.draft_photo(session.get(DRAFT_KEY), photo_id)

@@ -66,7 +66,7 @@ def account_new():
     return render_template("staff/accounts/new.html", form=form), status
 
 
-@bp.get("/accounts/<int:user_id>")
+@bp.get("/accounts/<id:user_id>")
 @requires(ADMIN)
 def account_detail(user_id: int):
     user = _account(user_id)
@@ -77,7 +77,7 @@ def account_detail(user_id: int):
                            events=events.items, actions=audit.ACTIONS)
 
 
-@bp.post("/accounts/<int:user_id>/roles")
+@bp.post("/accounts/<id:user_id>/roles")
 @requires(ADMIN)
 def account_roles(user_id: int):
     user = _account(user_id)
@@ -94,7 +94,7 @@ def account_roles(user_id: int):
     return _to_account(user)
 
 
-@bp.post("/accounts/<int:user_id>/disable")
+@bp.post("/accounts/<id:user_id>/disable")
 @requires(ADMIN)
 def account_disable(user_id: int):
     user = _account(user_id)
@@ -110,7 +110,7 @@ def account_disable(user_id: int):
     return _to_account(user)
 
 
-@bp.post("/accounts/<int:user_id>/enable")
+@bp.post("/accounts/<id:user_id>/enable")
 @requires(ADMIN)
 def account_enable(user_id: int):
     user = _account(user_id)
@@ -119,7 +119,7 @@ def account_enable(user_id: int):
     return _to_account(user)
 
 
-@bp.post("/accounts/<int:user_id>/reset-totp")
+@bp.post("/accounts/<id:user_id>/reset-totp")
 @requires(ADMIN)
 def account_reset_totp(user_id: int):
     user = _account(user_id)
@@ -128,7 +128,7 @@ def account_reset_totp(user_id: int):
     return _to_account(user)
 
 
-@bp.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/accounts/<id:user_id>/password", methods=["GET", "POST"])
 @requires(ADMIN)
 def account_password(user_id: int):
     user = _account(user_id)

@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask
@@ -42,7 +42,7 @@ from tests import factories
 from tests.reports.conftest import csrf_from, submit_report
 from tests.staff.conftest import login, make_staff
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 QUERY_NAMES = ["q", "kind", "county", "sector", "year", "page", "per_page", "sort", "level",
                "status", "department", "power_type", "decision_type", "code", "name", "format",
                "number", "size", "state", "actor", "action", "object_kind", "object_id",
@@ -53,6 +53,9 @@ HOSTILE = ["", "0", "-1", "1e400", "NaN", "-Infinity", "2147483648", "9223372036
            "1" + "0" * 30, "2026-02-30", "9999-12-31", "\x00", "a\x00b", "x\x1fy", "\ufffe",
            " ", "\u3000", "<script>", "'\"", "％＿\\%_", "91350100M000100Y43", "矿山 \"非煤",
            "x" * 5000]
+# One of each kind, for the one-parameter-at-a-time sweep.
+SWEEP = ["\x00", "x\x1fy", "\ufffe", " ", "\u3000", "２０２６", "-1", "2147483648", "1" + "0" * 30,
+         "x" * 5000, "<script>'\""]
 texts = st.one_of(st.text(max_size=40), st.sampled_from(HOSTILE))
 names = st.sampled_from(QUERY_NAMES) | st.text(max_size=8)
 query_strings = st.dictionaries(names, texts, max_size=6)
@@ -140,22 +143,28 @@ def _build(rule: Rule, values: dict) -> str:
 
 
 class _Forms(HTMLParser):
-    """Every POST form of a page: its action and each field's name with the values the page
-    offers (select options, radio and checkbox values, hidden values)."""
+    """Every form of a page, as (method, action) and each field's name with the values the
+    page offers (select options, radio and checkbox values, hidden values); and each link's
+    query parameters, as the fields of a GET "form" of the link's path."""
 
     def __init__(self, page_path: str) -> None:
         super().__init__()
         self.page_path = page_path
-        self.forms: list[tuple[str, dict[str, list[str]]]] = []
+        self.forms: list[tuple[tuple[str, str], dict[str, list[str]]]] = []
         self._fields: dict[str, list[str]] | None = None
         self._select: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "form" and a.get("method", "get").lower() == "post":
+        if tag == "form":
             action = urlsplit(a.get("action") or self.page_path).path or self.page_path
             self._fields = {}
-            self.forms.append((action, self._fields))
+            self.forms.append(((a.get("method", "get").lower(), action), self._fields))
+        elif tag in ("a", "link") and "?" in a.get("href", ""):
+            link = urlsplit(a["href"])
+            if not link.netloc:
+                self.forms.append((("get", link.path or self.page_path),
+                                   {k: [v] for k, v in parse_qsl(link.query)}))
         elif self._fields is None:
             return
         elif tag in ("input", "textarea", "select", "button") and a.get("name"):
@@ -175,25 +184,29 @@ class _Forms(HTMLParser):
             self._select = None
 
 
-def harvest(client: FlaskClient, paths: list[str], world: dict) -> dict[str, dict[str, list[str]]]:
-    """Field names and offered values per form action, from every page the client can GET
-    and the follow-up page opened with the real receipt code."""
-    found: dict[str, dict[str, list[str]]] = {}
+Harvest = dict[tuple[str, str], dict[str, list[str]]]
+
+
+def harvest(client: FlaskClient, paths: list[str], world: dict) -> Harvest:
+    """Field names and offered values per (method, action), from every page the client can
+    GET and the follow-up page opened with the real receipt code."""
+    found: Harvest = {}
 
     def read(path: str, html: str) -> None:
         parser = _Forms(path)
         parser.feed(html)
-        for action, fields in parser.forms:
-            merged = found.setdefault(action, {})
+        for key, fields in parser.forms:
+            merged = found.setdefault(key, {})
             for name, values in fields.items():
                 merged.setdefault(name, [])
-                merged[name] += [v for v in values if v not in merged[name]]
+                merged[name] += [v for v in values if v not in merged[name]][:20]
 
-    for path in paths:
+    # Pages with a query, so that their links carry the parameters they pass on.
+    for path in [*paths, "/search?q=矿山", "/stats?year=2026", "/decisions?year=2026"]:
         response = client.get(path)
         html = response.get_data(as_text=True)
         if response.status_code == 200 and response.mimetype == "text/html":
-            read(path, html)
+            read(urlsplit(path).path, html)
     token = csrf_from(client.get("/report/followup").get_data(as_text=True))
     opened = client.post("/report/followup", data={"csrf_token": token, "code": world["code"]})
     read("/report/followup", opened.get_data(as_text=True))
@@ -256,27 +269,63 @@ def test_ids_at_and_past_the_integer_limits_are_404_on_every_route(app, world):
     assert not failures, "\n".join(failures)
 
 
+@pytest.fixture
+def forms(app, world) -> Harvest:
+    client = staff_client(app)
+    paths = [p for rule in every_rule(app) if "GET" in rule.methods
+             for p in concrete_paths(rule, world)]
+    return harvest(client, paths, world)
+
+
+def fields_of(forms: Harvest, method: str, path: str, data, code: str) -> dict:
+    """A body or query for ``method path``: each of its known fields, either a value the site
+    offers or a hostile one, plus a few fields of any name."""
+    body: dict = data.draw(st.dictionaries(names, texts, max_size=3), label="extra")
+    for name, offered in forms.get((method.lower(), path), {}).items():
+        if name.endswith("csrf_token"):
+            continue  # the caller's session token is added by the caller
+        if "\0file" in offered:
+            blob = data.draw(st.binary(max_size=1024), label=name)
+            body[name] = (io.BytesIO(blob), data.draw(texts, label="filename") or "x")
+        elif data.draw(st.booleans(), label=f"send {name}"):
+            # The receipt code field also gets the real code, to reach what it opens.
+            choices = [*offered, code] if name.endswith("code") else offered
+            body[name] = data.draw(st.sampled_from(choices) | texts if choices else texts,
+                                   label=name)
+    return body
+
+
 @FUZZ_SETTINGS
 @given(data=st.data())
-def test_every_get_route_survives_any_query(app, world, data):
+def test_every_get_route_survives_any_query(app, world, forms, data):
     """Each example requests every GET route once: one of its paths (kinds and real ids),
-    with a query string of its own."""
+    with its own parameters (from the site's forms and links) and others, hostile or not."""
     anonymous, staff = app.test_client(), staff_client(app)
     for rule in _ordered(every_rule(app)):
         if "GET" not in rule.methods:
             continue
         client = staff if rule.rule.startswith("/staff") else anonymous
         path = data.draw(st.sampled_from(concrete_paths(rule, world)), label="path")
-        query = data.draw(query_strings, label="query")
+        query = fields_of(forms, "GET", path, data, world["code"])
         _no_server_error(client.get(path, query_string=query), f"GET {path} {query!r}")
 
 
-@pytest.fixture
-def forms(app, world) -> dict[str, dict[str, list[str]]]:
-    client = staff_client(app)
-    paths = [p for rule in every_rule(app) if "GET" in rule.methods
-             for p in concrete_paths(rule, world)]
-    return harvest(client, paths, world)
+def test_every_parameter_of_every_page_survives_each_hostile_value(app, world, forms):
+    """One parameter at a time (so no other bad value stops the page first), every parameter
+    the site's own forms and links send to a GET route, set to each kind of hostile value."""
+    anonymous, staff = app.test_client(), staff_client(app)
+    checked = 0
+    for (method, path), fields in sorted(forms.items()):
+        if method != "get":
+            continue
+        client = staff if path.startswith("/staff") else anonymous
+        for name in fields:
+            for value in SWEEP:
+                query = {n: v[0] for n, v in fields.items() if v and n != name} | {name: value}
+                _no_server_error(client.get(path, query_string=query),
+                                 f"GET {path} {name}={value!r}")
+                checked += 1
+    assert checked > 500
 
 
 @FUZZ_SETTINGS
@@ -292,16 +341,10 @@ def test_every_form_route_survives_any_values(app, world, forms, data):
                 continue
             client = staff if rule.rule.startswith("/staff") else anonymous
             path = data.draw(st.sampled_from(concrete_paths(rule, world)), label="path")
-            body: dict = data.draw(st.dictionaries(names, texts, max_size=3), label="extra")
-            for name, offered in forms.get(path, {}).items():
-                if "\0file" in offered:
-                    blob = data.draw(st.binary(max_size=1024), label=name)
-                    body[name] = (io.BytesIO(blob), data.draw(texts, label="filename") or "x")
-                else:
-                    choices = [*offered, world["code"]] if name == "code" else offered
-                    body[name] = data.draw(
-                        st.sampled_from(choices) | texts if choices else texts, label=name)
-            body["csrf_token"] = tokens[id(client)]
+            body = fields_of(forms, method, path, data, world["code"])
+            for name in [n for n in forms.get((method.lower(), path), {}) if
+                         n.endswith("csrf_token")] or ["csrf_token"]:
+                body[name] = tokens[id(client)]
             response = client.open(path, method=method, data=body,
                                    content_type="multipart/form-data")
             _no_server_error(response, f"{method} {path} {sorted(body)}")

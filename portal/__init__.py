@@ -54,11 +54,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 0.5,
                                                    "socket_timeout": 0.5}
     app.session_interface = _SessionInterface()
+    app.request_class = _Request
     _configure_host(app, settings)
     app.config.update(settings.extra)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     _init_extensions(app, settings)
+    from portal import routing
+
+    routing.register(app)  # before the blueprints: their routes use ``<id:…>``
     _register_blueprints(app)
     _register_error_pages(app)
     _register_security_headers(app)
@@ -71,6 +75,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings.is_production:
         _refuse_a_wrong_data_key(app)
     return app
+
+
+class _Request(Request):
+    """Flask's request, minus form fields that have no name.
+
+    A multipart part whose name Werkzeug cannot read (a line break in it) is kept under the
+    key ``None``, and Flask-WTF's token lookup calls ``key.endswith`` on every key: any POST
+    with such a part and a prefixed token field (``erase-csrf_token``) answered 500.  Such a
+    part is nothing any form of this site sends, so it is dropped for every reader at once."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        for name in ("form", "files"):
+            fields = self.__dict__.get(name)
+            if fields is not None and None in fields:
+                self.__dict__[name] = self.parameter_storage_class(
+                    (key, value) for key, value in fields.items(multi=True) if key is not None)
 
 
 class _SessionInterface(SecureCookieSessionInterface):

@@ -125,3 +125,22 @@ def test_the_snapshot_sees_a_change_made_with_a_valid_token(app, seeded):
     with app.app_context():
         after = snapshot()
     assert before["staff_users"] != after["staff_users"]
+
+
+@pytest.mark.parametrize(("path", "refused"), [
+    ("/report", 400), ("/report/followup", 400), ("/report/followup/erase", 400),
+    ("/staff/login", 303), ("/credit/certificate", 400)])  # sign-in: back to the form
+def test_a_multipart_part_without_a_usable_name_is_dropped_not_a_500(app, path, refused):
+    """A part whose name has a line break in it is parsed with no name (key ``None``), and
+    Flask-WTF's token lookup called ``None.endswith`` on it: a 500 for any POST whose token
+    field is prefixed (``erase-csrf_token``) or missing.  Found by tests/test_fuzz.py."""
+    client = app.test_client()
+    token = csrf_token(client, "/report")
+    response = client.post(path, data={"a\nb": "x", "erase-csrf_token": "wrong"},
+                           content_type="multipart/form-data")
+    assert response.status_code == refused  # the token is missing or wrong: not a 500
+    with app.test_request_context(path, method="POST", content_type="multipart/form-data",
+                                  data={"a\nb": "x", "kept": "1", "csrf_token": token}):
+        from flask import request
+
+        assert dict(request.form) == {"kept": "1", "csrf_token": token}

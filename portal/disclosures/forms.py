@@ -11,6 +11,7 @@ from wtforms.validators import Optional, Regexp
 
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
+from portal.params import YearField
 from portal.services.compliance import ASSESSMENT_STATES, WITHDRAWAL_STATES
 from portal.services.disclosures import (
     BLACKLIST_FILTER_STATUSES,
@@ -47,8 +48,7 @@ class ListFilterForm(FlaskForm):
                          filters=[_strip])
     sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    year = SelectField("年份", validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
+    year = YearField("年份")
     department = SelectField("责任单位", validators=[Optional()], validate_choice=True,
                          filters=[_strip])
     power_type = SelectField("职权类型", validators=[Optional()], validate_choice=True,
@@ -119,7 +119,7 @@ class ListFilterForm(FlaskForm):
         return ListFilters(
             county=value.get("county"),
             sector=value.get("sector"),
-            year=int(value["year"]) if value.get("year") else None,
+            year=value.get("year"),
             department_id=int(value["department"]) if value.get("department") else None,
             power_type=value.get("power_type"),
             decision_type=value.get("decision_type"),

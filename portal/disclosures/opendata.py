@@ -102,7 +102,7 @@ def api_list(kind: str):
     )
 
 
-@bp.get(f"/api/v1/<{KIND_PATTERN}:kind>/<int:item_id>")
+@bp.get(f"/api/v1/<{KIND_PATTERN}:kind>/<id:item_id>")
 @opendata_limit
 def api_item(kind: str, item_id: int):
     try:

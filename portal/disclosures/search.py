@@ -20,6 +20,7 @@ from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
 from portal.models import DISCLOSURE_MODELS
 from portal.page_cache import public_page
+from portal.params import YearField, search_text
 from portal.search_sync import search_index
 from portal.services.disclosures import item_facts
 from search_index import (
@@ -71,14 +72,15 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("搜索词", validators=[Optional(), Length(max=MAX_QUERY_CHARS)])
+    q = StringField("搜索词", validators=[Optional(), Length(max=MAX_QUERY_CHARS)],
+                    filters=[search_text])
     kind = SelectField("信息类别", validators=[Optional()], validate_choice=True,
                        choices=_choices([(k, DISCLOSURE_MODELS[k].LABEL) for k in KINDS]))
     county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
                          choices=_choices([(c, c) for c in COUNTIES]))
     sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
                          choices=_choices([(s, s) for s in SECTORS]))
-    year = StringField("年份", validators=[Optional(), Regexp(r"^(19|20|21)\d\d$")])
+    year = YearField("年份", validate_choice=False)  # a text box on the page
     sort = SelectField("排序", validators=[Optional()], validate_choice=True,
                        choices=[SelectChoice(v, label) for v, label in SORT_CHOICES])
     page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,4}$")])
@@ -128,7 +130,7 @@ class SearchForm(FlaskForm):
             kinds=(self.kind.data,) if self.kind.data else (),
             county=self.county.data or "",
             sector=self.sector.data or "",
-            year=int(self.year.data) if self.year.data else None,
+            year=self.year.data,
             sort=self.sort.data or "relevance",
             page=self.page_number,
             per_page=self.per_page_number,

@@ -83,7 +83,7 @@ def listing(kind: str):
     )
 
 
-@bp.get(f"/<{KIND_PATTERN}:kind>/<int:item_id>")
+@bp.get(f"/<{KIND_PATTERN}:kind>/<id:item_id>")
 @public_page
 def detail(kind: str, item_id: int):
     try:

@@ -224,7 +224,7 @@ def _form_page(form: ReportForm, kept: list[ReportPhoto], message: str | None = 
     )
 
 
-@bp.get("/draft-photo/<int:photo_id>")
+@bp.get("/draft-photo/<id:photo_id>")
 @photo_limit
 def draft_photo(photo_id: int):
     """A thumbnail of a photo of the session's own draft (the form and the check page)."""

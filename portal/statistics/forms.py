@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectField
-from wtforms.validators import Optional
+
+from portal.params import YearField
 
 
 class YearForm(FlaskForm):
@@ -14,7 +14,7 @@ class YearForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    year = SelectField("年份", validators=[Optional()], validate_choice=True)
+    year = YearField("年份")
 
     def __init__(self, years: list[int], formdata: MultiDict[str, str]) -> None:
         super().__init__(formdata=formdata)
@@ -23,9 +23,9 @@ class YearForm(FlaskForm):
     def checked_year(self) -> tuple[int | None, list[str]]:
         """The chosen year (None for all years) and messages for a dropped value."""
         if self.validate() and self.year.data:
-            return int(self.year.data), []
+            return self.year.data, []
         if self.year.errors:
-            self.year.data = ""
+            self.year.data = None
             self.year.errors = []
             return None, ["所选年份没有数据或无效，已显示全部年份。"]
         return None, []

@@ -377,3 +377,25 @@ def test_the_feed_names_each_decision_after_its_type(client, app_ctx):
     for decision_type in fieldspec.DECISION_TYPE_LABELS:
         (summary,) = [v for k, v in summaries.items() if k.startswith(decision_type + "测试")]
         assert summary.startswith(f"{decision_type}决定 · ")
+
+@pytest.mark.parametrize("control", ["\x00", "\x01", "\x1f", "\x7f", "\x85", "\t", "\n", "\ufffe"])
+def test_control_characters_in_a_search_are_spaces_on_the_page_api_and_feed(
+        client, app_ctx, control):
+    """XML cannot carry a control character: ``/feeds/search.atom?q=x%1Fy`` answered 500.  One
+    filter on the search form reads each one as a space, for the page, the API and the feed."""
+    factories.decision(facts="经查，该公司在磨憨镇非煤矿山作业时未排查隐患。")
+    factories.decision(facts="储罐区隐患。")
+    db.session.commit()
+    query = {"q": f"磨憨镇{control}非煤矿山"}
+    feed = parse_atom(client.get("/feeds/search.atom", query_string=query))
+    assert len(feed.findall(f"{ATOM}entry")) == 1
+    assert feed.find(f"{ATOM}title").text.startswith("搜索“磨憨镇 非煤矿山”")
+    assert client.get("/api/v1/search", query_string=query).get_json()["count"] == 1
+    page = client.get("/search", query_string=query)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="磨憨镇 非煤矿山"' in html
+    if control not in "\t\n":  # the page's own layout has tabs and newlines
+        assert control not in html
+    only = client.get("/feeds/search.atom", query_string={"q": control * 3})
+    assert only.status_code == 400 and "缺少参数 q" in only.get_data(as_text=True)

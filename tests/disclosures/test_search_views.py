@@ -102,6 +102,24 @@ def test_filters_narrow_and_are_kept_in_the_form(client, items):
     assert 'value="2026"' in html
 
 
+@pytest.mark.parametrize("year", [" 2026", "２０２６", "\u30002026\u3000"])
+def test_a_year_is_read_by_the_one_year_parser(client, items, year):
+    """The search's year goes through the parser of every ``year=`` (portal/params.py): spaces of
+    any kind and full-width digits are the same year, on the page and in the API."""
+    query = {"q": "隐患", "kind": "decisions", "year": year}
+    html = client.get("/search", query_string=query).get_data(as_text=True)
+    assert "找到 <strong>1</strong> 条" in html and 'value="2026"' in html
+    data = client.get("/api/v1/search", query_string=query).get_json()
+    assert [r["id"] for r in data["results"]] == [items["decision"].id]
+
+
+def test_a_bad_year_is_kept_in_the_box_with_its_message(client, items):
+    response = client.get("/search", query_string={"q": "隐患", "year": "20x6"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "年份应为四位数字" in html and 'value="20x6"' in html
+
+
 def test_no_results_page_helps(client, items):
     response = client.get("/search?q=不存在的词语&kind=accidents")
     html = response.get_data(as_text=True)

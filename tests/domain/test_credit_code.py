@@ -78,9 +78,36 @@ def test_punctuation_is_not_a_code_character():
         parse("91350100#000100Y43")
 
 
-def test_complete_appends_the_check_character():
-    assert complete("91350100M000100Y4") == "91350100M000100Y43"
-    assert is_valid(complete("91532801MA6K3T8R1"))
+# Codes published in the national enterprise credit publicity system, checked by hand.
+PUBLISHED = (
+    "914403001922038216",  # 华为技术有限公司
+    "91440300708461136T",  # 深圳市腾讯计算机系统有限公司
+    "91330100716105852F",  # 阿里巴巴（中国）有限公司
+)
+
+
+@pytest.mark.parametrize("code", PUBLISHED)
+def test_published_codes_are_valid_and_one_changed_character_is_not(code):
+    assert parse(code).value == code
+    assert check_character(code[:17]) == code[17]
+    assert not is_valid(code[:17] + ("0" if code[17] != "0" else "1"))
+
+
+# Check characters computed by hand (GB 32100-2015: weights 3^(i-1) mod 31 = 1 3 9 27 19 26 16
+# 17 20 29 25 13 8 24 10 30 28; values 0-9, A=10 … Y=30 without I O Z S V; check = 31 − sum mod
+# 31, and 0 when that is 31).
+@pytest.mark.parametrize(("first17", "expected"), [
+    # 9·1+1·3+5·9+3·27+2·19+8·26+0·16+1·17+M21·20+A10·29+6·25+K19·13+3·8+T26·24+8·10+R25·30
+    # +1·28 = 3014; 3014 mod 31 = 7; 31 − 7 = 24 = Q
+    ("91532801MA6K3T8R1", "Q"),
+    # the same with Q24 last: 3014 − 28 + 24·28 = 3658 = 31·118, remainder 0: check 0
+    ("91532801MA6K3T8RQ", "0"),
+    # the standard's example: sum 1640, 1640 mod 31 = 28, 31 − 28 = 3
+    ("91350100M000100Y4", "3"),
+])
+def test_complete_appends_the_hand_computed_check_character(first17, expected):
+    assert check_character(first17) == expected
+    assert complete(first17) == first17 + expected
     with pytest.raises(CreditCodeInvalid):
         complete("9135")
 

@@ -587,36 +587,56 @@ def test_enterprise_details_follow_the_latest_import(app_ctx, tmp_path):
 # --- indexing ----------------------------------------------------------------------------------
 
 
-def test_a_small_import_leaves_indexing_to_the_commit_hook(app_ctx, tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr("portal.search_sync.reindex_all", lambda: calls.append(1) or 0)
-    result = import_file("decisions", jsonl(tmp_path, DECISION))
-    assert not result.reindexed and calls == []
+def _index_calls(app, monkeypatch) -> dict[str, int]:
+    """Count the search index's updates and rebuilds; each still runs for real."""
+    index = app.extensions["search_index"]
+    counts = {"update": 0, "rebuild": 0}
+
+    def spy(name: str):
+        real = getattr(index, name)
+
+        def counted(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+
+        return counted
+
+    for name in counts:
+        monkeypatch.setattr(index, name, spy(name))
+    return counts
 
 
-def test_a_large_import_pauses_the_hook_and_rebuilds_the_index_once(app, tmp_path, monkeypatch):
-    seen = []
+def _found(q: str) -> set[int]:
+    from portal.search_sync import search_index
+    from search_index import SearchQuery
 
-    def reindex_all():
-        seen.append(app.extensions["search_sync_suspended"])
-        return 0
+    return {hit.id for hit in search_index().search(SearchQuery(q=q, per_page=100)).hits}
 
+
+def test_a_small_import_is_indexed_by_the_commit_hook(app, app_ctx, tmp_path, monkeypatch):
+    calls = _index_calls(app, monkeypatch)
+    result = import_file("decisions", jsonl(tmp_path, DECISION | {"facts": "勐仑镇砖厂粉尘超标。"}))
+    assert not result.reindexed and calls["rebuild"] == 0
+    ids = set(db.session.scalars(select(Decision.id)))
+    assert len(ids) == 1 and _found("勐仑镇砖厂") == ids
+
+
+def test_a_large_import_is_found_after_one_rebuild_with_the_hook_paused(
+        app, app_ctx, tmp_path, monkeypatch):
     monkeypatch.setattr(importer, "BULK_REINDEX_MIN_ROWS", 3)
-    monkeypatch.setattr("portal.search_sync.reindex_all", reindex_all)
-    rows = [DECISION | {"document_no": f"西景应急罚〔2026〕{n}号"} for n in range(300, 305)]
-    with app.app_context():
-        flags = []
-        original_commit = db.session.commit
-
-        def commit():
-            flags.append(app.extensions["search_sync_suspended"])
-            original_commit()
-
-        monkeypatch.setattr(db.session, "commit", commit)
-        result = import_file("decisions", jsonl(tmp_path, *rows))
+    factories.decision(facts="勐仑镇砖厂早先的决定。")
+    db.session.commit()
+    calls = _index_calls(app, monkeypatch)
+    rows = [DECISION | {"document_no": f"西景应急罚〔2026〕{n}号", "facts": f"勐仑镇砖厂第{n}号。"}
+            for n in range(300, 305)]
+    result = import_file("decisions", jsonl(tmp_path, *rows))
     assert result.reindexed and result.created == 5
-    assert flags == [True]  # committed with the hook paused
-    assert seen == [False]  # then one rebuild, with the hook back on
+    # One rebuild, and no item indexed one by one on the way (the hook was paused).
+    assert calls == {"update": 0, "rebuild": 1}
+    ids = set(db.session.scalars(select(Decision.id)))
+    assert len(ids) == 6 and _found("勐仑镇砖厂") == ids  # the earlier item kept too
+    assert _found("勐仑镇砖厂第302号") == set(db.session.scalars(
+        select(Decision.id).where(Decision.document_no == "西景应急罚〔2026〕302号")))
 
 
 # --- the command -------------------------------------------------------------------------------

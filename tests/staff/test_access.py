@@ -63,10 +63,10 @@ def urls_for(rule: Rule, data: dict) -> list[str]:
         if kind:
             path = path.replace("<any(powers, decisions, accidents, blacklist):kind>", kind)
         item_kind = kind or path.split("/")[2]
-        path = path.replace("<int:item_id>", str(data["ids"].get(item_kind, 1)))
-        path = path.replace("<int:user_id>", str(data["user_id"]))
+        path = path.replace("<id:item_id>", str(data["ids"].get(item_kind, 1)))
+        path = path.replace("<id:user_id>", str(data["user_id"]))
         for name in ("report_id", "photo_id", "reward_id", "grant_id"):
-            path = path.replace(f"<int:{name}>", str(data[name]))
+            path = path.replace(f"<id:{name}>", str(data[name]))
         assert "<" not in path, f"teach this test the converter in {rule.rule}"
         urls.append(path)
     return urls

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -366,3 +367,28 @@ def test_the_decisions_table_says_how_many_withdrawn_decisions_it_leaves_out(cli
     html = client.get("/stats").get_data(as_text=True)
     withdrawn = sum(1 for r in DECISIONS if r[-2] and r[-1])
     assert f"另有 {withdrawn} 件已撤回的决定不计入" in html
+
+
+@pytest.mark.parametrize("raw", [" ", "\x1f", "\u3000", "\t2025 ", "\u30002025", "２０２５"])
+def test_a_year_is_read_whatever_the_spaces_and_digit_width(client, data, raw):
+    """Spaces, a control character Python counts as space and the ideographic space (U+3000,
+    typed by a Chinese keyboard) used to reach ``int()`` and fail the page with a 500;
+    full-width digits are the same year."""
+    page = client.get("/stats", query_string={"year": raw})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "所选年份没有数据或无效" not in html
+    year = "2025" if raw.strip() else ""
+    assert (f"<h1>统计：{year}年</h1>" if year else "<h1>统计</h1>") in html
+    assert as_dict(read_csv(client, f"/stats/fines-by-year.csv?{urlencode({'year': raw})}")) == \
+        as_dict(read_csv(client, f"/stats/fines-by-year.csv?year={year}"))
+
+
+@pytest.mark.parametrize("raw", ["0x7e9", "+2025", "2_025", "20251", "二〇二五", "-2025", "2025a"])
+def test_a_year_not_written_as_four_digits_is_dropped_with_a_message(client, data, raw):
+    page = client.get("/stats", query_string={"year": raw})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<h1>统计</h1>" in html and "所选年份没有数据或无效" in html
+    assert as_dict(read_csv(client, f"/stats/fines-by-year.csv?{urlencode({'year': raw})}")) == \
+        as_dict(read_csv(client, "/stats/fines-by-year.csv"))

@@ -81,7 +81,7 @@ def account_new():
     return render_template("staff/accounts/new.html", form=form), status
 
 
-@bp.get("/accounts/<int:user_id>")
+@bp.get("/accounts/<id:user_id>")
 @requires(ADMIN)
 def account_detail(user_id: int):
     user = _account(user_id)
@@ -96,7 +96,7 @@ def account_detail(user_id: int):
                            confirmed_roles=CONFIRMED_ROLES)
 
 
-@bp.post("/accounts/<int:user_id>/roles")
+@bp.post("/accounts/<id:user_id>/roles")
 @requires(ADMIN)
 def account_roles(user_id: int):
     user = _account(user_id)
@@ -123,7 +123,7 @@ def _grant(grant_id: int) -> Any:
     return grant
 
 
-@bp.post("/accounts/grants/<int:grant_id>/confirm")
+@bp.post("/accounts/grants/<id:grant_id>/confirm")
 @requires(ADMIN)
 def grant_confirm(grant_id: int):
     grant = _grant(grant_id)
@@ -140,7 +140,7 @@ def grant_confirm(grant_id: int):
     return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
 
 
-@bp.post("/accounts/grants/<int:grant_id>/cancel")
+@bp.post("/accounts/grants/<id:grant_id>/cancel")
 @requires(ADMIN)
 def grant_cancel(grant_id: int):
     grant = _grant(grant_id)
@@ -157,7 +157,7 @@ def grant_cancel(grant_id: int):
     return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
 
 
-@bp.post("/accounts/<int:user_id>/counties")
+@bp.post("/accounts/<id:user_id>/counties")
 @requires(ADMIN)
 def account_counties(user_id: int):
     user = _account(user_id)
@@ -174,7 +174,7 @@ def account_counties(user_id: int):
     return _to_account(user)
 
 
-@bp.post("/accounts/<int:user_id>/disable")
+@bp.post("/accounts/<id:user_id>/disable")
 @requires(ADMIN)
 def account_disable(user_id: int):
     user = _account(user_id)
@@ -190,7 +190,7 @@ def account_disable(user_id: int):
     return _to_account(user)
 
 
-@bp.post("/accounts/<int:user_id>/enable")
+@bp.post("/accounts/<id:user_id>/enable")
 @requires(ADMIN)
 def account_enable(user_id: int):
     user = _account(user_id)
@@ -199,7 +199,7 @@ def account_enable(user_id: int):
     return _to_account(user)
 
 
-@bp.post("/accounts/<int:user_id>/reset-totp")
+@bp.post("/accounts/<id:user_id>/reset-totp")
 @requires(ADMIN)
 def account_reset_totp(user_id: int):
     user = _account(user_id)
@@ -215,7 +215,7 @@ def _flash_suspended(roles: list[str]) -> None:
               + "、".join(ROLES[r] for r in roles) + "。", "info")
 
 
-@bp.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/accounts/<id:user_id>/password", methods=["GET", "POST"])
 @requires(ADMIN)
 def account_password(user_id: int):
     user = _account(user_id)

@@ -117,7 +117,7 @@ def _flash_masked(saved: publishing.Saved) -> None:
               + "中的个人信息（身份证号、手机号，自然人的姓名和详细地址）。", "info")
 
 
-@bp.get(f"/{KIND}/<int:item_id>")
+@bp.get(f"/{KIND}/<id:item_id>")
 @requires(EDITOR)
 def item_detail(kind: str, item_id: int):
     item = _item(kind, item_id)
@@ -140,7 +140,7 @@ def item_detail(kind: str, item_id: int):
     )
 
 
-@bp.route(f"/{KIND}/<int:item_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/{KIND}/<id:item_id>/edit", methods=["GET", "POST"])
 @requires(EDITOR)
 def item_edit(kind: str, item_id: int):
     item = _item(kind, item_id)
@@ -173,7 +173,7 @@ def item_edit(kind: str, item_id: int):
     ), status
 
 
-@bp.post(f"/{KIND}/<int:item_id>/publish")
+@bp.post(f"/{KIND}/<id:item_id>/publish")
 @requires(EDITOR)
 def item_publish(kind: str, item_id: int):
     item = _item(kind, item_id)
@@ -208,7 +208,7 @@ def _step(item: DisclosureMixin, form: Any, action: Callable[[], str], *, title:
     ), status
 
 
-@bp.route(f"/{KIND}/<int:item_id>/withdraw", methods=["GET", "POST"])
+@bp.route(f"/{KIND}/<id:item_id>/withdraw", methods=["GET", "POST"])
 @requires(EDITOR)
 def item_withdraw(kind: str, item_id: int):
     item = _item(kind, item_id)
@@ -224,7 +224,7 @@ def item_withdraw(kind: str, item_id: int):
     )
 
 
-@bp.route("/decisions/<int:item_id>/withdrawal-request", methods=["GET", "POST"])
+@bp.route("/decisions/<id:item_id>/withdrawal-request", methods=["GET", "POST"])
 @requires(EDITOR)
 def decision_withdrawal_request(item_id: int):
     item = _item("decisions", item_id)
@@ -244,7 +244,7 @@ def decision_withdrawal_request(item_id: int):
     )
 
 
-@bp.route("/blacklist/<int:item_id>/remove", methods=["GET", "POST"])
+@bp.route("/blacklist/<id:item_id>/remove", methods=["GET", "POST"])
 @requires(EDITOR)
 def blacklist_remove(item_id: int):
     entry = _item("blacklist", item_id)
@@ -265,7 +265,7 @@ def blacklist_remove(item_id: int):
     )
 
 
-@bp.route("/blacklist/<int:item_id>/reinstate", methods=["GET", "POST"])
+@bp.route("/blacklist/<id:item_id>/reinstate", methods=["GET", "POST"])
 @requires(EDITOR)
 def blacklist_reinstate(item_id: int):
     entry = _item("blacklist", item_id)

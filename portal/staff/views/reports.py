@@ -243,13 +243,13 @@ def _photo_thumbnail_url(photo: Any) -> str:
                    photo_id=photo.id, t=token)
 
 
-@bp.get("/reports/<int:report_id>")
+@bp.get("/reports/<id:report_id>")
 @requires(HANDLER, APPROVER, ADMIN)
 def report_detail(report_id: int):
     return _render_report(_report(report_id))
 
 
-@bp.post("/reports/<int:report_id>/take")
+@bp.post("/reports/<id:report_id>/take")
 @requires(HANDLER)
 def report_take(report_id: int):
     def take(report: Report, form: Any) -> str:
@@ -259,7 +259,7 @@ def report_take(report_id: int):
     return _step(report_id, "take_form", ActionForm, take)
 
 
-@bp.post("/reports/<int:report_id>/assign")
+@bp.post("/reports/<id:report_id>/assign")
 @requires(HANDLER, ADMIN)
 def report_assign(report_id: int):
     report = _report(report_id)
@@ -276,7 +276,7 @@ def report_assign(report_id: int):
                      again=lambda: _render_report(report, 400, assign_form=form))
 
 
-@bp.get("/reports/<int:report_id>/photos/<int:photo_id>")
+@bp.get("/reports/<id:report_id>/photos/<id:photo_id>")
 @requires(HANDLER)
 def report_photo(report_id: int, photo_id: int):
     report = _report(report_id)
@@ -295,7 +295,7 @@ def report_photo(report_id: int, photo_id: int):
     return response
 
 
-@bp.get("/reports/<int:report_id>/photos/<int:photo_id>/thumbnail")
+@bp.get("/reports/<id:report_id>/photos/<id:photo_id>/thumbnail")
 @requires(HANDLER)
 def report_photo_thumbnail(report_id: int, photo_id: int):
     """A thumbnail on the report page, for the report's assigned handler only (need-to-know).
@@ -351,7 +351,7 @@ def _step(report_id: int, form_name: str, form_class: type, action: Any,
                      again=lambda: _render_report(report, 400, **{form_name: form}))
 
 
-@bp.post("/reports/<int:report_id>/accept")
+@bp.post("/reports/<id:report_id>/accept")
 @requires(HANDLER)
 def report_accept(report_id: int):
     def accept(report: Report, form: Any) -> str:
@@ -361,7 +361,7 @@ def report_accept(report_id: int):
     return _step(report_id, "accept_form", ActionForm, accept)
 
 
-@bp.post("/reports/<int:report_id>/decline")
+@bp.post("/reports/<id:report_id>/decline")
 @requires(HANDLER)
 def report_decline(report_id: int):
     def decline(report: Report, form: Any) -> str:
@@ -371,7 +371,7 @@ def report_decline(report_id: int):
     return _step(report_id, "decline_form", DeclineForm, decline, {"reason": "decline_reason"})
 
 
-@bp.post("/reports/<int:report_id>/message")
+@bp.post("/reports/<id:report_id>/message")
 @requires(HANDLER)
 def report_message(report_id: int):
     def send(report: Report, form: Any) -> str:
@@ -382,7 +382,7 @@ def report_message(report_id: int):
                  anchor="messages-title")
 
 
-@bp.post("/reports/<int:report_id>/extend")
+@bp.post("/reports/<id:report_id>/extend")
 @requires(HANDLER)
 def report_extend(report_id: int):
     def extend(report: Report, form: Any) -> str:
@@ -394,7 +394,7 @@ def report_extend(report_id: int):
                  {"days": "extend_days", "reason": "extend_reason"})
 
 
-@bp.post("/reports/<int:report_id>/verify")
+@bp.post("/reports/<id:report_id>/verify")
 @requires(HANDLER)
 def report_verify(report_id: int):
     def verify(report: Report, form: Any) -> str:
@@ -405,7 +405,7 @@ def report_verify(report_id: int):
     return _step(report_id, "verify_form", VerifyForm, verify)
 
 
-@bp.post("/reports/<int:report_id>/decision")
+@bp.post("/reports/<id:report_id>/decision")
 @requires(HANDLER)
 def report_link_decision(report_id: int):
     def link(report: Report, form: Any) -> str:
@@ -416,7 +416,7 @@ def report_link_decision(report_id: int):
     return _step(report_id, "decision_form", LinkDecisionForm, link)
 
 
-@bp.post("/reports/<int:report_id>/duplicate")
+@bp.post("/reports/<id:report_id>/duplicate")
 @requires(HANDLER)
 def report_duplicate(report_id: int):
     def mark(report: Report, form: Any) -> str:
@@ -427,7 +427,7 @@ def report_duplicate(report_id: int):
                  {"original_id": "original_number"})
 
 
-@bp.post("/reports/<int:report_id>/close")
+@bp.post("/reports/<id:report_id>/close")
 @requires(HANDLER)
 def report_close(report_id: int):
     def close(report: Report, form: Any) -> str:
@@ -438,7 +438,7 @@ def report_close(report_id: int):
     return _step(report_id, "close_form", CloseForm, close, {"note": "close_note"})
 
 
-@bp.post("/reports/<int:report_id>/reopen")
+@bp.post("/reports/<id:report_id>/reopen")
 @requires(HANDLER)
 def report_reopen(report_id: int):
     def handle(report: Report, form: Any) -> str:
@@ -450,7 +450,7 @@ def report_reopen(report_id: int):
                  {"outcome": "reopen_outcome", "note": "reopen_note"})
 
 
-@bp.post("/reports/<int:report_id>/reward")
+@bp.post("/reports/<id:report_id>/reward")
 @requires(HANDLER)
 def reward_propose(report_id: int):
     report = _report(report_id)
@@ -508,7 +508,7 @@ def _render_reward(reward: Reward, status: int = 200, **forms: Any) -> Any:
     ), status
 
 
-@bp.get("/rewards/<int:reward_id>")
+@bp.get("/rewards/<id:reward_id>")
 @requires(HANDLER, APPROVER)
 def reward_detail(reward_id: int):
     return _render_reward(_reward(reward_id))
@@ -526,7 +526,7 @@ def _reward_step(reward_id: int, form_name: str, form_class: type, action: Any,
                      again=lambda: _render_reward(reward, 400, **{form_name: form}))
 
 
-@bp.post("/rewards/<int:reward_id>/approve")
+@bp.post("/rewards/<id:reward_id>/approve")
 @requires(APPROVER)
 def reward_approve(reward_id: int):
     def approve(reward: Reward, form: Any) -> str:
@@ -536,7 +536,7 @@ def reward_approve(reward_id: int):
     return _reward_step(reward_id, "approve_form", ActionForm, approve)
 
 
-@bp.post("/rewards/<int:reward_id>/reject")
+@bp.post("/rewards/<id:reward_id>/reject")
 @requires(APPROVER)
 def reward_reject(reward_id: int):
     def reject(reward: Reward, form: Any) -> str:
@@ -547,7 +547,7 @@ def reward_reject(reward_id: int):
                         {"reason": "reject_reason"})
 
 
-@bp.post("/rewards/<int:reward_id>/pay")
+@bp.post("/rewards/<id:reward_id>/pay")
 @requires(HANDLER)
 def reward_pay(reward_id: int):
     def pay(reward: Reward, form: Any) -> str:

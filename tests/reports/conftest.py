@@ -84,3 +84,9 @@ def receipt_code(page: str) -> str:
 def followup(client: FlaskClient, code: str):
     token = csrf_from(client.get("/report/followup").get_data(as_text=True))
     return client.post("/report/followup", data={"csrf_token": token, "code": code})
+
+
+def mistyped(code: str) -> str:
+    """``code`` with its last character changed (always to another one: a fixed replacement
+    would leave one code in 32 unchanged, and the test would pass it as a wrong code)."""
+    return code[:-1] + ("Y" if code[-1] == "Z" else "Z")

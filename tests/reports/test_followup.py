@@ -14,7 +14,7 @@ from portal import receipts
 from portal.extensions import db
 from portal.models import REWARD_REJECTED_NOTE, Report, ReportMessage, Reward, local_today
 from portal.services import reward_claims
-from tests.reports.conftest import csrf_from, followup, jpeg_bytes, submit_report
+from tests.reports.conftest import csrf_from, followup, jpeg_bytes, mistyped, submit_report
 
 
 def _report(app) -> Report:
@@ -122,7 +122,7 @@ def test_action_with_wrong_code_is_refused(client, app):
     number, code = submit_report(client)
     page = followup(client, code).get_data(as_text=True)
     response = client.post("/report/followup/reply", data={
-        "reply-csrf_token": csrf_from(page), "reply-code": code[:-1] + "Z", "reply-body": "x"},
+        "reply-csrf_token": csrf_from(page), "reply-code": mistyped(code), "reply-body": "x"},
         content_type="multipart/form-data")
     assert response.status_code == 400 and "回执码无效" in response.get_data(as_text=True)
     with app.app_context():

@@ -13,6 +13,7 @@ from portal.domain.masking import (
 )
 from portal.domain.masking import mask_personal_data as mask
 from portal.sanitize import markdown_to_html
+from tests.reader import seen
 
 # Valid resident ID numbers: real birth dates and the MOD 11-2 check character.
 ID_A = "532801199001011235"
@@ -131,33 +132,13 @@ def test_credit_codes_and_other_numbers_in_text_stay(text):
 def test_rendered_markdown_is_masked_as_a_browser_shows_it(markdown, hidden):
     html = mask_html(markdown_to_html(markdown))
     assert hidden not in html
-    assert hidden not in _rendered(html)
-    assert "****" in _rendered(html) or "****" in html
+    assert hidden not in seen(html)
+    assert "****" in seen(html) or "****" in html
 
 
 def test_a_number_across_block_elements_is_not_joined():
     html = "<table><tr><td>138</td><td>12345678</td></tr></table><p>1381234</p><p>5678</p>"
     assert mask_html(html) == html
-
-
-def _rendered(html: str) -> str:
-    """What a reader sees and follows: the text with references decoded, plus link targets."""
-    from html.parser import HTMLParser
-
-    class Reader(HTMLParser):
-        def __init__(self):
-            super().__init__(convert_charrefs=True)
-            self.parts: list[str] = []
-
-        def handle_data(self, data):
-            self.parts.append(data)
-
-        def handle_starttag(self, tag, attrs):
-            self.parts += [f" {v} " for k, v in attrs if k in ("href", "title") and v]
-
-    reader = Reader()
-    reader.feed(html)
-    return "".join(reader.parts)
 
 
 # --- property tests ----------------------------------------------------------------------------
@@ -243,9 +224,9 @@ def test_a_mobile_in_any_spelling_is_always_masked(
     # Rendered: the same number split by emphasis or written with references.
     split = f"{before}{number[:3]}**{number[3:7]}**{number[7:]}{after}"
     html = mask_html(markdown_to_html(split))
-    assert number not in _rendered(html)
+    assert number not in seen(html)
     referenced = f"<p>{before}&#{ord(number[0])};{number[1:]}{after}</p>"
-    assert number not in _rendered(mask_html(referenced))
+    assert number not in seen(mask_html(referenced))
 
 
 @st.composite

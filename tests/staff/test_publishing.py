@@ -14,6 +14,7 @@ from portal.audit import AuditEvent
 from portal.extensions import db
 from portal.models import AccidentReport, BlacklistEntry, Decision, ItemVersion, PowerItem
 from tests import factories
+from tests.reader import seen
 from tests.staff.conftest import csrf_token, login
 
 # Wednesday 2026-11-25, 10:00 in Beijing.
@@ -444,26 +445,6 @@ def test_power_list_changes_and_licences_are_on_the_deadline_board(app, editor):
 # --- masking, checked on the published page (issue 14 §5) ---------------------------------------
 
 
-def _seen(html: str) -> str:
-    """What a reader of ``html`` sees or follows: text with references decoded, link targets."""
-    from html.parser import HTMLParser
-
-    class Reader(HTMLParser):
-        def __init__(self):
-            super().__init__(convert_charrefs=True)
-            self.parts: list[str] = []
-
-        def handle_data(self, data):
-            self.parts.append(data)
-
-        def handle_starttag(self, tag, attrs):
-            self.parts += [f" {v} " for k, v in attrs if k in ("href", "title", "content") and v]
-
-    reader = Reader()
-    reader.feed(html)
-    return re.sub(r"\s+", "", "".join(reader.parts))
-
-
 def test_a_natural_persons_decision_is_published_masked(app, editor):
     facts = ("当事人张三丰（身份证号532801198503121230），手机 138  1234  5678、"
              "1391 2345 678，无证经营。")
@@ -474,11 +455,11 @@ def test_a_natural_persons_decision_is_published_masked(app, editor):
     post_action(editor, f"{detail}/publish", detail)
     public = app.test_client()
     for url in (f"/decisions/{item_id}", f"/api/v1/decisions/{item_id}"):
-        seen = _seen(public.get(url).get_data(as_text=True))
+        text = seen(public.get(url).get_data(as_text=True))
         for secret in ("张三丰", "曼景法村", "嘎洒镇", "532801198503121230", "13812345678",
                        "13912345678"):
-            assert secret not in seen, (url, secret)
-    page = _seen(public.get(f"/decisions/{item_id}").get_data(as_text=True))
+            assert secret not in text, (url, secret)
+    page = seen(public.get(f"/decisions/{item_id}").get_data(as_text=True))
     assert "张某" in page and "西双版纳州景洪市" in page
     assert "5328**************" in page and "138****5678" in page and "139****5678" in page
 
@@ -501,9 +482,9 @@ def test_an_accident_report_is_masked_as_it_renders(app, editor):
     post_action(editor, f"{detail}/publish", detail)
     public = app.test_client()
     for url in (f"/accidents/{item_id}", f"/api/v1/accidents/{item_id}", "/accidents.csv"):
-        seen = _seen(public.get(url).get_data(as_text=True))
+        text = seen(public.get(url).get_data(as_text=True))
         for secret in ("13812345678", "13912345678", "13712345678", "532801198503121230"):
-            assert secret not in seen, (url, secret)
+            assert secret not in text, (url, secret)
     page = public.get(f"/accidents/{item_id}").get_data(as_text=True)
     assert "拨打" in page and "137****5678" not in page.replace("tel:137****5678", "")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -116,45 +117,33 @@ def account_roles(user_id: int):
     return _to_account(user)
 
 
-def _grant(grant_id: int) -> Any:
+def _grant_step(grant_id: int, step: Callable[..., Any], done: str):
+    """Confirm or withdraw a pending role grant (CSRF only), then back to the account."""
     grant = accounts.get_grant(grant_id)
     if grant is None:
         abort(404)
-    return grant
+    if not ActionForm().validate_on_submit():
+        flash("页面已过期，请重试。", "error")
+    else:
+        try:
+            step(grant, actor=_actor())
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"{done}：{grant.role_label}。", "info")
+    return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
 
 
 @bp.post("/accounts/grants/<id:grant_id>/confirm")
 @requires(ADMIN)
 def grant_confirm(grant_id: int):
-    grant = _grant(grant_id)
-    form = ActionForm()  # CSRF only
-    if not form.validate_on_submit():
-        flash("页面已过期，请重试。", "error")
-    else:
-        try:
-            accounts.confirm_grant(grant, actor=_actor())
-        except accounts.AccountError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已确认授予角色：{grant.role_label}。", "info")
-    return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
+    return _grant_step(grant_id, accounts.confirm_grant, "已确认授予角色")
 
 
 @bp.post("/accounts/grants/<id:grant_id>/cancel")
 @requires(ADMIN)
 def grant_cancel(grant_id: int):
-    grant = _grant(grant_id)
-    form = ActionForm()  # CSRF only
-    if not form.validate_on_submit():
-        flash("页面已过期，请重试。", "error")
-    else:
-        try:
-            accounts.cancel_grant(grant, actor=_actor())
-        except accounts.AccountError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已撤回授予角色：{grant.role_label}。", "info")
-    return redirect(url_for("staff.account_detail", user_id=grant.user_id), code=303)
+    return _grant_step(grant_id, accounts.cancel_grant, "已撤回授予角色")
 
 
 @bp.post("/accounts/<id:user_id>/counties")

@@ -276,16 +276,21 @@ def report_assign(report_id: int):
                      again=lambda: _render_report(report, 400, assign_form=form))
 
 
-@bp.get("/reports/<id:report_id>/photos/<id:photo_id>")
-@requires(HANDLER)
-def report_photo(report_id: int, photo_id: int):
+def _photo(report_id: int, photo_id: int) -> tuple[Report, Any]:
+    """The report and its photo, for whoever may read the report's content (403 otherwise)."""
     report = _report(report_id)
     try:
-        photo = cases.photo_for(report, photo_id, actor=_actor())
+        return report, cases.photo_for(report, photo_id, actor=_actor())
     except cases.AccessDenied:
         abort(403)
     except cases.ReportNotFound:
         abort(404)
+
+
+@bp.get("/reports/<id:report_id>/photos/<id:photo_id>")
+@requires(HANDLER)
+def report_photo(report_id: int, photo_id: int):
+    report, photo = _photo(report_id, photo_id)
     # Opening a full photo is a deliberate step beyond the page's view: audited by itself
     # (the thumbnails the page shows are covered by its view, ``report_photo_thumbnail``).
     cases.record_photo_view(report, photo, actor=_actor())
@@ -302,13 +307,7 @@ def report_photo_thumbnail(report_id: int, photo_id: int):
     Not audited on its own when its link (``t``) was made minutes ago for this viewer by a
     page view, which was audited; without such a link (a page left open, a link passed on)
     the thumbnail is audited like the photo itself."""
-    report = _report(report_id)
-    try:
-        photo = cases.photo_for(report, photo_id, actor=_actor())
-    except cases.AccessDenied:
-        abort(403)
-    except cases.ReportNotFound:
-        abort(404)
+    report, photo = _photo(report_id, photo_id)
     try:
         report_service.check_staff_photo_link(request.args.get("t", ""), photo,
                                               viewer_id=current_user.id)

@@ -29,6 +29,28 @@ os.environ.setdefault("PORTAL_RECEIPT_SLOTS", str(threads // 2))
 # worker with costly requests (bench/abuse.py, issue 13 §2), at the price of more switching.
 GIL_SWITCH_INTERVAL = 0.001
 preload_app = True
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (``M_ARENA_MAX``) for this process and the workers it forks.
+
+    glibc gives each thread that meets contention an arena of its own (up to 8 per core), and
+    memory freed in one arena is not reused by another: after a worker's threads have each
+    parsed a large upload and decoded photos, the worker kept ~450 MB where a few arenas hold
+    the same work in much less (bench/abuse.py, issue 13 §2).  Same as MALLOC_ARENA_MAX=2 in
+    the environment, which is read too early to set from here.  ``False`` off glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-8, arenas))  # -8: M_ARENA_MAX (malloc.h)
+    except (OSError, AttributeError):
+        return False
+
+
+# Before gunicorn forks (and before any worker thread exists), so every worker inherits it.
+limit_malloc_arenas()
 timeout = 60
 graceful_timeout = 30
 # Recycle workers now and then, staggered, so slow leaks never pile up.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 
 from gunicorn.glogging import Logger
 
@@ -21,7 +22,35 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # every other page.
 threads = max(2, int(os.environ.get("PORTAL_THREADS", "4")))
 os.environ.setdefault("PORTAL_RECEIPT_SLOTS", str(threads // 2))
+# How long a worker thread may hold the GIL while another waits for it (Python's default 5 ms).
+# A worker's threads share one interpreter: while one runs Python for a costly answer (a form
+# parsed, a page rendered), a cheap page that is ready to go waits up to the interval, each time
+# it needs the GIL back.  A shorter interval keeps the quick pages quick while a client floods a
+# worker with costly requests (bench/abuse.py, issue 13 §2), at the price of more switching.
+GIL_SWITCH_INTERVAL = 0.001
 preload_app = True
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (``M_ARENA_MAX``) for this process and the workers it forks.
+
+    glibc gives each thread that meets contention an arena of its own (up to 8 per core), and
+    memory freed in one arena is not reused by another: after a worker's threads have each
+    parsed a large upload and decoded photos, the worker kept ~450 MB where a few arenas hold
+    the same work in much less (bench/abuse.py, issue 13 §2).  Same as MALLOC_ARENA_MAX=2 in
+    the environment, which is read too early to set from here.  ``False`` off glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-8, arenas))  # -8: M_ARENA_MAX (malloc.h)
+    except (OSError, AttributeError):
+        return False
+
+
+# Before gunicorn forks (and before any worker thread exists), so every worker inherits it.
+limit_malloc_arenas()
 timeout = 60
 graceful_timeout = 30
 # Recycle workers now and then, staggered, so slow leaks never pile up.
@@ -72,6 +101,7 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's signature
     (a forked child must not share file positions), so it is done here, in each worker."""
     from portal.search_sync import warm_up
 
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     if "search_index" not in getattr(worker.wsgi, "extensions", {}):
         return  # not the portal (bench/bare_app.py is served with these settings too)
     worker.log.info("worker %s %s", worker.pid, warm_up(worker.wsgi))

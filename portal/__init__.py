@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import ROOT, Settings
+from portal.daily_limits import STORAGE_PREFIX
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -31,7 +32,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         TESTING=settings.env == "test",
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        # A Redis URI goes to the storage that expires the report pages' counters exactly at
+        # midnight (portal.daily_limits.MidnightRedisStorage).
+        RATELIMIT_STORAGE_URI=(STORAGE_PREFIX + settings.ratelimit_storage_uri
+                               if settings.ratelimit_storage_uri.startswith(("redis://", "rediss://"))
+                               else settings.ratelimit_storage_uri),
         RATELIMIT_HEADERS_ENABLED=False,
         # With Redis down, count in each process's memory instead of failing every request
         # (Flask-Limiter logs the switch once, and switches back when Redis answers again).

@@ -11,6 +11,13 @@ this way (its key would date the hour), so the report limits must be "N per day"
 
 ``limits`` (Flask-Limiter's engine) picks a limit's window class by its unit: the class below
 registers the unit ``beijingday``, whose expiry is the rest of the current Beijing day.
+
+An expiry given as a duration is not enough for Redis: ``limits`` sets it with ``EXPIRE key
+seconds`` from the server's clock in milliseconds, so the key's ``PEXPIRETIME`` would still carry
+the sub-second of the first request.  ``MidnightRedisStorage`` (scheme ``portal+redis://``,
+chosen by ``portal.create_app`` for a ``redis://`` setting) sets those keys' expiry with
+``PEXPIREAT`` at the midnight itself instead, so every report key expires at the same
+millisecond.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from limits import parse_many
 from limits.limits import Granularity, RateLimitItem, RateLimitItemPerDay
+from limits.storage import RedisStorage
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 UNIT = "beijingday"
@@ -60,3 +68,40 @@ def per_beijing_day(limit_string: str) -> str:
         if type(item) is not RateLimitItemPerDay or item.multiples != 1:
             raise NotDaily(limit_string)
     return ";".join(f"{item.amount} per {UNIT}" for item in items)
+
+
+# INCRBY, and on the key's first hit its expiry at an absolute time in ms (ARGV[2]): the same
+# step as limits' own incr_expire.lua, with PEXPIREAT in place of EXPIRE.
+_INCR_EXPIRE_AT = """
+local current = redis.call("incrby", KEYS[1], tonumber(ARGV[1]))
+if tonumber(current) == tonumber(ARGV[1]) then
+    redis.call("pexpireat", KEYS[1], ARGV[2])
+end
+return current
+"""
+
+STORAGE_PREFIX = "portal+"
+
+
+class MidnightRedisStorage(RedisStorage):
+    """``limits``' Redis storage, but a per-Beijing-day counter expires exactly at the next
+    Beijing midnight (``PEXPIREAT``), not a number of whole seconds after its first hit.
+
+    Its URI is the Redis URI with ``portal+`` in front (``portal+redis://host:6379/0``);
+    ``limits`` finds the class by that scheme.  Every other key is left to ``RedisStorage``."""
+
+    STORAGE_SCHEME = ["portal+redis", "portal+rediss"]
+
+    def __init__(self, uri: str, **options) -> None:  # noqa: ANN003 - RedisStorage's options
+        super().__init__(uri.removeprefix(STORAGE_PREFIX), **options)
+
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_incr_expire_at = self.get_connection().register_script(_INCR_EXPIRE_AT)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Count ``amount`` more hits on ``key``; a per-Beijing-day key expires at midnight."""
+        if not key.endswith("/" + UNIT):
+            return super().incr(key, expiry, amount)
+        midnight_ms = round(end_of_today() * 1000)
+        return int(self.lua_incr_expire_at([self.prefixed_key(key)], [amount, midnight_ms]))

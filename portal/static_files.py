@@ -24,6 +24,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # /favicon.ico has no version in its URL: cached a day, then asked again.
 ICON_MAX_AGE = 86400
 _DIGEST_CHARS = 12
+_MAX_PATHS = 1000
 
 
 class _Digests:
@@ -32,11 +33,26 @@ class _Digests:
 
     def __init__(self) -> None:
         self._known: dict[str, tuple[tuple[int, int], str]] = {}
+        # Each name resolved once: resolving costs a system call per path component, and every
+        # page asks for three static URLs (a flood of cheap refusals is mostly page renders).
+        self._paths: dict[tuple[Path, str], Path | None] = {}
         self._lock = threading.Lock()
 
+    def _path(self, folder: Path, filename: str) -> Path | None:
+        """``filename`` inside ``folder``, resolved; ``None`` if it points outside."""
+        key = (folder, filename)
+        if key not in self._paths:
+            path = (folder / filename).resolve()
+            inside = path if folder.resolve() in path.parents else None
+            if len(self._paths) >= _MAX_PATHS:  # names come from requests too: stay bounded
+                return inside
+            with self._lock:
+                self._paths[key] = inside
+        return self._paths[key]
+
     def of(self, folder: Path, filename: str) -> str | None:
-        path = (folder / filename).resolve()
-        if folder.resolve() not in path.parents:
+        path = self._path(folder, filename)
+        if path is None:
             return None
         try:
             stat = path.stat()

@@ -111,3 +111,62 @@ def test_a_flood_of_codes_is_told_busy_and_other_pages_are_served(tmp_path):
     assert robots == 200
     assert len(statuses) == 12 and set(statuses) <= {400, 503}, statuses
     assert statuses.count(503) >= 1, statuses
+
+
+def test_a_worker_hands_the_gil_on_quickly():
+    """A worker's quick pages wait for the GIL at most ~1 ms behind a thread busy with a costly
+    answer (Python's default is 5 ms): set in each worker before its first request."""
+    import runpy
+    import sys
+    from types import SimpleNamespace
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    saved = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        worker = SimpleNamespace(wsgi=SimpleNamespace(extensions={}), pid=0, log=None)
+        settings["post_worker_init"](worker)
+        assert sys.getswitchinterval() <= 0.001 + 1e-9
+    finally:
+        sys.setswitchinterval(saved)
+
+
+_ARENA_PROBE = """
+import ctypes, ctypes.util, runpy, sys, threading
+if sys.argv[1] == "configured":
+    runpy.run_path(sys.argv[2])
+def work():
+    kept = [bytearray(1000) for _ in range(2000)]  # > 512 bytes: from malloc, not pymalloc
+    barrier.wait()
+barrier = threading.Barrier(8)
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.fopen.restype = ctypes.c_void_p
+out = libc.fopen(sys.argv[3].encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(out))
+libc.fclose(ctypes.c_void_p(out))
+"""
+
+
+def test_worker_threads_share_at_most_two_malloc_arenas(tmp_path):
+    """glibc gives each new thread an arena (up to 8 per core) whose freed memory no other
+    thread reuses; gunicorn.conf.py caps them at two before the workers fork."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    if sys.platform != "linux" or os.confstr("CS_GNU_LIBC_VERSION") is None:
+        pytest.skip("glibc only")
+    conf = str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py")
+
+    def arenas(mode: str) -> int:
+        info = tmp_path / f"{mode}.xml"
+        subprocess.run([sys.executable, "-c", _ARENA_PROBE, mode, conf, str(info)], check=True,
+                       cwd=Path(conf).parent)
+        return info.read_text().count("<heap nr=")
+
+    assert arenas("plain") > 2  # the probe does make threads take arenas of their own
+    assert arenas("configured") <= 2

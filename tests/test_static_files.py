@@ -84,3 +84,26 @@ def test_nginx_example_logs_no_static_or_icon_request():
         assert location in config
         block = config.split(location, 1)[1].split("}", 1)[0]
         assert "access_log off;" in block, location
+
+
+def test_a_static_url_does_not_resolve_its_path_again(tmp_path, monkeypatch):
+    """Each page links three static files: after the first, a URL costs one stat of the file,
+    not a path resolution (a system call per path component), and an edit still shows."""
+    from pathlib import Path
+
+    from portal.static_files import _Digests
+
+    folder = tmp_path / "static"
+    folder.mkdir()
+    (folder / "style.css").write_text("body { color: black; }")
+    digests = _Digests()
+    first = digests.of(folder, "style.css")
+    calls = []
+    resolve = Path.resolve
+    monkeypatch.setattr(Path, "resolve", lambda self, *a, **k: calls.append(self) or
+                        resolve(self, *a, **k))
+    assert digests.of(folder, "style.css") == first
+    assert calls == []
+    (folder / "style.css").write_text("body { color: navy; }")
+    assert digests.of(folder, "style.css") not in (None, first)
+    assert digests.of(folder, "../outside.css") is None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 import urllib.request
 from pathlib import Path
 
 from tests.gunicorn_server import get, gunicorn
+from tests.live import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,20 +47,12 @@ def test_the_site_has_an_icon(client):
 
 
 def test_development_server_logs_no_static_or_icon_request(app, caplog):
-    from werkzeug.serving import make_server
 
     caplog.set_level(logging.INFO, logger="werkzeug")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
+    with serving(app) as base:
         for path in ("/favicon.ico", "/static/style.css", f"/static/style.css?v={_digest('style.css')}",
                      "/decisions"):
             urllib.request.urlopen(base + path, timeout=10).read()  # noqa: S310 - loopback
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any("/decisions" in line for line in lines)  # the log works
     assert not [line for line in lines if "/static/" in line or "favicon" in line], lines

@@ -7,14 +7,13 @@ tests skip with the reason, and fail instead under PORTAL_TEST_STRICT=1 (CI).
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import make_app, skip_or_fail
+from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -45,14 +44,8 @@ def live_app(tmp_path):
 @pytest.fixture
 def live_server(live_app) -> Iterator[str]:
     """Serve ``live_app`` in a thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(live_app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

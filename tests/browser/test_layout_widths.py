@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,13 +23,13 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 from portal.domain.catalog import COUNTIES
 from portal.extensions import db
 from portal.models import local_today
 from tests import factories
 from tests.conftest import make_app
+from tests.live import serving
 from tests.reports.conftest import FAST_SECONDS, submit_report
 from tests.staff.conftest import PASSWORD, make_staff
 
@@ -69,14 +68,10 @@ def site(tmp_path_factory) -> Iterator[Site]:
                  "accident": accident.url_path, "blacklist": entry.url_path, "uscc": ent.uscc}
         staff = {"username": handler.username, "secret": handler.totp_secret}
     _number, code = submit_report(app.test_client())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", paths, code, staff)
+        with serving(app) as base:
+            yield Site(base, paths, code, staff)
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
         app.extensions["search_index"].close()
 
 

@@ -10,6 +10,7 @@ from portal.extensions import db
 from portal.models import Decision
 from portal.services import publishing
 from tests import factories
+from tests.live import serving
 from tests.staff.conftest import login
 
 
@@ -169,9 +170,7 @@ def test_idle_keep_alive_connections_do_not_exhaust_the_pool(tmp_path):
     to make that interval as long as the test."""
     import gc
     import http.client
-    import threading
-
-    from werkzeug.serving import make_server
+    from urllib.parse import urlsplit
 
     from tests.conftest import make_app
 
@@ -179,34 +178,33 @@ def test_idle_keep_alive_connections_do_not_exhaust_the_pool(tmp_path):
     with live.app_context():
         factories.decision(party_name="长连接测试矿业有限公司")
         db.session.commit()
-    server = make_server("127.0.0.1", 0, live, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     clients = []
     gc.disable()
     try:
-        for _ in range(20):
-            conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
-            conn.request("GET", "/decisions", headers={"Connection": "keep-alive"})
-            response = conn.getresponse()
-            assert response.status == 200 and "长连接测试" in response.read().decode()
-            clients.append(conn)
-        one_more = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
-        one_more.request("GET", "/")
-        response = one_more.getresponse()
-        response.read()
-        one_more.close()
-        assert response.status == 200
-        from portal.page_cache import KEPT_CONNECTIONS
+        with serving(live) as base:
+            port = urlsplit(base).port
+            for _ in range(20):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/decisions", headers={"Connection": "keep-alive"})
+                response = conn.getresponse()
+                assert response.status == 200 and "长连接测试" in response.read().decode()
+                clients.append(conn)
+            one_more = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            one_more.request("GET", "/")
+            response = one_more.getresponse()
+            response.read()
+            one_more.close()
+            assert response.status == 200
+            from portal.page_cache import KEPT_CONNECTIONS
 
-        with live.app_context():
-            assert db.engine.pool.checkedout() <= KEPT_CONNECTIONS
+            with live.app_context():
+                assert db.engine.pool.checkedout() <= KEPT_CONNECTIONS
+            for conn in clients:  # before the server stops: it waits for their threads
+                conn.close()
     finally:
         gc.enable()
         for conn in clients:
             conn.close()
-        server.shutdown()
-        thread.join(timeout=5)
         live.extensions["search_index"].close()
         with live.app_context():
             db.engine.dispose()

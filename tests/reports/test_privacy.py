@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlalchemy import DateTime
 
 from portal.extensions import db, limiter
 from portal.models import Report, ReportEvent, ReportMessage, ReportPhoto, Reward
+from tests.live import serving
 from tests.reports.conftest import (
     CLIENT_ADDRESS,
     FAST_SECONDS,
@@ -160,22 +160,14 @@ def test_limiter_key_changes_daily(app):
 
 
 def test_development_server_log_has_no_address_for_report_pages(app, caplog):
-    from werkzeug.serving import make_server
 
     caplog.set_level(logging.INFO, logger="werkzeug")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
+    with serving(app) as base:
         for path in ("/report", "/report/followup", "/report/check", "/"):
             try:
                 urllib.request.urlopen(base + path, timeout=10).read()  # noqa: S310
             except urllib.error.HTTPError:
                 pass
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     report_lines = [line for line in lines if " /report" in line]
     other_lines = [line for line in lines if '"GET / ' in line]

@@ -3,7 +3,7 @@
     python bench/search.py [--size 20000] [--source demo|corpus] [--queries 200] [--repeats 3]
                            [--database-url postgresql+psycopg://…/portal_bench_search]
 
-1. Loads N items with the demo generator (``portal.services.demo_data.load_demo``) into a
+1. Loads N items with the demo generator (``portal.services.demo.published.load_demo``) into a
    PostgreSQL database of its own (``portal_bench_search_<source>_<N>`` on the local server by
    default, kept between runs: the demo loader is idempotent), and reads them back as index
    documents (``--source corpus``: the test suite's generated corpus instead).
@@ -91,7 +91,7 @@ def demo_documents(app, size: int) -> list[Document]:
     from unittest import mock
 
     from portal import database, search_sync
-    from portal.services.demo_data import load_demo
+    from portal.services.demo.published import load_demo
 
     with app.app_context():
         database.upgrade()

@@ -56,7 +56,7 @@ def reindex() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_command(kind: str, path: str) -> None:
     """Import KIND from a .jsonl or .csv FILE (all rows or none)."""
-    from portal.services.importer import ImportInvalid, import_file
+    from portal.services.publication.importer import ImportInvalid, import_file
 
     try:
         result = import_file(kind, path)
@@ -74,8 +74,8 @@ def import_command(kind: str, path: str) -> None:
               help="Number of demo reports (default 200).")
 def demo(size: int | None, reports: int | None) -> None:
     """Load the clearly-labelled demo data set for 西双版纳, and demo reports in every state."""
-    from portal.services.demo_data import load_demo
-    from portal.services.demo_reports import DEMO_REPORTS, load_demo_reports
+    from portal.services.demo.published import load_demo
+    from portal.services.demo.reports import DEMO_REPORTS, load_demo_reports
 
     counts = load_demo(size=size)
     counts["reports"] = load_demo_reports(DEMO_REPORTS if reports is None else reports)
@@ -86,8 +86,8 @@ def demo(size: int | None, reports: int | None) -> None:
 @with_appcontext
 def rotate_data_key() -> None:
     """Re-encrypt every encrypted column with the newest key of PORTAL_DATA_KEY."""
-    from portal.services.data_keys import RotationFailed
-    from portal.services.data_keys import rotate_data_key as rotate
+    from portal.services.operations.data_keys import RotationFailed
+    from portal.services.operations.data_keys import rotate_data_key as rotate
 
     try:
         report = rotate()
@@ -113,7 +113,7 @@ def backup(target: str) -> None:
     """Write the database and a manifest into a new folder under TARGET (never the data key)."""
     from pathlib import Path
 
-    from portal.services.backup import BackupFailed, create_backup
+    from portal.services.operations.backup import BackupFailed, create_backup
 
     try:
         made = create_backup(Path(target))
@@ -130,7 +130,7 @@ def backup(target: str) -> None:
 @with_appcontext
 def purge_reports() -> None:
     """Delete abandoned report drafts and erase the content of reports past retention."""
-    from portal.services.reports import purge_reports as purge
+    from portal.services.reporting.reports import purge_reports as purge
 
     result = purge()
     click.echo(f"已删除未提交的举报草稿 {result.drafts} 份；"
@@ -142,7 +142,7 @@ def purge_reports() -> None:
 def remask() -> None:
     """Mask personal data already stored (items and their history) by the current rules."""
     from portal.extensions import db
-    from portal.services.remask import remask_all
+    from portal.services.operations.remask import remask_all
 
     result = remask_all(db.session)
     counts = "，".join(f"{kind} {n} 条" for kind, n in result.items.items())
@@ -155,8 +155,8 @@ def remask() -> None:
 def recompute_deadlines(dry_run: bool) -> None:
     """Recompute stored due dates after a year's official schedule was added
     (PORTAL_WORKDAY_CALENDAR_FILE): list and update every one that changes, audited."""
-    from portal.services.deadlines import describe
-    from portal.services.deadlines import recompute_deadlines as recompute
+    from portal.services.operations.deadlines import describe
+    from portal.services.operations.deadlines import recompute_deadlines as recompute
 
     changes = recompute(apply=not dry_run)
     for change in changes:

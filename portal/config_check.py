@@ -75,7 +75,7 @@ def unreadable_encrypted_column() -> str | None:
 
     from portal.crypto import DecryptionFailed, app_keyring
     from portal.extensions import db
-    from portal.services.data_keys import encrypted_columns
+    from portal.services.operations.data_keys import encrypted_columns
 
     keyring = app_keyring()
     for table, column in encrypted_columns():

@@ -2,8 +2,8 @@
 
 - counted in working days: publication of decisions (below), acceptance of a report;
 - counted in calendar days, the last day moved off a rest day (民法典 Art. 203): verification of a
-  report and its extension (``portal.services.cases``), the reward claim period
-  (``portal.services.rewards``) — ``period_end``;
+  report and its extension (``portal.services.reporting.cases``), the reward claim period
+  (``portal.services.reporting.rewards``) — ``period_end``;
 - counted in years, the last day moved off a rest day the same way: the accident assessment due
   a year after 批复 — ``assessment_due``;
 - not moved (Art. 203 does not apply, see ``portal.domain.workdays``): the end of a blacklist

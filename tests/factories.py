@@ -174,7 +174,7 @@ def report(**fields: Any) -> Report:
 def accepted_report(accepted_on: date | None = None, **fields: Any) -> Report:
     """A report accepted on ``accepted_on`` (default: its receipt date), its verification
     deadlines set by the service's own rule (tests of that rule use hand-computed dates)."""
-    from portal.services.cases import start_verification
+    from portal.services.reporting.cases import start_verification
 
     item = report(**({"status": "accepted"} | fields))
     item.accepted_on = accepted_on or item.received_on

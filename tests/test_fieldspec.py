@@ -15,7 +15,8 @@ from sqlalchemy import select
 from portal import fieldspec
 from portal.extensions import db
 from portal.models import DISCLOSURE_MODELS
-from portal.services import blacklist_admin, importer, publishing
+from portal.services.enterprises import blacklist_admin
+from portal.services.publication import importer, publishing
 from portal.staff.forms import ITEM_FORMS
 from tests.services.test_importer import BASE, csv_file, jsonl
 from tests.staff.conftest import csrf_token, login

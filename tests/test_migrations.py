@@ -84,7 +84,7 @@ def test_0004_encrypts_existing_totp_secrets_and_its_downgrade_decrypts_them(app
 
 def test_0010_keeps_the_rejection_of_a_reward_rejected_before_it(app_ctx):
     from portal.models import Reward, RewardRejection
-    from portal.services import rewards
+    from portal.services.reporting import rewards
     from tests import factories
     from tests.staff.conftest import make_staff
 

@@ -13,7 +13,7 @@ import pytest
 from portal import create_app, tokens
 from portal.config import SettingsError
 from portal.extensions import db
-from portal.services import cases, reports
+from portal.services.reporting import cases, reports
 from tests.conftest import TEST_DATABASE_URL, make_app
 from tests.reports.conftest import REPORT_FIELDS
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import segno
 
 from portal.models import CreditCertificate
-from portal.services.credit import COUNT_LABELS, STATUS_LABELS
+from portal.services.enterprises.credit import COUNT_LABELS, STATUS_LABELS
 from portal.templating import format_date, format_datetime
 
 CJK_FONT_PATH = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")

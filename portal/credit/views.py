@@ -1,6 +1,6 @@
 """The credit pages: check a code or a name, issue a certificate, show it, verify it.
 
-Thin views: the forms read the input, ``portal.services.credit`` does the work and raises typed
+Thin views: the forms read the input, ``portal.services.enterprises.credit`` does the work and raises typed
 errors that become messages on the page (never a 500, never the raw input echoed in HTML
 outside an escaped field).
 """
@@ -26,7 +26,7 @@ from portal.credit.forms import CertificateRequestForm, CreditCheckForm, VerifyF
 from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
 from portal.models import local_today
-from portal.services import credit as service
+from portal.services.enterprises import credit as service
 from portal.templating import format_date, format_datetime
 
 

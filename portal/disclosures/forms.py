@@ -12,8 +12,8 @@ from wtforms.validators import Optional, Regexp
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
 from portal.params import YearField
-from portal.services.compliance import ASSESSMENT_STATES, WITHDRAWAL_STATES
-from portal.services.disclosures import (
+from portal.services.oversight.compliance import ASSESSMENT_STATES, WITHDRAWAL_STATES
+from portal.services.publication.disclosures import (
     BLACKLIST_FILTER_STATUSES,
     KIND_FILTERS,
     Facets,

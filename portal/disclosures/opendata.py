@@ -31,8 +31,8 @@ from portal.extensions import limiter
 from portal.models import DisclosureMixin
 from portal.sanitize import plain_text
 from portal.search_sync import search_index
-from portal.services import disclosures as service
-from portal.services import opendata
+from portal.services.publication import disclosures as service
+from portal.services.publication import opendata
 from search_index import KINDS as SEARCH_KINDS
 from search_index import QueryInvalid, SearchUnavailable
 from search_index.planner import MAX_QUERY_CHARS

@@ -22,7 +22,7 @@ from portal.models import DISCLOSURE_MODELS
 from portal.page_cache import public_page
 from portal.params import YearField, search_text
 from portal.search_sync import search_index
-from portal.services.disclosures import item_facts
+from portal.services.publication.disclosures import item_facts
 from search_index import (
     KINDS,
     IndexBusy,

@@ -14,8 +14,8 @@ from portal.domain.catalog import (
 )
 from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, Decision, local_today
 from portal.page_cache import public_page
-from portal.services import blacklist_admin
-from portal.services import disclosures as service
+from portal.services.enterprises import blacklist_admin
+from portal.services.publication import disclosures as service
 
 KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
 LATEST_ON_HOME = 5

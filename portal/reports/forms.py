@@ -25,8 +25,8 @@ from portal.domain.credit_code import CreditCodeInvalid
 from portal.domain.credit_code import parse as parse_credit_code
 from portal.models import REPORT_KINDS
 from portal.receipts import MAX_INPUT_CHARS
-from portal.services import reports as service
-from portal.services.reward_claims import PAYMENT_DETAILS_MAX
+from portal.services.reporting import reports as service
+from portal.services.reporting.reward_claims import PAYMENT_DETAILS_MAX
 
 # One sentence each on what counts (安全生产领域举报奖励办法 and DOMAIN.md §3).
 KIND_HINTS = {

@@ -49,8 +49,8 @@ from portal.reports.forms import (
     SlipCopyForm,
     TransferClaimForm,
 )
-from portal.services import reports as service
-from portal.services import reward_claims
+from portal.services.reporting import reports as service
+from portal.services.reporting import reward_claims
 
 DRAFT_KEY = "report_draft"
 # Every answer to a submitted receipt code takes at least this long (tests may lower it

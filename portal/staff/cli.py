@@ -106,7 +106,7 @@ def demo_staff() -> None:
     click.echo(f"密码：{password}（保存在 instance/{DEMO_PASSWORD_FILE}）")
     _print_totp(user)
     click.echo(f"当前验证码：{credentials.current_totp(user.totp_secret)}（30 秒内有效）")
-    from portal.services.demo_reports import demo_receipt_codes
+    from portal.services.demo.reports import demo_receipt_codes
 
     codes = demo_receipt_codes()
     if codes:

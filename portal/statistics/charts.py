@@ -23,7 +23,7 @@ from matplotlib import rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from portal.services.statistics import StatTable  # noqa: E402
+from portal.services.oversight.statistics import StatTable  # noqa: E402
 
 # System CJK fonts first: the browser picks the first it has (no font is shipped or fetched).
 FONT_FAMILIES = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",

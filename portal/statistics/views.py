@@ -27,9 +27,9 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
     decision_deadline_text,
 )
-from portal.services import compliance as compliance_service
-from portal.services import sitemap as sitemap_service
-from portal.services import statistics as stats_service
+from portal.services.oversight import compliance as compliance_service
+from portal.services.oversight import statistics as stats_service
+from portal.services.publication import sitemap as sitemap_service
 from portal.statistics import bp
 from portal.statistics.forms import YearForm
 

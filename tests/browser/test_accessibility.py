@@ -20,8 +20,8 @@ import pytest
 
 from portal.extensions import db
 from portal.models import local_today
-from portal.services import publishing
-from portal.services.history import apply_changes, record_version
+from portal.services.publication import publishing
+from portal.services.publication.history import apply_changes, record_version
 from tests import factories
 from tests.conftest import skip_or_fail
 from tests.staff.conftest import PASSWORD, make_staff

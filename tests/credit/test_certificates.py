@@ -15,8 +15,8 @@ from portal.credentials import qr_svg
 from portal.credit import pdf
 from portal.extensions import db
 from portal.models import CreditCertificate
-from portal.services import blacklist_admin
-from portal.services import credit as service
+from portal.services.enterprises import blacklist_admin
+from portal.services.enterprises import credit as service
 from tests import factories
 from tests.conftest import skip_or_fail
 from tests.credit.test_check import text_of
@@ -320,7 +320,7 @@ def test_a_listing_that_ends_by_itself_is_a_change_too(client, app_ctx):
 
 
 def test_an_edit_that_changes_no_count_is_still_reported(client, app_ctx):
-    from portal.services.history import apply_changes, record_version
+    from portal.services.publication.history import apply_changes, record_version
 
     with time_machine.travel("2026-11-01T04:00:00+00:00", tick=False):
         entry = factories.blacklist_entry(listed_on=date(2026, 3, 1))

@@ -13,8 +13,8 @@ from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.domain.credit_code import check_character
 from portal.extensions import db
 from portal.models import utcnow
-from portal.services import credit as service
-from portal.services.history import apply_changes, record_version
+from portal.services.enterprises import credit as service
+from portal.services.publication.history import apply_changes, record_version
 from portal.templating import format_datetime
 from tests import factories
 from tests.conftest import make_app

@@ -17,7 +17,7 @@ from jsonschema.validators import validator_for
 from portal import fieldspec
 from portal.extensions import db
 from portal.models import utcnow
-from portal.services import opendata
+from portal.services.publication import opendata
 from tests import factories
 from tests.conftest import make_app
 from tests.disclosures.pages_html import assert_accessible_page
@@ -188,7 +188,7 @@ def test_csv_neutralises_formula_cells(client, app_ctx):
 
 
 def test_csv_is_filtered_like_the_list_and_read_in_batches(client, app_ctx, monkeypatch):
-    from portal.services import disclosures
+    from portal.services.publication import disclosures
 
     monkeypatch.setattr(disclosures, "EXPORT_BATCH", 2)
     for n in range(5):
@@ -200,7 +200,7 @@ def test_csv_is_filtered_like_the_list_and_read_in_batches(client, app_ctx, monk
 
 
 def test_csv_rows_are_fetched_as_the_response_is_read(client, app_ctx, monkeypatch):
-    from portal.services import disclosures
+    from portal.services.publication import disclosures
 
     monkeypatch.setattr(disclosures, "EXPORT_BATCH", 2)
     for _ in range(5):

@@ -8,7 +8,7 @@ from flask import Flask
 from portal import create_app
 from portal.extensions import db
 from portal.models import Decision
-from portal.services import publishing
+from portal.services.publication import publishing
 from tests import factories
 from tests.live import serving
 from tests.staff.conftest import login

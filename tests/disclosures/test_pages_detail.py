@@ -11,7 +11,7 @@ import time_machine
 
 from portal import fieldspec
 from portal.extensions import db
-from portal.services.history import apply_changes, record_version
+from portal.services.publication.history import apply_changes, record_version
 from tests import factories
 from tests.disclosures.pages_html import assert_accessible_page
 

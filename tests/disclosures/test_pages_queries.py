@@ -1,4 +1,4 @@
-"""The queries behind the public pages (portal.services.disclosures)."""
+"""The queries behind the public pages (portal.services.publication.disclosures)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from portal.domain.catalog import COUNTIES
 from portal.extensions import db
 from portal.models import AccidentReport, ItemVersion
-from portal.services import disclosures as service
+from portal.services.publication import disclosures as service
 from tests import factories
 
 

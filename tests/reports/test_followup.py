@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal import receipts
 from portal.extensions import db
 from portal.models import REWARD_REJECTED_NOTE, Report, ReportMessage, Reward, local_today
-from portal.services import reward_claims
+from portal.services.reporting import reward_claims
 from tests.reports.conftest import csrf_from, followup, jpeg_bytes, mistyped, submit_report
 
 
@@ -164,7 +164,7 @@ def _approve_reward(app, amount=3000, due_in_days=60, basis="") -> None:
 
 
 def test_a_rejected_reward_shows_the_reporter_no_internal_reason(client, app):
-    from portal.services import rewards
+    from portal.services.reporting import rewards
     from tests.staff.conftest import make_staff
 
     number, code = submit_report(client)

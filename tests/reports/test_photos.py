@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from portal import images, tokens
 from portal.extensions import db
 from portal.models import Report, ReportDraft, ReportMessage, ReportPhoto
-from portal.services import reports as service
+from portal.services.reporting import reports as service
 from tests.reports.conftest import (
     FAST_SECONDS,
     REPORT_FIELDS,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from portal import audit, create_app
 from portal.extensions import db
 from portal.models import Report, ReportMessage, ReportPhoto
-from portal.services.backup import row_counts
+from portal.services.operations.backup import row_counts
 from tests import factories
 from tests.conftest import TEST_DATABASE_URL, skip_or_fail
 from tests.databases import sibling_database

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from portal.audit import AuditEvent
 from portal.extensions import db
 from portal.models import ReportPhoto, local_today
-from portal.services import cases, reports, rewards
-from portal.services.cases import AccessDenied, CaseTransitionRefused, CaseValuesInvalid
+from portal.services.reporting import cases, reports, rewards
+from portal.services.reporting.cases import AccessDenied, CaseTransitionRefused, CaseValuesInvalid
 from tests import factories
 from tests.staff.conftest import make_staff
 

@@ -13,8 +13,8 @@ from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import REPORT_EXTENSION_DAYS
 from portal.extensions import db
 from portal.models import REPORT_STATES, local_today
-from portal.services import cases
-from portal.services.cases import CaseTransitionRefused, CaseValuesInvalid
+from portal.services.reporting import cases
+from portal.services.reporting.cases import CaseTransitionRefused, CaseValuesInvalid
 from tests import factories
 from tests.staff.conftest import make_staff
 

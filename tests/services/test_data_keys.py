@@ -15,7 +15,7 @@ from portal import create_app
 from portal.audit import AuditEvent
 from portal.crypto import DecryptionFailed
 from portal.extensions import db
-from portal.services import data_keys
+from portal.services.operations import data_keys
 from portal.staff import accounts
 from portal.staff.models import StaffUser
 from tests.staff.conftest import PASSWORD, login

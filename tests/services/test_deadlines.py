@@ -17,7 +17,8 @@ from sqlalchemy import select
 from portal.audit import AuditEvent
 from portal.domain.workdays import WorkingCalendar
 from portal.extensions import db
-from portal.services import cases, deadlines, rewards
+from portal.services.operations import deadlines
+from portal.services.reporting import cases, rewards
 from tests import factories
 from tests.staff.conftest import make_staff
 

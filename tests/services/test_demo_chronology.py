@@ -25,8 +25,9 @@ from portal.models import (
     local_date,
     local_today,
 )
-from portal.services import compliance, demo_reports
-from portal.services.demo_data import load_demo
+from portal.services.demo import reports as demo_reports
+from portal.services.demo.published import load_demo
+from portal.services.oversight import compliance
 from tests.conftest import make_app
 
 

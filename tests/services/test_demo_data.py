@@ -27,8 +27,8 @@ from portal.models import (
     ItemVersion,
     local_date,
 )
-from portal.services import demo_data
-from portal.services.demo_data import DEMO_MARK, DEMO_SUFFIX, MIN_SIZE, generate, load_demo
+from portal.services.demo import published as demo_data
+from portal.services.demo.published import DEMO_MARK, DEMO_SUFFIX, MIN_SIZE, generate, load_demo
 from portal.working_days import decision_publish_deadline
 
 TODAY = date(2026, 11, 28)
@@ -240,7 +240,7 @@ def test_demo_items_are_valid_import_rows(app_ctx, frozen, tmp_path):
     """The generator and the importer agree on what a valid item is."""
     import json
 
-    from portal.services.importer import import_file
+    from portal.services.publication.importer import import_file
 
     data = generate(60, seed=3, today=TODAY, now=NOW)
     for kind in DISCLOSURE_MODELS:

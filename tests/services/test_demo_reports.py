@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import REPORT_STATES, Report, Reward
-from portal.services import demo_reports, reports, reward_claims
-from portal.services.demo_data import DEMO_MARK, load_demo
+from portal.services.demo import reports as demo_reports
+from portal.services.demo.published import DEMO_MARK, load_demo
+from portal.services.reporting import reports, reward_claims
 
 
 def test_demo_reports_cover_every_state_and_print_two_working_codes(app_ctx):

@@ -24,9 +24,9 @@ from portal.models import (
     PowerItem,
     utcnow,
 )
-from portal.services import importer
-from portal.services.history import history
-from portal.services.importer import ImportInvalid, import_file
+from portal.services.publication import importer
+from portal.services.publication.history import history
+from portal.services.publication.importer import ImportInvalid, import_file
 from tests import factories
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "import"

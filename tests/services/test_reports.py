@@ -19,7 +19,7 @@ from portal.models import (
     local_today,
     utcnow,
 )
-from portal.services import reports
+from portal.services.reporting import reports
 from tests.factories import credit_code
 from tests.reports.conftest import REPORT_FIELDS, jpeg_bytes
 

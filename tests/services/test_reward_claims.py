@@ -12,7 +12,7 @@ from portal import tokens
 from portal.domain.workdays import MAX_REST_DAYS_IN_A_ROW
 from portal.extensions import db
 from portal.models import Reward, local_today
-from portal.services import reports, reward_claims
+from portal.services.reporting import reports, reward_claims
 from tests.reports.conftest import REPORT_FIELDS
 
 

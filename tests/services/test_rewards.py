@@ -12,8 +12,8 @@ from portal.audit import AuditEvent
 from portal.domain.accidents import AccidentLevel
 from portal.extensions import db
 from portal.models import local_today
-from portal.services import cases, reward_claims, rewards
-from portal.services.rewards import (
+from portal.services.reporting import cases, reward_claims, rewards
+from portal.services.reporting.rewards import (
     ApproverRequired,
     RewardNotAllowed,
     RewardTransitionRefused,

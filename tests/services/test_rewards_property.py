@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from portal.extensions import db
 from portal.models import Report
-from portal.services import cases, rewards
+from portal.services.reporting import cases, rewards
 from tests import factories
 from tests.staff.conftest import make_staff
 

@@ -12,8 +12,9 @@ from portal.audit import AuditEvent
 from portal.domain.blacklist import BlacklistStatus
 from portal.extensions import db
 from portal.models import BlacklistEntry, ItemVersion
-from portal.services import blacklist_admin, publishing
-from portal.services.publishing import TransitionRefused, ValuesInvalid
+from portal.services.enterprises import blacklist_admin
+from portal.services.publication import publishing
+from portal.services.publication.publishing import TransitionRefused, ValuesInvalid
 from tests import factories
 from tests.conftest import make_app
 from tests.staff.conftest import csrf_token, login

@@ -9,12 +9,12 @@ import pytest
 
 
 @pytest.mark.parametrize("module", [
-    "portal.services.publishing",
-    "portal.services.blacklist_admin",
+    "portal.services.publication.publishing",
+    "portal.services.enterprises.blacklist_admin",
     "portal.audit",
     "portal.staff.views",
-    "portal.services.cases",
-    "portal.services.rewards",
+    "portal.services.reporting.cases",
+    "portal.services.reporting.rewards",
 ])
 def test_module_imports_on_its_own(module):
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
@@ -22,7 +22,7 @@ def test_module_imports_on_its_own(module):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("module", ["portal.services.cases", "portal.services.rewards",
+@pytest.mark.parametrize("module", ["portal.services.reporting.cases", "portal.services.reporting.rewards",
                                     "portal.domain.rewards"])
 def test_report_services_do_not_import_the_back_office(module):
     # The citizen side uses these too, and reports never import portal.staff (issue 6, §0).

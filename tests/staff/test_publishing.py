@@ -368,7 +368,7 @@ def test_other_roles_see_no_agenda(app):
 
 def test_a_clash_found_only_by_the_database_is_an_input_error(app, editor, monkeypatch):
     # Two editors saving the same 文号 at the same moment both pass the check before saving.
-    from portal.services import publishing
+    from portal.services.publication import publishing
 
     created_id(post_form(editor, "/staff/decisions/new", decision_data()))
     monkeypatch.setattr(publishing, "_check_unique", lambda *args: None)
@@ -493,7 +493,7 @@ def test_an_accident_report_is_masked_as_it_renders(app, editor):
 def test_only_a_penalty_may_carry_a_fine(app, editor, decision_type):
     """The form refuses a fine on another type, with the input kept; so does the service."""
     from portal.domain.catalog import FINE_ONLY_ON_PENALTY
-    from portal.services import publishing
+    from portal.services.publication import publishing
 
     data = decision_data(decision_type=decision_type, fine_yuan="5000",
                          party_name="保留的许可当事人")

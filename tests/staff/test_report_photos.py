@@ -15,7 +15,7 @@ from PIL import Image
 from portal import images
 from portal.extensions import db
 from portal.models import ReportMessage, ReportPhoto, local_today
-from portal.services import reports as report_service
+from portal.services.reporting import reports as report_service
 from tests import factories
 from tests.staff.conftest import login
 from tests.staff.test_reports import actions, post, take

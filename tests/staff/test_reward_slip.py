@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.audit import AuditEvent
 from portal.extensions import db
 from portal.models import Reward, local_today
-from portal.services import reward_claims
+from portal.services.reporting import reward_claims
 from tests import factories
 from tests.staff.conftest import csrf_token, login
 

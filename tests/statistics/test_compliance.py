@@ -196,7 +196,8 @@ def test_a_withdrawal_without_a_recorded_change_day_is_counted_everywhere(client
 def test_withdrawing_a_decision_records_the_day_it_counts_from(app_ctx):
     from flask import current_app
 
-    from portal.services import compliance, publishing
+    from portal.services.oversight import compliance
+    from portal.services.publication import publishing
 
     item = factories.decision(published_at=on(NOV(3)))
     db.session.commit()

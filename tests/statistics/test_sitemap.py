@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from portal.extensions import db
-from portal.services import sitemap
+from portal.services.publication import sitemap
 from tests import factories
 
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}

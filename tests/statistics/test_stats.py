@@ -264,7 +264,7 @@ def test_the_year_filter_narrows_every_table(client, data):
 
 def test_the_page_shows_each_chart_with_its_table_csv_and_text_alternative(client, data):
     html = client.get("/stats").get_data(as_text=True)
-    from portal.services.statistics import TABLE_KEYS
+    from portal.services.oversight.statistics import TABLE_KEYS
 
     for key in TABLE_KEYS:
         section = html[html.index(f'<section class="stat" id="{key}"'):]

@@ -10,7 +10,8 @@ from flask_login import current_user, login_user, logout_user
 from portal import credentials
 from portal.clients import client_network
 from portal.extensions import limiter
-from portal.services import cases, publishing, rewards
+from portal.services.publication import publishing
+from portal.services.reporting import cases, rewards
 from portal.staff import accounts
 from portal.staff.access import is_safe_next, public, signed_in, touch_session
 from portal.staff.blueprint import bp

@@ -15,7 +15,8 @@ from portal.extensions import db
 from portal.labels import item_labels
 from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
 from portal.sanitize import safe
-from portal.services import blacklist_admin, history, publishing
+from portal.services.enterprises import blacklist_admin
+from portal.services.publication import history, publishing
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (

@@ -1,7 +1,7 @@
 """Reports and rewards in the back office: the queue, the report page and its steps, photos,
 reward approval and payment.
 
-Need-to-know (``portal.services.cases`` decides and checks; these views only choose the page):
+Need-to-know (``portal.services.reporting.cases`` decides and checks; these views only choose the page):
 the handler a report is assigned to reads and works it; other handlers, approvers and
 administrators see its queue line; an approver sees what a reward decision needs; payment
 details only the assigned handler who records the payment.  Administrators see no report
@@ -38,8 +38,8 @@ from portal.models import (
     Reward,
     local_today,
 )
-from portal.services import cases, reward_claims, rewards
-from portal.services import reports as report_service
+from portal.services.reporting import cases, reward_claims, rewards
+from portal.services.reporting import reports as report_service
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (

@@ -302,7 +302,7 @@ def submit(
     # Assigned by its county to a handler (need-to-know, ``cases``).  Deliberately not an
     # audit event: those carry the time to the second, which would date the reporter's visit;
     # the rule and the report's row say who got it.
-    from portal.services import cases  # late: cases imports this module
+    from portal.services.reporting import cases  # late: cases imports this module
 
     try:
         report.handler_id = cases.handler_for_county(fields["county"])

@@ -58,7 +58,7 @@ from portal.models import (
     ReportPhoto,
     local_today,
 )
-from portal.services import reports
+from portal.services.reporting import reports
 from portal.working_days import period_end
 
 MIN_REASON_LENGTH = 4
@@ -138,7 +138,7 @@ def _deadline_column() -> Any:
 
 
 # portal.staff.models' role names, not imported: code the report side uses never imports
-# portal.staff (see portal.services.rewards).
+# portal.staff (see portal.services.reporting.rewards).
 HANDLER, APPROVER, ADMIN = "handler", "approver", "admin"
 # What of a report an actor may see (``access_level``).
 LINE, REWARD, CONTENT = "line", "reward", "content"

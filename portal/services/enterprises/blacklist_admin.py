@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from portal.domain.blacklist import BlacklistStatus, earliest_removal
 from portal.extensions import db
 from portal.models import BlacklistEntry, local_today
-from portal.services.publishing import (
+from portal.services.publication.publishing import (
     TransitionRefused,
     ValuesInvalid,
     record_change,

@@ -52,7 +52,7 @@ from portal.models import (
     utcnow,
 )
 from portal.sanitize import clean_html, markdown_to_html, plain_text
-from portal.services.history import apply_changes, record_version
+from portal.services.publication.history import apply_changes, record_version
 
 KINDS = fieldspec.KINDS
 SUFFIXES = (".jsonl", ".csv")

@@ -46,7 +46,7 @@ from portal.models import (
     utcnow,
 )
 from portal.sanitize import markdown_to_html
-from portal.services import history
+from portal.services.publication import history
 from portal.working_days import working_calendar
 
 KINDS = fieldspec.KINDS

@@ -9,7 +9,7 @@ States (``portal.models.REWARD_STATES``)::
                   proposed; each rejected proposal and its reason stay in reward_rejections)
     approved and not claimed after claim_due: expired (derived: ``reward_claims.is_expired``)
 
-The reporter's claim itself (payment details or a claim slip) is ``portal.services.reward_claims``.
+The reporter's claim itself (payment details or a claim slip) is ``portal.services.reporting.reward_claims``.
 Each step is one transaction with its timeline step and its audit event; audit summaries carry
 amounts, dates and states, never payment details.
 """
@@ -28,7 +28,7 @@ from portal import audit, tokens
 from portal.domain import rewards as rules
 from portal.extensions import db
 from portal.models import REWARD_STATES, Report, Reward, RewardRejection, local_today
-from portal.services import cases, reward_claims
+from portal.services.reporting import cases, reward_claims
 from portal.working_days import period_end
 
 MIN_REASON_LENGTH = 4

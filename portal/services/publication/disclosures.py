@@ -37,7 +37,7 @@ from portal.models import (
     local_date,
     local_today,
 )
-from portal.services.history import history
+from portal.services.publication.history import history
 from portal.templating import format_yuan
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -73,7 +73,7 @@ class ListFilters:
     decision_type: str | None = None
     level: AccidentLevel | None = None
     status: BlacklistStatus | None = None
-    # The compliance page's figures (portal.services.compliance): decisions or power items
+    # The compliance page's figures (portal.services.oversight.compliance): decisions or power items
     # published after their deadline, withdrawals by timeliness, accident assessments by state.
     late: bool | None = None
     withdrawal: str | None = None
@@ -190,7 +190,7 @@ def _compliance_filtered(
     stmt: Select[Any], model: type[DisclosureMixin], filters: ListFilters, today: date
 ) -> Select[Any]:
     """The filters behind the compliance page's figures."""
-    from portal.services import compliance
+    from portal.services.oversight import compliance
 
     if model is Decision and filters.late is not None:
         late = compliance.decision_late_clause()

@@ -44,7 +44,7 @@ from portal.models import (
     local_today,
     utcnow,
 )
-from portal.services.disclosures import ItemPage, PageOutOfRange
+from portal.services.publication.disclosures import ItemPage, PageOutOfRange
 
 SIGNING_PURPOSE = "credit_certificate"  # a purpose of portal.tokens, not a secret
 # A name search needs this many characters: one character matches half the register.

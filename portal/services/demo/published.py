@@ -931,7 +931,7 @@ def load_demo(size: int | None = None, *, seed: int = DEFAULT_SEED) -> dict[str,
         Decision,
         Department,
     )
-    from portal.services.history import apply_changes, record_version
+    from portal.services.publication.history import apply_changes, record_version
 
     session = db.session
     existing = demo_counts(session)

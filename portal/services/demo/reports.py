@@ -23,8 +23,8 @@ from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import COUNTIES, PENALTY_DECISION
 from portal.extensions import db
 from portal.models import Decision, Report, local_date, local_today
-from portal.services import cases, reports, reward_claims, rewards
-from portal.services.demo_data import DEFAULT_SEED, DEMO_MARK
+from portal.services.demo.published import DEFAULT_SEED, DEMO_MARK
+from portal.services.reporting import cases, reports, reward_claims, rewards
 from portal.staff.models import APPROVER, HANDLER, StaffUser
 
 DEMO_REPORTS = 200

@@ -100,6 +100,15 @@ class RepairApplication(Base):
         return REPAIR_STATES.get(self.status, self.status)
 
     @property
+    def shows_on_public_pages(self) -> bool:
+        """Its state shows on the entry's public page once sent (``portal.page_cache``)."""
+        return self.status != "draft"
+
+    @property
+    def title(self) -> str:
+        return f"{self.number} {self.entry.enterprise_name}"
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATES
 

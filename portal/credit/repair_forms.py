@@ -7,6 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.images import MAX_UPLOAD_BYTES
@@ -134,8 +135,8 @@ class AskForm(FlaskForm):
 
 
 class ProposeForm(FlaskForm):
-    outcome = RadioField("审核意见", choices=[("grant", "准予信用修复（提前移出名单）"),
-                                          ("refuse", "不予信用修复")],
+    outcome = RadioField("审核意见", choices=[SelectChoice("grant", "准予信用修复（提前移出名单）"),
+                                          SelectChoice("refuse", "不予信用修复")],
                          validators=[DataRequired(message="请选择审核意见。")])
     decision_no = StringField("决定文号", validators=[required("决定文号"),
                               Length(max=service.DECISION_NO_MAX)], filters=[_clean],

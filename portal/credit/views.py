@@ -27,6 +27,7 @@ from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
 from portal.models import local_today
 from portal.services.enterprises import credit as service
+from portal.services.enterprises import repair
 from portal.templating import format_date, format_datetime
 
 
@@ -77,6 +78,8 @@ def check():
         suggestions=suggestions,
         notice=notice,
         certificate_form=CertificateRequestForm(code=record.uscc) if record else None,
+        repair_info={e.id: (repair.eligibility(e), repair.public_state(e))
+                     for e in record.active_listings} if record else {},
         restrictions=BLACKLIST_RESTRICTIONS,
         validity_days=current_app.config["SETTINGS"].credit_certificate_days,
     ), (400 if failed else 200)

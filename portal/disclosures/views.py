@@ -14,7 +14,7 @@ from portal.domain.catalog import (
 )
 from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, Decision, local_today
 from portal.page_cache import public_page
-from portal.services.enterprises import blacklist_admin
+from portal.services.enterprises import blacklist_admin, repair
 from portal.services.publication import disclosures as service
 
 KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
@@ -98,6 +98,8 @@ def detail(kind: str, item_id: int):
         extra["assessment_years"] = ACCIDENT_ASSESSMENT_YEARS
     if isinstance(item, BlacklistEntry):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
+        extra["repair_state"] = repair.public_state(item)
+        extra["repair"] = repair.eligibility(item, today)
     if isinstance(item, Decision):
         # Labels follow the decision's type: an inspection or a coercive measure is no penalty.
         extra["labels"] = fieldspec.decision_labels(item.decision_type)

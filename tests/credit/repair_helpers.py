@@ -46,12 +46,13 @@ def pdf_bytes(extra_catalog: bytes = b"", extra_objects: bytes = b"", pages: int
 
 
 def pdf_with_compressed_javascript() -> bytes:
-    """A PDF whose /OpenAction JavaScript hides in a compressed object stream (PDF 1.5)."""
+    """A PDF 1.5 whose JavaScript action is only inside a compressed object stream, found through
+    a cross-reference stream: no forbidden name appears in the file's raw bytes."""
     hidden = b"<< /S /JavaScript /JS (app.alert(1)) >>"
     header = b"5 0 "
     stream = zlib.compress(header + hidden)
     objects = [
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>",
+        b"<< /Type /Catalog /Pages 2 0 R /Extra 5 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
         b"<< /Type /ObjStm /N 1 /First " + str(len(header)).encode() + b" /Filter /FlateDecode"
@@ -59,9 +60,20 @@ def pdf_with_compressed_javascript() -> bytes:
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.5\n")
+    offsets = []
     for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
         out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-    out.write(b"trailer\n<< /Size 6 /Root 1 0 R >>\n%%EOF\n")
+    xref_offset = out.tell()
+    rows = [bytes([0]) + (0).to_bytes(4, "big") + (65535).to_bytes(2, "big")]
+    rows += [bytes([1]) + o.to_bytes(4, "big") + (0).to_bytes(2, "big") for o in offsets]
+    rows.append(bytes([2]) + (4).to_bytes(4, "big") + (0).to_bytes(2, "big"))  # obj 5 in 4
+    rows.append(bytes([1]) + xref_offset.to_bytes(4, "big") + (0).to_bytes(2, "big"))
+    data = zlib.compress(b"".join(rows))
+    out.write(b"6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode"
+              b" /Length " + str(len(data)).encode() + b" >>\nstream\n" + data
+              + b"\nendstream\nendobj\n")
+    out.write(f"startxref\n{xref_offset}\n%%EOF\n".encode())
     return out.getvalue()
 
 

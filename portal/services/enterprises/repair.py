@@ -613,3 +613,22 @@ def timeliness(today: date | None = None) -> list[DepartmentTimeliness]:
     ).all()
     return [DepartmentTimeliness(name, int(d or 0), int(o or 0), int(late or 0))
             for name, d, o, late in rows]
+
+
+def agenda_rows(today: date, *, make_row: Any, days_left: Any) -> tuple[list[Any], list[Any]]:
+    """The editors' agenda rows of open applications: (overdue, the rest), by deadline."""
+    from flask import url_for
+
+    late, current = [], []
+    for application in db.session.scalars(
+        select(RepairApplication).where(RepairApplication.status.in_(OPEN_STATES),
+                                        RepairApplication.due_on.is_not(None))
+        .order_by(RepairApplication.due_on, RepairApplication.id)
+    ).unique():
+        assert application.due_on is not None
+        row = make_row("repair", application, f"决定信用修复申请（{application.status_label}）",
+                       application.due_on, days_left(today, application.due_on), True,
+                       application.due_provisional,
+                       url_for("staff.repair_detail", application_id=application.id))
+        (late if row.overdue else current).append(row)
+    return late, current

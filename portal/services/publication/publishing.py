@@ -448,6 +448,7 @@ class AgendaRow:
     days_left: int  # negative when overdue
     working_days: bool  # days_left counts working days (else calendar days)
     provisional: bool = False
+    href: str | None = None  # the row's back-office page, when it is not an item's
 
     @property
     def overdue(self) -> bool:
@@ -485,6 +486,10 @@ def _working_days_left(today: date, due: date) -> int:
     if due >= today:
         return calendar.working_days_between(today, due)
     return -max(1, calendar.working_days_between(due, today))
+
+
+def decision_working_days() -> int:
+    return current_app.config["SETTINGS"].repair_decision_working_days
 
 
 def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
@@ -585,6 +590,12 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
             current = current[:limit]
         overdue += late
         sections.append(AgendaSection(key, title, current, total))
+    from portal.services.enterprises.repair import agenda_rows
+
+    late, current = agenda_rows(today, make_row=AgendaRow, days_left=_working_days_left)
+    overdue += late
+    sections.append(AgendaSection("repair", f"待决定的信用修复申请（{decision_working_days()} 个工作日）",
+                                  current[:limit], len(current)))
     overdue.sort(key=lambda r: (r.due, r.kind, r.item.id))
     drafts = {
         kind: db.session.scalar(

@@ -129,12 +129,17 @@ def backup(target: str) -> None:
 @click.command("purge-reports")
 @with_appcontext
 def purge_reports() -> None:
-    """Delete abandoned report drafts and erase the content of reports past retention."""
+    """Delete abandoned report drafts and erase the content of reports past retention; the same
+    for 信用修复 applications (drafts, and the applicant's details and documents)."""
+    from portal.services.enterprises.repair import purge as purge_repair
     from portal.services.reporting.reports import purge_reports as purge
 
     result = purge()
     click.echo(f"已删除未提交的举报草稿 {result.drafts} 份；"
                f"已清除超过保存期限的举报内容 {result.reports} 件。")
+    repair = purge_repair()
+    click.echo(f"已删除未提交的信用修复申请 {repair.drafts} 份；"
+               f"已清除超过保存期限的信用修复申请内容 {repair.applications} 件。")
 
 
 @click.command("remask")

@@ -197,3 +197,13 @@ def test_pdf_checks():
         pdfs.check(b"%PDF-1.4\n" + b"0" * pdfs.MAX_PDF_BYTES + b"%%EOF")
     with pytest.raises(pdfs.PdfRejected, match="损坏"):
         pdfs.check(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage\n%%EOF\n")
+
+
+def test_purge_reports_command_purges_applications_too(app_ctx, runner):
+    with time_machine.travel("2026-03-02 10:00 +0800", tick=False):
+        repair.save_draft(None, {"uscc": listed().uscc, **VALUES}, [_doc()])
+    with time_machine.travel("2026-03-05 10:00 +0800", tick=False):
+        result = runner.invoke(args=["purge-reports"])
+    assert result.exit_code == 0, result.output
+    assert "已删除未提交的信用修复申请 1 份" in result.output
+    assert db.session.scalar(select(db.func.count()).select_from(RepairApplication)) == 0

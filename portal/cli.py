@@ -79,6 +79,9 @@ def demo(size: int | None, reports: int | None) -> None:
 
     counts = load_demo(size=size)
     counts["reports"] = load_demo_reports(DEMO_REPORTS if reports is None else reports)
+    from portal.services.demo.repair import load_demo_repairs
+
+    counts["repair"] = load_demo_repairs()
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
 

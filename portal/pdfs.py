@@ -7,11 +7,14 @@ A PDF is accepted only if
 - it is at most ``MAX_PDF_BYTES`` and pypdf reads its structure: every page, at most
   ``MAX_PAGES`` of them;
 - it is not encrypted (what cannot be read cannot be checked); and
-- no part of it names an action or an embedded file: ``/JavaScript``, ``/JS``, ``/OpenAction``,
-  ``/AA`` (additional actions), ``/Launch``, ``/EmbeddedFile(s)``, ``/RichMedia``, ``/XFA`` —
-  looked for in the raw bytes (with ``#xx`` escapes in names decoded, so ``/J#61vaScript`` is
-  ``/JavaScript``) and in every object pypdf resolves, which covers dictionaries inside
-  compressed object streams.
+- no part of it names an action or an embedded file: ``/JavaScript``, ``/JS``, ``/AA``
+  (additional actions), ``/Launch``, ``/EmbeddedFile(s)``, ``/RichMedia``, ``/XFA``,
+  ``/SubmitForm``, ``/ImportData``, ``/GoToR``, ``/GoToE`` — looked for in the raw bytes (with
+  ``#xx`` escapes in names decoded, so ``/J#61vaScript`` is ``/JavaScript``) and in every object
+  pypdf resolves, which covers dictionaries inside compressed object streams; and
+- its ``/OpenAction``, if any, is a destination (which page to open, at which zoom: an array,
+  as fpdf2, word processors and this portal's own certificates write it), never an action
+  dictionary.  Refusing every ``/OpenAction`` would refuse most generated PDFs for nothing.
 
 A refused file is refused whole, not "neutralised": staff open exactly what was sent.
 """
@@ -28,7 +31,7 @@ MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 200
 # Names that make a PDF do something when opened or clicked, or carry another file.
 FORBIDDEN_NAMES = frozenset({
-    "/JavaScript", "/JS", "/OpenAction", "/AA", "/Launch", "/EmbeddedFile", "/EmbeddedFiles",
+    "/JavaScript", "/JS", "/AA", "/Launch", "/EmbeddedFile", "/EmbeddedFiles",
     "/RichMedia", "/XFA", "/SubmitForm", "/ImportData", "/GoToR", "/GoToE",
 })
 _HEADER = re.compile(rb"\A%PDF-(1\.[0-7]|2\.0)")
@@ -36,6 +39,9 @@ _NAME = re.compile(rb"/[^\s/\[\]<>(){}%]+")
 _ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # pypdf walks nested objects: bounded, so a crafted file cannot make it walk for ever.
 MAX_OBJECTS = 200_000
+
+
+ACTIVE = "PDF 文件含有脚本、自动操作或嵌入文件，不能接受。请打印后扫描，或另存为普通 PDF 再上传。"
 
 
 class PdfRejected(ValueError):
@@ -98,9 +104,10 @@ def check(data: bytes) -> CheckedPdf:
     if b"%%EOF" not in data[-1024:]:
         raise PdfRejected("PDF 文件不完整（可能上传中断）。")
     if FORBIDDEN_NAMES & _raw_names(data):
-        raise PdfRejected("PDF 文件含有脚本、自动操作或嵌入文件，不能接受。请打印后扫描，或另存为普通 PDF 再上传。")
+        raise PdfRejected(ACTIVE)
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+    from pypdf.generic import DictionaryObject
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
@@ -115,11 +122,14 @@ def check(data: bytes) -> CheckedPdf:
         for page in reader.pages:
             page.get_contents()
         names = _walk_names(reader)
+        open_action = reader.trailer["/Root"].get_object().get("/OpenAction")
+        if open_action is not None and isinstance(open_action.get_object(), DictionaryObject):
+            raise PdfRejected(ACTIVE)
     except PdfRejected:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError, OSError, AssertionError):
         raise PdfRejected("PDF 文件已损坏，无法读取。") from None
     if FORBIDDEN_NAMES & names:
-        raise PdfRejected("PDF 文件含有脚本、自动操作或嵌入文件，不能接受。请打印后扫描，或另存为普通 PDF 再上传。")
+        raise PdfRejected(ACTIVE)
     return CheckedPdf(data, pages)

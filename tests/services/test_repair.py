@@ -191,6 +191,10 @@ def test_pdf_checks():
                 pdf_with_compressed_javascript()):
         with pytest.raises(pdfs.PdfRejected, match="脚本"):
             pdfs.check(bad)
+    # An action run on opening is refused; a destination (page and zoom) is not an action.
+    with pytest.raises(pdfs.PdfRejected, match="脚本"):
+        pdfs.check(pdf_bytes(b"/OpenAction << /S /GoTo /D [3 0 R /Fit] >>"))
+    assert pdfs.check(pdf_bytes(b"/OpenAction [3 0 R /FitH null]")).pages == 1
     with pytest.raises(pdfs.PdfRejected, match="不是 PDF"):
         pdfs.check(b"GIF89a....")
     with pytest.raises(pdfs.PdfRejected, match="MB"):
@@ -207,3 +211,17 @@ def test_purge_reports_command_purges_applications_too(app_ctx, runner):
     assert result.exit_code == 0, result.output
     assert "已删除未提交的信用修复申请 1 份" in result.output
     assert db.session.scalar(select(db.func.count()).select_from(RepairApplication)) == 0
+
+
+def test_demo_applications_cover_every_state(app_ctx):
+    from portal.services.demo.repair import SCRIPT, load_demo_repairs
+
+    with time_machine.travel("2026-03-02 10:00 +0800", tick=False):
+        for _ in SCRIPT:
+            listed(listed_on=date(2024, 6, 1))
+        assert load_demo_repairs() == len(SCRIPT)
+        assert load_demo_repairs() == len(SCRIPT)  # once only
+        states = {a.status for a in db.session.scalars(select(RepairApplication))}
+        assert states == {"submitted", "under_review", "more_requested", "proposed", "granted",
+                          "refused", "revoked"}
+        assert any(row.overdue for row in repair.queue())

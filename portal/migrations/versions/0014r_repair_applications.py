@@ -1,4 +1,7 @@
-"""信用修复 applications: the application, its timeline and its encrypted documents
+"""信用修复 applications (the application, its timeline, its encrypted documents) and the whole
+blacklist: a subject type (生产经营单位, 安全评价/认证/检测/检验机构, 有关人员) and a person's name,
+role and masked ID number on each entry.  Existing entries become 生产经营单位; the uniqueness of
+a listing is per subject (credit code, date and, for a person, the name).
 
 The applicant's details, texts, notes and documents are encrypted columns (Text in the
 database); the access code is kept only as its Argon2id digest.
@@ -18,6 +21,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('blacklist_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('subject_type', sa.String(length=20), nullable=False,
+                                      server_default='enterprise'))
+        batch_op.add_column(sa.Column('person_name', sa.String(length=60), nullable=False,
+                                      server_default=''))
+        batch_op.add_column(sa.Column('person_role', sa.String(length=60), nullable=False,
+                                      server_default=''))
+        batch_op.add_column(sa.Column('person_id_masked', sa.String(length=18), nullable=False,
+                                      server_default=''))
+        batch_op.drop_constraint(batch_op.f('uq_blacklist_entries_uscc'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_blacklist_entries_uscc'),
+                                          ['uscc', 'listed_on', 'person_name'])
+        batch_op.create_index(batch_op.f('ix_blacklist_entries_person_name'), ['person_name'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_blacklist_entries_subject_type'), ['subject_type'],
+                              unique=False)
+
     op.create_table('repair_applications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('access_digest', sa.String(length=128), nullable=True),
@@ -113,3 +133,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_repair_applications_closed_on'))
 
     op.drop_table('repair_applications')
+    with op.batch_alter_table('blacklist_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_blacklist_entries_subject_type'))
+        batch_op.drop_index(batch_op.f('ix_blacklist_entries_person_name'))
+        batch_op.drop_constraint(batch_op.f('uq_blacklist_entries_uscc'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_blacklist_entries_uscc'),
+                                          ['uscc', 'listed_on'])
+        batch_op.drop_column('person_id_masked')
+        batch_op.drop_column('person_role')
+        batch_op.drop_column('person_name')
+        batch_op.drop_column('subject_type')

@@ -127,6 +127,9 @@ class CreditRecord:
     name: str | None = None
     other_names: list[str] = field(default_factory=list)
     listings: list[BlacklistEntry] = field(default_factory=list)  # newest listing first
+    # The body's responsible persons on the list (有关人员): shown with the record, but they do not
+    # make the body itself listed.
+    person_listings: list[BlacklistEntry] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)  # newest decision first
     accidents: list[AccidentReport] = field(default_factory=list)  # newest accident first
 
@@ -157,7 +160,7 @@ class CreditRecord:
 
     @property
     def has_record(self) -> bool:
-        return bool(self.listings or self.decisions or self.accidents)
+        return bool(self.listings or self.person_listings or self.decisions or self.accidents)
 
     @property
     def status(self) -> str:
@@ -236,7 +239,9 @@ def _published_of(model: Any, uscc: str, *order: Any) -> list[Any]:
 def record_for(uscc: str, today: date | None = None) -> CreditRecord:
     """The published record of a (valid, normalised) credit code as of ``today``."""
     record = CreditRecord(uscc=uscc, today=today or local_today())
-    record.listings = _published_of(BlacklistEntry, uscc, BlacklistEntry.listed_on.desc())
+    every_listing = _published_of(BlacklistEntry, uscc, BlacklistEntry.listed_on.desc())
+    record.listings = [e for e in every_listing if not e.is_person]
+    record.person_listings = [e for e in every_listing if e.is_person and not e.is_withdrawn]
     record.decisions = _published_of(Decision, uscc, Decision.decision_date.desc())
     record.accidents = _published_of(AccidentReport, uscc, AccidentReport.occurred_on.desc())
     names = [

@@ -34,7 +34,7 @@ from portal.credit.models import (
     RepairDocument,
 )
 from portal.domain import credit_code
-from portal.domain.blacklist import BlacklistStatus
+from portal.domain.blacklist import PERSON, BlacklistStatus
 from portal.domain.masking import mask_personal_data
 from portal.extensions import db
 from portal.models import BlacklistEntry, Department, local_date, local_today, utcnow
@@ -136,6 +136,8 @@ def active_entry_for(raw_code: str, today: date | None = None) -> BlacklistEntry
     entry = db.session.scalars(
         select(BlacklistEntry).where(
             BlacklistEntry.uscc == code,
+            # The listed body applies; a person's entry is not found by the body's code here.
+            BlacklistEntry.subject_type != PERSON,
             BlacklistEntry.published_at.is_not(None),
             BlacklistEntry.withdrawn_at.is_(None),
             BlacklistEntry.status_clause(BlacklistStatus.ACTIVE, today),

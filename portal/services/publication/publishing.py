@@ -19,7 +19,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, fieldspec
-from portal.domain.blacklist import listing_end
+from portal.domain.blacklist import (
+    ENTERPRISE,
+    PERSON,
+    SUBJECT_TYPES,
+    IdNumberInvalid,
+    listing_end,
+    mask_id_number,
+)
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
     FINE_ONLY_ON_PENALTY,
@@ -198,9 +205,33 @@ def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
             assert report is not None
             values["report_html"] = report.mask(markdown_to_html(values["report_source"] or ""))
     elif kind == "blacklist":
+        _blacklist_subject(values)
         relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
         values["ends_on"] = listing_end(values["listed_on"], listing_duration_years())
     return values, relations, masked
+
+
+def _blacklist_subject(values: dict[str, Any]) -> None:
+    """The subject of a blacklist entry checked, in place: a person needs a name, a role and an
+    ID number, which is kept masked only (DOMAIN §1); a body has none of the three."""
+    subject = values.get("subject_type") or ENTERPRISE
+    if subject not in SUBJECT_TYPES:
+        raise ValuesInvalid({"subject_type": "请选择主体类型。"})
+    values["subject_type"] = subject
+    if subject != PERSON:
+        values.update(person_name="", person_role="", person_id_masked="")
+        return
+    errors = {}
+    for name, label in (("person_name", "有关人员姓名"), ("person_role", "有关人员职务")):
+        values[name] = (values.get(name) or "").strip()
+        if not values[name]:
+            errors[name] = f"请填写{label}。"
+    try:
+        values["person_id_masked"] = mask_id_number(values.get("person_id_masked") or "")
+    except IdNumberInvalid as exc:
+        errors["person_id_masked"] = str(exc)
+    if errors:
+        raise ValuesInvalid(errors)
 
 
 def listing_duration_years() -> int:
@@ -222,8 +253,9 @@ def _check_unique(kind: str, values: dict[str, Any], item_id: int | None) -> Non
             (
                 "listed_on",
                 (BlacklistEntry.uscc == values["uscc"])
-                & (BlacklistEntry.listed_on == values["listed_on"]),
-                "该企业在同一日期已有一条列入记录。",
+                & (BlacklistEntry.listed_on == values["listed_on"])
+                & (BlacklistEntry.person_name == (values.get("person_name") or "")),
+                "该主体在同一日期已有一条列入记录。",
             )
         )
     errors = {}

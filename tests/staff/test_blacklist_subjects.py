@@ -101,3 +101,17 @@ def test_import_accepts_subject_columns_and_masks_the_id(app, app_ctx, tmp_path)
     assert entries["person"].person_id_masked == MASKED
     # Re-importing the same rows updates, it does not duplicate (the person is part of the key).
     assert import_file("blacklist", path).created == 0
+
+
+def test_statistics_count_each_subject_type(app, app_ctx):
+    from tests import factories
+
+    factories.blacklist_entry()
+    factories.blacklist_entry(subject_type="person", person_name="岩某", person_role="主要负责人",
+                              person_id_masked=MASKED)
+    db.session.commit()
+    from portal.services.oversight.statistics import blacklist_by_subject, period
+
+    table = blacklist_by_subject(period(None))
+    counts = {label: values[0] for label, values in table.rows}
+    assert counts["生产经营单位"] == 1 and counts["有关人员"] == 1

@@ -23,8 +23,8 @@ from portal.staff.models import APPROVER, EDITOR
 
 EDITOR_NAME, APPROVER_NAME = "demo-repair-editor", "demo-repair-approver"
 # The states shown, in the order they are made (each on its own entry).
-SCRIPT = ("submitted", "overdue", "under_review", "more_requested", "proposed", "granted",
-          "refused", "revoked")
+SCRIPT = ("submitted", "under_review", "more_requested", "proposed", "granted", "refused",
+          "revoked", "overdue")
 
 
 def _commitment_pdf() -> bytes:
@@ -46,7 +46,9 @@ def load_demo_repairs() -> int:
             BlacklistEntry.published_at.is_not(None), BlacklistEntry.withdrawn_at.is_(None),
             BlacklistEntry.status_clause(BlacklistStatus.ACTIVE, today))
         .order_by(BlacklistEntry.listed_on, BlacklistEntry.id)).unique()
-        if repair.eligibility(e, today).eligible]
+        if not e.is_person and repair.eligibility(e, today).eligible
+        # The form finds an entry by its credit code: the code's newest active listing.
+        and repair.active_entry_for(e.uscc, today).id == e.id]
     editor = _staff(EDITOR_NAME, EDITOR, "演示审核人员")
     approver = _staff(APPROVER_NAME, APPROVER, "演示批准人员")
     document = repair.clean_document(repair.Upload(_commitment_pdf(), "commitment"))

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from portal.domain.accidents import AccidentLevel
+from portal.domain.blacklist import SUBJECT_TYPES, BlacklistStatus
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, PENALTY_DECISION, SECTORS
 from portal.extensions import db
 from portal.models import (
@@ -374,6 +375,25 @@ def blacklist_active(p: Period, today: date | None = None) -> StatTable:
     )
 
 
+def blacklist_by_subject(p: Period, today: date | None = None) -> StatTable:
+    """Entries listed in the period by subject type (生产经营单位, 机构, 有关人员), and of those
+    the ones active today."""
+    today = today or local_today()
+    B = BlacklistEntry
+    active = func.coalesce(func.sum(case((B.status_clause(BlacklistStatus.ACTIVE, today), 1),
+                                         else_=0)), 0)
+    found = _grouped(B.subject_type, _public(B), *_within(B.listed_on, p.start, p.end),
+                     values=[active])
+    rows = [(SUBJECT_TYPES.get(key, key), (int(found.get(key, (0, 0))[0]),
+                                           int(found.get(key, (0, 0))[1])))
+            for key in _ordered_keys(found, SUBJECT_TYPES)]
+    return StatTable(
+        "blacklist-by-subject", f"严重失信主体名单按主体类型（{p.description}，按列入日期）",
+        "主体类型", (Column("列入条目数", "条"), Column("其中今日仍在公示", "条")), rows,
+        chart="barh", note="有关人员：生产经营单位或安全评价、认证、检测、检验机构的有关责任人员。",
+    )
+
+
 # --- reports and rewards ------------------------------------------------------------------------
 
 
@@ -424,7 +444,7 @@ SECTIONS: tuple[tuple[str, str, tuple[Callable[[Period], StatTable], ...]], ...]
     ("accidents", "生产安全事故",
      (accidents_by_month, accidents_by_level, accidents_by_county, accidents_by_sector)),
     ("decisions", "行政执法决定和罚款", (decisions_by_sector, decisions_by_type, fines_by_year)),
-    ("blacklist", "严重失信主体名单", (blacklist_active,)),
+    ("blacklist", "严重失信主体名单", (blacklist_active, blacklist_by_subject)),
     ("reports", "举报和奖励", (reports_by_month, rewards_by_year)),
 )
 

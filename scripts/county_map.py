@@ -29,6 +29,7 @@ from pathlib import Path
 
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.ops import polylabel
 
 PROVINCE = "云南省"
 PREFECTURE = "西双版纳傣族自治州"
@@ -95,7 +96,7 @@ def build() -> dict:
     for name, geometry in zip(names, simplified, strict=True):
         geometry = geometry if isinstance(geometry, MultiPolygon) else MultiPolygon([geometry])
         largest = max(geometry.geoms, key=lambda p: p.area)
-        label = shapely.ops.polylabel(largest, tolerance=0.5)
+        label = polylabel(largest, tolerance=0.5)
         lx, ly = to_svg(label.x, label.y)
         counties.append({
             "name": name,

@@ -310,6 +310,8 @@ def field(kind: str, name: str) -> FieldSpec | None:
 
 def label(kind: str, name: str) -> str:
     """The field's Chinese label; the name itself if the spec does not know it."""
+    # The staff forms type the department's name in ``department_name``.
+    name = "department" if name == "department_name" else name
     found = field(kind, name) if kind in SPECS else None
     return found.label if found else name
 

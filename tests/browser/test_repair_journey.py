@@ -16,6 +16,7 @@ import pyotp
 import pytest
 
 from portal.extensions import db
+from portal.staff.models import StaffUser
 from tests import factories
 from tests.credit.repair_helpers import APPLICANT, pdf_bytes
 from tests.staff.conftest import PASSWORD, make_staff
@@ -166,4 +167,39 @@ def test_repair_pages_have_no_serious_accessibility_violations(live_server, page
     page.locator("a", has_text=re.compile(r"XF\d{4}-")).first.click()
     page.wait_for_load_state()
     audit.check("/staff/repair/<id>")
+    audit.assert_clean()
+
+
+def test_a_person_on_the_list_in_the_browser(live_server, live_app, page, tmp_path):
+    from tests.browser.test_accessibility import Auditor
+
+    with live_app.app_context():
+        body = factories.enterprise(name="西双版纳某某安全评价有限公司")
+        factories.blacklist_entry(enterprise=body, subject_type="institution",
+                                  listed_on=date(2026, 5, 1))
+        person = factories.blacklist_entry(enterprise=body, subject_type="person",
+                                           person_name="岩某甲", person_role="安全评价师",
+                                           person_id_masked="5328**************",
+                                           listed_on=date(2026, 5, 1))
+        make_staff("editor", username="editor.subjects")
+        db.session.commit()
+        person_id, code = person.id, body.uscc
+        secret = db.session.scalars(db.select(StaffUser).filter_by(
+            username="editor.subjects")).one().totp_secret
+    audit = Auditor(page)
+    audit.visit(f"{live_server}/blacklist/{person_id}", "/blacklist person")
+    assert "有关人员" in page.content() and "5328**************" in page.content()
+    shoot(page, "person-entry", tmp_path)
+    audit.visit(f"{live_server}/blacklist", "/blacklist with subjects")
+    shoot(page, "blacklist-list", tmp_path)
+    audit.visit(f"{live_server}/credit?code={code}", "/credit body with a person")
+    assert "本单位有关人员的失信名单记录" in page.content()
+    shoot(page, "credit-body", tmp_path)
+    sign_in(page, live_server, "editor.subjects", secret, "/staff/blacklist/new")
+    page.select_option("#subject_type", "person")
+    page.click("button:has-text('保存草稿')")
+    page.wait_for_load_state()
+    assert "请填写有关人员姓名" in page.locator(".error-summary").inner_text()
+    audit.check("/staff/blacklist/new with errors")
+    shoot(page, "staff-blacklist-form", tmp_path)
     audit.assert_clean()

@@ -570,3 +570,24 @@ def _certificate_of_expired_code(signed: str) -> CreditCertificate:
         return get_certificate(payload["n"])
     except (CertificateNotFound, KeyError, TypeError):
         raise CertificateNotGenuine(signed) from None
+
+
+def feed_entries(record: CreditRecord, item_url: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """What the per-credit-code Atom feed says: every published item of the record (listings,
+    the body's persons' listings, decisions, accidents), and a removal from the list as an entry
+    of its own; newest change first.  ``item_url(item)`` gives an item's permalink."""
+    from portal.services.publication.opendata import item_entry
+
+    entries = []
+    for item in (*record.listings, *record.person_listings, *record.decisions,
+                 *record.accidents):
+        entries.append(item_entry(item, item_url(item)))
+        if isinstance(item, BlacklistEntry) and item.removed_on is not None:
+            entries.append({
+                "url": item_url(item) + "#removed",
+                "title": f"{item.title}：提前移出名单（信用修复）",
+                "updated": item.modified_at, "published": item.modified_at,
+                "summary": f"{item.removed_on.isoformat()} 提前移出：{item.removal_reason or ''}",
+            })
+    entries.sort(key=lambda e: e["updated"], reverse=True)
+    return entries[:limit]

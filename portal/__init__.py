@@ -216,6 +216,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.credit.repair import bp as repair_bp
 
     app.register_blueprint(repair_bp)
+    from portal.credit.objection import bp as objection_bp
+
+    app.register_blueprint(objection_bp)
     from portal.reports import bp as reports_bp
 
     app.register_blueprint(reports_bp)

@@ -151,6 +151,9 @@ ACTIONS: dict[str, str] = {
     "repair_revoke": "撤销信用修复（以欺骗手段取得）",
     "repair_document_view": "查看信用修复申请材料",
     "repair_purge": "清除过期信用修复申请内容",
+    "objection_submit": "提出异议",
+    "objection_answer": "答复异议",
+    "objection_view": "查看异议",
 }
 OBJECT_KINDS: dict[str, str] = {
     "powers": "权责清单",
@@ -163,6 +166,7 @@ OBJECT_KINDS: dict[str, str] = {
     "reward": "举报奖励",
     "credit_certificate": "信用记录查询证明",
     "repair": "信用修复申请",
+    "objection": "异议",
 }
 
 

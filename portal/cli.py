@@ -143,6 +143,11 @@ def purge_reports() -> None:
     repair = purge_repair()
     click.echo(f"已删除未提交的信用修复申请 {repair.drafts} 份；"
                f"已清除超过保存期限的信用修复申请内容 {repair.applications} 件。")
+    from portal.services.enterprises.objections import purge as purge_objections
+
+    objections = purge_objections()
+    click.echo(f"已删除未提交的异议 {objections.drafts} 份；"
+               f"已清除超过保存期限的异议内容 {objections.objections} 件。")
 
 
 @click.command("remask")

@@ -169,3 +169,71 @@ class RepairDocument(Base):
     @property
     def extension(self) -> str:
         return {"application/pdf": "pdf", "image/png": "png"}.get(self.media_type, "jpg")
+
+
+# ---------------------------------------------------------------------------------------------
+# Objections (异议, DOMAIN.md §8): a party that finds a published record about itself wrong.
+
+OBJECTION_STATES: dict[str, str] = {
+    "draft": "未提交",
+    "submitted": "异议处理中",
+    "upheld": "异议成立，已更正",
+    "rejected": "异议不成立",
+}
+OBJECTION_OPEN_STATES = frozenset({"submitted"})
+
+
+class Objection(Base):
+    """An objection to one published item (a decision, accident report or blacklist entry that
+    names an enterprise).  Personal content encrypted, purged like 信用修复 applications."""
+
+    __tablename__ = "objections"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    access_digest: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="draft")
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    created_on: Mapped[date] = mapped_column(Date, default=local_today)
+    received_on: Mapped[date | None] = mapped_column(Date, index=True)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    due_provisional: Mapped[bool] = mapped_column(default=False)
+    applicant_name: Mapped[str] = mapped_column(EncryptedText("objection.applicant_name"))
+    contact: Mapped[str | None] = mapped_column(EncryptedText("objection.contact"))
+    what_is_wrong: Mapped[str] = mapped_column(EncryptedText("objection.what_is_wrong"))
+    should_read: Mapped[str] = mapped_column(EncryptedText("objection.should_read"))
+    answer: Mapped[str | None] = mapped_column(EncryptedText("objection.answer"))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    answered_on: Mapped[date | None] = mapped_column(Date, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    purged_on: Mapped[date | None] = mapped_column(Date)
+    department: Mapped[Department] = relationship(lazy="joined")
+
+    @property
+    def number(self) -> str:
+        day = self.received_on or self.created_on
+        return f"YY{day:%Y}-{self.id:06d}"
+
+    @property
+    def status_label(self) -> str:
+        return OBJECTION_STATES.get(self.status, self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OBJECTION_OPEN_STATES
+
+    @property
+    def shows_on_public_pages(self) -> bool:
+        return self.status != "draft"
+
+    @property
+    def title(self) -> str:
+        return f"{self.number}（{OBJECTION_STATES.get(self.status, self.status)}）"
+
+    @property
+    def answered_on_time(self) -> bool | None:
+        if self.answered_on is None or self.due_on is None:
+            return None
+        return self.answered_on <= self.due_on

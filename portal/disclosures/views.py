@@ -14,7 +14,7 @@ from portal.domain.catalog import (
 )
 from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, Decision, local_today
 from portal.page_cache import public_page
-from portal.services.enterprises import blacklist_admin, repair
+from portal.services.enterprises import blacklist_admin, objections, repair
 from portal.services.publication import disclosures as service
 
 KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
@@ -91,7 +91,11 @@ def detail(kind: str, item_id: int):
     except service.DisclosureNotFound:
         abort(404)
     today = local_today()
-    extra = {}
+    extra: dict = {}
+    if kind in objections.OBJECTION_KINDS and getattr(item, "uscc", None) \
+            and not item.is_withdrawn:
+        extra["objection_state"] = objections.public_state(kind, item.id)
+        extra["objectable"] = True
     if isinstance(item, AccidentReport):
         extra["assessment"] = service.assessment_state(item, today)
         extra["days_after_approval"] = service.days_from_approval(item)

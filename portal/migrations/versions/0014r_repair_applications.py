@@ -1,4 +1,5 @@
-"""信用修复 applications (the application, its timeline, its encrypted documents) and the whole
+"""信用修复 applications (the application, its timeline, its encrypted documents), objections
+(异议: one table, content encrypted) and the whole
 blacklist: a subject type (生产经营单位, 安全评价/认证/检测/检验机构, 有关人员) and a person's name,
 role and masked ID number on each entry.  Existing entries become 生产经营单位; the uniqueness of
 a listing is per subject (credit code, date and, for a person, the name).
@@ -21,6 +22,42 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('objections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('access_digest', sa.String(length=128), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('created_on', sa.Date(), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('due_provisional', sa.Boolean(), nullable=False),
+    sa.Column('applicant_name', sa.Text(), nullable=False),
+    sa.Column('contact', sa.Text(), nullable=True),
+    sa.Column('what_is_wrong', sa.Text(), nullable=False),
+    sa.Column('should_read', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_on', sa.Date(), nullable=True),
+    sa.Column('closed_on', sa.Date(), nullable=True),
+    sa.Column('purged_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['staff_users.id'], name=op.f('fk_objections_answered_by_id_staff_users')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_objections_department_id_departments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objections')),
+    sa.UniqueConstraint('access_digest', name=op.f('uq_objections_access_digest')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('objections', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objections_answered_on'), ['answered_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_closed_on'), ['closed_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_department_id'), ['department_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_due_on'), ['due_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_received_on'), ['received_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objections_status'), ['status'], unique=False)
+
     with op.batch_alter_table('blacklist_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('subject_type', sa.String(length=20), nullable=False,
                                       server_default='enterprise'))
@@ -114,6 +151,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('objections', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_objections_status'))
+        batch_op.drop_index(batch_op.f('ix_objections_received_on'))
+        batch_op.drop_index(batch_op.f('ix_objections_kind'))
+        batch_op.drop_index(batch_op.f('ix_objections_item_id'))
+        batch_op.drop_index(batch_op.f('ix_objections_due_on'))
+        batch_op.drop_index(batch_op.f('ix_objections_department_id'))
+        batch_op.drop_index(batch_op.f('ix_objections_closed_on'))
+        batch_op.drop_index(batch_op.f('ix_objections_answered_on'))
+
+    op.drop_table('objections')
     with op.batch_alter_table('repair_documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_repair_documents_event_id'))
         batch_op.drop_index(batch_op.f('ix_repair_documents_application_id'))

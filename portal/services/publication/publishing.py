@@ -628,6 +628,11 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
     overdue += late
     sections.append(AgendaSection("repair", f"待决定的信用修复申请（{decision_working_days()} 个工作日）",
                                   current[:limit], len(current)))
+    from portal.services.enterprises.objections import agenda_rows as objection_rows
+
+    late, current = objection_rows(today, make_row=AgendaRow, days_left=_working_days_left)
+    overdue += late
+    sections.append(AgendaSection("objections", "待答复的异议", current[:limit], len(current)))
     overdue.sort(key=lambda r: (r.due, r.kind, r.item.id))
     drafts = {
         kind: db.session.scalar(

@@ -9,7 +9,7 @@ states.  The access code is stored only as its Argon2id digest (``portal.receipt
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -204,6 +204,8 @@ class Objection(Base):
     contact: Mapped[str | None] = mapped_column(EncryptedText("objection.contact"))
     what_is_wrong: Mapped[str] = mapped_column(EncryptedText("objection.what_is_wrong"))
     should_read: Mapped[str] = mapped_column(EncryptedText("objection.should_read"))
+    # The record's last change when the objection was sent: "upheld" needs a later correction.
+    item_modified_at: Mapped[datetime | None]
     answer: Mapped[str | None] = mapped_column(EncryptedText("objection.answer"))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     answered_on: Mapped[date | None] = mapped_column(Date, index=True)

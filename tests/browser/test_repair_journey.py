@@ -203,3 +203,45 @@ def test_a_person_on_the_list_in_the_browser(live_server, live_app, page, tmp_pa
     audit.check("/staff/blacklist/new with errors")
     shoot(page, "staff-blacklist-form", tmp_path)
     audit.assert_clean()
+
+
+def test_object_to_a_decision_without_javascript(live_server, live_app, browser, tmp_path):
+    from tests.browser.test_accessibility import Auditor
+
+    with live_app.app_context():
+        item = factories.decision(document_no="西应急罚〔2026〕777号")
+        editor = make_staff("editor", username="editor.objection")
+        db.session.commit()
+        item_id, secret = item.id, editor.totp_secret
+    base = live_server
+    page = browser.new_context(locale="zh-CN", java_script_enabled=False).new_page()
+    page.goto(f"{base}/decisions/{item_id}")
+    page.get_by_role("link", name="信息有误？提出异议").click()
+    page.wait_for_url(re.compile(r"/credit/objection/decisions/"))
+    page.click("button:has-text('下一步')")
+    page.wait_for_load_state()
+    assert "请填写提出人" in page.locator(".error-summary").inner_text()
+    page.fill("#applicant_name", "景洪市某某矿业有限公司")
+    page.fill("#contact", "0691-2123456")
+    page.fill("#what_is_wrong", "当事人名称有误。")
+    page.fill("#should_read", "名称已于 2026 年 3 月变更，见营业执照。")
+    shoot(page, "objection-form", tmp_path)
+    page.click("button:has-text('下一步')")
+    page.wait_for_url(base + "/credit/objection/check")
+    page.click("button:has-text('提交异议')")
+    page.wait_for_load_state()
+    assert re.search(r"YY\d{4}-\d{6}", page.content())
+    shoot(page, "objection-sent", tmp_path)
+    page.goto(f"{base}/decisions/{item_id}")
+    assert "异议处理中" in page.content()
+    shoot(page, "objection-record", tmp_path)
+    staff = browser.new_context(locale="zh-CN").new_page()
+    sign_in(staff, base, "editor.objection", secret, "/staff/objections")
+    staff.locator("a", has_text=re.compile(r"YY\d{4}-")).first.click()
+    staff.wait_for_load_state()
+    shoot(staff, "staff-objection", tmp_path)
+    audit = Auditor(staff)
+    audit.check("/staff/objections/<id>")
+    audit.visit(f"{base}/credit/objection/decisions/{item_id}", "/credit/objection form")
+    audit.visit(f"{base}/decisions/{item_id}", "decision under objection")
+    audit.assert_clean()

@@ -65,7 +65,10 @@ def test_objection_upheld_corrects_through_the_history(app):
         from portal.services.publication import publishing
 
         item = publishing.get_item("decisions", item_id)
-        publishing.edit_item(item, {"penalty": "罚款人民币伍万元整"})
+        with time_machine.travel("2026-11-25 11:00 +0800", tick=False):
+            publishing.record_change(item, {"penalty": "罚款人民币伍万元整"},
+                                     history_summary="更正：处罚内容（异议成立）", action="edit",
+                                     audit_summary={"penalty": "更正"})
     answered = editor.post(f"/staff/objections/{objection_id}/answer",
                            data={"csrf_token": token, "outcome": "upheld",
                                  "text": "经核实，金额有误，已更正。"})

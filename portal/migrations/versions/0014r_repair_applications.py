@@ -15,6 +15,8 @@ Create Date: 2026-12-07 02:34:02.293232
 import sqlalchemy as sa
 from alembic import op
 
+import portal.models
+
 revision = '0014r'
 down_revision = '0013'
 branch_labels = None
@@ -37,6 +39,7 @@ def upgrade() -> None:
     sa.Column('contact', sa.Text(), nullable=True),
     sa.Column('what_is_wrong', sa.Text(), nullable=False),
     sa.Column('should_read', sa.Text(), nullable=False),
+    sa.Column('item_modified_at', portal.models.UTCDateTime(), nullable=True),
     sa.Column('answer', sa.Text(), nullable=True),
     sa.Column('answered_by_id', sa.Integer(), nullable=True),
     sa.Column('answered_on', sa.Date(), nullable=True),

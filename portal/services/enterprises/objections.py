@@ -116,7 +116,8 @@ def item_of(objection: Objection) -> Any:
 def submit(draft: Objection) -> tuple[Objection, str]:
     """Send a checked draft: its number, deadline and a fresh access code (returned once)."""
     clean_fields({name: getattr(draft, name) for name in FIELDS})
-    objectable(draft.kind, draft.item_id)
+    item = objectable(draft.kind, draft.item_id)
+    draft.item_modified_at = item.modified_at
     today = local_today()
     secret = current_app.config["SETTINGS"].secret_keys[0]
     code = receipts.new_code(secret)
@@ -169,7 +170,8 @@ def answer(objection: Objection, *, actor: Any, upheld: bool, text: str) -> None
     if len(text) < 4:
         raise ApplicationInvalid({"text": "请填写答复（至少 4 个字）。"})
     item = item_of(objection)
-    if upheld and (item is None or local_date(item.modified_at) < objection.received_on):
+    if upheld and (item is None or objection.item_modified_at is None
+                   or item.modified_at <= objection.item_modified_at):
         raise StepRefused("异议成立的，请先通过“修改”更正该条公开信息（原内容保留在修改记录中），再答复。")
     today = local_today()
     objection.status = "upheld" if upheld else "rejected"

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,9 +147,14 @@ def prepare(layout: Layout, *, upstreams: tuple[str, str], https_port: int,
                    http_port=http_port)
     layout.conf.write_text(main_config(block, layout), encoding="utf-8")
     if os.geteuid() == 0:  # the workers run as nobody: they write the cache and temp files
-        layout.folder.chmod(0o755)
         for folder in (layout.cache, layout.temp):
             shutil.chown(folder, "nobody", "nogroup")
+        # … so they must be able to pass through the folders above (a temporary folder is 0700):
+        # traverse only (o+x), not list.
+        for folder in (layout.folder, *layout.folder.parents):
+            if folder == Path(tempfile.gettempdir()) or folder == folder.parent:
+                break
+            folder.chmod(folder.stat().st_mode | 0o001)
     return layout.conf
 
 

@@ -595,6 +595,11 @@ def main() -> int:
                         help="mean think time between a visitor's requests, s (0: none)")
     parser.add_argument("--tail", type=int, default=1000, help="item pages in the long tail")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host")
+    parser.add_argument("--database", default=DATABASE, help="PostgreSQL database to create")
+    parser.add_argument("--redis", default=REDIS_URL, help="Redis for the limits (FLUSHDB)")
+    parser.add_argument("--host-ports", type=int, nargs=2, default=HOST_PORTS)
+    parser.add_argument("--nginx-ports", type=int, nargs=2, default=NGINX_PORTS,
+                        help="TLS, plain")
     args = parser.parse_args()
     if not nginx_conf.NGINX:
         print("nginx is not installed (apt-get install -y nginx)")
@@ -606,13 +611,13 @@ def main() -> int:
     proxy: nginx_conf.Nginx | None = None
     verdicts: dict[str, bool] = {}
     try:
-        with postgres_database(DATABASE) as database_url:
+        with postgres_database(args.database) as database_url:
             import redis
 
-            redis.Redis.from_url(REDIS_URL).flushdb()
+            redis.Redis.from_url(args.redis).flushdb()
             env = {k: v for k, v in bench_env(folder, database_url).items()
                    if k not in RATE_LIMITS}
-            env |= {"PORTAL_SEARCH_BACKEND": "postgres", "PORTAL_RATELIMIT_STORAGE_URI": REDIS_URL,
+            env |= {"PORTAL_SEARCH_BACKEND": "postgres", "PORTAL_RATELIMIT_STORAGE_URI": args.redis,
                     "PORTAL_TRUSTED_PROXIES": "1"}
             started = time.perf_counter()
             flask(env, "init-db")
@@ -628,15 +633,15 @@ def main() -> int:
                   f"and indexed in {time.perf_counter() - started:.0f} s; rate limits as "
                   "configured by default (every visitor its own address)")
 
-            for name, port in zip("AB", HOST_PORTS, strict=True):
+            for name, port in zip("AB", args.host_ports, strict=True):
                 hosts[name] = Host(name, env, args.workers, folder / f"host-{name}", port)
             nginx_conf.prepare(layout, upstreams=tuple(h.host for h in hosts.values()),
-                               https_port=NGINX_PORTS[0], http_port=NGINX_PORTS[1])
-            proxy = nginx_conf.Nginx(layout, NGINX_PORTS[0])
+                               https_port=args.nginx_ports[0], http_port=args.nginx_ports[1])
+            proxy = nginx_conf.Nginx(layout, args.nginx_ports[0])
             print(f"hosts A {hosts['A'].host} and B {hosts['B'].host} ({args.workers} workers "
-                  f"each, gunicorn.conf.py), nginx {nginx_conf.NGINX} on :{NGINX_PORTS[0]} (TLS) "
+                  f"each, gunicorn.conf.py), nginx {nginx_conf.NGINX} on :{args.nginx_ports[0]} (TLS) "
                   f"with docs/deploy.md's block ({layout.conf})")
-            nginx_port = NGINX_PORTS[0]
+            nginx_port = args.nginx_ports[0]
             nginx_host = f"127.0.0.1:{nginx_port}"
 
             # ---- 1. propagation
@@ -716,7 +721,7 @@ def main() -> int:
             verdicts["a host killed: GETs kept answering (no 5xx)"] = gets_failed == 0
             verdicts["a host killed: no receipt without its report"] = not (got - new_ids)
             hosts["B"].stop()
-            hosts["B"] = Host("B", env, args.workers, folder / "host-B", HOST_PORTS[1])
+            hosts["B"] = Host("B", env, args.workers, folder / "host-B", args.host_ports[1])
             time.sleep(1)
 
             # ---- 4. the surge, cached, then with the cache bypassed

@@ -266,7 +266,7 @@ class Mix:
 
 
 async def readers(port: int, mix: Mix, clients: int, seconds: float, think: float,
-                  cookie: str = "") -> Tally:
+                  cookie: str = "", first: int = 0) -> Tally:
     tally = Tally()
     stop_at = time.perf_counter() + seconds
 
@@ -297,7 +297,7 @@ async def readers(port: int, mix: Mix, clients: int, seconds: float, think: floa
                 await asyncio.sleep(rng.expovariate(1 / think))
         connection.close()
 
-    await asyncio.gather(*(reader(n) for n in range(clients)))
+    await asyncio.gather(*(reader(n) for n in range(first, first + clients)))
     return tally
 
 
@@ -542,21 +542,30 @@ def print_surge(label: str, tally: Tally, reports: ReportTally, seconds: float,
 
 
 def run_surge(port: int, mix: Mix, args, *, clients: int, reporter_count: int, seconds: float,
-              cookie: str = "", during=None) -> tuple[Tally, ReportTally, float, float]:
-    """Readers and reporters at once for ``seconds``; ``during()`` runs in a thread meanwhile."""
+              cookie: str = "", probes: int = 0, during=None) -> tuple[Tally, Tally, ReportTally,
+                                                                        float, float]:
+    """Readers and reporters at once for ``seconds``; ``during()`` runs in a thread meanwhile.
+    ``probes`` more readers send a cookie (the app path, bypassing nginx's cache) in the same
+    window, so the two paths are measured under the same load."""
     cpu = cpu_seconds()
     started = time.perf_counter()
     threads, reports = reporters(port, reporter_count, seconds, args.think)
     side = threading.Thread(target=during) if during else None
     if side:
         side.start()
-    tally = asyncio.run(readers(port, mix, clients, seconds, args.think, cookie))
+
+    async def both() -> tuple[Tally, Tally]:
+        return await asyncio.gather(
+            readers(port, mix, clients, seconds, args.think, cookie),
+            readers(port, mix, probes, seconds, args.think, "bench=probe", first=clients))
+
+    tally, probe = asyncio.run(both())
     for thread in threads:
         thread.join()
     if side:
         side.join()
     elapsed = time.perf_counter() - started
-    return tally, reports, elapsed, cpu_seconds() - cpu
+    return tally, probe, reports, elapsed, cpu_seconds() - cpu
 
 
 def count_lines(path: Path, needle: str) -> int:
@@ -674,18 +683,21 @@ def main() -> int:
 
             # ---- 2. shared limits
             print("\n2. One visitor's limit, whichever host answers")
+            # A name per request: each is a page nginx has not kept, so each reaches a host
+            # (an answer from nginx's cache costs the app nothing and is not counted).
             limited = f"/credit?name={urllib.parse.quote('两主机限流测试')}"
             before = {n: count_lines(h.access_log, limited) for n, h in hosts.items()}
             visitor = TlsClient(nginx_host, source=new_address())
             answered = 0
-            for _ in range(200):
-                if visitor.get(limited).status == 429:
+            for number in range(200):
+                if visitor.get(f"{limited}{number}").status == 429:
                     break
                 answered += 1
             per_host = {n: count_lines(h.access_log, limited) - before[n]
                         for n, h in hosts.items()}
             expected = int(env.get("PORTAL_RATELIMIT_CREDIT", "30 per minute").split()[0])
-            print(f"  /credit?name= from one address through nginx: {answered} answers before the "
+            print(f"  /credit?name=… (a new name each time) from one address through nginx: "
+                  f"{answered} answers before the "
                   f"first 429 (limit {expected} per minute); answered by A {per_host['A']}, "
                   f"B {per_host['B']} (their access logs, 429 included)")
             verdicts["limits shared across hosts"] = answered == expected and min(
@@ -707,7 +719,7 @@ def main() -> int:
                 hosts["B"].kill()
                 killed_at.append(time.perf_counter())
 
-            tally, kill_reports, elapsed, cpu = run_surge(
+            tally, _probe, kill_reports, elapsed, cpu = run_surge(
                 nginx_port, mix, args, clients=args.clients // 4,
                 reporter_count=args.reporters // 2, seconds=args.kill_seconds, during=kill_b)
             print_surge("with host B dead from a third in", tally, kill_reports, elapsed, cpu)
@@ -748,16 +760,24 @@ def main() -> int:
                 for name in pending:
                     visible[name] = float("inf")
 
-            tally, surge_reports, elapsed, cpu = run_surge(
+            probes = max(1, args.clients // 10)
+            tally, probe, surge_reports, elapsed, cpu = run_surge(
                 nginx_port, mix, args, clients=args.clients, reporter_count=args.reporters,
-                seconds=args.seconds, during=withdraw_halfway)
+                seconds=args.seconds, probes=probes, during=withdraw_halfway)
             cached = print_surge("cached (docs/deploy.md as written)", tally, surge_reports,
                                  elapsed, cpu)
+            app_path = probe.all_pages()
+            print(f"  the app path in the same window ({probes} more readers sending a cookie, "
+                  f"which bypasses the cache): {probe.requests} requests, p50 "
+                  f"{percentile(app_path, 0.5):.1f} ms, p95 {percentile(app_path, 0.95):.1f} ms, "
+                  f"5xx {sum(v for s, v in probe.statuses.items() if s >= 500 or s == 0)}; "
+                  f"app path / cached: p50 {percentile(app_path, 0.5) / cached['p50']:.1f}×, "
+                  f"p95 {percentile(app_path, 0.95) / cached['p95']:.1f}×")
             print("  the withdrawal seen: " + ", ".join(f"{k} {ms(v)}" for k, v in
                                                        sorted(visible.items())))
             receipts = kill_reports.receipts + surge_reports.receipts
             if args.compare_seconds:
-                tally_b, compare_reports, elapsed_b, cpu_b = run_surge(
+                tally_b, _probe, compare_reports, elapsed_b, cpu_b = run_surge(
                     nginx_port, mix, args, clients=args.clients, reporter_count=args.reporters,
                     seconds=args.compare_seconds, cookie="bench=bypass")
                 bypass = print_surge("cache bypassed (every reader sends a cookie)", tally_b,

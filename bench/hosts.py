@@ -240,6 +240,8 @@ class Tally:
     bad: Counter = field(default_factory=Counter)  # (class, status) of every 5xx / 0
     cookies_set: Counter = field(default_factory=Counter)
     requests: int = 0
+    # (seconds since the window opened, latency) of every page answered
+    timeline: list[tuple[float, float]] = field(default_factory=list)
 
     def all_pages(self) -> list[float]:
         return [s for values in self.latencies.values() for s in values]
@@ -268,7 +270,8 @@ class Mix:
 async def readers(port: int, mix: Mix, clients: int, seconds: float, think: float,
                   cookie: str = "", first: int = 0) -> Tally:
     tally = Tally()
-    stop_at = time.perf_counter() + seconds
+    opened = time.perf_counter()
+    stop_at = opened + seconds
 
     async def reader(number: int) -> None:
         rng = random.Random(number)
@@ -290,6 +293,7 @@ async def readers(port: int, mix: Mix, clients: int, seconds: float, think: floa
                 tally.bad[(kind, status)] += 1
             else:
                 tally.latencies[kind].append(elapsed)
+                tally.timeline.append((started - opened, elapsed))
                 tally.by_cache[headers.get("x-cache", "-")].append(elapsed)
             if "set-cookie" in headers:
                 tally.cookies_set[kind] += 1
@@ -518,6 +522,12 @@ def print_surge(label: str, tally: Tally, reports: ReportTally, seconds: float,
           f"({figures['rate']:.0f}/s); p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, "
           f"p99 {figures['p99']:.1f} ms; 5xx or no answer {fivexx}; statuses "
           f"{dict(sorted(tally.statuses.items()))}")
+    half = seconds / 2
+    halves = [[latency for at, latency in tally.timeline if (at < half) == first]
+              for first in (True, False)]
+    print(f"    first half p50 {percentile(halves[0], 0.5):.1f} ms, p95 "
+          f"{percentile(halves[0], 0.95):.1f} ms; second half p50 {percentile(halves[1], 0.5):.1f}"
+          f" ms, p95 {percentile(halves[1], 0.95):.1f} ms")
     for kind, values in sorted(tally.latencies.items()):
         print(f"    {kind:<10} n={len(values):>6}  p50 {percentile(values, 0.5):7.1f}  "
               f"p95 {percentile(values, 0.95):7.1f}  max {max(values) * 1000:7.1f} ms")

@@ -513,7 +513,7 @@ def build_mix(client: TlsClient, tail: int) -> tuple[Mix, int]:
 
 
 def print_surge(label: str, tally: Tally, reports: ReportTally, seconds: float,
-                cpu: float) -> dict[str, float]:
+                cpu: float, window: float) -> dict[str, float]:
     pages = tally.all_pages()
     figures = {"p50": percentile(pages, 0.5), "p95": percentile(pages, 0.95),
                "p99": percentile(pages, 0.99), "rate": tally.requests / seconds}
@@ -522,7 +522,7 @@ def print_surge(label: str, tally: Tally, reports: ReportTally, seconds: float,
           f"({figures['rate']:.0f}/s); p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, "
           f"p99 {figures['p99']:.1f} ms; 5xx or no answer {fivexx}; statuses "
           f"{dict(sorted(tally.statuses.items()))}")
-    half = seconds / 2
+    half = window / 2
     halves = [[latency for at, latency in tally.timeline if (at < half) == first]
               for first in (True, False)]
     print(f"    first half p50 {percentile(halves[0], 0.5):.1f} ms, p95 "
@@ -732,7 +732,8 @@ def main() -> int:
             tally, _probe, kill_reports, elapsed, cpu = run_surge(
                 nginx_port, mix, args, clients=args.clients // 4,
                 reporter_count=args.reporters // 2, seconds=args.kill_seconds, during=kill_b)
-            print_surge("with host B dead from a third in", tally, kill_reports, elapsed, cpu)
+            print_surge("with host B dead from a third in", tally, kill_reports, elapsed, cpu,
+                        args.kill_seconds)
             rows = stored(database_url)
             new_ids = rows.report_ids - before_ids
             got = {r.report_id for r in kill_reports.receipts}
@@ -775,7 +776,7 @@ def main() -> int:
                 nginx_port, mix, args, clients=args.clients, reporter_count=args.reporters,
                 seconds=args.seconds, probes=probes, during=withdraw_halfway)
             cached = print_surge("cached (docs/deploy.md as written)", tally, surge_reports,
-                                 elapsed, cpu)
+                                 elapsed, cpu, args.seconds)
             app_path = probe.all_pages()
             print(f"  the app path in the same window ({probes} more readers sending a cookie, "
                   f"which bypasses the cache): {probe.requests} requests, p50 "
@@ -791,7 +792,7 @@ def main() -> int:
                     nginx_port, mix, args, clients=args.clients, reporter_count=args.reporters,
                     seconds=args.compare_seconds, cookie="bench=bypass")
                 bypass = print_surge("cache bypassed (every reader sends a cookie)", tally_b,
-                                     compare_reports, elapsed_b, cpu_b)
+                                     compare_reports, elapsed_b, cpu_b, args.compare_seconds)
                 receipts += compare_reports.receipts
                 print(f"  ratio bypassed / cached: p50 {bypass['p50'] / cached['p50']:.1f}×, p95 "
                       f"{bypass['p95'] / cached['p95']:.1f}×, p99 "

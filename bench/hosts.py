@@ -616,6 +616,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host")
     parser.add_argument("--database", default=DATABASE, help="PostgreSQL database to create")
     parser.add_argument("--redis", default=REDIS_URL, help="Redis for the limits (FLUSHDB)")
+    parser.add_argument("--keep-redis", action="store_true",
+                        help="no FLUSHDB (a Redis database other tests use at the same time)")
     parser.add_argument("--host-ports", type=int, nargs=2, default=HOST_PORTS)
     parser.add_argument("--nginx-ports", type=int, nargs=2, default=NGINX_PORTS,
                         help="TLS, plain")
@@ -633,7 +635,8 @@ def main() -> int:
         with postgres_database(args.database) as database_url:
             import redis
 
-            redis.Redis.from_url(args.redis).flushdb()
+            if not args.keep_redis:
+                redis.Redis.from_url(args.redis).flushdb()
             env = {k: v for k, v in bench_env(folder, database_url).items()
                    if k not in RATE_LIMITS}
             env |= {"PORTAL_SEARCH_BACKEND": "postgres", "PORTAL_RATELIMIT_STORAGE_URI": args.redis,

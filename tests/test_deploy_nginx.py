@@ -254,7 +254,7 @@ def test_bench_hosts_runs_at_a_tiny_size():
         [sys.executable, "hosts.py", "--size", "120", "--clients", "8", "--reporters", "4",
          "--seconds", "4", "--compare-seconds", "2", "--kill-seconds", "3", "--tail", "20",
          "--think", "0.3", "--database", database + (f"_{worker}" if worker else ""),
-         "--redis", redis, "--host-ports", str(free_port()), str(free_port()),
+         "--redis", redis, "--keep-redis", "--host-ports", str(free_port()), str(free_port()),
          "--nginx-ports", str(free_port()), str(free_port())],
         cwd=ROOT / "bench", capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr

@@ -112,7 +112,8 @@ def _sources():
 def test_no_module_keeps_its_own_list_of_the_kinds():
     """Every published kind's key, quoted, within a few lines of each other is a literal list
     (a tuple, a dict, a nav bar) that a new kind would have to be added to by hand."""
-    quoted = re.compile(r"""["'](%s)["']""" % "|".join(map(re.escape, KEYS)))
+    alternatives = "|".join(map(re.escape, KEYS))
+    quoted = re.compile(rf"""["']({alternatives})["']""")
     offenders = []
     for rel, text in _sources():
         found = [(m.start(), m.group(1)) for m in quoted.finditer(text)]

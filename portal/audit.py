@@ -29,6 +29,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, func, select, text
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from portal import kinds
 from portal.models import Base, utcnow
 
 
@@ -156,10 +157,7 @@ ACTIONS: dict[str, str] = {
     "objection_view": "查看异议",
 }
 OBJECT_KINDS: dict[str, str] = {
-    "powers": "权责清单",
-    "decisions": "行政执法决定",
-    "accidents": "事故调查报告",
-    "blacklist": "严重失信主体名单",
+    **{k.key: k.label for k in kinds.KINDS},  # the published kinds (portal.kinds)
     "staff_user": "账户",
     "data_key": "数据加密密钥",
     "report": "举报",

@@ -626,6 +626,8 @@ class _Generator:
                  else "《对安全生产领域失信行为开展联合惩戒的实施办法》（安监总办〔2017〕49号）")
         published_at = self.office_moment(listed)
         return {
+            "subject_type": "enterprise", "person_name": "", "person_role": "",
+            "person_id_masked": "",
             "enterprise_name": ent["name"],
             "uscc": ent["uscc"],
             "county": ent["county"],

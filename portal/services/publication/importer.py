@@ -434,7 +434,7 @@ class CleanRow:
 
     def key(self, spec: KindSpec) -> tuple[Any, ...]:
         # An optional key column left out (a blacklist entry's person name) is empty.
-        return tuple(self.values.get(k, "") for k in spec.key)
+        return tuple("" if self.values.get(k) is None else self.values[k] for k in spec.key)
 
 
 def _file_error(reason: str, line: int | None = None) -> ImportInvalid:

@@ -24,6 +24,7 @@ than its start (items no longer published, old tombstones).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -35,8 +36,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from search_index import planner
-from search_index.analyzer import han_grams, normalize, word_trigrams, words
-from search_index.index import K1, TITLE_BOOST, B, _check_query
+from search_index.analyzer import TOKEN_RUN, normalize
+from search_index.index import _check_query
 from search_index.snippets import highlight, snippet
 from search_index.types import (
     KINDS,
@@ -48,9 +49,11 @@ from search_index.types import (
     SearchUnavailable,
 )
 
+log = logging.getLogger(__name__)
+
 TABLE = "search_documents"
-# The same statements as migration 0007s (run here too, so a database migrated before the
-# setting was switched, or the tests' own database, gets the table on first write).
+# The same statements as migrations 0009 and 0014p (run here too, so a database migrated before
+# the setting was switched, or the tests' own database, gets the table on first write).
 SCHEMA = (
     f"""
     CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -68,14 +71,43 @@ SCHEMA = (
         withdrawn boolean NOT NULL,
         deleted boolean NOT NULL,
         written_at timestamptz NOT NULL,
+        positional boolean NOT NULL DEFAULT false,
         PRIMARY KEY (kind, item_id)
     )
     """,
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_tokens ON {TABLE} USING gin (tokens)",
-    # Uncompressed: every candidate's text is searched (strpos, and a count), and a compressed
-    # value would be decompressed for each of them (measured: twice as slow).
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS positional boolean NOT NULL DEFAULT false",
+    # Uncompressed: a candidate's text searched by strpos would be decompressed for each.
     f"ALTER TABLE {TABLE} ALTER COLUMN body SET STORAGE EXTERNAL",
+    # Sorting by date walks this index and stops at the page (a broad query's hits are dense).
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_date ON {TABLE} "
+    "(event_date DESC NULLS LAST, kind, item_id)",
 )
+# The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
+# positions and weights in the index, so it answers a phrase and returns the best hits in order
+# without reading the rows; GIN, without the extension, answers the same queries correctly
+# but checks each phrase, and ranks each hit, on the row.
+RUM_INDEX = (f"CREATE INDEX IF NOT EXISTS {TABLE}_terms ON {TABLE} "
+             "USING rum (tokens rum_tsvector_ops)")
+GIN_INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_tokens ON {TABLE} USING gin (tokens)"
+_HAS_RUM_EXTENSION = "SELECT 1 FROM pg_extension WHERE extname = 'rum'"
+_HAS_RUM_INDEX = f"""
+    SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_am a ON a.oid = c.relam
+    WHERE i.indrelid = to_regclass('{TABLE}') AND a.amname = 'rum'
+"""
+
+
+def create_indexes(conn: sa.Connection) -> bool:
+    """The terms' index: RUM when the extension is installed in the database (replacing a GIN
+    index), else GIN.  Returns whether it is RUM."""
+    if conn.scalar(sa.text(_HAS_RUM_EXTENSION)) is not None:
+        conn.execute(sa.text(RUM_INDEX))
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {TABLE}_tokens"))
+        return True
+    conn.execute(sa.text(GIN_INDEX))
+    return False
+
+
 # PostgreSQL refuses lexemes of 2 KB or more.  A longer letter/digit run is still found: its
 # trigrams are lexemes, and the planner never needs a whole word longer than a query.
 MAX_LEXEME_BYTES = 2000
@@ -83,7 +115,11 @@ MAX_LEXEME_BYTES = 2000
 # for one, so offsets are kept).
 NUL, NUL_STANDIN = "\x00", "\ufffd"
 BATCH = 500  # documents per rebuild transaction
-STATS_SECONDS = 60.0  # how long a process reuses the average document length (for BM25)
+MAX_POSITION = 16383  # PostgreSQL keeps word positions up to this…
+MAX_POSITIONS = 256  # …and at most this many positions per lexeme
+# The lexeme of a row whose text is too long for positions (no term of the analyzer has a
+# control character, so no text can have it as a term).
+LONG = "\x01long"
 REBUILD_LOCK_KEY = 0x5345_4152_4348  # pg_advisory_lock key: one rebuild at a time
 LOCK_POLL = 0.1
 
@@ -93,21 +129,87 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8").replace(NUL, NUL_STANDIN)
 
 
+def positional_tokens(body: str, title_chars: int = 0) -> tuple[dict[str, list[int]], int, bool]:
+    """Every index term of a normalised text with its positions; the last position of a term
+    lying wholly in the title (the first ``title_chars`` characters; 0: none); and whether the
+    positions are complete.
+
+    The terms are those of the Whoosh index (``analyzer``): Han bigrams (a lone Han character as
+    itself), letter/digit words, and the trigrams of words of three or more characters.  The
+    positions make a phrase query over consecutive terms decide a term without reading the
+    text: the bigrams of one Han run, and the trigrams of one word, sit at consecutive
+    positions, and a gap separates one run from the next, so ``'现场' <-> '场检' <-> '检查'``
+    matches exactly the texts that contain 现场检查 (a word of three characters is its own
+    trigram: one lexeme, one position).  PostgreSQL keeps positions up to 16,383 and 256 per
+    lexeme: a text that needs more is marked incomplete.  Positions are 1-based.
+    """
+    positions: dict[str, list[int]] = {}
+    title_end = 0
+    at = 1
+
+    def add(term: str, position: int, end: int) -> None:
+        nonlocal title_end
+        positions.setdefault(term, []).append(position)
+        if end <= title_chars:
+            title_end = position
+
+    for match in TOKEN_RUN.finditer(body):
+        run, start = match.group(), match.start()
+        if match.lastgroup == "han":
+            if len(run) == 1:
+                add(run, at, start + 1)
+                at += 2
+            else:
+                for i in range(len(run) - 1):
+                    add(run[i : i + 2], at + i, start + i + 2)
+                at += len(run)
+        elif len(run) >= 3:
+            for i in range(len(run) - 2):
+                add(run[i : i + 3], at + i, start + i + 3)
+            at += len(run) - 1
+            if len(run) > 3:
+                add(run, at, match.end())
+                at += 2
+        else:
+            add(run, at, match.end())
+            at += 2
+    complete = at - 1 <= MAX_POSITION and all(len(p) <= MAX_POSITIONS for p in positions.values())
+    for term in [t for t in positions if len(t.encode("utf-8")) >= MAX_LEXEME_BYTES]:
+        del positions[term]
+    return {t: positions[t] for t in sorted(positions)}, title_end, complete
+
+
+def tsvector_literal(body: str, title_chars: int = 0) -> tuple[str, bool]:
+    """The ``tokens`` value of a normalised text as tsvector input, and whether it has
+    positions.  Positions in the title are weighted A (ranking puts a title match first).  A
+    text too long for PostgreSQL's positions gets its lexemes without positions plus the lexeme
+    ``LONG``: a phrase query matches it through ``LONG`` and ``strpos`` confirms (``tsquery``).
+    """
+    positions, title_end, complete = positional_tokens(body, title_chars)
+    if not complete:
+        return " ".join(_lexeme(t) for t in [*positions, LONG]), False
+    return " ".join(
+        _lexeme(t) + ":" + ",".join(f"{p}A" if p <= title_end else str(p) for p in ps)
+        for t, ps in positions.items()), True
+
+
 def document_row(document: Document) -> dict[str, Any]:
     """The table row of a document (without the write bookkeeping)."""
     original = _clean(document.text)
     body = normalize(original)
     title = normalize(_clean(document.title))
-    tokens = {*han_grams(body), *words(body), *word_trigrams(body)}
+    title_chars = len(title) if body.startswith(title) else 0
+    tokens, positional = tsvector_literal(body, title_chars)
     return {
         "kind": document.kind,
         "item_id": document.id,
         "title": _clean(document.title),
         "original": original,
         "body": body,
-        "title_chars": len(title) if body.startswith(title) else 0,
+        "title_chars": title_chars,
         "length": len(body),
-        "tokens": sorted(t for t in tokens if len(t.encode("utf-8")) < MAX_LEXEME_BYTES),
+        "tokens": tokens,
+        "positional": positional,
         "event_date": document.date,
         "county": document.county,
         "sector": document.sector,
@@ -119,37 +221,73 @@ def _lexeme(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def decisive_lexemes(term: planner.TermPlan) -> tuple[str, ...]:
+    """The index terms at consecutive positions that decide ``term`` without its text (empty:
+    the text must confirm it).
+
+    A term that is one Han run of two or more characters is decided by its bigrams, one that is
+    one letter/digit run of three or more by its trigrams (wherever the run sits inside a word:
+    trigrams are taken inside words); see ``positional_tokens``.  One term of one lexeme (矿山,
+    ``abc``) needs no positions at all.
+    """
+    runs = list(TOKEN_RUN.finditer(term.text))
+    if len(runs) != 1 or runs[0].group() != term.text:
+        return ()
+    n = 2 if runs[0].lastgroup == "han" else 3
+    if len(term.text) < n:
+        return ()
+    return tuple(term.text[i : i + n] for i in range(len(term.text) - n + 1))
+
+
+def term_query(term: planner.TermPlan) -> str:
+    """One term's part of the tsquery (empty: nothing narrows it)."""
+    decisive = decisive_lexemes(term)
+    if len(decisive) == 1:
+        return _lexeme(decisive[0])
+    if decisive:
+        # Rows with positions answer the phrase; a row too long for positions has LONG and its
+        # lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
+        phrase = " <-> ".join(_lexeme(t) for t in decisive)
+        unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
+        return f"( {phrase} | {unordered} )"
+    parts: list[str] = []
+    parts.extend(_lexeme(g) for g in term.grams)
+    parts.extend(_lexeme(t) for t in term.trigrams)
+    for pattern in term.patterns:
+        if len(pattern.fragment.encode("utf-8")) >= MAX_LEXEME_BYTES:
+            continue
+        if pattern.mode == "exact":
+            parts.append(_lexeme(pattern.fragment))
+        elif pattern.mode == "prefix":
+            parts.append(_lexeme(pattern.fragment) + ":*")
+    return " & ".join(dict.fromkeys(parts))
+
+
 def tsquery(plan: planner.Plan) -> str:
     """The plan's conditions as one tsquery (empty: nothing narrows, every row is a candidate).
 
-    Every condition is one every hit necessarily has (``planner``), so AND-ing them loses no hit.
-    Index terms whose place in the lexicon is not a prefix (a run that must end or sit inside an
-    index term) give no condition here: the other conditions narrow, ``strpos`` decides.
+    A term that ``decisive_lexemes`` decides is a phrase over its bigrams or trigrams: the index
+    answers it exactly.  For any other term, every condition is one every hit necessarily has
+    (``planner``), so AND-ing them loses no hit; index terms whose place in the lexicon is not a
+    prefix (a run that must end or sit inside an index term) give no condition here: the other
+    conditions narrow, ``strpos`` decides.
     """
-    parts: list[str] = []
-    for term in plan.terms:
-        parts.extend(_lexeme(g) for g in term.grams)
-        parts.extend(_lexeme(t) for t in term.trigrams)
-        for pattern in term.patterns:
-            if len(pattern.fragment.encode("utf-8")) >= MAX_LEXEME_BYTES:
-                continue
-            if pattern.mode == "exact":
-                parts.append(_lexeme(pattern.fragment))
-            elif pattern.mode == "prefix":
-                parts.append(_lexeme(pattern.fragment) + ":*")
+    parts = [part for term in plan.terms if (part := term_query(term))]
     return " & ".join(dict.fromkeys(parts))
 
 
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
-                              event_date, county, sector, withdrawn, deleted, written_at)
+                              positional, event_date, county, sector, withdrawn, deleted,
+                              written_at)
     VALUES (:kind, :item_id, :title, :original, :body, :title_chars, :length,
-            array_to_tsvector(CAST(:tokens AS text[])), :event_date, :county, :sector,
+            CAST(:tokens AS tsvector), :positional, :event_date, :county, :sector,
             :withdrawn, false, clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = EXCLUDED.title, original = EXCLUDED.original, body = EXCLUDED.body,
         title_chars = EXCLUDED.title_chars, length = EXCLUDED.length, tokens = EXCLUDED.tokens,
-        event_date = EXCLUDED.event_date, county = EXCLUDED.county, sector = EXCLUDED.sector,
+        positional = EXCLUDED.positional, event_date = EXCLUDED.event_date,
+        county = EXCLUDED.county, sector = EXCLUDED.sector,
         withdrawn = EXCLUDED.withdrawn, deleted = false, written_at = EXCLUDED.written_at
 """
 _TOMBSTONE = f"""
@@ -159,7 +297,7 @@ _TOMBSTONE = f"""
             clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = '', original = '', body = '', title_chars = 0, length = 0, tokens = ''::tsvector,
-        event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
+        positional = false, event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
         written_at = EXCLUDED.written_at
 """
 
@@ -175,7 +313,7 @@ class PostgresIndex:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._schema_ready = False
-        self._stats: tuple[float, float] | None = None  # (when, average length)
+        self._rum: bool | None = None  # whether the terms are under a RUM index
 
     # -- connections --------------------------------------------------------------------------
 
@@ -198,12 +336,13 @@ class PostgresIndex:
             if self._engine is not None:
                 self._engine.dispose()
             self._engine = None
-            self._stats = None
+            self._rum = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
             for statement in SCHEMA:
                 conn.execute(sa.text(statement))
+            self._rum = create_indexes(conn)
             self._schema_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -268,7 +407,6 @@ class PostgresIndex:
         # statistics now rather than whenever autovacuum comes by.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
-        self._stats = None
         return len(seen)
 
     def _take_rebuild_lock(self, conn: sa.Connection) -> None:
@@ -283,7 +421,13 @@ class PostgresIndex:
     # -- searching ----------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResults:
-        """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``."""
+        """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``.
+
+        Two statements, neither ranking every hit: the page (the index returns the best hits
+        in order, ``ORDER BY tokens <=> query LIMIT k`` with RUM), then, only when the page is
+        full, the count (through the index; the text is read only for terms the index cannot
+        decide).
+        """
         _check_query(query)
         plan = _plan(query.q)
         offset = (query.page - 1) * query.per_page
@@ -291,22 +435,21 @@ class PostgresIndex:
         with self._reading() as conn:
             if conn is None:
                 return empty
-            sql, params = self._statement(conn, plan, query)
+            where, params = self._where(conn, plan, query)
+            order, score = self._order(conn, query, params)
             page_sql = f"""
-                SELECT h.kind, h.item_id, h.total, h.score, h.event_date, d.title, d.original,
-                       d.body, d.title_chars, d.withdrawn
-                FROM ({sql} LIMIT :limit OFFSET :offset) h
-                JOIN {TABLE} d ON d.kind = h.kind AND d.item_id = h.item_id
-                ORDER BY h.n
+                SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body,
+                       d.title_chars, d.withdrawn, {score} AS score
+                FROM {TABLE} d WHERE {where}
+                ORDER BY {order} LIMIT :limit OFFSET :offset
             """
             rows = conn.execute(sa.text(page_sql),
                                 params | {"limit": query.per_page, "offset": offset}).all()
-            if rows:
-                total = rows[0].total
-            elif offset:  # beyond the last page: the count still says how many there are
-                total = conn.scalar(sa.text(f"SELECT count(*) FROM ({sql}) c"), params) or 0
+            if (rows or not offset) and len(rows) < query.per_page:
+                total = offset + len(rows)  # the last page: no need to count
             else:
-                total = 0
+                total = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"),
+                                    params) or 0
         terms = planner.highlight_terms(query.q.replace(NUL, NUL_STANDIN))
         hits = [
             Hit(kind=row.kind, id=row.item_id, title=row.title, date=row.event_date,
@@ -324,27 +467,46 @@ class PostgresIndex:
         with self._reading() as conn:
             if conn is None:
                 return []
-            sql, params = self._statement(conn, plan, query)
+            where, params = self._where(conn, plan, query)
+            order, _ = self._order(conn, query, params)
+            sql = f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} ORDER BY {order}"
             return [(row.kind, row.item_id) for row in conn.execute(sa.text(sql), params)]
 
     def _reading(self) -> Any:
         return _Reading(self)
 
-    def _avgdl(self, conn: sa.Connection) -> float:
-        now = time.monotonic()
-        if self._stats is None or now - self._stats[0] > STATS_SECONDS:
-            average = conn.scalar(sa.text(f"SELECT avg(length) FROM {TABLE} WHERE NOT deleted"))
-            self._stats = (now, max(1.0, float(average or 1.0)))
-        return self._stats[1]
+    def has_rum(self, conn: sa.Connection) -> bool:
+        """Whether the table's terms are under a RUM index (else GIN: correct, slower)."""
+        if self._rum is None:
+            self._rum = conn.scalar(sa.text(_HAS_RUM_INDEX)) is not None
+            if not self._rum:
+                log.warning("search on PostgreSQL without the RUM index (extension 'rum' not "
+                            "installed in the database): searches rank every hit and are "
+                            "slower; see check-config")
+        return self._rum
 
-    def _statement(self, conn: sa.Connection, plan: planner.Plan,
-                   query: SearchQuery) -> tuple[str, dict[str, Any]]:
-        """Every hit ranked, as SQL: (kind, item_id, event_date, score, total, n) in order."""
-        params: dict[str, Any] = {
-            "norm": K1 * (1.0 - B),
-            "slope": K1 * B / self._avgdl(conn),
-            "bonus": TITLE_BOOST,
-        }
+    def _order(self, conn: sa.Connection, query: SearchQuery,
+               params: dict[str, Any]) -> tuple[str, str]:
+        """(ORDER BY, score expression) of the hits: best first, ties by date then key."""
+        tie = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
+        if "tsq" not in params:  # nothing narrows (one character): every hit scores alike
+            return tie, "0.0"
+        if query.sort == "date":
+            return tie, "0.0"
+        if self.has_rum(conn):
+            # RUM keeps positions and weights in the index and returns the hits in this order
+            # without ranking them all; the title's positions weigh A, so a title match comes
+            # first.
+            return (f"d.tokens <=> CAST(:tsq AS tsquery), {tie}",
+                    "1.0 / (d.tokens <=> CAST(:tsq AS tsquery))")
+        rank = "ts_rank_cd(d.tokens, CAST(:tsq AS tsquery))"
+        return f"{rank} DESC, {tie}", rank
+
+    def _where(self, conn: sa.Connection, plan: planner.Plan,
+               query: SearchQuery) -> tuple[str, dict[str, Any]]:
+        """The WHERE clause of every hit of ``plan`` under the query's filters, and its
+        parameters (``tsq``: the tsquery, when anything narrows)."""
+        params: dict[str, Any] = {}
         where = ["NOT d.deleted"]
         narrowing = tsquery(plan)
         if narrowing:
@@ -352,8 +514,8 @@ class PostgresIndex:
             params["tsq"] = narrowing
             # The planner does not know that testing a row's tsvector means reading (and
             # decompressing) it: for a term in a quarter of the rows it chose a sequential scan
-            # that tests them all, 2.5 times slower than the GIN index (measured at 20,000
-            # items).  For this read's transaction only.
+            # that tests them all, 2.5 times slower than the index (measured at 20,000 items).
+            # For this read's transaction only.
             conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         if query.kinds:
             where.append("d.kind = ANY(:kinds)")
@@ -368,49 +530,18 @@ class PostgresIndex:
             where.append("d.event_date BETWEEN :first_day AND :last_day")
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
-        positions: list[str] = []
-        counts: list[str] = []
-        scores: list[str] = []
         for i, term in enumerate(plan.terms):
+            decisive = decisive_lexemes(term)
+            if len(decisive) == 1:
+                continue  # the lexeme is the answer
             params[f"t{i}"] = term.text
-            params[f"n{i}"] = len(term.text)
-            params[f"b{i}"] = len(term.text.encode("utf-8"))
-            if term.is_bigram:
-                # One Han bigram: its lexeme matched (the tsquery) exactly when the text contains
-                # it, so there is nothing to confirm; only whether the title has it.
-                positions.append(f"strpos(left(d.body, d.title_chars), :t{i}) AS p{i}")
-                in_title = f"x.p{i} > 0"
+            if decisive:
+                # The phrase decided every row with positions; a row without (too long a
+                # text) matched through LONG and is confirmed on its text.
+                where.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
             else:
-                positions.append(f"strpos(d.body, :t{i}) AS p{i}")
-                where.append(f"x.p{i} > 0")
-                in_title = f"x.p{i} - 1 + :n{i} <= d.title_chars"
-            # The exact count of the term (as str.count: without overlaps), in bytes.
-            counts.append(f"(octet_length(d.body) - octet_length(replace(d.body, :t{i}, '')))"
-                          f"::float8 / :b{i} AS tf{i}")
-            # BM25 on the exact count, and the bonus when the first match lies in the title.
-            # The idf factor is left out: every term of a hit is in every hit, so it would
-            # scale all scores alike.
-            scores.append(f"{K1 + 1.0} * y.tf{i} / (y.tf{i} + :norm + :slope * d.length) + "
-                          f"CASE WHEN {in_title} THEN :bonus ELSE 0 END")
-        if query.sort == "date":
-            order = "event_date DESC NULLS LAST, score DESC, kind, item_id"
-        else:
-            order = "score DESC, event_date DESC NULLS LAST, kind, item_id"
-        # The LATERAL subqueries (kept apart by OFFSET 0) evaluate each strpos and each count
-        # once per row, and the counts only for rows that contain every term.
-        sql = f"""
-            SELECT kind, item_id, event_date, score, count(*) OVER () AS total,
-                   row_number() OVER (ORDER BY {order}) AS n
-            FROM (
-                SELECT d.kind, d.item_id, d.event_date, {" + ".join(scores)} AS score
-                FROM {TABLE} d
-                CROSS JOIN LATERAL (SELECT {", ".join(positions)} OFFSET 0) x
-                CROSS JOIN LATERAL (SELECT {", ".join(counts)} OFFSET 0) y
-                WHERE {" AND ".join(where)}
-            ) scored
-            ORDER BY {order}
-        """
-        return sql, params
+                where.append(f"strpos(d.body, :t{i}) > 0")
+        return " AND ".join(where), params
 
     # -- the rest of the protocol -------------------------------------------------------------
 

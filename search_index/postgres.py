@@ -342,7 +342,7 @@ class PostgresIndex:
         if not self._schema_ready:
             for statement in SCHEMA:
                 conn.execute(sa.text(statement))
-            self._rum = create_indexes(conn)
+            self._set_rum(create_indexes(conn))
             self._schema_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -478,12 +478,15 @@ class PostgresIndex:
     def has_rum(self, conn: sa.Connection) -> bool:
         """Whether the table's terms are under a RUM index (else GIN: correct, slower)."""
         if self._rum is None:
-            self._rum = conn.scalar(sa.text(_HAS_RUM_INDEX)) is not None
-            if not self._rum:
-                log.warning("search on PostgreSQL without the RUM index (extension 'rum' not "
-                            "installed in the database): searches rank every hit and are "
-                            "slower; see check-config")
-        return self._rum
+            self._set_rum(conn.scalar(sa.text(_HAS_RUM_INDEX)) is not None)
+        return bool(self._rum)
+
+    def _set_rum(self, rum: bool) -> None:
+        if not rum and self._rum is not False:
+            log.warning("search on PostgreSQL without a RUM index (the extension 'rum' is not "
+                        "installed in the database): phrases are checked and hits ranked row "
+                        "by row, slower; see check-config")
+        self._rum = rum
 
     def _order(self, conn: sa.Connection, query: SearchQuery,
                params: dict[str, Any]) -> tuple[str, str]:

@@ -215,3 +215,22 @@ def test_a_forked_worker_opens_its_own_connections(index):
     index._pid = -1  # what a forked child sees
     assert keys(index, "矿山") == {"decisions:1"}
     assert index.opened == 2
+
+
+def test_without_the_rum_extension_search_is_still_exact_and_the_log_says_so(tmp_path, caplog):
+    # A database without the extension: a GIN index, phrases checked on the row, every hit
+    # ranked (slower), and a warning in the log.
+    index = make_backend("postgres", tmp_path, purpose="gin", rum=False)
+    try:
+        index.update([doc(1, "现场检查记录"), doc(2, "现场 检查"), doc(3, "其他", title="现场检查"),
+                      doc(4, "矿山企业")])
+        with caplog.at_level("WARNING", logger="search_index.postgres"):
+            results = index.search(SearchQuery(q="现场检查"))
+        assert results.total == 2
+        assert [h.id for h in results.hits] == [3, 1]  # the title match first
+        assert keys(index, "矿山企业 -") == {"decisions:4"}
+        assert keys(index, "检查", sort="date") == {"decisions:1", "decisions:2", "decisions:3"}
+        assert any("RUM" in r.getMessage() for r in caplog.records)
+        assert not index.has_rum(index._connect().connect())
+    finally:
+        index.close()

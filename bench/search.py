@@ -267,14 +267,43 @@ def drop_search_table(url: str) -> None:
     engine.dispose()
 
 
-def table_size(url: str) -> int:
+def table_size(url: str) -> dict[str, int]:
+    """Bytes of the search table: rows, TOAST, each index; and of the whole database."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        size = conn.scalar(sa.text("SELECT pg_total_relation_size('search_documents')"))
+        sizes = {
+            "table": conn.scalar(sa.text("SELECT pg_table_size('search_documents')")),
+            "indexes": conn.scalar(sa.text("SELECT pg_indexes_size('search_documents')")),
+            "database": conn.scalar(sa.text("SELECT pg_database_size(current_database())")),
+        }
+        for name, size in conn.execute(sa.text(
+                "SELECT c.relname, pg_relation_size(c.oid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = to_regclass('search_documents')")):
+            sizes[name] = size
     engine.dispose()
-    return int(size or 0)
+    return {k: int(v or 0) for k, v in sizes.items()}
+
+
+def worker_memory(master: int) -> list[tuple[int, int, int]]:
+    """(pid, RSS, PSS) in bytes of each worker of a gunicorn master (``smaps_rollup``)."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return []
+    found = []
+    for pid in map(int, children):
+        fields = {}
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                key, value = line.split(":", 1)
+                fields[key] = int(value.split()[0]) * 1024
+        except OSError:
+            continue
+        found.append((pid, fields.get("Rss", 0), fields.get("Pss", 0)))
+    return found
 
 
 class Server:
@@ -399,7 +428,13 @@ def main() -> None:
                 size = (f"{(whoosh_bytes + side_bytes) / 2**20:.0f} MB = index "
                         f"{whoosh_bytes / 2**20:.0f} MB + side file {side_bytes / 2**20:.0f} MB")
             else:
-                size = f"{table_size(database_url) / 2**20:.0f} MB (table, TOAST and GIN index)"
+                sizes = table_size(database_url)
+                size = (f"{(sizes['table'] + sizes['indexes']) / 2**20:.0f} MB = table and TOAST "
+                        f"{sizes['table'] / 2**20:.0f} MB + indexes "
+                        f"{sizes['indexes'] / 2**20:.0f} MB ("
+                        + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in sizes.items()
+                                    if k.startswith("search_documents"))
+                        + f"); whole database {sizes['database'] / 2**20:.0f} MB")
             print(f"{label} build: {build:.1f} s ({len(documents) / build:.0f} documents/s); "
                   f"size {size}")
         whoosh.close()
@@ -475,6 +510,11 @@ def main() -> None:
             print(f"  slowest {name} queries (again):")
             for elapsed, category, q in slowest[-5:]:
                 print(f"    {elapsed * 1000:7.1f} ms  {category:<22} {q}  ({counts[name][q]} hits)")
+        for server in servers:
+            memory = worker_memory(server.process.pid)
+            print(f"  memory of each {server.backend} worker after the queries: "
+                  + "; ".join(f"RSS {rss / 2**20:.0f} MB, PSS {pss / 2**20:.0f} MB"
+                              for _, rss, pss in memory))
         differ = [q for q in counts["whoosh"] if counts["whoosh"][q] != counts["postgres"][q]]
         print(f"  counts differ between the backends on {len(differ)} of {len(queries)} queries"
               + (f": {differ}" if differ else ""))

@@ -146,32 +146,34 @@ def positional_tokens(body: str, title_chars: int = 0) -> tuple[dict[str, list[i
     positions: dict[str, list[int]] = {}
     title_end = 0
     at = 1
-
-    def add(term: str, position: int, end: int) -> None:
-        nonlocal title_end
-        positions.setdefault(term, []).append(position)
-        if end <= title_chars:
-            title_end = position
-
     for match in TOKEN_RUN.finditer(body):
-        run, start = match.group(), match.start()
+        run = match.group()
+        n = len(run)
         if match.lastgroup == "han":
-            if len(run) == 1:
-                add(run, at, start + 1)
-                at += 2
+            if n == 1:
+                terms, width, step = [run], 1, 2
             else:
-                for i in range(len(run) - 1):
-                    add(run[i : i + 2], at + i, start + i + 2)
-                at += len(run)
-        elif len(run) >= 3:
-            for i in range(len(run) - 2):
-                add(run[i : i + 3], at + i, start + i + 3)
-            at += len(run) - 1
-            if len(run) > 3:
-                add(run, at, match.end())
-                at += 2
+                terms, width, step = [run[i : i + 2] for i in range(n - 1)], 2, n
+        elif n >= 3:
+            terms, width, step = [run[i : i + 3] for i in range(n - 2)], 3, n - 1
         else:
-            add(run, at, match.end())
+            terms, width, step = [run], n, 2
+        for position, term in enumerate(terms, at):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [position]
+            else:
+                found.append(position)
+        start = match.start()
+        if start < title_chars:  # the terms ending within the title
+            inside = min(len(terms), title_chars - start - width + 1)
+            if inside > 0:
+                title_end = at + inside - 1
+        at += step
+        if width == 3 and n > 3:  # the whole word, after its trigrams
+            positions.setdefault(run, []).append(at)
+            if match.end() <= title_chars:
+                title_end = at
             at += 2
     complete = at - 1 <= MAX_POSITION and all(len(p) <= MAX_POSITIONS for p in positions.values())
     for term in [t for t in positions if len(t.encode("utf-8")) >= MAX_LEXEME_BYTES]:

@@ -50,7 +50,7 @@ def needs_postgres() -> str:
     return url
 
 
-def run(script: str, *args: str, timeout: float = 600) -> str:
+def run(script: str, *args: str, timeout: float = 900) -> str:
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     if postgres_url():
         env["PORTAL_BENCH_DATABASE_PREFIX"] = prefix()
@@ -118,7 +118,7 @@ def test_load():
 
 def test_pages():
     out = run("pages.py", "--size", "100", "--seconds", "0.5", "--rounds", "1", "--clients", "2")
-    assert "ratio" in out
+    assert "vs bare" in out and "/search?q=" in out
 
 
 def test_abuse():

@@ -75,10 +75,14 @@ SCHEMA = (
         deleted boolean NOT NULL,
         written_at timestamptz NOT NULL,
         positional boolean NOT NULL DEFAULT false,
+        heading text NOT NULL DEFAULT '',
         PRIMARY KEY (kind, item_id)
     )
     """,
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS positional boolean NOT NULL DEFAULT false",
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS heading text NOT NULL DEFAULT ''",
+    # The normalised title stays in the row (never TOAST): ranking tests it on every hit.
+    f"ALTER TABLE {TABLE} ALTER COLUMN heading SET STORAGE PLAIN",
     # Uncompressed: a candidate's text searched by strpos would be decompressed for each.
     f"ALTER TABLE {TABLE} ALTER COLUMN body SET STORAGE EXTERNAL",
     f"ALTER TABLE {TABLE} ALTER COLUMN tokens SET STORAGE EXTERNAL",
@@ -214,6 +218,7 @@ def document_row(document: Document) -> dict[str, Any]:
         "original": original,
         "body": body,
         "title_chars": title_chars,
+        "heading": title,
         "length": len(body),
         "tokens": tokens,
         "positional": positional,
@@ -283,36 +288,19 @@ def tsquery(plan: planner.Plan) -> str:
     return " & ".join(dict.fromkeys(parts))
 
 
-def title_tsquery(plan: planner.Plan) -> str:
-    """A tsquery of the rows whose title has every term (its positions are weighted A); empty
-    when no term gives a condition.  Only for ranking: a term the index cannot decide counts as
-    in the title when its bigrams and trigrams are."""
-    parts: list[str] = []
-    for term in plan.terms:
-        decisive = decisive_lexemes(term)
-        if decisive:
-            parts.append("( " + " <-> ".join(_lexeme(t) + ":A" for t in decisive) + " )")
-        else:
-            parts.extend(_lexeme(t) + ":A" for t in (*term.grams, *term.trigrams))
-    return " & ".join(dict.fromkeys(parts))
-
-
 _DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
-# Tested on the row only (``IS TRUE`` keeps it out of the index): RUM 1.3 misses rows of a
-# phrase whose terms carry a weight (measured: 54 of 64 titles with 非煤矿山), so the two tiers
-# would lose hits between them.
-_IN_TITLE = "(d.tokens @@ CAST(:title AS tsquery))"
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
-                              positional, event_date, county, sector, withdrawn, deleted,
-                              written_at)
+                              positional, heading, event_date, county, sector, withdrawn,
+                              deleted, written_at)
     VALUES (:kind, :item_id, :title, :original, :body, :title_chars, :length,
-            CAST(:tokens AS tsvector), :positional, :event_date, :county, :sector,
+            CAST(:tokens AS tsvector), :positional, :heading, :event_date, :county, :sector,
             :withdrawn, false, clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = EXCLUDED.title, original = EXCLUDED.original, body = EXCLUDED.body,
         title_chars = EXCLUDED.title_chars, length = EXCLUDED.length, tokens = EXCLUDED.tokens,
-        positional = EXCLUDED.positional, event_date = EXCLUDED.event_date,
+        positional = EXCLUDED.positional, heading = EXCLUDED.heading,
+        event_date = EXCLUDED.event_date,
         county = EXCLUDED.county, sector = EXCLUDED.sector,
         withdrawn = EXCLUDED.withdrawn, deleted = false, written_at = EXCLUDED.written_at
 """
@@ -323,7 +311,7 @@ _TOMBSTONE = f"""
             clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = '', original = '', body = '', title_chars = 0, length = 0, tokens = ''::tsvector,
-        positional = false, event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
+        positional = false, heading = '', event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
         written_at = EXCLUDED.written_at
 """
 
@@ -452,7 +440,8 @@ class PostgresIndex:
         # Writers wait from here to the commit; readers until the renames.
         conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
         columns = ("kind, item_id, title, original, body, title_chars, length, tokens, "
-                   "positional, event_date, county, sector, withdrawn, deleted, written_at")
+                   "positional, heading, event_date, county, sector, withdrawn, deleted, "
+                   "written_at")
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ")[2:])
         conn.execute(sa.text(
             f"INSERT INTO {BUILD} ({columns}) SELECT {columns} FROM {TABLE} "
@@ -494,38 +483,29 @@ class PostgresIndex:
                 return empty
             self.has_rum(conn)
             where, params = self._where(conn, plan, query)
-            params |= {"limit": query.per_page, "offset": offset,
-                       "need": offset + query.per_page}
-            by_date = f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"
-            title = title_tsquery(plan)
-            if query.sort == "date" or not title:
-                ranked = (f"SELECT d.kind, d.item_id, d.event_date, 0 AS tier FROM {TABLE} d "
-                          f"WHERE {where} {by_date}")
-            else:
-                params["title"] = title
-                ranked = f"""
-                    SELECT * FROM (
-                        (SELECT d.kind, d.item_id, d.event_date, 1 AS tier FROM {TABLE} d
-                         WHERE {where} AND {_IN_TITLE} IS TRUE
-                         ORDER BY {_DATE_ORDER} LIMIT :need)
-                        UNION ALL
-                        (SELECT d.kind, d.item_id, d.event_date, 0 AS tier FROM {TABLE} d
-                         WHERE {where} AND {_IN_TITLE} IS NOT TRUE
-                         ORDER BY {_DATE_ORDER} LIMIT :need)
-                    ) d ORDER BY d.tier DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset
-                """
+            params |= {"limit": query.per_page, "offset": offset}
+            tier = self._tier(plan, query, params)
+            # One pass over the hits: the count (a window) and the best page (a top-N sort);
+            # only the page's rows are read in full (their texts, for snippets).
             page_sql = f"""
                 SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body,
-                       d.title_chars, d.withdrawn, p.tier
-                FROM ({ranked}) p JOIN {TABLE} d ON d.kind = p.kind AND d.item_id = p.item_id
+                       d.title_chars, d.withdrawn, p.tier, p.total
+                FROM (
+                    SELECT d.kind, d.item_id, d.event_date, {tier} AS tier,
+                           count(*) OVER () AS total
+                    FROM {TABLE} d WHERE {where}
+                    ORDER BY 4 DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset
+                ) p JOIN {TABLE} d ON d.kind = p.kind AND d.item_id = p.item_id
                 ORDER BY p.tier DESC, {_DATE_ORDER}
             """
             rows = conn.execute(sa.text(page_sql), params).all()
-            if (rows or not offset) and len(rows) < query.per_page:
-                total = offset + len(rows)  # the last page: no need to count
-            else:
+            if rows:
+                total = rows[0].total
+            elif offset:  # beyond the last page: the count still says how many there are
                 total = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"),
                                     params) or 0
+            else:
+                total = 0
         terms = planner.highlight_terms(query.q.replace(NUL, NUL_STANDIN))
         hits = [
             Hit(kind=row.kind, id=row.item_id, title=row.title, date=row.event_date,
@@ -544,14 +524,22 @@ class PostgresIndex:
             if conn is None:
                 return []
             where, params = self._where(conn, plan, query)
-            title = title_tsquery(plan)
-            tier = "false"
-            if title and query.sort != "date":
-                params["title"] = title
-                tier = _IN_TITLE
+            tier = self._tier(plan, query, params)
             sql = (f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} "
                    f"ORDER BY {tier} DESC, {_DATE_ORDER}")
             return [(row.kind, row.item_id) for row in conn.execute(sa.text(sql), params)]
+
+    @staticmethod
+    def _tier(plan: planner.Plan, query: SearchQuery, params: dict[str, Any]) -> str:
+        """The rank of a hit as SQL: 1 when its title has every term (exactly, on the
+        normalised title kept in the row), else 0; always 0 when sorting by date."""
+        if query.sort == "date":
+            return "0"
+        tests = []
+        for i, term in enumerate(plan.terms):
+            params[f"h{i}"] = term.text
+            tests.append(f"strpos(d.heading, :h{i}) > 0")
+        return f"CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END"
 
     def _reading(self) -> Any:
         return _Reading(self)

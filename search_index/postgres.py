@@ -1,25 +1,26 @@
 # SQL is assembled from constants and numbered placeholders only; every value is a bound
 # parameter (terms, filters, tsquery text), so S608 does not apply here.
 # ruff: noqa: S608
-"""The search index as a table of the application's PostgreSQL database (issue 9 §5).
+"""The search index as a table of the application's PostgreSQL database (issues 9 §5, 18 §1).
 
-One row per published item: its normalised text (``body``), the original text for snippets, and
-a ``tsvector`` of exactly the terms the Whoosh index has (Han bigrams, a lone Han character as
-itself, letter/digit words and their trigrams, from ``analyzer``), stored as lexemes with
-``array_to_tsvector`` so that PostgreSQL's own parser and locale never change them.  A search
-runs the same plan as Whoosh (``planner``): the plan's conditions become one ``tsquery`` that
-the GIN index answers (a bigram, a word, a trigram as a lexeme; a run that must start an index
-term as a prefix ``'x':*``), and an exact ``strpos`` of every term on ``body`` confirms each
-candidate, so the hits are exactly those of the definition (recall and precision 1.0).  Ranking
-is BM25 on the exact substring counts plus a title bonus, as in Whoosh.
+One row per published item: its normalised text (``body``) and title (``heading``), the original
+text for snippets, and a ``tsvector`` of exactly the terms the Whoosh index has (Han bigrams, a
+lone Han character as itself, letter/digit words and their trigrams, from ``analyzer``) with
+their positions, written as tsvector input so that PostgreSQL's own parser and locale never
+change them (``positional_tokens``).  Under a RUM index (extension ``rum``) the positions live in
+the index: a term that is one Han run or one letter/digit run becomes a phrase over its
+consecutive bigrams or trigrams that the index decides by itself; any other term is narrowed by
+its conditions (``planner``) and confirmed by an exact ``strpos`` on ``body``, so the hits are
+exactly those of the definition (recall and precision 1.0).  Without the extension a GIN index
+answers the same tsquery, checking the phrases on the rows (correct, slower).  Ranking: the hits
+whose title has every term, then the rest, newest first in each.
 
 Nothing is kept on local disk: any number of processes on any number of hosts search the same
 table and see a publication as soon as its update commits.
 
-Writes never block readers: an update upserts rows (a removal leaves a tombstone row, so that a
-rebuild running meanwhile cannot bring the item back); a rebuild upserts every document in
-batches, skipping rows an update wrote after the rebuild began, then deletes every row older
-than its start (items no longer published, old tombstones).
+Writes never block readers for long: an update upserts rows (a removal leaves a tombstone row);
+a rebuild fills a new table, builds its indexes in one pass, then swaps it in with the rows that
+updates wrote meanwhile (``rebuild``).
 """
 
 from __future__ import annotations
@@ -467,12 +468,10 @@ class PostgresIndex:
     def search(self, query: SearchQuery) -> SearchResults:
         """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``.
 
-        Two statements, neither ranking every hit: the page, then, only when the page is full,
-        the count (through the index; the text is read only for terms the index cannot decide).
-        Relevance is two tiers: the hits whose title has the whole query (the terms' positions
-        weighted A), newest first, then the others, newest first.  Each tier is a walk of the
-        date index that stops at the page for a broad query, or the terms' index and a sort of
-        the few hits of a narrow one, as PostgreSQL's planner judges: neither reads every hit.
+        One pass over the hits the index finds (the text is read only for terms the index
+        cannot decide) gives the count and the page: hits whose title has every term first,
+        then the others, newest first in each (``_tier``).  Nothing per hit reads more than
+        the row's narrow heap tuple.
         """
         _check_query(query)
         plan = _plan(query.q)

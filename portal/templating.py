@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, request, url_for
 from markupsafe import Markup
 
+from portal.county_map import county_map_layout
 from portal.models import DISCLOSURE_MODELS, local_date
 from portal.sanitize import safe
 
@@ -85,3 +86,4 @@ def register(app: Flask) -> None:
     app.add_template_global(kind_label)
     app.add_template_global(is_current)
     app.add_template_global(item_url)
+    app.add_template_global(county_map_layout)

@@ -385,6 +385,10 @@ def main() -> None:
                         default="postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench_search",
                         help="the PostgreSQL server and base name of the bench's database")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--backends", default="whoosh,postgres",
+                        help="which to build and serve (one alone: no comparison)")
+    parser.add_argument("--no-recall", action="store_true",
+                        help="skip the brute-force recall check (slow at large sizes)")
     args = parser.parse_args()
 
     from portal import create_app
@@ -419,7 +423,10 @@ def main() -> None:
         whoosh = whoosh_app.extensions["search_index"]
         postgres = postgres_app.extensions["search_index"]
         drop_search_table(database_url)  # a first build, not a rebuild over old rows
-        for label, index in (("Whoosh", whoosh), ("PostgreSQL", postgres)):
+        chosen = args.backends.split(",")
+        built = [(label, index) for label, index, name in (
+            ("Whoosh", whoosh, "whoosh"), ("PostgreSQL", postgres, "postgres")) if name in chosen]
+        for label, index in built:
             started = time.perf_counter()
             index.rebuild(documents)
             build = time.perf_counter() - started
@@ -446,7 +453,7 @@ def main() -> None:
             by_category[category] = by_category.get(category, 0) + 1
         print(f"{len(queries)} queries: " + ", ".join(f"{k} {v}" for k, v in by_category.items()))
 
-        for backend in ("whoosh", "postgres"):
+        for backend in chosen:
             started = time.perf_counter()
             servers.append(Server(backend, env, args.workers, work / f"{backend}.log"))
             print(f"{backend} server up (warm start) in {time.perf_counter() - started:.1f} s, "
@@ -491,16 +498,26 @@ def main() -> None:
                 print("  " + Timing(f"{name}, {label}", flat(table[name])).line())
         for name in names:
             print("  " + Timing(f"{name}, bare /bench/ok", floor[name]).line())
+        bare = statistics.median(t for name in names for t in floor[name])
         for label, table in (("first", first), ("again", again)):
+            for name in names:
+                t = Timing("", flat(table[name]))
+                print(f"  {name} ({label}) / bare request: p95 {t.p(0.95) / bare:.1f}×   "
+                      f"max {t.p(1.0) / bare:.1f}×")
+            if len(names) < 2:
+                continue
             w, p = Timing("", flat(table["whoosh"])), Timing("", flat(table["postgres"]))
             print(f"  ratio PostgreSQL/Whoosh ({label}): p50 {p.p(0.5) / w.p(0.5):.2f}   "
                   f"p95 {p.p(0.95) / w.p(0.95):.2f}   max {p.p(1.0) / w.p(1.0):.2f}")
-        print("\n  by category, again (ms)   n   Whoosh p50    p95    max |  PG p50    p95    max")
-        for category, times in again["whoosh"].items():
-            w, p = Timing(category, times), Timing(category, again["postgres"][category])
-            print(f"  {category:<24} {len(times):3}  {w.p(0.5) * 1000:9.1f} {w.p(0.95) * 1000:6.1f} "
-                  f"{w.p(1.0) * 1000:6.1f} | {p.p(0.5) * 1000:7.1f} {p.p(0.95) * 1000:6.1f} "
-                  f"{p.p(1.0) * 1000:6.1f}")
+        print("\n  by category, again (ms)   n" + "".join(
+            f" | {name} p50    p95    max" for name in names))
+        for category, times in again[names[0]].items():
+            cells = []
+            for name in names:
+                t = Timing(category, again[name][category])
+                cells.append(f" | {t.p(0.5) * 1000:7.1f} {t.p(0.95) * 1000:6.1f} "
+                             f"{t.p(1.0) * 1000:6.1f}")
+            print(f"  {category:<24} {len(times):3}" + "".join(cells))
         for name in names:
             slowest = sorted(
                 (t, category, q)
@@ -515,9 +532,11 @@ def main() -> None:
             print(f"  memory of each {server.backend} worker after the queries: "
                   + "; ".join(f"RSS {rss / 2**20:.0f} MB, PSS {pss / 2**20:.0f} MB"
                               for _, rss, pss in memory))
-        differ = [q for q in counts["whoosh"] if counts["whoosh"][q] != counts["postgres"][q]]
-        print(f"  counts differ between the backends on {len(differ)} of {len(queries)} queries"
-              + (f": {differ}" if differ else ""))
+        if len(names) == 2:
+            differ = [q for q in counts["whoosh"]
+                      if counts["whoosh"][q] != counts["postgres"][q]]
+            print(f"  counts differ between the backends on {len(differ)} of {len(queries)} "
+                  "queries" + (f": {differ}" if differ else ""))
         for server in servers:
             server.stop()
         servers = []
@@ -530,7 +549,7 @@ def main() -> None:
             piece = " ".join(text[a : a + rng.randint(1, 8)].split())
             if TOKEN_RUN.search(piece) and not any(c in piece for c in '"“”「」'):
                 extra.append(("substring", f'"{piece}"' if " " in piece else piece))
-        for label, index in (("Whoosh", whoosh), ("PostgreSQL", postgres)):
+        for label, index in ([] if args.no_recall else built):
             started = time.perf_counter()
             recall, precision, wrong = recall_precision(index, documents, queries + extra)
             print(f"\n{label}: recall {recall:.4f}, precision {precision:.4f} over "

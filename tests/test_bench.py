@@ -71,9 +71,15 @@ def drop(url: str, name: str) -> None:
 def test_every_script_has_a_smoke_run():
     covered = {name.removeprefix("test_").replace("_", "") for name in globals()
                if name.startswith("test_")}
-    # helpers that are not scripts of their own: the apps the benches serve
-    served = {"bare_app.py", "search_wsgi.py"}
-    missing = [s for s in SCRIPTS if s not in served and s[:-3].replace("_", "") not in covered]
+    # helpers that are not scripts of their own: the apps the benches serve, the nginx
+    # configuration bench/hosts.py writes
+    helpers = {"bare_app.py", "search_wsgi.py", "nginx_conf.py"}
+    # scripts whose smoke run lives beside the tests of what they exercise
+    elsewhere = {"hosts.py": ("test_deploy_nginx.py", "def test_bench_hosts_runs_at_a_tiny_size")}
+    for script, (module, test) in elsewhere.items():
+        assert test in (ROOT / "tests" / module).read_text(encoding="utf-8"), script
+    missing = [s for s in SCRIPTS if s not in helpers | set(elsewhere)
+               and s[:-3].replace("_", "") not in covered]
     assert not missing
 
 

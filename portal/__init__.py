@@ -16,10 +16,20 @@ from portal.config import ROOT, Settings
 from portal.daily_limits import STORAGE_PREFIX
 
 
+class PortalFlask(Flask):
+    """Flask, whose links from a page in another language to a page that exists in Chinese
+    alone lead to the root (``portal.i18n``)."""
+
+    def url_for(self, endpoint: str, /, **values: Any) -> str:  # type: ignore[override]
+        from portal.i18n import url_for_in_root
+
+        return url_for_in_root(super().url_for(endpoint, **values), endpoint)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (tests); nothing is read at import time."""
     settings = Settings.from_env(config)
-    app = Flask(
+    app = PortalFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
@@ -62,6 +72,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.request_class = _Request
     _configure_host(app, settings)
     app.config.update(settings.extra)
+    from portal import i18n
+
+    i18n.init_app(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     _init_extensions(app, settings)

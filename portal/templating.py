@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, request, url_for
 from markupsafe import Markup
 
+from flask_babel import lazy_gettext as _l
+
+from portal.i18n import current_language, format_date, format_datetime, format_yuan
 from portal.models import DISCLOSURE_MODELS, local_date
 from portal.sanitize import safe
-
-
-def format_date(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = local_date(value)
-    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def iso_date(value: date | datetime | None) -> str:
@@ -30,41 +24,35 @@ def iso_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
-def format_datetime(value: datetime | None) -> str:
-    """A moment in Beijing time, to the minute: 2026年9月28日 14:05."""
-    if value is None:
-        return "—"
-    from zoneinfo import ZoneInfo
-
-    local = value.astimezone(ZoneInfo("Asia/Shanghai"))
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def format_yuan(value: Decimal | int | None) -> str:
-    if value is None:
-        return "—"
-    amount = Decimal(value)
-    if amount >= 10_000 and amount % 100 == 0:
-        return f"{amount / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
-    return f"{amount:,.2f}".rstrip("0").rstrip(".") + " 元"
-
-
 def sanitized(html: str | None) -> Markup:
     """Stored rich text (e.g. an accident report) through the one allow-list, never ``|safe``."""
     return safe(html or "")
 
 
+# The published kinds' names in the reader's language (a kind added later shows its Chinese
+# name until it is added here and translated).
+KIND_LABELS = {
+    "powers": _l("权责清单"),
+    "decisions": _l("行政执法决定"),
+    "accidents": _l("事故调查报告"),
+    "blacklist": _l("严重失信主体名单"),
+}
+
+
 def kind_label(kind: str) -> str:
-    """The Chinese name of a published kind (权责清单, 行政处罚决定, …)."""
+    """The name of a published kind (权责清单, 行政处罚决定, …) in the reader's language."""
+    if current_language() != "zh" and kind in KIND_LABELS:
+        return str(KIND_LABELS[kind])
     model = DISCLOSURE_MODELS.get(kind)
     return model.LABEL if model else kind
 
 
 def is_current(href: str) -> bool:
     """Whether the nav link ``href`` is the current page or a section above it."""
-    path = request.path
-    if href == "/":
-        return path == "/"
+    path = request.script_root + request.path
+    home = request.script_root + "/"
+    if href == home:
+        return path == home
     return path == href or path.startswith(href.rstrip("/") + "/")
 
 

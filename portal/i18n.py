@@ -1,0 +1,283 @@
+"""The citizen's and enterprise's pages in English, Lao and Burmese (issue 16).
+
+Chinese is the source and the default, served at the root.  Each other language has its own URL
+prefix (``/en/…``, ``/lo/…``, ``/my/…``): ``LanguagePrefix`` (WSGI middleware) moves the prefix
+from ``PATH_INFO`` into ``SCRIPT_NAME`` and records the language in the environ, so the routes
+stay as they are and ``url_for`` builds prefixed links by itself.  The language comes from the
+URL alone: nothing about the reader is stored, a cached page is in one language, and a link can
+be shared in a language.
+
+Only the endpoints in ``TRANSLATED_ENDPOINTS`` exist under a prefix; any other (the back office,
+the API, CSV, feeds, static files, pages not yet translated) answers 404 there, and links to them
+built on a translated page point at the root (``PortalFlask.url_for``).  A new page is added to
+the set once its template is translated (README, "How to add a language / translate a new page").
+
+The offer on the Chinese pages ("This page is available in English") follows the browser's
+``Accept-Language``; it is kept out of every rendered body (the template writes ``OFFER_MARK``),
+put in when the response leaves, and only the root's pages say ``Vary: Accept-Language``
+(``portal.page_cache``): a cached page stays one body per URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, Response, abort, request
+from flask_babel import Babel, get_locale
+from flask_babel import format_date as babel_format_date
+from flask_babel import format_decimal as babel_format_decimal
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from portal.models import local_date
+
+DEFAULT = "zh"
+# Code → (the name in its own script, <html lang>, hreflang).
+LANGUAGES: dict[str, tuple[str, str, str]] = {
+    "zh": ("中文", "zh-CN", "zh-CN"),
+    "en": ("English", "en", "en"),
+    "lo": ("ລາວ", "lo", "lo"),
+    "my": ("မြန်မာ", "my", "my"),
+}
+PREFIXED = tuple(code for code in LANGUAGES if code != DEFAULT)
+ENVIRON_KEY = "portal.lang"
+OFFER_MARK = b"<!--language-offer-->"
+
+# Pages a citizen or an enterprise reads, translated: they alone are served under a prefix.
+TRANSLATED_ENDPOINTS = frozenset({
+    "disclosures.home",
+    "disclosures.listing",
+    "disclosures.detail",
+    "disclosures.search",
+    "disclosures.data",
+    "reports.new",
+    "reports.check",
+    "reports.send",
+    "reports.discard",
+    "reports.receipt_download",
+    "reports.followup",
+    "reports.reply",
+    "reports.reopen",
+    "reports.claim_transfer",
+    "reports.claim_slip",
+    "reports.claim_slip_download",
+    "reports.claim_slip_print",
+    "reports.erase",
+    "reports.draft_photo",
+    "reports.case_photo",
+    "credit.check",
+    "credit.certificate",
+    "credit.issue_certificate",
+    "credit.certificate_pdf",
+    "credit.verify",
+})
+
+
+class LanguagePrefix:
+    """WSGI middleware: ``/lo/report`` is served as ``/report`` with ``SCRIPT_NAME`` ``/lo``."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if len(path) >= 3 and path[0] == "/" and path[1:3] in PREFIXED \
+                and (len(path) == 3 or path[3] == "/"):
+            code = path[1:3]
+            environ[ENVIRON_KEY] = code
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + code
+            environ["PATH_INFO"] = path[3:] or "/"
+        return self.app(environ, start_response)
+
+
+def current_language() -> str:
+    """The language of this request: its URL prefix, Chinese at the root."""
+    return request.environ.get(ENVIRON_KEY, DEFAULT) if request else DEFAULT
+
+
+def _select_locale() -> str:
+    return current_language()
+
+
+def root_path() -> str:
+    """This page's path without any language prefix (``/report`` for ``/lo/report``)."""
+    script = request.script_root
+    code = request.environ.get(ENVIRON_KEY)
+    if code and script.endswith("/" + code):
+        script = script[: -len(code) - 1]
+    return script + request.path
+
+
+def language_url(code: str, path: str | None = None) -> str:
+    """``path`` (this page's, with its query) in language ``code``."""
+    if path is None:
+        path = root_path()
+        if request.query_string:
+            path += "?" + request.query_string.decode("latin-1")
+    return path if code == DEFAULT else "/" + code + path
+
+
+def is_translated() -> bool:
+    """Whether this page exists in every language (its endpoint is translated)."""
+    return request.endpoint in TRANSLATED_ENDPOINTS
+
+
+def offered_language() -> str | None:
+    """On a Chinese page: the other language the browser asks for first, if it is one of ours."""
+    header = request.headers.get("Accept-Language")
+    if not header or request.environ.get(ENVIRON_KEY):
+        return None
+    best = request.accept_languages.best_match(LANGUAGES)
+    return best if best and best != DEFAULT else None
+
+
+# The offer, in its own language (it is read by someone who does not read Chinese).
+OFFERS = {
+    "en": "This page is available in English",
+    "lo": "ໜ້ານີ້ມີເປັນພາສາລາວ",
+    "my": "ဤစာမျက်နှာကို မြန်မာဘာသာဖြင့် ဖတ်နိုင်ပါသည်",
+}
+
+
+def offer_html(code: str) -> bytes:
+    href = escape(language_url(code))
+    return (f'<p class="language-offer" lang="{LANGUAGES[code][1]}"><a href="{href}" '
+            f'hreflang="{LANGUAGES[code][2]}">{OFFERS[code]}</a></p>').encode()
+
+
+def put_offer(body: bytes, code: str | None) -> bytes:
+    """The page's body with the offer of ``code`` (or nothing) where the template marked it."""
+    if OFFER_MARK not in body:
+        return body
+    return body.replace(OFFER_MARK, offer_html(code) if code else b"", 1)
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+_MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
+
+
+def native_digits(text: str) -> str:
+    """Digits as the locale writes them: Burmese (CLDR's default numbering ``mymr``) in ``my``.
+    Babel formats with Latin digits in every locale, so the one locale that uses its own is
+    done here.  Codes (receipt codes, credit codes, report numbers) never pass through this."""
+    return text.translate(_MYANMAR_DIGITS) if current_language() == "my" else text
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = local_date(value)
+    if current_language() == DEFAULT:
+        return f"{value.year}年{value.month}月{value.day}日"
+    return native_digits(babel_format_date(value, "long"))
+
+
+def format_datetime(value: datetime | None) -> str:
+    """A moment in Beijing time, to the minute."""
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo("Asia/Shanghai"))
+    if current_language() == DEFAULT:
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return native_digits(babel_format_date(local.date(), "long") + f" {local:%H:%M}")
+
+
+def format_number(value: int | Decimal | None) -> str:
+    if value is None:
+        return "—"
+    if current_language() == DEFAULT:
+        return f"{value:,}" if isinstance(value, int) else str(value)
+    return native_digits(babel_format_decimal(value))
+
+
+def format_yuan(value: Decimal | int | None) -> str:
+    """An amount in yuan (it stays in yuan in every language; 万元 in Chinese only)."""
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    if current_language() == DEFAULT:
+        if amount >= 10_000 and amount % 100 == 0:
+            return f"{amount / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
+        return f"{amount:,.2f}".rstrip("0").rstrip(".") + " 元"
+    number = native_digits(babel_format_decimal(amount, format="#,##0.##"))
+    return _("%(amount)s yuan", amount=number)
+
+
+def official(name: Any) -> Markup:
+    """Chinese official text (a published name, a document's content) on a translated page:
+    marked ``lang="zh-CN"`` for screen readers, and for the test that finds Han characters
+    left in the interface (tests/test_i18n.py strips such elements)."""
+    if current_language() == DEFAULT:
+        return Markup(escape(name))
+    return Markup('<span lang="zh-CN">{}</span>').format(name)
+
+
+def alternates() -> list[tuple[str, str, str, str]]:
+    """(code, name, html lang, URL) of this page in each language; empty if it has no others."""
+    if not is_translated():
+        return []
+    path = root_path()
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
+    return [(code, name, lang, language_url(code, path))
+            for code, (name, lang, _hreflang) in LANGUAGES.items()]
+
+
+def init_app(app: Flask) -> None:
+    """Babel (catalogs in portal/translations), the prefix middleware and the template helpers."""
+    Babel(app, locale_selector=_select_locale, default_domain="messages",
+          default_translation_directories="translations")
+    app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
+    # {% trans %} blocks are joined on one line, as babel.cfg extracts them.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+    @app.before_request
+    def only_translated_pages_under_a_prefix() -> None:
+        if request.environ.get(ENVIRON_KEY) and request.endpoint not in TRANSLATED_ENDPOINTS:
+            abort(404)
+
+    @app.after_request
+    def offer_other_language(response: Response) -> Response:
+        # Pages from the cache have theirs put in by portal.page_cache (it knows the ETag).
+        if response.mimetype == "text/html" and not response.direct_passthrough \
+                and not getattr(response, "offer_done", False) \
+                and request.environ.get(ENVIRON_KEY) is None:
+            body = response.get_data()
+            if OFFER_MARK in body:
+                response.set_data(put_offer(body, offered_language()))
+                response.vary.add("Accept-Language")
+        return response
+
+    @app.context_processor
+    def language_context() -> dict[str, Any]:
+        code = current_language()
+        return {"lang": code, "html_lang": LANGUAGES[code][1]}
+
+    app.add_template_global(alternates)
+    app.add_template_filter(official, "official")
+    app.add_template_global(current_language)
+    app.add_template_global(LANGUAGES, "LANGUAGES")
+    app.add_template_filter(format_number, "number")
+    app.add_template_filter(native_digits, "digits")
+
+
+def url_for_in_root(url: str, endpoint: str) -> str:
+    """A link built on a translated page to a page that is not translated: without the prefix."""
+    code = request.environ.get(ENVIRON_KEY) if request else None
+    if not code or endpoint in TRANSLATED_ENDPOINTS:
+        return url
+    marker = "/" + code + "/"
+    if url.startswith(marker):
+        return url[len(code) + 1:]
+    cut = url.find(marker, url.find("//") + 2) if url.startswith(("http://", "https://")) else -1
+    return url[:cut] + url[cut + len(code) + 1:] if cut != -1 else url
+
+
+__all__ = ["get_locale"]

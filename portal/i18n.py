@@ -215,7 +215,7 @@ def official(name: Any) -> Markup:
     marked ``lang="zh-CN"`` for screen readers, and for the test that finds Han characters
     left in the interface (tests/test_i18n.py strips such elements)."""
     if current_language() == DEFAULT:
-        return Markup(escape(name))
+        return escape(name)
     return Markup('<span lang="zh-CN">{}</span>').format(name)
 
 
@@ -261,6 +261,7 @@ def init_app(app: Flask) -> None:
         return {"lang": code, "html_lang": LANGUAGES[code][1]}
 
     app.add_template_global(alternates)
+    app.add_template_global(word)
     app.add_template_filter(official, "official")
     app.add_template_global(current_language)
     app.add_template_global(LANGUAGES, "LANGUAGES")
@@ -281,3 +282,83 @@ def url_for_in_root(url: str, endpoint: str) -> str:
 
 
 __all__ = ["get_locale"]
+
+
+# --- words of the report pages that the models keep in Chinese for the back office ----------
+
+from flask_babel import lazy_gettext as _l  # noqa: E402
+
+REPORTER_WORDS: dict[str, dict[str, Any]] = {
+    "kind": {
+        "hazard": _l("重大事故隐患"),
+        "violation": _l("安全生产非法违法行为"),
+        "concealed_accident": _l("瞒报谎报事故"),
+    },
+    "state": {
+        "received": _l("已收到，待受理"),
+        "accepted": _l("已受理，核查中"),
+        "declined": _l("不予受理"),
+        "verified": _l("已核查"),
+        "closed": _l("已办结"),
+        "reopened": _l("举报人反映仍未整改，待处理"),
+    },
+    "event": {
+        "received": _l("举报已收到"),
+        "accepted": _l("已受理，进入核查"),
+        "declined": _l("不予受理"),
+        "extended": _l("核查期限延长"),
+        "verified": _l("核查完毕"),
+        "decision_linked": _l("已依法作出处理决定"),
+        "duplicate": _l("与先前举报为同一事项"),
+        "closed": _l("已办结"),
+        "reopened": _l("举报人反映仍未整改"),
+        "reopen_handled": _l("已处理举报人的重新反映"),
+        "deadline_moved": _l("期限按正式节假日安排调整"),
+        "reward_approved": _l("奖励已批准"),
+        "reward_rejected": _l("奖励未获批准"),
+        "reward_claimed": _l("已申领奖励"),
+        "reward_paid": _l("奖励已发放"),
+    },
+    # Fixed notes of a step (portal.models.REPORT_EVENT_FIXED_NOTES), by the step's kind.
+    "fixed_note": {
+        "reward_rejected": _l("奖励提议经审批未获批准，承办人员将进行复核。"),
+    },
+    "reward": {
+        "proposed": _l("已提出，待审批"),
+        "approved": _l("已批准，可领取"),
+        "rejected": _l("未批准"),
+        "claimed": _l("已申领，待发放"),
+        "paid": _l("已发放"),
+    },
+}
+
+
+def word(group: str, key: str, fallback: str = "") -> str:
+    """A fixed word of the report pages (a kind, a state, a step) in the reader's language; the
+    Chinese ``fallback`` (the model's label) for a key added later and not yet translated."""
+    found = REPORTER_WORDS.get(group, {}).get(key)
+    return str(found) if found is not None else (fallback or key)
+
+
+# The counties' official names stay Chinese; a reader of another language gets a romanisation
+# beside them (the names on road signs and maps).  A county added later shows its name alone.
+COUNTY_LATIN = {
+    "景洪市": "Jinghong",
+    "勐海县": "Menghai",
+    "勐腊县": "Mengla",
+    "西双版纳旅游度假区管委会": "Xishuangbanna Tourist Resort",
+    "磨憨经济开发区管委会": "Mohan (Boten) Economic Zone",
+    "景洪工业园区管委会": "Jinghong Industrial Park",
+}
+
+
+def county_label(name: str) -> Any:
+    """A county's name as a choice of the report form: lazy, so it follows the reader's
+    language when the form is rendered."""
+    from flask_babel import LazyString
+
+    def label() -> str:
+        latin = COUNTY_LATIN.get(name)
+        return f"{name} ({latin})" if latin and current_language() != DEFAULT else name
+
+    return LazyString(label)

@@ -6,9 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from markupsafe import Markup
-
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from portal.i18n import current_language, format_date, format_datetime, format_yuan
 from portal.models import DISCLOSURE_MODELS, local_date

@@ -323,6 +323,11 @@ REPORTER_WORDS: dict[str, dict[str, Any]] = {
     "fixed_note": {
         "reward_rejected": _l("奖励提议经审批未获批准，承办人员将进行复核。"),
     },
+    # Notes the system writes on a step (portal.services.reporting.reward_claims), by their text.
+    "known_note": {
+        "申领方式：银行转账": _l("申领方式：银行转账"),
+        "申领方式：凭领奖凭证现场领取": _l("申领方式：凭领奖凭证现场领取"),
+    },
     "reward": {
         "proposed": _l("已提出，待审批"),
         "approved": _l("已批准，可领取"),

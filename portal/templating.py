@@ -70,5 +70,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(sanitized, "sanitized")
     app.add_template_global(kind_label)
+    app.add_template_global(kind_label, "kind_name")  # base.html: pages pass a kind_label of their own
     app.add_template_global(is_current)
     app.add_template_global(item_url)

@@ -118,7 +118,7 @@ def compliance():
 # --- robots and sitemap -------------------------------------------------------------------------
 
 # Never crawled: the back office and the anonymous report pages.
-ROBOTS_DISALLOW = ("/staff/", "/report")
+ROBOTS_DISALLOW = ("/staff/", "/report", "/en/report", "/lo/report", "/my/report")
 
 
 @bp.get("/robots.txt")

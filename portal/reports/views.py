@@ -36,7 +36,7 @@ from portal.domain.catalog import (
     REPORT_VERIFICATION_DAYS,
 )
 from portal.extensions import limiter
-from portal.i18n import word
+from portal.i18n import current_language, word
 from portal.models import REPORT_KINDS, Report, ReportDraft, ReportPhoto, local_today
 from portal.reports import bp, client_key
 from portal.reports.forms import (
@@ -296,7 +296,7 @@ def send():
     try:
         fields = _check_fields(draft)
         photos = [_PhotoShown(p.id, p.width, p.height) for p in service.draft_photos(draft)]
-        report, code = service.submit_draft(draft)
+        report, code = service.submit_draft(draft, language=current_language())
     except service.DraftNotFound:
         session.pop(DRAFT_KEY, None)
         flash(_("这份举报已经提交过，没有重复提交。"), "error")

@@ -267,6 +267,7 @@ def submit(
     *,
     draft: ReportDraft | None = None,
     today: date | None = None,
+    language: str = "zh",
 ) -> tuple[Report, str]:
     """Store a report and return it with its receipt code (grouped, e.g. ``7KQ2-XM9D-…``).
 
@@ -298,6 +299,7 @@ def submit(
         description=fields["description"],
         seen_since=fields["seen_since"],
         contact=fields["contact"],
+        language=language,
         acceptance_due=working_calendar().add_working_days(
             today, REPORT_ACCEPTANCE_WORKING_DAYS).due,
     )
@@ -331,12 +333,14 @@ def submit(
     return report, receipts.grouped(code)
 
 
-def submit_draft(draft: ReportDraft, *, today: date | None = None) -> tuple[Report, str]:
-    """``submit`` the fields and photos of ``draft`` (the check-your-answers step's 提交)."""
+def submit_draft(draft: ReportDraft, *, today: date | None = None,
+                 language: str = "zh") -> tuple[Report, str]:
+    """``submit`` the fields and photos of ``draft`` (the check-your-answers step's 提交), made
+    on the pages in ``language``."""
     values = draft_fields(draft)
     if not values.get("callback"):
         values["contact"] = ""
-    return submit(values, draft=draft, today=today)
+    return submit(values, draft=draft, today=today, language=language)
 
 
 # ---------------------------------------------------------------- follow-up

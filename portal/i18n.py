@@ -167,25 +167,41 @@ def native_digits(text: str) -> str:
     return text.translate(_MYANMAR_DIGITS) if current_language() == "my" else text
 
 
-def format_date(value: date | datetime | None) -> str:
+def chinese_date(value: date | datetime | None) -> str:
+    """A date as the Chinese pages (and official Chinese text, e.g. a certificate) write it."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
         value = local_date(value)
-    if current_language() == DEFAULT:
-        return f"{value.year}年{value.month}月{value.day}日"
-    return native_digits(babel_format_date(value, "long"))
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
-def format_datetime(value: datetime | None) -> str:
-    """A moment in Beijing time, to the minute."""
+def chinese_datetime(value: datetime | None) -> str:
+    """A moment in Beijing time, to the minute, in Chinese: 2026年9月28日 14:05."""
     if value is None:
         return "—"
     from zoneinfo import ZoneInfo
 
     local = value.astimezone(ZoneInfo("Asia/Shanghai"))
-    if current_language() == DEFAULT:
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def format_date(value: date | datetime | None) -> str:
+    """A date in the reader's language (Babel's long format; Burmese digits in Burmese)."""
+    if value is None or current_language() == DEFAULT:
+        return chinese_date(value)
+    if isinstance(value, datetime):
+        value = local_date(value)
+    return native_digits(babel_format_date(value, "long"))
+
+
+def format_datetime(value: datetime | None) -> str:
+    """A moment in Beijing time, to the minute, in the reader's language."""
+    if value is None or current_language() == DEFAULT:
+        return chinese_datetime(value)
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo("Asia/Shanghai"))
     return native_digits(babel_format_date(local.date(), "long") + f" {local:%H:%M}")
 
 
@@ -262,6 +278,7 @@ def init_app(app: Flask) -> None:
 
     app.add_template_global(alternates)
     app.add_template_global(word)
+    app.add_template_global(word, "credit_word")
     app.add_template_filter(official, "official")
     app.add_template_global(current_language)
     app.add_template_global(LANGUAGES, "LANGUAGES")
@@ -327,6 +344,48 @@ REPORTER_WORDS: dict[str, dict[str, Any]] = {
     "known_note": {
         "申领方式：银行转账": _l("申领方式：银行转账"),
         "申领方式：凭领奖凭证现场领取": _l("申领方式：凭领奖凭证现场领取"),
+    },
+    # The public pages' status words (portal.domain.blacklist, accidents, the credit check).
+    "blacklist_status": {
+        "active": _l("公示中"),
+        "expired": _l("已期满移出"),
+        "removed": _l("已提前移出（信用修复）"),
+        "pending": _l("待生效"),
+    },
+    "accident_level": {
+        "一般事故": _l("一般事故"),
+        "较大事故": _l("较大事故"),
+        "重大事故": _l("重大事故"),
+        "特别重大事故": _l("特别重大事故"),
+    },
+    "assessment": {
+        "not_approved": _l("尚未批复"),
+        "pending": _l("未到期"),
+        "overdue": _l("已逾期未公开"),
+        "done": _l("已按期公开"),
+        "done_late": _l("已公开（逾期）"),
+    },
+    "status": {
+        "listed": _l("列入严重失信主体名单，公示期内"),
+        "not_listed": _l("未在严重失信主体名单公示期内"),
+        "no_record": _l("本平台无该企业的公开记录"),
+    },
+    "count": {
+        "past_listings": _l("已期满的失信名单记录"),
+        "removals": _l("提前移出（信用修复）的失信名单记录"),
+        "decisions": _l("行政执法决定"),
+        "accidents": _l("生产安全事故调查报告"),
+    },
+    "restriction": {
+        "经营": _l("经营"),
+        "投融资": _l("投融资"),
+        "政府采购": _l("政府采购"),
+        "工程招投标": _l("工程招投标"),
+        "国有土地出让": _l("国有土地出让"),
+        "荣誉授予": _l("荣誉授予"),
+        "进出口": _l("进出口"),
+        "出入境": _l("出入境"),
+        "资质审核": _l("资质审核"),
     },
     "reward": {
         "proposed": _l("已提出，待审批"),

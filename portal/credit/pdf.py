@@ -12,9 +12,10 @@ from pathlib import Path
 
 import segno
 
+from portal.i18n import chinese_date as format_date
+from portal.i18n import chinese_datetime as format_datetime
 from portal.models import CreditCertificate
 from portal.services.enterprises.credit import COUNT_LABELS, STATUS_LABELS
-from portal.templating import format_date, format_datetime
 
 CJK_FONT_PATH = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 # The collection's faces are JP, KR, SC, TC, HK: the third draws Simplified Chinese glyphs.

@@ -41,7 +41,7 @@ translations: $(MO_FILES)
 # merge them into each language's catalog; then translate, `make translations`, test.
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-by-file -k lazy_gettext -k _l \
-		-o portal/translations/messages.pot --project "xsbn-safety-portal" portal templates
+		-o portal/translations/messages.pot --project "xsbn-safety-portal" .
 	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
 
 # First run: create the database, load the demo data set and the index, create a demo admin.

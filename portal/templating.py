@@ -9,7 +9,7 @@ from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from portal.i18n import current_language, format_date, format_datetime, format_yuan
+from portal.i18n import current_language, format_date, format_datetime, format_yuan, official
 from portal.models import DISCLOSURE_MODELS, local_date
 from portal.sanitize import safe
 
@@ -38,12 +38,31 @@ KIND_LABELS = {
 }
 
 
+# The date each kind's lists and the home page show beside an item.
+DATE_LABELS = {
+    "powers": _l("公开时间"),
+    "decisions": _l("决定日期"),
+    "accidents": _l("发生日期"),
+    "blacklist": _l("列入日期"),
+}
+
+
 def kind_label(kind: str) -> str:
-    """The name of a published kind (权责清单, 行政处罚决定, …) in the reader's language."""
-    if current_language() != "zh" and kind in KIND_LABELS:
-        return str(KIND_LABELS[kind])
+    """The name of a published kind (权责清单, 行政处罚决定, …) in the reader's language; a kind
+    without a translation yet keeps its Chinese name, marked as such (``official``)."""
     model = DISCLOSURE_MODELS.get(kind)
-    return model.LABEL if model else kind
+    if current_language() == "zh":
+        return model.LABEL if model else kind
+    if kind in KIND_LABELS:
+        return str(KIND_LABELS[kind])
+    return official(model.LABEL if model else kind)
+
+
+def date_label(kind: str, chinese: str) -> str:
+    """The label of a kind's date, in the reader's language (``chinese`` until translated)."""
+    if current_language() == "zh" or kind not in DATE_LABELS:
+        return official(chinese) if current_language() != "zh" else chinese
+    return str(DATE_LABELS[kind])
 
 
 def is_current(href: str) -> bool:
@@ -70,6 +89,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(sanitized, "sanitized")
     app.add_template_global(kind_label)
-    app.add_template_global(kind_label, "kind_name")  # base.html: pages pass a kind_label of their own
+    app.add_template_global(kind_label, "kind_name")
+    app.add_template_global(date_label)  # base.html: pages pass a kind_label of their own
     app.add_template_global(is_current)
     app.add_template_global(item_url)

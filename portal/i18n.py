@@ -49,10 +49,6 @@ OFFER_MARK = b"<!--language-offer-->"
 # Pages a citizen or an enterprise reads, translated: they alone are served under a prefix.
 TRANSLATED_ENDPOINTS = frozenset({
     "disclosures.home",
-    "disclosures.listing",
-    "disclosures.detail",
-    "disclosures.search",
-    "disclosures.data",
     "reports.new",
     "reports.check",
     "reports.send",
@@ -223,7 +219,7 @@ def format_yuan(value: Decimal | int | None) -> str:
             return f"{amount / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
         return f"{amount:,.2f}".rstrip("0").rstrip(".") + " 元"
     number = native_digits(babel_format_decimal(amount, format="#,##0.##"))
-    return _("%(amount)s yuan", amount=number)
+    return _("%(amount)s 元", amount=number)
 
 
 def official(name: Any) -> Markup:

@@ -116,6 +116,26 @@ def language_url(code: str, path: str | None = None) -> str:
     return path if code == DEFAULT else "/" + code + path
 
 
+def translated_path_matcher() -> Callable[[str], bool]:
+    """For the sitemap: whether a root path (``/credit``) is served in every language."""
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import RequestRedirect
+
+    adapter = current_app.url_map.bind("localhost")
+
+    def translated(path: str) -> bool:
+        try:
+            endpoint, _ = adapter.match(path, method="GET")
+        except RequestRedirect:
+            return False
+        except HTTPException:
+            return False
+        return endpoint in TRANSLATED_ENDPOINTS
+
+    return translated
+
+
 def is_translated() -> bool:
     """Whether this page exists in every language (its endpoint is translated)."""
     return request.endpoint in TRANSLATED_ENDPOINTS
@@ -393,11 +413,14 @@ REPORTER_WORDS: dict[str, dict[str, Any]] = {
 }
 
 
-def word(group: str, key: str, fallback: str = "") -> str:
-    """A fixed word of the report pages (a kind, a state, a step) in the reader's language; the
-    Chinese ``fallback`` (the model's label) for a key added later and not yet translated."""
+def word(group: str, key: str, fallback: str | None = None) -> str:
+    """A fixed word of the public pages (a kind, a state, a step) in the reader's language; the
+    Chinese ``fallback`` (the model's label) for a key added later and not yet translated, or
+    the key itself when no fallback is given."""
     found = REPORTER_WORDS.get(group, {}).get(key)
-    return str(found) if found is not None else (fallback or key)
+    if found is not None:
+        return str(found)
+    return key if fallback is None else fallback
 
 
 # The counties' official names stay Chinese; a reader of another language gets a romanisation

@@ -32,7 +32,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # the multi-picture JPEG many phones write, of which the first picture is the photo).
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC", "MPO": "MPO"}
 # Shown to people: MPO files are JPEGs to them (they end in .jpg).
-SHOWN_FORMATS = "JPEG、PNG、WebP、HEIC"
+# Said in the reader's language (the list separator differs: 、 in Chinese).
+SHOWN_FORMATS = _l("JPEG、PNG、WebP、HEIC")
 # Formats libjpeg can decode at a reduced scale (``Image.draft``).
 DRAFTABLE_FORMATS = {"JPEG", "MPO"}
 MAX_SIDE = 2560

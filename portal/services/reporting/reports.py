@@ -74,7 +74,7 @@ class ReportInvalid(ReportError):
     """Fields missing or out of range (the form checks first; this guards other callers)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("；".join(errors.values()))
+        super().__init__("；".join(str(message) for message in errors.values()))
         self.errors = errors
 
 

@@ -282,6 +282,8 @@ def test_the_chinese_pages_are_unchanged(client):
     html = client.get("/report").get_data(as_text=True)
     assert '<html lang="zh-CN">' in html and "<h1>我要举报</h1>" in html
     assert "被举报单位名称" in html and "请回电：我愿意留下联系方式" in html
+    home = client.get("/").get_data(as_text=True)
+    assert "official-note" not in home and "language-switcher" in home
 
 
 # ---------------------------------------------------------------- catalogs

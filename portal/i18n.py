@@ -294,6 +294,8 @@ def init_app(app: Flask) -> None:
 
     app.add_template_global(alternates)
     app.add_template_global(word)
+    app.add_template_global(lambda endpoint: endpoint in TRANSLATED_ENDPOINTS,
+                            "translated_endpoint")
     app.add_template_global(word, "credit_word")
     app.add_template_filter(official, "official")
     app.add_template_global(current_language)

@@ -564,3 +564,22 @@ def test_a_photo_upload_in_lao_keeps_the_journey(app, client):
     check = client.get("/lo/report/check")
     html = assert_translated(check, "check page with a photo")
     assert "1 ຮູບ" in html
+
+
+def test_the_pdf_certificate_keeps_its_chinese_and_adds_the_labels(app, client):
+    from portal.credit import pdf
+
+    if not pdf.available():
+        pytest.skip("no CJK font for the PDF (fonts-noto-cjk)")
+    data = _published(app)
+    fonts = {"zh": [], "en": [], "lo": [b"NotoSansLao"], "my": [b"NotoSansMyanmar"]}
+    for lang, wanted in fonts.items():
+        prefix = "" if lang == "zh" else f"/{lang}"
+        result = client.get(f"{prefix}/credit?code={data['uscc']}").get_data(as_text=True)
+        issued = client.post(f"{prefix}/credit/certificate",
+                             data={"csrf_token": csrf_from(result), "code": data["uscc"]})
+        number = re.search(r"number=([\w-]+)", issued.headers["Location"]).group(1)
+        body = client.get(f"{prefix}/credit/certificate.pdf?number={number}").data
+        assert body.startswith(b"%PDF")
+        for font in (b"NotoSansLao", b"NotoSansMyanmar"):
+            assert (font in body) == (font in wanted), (lang, font)

@@ -8,6 +8,7 @@ outside an escaped field).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import (
     Response,
@@ -26,7 +27,7 @@ from portal.credit import bp, pdf
 from portal.credit.forms import CertificateRequestForm, CreditCheckForm, VerifyForm
 from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
-from portal.i18n import chinese_date, chinese_datetime, format_date
+from portal.i18n import chinese_date, chinese_datetime, current_language, format_date, word
 from portal.models import local_today
 from portal.services.enterprises import credit as service
 
@@ -133,10 +134,13 @@ def certificate_pdf():
         cert = service.get_certificate(request.args.get("number") or "")
     except service.CertificateNotFound:
         abort(404)
+    language = current_language()
     body = pdf.render(
         cert,
         url=service.verification_url(cert),
         expires_on=service.expires_on(cert),
+        language=language,
+        labels=pdf_labels(cert) if language != "zh" else None,
     )
     return Response(
         body,
@@ -203,3 +207,23 @@ def cn_date_text(value: str | None) -> str:
 @bp.app_template_filter("cn_datetime_text")
 def cn_datetime_text(value: str | None) -> str:
     return chinese_datetime(datetime.fromisoformat(value)) if value else "—"
+
+
+def pdf_labels(cert: Any) -> dict[str, str]:
+    """The certificate PDF's labels in the reader's language (portal.credit.pdf)."""
+    status = cert.snapshot.get("status", "")
+    labels = {
+        "title": _("企业安全生产信用记录查询证明"),
+        "number": _("证明编号"),
+        "issued": _("出具时间") + _("（北京时间）"),
+        "name": _("企业名称"),
+        "uscc": _("统一社会信用代码"),
+        "status": _("状态") + ": " + word("status", status, ""),
+        "restrictions": _("公示期内的限制") + ": " + ", ".join(
+            word("restriction", r, r) for r in cert.snapshot.get("restrictions", [])),
+        "last_changed": _("记录最后更新"),
+        "check": _("正式文本为中文。"),
+    }
+    for key in ("past_listings", "removals", "decisions", "accidents"):
+        labels[f"count_{key}"] = word("count", key, "")
+    return labels

@@ -9,6 +9,7 @@ from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from portal.county_map import county_map_layout
 from portal.i18n import current_language, format_date, format_datetime, format_yuan, official
 from portal.models import DISCLOSURE_MODELS, local_date
 from portal.sanitize import safe
@@ -89,7 +90,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(sanitized, "sanitized")
     app.add_template_global(kind_label)
+    # base.html and the home page: some pages pass a ``kind_label`` of their own.
     app.add_template_global(kind_label, "kind_name")
-    app.add_template_global(date_label)  # base.html: pages pass a kind_label of their own
+    app.add_template_global(date_label)
     app.add_template_global(is_current)
     app.add_template_global(item_url)
+    app.add_template_global(county_map_layout)

@@ -26,10 +26,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, abort, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_decimal as babel_format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from portal.models import local_date
@@ -251,6 +252,16 @@ def official(name: Any) -> Markup:
     return Markup('<span lang="zh-CN">{}</span>').format(name)
 
 
+def switcher() -> list[tuple[str, str, str, str]]:
+    """The language switcher's links: this page in each language, or, on a page that exists in
+    Chinese only (``/stats``), each language's home page."""
+    found = alternates()
+    if found:
+        return found
+    return [(code, name, lang, language_url(code, "/"))
+            for code, (name, lang, _hreflang) in LANGUAGES.items()]
+
+
 def alternates() -> list[tuple[str, str, str, str]]:
     """(code, name, html lang, URL) of this page in each language; empty if it has no others."""
     if not is_translated():
@@ -293,6 +304,7 @@ def init_app(app: Flask) -> None:
         return {"lang": code, "html_lang": LANGUAGES[code][1]}
 
     app.add_template_global(alternates)
+    app.add_template_global(switcher)
     app.add_template_global(word)
     app.add_template_global(lambda endpoint: endpoint in TRANSLATED_ENDPOINTS,
                             "translated_endpoint")
@@ -316,12 +328,9 @@ def url_for_in_root(url: str, endpoint: str) -> str:
     return url[:cut] + url[cut + len(code) + 1:] if cut != -1 else url
 
 
-__all__ = ["get_locale"]
-
 
 # --- words of the report pages that the models keep in Chinese for the back office ----------
 
-from flask_babel import lazy_gettext as _l  # noqa: E402
 
 REPORTER_WORDS: dict[str, dict[str, Any]] = {
     "kind": {

@@ -379,8 +379,11 @@ def test_switcher_and_alternates_keep_the_page_and_its_query(client):
     assert 'lang="my" hreflang="my" aria-current="true"' in html
 
 
-def test_the_back_office_has_no_switcher(client):
+def test_the_back_office_has_no_switcher_and_chinese_only_pages_link_the_homes(client):
     assert "language-switcher" not in client.get("/staff/login").get_data(as_text=True)
+    stats = client.get("/stats").get_data(as_text=True)
+    assert '<a href="/lo/" lang="lo" hreflang="lo">ລາວ</a>' in stats
+    assert 'rel="alternate" hreflang' not in stats  # no other language version of this page
 
 
 def test_each_language_is_cached_apart_and_says_so(client):

@@ -111,7 +111,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     env = os.environ | {"PORTAL_ENV": "test", "PORTAL_DATABASE_URL": f"sqlite:///{folder / 'p.db'}",
                         "PORTAL_INDEX_DIR": str(folder / "index"),
-                        "PORTAL_RATELIMIT_SEARCH": "1000000 per minute"}
+                        "PORTAL_RATELIMIT_SEARCH": "1000000 per minute",
+                        "PORTAL_RATELIMIT_CREDIT": "1000000 per minute"}
     flask = [sys.executable, "-m", "flask", "--app", "portal"]
     started = time.perf_counter()
     subprocess.run([*flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)

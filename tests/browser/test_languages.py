@@ -161,3 +161,21 @@ def test_lao_and_burmese_glyphs_are_drawn_with_their_fonts(live_server, page):
     }""")
     assert widths["tofu"] > 0
     assert widths["tofu"] not in widths["lao"] + widths["my"], widths
+
+
+def test_translated_pages_fit_a_phone(live_server, live_app, page):
+    """Longer words than the Chinese ones must wrap, not push the page sideways at 360 px
+    (the certificate button in Burmese did)."""
+    with live_app.app_context():
+        listed = factories.blacklist_entry()
+        db.session.commit()
+        uscc = listed.uscc
+    page.set_viewport_size({"width": 360, "height": 800})
+    too_wide = []
+    for lang in ("en", "lo", "my"):
+        for path in ("/", "/report", "/report/followup", f"/credit?code={uscc}", "/credit/verify"):
+            page.goto(f"{live_server}/{lang}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 360:
+                too_wide.append((lang, path, width))
+    assert not too_wide

@@ -278,6 +278,11 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select_locale, default_domain="messages",
           default_translation_directories="translations")
     app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
+    # Flask-WTF, seeing Flask-Babel, would load WTForms' own catalog from disk on every request
+    # with a form (bench: /credit took twice the CPU).  The forms' messages are this project's
+    # own, translated here; WTForms' few built-in ones come from its cached catalogs (the
+    # report forms choose theirs in portal.reports.forms).
+    app.config.setdefault("WTF_I18N_ENABLED", False)
     # {% trans %} blocks are joined on one line, as babel.cfg extracts them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 

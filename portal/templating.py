@@ -9,9 +9,10 @@ from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from portal import kinds
 from portal.county_map import county_map_layout
 from portal.i18n import current_language, format_date, format_datetime, format_yuan, official
-from portal.models import DISCLOSURE_MODELS, local_date
+from portal.models import local_date
 from portal.sanitize import safe
 
 
@@ -39,6 +40,14 @@ KIND_LABELS = {
 }
 
 
+# Their shorter names in the navigation.
+KIND_NAV_LABELS = {
+    "powers": _l("权责清单"),
+    "decisions": _l("行政执法决定"),
+    "accidents": _l("事故调查报告"),
+    "blacklist": _l("失信名单"),
+}
+
 # The date each kind's lists and the home page show beside an item.
 DATE_LABELS = {
     "powers": _l("公开时间"),
@@ -51,12 +60,24 @@ DATE_LABELS = {
 def kind_label(kind: str) -> str:
     """The name of a published kind (权责清单, 行政处罚决定, …) in the reader's language; a kind
     without a translation yet keeps its Chinese name, marked as such (``official``)."""
-    model = DISCLOSURE_MODELS.get(kind)
+    found = kinds.BY_KEY.get(kind)
+    chinese = found.label if found else kind
     if current_language() == "zh":
-        return model.LABEL if model else kind
+        return chinese
     if kind in KIND_LABELS:
         return str(KIND_LABELS[kind])
-    return official(model.LABEL if model else kind)
+    return official(chinese)
+
+
+def kind_nav_label(kind: str) -> str:
+    """A kind's (shorter) name in the public navigation, in the reader's language."""
+    found = kinds.BY_KEY.get(kind)
+    chinese = found.nav_label if found else kind
+    if current_language() == "zh":
+        return chinese
+    if kind in KIND_NAV_LABELS:
+        return str(KIND_NAV_LABELS[kind])
+    return official(chinese)
 
 
 def date_label(kind: str, chinese: str) -> str:
@@ -92,7 +113,10 @@ def register(app: Flask) -> None:
     app.add_template_global(kind_label)
     # base.html and the home page: some pages pass a ``kind_label`` of their own.
     app.add_template_global(kind_label, "kind_name")
+    app.add_template_global(kind_nav_label)
     app.add_template_global(date_label)
+    # The published kinds (portal.kinds): navigation, home page, back office iterate this.
+    app.add_template_global(kinds.KINDS, "published_kinds")
     app.add_template_global(is_current)
     app.add_template_global(item_url)
     app.add_template_global(county_map_layout)

@@ -30,30 +30,21 @@ def sanitized(html: str | None) -> Markup:
     return safe(html or "")
 
 
-# The published kinds' names in the reader's language (a kind added later shows its Chinese
-# name until it is added here and translated).
-KIND_LABELS = {
-    "powers": _l("权责清单"),
-    "decisions": _l("行政执法决定"),
-    "accidents": _l("事故调查报告"),
-    "blacklist": _l("严重失信主体名单"),
+# The published kinds' names, their navigation names and their date labels, keyed by the Chinese
+# (portal.kinds holds the Chinese; a kind whose words are not here shows them marked Chinese).
+TRANSLATED_WORDS = {
+    "权责清单": _l("权责清单"),
+    "行政执法决定": _l("行政执法决定"),
+    "事故调查报告": _l("事故调查报告"),
+    "严重失信主体名单": _l("严重失信主体名单"),
+    "失信名单": _l("失信名单"),
 }
-
-
-# Their shorter names in the navigation.
-KIND_NAV_LABELS = {
-    "powers": _l("权责清单"),
-    "decisions": _l("行政执法决定"),
-    "accidents": _l("事故调查报告"),
-    "blacklist": _l("失信名单"),
-}
-
-# The date each kind's lists and the home page show beside an item.
+# The label of each kind's date (portal.fieldspec), keyed by the Chinese label.
 DATE_LABELS = {
-    "powers": _l("公开时间"),
-    "decisions": _l("决定日期"),
-    "accidents": _l("发生日期"),
-    "blacklist": _l("列入日期"),
+    "公开时间": _l("公开时间"),
+    "决定日期": _l("决定日期"),
+    "事故发生日期": _l("事故发生日期"),
+    "列入日期": _l("列入日期"),
 }
 
 
@@ -64,8 +55,8 @@ def kind_label(kind: str) -> str:
     chinese = found.label if found else kind
     if current_language() == "zh":
         return chinese
-    if kind in KIND_LABELS:
-        return str(KIND_LABELS[kind])
+    if chinese in TRANSLATED_WORDS:
+        return str(TRANSLATED_WORDS[chinese])
     return official(chinese)
 
 
@@ -75,16 +66,17 @@ def kind_nav_label(kind: str) -> str:
     chinese = found.nav_label if found else kind
     if current_language() == "zh":
         return chinese
-    if kind in KIND_NAV_LABELS:
-        return str(KIND_NAV_LABELS[kind])
+    if chinese in TRANSLATED_WORDS:
+        return str(TRANSLATED_WORDS[chinese])
     return official(chinese)
 
 
 def date_label(kind: str, chinese: str) -> str:
     """The label of a kind's date, in the reader's language (``chinese`` until translated)."""
-    if current_language() == "zh" or kind not in DATE_LABELS:
-        return official(chinese) if current_language() != "zh" else chinese
-    return str(DATE_LABELS[kind])
+    if current_language() == "zh":
+        return chinese
+    found = DATE_LABELS.get(chinese)
+    return str(found) if found is not None else official(chinese)
 
 
 def is_current(href: str) -> bool:

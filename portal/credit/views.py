@@ -29,6 +29,7 @@ from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
 from portal.i18n import chinese_date, chinese_datetime, current_language, format_date, word
 from portal.models import local_today
+from portal.page_cache import public_page
 from portal.services.enterprises import credit as service
 
 
@@ -44,8 +45,13 @@ def _certificate_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_certificate
 
 
+# A lookup's answer is the same for everyone and follows the published data: kept as a list
+# page is (the limit is checked first, so a page from the cache still counts).  A lookup that
+# finds one enterprise shows the certificate form, whose CSRF token goes in the session: that
+# answer is rendered for its visitor alone, and no shared cache keeps it (portal/page_cache.py).
 @bp.get("/credit")
 @credit_limit
+@public_page
 def check():
     form = CreditCheckForm(request.args)
     form.validate()

@@ -113,7 +113,7 @@ def language_url(code: str, path: str | None = None) -> str:
     if path is None:
         path = root_path()
         if request.query_string:
-            path += "?" + request.query_string.decode("latin-1")
+            path += "?" + _query()
     return path if code == DEFAULT else "/" + code + path
 
 
@@ -181,6 +181,15 @@ def translated_path_matcher() -> Callable[[str], bool]:
         return endpoint in TRANSLATED_ENDPOINTS
 
     return translated
+
+
+def _query() -> str:
+    """This request's query string for a link to the same page in another language: every
+    character outside a query's plain syntax percent-encoded, so that nothing a visitor put in
+    the URL comes back as text (``(``, quotes, ``<``)."""
+    from urllib.parse import quote
+
+    return quote(request.query_string.decode("latin-1"), safe="=&%+")
 
 
 def is_translated() -> bool:
@@ -314,7 +323,7 @@ def alternates() -> list[tuple[str, str, str, str]]:
         return []
     path = root_path()
     if request.query_string:
-        path += "?" + request.query_string.decode("latin-1")
+        path += "?" + _query()
     return [(code, name, lang, language_url(code, path))
             for code, (name, lang, _hreflang) in LANGUAGES.items()]
 

@@ -78,6 +78,10 @@ def server(tree) -> list:
     return servers[0][2]
 
 
+# The report pages in every language (/report, /en/report, /lo/report, /my/report).
+REPORT_LOCATION = ("~", "^/((en|lo|my)/)?report")
+
+
 def location(server: list, *args: str) -> list:
     found = [d[2] for d in directives(server, "location") if tuple(d[1]) == args]
     assert len(found) == 1, f"location {args} is not in docs/deploy.md's nginx block"
@@ -108,7 +112,7 @@ def test_error_lines_which_carry_the_address_are_kept_for_crit_only(server):
 
 
 def test_report_pages_static_files_and_the_icon_are_not_logged(server):
-    for where in (("/report",), ("/static/",), ("=", "/favicon.ico")):
+    for where in (REPORT_LOCATION, ("/static/",), ("=", "/favicon.ico")):
         assert ("access_log", ["off"], None) in location(server, *where), where
 
 
@@ -116,7 +120,7 @@ def test_only_the_public_location_caches_and_only_what_the_app_marks(tree, serve
     caching = [name for name, _args, _c in walk(tree) if name == "proxy_cache"]
     assert caching == ["proxy_cache"]  # once, in "location /"
     assert directives(location(server, "/"), "proxy_cache")
-    for where in (("/report",), ("/staff",), ("/static/",)):
+    for where in (REPORT_LOCATION, ("/staff",), ("/static/",)):
         assert not [d for d in walk(location(server, *where)) if d[0].startswith("proxy_cache")]
     names = {name for name, _args, _c in walk(tree)}
     # A default lifetime would keep answers the app did not mark (a staff member's page, a form);

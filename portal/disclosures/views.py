@@ -7,11 +7,20 @@ from flask import abort, current_app, render_template, request
 from portal import fieldspec, kinds
 from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
+from portal.domain import supervision as supervision_rules
 from portal.domain.catalog import ACCIDENT_ASSESSMENT_YEARS
-from portal.models import AccidentReport, BlacklistEntry, Decision, local_today
+from portal.models import (
+    AccidentReport,
+    BlacklistEntry,
+    Decision,
+    SupervisionItem,
+    local_date,
+    local_today,
+)
 from portal.page_cache import public_page
 from portal.services.enterprises import blacklist_admin
 from portal.services.publication import disclosures as service
+from portal.services.publication import supervision
 
 KIND_PATTERN = kinds.URL_PATTERN
 LATEST_ON_HOME = 5
@@ -78,6 +87,14 @@ def detail(kind: str, item_id: int):
         extra["assessment_years"] = ACCIDENT_ASSESSMENT_YEARS
     if isinstance(item, BlacklistEntry):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
+    if isinstance(item, SupervisionItem):
+        extra["timeline"] = supervision.timeline(item)
+        extra["accident"] = (item.accident if item.accident is not None
+                             and item.accident.is_published else None)
+        extra["publish_days"] = supervision_rules.PUBLISH_WORKING_DAYS
+        extra["published_on_time"] = (item.publish_due is None or item.published_at is None
+                                      or local_date(item.published_at) <= item.publish_due)
+        extra["next_steps"] = "或".join(step.label for step in supervision.allowed_steps(item))
     if isinstance(item, Decision):
         # Labels follow the decision's type: an inspection or a coercive measure is no penalty.
         extra["labels"] = fieldspec.decision_labels(item.decision_type)

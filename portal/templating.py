@@ -10,6 +10,7 @@ from flask import Flask, request, url_for
 from markupsafe import Markup
 
 from portal import kinds
+from portal.county_map import county_map_layout
 from portal.models import local_date
 from portal.sanitize import safe
 
@@ -88,3 +89,4 @@ def register(app: Flask) -> None:
     app.add_template_global(kinds.KINDS, "published_kinds")
     app.add_template_global(is_current)
     app.add_template_global(item_url)
+    app.add_template_global(county_map_layout)

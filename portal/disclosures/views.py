@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 
 from portal import fieldspec, kinds
 from portal.disclosures import bp
@@ -59,9 +59,15 @@ def listing(kind: str):
     except service.PageOutOfRange as error:
         messages.append(f"没有第 {error.requested} 页，共 {error.last_page} 页，已显示最后一页。")
         result = service.list_published(kind, filters, page=error.last_page)
+    county_map_rows = None
+    if kind == "supervision":
+        # The map of open items per county, each county linking to the filtered list.
+        county_map_rows = [(county, n, url_for("disclosures.listing", kind=kind, county=county))
+                           for county, n in supervision.open_per_county()]
     return render_template(
         "disclosures/list.html",
         kind=kind,
+        county_map_rows=county_map_rows,
         label=kinds.get(kind).label,
         intro=_intro(kind),
         form=form,

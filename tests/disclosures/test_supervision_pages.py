@@ -53,6 +53,16 @@ def test_list_page_filters_and_says_overdue(client, app):
     assert client.get("/api/v1/supervision?stage=overdue").get_json()["count"] == 1
 
 
+def test_list_page_has_the_county_map_linking_to_the_filtered_list(client, app):
+    make(app)
+    html = client.get("/supervision").get_data(as_text=True)
+    assert 'id="supervision-map"' in html and "<svg" in html
+    assert "/supervision?county=%E5%8B%90%E8%85%8A%E5%8E%BF" in html  # 勐腊县, 1 open item
+    assert "<script" not in html
+    stats = client.get("/stats").get_data(as_text=True)
+    assert 'id="supervision-by-county-map"' in stats
+
+
 def test_detail_page_has_the_notice_and_its_timeline(client, app):
     item_id = make(app)
     with app.app_context():

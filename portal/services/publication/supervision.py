@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from portal import audit, fieldspec
 from portal.domain import supervision as rules
+from portal.domain.catalog import COUNTIES
 from portal.domain.masking import mask_personal_data
 from portal.extensions import db
 from portal.models import (
@@ -224,6 +225,18 @@ def for_report(report: Report) -> SupervisionItem | None:
     """The published item a report led to (None while a draft, or if there is none)."""
     item = report.supervision
     return item if item is not None and item.is_published else None
+
+
+def open_per_county() -> list[tuple[str, int]]:
+    """Published 督办事项 not yet removed (销号) nor withdrawn, per county, for the map."""
+    S = SupervisionItem
+    rows = db.session.execute(
+        select(S.county, func.count()).where(
+            S.published_at.is_not(None), S.withdrawn_at.is_(None), S.stage != "closed")
+        .group_by(S.county))
+    found = {county: int(n) for county, n in rows if county}
+    return [(c, found.get(c, 0)) for c in COUNTIES] + sorted(
+        (c, n) for c, n in found.items() if c not in COUNTIES)
 
 
 # --- the enterprise's record ---------------------------------------------------------------------

@@ -114,7 +114,7 @@ def _one(position: int, step: str, rng: random.Random, today: date, editor: obje
     else:
         months = 2 if step in ("overdue", "closed_late") else rng.choice((3, 4, 6, 9))
         deadline = listed_on + timedelta(days=30 * months)
-        if step in ("listed", "rectifying", "failed"):
+        if step in ("listed", "rectifying", "failed", "applied", "passed"):
             # Still open and not overdue: the deadline is ahead.
             deadline = max(deadline, today + timedelta(days=rng.randint(10, 90)))
         deadline = min(deadline, rules.latest_deadline(listed_on))
@@ -195,10 +195,13 @@ def _one(position: int, step: str, rng: random.Random, today: date, editor: obje
     if step == "closed_late":
         finish = item.deadline + timedelta(days=rng.randint(10, 40))
     applied_on = max(start + timedelta(days=5), min(finish, today - timedelta(days=2)))
+    if step in ("applied", "passed"):
+        # Still waiting for the regulator: applied (or passed) a few days ago, within its time.
+        applied_on = max(start + timedelta(days=1), today - timedelta(days=rng.randint(5, 8)))
     record(rules.Step.APPLIED, applied_on)
     if step == "applied":
         return
-    inspected = applied_on + timedelta(days=rng.randint(2, 9))
+    inspected = applied_on + timedelta(days=rng.randint(2, 4 if step == "passed" else 9))
     if step == "failed":
         record(rules.Step.FAILED, inspected)
         return

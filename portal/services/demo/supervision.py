@@ -107,7 +107,8 @@ def _one(position: int, step: str, rng: random.Random, today: date, editor: obje
            "closed_late": rng.randint(300, 420)}.get(step, rng.randint(60, 330))
     listed_on = today - timedelta(days=age)
     if report is not None:
-        listed_on = max(listed_on, report.verified_on or listed_on)
+        # Opened after everything already on the report's timeline (its reporter reads it).
+        listed_on = min(today, max(listed_on, *(e.occurred_on for e in report.events)))
     if is_accident:
         deadline = rules.default_deadline(calendar, rules.ACCIDENT, listed_on)
         title = f"{accident.title.removesuffix('调查报告')}查处"
@@ -180,7 +181,8 @@ def _one(position: int, step: str, rng: random.Random, today: date, editor: obje
 
     if step in ("listed", "overdue"):
         return
-    start = listed_on + timedelta(days=rng.randint(3, 10))
+    # Steps are recorded on the published item, so none is dated before its publication.
+    start = max(listed_on + timedelta(days=rng.randint(3, 10)), item.published_at.date())
     record(rules.Step.RECTIFYING, start)
     if step == "rectifying":
         return

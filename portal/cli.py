@@ -82,6 +82,7 @@ def demo(size: int | None, reports: int | None) -> None:
     from portal.services.demo.supervision import load_demo_supervision
 
     counts = load_demo(size=size)
+    counts.pop("supervision", None)  # counted below, after the reports it may come from
     counts["reports"] = load_demo_reports(DEMO_REPORTS if reports is None else reports)
     counts["supervision"] = load_demo_supervision()
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))

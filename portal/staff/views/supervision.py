@@ -106,14 +106,17 @@ def report_open_supervision(report_id: int):
     if report is None:
         abort(404)
     actor = current_user._get_current_object()
+    refusal = None
     try:
         cases.check_worker(report, actor)
     except cases.CaseError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("staff.report_detail", report_id=report.id), 303)
-    if not supervision.may_open_from(report):
-        flash("只有核查属实或部分属实、尚未开启督办的举报可以开启督办。", "error")
-        return redirect(url_for("staff.report_detail", report_id=report.id), 303)
+        refusal = str(exc)
+    if refusal is None and not supervision.may_open_from(report):
+        refusal = "只有核查属实或部分属实、尚未开启督办的举报可以开启督办。"
+    if refusal is not None:
+        # Said on the page (no form): nothing of the report is shown but its number.
+        return render_template("staff/supervision/from_report.html", form=None, report=report,
+                               refusal=refusal)
     form = SupervisionForm()
     if not form.is_submitted():
         for name, value in supervision.defaults_from_report(report).items():

@@ -142,7 +142,7 @@ KINDS: tuple[Kind, ...] = (
         staff_form="BlacklistForm", stats_title="严重失信主体名单",
     ),
     Kind(
-        key="supervision", label="督办事项", nav_label="挂牌督办", staff_label="挂牌督办",
+        key="supervision", label="督办事项", nav_label="督办", staff_label="挂牌督办",
         model_name="SupervisionItem", api_name="SupervisionItem", date_field="listed_on",
         filters=("supervision_type", "grade", "county", "department_id", "stage", "year"),
         intro=_supervision_intro,

@@ -37,7 +37,8 @@ run: install
 	PORTAL_ENV=demo $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # The whole suite on SQLite, then again on PostgreSQL when PORTAL_TEST_POSTGRES_URL is set
-# (.ci/run sets it).  Browser tests skip with a reason where /usr/bin/chromium is missing.
+# (.ci/run sets it).  The smoke runs of bench/ (marker `bench`, tests/test_bench.py) run once,
+# in the first pass: they use PORTAL_TEST_POSTGRES_URL's server themselves.  Browser tests skip with a reason where /usr/bin/chromium is missing.
 # pytest-xdist runs one worker per core (TEST_WORKERS=0 runs in one process); on PostgreSQL
 # each worker has a database of its own.
 TEST_WORKERS ?= auto
@@ -46,7 +47,7 @@ test: install-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -n "$$PORTAL_TEST_POSTGRES_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
-		PORTAL_TEST_DATABASE_URL="$$PORTAL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser"; \
+		PORTAL_TEST_DATABASE_URL="$$PORTAL_TEST_POSTGRES_URL" $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser and not bench"; \
 	fi
 
 lint: install-test

@@ -37,7 +37,8 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterable
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from harness import (
@@ -171,7 +172,26 @@ def search_counts(host: str, queries: list[str]) -> dict[str, int]:
 
 
 def index_files(folder: Path) -> list[str]:
-    return sorted(os.listdir(folder)) if folder.exists() else []
+    """Every file under the index folder, as paths relative to it (the generation layout keeps
+    Whoosh's files and the side file in ``gen-NNNNNN/``, beside ``CURRENT``)."""
+    if not folder.exists():
+        return []
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+def side_file_bytes(folder: Path, files: Iterable[str]) -> int:
+    """The size of the largest side file (``text-NNNNNN.dat``) among ``files``; 0 if none."""
+    sizes = [0]
+    for name in files:
+        if Path(name).name.startswith("text-"):
+            with suppress(OSError):  # a killed or finished rebuild may have removed it
+                sizes.append((folder / name).stat().st_size)
+    return max(sizes)
+
+
+def tops(files: Iterable[str]) -> list[str]:
+    """The top-level entries of relative paths (a generation directory once, not each file)."""
+    return sorted({Path(f).parts[0] for f in files})
 
 
 def indexer_kill(folder: Path, items: int) -> bool:
@@ -217,14 +237,13 @@ def indexer_kill(folder: Path, items: int) -> bool:
         proc = subprocess.Popen([*FLASK, "reindex"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Mid-write: once the rebuild's new side file holds half the texts of the live one.
-        live_size = max((index_dir / f).stat().st_size for f in files_before
-                        if f.startswith("text-"))
+        live_size = side_file_bytes(index_dir, files_before)
+        if not live_size:
+            raise RuntimeError(f"no side file (text-*) in {index_dir}: {files_before}")
         new_size = 0
         while proc.poll() is None and new_size < live_size / 2:
             time.sleep(0.01)
-            new_size = max([(index_dir / f).stat().st_size
-                            for f in set(index_files(index_dir)) - files_before
-                            if f.startswith("text-")] or [0])
+            new_size = side_file_bytes(index_dir, set(index_files(index_dir)) - files_before)
         written = time.perf_counter() - origin
         writing = sorted(set(index_files(index_dir)) - files_before)
         kill_at = time.perf_counter() - origin
@@ -257,7 +276,7 @@ def indexer_kill(folder: Path, items: int) -> bool:
     print(f"  undisturbed reindex {full:.1f} s; a second one SIGKILLed "
           f"{written - spawned:.1f} s after its start, its new side file "
           f"{new_size / 1e6:.1f} MB of the live one's {live_size / 1e6:.1f} MB; files it had "
-          f"written: {', '.join(writing) or 'none'}"
+          f"written: {', '.join(tops(writing)) or 'none'}"
           + (" — IT HAD FINISHED BEFORE THE KILL" if finished_first else ""))
     print(f"  searches (8 clients, whole run): {sum(statuses.values())}, statuses "
           f"{status_line(statuses)}; during the reindex and 5 s after the kill: "
@@ -265,8 +284,9 @@ def indexer_kill(folder: Path, items: int) -> bool:
     print(f"  counts of {len(QUERIES)} queries: before {sum(baseline.values())}, after the kill "
           f"{sum(after_kill.values())} (same for every query: {after_kill == baseline}), after "
           f"a new reindex {sum(after_rebuild.values())} (same: {after_rebuild == baseline})")
-    print(f"  left behind by the killed run: {left_behind or 'nothing'}; after the new reindex: "
-          f"{[f for f in files_after if f not in files_before] or 'no extra files'}")
+    print(f"  left behind by the killed run: {tops(left_behind) or 'nothing'}; after the new "
+          f"reindex, new: {tops(f for f in files_after if f not in files_before) or 'nothing'}, "
+          f"gone: {tops(f for f in files_before if f not in files_after) or 'nothing'}")
     print(f"  an edit after the kill found by search: {edited_found == 1} (count {edited_found}); "
           f"after the new reindex: {edited_after_rebuild == 1}; new reindex: {rebuilt!r} in "
           f"{rebuild_seconds:.1f} s")

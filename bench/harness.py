@@ -130,11 +130,19 @@ class Server:
                 self.proc.wait()
 
 
+def database_name(name: str) -> str:
+    """``name`` behind ``PORTAL_BENCH_DATABASE_PREFIX`` (the smoke tests give each run its own
+    databases, so that runs in parallel never drop each other's)."""
+    return os.environ.get("PORTAL_BENCH_DATABASE_PREFIX", "") + name
+
+
 @contextmanager
 def postgres_database(name: str) -> Iterator[str]:
     """A new, empty database on the local PostgreSQL server (dropped afterwards); yields its
-    SQLAlchemy URL."""
+    SQLAlchemy URL.  The name gets ``PORTAL_BENCH_DATABASE_PREFIX`` in front."""
     import psycopg
+
+    name = database_name(name)
 
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

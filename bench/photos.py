@@ -1,6 +1,6 @@
 """Photo decoding (issue 13 §2): what one upload costs a worker, in a fresh process per case.
 
-    python bench/photos.py
+    python bench/photos.py [--side 7745]
 
 For each case a child process cleans the same file five times (as one POST of 5 photos does)
 with ``portal.images.clean`` and prints the wall time and the growth of its peak RSS: a JPEG of
@@ -43,27 +43,35 @@ def _picture(side: int) -> Image.Image:
     return image
 
 
-def make_files(folder: str) -> None:
-    big = _picture(7745)
+def make_files(folder: str, side: int) -> None:
+    big = _picture(side)
     big.save(Path(folder, "big.jpg"), quality=60)
     big.save(Path(folder, "big.mpo"), format="MPO", quality=60, save_all=True,
              append_images=[Image.new("RGB", (640, 480))])
     del big
-    _picture(5000).save(Path(folder, "big.png"))
+    png = side * 5000 // 7745
+    _picture(png).save(Path(folder, "big.png"))
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=7745,
+                        help="side of the JPEG and MPO in pixels (the PNG: side × 5000 / 7745)")
+    args = parser.parse_args()
+    side, png = args.side, args.side * 5000 // 7745
     with tempfile.TemporaryDirectory(prefix="bench-photos-") as folder:
         # Made in a child of its own: a process started later would inherit this one's peak RSS.
-        subprocess.run([sys.executable, __file__, "--make", folder], check=True)
-        for name, label in (("big.jpg", "JPEG 7745×7745"), ("big.mpo", "MPO 7745×7745"),
-                            ("big.png", "PNG 5000×5000")):
+        subprocess.run([sys.executable, __file__, "--make", folder, str(side)], check=True)
+        for name, label in (("big.jpg", f"JPEG {side}×{side}"), ("big.mpo", f"MPO {side}×{side}"),
+                            ("big.png", f"PNG {png}×{png}")):
             subprocess.run([sys.executable, "-c", CHILD, str(Path(folder, name)), label],
                            check=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--make"]:
-        make_files(sys.argv[2])
+        make_files(sys.argv[2], int(sys.argv[3]))
     else:
         main()

@@ -213,6 +213,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.credit import bp as credit_bp
 
     app.register_blueprint(credit_bp)
+    from portal.credit.repair import bp as repair_bp
+
+    app.register_blueprint(repair_bp)
+    from portal.credit.objection import bp as objection_bp
+
+    app.register_blueprint(objection_bp)
     from portal.reports import bp as reports_bp
 
     app.register_blueprint(reports_bp)

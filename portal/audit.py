@@ -144,6 +144,19 @@ ACTIONS: dict[str, str] = {
     "reports_purge": "清除过期举报内容",
     "deadline_recompute": "按正式调休安排重算期限",
     "credit_certificate_issue": "出具信用记录查询证明",
+    "repair_submit": "提交信用修复申请",
+    "repair_reply": "信用修复申请人补充",
+    "repair_accept": "受理信用修复申请",
+    "repair_ask": "要求信用修复申请人补充材料",
+    "repair_propose": "提出信用修复审核意见",
+    "repair_return": "退回信用修复审核意见",
+    "repair_decide": "批准信用修复决定",
+    "repair_revoke": "撤销信用修复（以欺骗手段取得）",
+    "repair_document_view": "查看信用修复申请材料",
+    "repair_purge": "清除过期信用修复申请内容",
+    "objection_submit": "提出异议",
+    "objection_answer": "答复异议",
+    "objection_view": "查看异议",
 }
 OBJECT_KINDS: dict[str, str] = {
     **{k.key: k.label for k in kinds.KINDS},  # the published kinds (portal.kinds)
@@ -152,6 +165,8 @@ OBJECT_KINDS: dict[str, str] = {
     "report": "举报",
     "reward": "举报奖励",
     "credit_certificate": "信用记录查询证明",
+    "repair": "信用修复申请",
+    "objection": "异议",
 }
 
 

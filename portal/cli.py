@@ -84,6 +84,9 @@ def demo(size: int | None, reports: int | None) -> None:
     counts = load_demo(size=size)
     counts.pop("supervision", None)  # counted below, after the reports it may come from
     counts["reports"] = load_demo_reports(DEMO_REPORTS if reports is None else reports)
+    from portal.services.demo.repair import load_demo_repairs
+
+    counts["repair"] = load_demo_repairs()
     counts["supervision"] = load_demo_supervision()
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -135,12 +138,22 @@ def backup(target: str) -> None:
 @click.command("purge-reports")
 @with_appcontext
 def purge_reports() -> None:
-    """Delete abandoned report drafts and erase the content of reports past retention."""
+    """Delete abandoned report drafts and erase the content of reports past retention; the same
+    for 信用修复 applications (drafts, and the applicant's details and documents)."""
+    from portal.services.enterprises.repair import purge as purge_repair
     from portal.services.reporting.reports import purge_reports as purge
 
     result = purge()
     click.echo(f"已删除未提交的举报草稿 {result.drafts} 份；"
                f"已清除超过保存期限的举报内容 {result.reports} 件。")
+    repair = purge_repair()
+    click.echo(f"已删除未提交的信用修复申请 {repair.drafts} 份；"
+               f"已清除超过保存期限的信用修复申请内容 {repair.applications} 件。")
+    from portal.services.enterprises.objections import purge as purge_objections
+
+    objections = purge_objections()
+    click.echo(f"已删除未提交的异议 {objections.drafts} 份；"
+               f"已清除超过保存期限的异议内容 {objections.objections} 件。")
 
 
 @click.command("remask")

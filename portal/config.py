@@ -53,6 +53,10 @@ class Settings:
     blacklist_years: int = 3
     # Early removal (信用修复) may be applied for once the listing has run this many months.
     blacklist_min_months_before_removal: int = 12
+    # 信用修复 (DOMAIN.md §8): working days from receipt within which an application is decided.
+    repair_decision_working_days: int = 20
+    # Objections (异议, DOMAIN.md §8; local practice): working days to check and answer.
+    objection_answer_working_days: int = 15
     # Reports and rewards (DOMAIN.md §3): days to claim an approved reward; how long a closed
     # report's content is kept before purge-reports erases it.
     reward_claim_days: int = 60
@@ -156,6 +160,10 @@ class Settings:
                 "PORTAL_BLACKLIST_MIN_MONTHS_BEFORE_REMOVAL must be between 0 and the listing "
                 "duration (PORTAL_BLACKLIST_YEARS) in months"
             )
+        if not 1 <= self.objection_answer_working_days <= 250:
+            raise SettingsError("PORTAL_OBJECTION_ANSWER_WORKING_DAYS must be between 1 and 250")
+        if not 1 <= self.repair_decision_working_days <= 250:
+            raise SettingsError("PORTAL_REPAIR_DECISION_WORKING_DAYS must be between 1 and 250")
         if self.env == "production" and not self.data_key:
             raise SettingsError("PORTAL_DATA_KEY must be set in production")
         if self.data_key:

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -129,6 +130,35 @@ def _app_findings() -> list[Finding]:
         except SQLAlchemyError as exc:
             return [Finding("PORTAL_DATABASE_URL", f"无法连接数据库：{exc.__class__.__name__}")]
         column = unreadable_encrypted_column()
+        search = search_findings(app.config["SETTINGS"].search_backend, db.session)
     if column:
         return [Finding("PORTAL_DATA_KEY", f"{column} 中的数据无法用任何已配置的密钥解密。")]
+    return search
+
+
+def search_findings(backend: str, conn: Any) -> list[Finding]:
+    """With the PostgreSQL search backend: advice when the extension ``rum`` is missing (search
+    works without it, but checks phrases and ranks hits row by row: slower).  ``conn``: a
+    SQLAlchemy connection or session on the application's database."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if backend != "postgres":
+        return []
+    try:
+        installed = conn.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'rum'"))
+        index = conn.scalar(text(
+            "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam "
+            "WHERE i.indrelid = to_regclass('search_documents') AND a.amname = 'rum'"))
+    except SQLAlchemyError:
+        conn.rollback()
+        return []
+    if installed is None:
+        return [Finding("PORTAL_SEARCH_BACKEND", "为 postgres，但数据库未安装 rum 扩展：搜索仍然正确，"
+                        "但逐行核对短语、逐条排序，较慢。请安装 postgresql-15-rum，执行 "
+                        "CREATE EXTENSION rum，再运行 flask --app portal reindex。", blocking=False)]
+    if index is None:
+        return [Finding("PORTAL_SEARCH_BACKEND", "rum 扩展已安装，但搜索表还没有 RUM 索引：请运行 "
+                        "flask --app portal reindex。", blocking=False)]
     return []

@@ -275,8 +275,20 @@ SPECS: dict[str, KindSpec] = {
         _department("发布单位"),
     )),
     "blacklist": KindSpec("blacklist", (
-        _f("enterprise_name", "企业名称", import_name="enterprise_name", searchable=True),
-        _f("uscc", "统一社会信用代码", type=STRING, import_name="uscc", searchable=True),
+        _f("subject_type", "主体类型", type=CHOICE, import_name="subject_type",
+           description="enterprise 生产经营单位、institution 安全评价/认证/检测/检验机构、"
+                       "person 有关人员"),
+        _f("enterprise_name", "单位名称", import_name="enterprise_name", searchable=True,
+           description="有关人员所在的单位"),
+        _f("uscc", "统一社会信用代码", type=STRING, import_name="uscc", searchable=True,
+           description="有关人员所在单位的代码"),
+        _f("person_name", "有关人员姓名", type=STRING, import_name="person_name",
+           searchable=True, description="仅有关人员"),
+        _f("person_role", "有关人员职务", type=STRING, import_name="person_role",
+           description="仅有关人员"),
+        _f("person_id_masked", "有关人员身份证号码（遮盖）", type=STRING,
+           import_name="person_id_number",
+           description="仅有关人员；只保存和公开前 4 位，其余以 * 代替"),
         *_place(),
         _f("grounds", "列入事由", type=CHOICE, import_name="grounds", searchable=True),
         _f("basis", "列入依据（决定文书）", "basis", import_name="basis", searchable=True),
@@ -352,6 +364,8 @@ def field(kind: str, name: str) -> FieldSpec | None:
 
 def label(kind: str, name: str) -> str:
     """The field's Chinese label; the name itself if the spec does not know it."""
+    # The staff forms type the department's name in ``department_name``.
+    name = "department" if name == "department_name" else name
     found = field(kind, name) if kind in SPECS else None
     return found.label if found else name
 

@@ -275,7 +275,8 @@ class BlacklistEntry(DisclosureMixin, Base):
 
     __tablename__ = "blacklist_entries"
     __table_args__ = (
-        UniqueConstraint("uscc", "listed_on"),
+        # One listing a day per subject: the body, or each of its persons by name.
+        UniqueConstraint("uscc", "listed_on", "person_name"),
         {"sqlite_autoincrement": True},
     )
     KIND = "blacklist"
@@ -294,11 +295,33 @@ class BlacklistEntry(DisclosureMixin, Base):
     removed_on: Mapped[date | None] = mapped_column(Date, index=True)  # early removal
     removal_reason: Mapped[str | None] = mapped_column(Text)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    # blacklist_rules.SUBJECT_TYPES.  For a person, ``enterprise_name`` and ``uscc`` are the body
+    # they belong to; the ID number is stored masked only (DOMAIN §1), never an address.
+    subject_type: Mapped[str] = mapped_column(String(20), index=True,
+                                              default=blacklist_rules.ENTERPRISE)
+    person_name: Mapped[str] = mapped_column(String(60), default="", index=True)
+    person_role: Mapped[str] = mapped_column(String(60), default="")
+    person_id_masked: Mapped[str] = mapped_column(String(18), default="")
     department: Mapped[Department] = relationship(lazy="joined")
     enterprise: Mapped[Enterprise] = relationship(lazy="joined")
 
     @property
+    def is_person(self) -> bool:
+        return self.subject_type == blacklist_rules.PERSON
+
+    @property
+    def subject_type_label(self) -> str:
+        return blacklist_rules.SUBJECT_TYPES.get(self.subject_type, self.subject_type)
+
+    @property
+    def subject_name(self) -> str:
+        """Who is listed: the person's name, or the body's."""
+        return self.person_name if self.is_person else self.enterprise_name
+
+    @property
     def title(self) -> str:
+        if self.is_person:
+            return f"{self.person_name}（{self.enterprise_name}{self.person_role}）"
         return f"{self.enterprise_name}（{self.uscc}）"
 
     @property

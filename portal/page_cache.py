@@ -236,7 +236,10 @@ def _bump_on_disclosure_change(session: Session, flush_context: Any, instances: 
     if session.info.get(_BUMPED):
         return
     touched = (*session.new, *session.dirty, *session.deleted)
-    if not any(isinstance(obj, DisclosureMixin) for obj in touched):
+    # Besides disclosures, a row may say it shows on public pages (a 信用修复 application's
+    # state shows on its blacklist entry's page).
+    if not any(isinstance(obj, DisclosureMixin) or getattr(obj, "shows_on_public_pages", False)
+               for obj in touched):
         return
     session.info[_BUMPED] = True
     result = session.execute(

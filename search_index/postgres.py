@@ -1,29 +1,31 @@
 # SQL is assembled from constants and numbered placeholders only; every value is a bound
 # parameter (terms, filters, tsquery text), so S608 does not apply here.
 # ruff: noqa: S608
-"""The search index as a table of the application's PostgreSQL database (issue 9 §5).
+"""The search index as a table of the application's PostgreSQL database (issues 9 §5, 18 §1).
 
-One row per published item: its normalised text (``body``), the original text for snippets, and
-a ``tsvector`` of exactly the terms the Whoosh index has (Han bigrams, a lone Han character as
-itself, letter/digit words and their trigrams, from ``analyzer``), stored as lexemes with
-``array_to_tsvector`` so that PostgreSQL's own parser and locale never change them.  A search
-runs the same plan as Whoosh (``planner``): the plan's conditions become one ``tsquery`` that
-the GIN index answers (a bigram, a word, a trigram as a lexeme; a run that must start an index
-term as a prefix ``'x':*``), and an exact ``strpos`` of every term on ``body`` confirms each
-candidate, so the hits are exactly those of the definition (recall and precision 1.0).  Ranking
-is BM25 on the exact substring counts plus a title bonus, as in Whoosh.
+One row per published item: its normalised text (``body``) and title (``heading``), the original
+text for snippets, and a ``tsvector`` of exactly the terms the Whoosh index has (Han bigrams, a
+lone Han character as itself, letter/digit words and their trigrams, from ``analyzer``) with
+their positions, written as tsvector input so that PostgreSQL's own parser and locale never
+change them (``positional_tokens``).  Under a RUM index (extension ``rum``) the positions live in
+the index: a term that is one Han run or one letter/digit run becomes a phrase over its
+consecutive bigrams or trigrams that the index decides by itself; any other term is narrowed by
+its conditions (``planner``) and confirmed by an exact ``strpos`` on ``body``, so the hits are
+exactly those of the definition (recall and precision 1.0).  Without the extension a GIN index
+answers the same tsquery, checking the phrases on the rows (correct, slower).  Ranking: the hits
+whose title has every term, then the rest, newest first in each.
 
 Nothing is kept on local disk: any number of processes on any number of hosts search the same
 table and see a publication as soon as its update commits.
 
-Writes never block readers: an update upserts rows (a removal leaves a tombstone row, so that a
-rebuild running meanwhile cannot bring the item back); a rebuild upserts every document in
-batches, skipping rows an update wrote after the rebuild began, then deletes every row older
-than its start (items no longer published, old tombstones).
+Writes never block readers for long: an update upserts rows (a removal leaves a tombstone row);
+a rebuild fills a new table, builds its indexes in one pass, then swaps it in with the rows that
+updates wrote meanwhile (``rebuild``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -35,8 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from search_index import planner
-from search_index.analyzer import han_grams, normalize, word_trigrams, words
-from search_index.index import K1, TITLE_BOOST, B, _check_query
+from search_index.analyzer import TOKEN_RUN, normalize
+from search_index.index import _check_query
 from search_index.snippets import highlight, snippet
 from search_index.types import (
     KINDS,
@@ -48,9 +50,14 @@ from search_index.types import (
     SearchUnavailable,
 )
 
+log = logging.getLogger(__name__)
+
 TABLE = "search_documents"
-# The same statements as migration 0007s (run here too, so a database migrated before the
-# setting was switched, or the tests' own database, gets the table on first write).
+# Rows of ~200 bytes: the texts and terms out of line (TOAST), so that counting 100,000 hits
+# visits 10 times fewer heap pages (measured: a broad phrase counted in a third of the time).
+NARROW_ROWS = ("SET (toast_tuple_target = 128)",)
+# The same statements as migrations 0009 and 0014p (run here too, so a database migrated before
+# the setting was switched, or the tests' own database, gets the table on first write).
 SCHEMA = (
     f"""
     CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -68,14 +75,49 @@ SCHEMA = (
         withdrawn boolean NOT NULL,
         deleted boolean NOT NULL,
         written_at timestamptz NOT NULL,
+        positional boolean NOT NULL DEFAULT false,
+        heading text NOT NULL DEFAULT '',
         PRIMARY KEY (kind, item_id)
     )
     """,
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_tokens ON {TABLE} USING gin (tokens)",
-    # Uncompressed: every candidate's text is searched (strpos, and a count), and a compressed
-    # value would be decompressed for each of them (measured: twice as slow).
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS positional boolean NOT NULL DEFAULT false",
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS heading text NOT NULL DEFAULT ''",
+    # The normalised title stays in the row (never TOAST): ranking tests it on every hit.
+    f"ALTER TABLE {TABLE} ALTER COLUMN heading SET STORAGE PLAIN",
+    # Uncompressed: a candidate's text searched by strpos would be decompressed for each.
     f"ALTER TABLE {TABLE} ALTER COLUMN body SET STORAGE EXTERNAL",
+    f"ALTER TABLE {TABLE} ALTER COLUMN tokens SET STORAGE EXTERNAL",
+    *(f"ALTER TABLE {TABLE} {statement}" for statement in NARROW_ROWS),
 )
+# The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
+# positions and weights in the index, so it answers a phrase and returns the best hits in order
+# without reading the rows; GIN, without the extension, answers the same queries correctly
+# but checks each phrase, and ranks each hit, on the row.
+BUILD = f"{TABLE}_build"  # where a rebuild writes, before it takes the table's place
+_HAS_RUM_EXTENSION = "SELECT 1 FROM pg_extension WHERE extname = 'rum'"
+_HAS_RUM_INDEX = f"""
+    SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_am a ON a.oid = c.relam
+    WHERE i.indrelid = to_regclass('{TABLE}') AND a.amname = 'rum'
+"""
+
+
+def create_indexes(conn: sa.Connection, table: str = TABLE) -> bool:
+    """The terms' index of ``table``: RUM when the extension is installed in the database
+    (replacing a GIN index), else GIN; and the date index.  Returns whether it is RUM."""
+    # Sorting by date walks this index and stops at the page (a broad query's hits are dense).
+    conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_date ON {table} "
+                         "(event_date DESC NULLS LAST, kind, item_id)"))
+    if conn.scalar(sa.text(_HAS_RUM_EXTENSION)) is not None:
+        conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_terms ON {table} "
+                             "USING rum (tokens rum_tsvector_ops)"))
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {table}_tokens"))
+        return True
+    conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_tokens ON {table} "
+                         "USING gin (tokens)"))
+    return False
+
+
 # PostgreSQL refuses lexemes of 2 KB or more.  A longer letter/digit run is still found: its
 # trigrams are lexemes, and the planner never needs a whole word longer than a query.
 MAX_LEXEME_BYTES = 2000
@@ -83,7 +125,15 @@ MAX_LEXEME_BYTES = 2000
 # for one, so offsets are kept).
 NUL, NUL_STANDIN = "\x00", "\ufffd"
 BATCH = 500  # documents per rebuild transaction
-STATS_SECONDS = 60.0  # how long a process reuses the average document length (for BM25)
+MAX_POSITION = 16383  # PostgreSQL keeps word positions up to this…
+MAX_POSITIONS = 256  # …and at most this many positions per lexeme
+# The lexeme of a row whose text is too long for positions (no term of the analyzer has a
+# control character, so no text can have it as a term).
+LONG = "\x01long"
+# RUM decides a phrase from the positions of every one of its terms: a credit code's 16 trigrams,
+# half of them in most items, took 400 ms for 10 hits at 20,000 items.  Longer terms are narrowed
+# by their terms ANDed (fast) and confirmed on the few texts that have them all.
+MAX_PHRASE = 6
 REBUILD_LOCK_KEY = 0x5345_4152_4348  # pg_advisory_lock key: one rebuild at a time
 LOCK_POLL = 0.1
 
@@ -93,21 +143,90 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8").replace(NUL, NUL_STANDIN)
 
 
+def positional_tokens(body: str, title_chars: int = 0) -> tuple[dict[str, list[int]], int, bool]:
+    """Every index term of a normalised text with its positions; the last position of a term
+    lying wholly in the title (the first ``title_chars`` characters; 0: none); and whether the
+    positions are complete.
+
+    The terms are those of the Whoosh index (``analyzer``): Han bigrams (a lone Han character as
+    itself), letter/digit words, and the trigrams of words of three or more characters.  The
+    positions make a phrase query over consecutive terms decide a term without reading the
+    text: the bigrams of one Han run, and the trigrams of one word, sit at consecutive
+    positions, and a gap separates one run from the next, so ``'现场' <-> '场检' <-> '检查'``
+    matches exactly the texts that contain 现场检查 (a word of three characters is its own
+    trigram: one lexeme, one position).  PostgreSQL keeps positions up to 16,383 and 256 per
+    lexeme: a text that needs more is marked incomplete.  Positions are 1-based.
+    """
+    positions: dict[str, list[int]] = {}
+    title_end = 0
+    at = 1
+    for match in TOKEN_RUN.finditer(body):
+        run = match.group()
+        n = len(run)
+        if match.lastgroup == "han":
+            if n == 1:
+                terms, width, step = [run], 1, 2
+            else:
+                terms, width, step = [run[i : i + 2] for i in range(n - 1)], 2, n
+        elif n >= 3:
+            terms, width, step = [run[i : i + 3] for i in range(n - 2)], 3, n - 1
+        else:
+            terms, width, step = [run], n, 2
+        for position, term in enumerate(terms, at):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [position]
+            else:
+                found.append(position)
+        start = match.start()
+        if start < title_chars:  # the terms ending within the title
+            inside = min(len(terms), title_chars - start - width + 1)
+            if inside > 0:
+                title_end = at + inside - 1
+        at += step
+        if width == 3 and n > 3:  # the whole word, after its trigrams
+            positions.setdefault(run, []).append(at)
+            if match.end() <= title_chars:
+                title_end = at
+            at += 2
+    complete = at - 1 <= MAX_POSITION and all(len(p) <= MAX_POSITIONS for p in positions.values())
+    for term in [t for t in positions if len(t.encode("utf-8")) >= MAX_LEXEME_BYTES]:
+        del positions[term]
+    return {t: positions[t] for t in sorted(positions)}, title_end, complete
+
+
+def tsvector_literal(body: str, title_chars: int = 0) -> tuple[str, bool]:
+    """The ``tokens`` value of a normalised text as tsvector input, and whether it has
+    positions.  Positions in the title are weighted A (ranking puts a title match first).  A
+    text too long for PostgreSQL's positions gets its lexemes without positions plus the lexeme
+    ``LONG``: a phrase query matches it through ``LONG`` and ``strpos`` confirms (``tsquery``).
+    """
+    positions, title_end, complete = positional_tokens(body, title_chars)
+    if not complete:
+        return " ".join(_lexeme(t) for t in [*positions, LONG]), False
+    return " ".join(
+        _lexeme(t) + ":" + ",".join(f"{p}A" if p <= title_end else str(p) for p in ps)
+        for t, ps in positions.items()), True
+
+
 def document_row(document: Document) -> dict[str, Any]:
     """The table row of a document (without the write bookkeeping)."""
     original = _clean(document.text)
     body = normalize(original)
     title = normalize(_clean(document.title))
-    tokens = {*han_grams(body), *words(body), *word_trigrams(body)}
+    title_chars = len(title) if body.startswith(title) else 0
+    tokens, positional = tsvector_literal(body, title_chars)
     return {
         "kind": document.kind,
         "item_id": document.id,
         "title": _clean(document.title),
         "original": original,
         "body": body,
-        "title_chars": len(title) if body.startswith(title) else 0,
+        "title_chars": title_chars,
+        "heading": title,
         "length": len(body),
-        "tokens": sorted(t for t in tokens if len(t.encode("utf-8")) < MAX_LEXEME_BYTES),
+        "tokens": tokens,
+        "positional": positional,
         "event_date": document.date,
         "county": document.county,
         "sector": document.sector,
@@ -119,37 +238,75 @@ def _lexeme(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsquery(plan: planner.Plan) -> str:
-    """The plan's conditions as one tsquery (empty: nothing narrows, every row is a candidate).
+def decisive_lexemes(term: planner.TermPlan) -> tuple[str, ...]:
+    """The index terms at consecutive positions that decide ``term`` without its text (empty:
+    the text must confirm it).
 
-    Every condition is one every hit necessarily has (``planner``), so AND-ing them loses no hit.
-    Index terms whose place in the lexicon is not a prefix (a run that must end or sit inside an
-    index term) give no condition here: the other conditions narrow, ``strpos`` decides.
+    A term that is one Han run of two to seven characters is decided by its bigrams, one that is
+    one letter/digit run of three to eight by its trigrams (wherever the run sits inside a word:
+    trigrams are taken inside words); see ``positional_tokens``.  One term of one lexeme (矿山,
+    ``abc``) needs no positions at all.
     """
+    runs = list(TOKEN_RUN.finditer(term.text))
+    if len(runs) != 1 or runs[0].group() != term.text:
+        return ()
+    n = 2 if runs[0].lastgroup == "han" else 3
+    if not n <= len(term.text) < n + MAX_PHRASE:
+        return ()
+    return tuple(term.text[i : i + n] for i in range(len(term.text) - n + 1))
+
+
+def term_query(term: planner.TermPlan) -> str:
+    """One term's part of the tsquery (empty: nothing narrows it)."""
+    decisive = decisive_lexemes(term)
+    if len(decisive) == 1:
+        return _lexeme(decisive[0])
+    if decisive:
+        # Rows with positions answer the phrase; a row too long for positions has LONG and its
+        # lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
+        phrase = " <-> ".join(_lexeme(t) for t in decisive)
+        unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
+        return f"( {phrase} | {unordered} )"
     parts: list[str] = []
-    for term in plan.terms:
-        parts.extend(_lexeme(g) for g in term.grams)
-        parts.extend(_lexeme(t) for t in term.trigrams)
-        for pattern in term.patterns:
-            if len(pattern.fragment.encode("utf-8")) >= MAX_LEXEME_BYTES:
-                continue
-            if pattern.mode == "exact":
-                parts.append(_lexeme(pattern.fragment))
-            elif pattern.mode == "prefix":
-                parts.append(_lexeme(pattern.fragment) + ":*")
+    parts.extend(_lexeme(g) for g in term.grams)
+    parts.extend(_lexeme(t) for t in term.trigrams)
+    for pattern in term.patterns:
+        if len(pattern.fragment.encode("utf-8")) >= MAX_LEXEME_BYTES:
+            continue
+        if pattern.mode == "exact":
+            parts.append(_lexeme(pattern.fragment))
+        elif pattern.mode == "prefix":
+            parts.append(_lexeme(pattern.fragment) + ":*")
     return " & ".join(dict.fromkeys(parts))
 
 
+def tsquery(plan: planner.Plan) -> str:
+    """The plan's conditions as one tsquery (empty: nothing narrows, every row is a candidate).
+
+    A term that ``decisive_lexemes`` decides is a phrase over its bigrams or trigrams: the index
+    answers it exactly.  For any other term, every condition is one every hit necessarily has
+    (``planner``), so AND-ing them loses no hit; index terms whose place in the lexicon is not a
+    prefix (a run that must end or sit inside an index term) give no condition here: the other
+    conditions narrow, ``strpos`` decides.
+    """
+    parts = [part for term in plan.terms if (part := term_query(term))]
+    return " & ".join(dict.fromkeys(parts))
+
+
+_DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
-                              event_date, county, sector, withdrawn, deleted, written_at)
+                              positional, heading, event_date, county, sector, withdrawn,
+                              deleted, written_at)
     VALUES (:kind, :item_id, :title, :original, :body, :title_chars, :length,
-            array_to_tsvector(CAST(:tokens AS text[])), :event_date, :county, :sector,
+            CAST(:tokens AS tsvector), :positional, :heading, :event_date, :county, :sector,
             :withdrawn, false, clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = EXCLUDED.title, original = EXCLUDED.original, body = EXCLUDED.body,
         title_chars = EXCLUDED.title_chars, length = EXCLUDED.length, tokens = EXCLUDED.tokens,
-        event_date = EXCLUDED.event_date, county = EXCLUDED.county, sector = EXCLUDED.sector,
+        positional = EXCLUDED.positional, heading = EXCLUDED.heading,
+        event_date = EXCLUDED.event_date,
+        county = EXCLUDED.county, sector = EXCLUDED.sector,
         withdrawn = EXCLUDED.withdrawn, deleted = false, written_at = EXCLUDED.written_at
 """
 _TOMBSTONE = f"""
@@ -159,7 +316,7 @@ _TOMBSTONE = f"""
             clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = '', original = '', body = '', title_chars = 0, length = 0, tokens = ''::tsvector,
-        event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
+        positional = false, heading = '', event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
         written_at = EXCLUDED.written_at
 """
 
@@ -175,7 +332,7 @@ class PostgresIndex:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._schema_ready = False
-        self._stats: tuple[float, float] | None = None  # (when, average length)
+        self._rum: bool | None = None  # whether the terms are under a RUM index
 
     # -- connections --------------------------------------------------------------------------
 
@@ -198,12 +355,13 @@ class PostgresIndex:
             if self._engine is not None:
                 self._engine.dispose()
             self._engine = None
-            self._stats = None
+            self._rum = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
             for statement in SCHEMA:
                 conn.execute(sa.text(statement))
+            self._set_rum(create_indexes(conn))
             self._schema_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -232,9 +390,11 @@ class PostgresIndex:
     def rebuild(self, documents: Iterable[Document]) -> int:
         """Replace the table's contents with ``documents``; returns how many.
 
-        Never blocks searches or updates: rows are upserted in batches, each its own
-        transaction, except those an update wrote after the rebuild began (they are at least
-        as new); then every row older than the rebuild's start goes.
+        Blocks searches and updates only for the swap at the end: the documents go into a
+        new table (``BUILD``) without indexes, which are built in one pass afterwards (rows
+        added one by one to a RUM index cost about 30 times more); then, holding off writers
+        for a moment, the rows an update wrote since the rebuild began are copied over (they
+        are at least as new), and the new table takes the old one's name.
         """
         engine = self._connect()
         with engine.connect() as lock_conn:
@@ -242,34 +402,61 @@ class PostgresIndex:
             try:
                 with engine.begin() as conn:
                     self._ensure_schema(conn)
+                    conn.execute(sa.text(f"DROP TABLE IF EXISTS {BUILD}"))  # a killed rebuild's
+                    conn.execute(sa.text(
+                        f"CREATE TABLE {BUILD} (LIKE {TABLE} INCLUDING ALL EXCLUDING INDEXES)"))
+                    for statement in NARROW_ROWS:  # LIKE copies no storage parameters
+                        conn.execute(sa.text(f"ALTER TABLE {BUILD} {statement}"))
                     started = conn.scalar(sa.text("SELECT clock_timestamp()"))
-                upsert = sa.text(_UPSERT + " WHERE s.written_at < :started")
+                insert = sa.text(_UPSERT.replace(f"INTO {TABLE} AS s", f"INTO {BUILD} AS s")
+                                 .split("ON CONFLICT")[0])
                 seen: set[str] = set()
                 batch: list[dict[str, Any]] = []
                 for document in documents:
                     if document.key in seen:
                         continue
                     seen.add(document.key)
-                    batch.append(document_row(document) | {"started": started})
+                    batch.append(document_row(document))
                     if len(batch) >= BATCH:
                         with engine.begin() as conn:
-                            conn.execute(upsert, batch)
+                            conn.execute(insert, batch)
                         batch = []
                 with engine.begin() as conn:
                     if batch:
-                        conn.execute(upsert, batch)
-                    conn.execute(sa.text(f"DELETE FROM {TABLE} WHERE written_at < :started"),
-                                 {"started": started})
+                        conn.execute(insert, batch)
+                    conn.execute(sa.text(f"ALTER TABLE {BUILD} ADD PRIMARY KEY (kind, item_id)"))
+                    rum = create_indexes(conn, BUILD)
+                with engine.begin() as conn:
+                    self._swap(conn, started)
+                self._set_rum(rum)
             finally:
                 lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
                                   {"key": REBUILD_LOCK_KEY})
                 lock_conn.commit()
-        # A rebuild rewrites every row: reclaim the old versions and refresh the planner's
-        # statistics now rather than whenever autovacuum comes by.
+        # Fresh statistics for the planner, and a visibility map, now rather than whenever
+        # autovacuum comes by.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
-        self._stats = None
         return len(seen)
+
+    @staticmethod
+    def _swap(conn: sa.Connection, started: Any) -> None:
+        """Give the built table the live one's name, with what updates wrote meanwhile."""
+        # Writers wait from here to the commit; readers until the renames.
+        conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+        columns = ("kind, item_id, title, original, body, title_chars, length, tokens, "
+                   "positional, heading, event_date, county, sector, withdrawn, deleted, "
+                   "written_at")
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ")[2:])
+        conn.execute(sa.text(
+            f"INSERT INTO {BUILD} ({columns}) SELECT {columns} FROM {TABLE} "
+            f"WHERE written_at >= :started ON CONFLICT (kind, item_id) DO UPDATE SET {updates}"),
+            {"started": started})
+        conn.execute(sa.text(f"DROP TABLE {TABLE}"))
+        conn.execute(sa.text(f"ALTER TABLE {BUILD} RENAME TO {TABLE}"))
+        for suffix in ("pkey", "terms", "tokens", "date"):
+            conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
+                                 f"RENAME TO {TABLE}_{suffix}"))
 
     def _take_rebuild_lock(self, conn: sa.Connection) -> None:
         deadline = time.monotonic() + self.rebuild_timeout
@@ -283,7 +470,13 @@ class PostgresIndex:
     # -- searching ----------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResults:
-        """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``."""
+        """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``.
+
+        One pass over the hits the index finds (the text is read only for terms the index
+        cannot decide) gives the count and the page: hits whose title has every term first,
+        then the others, newest first in each (``_tier``).  Nothing per hit reads more than
+        the row's narrow heap tuple.
+        """
         _check_query(query)
         plan = _plan(query.q)
         offset = (query.page - 1) * query.per_page
@@ -291,20 +484,29 @@ class PostgresIndex:
         with self._reading() as conn:
             if conn is None:
                 return empty
-            sql, params = self._statement(conn, plan, query)
+            self.has_rum(conn)
+            where, params = self._where(conn, plan, query)
+            params |= {"limit": query.per_page, "offset": offset}
+            tier = self._tier(plan, query, params)
+            # One pass over the hits: the count (a window) and the best page (a top-N sort);
+            # only the page's rows are read in full (their texts, for snippets).
             page_sql = f"""
-                SELECT h.kind, h.item_id, h.total, h.score, h.event_date, d.title, d.original,
-                       d.body, d.title_chars, d.withdrawn
-                FROM ({sql} LIMIT :limit OFFSET :offset) h
-                JOIN {TABLE} d ON d.kind = h.kind AND d.item_id = h.item_id
-                ORDER BY h.n
+                SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body,
+                       d.title_chars, d.withdrawn, p.tier, p.total
+                FROM (
+                    SELECT d.kind, d.item_id, d.event_date, {tier} AS tier,
+                           count(*) OVER () AS total
+                    FROM {TABLE} d WHERE {where}
+                    ORDER BY 4 DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset
+                ) p JOIN {TABLE} d ON d.kind = p.kind AND d.item_id = p.item_id
+                ORDER BY p.tier DESC, {_DATE_ORDER}
             """
-            rows = conn.execute(sa.text(page_sql),
-                                params | {"limit": query.per_page, "offset": offset}).all()
+            rows = conn.execute(sa.text(page_sql), params).all()
             if rows:
                 total = rows[0].total
             elif offset:  # beyond the last page: the count still says how many there are
-                total = conn.scalar(sa.text(f"SELECT count(*) FROM ({sql}) c"), params) or 0
+                total = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"),
+                                    params) or 0
             else:
                 total = 0
         terms = planner.highlight_terms(query.q.replace(NUL, NUL_STANDIN))
@@ -312,7 +514,7 @@ class PostgresIndex:
             Hit(kind=row.kind, id=row.item_id, title=row.title, date=row.event_date,
                 snippet_html=snippet(row.original, row.body, terms, row.title_chars),
                 title_html=highlight(row.title, normalize(row.title), terms),
-                withdrawn=row.withdrawn, score=float(row.score))
+                withdrawn=row.withdrawn, score=float(row.tier))
             for row in rows
         ]
         return SearchResults(total=total, hits=hits, page=query.page, per_page=query.per_page)
@@ -324,27 +526,45 @@ class PostgresIndex:
         with self._reading() as conn:
             if conn is None:
                 return []
-            sql, params = self._statement(conn, plan, query)
+            where, params = self._where(conn, plan, query)
+            tier = self._tier(plan, query, params)
+            sql = (f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} "
+                   f"ORDER BY {tier} DESC, {_DATE_ORDER}")
             return [(row.kind, row.item_id) for row in conn.execute(sa.text(sql), params)]
+
+    @staticmethod
+    def _tier(plan: planner.Plan, query: SearchQuery, params: dict[str, Any]) -> str:
+        """The rank of a hit as SQL: 1 when its title has every term (exactly, on the
+        normalised title kept in the row), else 0; always 0 when sorting by date."""
+        if query.sort == "date":
+            return "0"
+        tests = []
+        for i, term in enumerate(plan.terms):
+            params[f"h{i}"] = term.text
+            tests.append(f"strpos(d.heading, :h{i}) > 0")
+        return f"CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END"
 
     def _reading(self) -> Any:
         return _Reading(self)
 
-    def _avgdl(self, conn: sa.Connection) -> float:
-        now = time.monotonic()
-        if self._stats is None or now - self._stats[0] > STATS_SECONDS:
-            average = conn.scalar(sa.text(f"SELECT avg(length) FROM {TABLE} WHERE NOT deleted"))
-            self._stats = (now, max(1.0, float(average or 1.0)))
-        return self._stats[1]
+    def has_rum(self, conn: sa.Connection) -> bool:
+        """Whether the table's terms are under a RUM index (else GIN: correct, slower)."""
+        if self._rum is None:
+            self._set_rum(conn.scalar(sa.text(_HAS_RUM_INDEX)) is not None)
+        return bool(self._rum)
 
-    def _statement(self, conn: sa.Connection, plan: planner.Plan,
-                   query: SearchQuery) -> tuple[str, dict[str, Any]]:
-        """Every hit ranked, as SQL: (kind, item_id, event_date, score, total, n) in order."""
-        params: dict[str, Any] = {
-            "norm": K1 * (1.0 - B),
-            "slope": K1 * B / self._avgdl(conn),
-            "bonus": TITLE_BOOST,
-        }
+    def _set_rum(self, rum: bool) -> None:
+        if not rum and self._rum is not False:
+            log.warning("search on PostgreSQL without a RUM index (the extension 'rum' is not "
+                        "installed in the database): phrases are checked and hits ranked row "
+                        "by row, slower; see check-config")
+        self._rum = rum
+
+    def _where(self, conn: sa.Connection, plan: planner.Plan,
+               query: SearchQuery) -> tuple[str, dict[str, Any]]:
+        """The WHERE clause of every hit of ``plan`` under the query's filters, and its
+        parameters (``tsq``: the tsquery, when anything narrows)."""
+        params: dict[str, Any] = {}
         where = ["NOT d.deleted"]
         narrowing = tsquery(plan)
         if narrowing:
@@ -352,8 +572,8 @@ class PostgresIndex:
             params["tsq"] = narrowing
             # The planner does not know that testing a row's tsvector means reading (and
             # decompressing) it: for a term in a quarter of the rows it chose a sequential scan
-            # that tests them all, 2.5 times slower than the GIN index (measured at 20,000
-            # items).  For this read's transaction only.
+            # that tests them all, 2.5 times slower than the index (measured at 20,000 items).
+            # For this read's transaction only.
             conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         if query.kinds:
             where.append("d.kind = ANY(:kinds)")
@@ -368,49 +588,18 @@ class PostgresIndex:
             where.append("d.event_date BETWEEN :first_day AND :last_day")
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
-        positions: list[str] = []
-        counts: list[str] = []
-        scores: list[str] = []
         for i, term in enumerate(plan.terms):
+            decisive = decisive_lexemes(term)
+            if len(decisive) == 1:
+                continue  # the lexeme is the answer
             params[f"t{i}"] = term.text
-            params[f"n{i}"] = len(term.text)
-            params[f"b{i}"] = len(term.text.encode("utf-8"))
-            if term.is_bigram:
-                # One Han bigram: its lexeme matched (the tsquery) exactly when the text contains
-                # it, so there is nothing to confirm; only whether the title has it.
-                positions.append(f"strpos(left(d.body, d.title_chars), :t{i}) AS p{i}")
-                in_title = f"x.p{i} > 0"
+            if decisive:
+                # The phrase decided every row with positions; a row without (too long a
+                # text) matched through LONG and is confirmed on its text.
+                where.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
             else:
-                positions.append(f"strpos(d.body, :t{i}) AS p{i}")
-                where.append(f"x.p{i} > 0")
-                in_title = f"x.p{i} - 1 + :n{i} <= d.title_chars"
-            # The exact count of the term (as str.count: without overlaps), in bytes.
-            counts.append(f"(octet_length(d.body) - octet_length(replace(d.body, :t{i}, '')))"
-                          f"::float8 / :b{i} AS tf{i}")
-            # BM25 on the exact count, and the bonus when the first match lies in the title.
-            # The idf factor is left out: every term of a hit is in every hit, so it would
-            # scale all scores alike.
-            scores.append(f"{K1 + 1.0} * y.tf{i} / (y.tf{i} + :norm + :slope * d.length) + "
-                          f"CASE WHEN {in_title} THEN :bonus ELSE 0 END")
-        if query.sort == "date":
-            order = "event_date DESC NULLS LAST, score DESC, kind, item_id"
-        else:
-            order = "score DESC, event_date DESC NULLS LAST, kind, item_id"
-        # The LATERAL subqueries (kept apart by OFFSET 0) evaluate each strpos and each count
-        # once per row, and the counts only for rows that contain every term.
-        sql = f"""
-            SELECT kind, item_id, event_date, score, count(*) OVER () AS total,
-                   row_number() OVER (ORDER BY {order}) AS n
-            FROM (
-                SELECT d.kind, d.item_id, d.event_date, {" + ".join(scores)} AS score
-                FROM {TABLE} d
-                CROSS JOIN LATERAL (SELECT {", ".join(positions)} OFFSET 0) x
-                CROSS JOIN LATERAL (SELECT {", ".join(counts)} OFFSET 0) y
-                WHERE {" AND ".join(where)}
-            ) scored
-            ORDER BY {order}
-        """
-        return sql, params
+                where.append(f"strpos(d.body, :t{i}) > 0")
+        return " AND ".join(where), params
 
     # -- the rest of the protocol -------------------------------------------------------------
 

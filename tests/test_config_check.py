@@ -77,3 +77,30 @@ def test_a_wrong_data_key_is_refused_at_start_in_production(tmp_path):
     # The new key first and the old one after it (mid-rotation) starts.
     started = _production(tmp_path, f"{KEY_B},{KEY_A}")
     started.extensions["search_index"].close()
+
+
+@pytest.mark.parametrize("rum", [True, False])
+def test_the_postgres_search_backend_is_advised_when_the_rum_extension_is_missing(tmp_path, rum):
+    import sqlalchemy as sa
+
+    from portal.config_check import search_findings
+    from search_index import Document
+    from tests.search_index.conftest import make_backend, postgres_search_url
+
+    index = make_backend("postgres", tmp_path, purpose=f"config_{'rum' if rum else 'gin'}",
+                         rum=rum)
+    index.update([Document(kind="decisions", id=1, title="矿山", text="矿山", date=None)])
+    index.close()
+    engine = sa.create_engine(postgres_search_url(f"config_{'rum' if rum else 'gin'}", rum))
+    try:
+        with engine.connect() as conn:
+            found = search_findings("postgres", conn)
+            assert search_findings("whoosh", conn) == []
+    finally:
+        engine.dispose()
+    if rum:
+        assert found == []
+    else:
+        [finding] = found
+        assert finding.setting == "PORTAL_SEARCH_BACKEND" and not finding.blocking
+        assert "rum" in finding.message

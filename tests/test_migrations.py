@@ -113,3 +113,31 @@ def test_0010_keeps_the_rejection_of_a_reward_rejected_before_it(app_ctx):
                 "WHERE rejection_reason IS NOT NULL"):
         assert db.session.scalar(text(sql)).startswith("gAAAAA")
     assert rejected.rejection_reason == "举报人系该企业安全管理人员"
+
+
+def test_0014p_gives_existing_search_rows_positions_so_phrases_are_decided(app_ctx):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the search table exists on PostgreSQL only")
+    from search_index import SearchQuery
+    from search_index.postgres import PostgresIndex
+
+    with at_revision("0013"):
+        # A row as the previous version wrote it: lexemes without positions.
+        db.session.execute(text(
+            "INSERT INTO search_documents (kind, item_id, title, original, body, title_chars, "
+            "length, tokens, event_date, county, sector, withdrawn, deleted, written_at) VALUES "
+            "('decisions', 1, '现场检查', '现场检查 矿山', '现场检查 矿山', 4, 7, "
+            "array_to_tsvector('{现场,场检,检查,矿山}'), NULL, '', '', false, false, now()), "
+            "('decisions', 2, '现场', '现场 检查', '现场 检查', 2, 5, "
+            "array_to_tsvector('{现场,检查}'), NULL, '', '', false, false, now())"))
+        db.session.commit()
+    assert db.session.scalar(text(
+        "SELECT count(*) FROM search_documents WHERE positional")) == 2
+    index = PostgresIndex(db.engine.url.render_as_string(hide_password=False))
+    try:
+        assert [h.id for h in index.search(SearchQuery(q="现场检查")).hits] == [1]
+        assert index.search(SearchQuery(q="检查")).total == 2
+    finally:
+        index.close()
+        db.session.execute(text("DELETE FROM search_documents"))
+        db.session.commit()

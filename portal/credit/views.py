@@ -28,6 +28,8 @@ from portal.extensions import limiter
 from portal.models import local_today
 from portal.page_cache import public_page
 from portal.services.enterprises import credit as service
+from portal.services.enterprises import repair
+from portal.services.publication import opendata
 from portal.templating import format_date, format_datetime
 
 
@@ -83,6 +85,8 @@ def check():
         suggestions=suggestions,
         notice=notice,
         certificate_form=CertificateRequestForm(code=record.uscc) if record else None,
+        repair_info={e.id: (repair.eligibility(e), repair.public_state(e))
+                     for e in record.active_listings} if record else {},
         restrictions=BLACKLIST_RESTRICTIONS,
         validity_days=current_app.config["SETTINGS"].credit_certificate_days,
     ), (400 if failed else 200)
@@ -194,6 +198,27 @@ def verify():
         status_labels=service.STATUS_LABELS,
         count_labels=service.COUNT_LABELS,
     ), (400 if failed else 200)
+
+
+@bp.get("/credit/feed.atom")
+@credit_limit
+def feed():
+    """Everything published about one credit code, as an Atom feed (the code is public)."""
+    try:
+        record = service.check_code(request.args.get("code") or "")
+    except service.CreditCodeRejected as error:
+        return Response(str(error), status=400, mimetype="text/plain")
+    name = record.name or record.uscc
+    body = opendata.atom_feed(
+        feed_id=url_for("credit.feed", code=record.uscc, _external=True),
+        title=f"{name}（{record.uscc}）的公开信息 · 西双版纳州安全生产信息公开",
+        self_url=url_for("credit.feed", code=record.uscc, _external=True),
+        alternate_url=url_for("credit.check", code=record.uscc, _external=True),
+        entries=service.feed_entries(record, lambda item: url_for(
+            "disclosures.detail", kind=item.KIND, item_id=item.id, _external=True),
+            limit=opendata.FEED_ENTRIES),
+    )
+    return Response(body, mimetype="application/atom+xml")
 
 
 # Snapshots keep dates as ISO text (JSON); these show them like the ``cn_date`` filters do.

@@ -18,7 +18,7 @@ from portal.models import (
     local_today,
 )
 from portal.page_cache import public_page
-from portal.services.enterprises import blacklist_admin
+from portal.services.enterprises import blacklist_admin, objections, repair
 from portal.services.publication import disclosures as service
 from portal.services.publication import supervision
 
@@ -86,13 +86,19 @@ def detail(kind: str, item_id: int):
     except service.DisclosureNotFound:
         abort(404)
     today = local_today()
-    extra = {}
+    extra: dict = {}
+    if kind in objections.OBJECTION_KINDS and getattr(item, "uscc", None) \
+            and not item.is_withdrawn:
+        extra["objection_state"] = objections.public_state(kind, item.id)
+        extra["objectable"] = True
     if isinstance(item, AccidentReport):
         extra["assessment"] = service.assessment_state(item, today)
         extra["days_after_approval"] = service.days_from_approval(item)
         extra["assessment_years"] = ACCIDENT_ASSESSMENT_YEARS
     if isinstance(item, BlacklistEntry):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
+        extra["repair_state"] = repair.public_state(item)
+        extra["repair"] = repair.eligibility(item, today)
     if isinstance(item, SupervisionItem):
         extra["timeline"] = supervision.timeline(item)
         extra["accident"] = (item.accident if item.accident is not None

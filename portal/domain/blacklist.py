@@ -68,3 +68,36 @@ def status(*, listed_on: date, ends_on: date, removed_on: date | None, today: da
     if today > ends_on:
         return BlacklistStatus.EXPIRED
     return BlacklistStatus.ACTIVE
+
+
+# Who may be listed (应急管理部令第11号 Art. 2; DOMAIN.md §8): a production or business entity, a
+# body that carries out safety assessment, certification, testing or inspection (the plan's
+# 中介服务机构), or a responsible person of either.  A person's entry carries the body they
+# belong to (its name and credit code) as ``enterprise_name`` and ``uscc``.
+ENTERPRISE, INSTITUTION, PERSON = "enterprise", "institution", "person"
+SUBJECT_TYPES: dict[str, str] = {
+    ENTERPRISE: "生产经营单位",
+    INSTITUTION: "安全评价/认证/检测/检验机构",
+    PERSON: "有关人员",
+}
+
+
+class IdNumberInvalid(ValueError):
+    """Not a resident ID number (18 characters, the last a digit or X; or 15 digits)."""
+
+
+def mask_id_number(raw: str) -> str:
+    """A person's ID number as it may be stored and published (DOMAIN.md §1 masking: the first
+    four digits, the province and prefecture of issue, then asterisks).  The full number is
+    never kept: this is applied on every way in, before anything is stored."""
+    from portal.domain.masking import ID_KEPT_DIGITS, MASK, _fold
+
+    text = "".join(_fold(raw or "").split()).upper()
+    if not (len(text) == 18 and text[:17].isdigit() and (text[17].isdigit() or text[17] == "X")) \
+            and not (len(text) == 15 and text.isdigit()):
+        # Already masked (an edit of a stored entry): kept as it is.
+        if len(text) in (15, 18) and text[:ID_KEPT_DIGITS].isdigit() and \
+                set(text[ID_KEPT_DIGITS:]) == {MASK}:
+            return text
+        raise IdNumberInvalid("身份证号码应为 18 位（最后一位可为 X）或 15 位数字。")
+    return text[:ID_KEPT_DIGITS] + MASK * (len(text) - ID_KEPT_DIGITS)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import portal.audit  # noqa: F401
+import portal.credit.models  # noqa: F401
 import portal.models  # noqa: F401 - registers the tables on the metadata
 import portal.staff.models  # noqa: F401
 from portal.models import Base

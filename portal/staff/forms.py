@@ -38,6 +38,13 @@ from portal.audit import ACTIONS, OBJECT_KINDS
 from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
+from portal.domain.blacklist import (
+    ENTERPRISE,
+    PERSON,
+    SUBJECT_TYPES,
+    IdNumberInvalid,
+    mask_id_number,
+)
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
     BLACKLIST_GROUNDS,
@@ -359,8 +366,19 @@ class AccidentForm(ItemForm):
 
 
 class BlacklistForm(ItemForm):
+    subject_type = SelectField(_label("blacklist", "subject_type"),
+                               choices=[SelectChoice(k, v) for k, v in SUBJECT_TYPES.items()],
+                               default=ENTERPRISE, validators=[required("主体类型")],
+                               description="有关人员：下面填写其所在单位的名称和代码，以及本人的姓名、职务和身份证号码。")
     uscc = StringField(_label("blacklist", "uscc"), validators=[_credit_code(optional=False)])
-    enterprise_name = StringField(_label("blacklist", "enterprise_name"), validators=[required("企业名称"), Length(max=200)])
+    enterprise_name = StringField(_label("blacklist", "enterprise_name"), validators=[required("单位名称"), Length(max=200)])
+    person_name = StringField(_label("blacklist", "person_name"), validators=[Length(max=60)],
+                              description="仅有关人员填写。")
+    person_role = StringField(_label("blacklist", "person_role"), validators=[Length(max=60)],
+                              description="仅有关人员填写，如：主要负责人、安全评价师。")
+    person_id_masked = StringField("有关人员身份证号码", validators=[Length(max=40)],
+                                   description="仅有关人员填写。保存时只留前 4 位，其余以 * 代替；不填写住址。",
+                                   render_kw={"autocomplete": "off"})
     county = SelectField(_label("blacklist", "county"), choices=choices(COUNTIES, "（请选择）"),
                          validators=[required("县（市、区）")])
     sector = SelectField(_label("blacklist", "sector"), choices=choices(SECTORS, "（请选择）"),
@@ -374,7 +392,23 @@ class BlacklistForm(ItemForm):
                           description="届满日期按规定的列入期限自动计算。")
     department_name = StringField(_label("blacklist", "department_name"), default=DEFAULT_DEPARTMENT,
                                   validators=[required("认定部门"), Length(max=120)])
-    FIELDS = ("uscc", "enterprise_name", "county", "sector", "grounds", "basis", "listed_on")
+    FIELDS = ("subject_type", "uscc", "enterprise_name", "person_name", "person_role",
+              "person_id_masked", "county", "sector", "grounds", "basis", "listed_on")
+
+    def validate_person_id_masked(self, field: Any) -> None:
+        if self.subject_type.data == PERSON:
+            try:
+                mask_id_number(field.data or "")
+            except IdNumberInvalid as exc:
+                raise ValidationError(str(exc)) from None
+
+    def validate_person_name(self, field: Any) -> None:
+        if self.subject_type.data == PERSON and not (field.data or "").strip():
+            raise ValidationError("请填写有关人员姓名。")
+
+    def validate_person_role(self, field: Any) -> None:
+        if self.subject_type.data == PERSON and not (field.data or "").strip():
+            raise ValidationError("请填写有关人员职务。")
 
 
 class SupervisionForm(ItemForm):

@@ -27,6 +27,7 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
     decision_deadline_text,
 )
+from portal.services.enterprises import repair
 from portal.services.oversight import compliance as compliance_service
 from portal.services.oversight import statistics as stats_service
 from portal.services.publication import sitemap as sitemap_service
@@ -134,6 +135,8 @@ def compliance():
         power_days=POWER_CHANGE_PUBLISH_WORKING_DAYS,
         assessment_years=ACCIDENT_ASSESSMENT_YEARS,
         verification_days=REPORT_VERIFICATION_DAYS,
+        repair_rows=repair.timeliness(),
+        repair_days=repair.decision_working_days(),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from search_index import Document, IndexBusy, SearchQuery
 from search_index.planner import plan
-from search_index.postgres import PostgresIndex, document_row, tsquery
+from search_index.postgres import PostgresIndex, document_row, positional_tokens, tsquery
 from tests.search_index.conftest import make_backend, postgres_search_url
 
 
@@ -34,22 +34,59 @@ def index(tmp_path) -> PostgresIndex:
 
 
 def test_a_plan_becomes_a_tsquery_of_the_index_terms():
-    assert tsquery(plan("矿山企业")) == "'矿山' & '山企' & '企业'"
+    # A Han run is a phrase over its bigrams, a letter/digit run over its trigrams: the index
+    # decides it (a row without positions matches through LONG, and its text confirms).
+    long = "'\x01long'"
+    assert tsquery(plan("矿山企业")) == (
+        f"( '矿山' <-> '山企' <-> '企业' | {long} & '矿山' & '山企' & '企业' )")
+    assert tsquery(plan("532822m")) == (
+        f"( '532' <-> '328' <-> '282' <-> '822' <-> '22m' | {long} & '532' & '328' & '282' & "
+        "'822' & '22m' )")
     assert tsquery(plan("lng 矿山")) == "'lng' & '矿山'"
-    # A run that must start an index term is a prefix; one that must end or sit inside one
-    # gives no condition (the other conditions narrow, strpos decides).
+    # Other terms: every condition ANDed; a run that must start an index term is a prefix; one
+    # that must end or sit inside one gives no condition (the others narrow, strpos decides).
     assert tsquery(plan("a矿")) == "'矿':*"  # 'a' must end a word: no condition
     assert tsquery(plan("矿")) == ""
-    assert tsquery(plan("532822m")) == ("'532' & '328' & '282' & '822' & '22m'")
     assert tsquery(plan("it's")) == "'s':*"
+    assert tsquery(plan("12号")) == "'号':*"
 
 
 def test_rows_hold_the_same_terms_as_the_whoosh_index():
     row = document_row(doc(1, "ＬＮＧ储罐区 GB50016\x00", title="非煤矿山"))
-    assert {"非煤", "煤矿", "矿山", "储罐", "罐区", "lng", "gb50016", "gb5", "001"} <= set(row["tokens"])
+    tokens = {t.split("'")[1] for t in row["tokens"].split()}
+    assert {"非煤", "煤矿", "矿山", "储罐", "罐区", "lng", "gb50016", "gb5", "001"} <= tokens
     assert row["body"].endswith("lng储罐区 gb50016\ufffd")  # normalised; U+0000 stood in for
     assert row["original"].startswith("非煤矿山\nＬＮＧ")
     assert row["title_chars"] == 4
+    assert row["positional"]
+
+
+def test_runs_sit_at_consecutive_positions_with_a_gap_between_runs():
+    positions, title_end, complete = positional_tokens("非煤矿山 lng储罐区 gb50016 abc 矿", 4)
+    assert complete and title_end == positions["矿山"][0]
+    assert positions["非煤"][0] + 2 == positions["矿山"][0]
+    assert positions["储罐"][0] + 1 == positions["罐区"][0]
+    assert positions["矿山"][0] + 1 < positions["lng"][0] < positions["储罐"][0] - 1
+    assert [positions[t][0] for t in ("gb5", "b50", "500", "001", "016")] == list(
+        range(positions["gb5"][0], positions["gb5"][0] + 5))
+    # a three-character word is its own trigram: one position
+    assert len(positions["abc"]) == 1
+
+
+def test_a_text_too_long_for_positions_is_still_found_exactly(index):
+    # 16,383 positions at most, and 256 per lexeme: past either, the row has no positions.
+    repeated = "矿山企业 " * 300  # 矿山 300 times
+    long_text = "甲乙" * 9000  # positions beyond 16,383
+    for text in (repeated, long_text):
+        _, _, complete = positional_tokens(text)
+        assert not complete
+    index.update([doc(1, repeated + "末尾的现场检查"), doc(2, long_text + "现场检查记录"),
+                  doc(3, "现场 检查"), doc(4, "短文现场检查")])
+    assert not document_row(doc(1, repeated))["positional"]
+    assert keys(index, "现场检查") == {"decisions:1", "decisions:2", "decisions:4"}
+    assert keys(index, "山企") == {"decisions:1"}
+    assert keys(index, "乙甲乙") == {"decisions:2"}
+    assert keys(index, "检查记录") == {"decisions:2"}
 
 
 def test_searching_before_any_write_finds_nothing(index):
@@ -178,3 +215,22 @@ def test_a_forked_worker_opens_its_own_connections(index):
     index._pid = -1  # what a forked child sees
     assert keys(index, "矿山") == {"decisions:1"}
     assert index.opened == 2
+
+
+def test_without_the_rum_extension_search_is_still_exact_and_the_log_says_so(tmp_path, caplog):
+    # A database without the extension: a GIN index, phrases checked on the row, every hit
+    # ranked (slower), and a warning in the log.
+    index = make_backend("postgres", tmp_path, purpose="gin", rum=False)
+    try:
+        index.update([doc(1, "现场检查记录"), doc(2, "现场 检查"), doc(3, "其他", title="现场检查"),
+                      doc(4, "矿山企业")])
+        with caplog.at_level("WARNING", logger="search_index.postgres"):
+            results = index.search(SearchQuery(q="现场检查"))
+        assert results.total == 2
+        assert [h.id for h in results.hits] == [3, 1]  # the title match first
+        assert keys(index, "矿山企业 -") == {"decisions:4"}
+        assert keys(index, "检查", sort="date") == {"decisions:1", "decisions:2", "decisions:3"}
+        assert any("RUM" in r.getMessage() for r in caplog.records)
+        assert not index.has_rum(index._connect().connect())
+    finally:
+        index.close()

@@ -198,7 +198,15 @@ def test_rotation_reads_in_batches(app, tmp_path, monkeypatch):
 
 
 def test_every_encrypted_column_is_found():
+    import portal.credit.models  # noqa: F401 - registered when the app is made
+
     assert sorted(f"{t.name}.{c.name}" for t, c in data_keys.encrypted_columns()) == [
+        "objections.answer", "objections.applicant_name", "objections.contact",
+        "objections.should_read", "objections.what_is_wrong",
+        "repair_applications.applicant_name", "repair_applications.applicant_role",
+        "repair_applications.contact", "repair_applications.penalty_done",
+        "repair_applications.reasons", "repair_applications.rectification",
+        "repair_documents.data", "repair_events.note",
         "report_drafts.payload", "report_events.note", "report_messages.body",
         "report_photos.data", "report_photos.thumbnail", "reports.contact",
         "reports.decline_reason",

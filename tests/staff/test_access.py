@@ -45,9 +45,25 @@ def data(app: Flask) -> dict:
         grant = StaffRoleGrant(user_id=target.id, role=HANDLER)  # waits for an administrator
         db.session.add(grant)
         db.session.commit()
+        # A 信用修复 application with its document, and an objection.
+        from datetime import date
+
+        from portal.services.enterprises import objections, repair
+        from tests.credit.repair_helpers import listed, pdf_bytes
+
+        entry = listed(listed_on=date(2025, 1, 10))
+        document = repair.clean_document(repair.Upload(pdf_bytes(), "commitment"))
+        application, _ = repair.submit(repair.save_draft(None, {
+            "uscc": entry.uscc, "applicant_name": "甲", "applicant_role": "法定代表人",
+            "contact": "1", "penalty_done": "已缴", "rectification": "已改"}, [document]))
+        objection, _ = objections.submit(objections.save_draft(None, "blacklist", entry.id, {
+            "applicant_name": "甲", "contact": "1", "what_is_wrong": "有误",
+            "should_read": "应更正"}))
         return {"ids": {k: v.id for k, v in items.items()}, "user_id": target.id,
                 "report_id": report.id, "photo_id": report.photos[0].id,
-                "reward_id": report.reward.id, "grant_id": grant.id}
+                "reward_id": report.reward.id, "grant_id": grant.id,
+                "application_id": application.id, "document_id": application.documents[0].id,
+                "objection_id": objection.id}
 
 
 def staff_rules(app: Flask) -> list[Rule]:
@@ -70,7 +86,8 @@ def urls_for(rule: Rule, data: dict) -> list[str]:
         path = path.replace("<id:user_id>", str(data["user_id"]))
         path = path.replace("<any(rectifying, extended, applied, inspection, closed):page>",
                             "rectifying")
-        for name in ("report_id", "photo_id", "reward_id", "grant_id"):
+        for name in ("report_id", "photo_id", "reward_id", "grant_id", "application_id",
+                     "document_id", "objection_id"):
             path = path.replace(f"<id:{name}>", str(data[name]))
         assert "<" not in path, f"teach this test the converter in {rule.rule}"
         urls.append(path)

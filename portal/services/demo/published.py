@@ -262,6 +262,12 @@ ACCOUNTABILITY = (
 # --- blacklist ----------------------------------------------------------------------------------
 
 BLACKLIST_RULES_2023 = date(2023, 10, 1)  # 应急管理部令第11号 in force
+# Other subjects on the list (应急管理部令第11号 Art. 2): how many of the entries become bodies
+# that carry out assessment or testing, and responsible persons (made-up names, IDs masked).
+DEMO_INSTITUTIONS = 2
+DEMO_PERSONS = 4
+INSTITUTION_BUSINESSES = ("安全评价有限公司", "检测检验有限公司")
+DEMO_PERSON_NAMES = ("岩某甲", "玉某乙", "刀某丙", "李某丁")
 
 
 # --- the generator ------------------------------------------------------------------------------
@@ -559,6 +565,34 @@ class _Generator:
 
     # blacklist
 
+    def _whole_blacklist(self, blacklist: list[dict[str, Any]],
+                         enterprises: list[dict[str, Any]]) -> None:
+        """Turn some entries into the other subjects 应急管理部令第11号 lists: bodies that carry
+        out safety assessment or testing (new enterprises of their own) and responsible persons
+        of the listed bodies (their ID numbers masked, as published).  The counts stay."""
+        spread = blacklist[3:]  # the first three are the one-of-each-state entries
+        for n, entry in enumerate(spread[::7][:DEMO_INSTITUTIONS]):
+            county = self.rng.choice(list(PLACES))
+            admin_county, towns = PLACES[county]
+            town = self.rng.choice(towns)
+            institution = {
+                "name": f"西双版纳{self.rng.choice(BRANDS)}{INSTITUTION_BUSINESSES[n % 2]}{DEMO_SUFFIX}",
+                "uscc": complete("91" + AREA_CODES[admin_county] + _organisation_code(90000 + n)),
+                "county": county, "sector": "工贸",
+                "address": f"云南省西双版纳傣族自治州{admin_county}{town}（演示地址）", "town": town,
+            }
+            enterprises.append(institution)
+            entry.update(subject_type="institution", enterprise_name=institution["name"],
+                         uscc=institution["uscc"], county=county, sector="工贸",
+                         grounds=catalog.BLACKLIST_GROUNDS[-1])
+        for n, entry in enumerate(spread[3::5][:DEMO_PERSONS]):
+            if entry.get("subject_type") == "institution":
+                continue
+            entry.update(subject_type="person",
+                         person_name=DEMO_PERSON_NAMES[n % len(DEMO_PERSON_NAMES)] + DEMO_SUFFIX,
+                         person_role=self.rng.choice(("主要负责人", "实际控制人", "安全生产管理人员")),
+                         person_id_masked="5328" + "*" * 14)
+
     def blacklist_entry(self, ent: dict[str, Any], state: str, listed: date | None = None,
                         grounds: str | None = None) -> dict[str, Any]:
         rng = self.rng
@@ -592,6 +626,8 @@ class _Generator:
                  else "《对安全生产领域失信行为开展联合惩戒的实施办法》（安监总办〔2017〕49号）")
         published_at = self.office_moment(listed)
         return {
+            "subject_type": "enterprise", "person_name": "", "person_role": "",
+            "person_id_masked": "",
             "enterprise_name": ent["name"],
             "uscc": ent["uscc"],
             "county": ent["county"],
@@ -715,6 +751,7 @@ class _Generator:
                                          catalog.BLACKLIST_GROUNDS[0]))
         while len(blacklist) < n_blacklist:
             add(self.blacklist_entry(rng.choice(enterprises), "any"))
+        self._whole_blacklist(blacklist, enterprises)
 
         powers = self.powers(n_powers)
         if len(powers) >= 10:

@@ -131,6 +131,9 @@ class CreditRecord:
     name: str | None = None
     other_names: list[str] = field(default_factory=list)
     listings: list[BlacklistEntry] = field(default_factory=list)  # newest listing first
+    # The body's responsible persons on the list (有关人员): shown with the record, but they do not
+    # make the body itself listed.
+    person_listings: list[BlacklistEntry] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)  # newest decision first
     accidents: list[AccidentReport] = field(default_factory=list)  # newest accident first
     # 督办事项: open ones and those closed within the last 3 years, newest listing first.
@@ -173,7 +176,8 @@ class CreditRecord:
 
     @property
     def has_record(self) -> bool:
-        return bool(self.listings or self.decisions or self.accidents or self.supervision)
+        return bool(self.listings or self.person_listings or self.decisions or self.accidents
+                    or self.supervision)
 
     @property
     def status(self) -> str:
@@ -258,7 +262,9 @@ def _published_of(model: Any, uscc: str, *order: Any) -> list[Any]:
 def record_for(uscc: str, today: date | None = None) -> CreditRecord:
     """The published record of a (valid, normalised) credit code as of ``today``."""
     record = CreditRecord(uscc=uscc, today=today or local_today())
-    record.listings = _published_of(BlacklistEntry, uscc, BlacklistEntry.listed_on.desc())
+    every_listing = _published_of(BlacklistEntry, uscc, BlacklistEntry.listed_on.desc())
+    record.listings = [e for e in every_listing if not e.is_person]
+    record.person_listings = [e for e in every_listing if e.is_person and not e.is_withdrawn]
     record.decisions = _published_of(Decision, uscc, Decision.decision_date.desc())
     record.accidents = _published_of(AccidentReport, uscc, AccidentReport.occurred_on.desc())
     record.supervision = supervision.for_enterprise(uscc, record.today)
@@ -589,3 +595,24 @@ def _certificate_of_expired_code(signed: str) -> CreditCertificate:
         return get_certificate(payload["n"])
     except (CertificateNotFound, KeyError, TypeError):
         raise CertificateNotGenuine(signed) from None
+
+
+def feed_entries(record: CreditRecord, item_url: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """What the per-credit-code Atom feed says: every published item of the record (listings,
+    the body's persons' listings, decisions, accidents), and a removal from the list as an entry
+    of its own; newest change first.  ``item_url(item)`` gives an item's permalink."""
+    from portal.services.publication.opendata import item_entry
+
+    entries = []
+    for item in (*record.listings, *record.person_listings, *record.decisions,
+                 *record.accidents):
+        entries.append(item_entry(item, item_url(item)))
+        if isinstance(item, BlacklistEntry) and item.removed_on is not None:
+            entries.append({
+                "url": item_url(item) + "#removed",
+                "title": f"{item.title}：提前移出名单（信用修复）",
+                "updated": item.modified_at, "published": item.modified_at,
+                "summary": f"{item.removed_on.isoformat()} 提前移出：{item.removal_reason or ''}",
+            })
+    entries.sort(key=lambda e: e["updated"], reverse=True)
+    return entries[:limit]

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from portal import kinds
 from portal.domain.accidents import AccidentLevel
+from portal.domain.blacklist import SUBJECT_TYPES, BlacklistStatus
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, PENALTY_DECISION, SECTORS
 from portal.extensions import db
 from portal.models import (
@@ -376,6 +377,25 @@ def blacklist_active(p: Period, today: date | None = None) -> StatTable:
     )
 
 
+def blacklist_by_subject(p: Period, today: date | None = None) -> StatTable:
+    """Entries listed in the period by subject type (生产经营单位, 机构, 有关人员), and of those
+    the ones active today."""
+    today = today or local_today()
+    B = BlacklistEntry
+    active = func.coalesce(func.sum(case((B.status_clause(BlacklistStatus.ACTIVE, today), 1),
+                                         else_=0)), 0)
+    found = _grouped(B.subject_type, _public(B), *_within(B.listed_on, p.start, p.end),
+                     values=[active])
+    rows = [(SUBJECT_TYPES.get(key, key), (int(found.get(key, (0, 0))[0]),
+                                           int(found.get(key, (0, 0))[1])))
+            for key in _ordered_keys(found, SUBJECT_TYPES)]
+    return StatTable(
+        "blacklist-by-subject", f"严重失信主体名单按主体类型（{p.description}，按列入日期）",
+        "主体类型", (Column("列入条目数", "条"), Column("其中今日仍在公示", "条")), rows,
+        chart="barh", note="有关人员：生产经营单位或安全评价、认证、检测、检验机构的有关责任人员。",
+    )
+
+
 # --- 挂牌督办 -------------------------------------------------------------------------------------
 
 _SUPERVISION_COLUMNS = (Column("督办中", "项"), Column("其中逾期", "项"), Column("已销号", "项"))
@@ -452,7 +472,7 @@ def rewards_by_year(p: Period) -> StatTable:
 KIND_TABLES: dict[str, tuple[Callable[[Period], StatTable], ...]] = {
     "accidents": (accidents_by_month, accidents_by_level, accidents_by_county, accidents_by_sector),
     "decisions": (decisions_by_sector, decisions_by_type, fines_by_year),
-    "blacklist": (blacklist_active,),
+    "blacklist": (blacklist_active, blacklist_by_subject),
     "supervision": (supervision_by_county,),
 }
 # Sections in the order of the page: the kinds' (most telling first), then reports.

@@ -34,7 +34,14 @@ from sqlalchemy.orm import Session
 
 from portal import audit, fieldspec, search_sync
 from portal.domain import catalog
-from portal.domain.blacklist import listing_end
+from portal.domain.blacklist import (
+    ENTERPRISE,
+    PERSON,
+    SUBJECT_TYPES,
+    IdNumberInvalid,
+    listing_end,
+    mask_id_number,
+)
 from portal.domain.credit_code import CreditCodeInvalid
 from portal.domain.credit_code import parse as parse_credit_code
 from portal.extensions import db
@@ -199,6 +206,26 @@ def credit_code(value: Any) -> str:
         raise FieldInvalid(str(exc)) from None
 
 
+def subject_type(value: Any) -> str:
+    """A blacklist subject type, by its code or its Chinese name."""
+    names = {label: code for code, label in SUBJECT_TYPES.items()}
+    if isinstance(value, str) and value.strip() in names:
+        return names[value.strip()]
+    return choice(tuple(SUBJECT_TYPES))(value)
+
+
+def id_number(value: Any) -> str:
+    """A person's ID number, masked at once (the full number is never kept)."""
+    if not isinstance(value, str):
+        raise FieldInvalid("身份证号码应为文本。")
+    if not value.strip():
+        return ""
+    try:
+        return mask_id_number(value)
+    except IdNumberInvalid as exc:
+        raise FieldInvalid(str(exc)) from None
+
+
 def workflow(value: Any) -> list[str]:
     if isinstance(value, str):
         steps = value.split(WORKFLOW_SEPARATOR)
@@ -356,8 +383,15 @@ SPECS: dict[str, KindSpec] = {
         "blacklist",
         BlacklistEntry,
         (
+            # Left out: 生产经营单位 (files made before subject types existed).
+            _field("blacklist", "subject_type", subject_type, required=False),
             _field("blacklist", "enterprise_name",
                    text(_column_length(BlacklistEntry, "enterprise_name"))),
+            _field("blacklist", "person_name",
+                   text(_column_length(BlacklistEntry, "person_name")), required=False),
+            _field("blacklist", "person_role",
+                   text(_column_length(BlacklistEntry, "person_role")), required=False),
+            _field("blacklist", "person_id_number", id_number, required=False),
             _field("blacklist", "uscc", credit_code),
             _field("blacklist", "grounds", choice(catalog.BLACKLIST_GROUNDS)),
             _field("blacklist", "basis", text()),
@@ -367,9 +401,9 @@ SPECS: dict[str, KindSpec] = {
             _field("blacklist", "sector", choice(catalog.SECTORS), required=False),
             *_common("blacklist"),
         ),
-        key=("uscc", "listed_on"),
-        key_columns=("uscc", "listed_on"),
-        key_label="统一社会信用代码和列入日期",
+        key=("uscc", "listed_on", "person_name"),
+        key_columns=("uscc", "listed_on", "person_name"),
+        key_label="统一社会信用代码、列入日期和有关人员姓名",
     ),
 }
 
@@ -399,7 +433,8 @@ class CleanRow:
     values: dict[str, Any]  # only the fields the row carries (absent optional fields: not here)
 
     def key(self, spec: KindSpec) -> tuple[Any, ...]:
-        return tuple(self.values[k] for k in spec.key)
+        # An optional key column left out (a blacklist entry's person name) is empty.
+        return tuple("" if self.values.get(k) is None else self.values[k] for k in spec.key)
 
 
 def _file_error(reason: str, line: int | None = None) -> ImportInvalid:
@@ -610,6 +645,10 @@ def _cross_checks(spec: KindSpec, line: int, v: dict[str, Any], today: date) -> 
                                fields["fine_yuan"].label))
     not_before("approved_on", "occurred_on")
     not_before("published_on", "approved_on")
+    if spec.kind == "blacklist" and v.get("subject_type") == PERSON:
+        for name in ("person_name", "person_role", "person_id_number"):
+            if not v.get(name):
+                errors.append(RowError(line, name, "有关人员须填写此项。", fields[name].label))
     return errors
 
 
@@ -634,6 +673,8 @@ def _model_values(spec: KindSpec, v: dict[str, Any], blacklist_years: int) -> di
             values[name] = default
     if spec.kind == "blacklist":
         values["ends_on"] = listing_end(v["listed_on"], blacklist_years)
+        if values.get("subject_type", ENTERPRISE) != PERSON:
+            values.update(person_name="", person_role="", person_id_masked="")
         for name in ("county", "sector"):
             if values.get(name, "") is None:
                 values[name] = ""

@@ -20,7 +20,14 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit, fieldspec, kinds
 from portal.domain import supervision as supervision_rules
-from portal.domain.blacklist import listing_end
+from portal.domain.blacklist import (
+    ENTERPRISE,
+    PERSON,
+    SUBJECT_TYPES,
+    IdNumberInvalid,
+    listing_end,
+    mask_id_number,
+)
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
     FINE_ONLY_ON_PENALTY,
@@ -190,6 +197,7 @@ def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
             assert report is not None
             values["report_html"] = report.mask(markdown_to_html(values["report_source"] or ""))
     elif kind == "blacklist":
+        _blacklist_subject(values)
         relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
         values["ends_on"] = listing_end(values["listed_on"], listing_duration_years())
     elif kind == "supervision":
@@ -216,6 +224,29 @@ def _prepare_supervision(values: dict[str, Any], relations: dict[str, Any]) -> N
             working_calendar(), values["supervision_type"], values["listed_on"])
 
 
+def _blacklist_subject(values: dict[str, Any]) -> None:
+    """The subject of a blacklist entry checked, in place: a person needs a name, a role and an
+    ID number, which is kept masked only (DOMAIN §1); a body has none of the three."""
+    subject = values.get("subject_type") or ENTERPRISE
+    if subject not in SUBJECT_TYPES:
+        raise ValuesInvalid({"subject_type": "请选择主体类型。"})
+    values["subject_type"] = subject
+    if subject != PERSON:
+        values.update(person_name="", person_role="", person_id_masked="")
+        return
+    errors = {}
+    for name, label in (("person_name", "有关人员姓名"), ("person_role", "有关人员职务")):
+        values[name] = (values.get(name) or "").strip()
+        if not values[name]:
+            errors[name] = f"请填写{label}。"
+    try:
+        values["person_id_masked"] = mask_id_number(values.get("person_id_masked") or "")
+    except IdNumberInvalid as exc:
+        errors["person_id_masked"] = str(exc)
+    if errors:
+        raise ValuesInvalid(errors)
+
+
 def listing_duration_years() -> int:
     """How long a blacklist listing lasts (configured; 应急管理部令第11号 says 3 years)."""
     return current_app.config["SETTINGS"].blacklist_years
@@ -238,8 +269,9 @@ def _check_unique(kind: str, values: dict[str, Any], item_id: int | None) -> Non
             (
                 "listed_on",
                 (BlacklistEntry.uscc == values["uscc"])
-                & (BlacklistEntry.listed_on == values["listed_on"]),
-                "该企业在同一日期已有一条列入记录。",
+                & (BlacklistEntry.listed_on == values["listed_on"])
+                & (BlacklistEntry.person_name == (values.get("person_name") or "")),
+                "该主体在同一日期已有一条列入记录。",
             )
         )
     errors = {}
@@ -469,6 +501,7 @@ class AgendaRow:
     days_left: int  # negative when overdue
     working_days: bool  # days_left counts working days (else calendar days)
     provisional: bool = False
+    href: str | None = None  # the row's back-office page, when it is not an item's
 
     @property
     def overdue(self) -> bool:
@@ -506,6 +539,10 @@ def _working_days_left(today: date, due: date) -> int:
     if due >= today:
         return calendar.working_days_between(today, due)
     return -max(1, calendar.working_days_between(due, today))
+
+
+def decision_working_days() -> int:
+    return current_app.config["SETTINGS"].repair_decision_working_days
 
 
 def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
@@ -641,6 +678,17 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
             current = current[:limit]
         overdue += late
         sections.append(AgendaSection(key, title, current, total))
+    from portal.services.enterprises.repair import agenda_rows
+
+    late, current = agenda_rows(today, make_row=AgendaRow, days_left=_working_days_left)
+    overdue += late
+    sections.append(AgendaSection("repair", f"待决定的信用修复申请（{decision_working_days()} 个工作日）",
+                                  current[:limit], len(current)))
+    from portal.services.enterprises.objections import agenda_rows as objection_rows
+
+    late, current = objection_rows(today, make_row=AgendaRow, days_left=_working_days_left)
+    overdue += late
+    sections.append(AgendaSection("objections", "待答复的异议", current[:limit], len(current)))
     overdue.sort(key=lambda r: (r.due, r.kind, r.item.id))
     drafts = {
         kind: db.session.scalar(

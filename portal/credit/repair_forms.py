@@ -1,0 +1,157 @@
+"""Forms of the 信用修复 pages (applicant and staff): server-side checks, messages in Chinese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
+from wtforms import HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from portal.images import MAX_UPLOAD_BYTES
+from portal.receipts import MAX_INPUT_CHARS
+from portal.services.enterprises import repair as service
+
+
+def _clean(value: Any) -> Any:
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
+
+
+def required(what: str) -> DataRequired:
+    return DataRequired(message=f"请填写{what}。")
+
+
+class DocumentUploads:
+    """A form with document fields: each upload cleaned by ``service.clean_document``."""
+
+    document_fields: tuple[tuple[str, str], ...] = ()  # (field name, document kind)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clean_documents: list[service.CleanDocument] = []
+        self.busy = False
+
+    def _files(self, name: str) -> list[FileStorage]:
+        field = getattr(self, name)
+        return [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
+
+    def documents_chosen(self) -> bool:
+        return any(self._files(name) for name, _ in self.document_fields)
+
+    def _read_documents(self) -> bool:
+        ok = True
+        for name, kind in self.document_fields:
+            field = getattr(self, name)
+            problems = []
+            for number, upload in enumerate(self._files(name), start=1):
+                data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
+                if len(data) > MAX_UPLOAD_BYTES:
+                    problems.append(f"第 {number} 个文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+                    continue
+                try:
+                    self.clean_documents.append(service.clean_document(service.Upload(data, kind)))
+                except service.DocumentRejected as exc:
+                    problems.append(f"第 {number} 个文件（{upload.filename[:60]}）：{exc}")
+                except service.DocumentsBusy as exc:
+                    self.busy = True
+                    problems.append(str(exc))
+            if problems:
+                field.errors = [*field.errors, "；".join(problems) + " 该文件未保存，请重新选择。"]
+                ok = False
+        return ok
+
+    def validate(self, extra_validators: Any = None) -> bool:  # type: ignore[override]
+        valid = super().validate(extra_validators)  # type: ignore[misc]
+        return self._read_documents() and valid
+
+
+class ApplicationForm(DocumentUploads, FlaskForm):
+    document_fields = (("commitment", "commitment"), ("evidence", "evidence"))
+
+    uscc = StringField(
+        "统一社会信用代码",
+        validators=[required("统一社会信用代码"), Length(max=60)],
+        filters=[_clean],
+        description="被列入名单的单位的 18 位代码，见营业执照。",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    applicant_name = StringField("申请人姓名", validators=[required("申请人姓名"),
+                                 Length(max=service.NAME_MAX)], filters=[_clean],
+                                 render_kw={"autocomplete": "name"})
+    applicant_role = StringField("申请人职务", validators=[required("申请人职务"),
+                                 Length(max=service.ROLE_MAX)], filters=[_clean],
+                                 description="如：法定代表人、安全生产管理人员、受委托人。")
+    contact = StringField("联系电话或电子邮箱", validators=[required("联系电话或电子邮箱"),
+                          Length(max=service.CONTACT_MAX)], filters=[_clean],
+                          description="仅用于审核人员联系您，不会公开。",
+                          render_kw={"autocomplete": "tel"})
+    penalty_done = TextAreaField(
+        "行政处罚履行情况", validators=[required("行政处罚履行情况"), Length(max=service.TEXT_MAX)],
+        filters=[_clean], description="罚款已缴纳、责令措施已执行的情况，写明缴款或执行日期。")
+    rectification = TextAreaField(
+        "整改情况", validators=[required("整改情况"), Length(max=service.TEXT_MAX)],
+        filters=[_clean], description="针对失信行为所做的整改：做了什么，何时完成，由谁验收。")
+    commitment = MultipleFileField(
+        "信用承诺书",
+        description="签字盖章的信用承诺书，PDF 或图片（JPEG、PNG），每个文件不超过 10 MB。")
+    evidence = MultipleFileField(
+        "证明材料（可多个）",
+        description="缴款凭证、整改验收材料等，PDF 或图片；一次提交合计不超过 10 MB，可分次添加。")
+    keep = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField("访问码", validators=[required("访问码"), Length(max=MAX_INPUT_CHARS,
+                       message="访问码过长。")], filters=[_clean],
+                       render_kw={"autocomplete": "off", "spellcheck": "false"})
+
+
+class ReplyForm(DocumentUploads, FlaskForm):
+    document_fields = (("evidence", "evidence"),)
+
+    code = HiddenField(validators=[DataRequired()])
+    body = TextAreaField("补充说明", validators=[Optional(), Length(max=service.TEXT_MAX)],
+                         filters=[_clean])
+    evidence = MultipleFileField("补充材料（可多个）",
+                                 description="PDF 或图片，一次提交合计不超过 10 MB。")
+
+    def validate_body(self, field: TextAreaField) -> None:
+        if not field.data and not self.documents_chosen():
+            raise ValidationError("请填写补充说明或选择附件。")
+
+
+# ---------------------------------------------------------------- staff
+
+
+class StepForm(FlaskForm):
+    """A step without fields (accept, approve)."""
+
+
+class AskForm(FlaskForm):
+    question = TextAreaField("需要申请人补充的内容", validators=[required("需要补充的内容"),
+                             Length(min=4, max=service.TEXT_MAX)], filters=[_clean])
+
+
+class ProposeForm(FlaskForm):
+    outcome = RadioField("审核意见", choices=[SelectChoice("grant", "准予信用修复（提前移出名单）"),
+                                          SelectChoice("refuse", "不予信用修复")],
+                         validators=[DataRequired(message="请选择审核意见。")])
+    decision_no = StringField("决定文号", validators=[required("决定文号"),
+                              Length(max=service.DECISION_NO_MAX)], filters=[_clean],
+                              description="如：西应急信修决〔2026〕3号。")
+    reasons = TextAreaField("理由", validators=[required("理由"),
+                            Length(min=4, max=service.TEXT_MAX)], filters=[_clean],
+                            description="不予信用修复的，理由将告知申请人。")
+
+
+class ReturnForm(FlaskForm):
+    note = TextAreaField("退回理由", validators=[required("退回理由"),
+                         Length(min=4, max=service.TEXT_MAX)], filters=[_clean])
+
+
+class RevokeForm(FlaskForm):
+    reason = TextAreaField("撤销理由（以欺骗手段取得信用修复的事实）",
+                           validators=[required("撤销理由"), Length(min=4, max=service.TEXT_MAX)],
+                           filters=[_clean])

@@ -1,0 +1,249 @@
+"""Objections (异议, DOMAIN.md §8): a party that finds a published record about itself wrong.
+
+Any published, not withdrawn decision, accident report or blacklist entry that names an
+enterprise (a credit code) may be objected to.  The form is kept as a draft, checked, then sent:
+it gets its number (异议编号) and an access code (``portal.receipts``), and a deadline of
+``objection_answer_working_days`` working days (local practice: 15).  While it runs the record's
+page says 异议处理中 (nothing about who objected or what they wrote).  Staff answer: the
+objection holds — the editor corrects the record through the normal edit, so the old text stays
+in its public history, and the answer tells the applicant — or it does not, with reasons.  The
+applicant reads the answer with the code.  Every step is audited; personal content is purged
+with 信用修复 applications after the retention period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import audit, receipts
+from portal.credit.models import OBJECTION_OPEN_STATES, Objection
+from portal.extensions import db
+from portal.models import DISCLOSURE_MODELS, local_date, local_today, utcnow
+from portal.services.enterprises.repair import (
+    DRAFT_MAX_AGE,
+    TEXT_MAX,
+    AccessCodeNotFound,
+    ApplicationInvalid,
+    StepRefused,
+    retention_years,
+)
+from portal.working_days import working_calendar
+
+# The kinds whose items name an enterprise and may be objected to.
+OBJECTION_KINDS = ("decisions", "accidents", "blacklist")
+NAME_MAX = 60
+CONTACT_MAX = 120
+FIELDS = ("applicant_name", "contact", "what_is_wrong", "should_read")
+
+__all__ = ["AccessCodeNotFound", "ApplicationInvalid", "StepRefused"]
+
+
+class NotObjectable(Exception):
+    """The item does not exist, is not public, is withdrawn or names no enterprise."""
+
+
+def answer_working_days() -> int:
+    return current_app.config["SETTINGS"].objection_answer_working_days
+
+
+def objectable(kind: str, item_id: int) -> Any:
+    """The published item ``kind``/``item_id`` if it may be objected to; ``NotObjectable``."""
+    if kind not in OBJECTION_KINDS:
+        raise NotObjectable(kind)
+    item = db.session.get(DISCLOSURE_MODELS[kind], item_id)
+    if item is None or not item.is_published or item.is_withdrawn or not getattr(item, "uscc", None):
+        raise NotObjectable(item_id)
+    return item
+
+
+def open_objection(kind: str, item_id: int) -> Objection | None:
+    return db.session.scalars(select(Objection).where(
+        Objection.kind == kind, Objection.item_id == item_id,
+        Objection.status.in_(OBJECTION_OPEN_STATES)).limit(1)).first()
+
+
+def public_state(kind: str, item_id: int) -> str | None:
+    """异议处理中 while an objection runs; None otherwise (a correction shows in the history)."""
+    return "异议处理中" if open_objection(kind, item_id) is not None else None
+
+
+def clean_fields(values: dict[str, Any]) -> dict[str, str]:
+    out = {name: str(values.get(name) or "").replace("\x00", "").strip() for name in FIELDS}
+    errors = {}
+    for name, label, limit in (("applicant_name", "提出人姓名或单位", NAME_MAX),
+                               ("contact", "联系电话或电子邮箱", CONTACT_MAX),
+                               ("what_is_wrong", "哪里有误", TEXT_MAX),
+                               ("should_read", "应当如何更正及依据", TEXT_MAX)):
+        if not out[name]:
+            errors[name] = f"请填写{label}。"
+        elif len(out[name]) > limit:
+            errors[name] = f"{label}不超过 {limit} 个字。"
+    if errors:
+        raise ApplicationInvalid(errors)
+    return out
+
+
+def save_draft(draft: Objection | None, kind: str, item_id: int,
+               values: dict[str, Any]) -> Objection:
+    """Keep the form as a draft (whatever its fields) for the check step."""
+    item = objectable(kind, item_id)
+    if draft is None or (draft.kind, draft.item_id) != (kind, item_id):
+        draft = Objection(status="draft", kind=kind, item_id=item_id,
+                          department_id=item.department_id, created_on=local_today())
+        db.session.add(draft)
+    for name in FIELDS:
+        setattr(draft, name, str(values.get(name) or "").replace("\x00", "").strip()[:TEXT_MAX])
+    db.session.commit()
+    return draft
+
+
+def get_draft(draft_id: Any) -> Objection | None:
+    if not isinstance(draft_id, int):
+        return None
+    return db.session.scalars(select(Objection).where(
+        Objection.id == draft_id, Objection.status == "draft")).first()
+
+
+def item_of(objection: Objection) -> Any:
+    return db.session.get(DISCLOSURE_MODELS[objection.kind], objection.item_id)
+
+
+def submit(draft: Objection) -> tuple[Objection, str]:
+    """Send a checked draft: its number, deadline and a fresh access code (returned once)."""
+    clean_fields({name: getattr(draft, name) for name in FIELDS})
+    item = objectable(draft.kind, draft.item_id)
+    draft.item_modified_at = item.modified_at
+    today = local_today()
+    secret = current_app.config["SETTINGS"].secret_keys[0]
+    code = receipts.new_code(secret)
+    deadline = working_calendar().add_working_days(today, answer_working_days())
+    draft.access_digest = receipts.digest(code, secret)
+    draft.status = "submitted"
+    draft.received_on = today
+    draft.due_on = deadline.due
+    draft.due_provisional = deadline.provisional
+    audit.record(db.session, "objection_submit", actor_name=audit.ANONYMOUS_ACTOR,
+                 object_kind="objection", object_id=draft.id,
+                 summary={"kind": draft.kind, "item": draft.item_id, "due": deadline.due})
+    db.session.commit()
+    return draft, code
+
+
+def find_by_code(raw: str) -> Objection:
+    digests = receipts.candidate_digests(raw or "", current_app.config["SETTINGS"].secret_keys)
+    found = db.session.scalars(select(Objection).where(
+        Objection.access_digest.in_(digests))).first() if digests else None
+    if found is None or found.purged_on is not None:
+        raise AccessCodeNotFound("wrong code")
+    return found
+
+
+# ---------------------------------------------------------------- staff
+
+
+def get(objection_id: int) -> Objection:
+    found = db.session.get(Objection, objection_id)
+    if found is None or found.status == "draft":
+        raise LookupError(objection_id)
+    return found
+
+
+def queue(*, open_only: bool = True) -> list[Objection]:
+    """Objections, open ones by default, by deadline (so overdue first)."""
+    stmt = select(Objection).where(Objection.status != "draft")
+    if open_only:
+        stmt = stmt.where(Objection.status.in_(OBJECTION_OPEN_STATES))
+    return list(db.session.scalars(stmt.order_by(Objection.due_on, Objection.id)).unique())
+
+
+def answer(objection: Objection, *, actor: Any, upheld: bool, text: str) -> None:
+    """Answer the applicant.  If the objection holds, the record must have been corrected first
+    (through the normal edit: its history keeps the old text): it is refused otherwise."""
+    if not objection.is_open:
+        raise StepRefused("该异议已答复。")
+    text = (text or "").strip()
+    if len(text) < 4:
+        raise ApplicationInvalid({"text": "请填写答复（至少 4 个字）。"})
+    item = item_of(objection)
+    if upheld and (item is None or objection.item_modified_at is None
+                   or item.modified_at <= objection.item_modified_at):
+        raise StepRefused("异议成立的，请先通过“修改”更正该条公开信息（原内容保留在修改记录中），再答复。")
+    today = local_today()
+    objection.status = "upheld" if upheld else "rejected"
+    objection.answer = text[:TEXT_MAX]
+    objection.answered_by_id = actor.id
+    objection.answered_on = today
+    objection.closed_on = today
+    audit.record(db.session, "objection_answer", actor=actor, object_kind="objection",
+                 object_id=objection.id,
+                 summary={"number": objection.number, "upheld": upheld,
+                          "on_time": objection.answered_on_time})
+    db.session.commit()
+
+
+def record_view(objection: Objection, *, actor: Any) -> None:
+    audit.record(db.session, "objection_view", actor=actor, object_kind="objection",
+                 object_id=objection.id, summary={"number": objection.number})
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    drafts: int
+    objections: int
+
+
+def purge(*, now: datetime | None = None) -> PurgeResult:
+    """Unsent drafts after a day; the personal content of answered objections after the
+    retention period (the kind, item, dates and outcome stay)."""
+    from portal.services.reporting.reports import retention_cutoff
+
+    now = now or utcnow()
+    today = local_date(now)
+    drafts = list(db.session.scalars(select(Objection).where(
+        Objection.status == "draft", Objection.created_on < local_date(now - DRAFT_MAX_AGE))))
+    for draft in drafts:
+        db.session.delete(draft)
+    cutoff = retention_cutoff(today, retention_years())
+    due = list(db.session.scalars(select(Objection).where(
+        Objection.purged_on.is_(None), Objection.closed_on < cutoff)))
+    for objection in due:
+        objection.applicant_name = ""
+        objection.contact = None
+        objection.what_is_wrong = ""
+        objection.should_read = ""
+        objection.answer = None if objection.answer is None else ""
+        objection.access_digest = None
+        objection.purged_on = today
+    db.session.commit()
+    return PurgeResult(len(drafts), len(due))
+
+
+def days_left(objection: Objection, today: date | None = None) -> int:
+    today = today or local_today()
+    if objection.due_on is None:
+        return 0
+    calendar = working_calendar()
+    if objection.due_on >= today:
+        return calendar.working_days_between(today, objection.due_on)
+    return -max(1, calendar.working_days_between(objection.due_on, today))
+
+
+def agenda_rows(today: date, *, make_row: Any, days_left: Any) -> tuple[list[Any], list[Any]]:
+    """The editors' agenda rows of open objections: (overdue, the rest), by deadline."""
+    from flask import url_for
+
+    late, current = [], []
+    for objection in queue(open_only=True):
+        if objection.due_on is None:
+            continue
+        row = make_row("objections", objection, "答复异议", objection.due_on,
+                       days_left(today, objection.due_on), True, objection.due_provisional,
+                       url_for("staff.objection_detail", objection_id=objection.id))
+        (late if row.overdue else current).append(row)
+    return late, current

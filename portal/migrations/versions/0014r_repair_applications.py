@@ -8,7 +8,7 @@ The applicant's details, texts, notes and documents are encrypted columns (Text 
 database); the access code is kept only as its Argon2id digest.
 
 Revision ID: 0014r
-Revises: 0013
+Revises: 0014p
 Create Date: 2026-12-07 02:34:02.293232
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import portal.models
 
 revision = '0014r'
-down_revision = '0013'
+down_revision = '0014p'
 branch_labels = None
 depends_on = None
 

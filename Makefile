@@ -8,7 +8,13 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export FLASK_APP := portal
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test run test lint bench clean translations extract-messages
+
+# The interface's translations (portal/translations/<lang>/LC_MESSAGES/messages.po, in the
+# repository) are compiled to .mo files by every install, so a fresh checkout serves every
+# language; an edited .po is compiled again by the next make install / run / test.
+PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +28,21 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO_FILES)
 
-install-test: $(TEST_STAMP)
+install-test: $(TEST_STAMP) $(MO_FILES)
+
+%.mo: %.po | $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations: $(MO_FILES)
+
+# New or changed interface strings: extract them from portal/ and templates/ (babel.cfg) and
+# merge them into each language's catalog; then translate, `make translations`, test.
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-by-file -k lazy_gettext -k _l \
+		-o portal/translations/messages.pot --project "xsbn-safety-portal" .
+	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
 
 # First run: create the database, load the demo data set and the index, create a demo admin.
 run: install

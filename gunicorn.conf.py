@@ -65,7 +65,10 @@ access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 # The report pages, and the files every page fetches (stylesheets, the icon): a line for those
 # right after a report page would date the visit all the same (portal/static_files.py).
-PRIVATE_PATH_PREFIXES = ("/report", "/static/", "/favicon.ico")
+# The report pages in every language count (/lo/report …: portal.i18n), whether the path is read
+# before or after the language middleware moved the prefix.
+PRIVATE_PATH_PREFIXES = ("/report", "/en/report", "/lo/report", "/my/report", "/static/",
+                         "/favicon.ico")
 
 
 class PrivateRouteLogger(Logger):

@@ -1,6 +1,6 @@
 """Page throughput beside a bare Flask app, same server, same run, alternating windows.
 
-    python bench/pages.py [--size 20000] [--seconds 5] [--rounds 3] [--clients 8]
+    python bench/pages.py [--size 20000] [--seconds 5] [--rounds 3] [--clients 8] [--root DIR]
 
 Loads the demo data set (N items) into a temporary SQLite database with its search index, then
 serves the portal and a bare Flask "ok" app (bench/bare_app.py) each under gunicorn with
@@ -8,6 +8,9 @@ gunicorn.conf.py and 2 workers on loopback.  A threaded client with keep-alive c
 requests each page in turn for a window of --seconds, round after round, alternating with the
 bare endpoint, so both see the same machine load.  Prints requests per second (median of the
 rounds), latency p50/p95, the ratio to the bare endpoint, and any non-2xx/304 answer.
+
+``--root`` measures another checkout of the portal (e.g. main, for a before/after comparison)
+with this script and this interpreter: compare the "vs bare" ratios of the two runs.
 """
 
 from __future__ import annotations
@@ -93,18 +96,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    global ROOT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=20000)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the checkout to serve (default: this one)")
     args = parser.parse_args()
+    ROOT = args.root.resolve()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     env = os.environ | {"PORTAL_ENV": "test", "PORTAL_DATABASE_URL": f"sqlite:///{folder / 'p.db'}",
                         "PORTAL_INDEX_DIR": str(folder / "index"),
-                        "PORTAL_RATELIMIT_SEARCH": "1000000 per minute"}
+                        "PORTAL_RATELIMIT_SEARCH": "1000000 per minute",
+                        "PORTAL_RATELIMIT_CREDIT": "1000000 per minute"}
     flask = [sys.executable, "-m", "flask", "--app", "portal"]
     started = time.perf_counter()
     subprocess.run([*flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -134,6 +142,13 @@ def main() -> None:
                    ("/decisions", portal_host, "/decisions"),
                    (f"/decisions/{detail_id}", portal_host, f"/decisions/{detail_id}"),
                    ("/search?q=矿山", portal_host, "/search?q=" + urllib.parse.quote("矿山"))]
+        targets.append(("/credit", portal_host, "/credit"))
+        # The pages in another language (issue 16), where the checkout serves them.
+        conn.request("GET", "/lo/")
+        response = conn.getresponse()
+        response.read()
+        if response.status == 200:
+            targets += [("/lo/", portal_host, "/lo/"), ("/lo/credit", portal_host, "/lo/credit")]
         results: dict[str, list[tuple[float, list[float], int]]] = {t[0]: [] for t in targets}
         for _ in range(args.rounds):
             for label, host, path in targets:

@@ -16,10 +16,20 @@ from portal.config import ROOT, Settings
 from portal.daily_limits import STORAGE_PREFIX
 
 
+class PortalFlask(Flask):
+    """Flask, whose links from a page in another language to a page that exists in Chinese
+    alone lead to the root (``portal.i18n``)."""
+
+    def url_for(self, endpoint: str, /, **values: Any) -> str:  # type: ignore[override]
+        from portal.i18n import url_for_in_root
+
+        return url_for_in_root(super().url_for(endpoint, **values), endpoint)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (tests); nothing is read at import time."""
     settings = Settings.from_env(config)
-    app = Flask(
+    app = PortalFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
@@ -62,6 +72,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.request_class = _Request
     _configure_host(app, settings)
     app.config.update(settings.extra)
+    from portal import i18n
+
+    i18n.init_app(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     _init_extensions(app, settings)
@@ -231,27 +244,34 @@ DATABASE_RETRY_AFTER_SECONDS = 10
 
 
 def _register_error_pages(app: Flask) -> None:
-    def page(code: int, title: str, message: str):
+    def page(code: int, title: Any, message: Any):
         def handler(error: Exception):
             # Keep what the exception says besides its body: Allow on a 405 (RFC 9110),
             # Retry-After on a 429.
             headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"] \
                 if isinstance(error, HTTPException) else []
             if request.path.startswith("/api/"):  # an API answers in JSON, errors included
-                return jsonify(error=f"{title}：{message}"), code, headers
+                return jsonify(error=f"{title}：{message}"), code, headers  # Chinese: no prefix
             body = render_template("errors/error.html", code=code, title=title, message=message)
             return body, code, headers
 
         return handler
 
-    app.register_error_handler(400, page(400, "请求有误", "请求无法处理，请检查输入后重试。"))
-    app.register_error_handler(403, page(403, "无权访问", "您没有访问此页面的权限。"))
-    app.register_error_handler(404, page(404, "页面不存在", "您访问的页面不存在或地址有误。"))
-    app.register_error_handler(405, page(405, "请求方式不支持", "此页面不支持该请求方式。"))
-    app.register_error_handler(413, page(413, "内容过大", "提交的内容超过大小限制。"))
-    app.register_error_handler(429, page(429, "请求过于频繁", "请稍后再试。"))
+    from flask_babel import lazy_gettext as _l
+    from flask_wtf.csrf import CSRFError
+
+    app.register_error_handler(400, page(400, _l("请求有误"), _l("请求无法处理，请检查输入后重试。")))
+    app.register_error_handler(403, page(403, _l("无权访问"), _l("您没有访问此页面的权限。")))
+    app.register_error_handler(404, page(404, _l("页面不存在"), _l("您访问的页面不存在或地址有误。")))
+    app.register_error_handler(405, page(405, _l("请求方式不支持"), _l("此页面不支持该请求方式。")))
+    app.register_error_handler(413, page(413, _l("内容过大"), _l("提交的内容超过大小限制。")))
+    app.register_error_handler(429, page(429, _l("请求过于频繁"), _l("请稍后再试。")))
     # The 500 page reveals nothing about the error.
-    app.register_error_handler(500, page(500, "服务器错误", "服务暂时出现问题，请稍后再试。"))
+    app.register_error_handler(500, page(500, _l("服务器错误"), _l("服务暂时出现问题，请稍后再试。")))
+    # A form sent after its page's session ended (or without its token): said plainly, in the
+    # reader's language; nothing was done.  (The back office has its own, portal.staff.)
+    app.register_error_handler(CSRFError, page(400, _l("页面已过期"), _l(
+        "这个表单已经过期，您提交的内容没有保存。请返回上一页，刷新页面后重新填写提交。")))
 
     # The database unreachable or refusing (restarting, failing over, locked): a passing fault,
     # so 503 with Retry-After, and the visitor is told that what they sent was not done
@@ -259,8 +279,8 @@ def _register_error_pages(app: Flask) -> None:
     # the statement's parameters could hold what a visitor typed.
     from sqlalchemy.exc import OperationalError
 
-    unavailable = page(503, "服务暂时不可用",
-                       "数据库暂时无法访问，请稍后再试；刚才提交的内容没有保存，需要重新提交。")
+    unavailable = page(503, _l("服务暂时不可用"),
+                       _l("数据库暂时无法访问，请稍后再试；刚才提交的内容没有保存，需要重新提交。"))
 
     def database_unavailable(error: OperationalError):
         app.logger.error("database unavailable: %s: %s", type(error.orig).__name__, error.orig)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -31,7 +32,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # the multi-picture JPEG many phones write, of which the first picture is the photo).
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC", "MPO": "MPO"}
 # Shown to people: MPO files are JPEGs to them (they end in .jpg).
-SHOWN_FORMATS = "JPEG、PNG、WebP、HEIC"
+# Said in the reader's language (the list separator differs: 、 in Chinese).
+SHOWN_FORMATS = _l("JPEG、PNG、WebP、HEIC")
 # Formats libjpeg can decode at a reduced scale (``Image.draft``).
 DRAFTABLE_FORMATS = {"JPEG", "MPO"}
 MAX_SIDE = 2560
@@ -108,17 +110,18 @@ def decode(data: bytes) -> Image.Image:
     its ``info``; ``clean`` drops it.  Raises ``ImageRejected`` (and what decoders raise)."""
     image = Image.open(io.BytesIO(data))
     if image.format not in ACCEPTED_FORMATS:
-        raise ImageRejected(f"不是可接受的图片格式（只接受 {SHOWN_FORMATS}）。")
+        raise ImageRejected(_l("不是可接受的图片格式（只接受 %(formats)s）。", formats=SHOWN_FORMATS))
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise ImageRejected("图片尺寸过大（超过 6000 万像素），请缩小后再上传。")
+        raise ImageRejected(_l("图片尺寸过大（超过 6000 万像素），请缩小后再上传。"))
     if image.format in DRAFTABLE_FORMATS:
         # The size of the final picture, so a panorama is reduced as much as a square one.
         image.draft("RGB", _fit(image.size, MAX_SIDE))
     elif width * height > MAX_PIXELS_FULL_DECODE:
         raise ImageRejected(
-            f"图片尺寸过大：{ACCEPTED_FORMATS[image.format]} 格式的图片最大 2500 万像素"
-            "（JPEG 最大 6000 万像素），请缩小后再上传，或改用 JPEG。")
+            _l("图片尺寸过大：%(format)s 格式的图片最大 2500 万像素"
+               "（JPEG 最大 6000 万像素），请缩小后再上传，或改用 JPEG。",
+               format=ACCEPTED_FORMATS[image.format]))
     image.seek(0)  # an animation or a multi-picture file: its first frame
     image.load()
     return image
@@ -183,9 +186,9 @@ def clean(data: bytes) -> CleanImage:
     ``ImageRejected`` if it is not an image we accept; ``DecoderBusy`` if the process is
     decoding as many images as it may (nothing was decoded: the caller asks to try again)."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageRejected(f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB。")
+        raise ImageRejected(_l("文件超过 %(mb)s MB。", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     if not data:
-        raise ImageRejected("文件是空的。")
+        raise ImageRejected(_l("文件是空的。"))
     _register_heif()
     with decode_slot():
         try:
@@ -202,10 +205,10 @@ def clean(data: bytes) -> CleanImage:
             raise
         except (UnidentifiedImageError, Image.DecompressionBombError,
                 Image.DecompressionBombWarning):
-            raise ImageRejected(f"无法识别为图片（只接受 {SHOWN_FORMATS}）。") from None
+            raise ImageRejected(_l("无法识别为图片（只接受 %(formats)s）。", formats=SHOWN_FORMATS)) from None
         except (OSError, ValueError, SyntaxError, EOFError):
             # Truncated or corrupt files raise any of these from the decoders.
-            raise ImageRejected("图片文件已损坏或不完整。") from None
+            raise ImageRejected(_l("图片文件已损坏或不完整。")) from None
     return CleanImage(encoded, media_type, image.width, image.height, small, small_type)
 
 

@@ -613,6 +613,9 @@ class Report(Base):
     seen_since: Mapped[str] = mapped_column(EncryptedText("reports.seen_since"))
     # Only if the reporter asked to be called back; erasable by the reporter at any time.
     contact: Mapped[str | None] = mapped_column(EncryptedText("reports.contact"))
+    # The language of the pages it was made on (portal.i18n: zh, en, lo, my), so that the office
+    # can find a translator.  In clear: a triage fact like the kind and the county.
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
 
     acceptance_due: Mapped[date | None] = mapped_column(Date, index=True)
     accepted_on: Mapped[date | None] = mapped_column(Date)

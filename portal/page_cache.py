@@ -39,6 +39,7 @@ from sqlalchemy.pool import Pool
 from werkzeug.http import http_date, quote_etag
 
 from portal.extensions import db, limiter
+from portal.i18n import ENVIRON_KEY, offered_language, put_offer
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
 
 CACHE_ENTRIES = 512
@@ -200,13 +201,22 @@ def public_page(view: Callable[..., Any] | None = None, *,
         # The host is part of the key: without PORTAL_BASE_URL (the demo) absolute links are
         # built from the request's Host, and a page made for one Host must not be served to
         # a request for another (a forged Host would otherwise plant its links for everyone).
+        # The language is in the key through the script root (``/en`` …, see portal.i18n):
+        # ``full_path`` is the path after the language prefix.
         key = (cache.build, generation, local_today().isoformat(), request.host_url,
-               request.full_path, also_keyed_by() if also_keyed_by else None)
-        etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+               request.script_root, request.full_path,
+               also_keyed_by() if also_keyed_by else None)
+        # A Chinese page offers another language to a browser that asks for it first
+        # (portal.i18n): the cached body is the same, the offer is put in as it leaves, and the
+        # ETag and Vary follow the offer.  Pages under a language prefix do not vary by it.
+        prefixed = ENVIRON_KEY in request.environ
+        offer = None if prefixed else offered_language()
+        etag = hashlib.sha256(repr((key, offer)).encode()).hexdigest()[:32]
         # Written out rather than through the response's properties (set_etag, vary.add, …),
         # which parse and rebuild each header: a measurable share of a cached page.
         validators = [("ETag", quote_etag(etag)), ("Last-Modified", http_date(changed_at)),
-                      ("Cache-Control", SHARED_CACHE_CONTROL), ("Vary", "Cookie")]
+                      ("Cache-Control", SHARED_CACHE_CONTROL),
+                      ("Vary", "Cookie" if prefixed else "Cookie, Accept-Language")]
         if etag in request.if_none_match:
             return Response(status=304, headers=validators)
         page = cache.get(key)
@@ -219,7 +229,11 @@ def public_page(view: Callable[..., Any] | None = None, *,
             page = (rendered.get_data(), rendered.status_code, rendered.mimetype)
             cache.put(key, page)
         body, status, mimetype = page
-        return Response(body, status=status, mimetype=mimetype, headers=validators)
+        if not prefixed and mimetype == "text/html":
+            body = put_offer(body, offer)
+        response = Response(body, status=status, mimetype=mimetype, headers=validators)
+        response.offer_done = True  # type: ignore[attr-defined]
+        return response
 
     cached.is_public_page = True  # type: ignore[attr-defined]
     return cached

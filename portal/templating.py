@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, request, url_for
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal import kinds
 from portal.county_map import county_map_layout
+from portal.i18n import current_language, format_date, format_datetime, format_yuan, official
 from portal.models import local_date
 from portal.sanitize import safe
-
-
-def format_date(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = local_date(value)
-    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def iso_date(value: date | datetime | None) -> str:
@@ -32,41 +25,66 @@ def iso_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
-def format_datetime(value: datetime | None) -> str:
-    """A moment in Beijing time, to the minute: 2026年9月28日 14:05."""
-    if value is None:
-        return "—"
-    from zoneinfo import ZoneInfo
-
-    local = value.astimezone(ZoneInfo("Asia/Shanghai"))
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def format_yuan(value: Decimal | int | None) -> str:
-    if value is None:
-        return "—"
-    amount = Decimal(value)
-    if amount >= 10_000 and amount % 100 == 0:
-        return f"{amount / 10_000:,.2f}".rstrip("0").rstrip(".") + " 万元"
-    return f"{amount:,.2f}".rstrip("0").rstrip(".") + " 元"
-
-
 def sanitized(html: str | None) -> Markup:
     """Stored rich text (e.g. an accident report) through the one allow-list, never ``|safe``."""
     return safe(html or "")
 
 
+# The published kinds' names, their navigation names and their date labels, keyed by the Chinese
+# (portal.kinds holds the Chinese; a kind whose words are not here shows them marked Chinese).
+TRANSLATED_WORDS = {
+    "权责清单": _l("权责清单"),
+    "行政执法决定": _l("行政执法决定"),
+    "事故调查报告": _l("事故调查报告"),
+    "严重失信主体名单": _l("严重失信主体名单"),
+    "失信名单": _l("失信名单"),
+}
+# The label of each kind's date (portal.fieldspec), keyed by the Chinese label.
+DATE_LABELS = {
+    "公开时间": _l("公开时间"),
+    "决定日期": _l("决定日期"),
+    "事故发生日期": _l("事故发生日期"),
+    "列入日期": _l("列入日期"),
+}
+
+
 def kind_label(kind: str) -> str:
-    """The Chinese name of a published kind (权责清单, 行政处罚决定, …)."""
+    """The name of a published kind (权责清单, 行政处罚决定, …) in the reader's language; a kind
+    without a translation yet keeps its Chinese name, marked as such (``official``)."""
     found = kinds.BY_KEY.get(kind)
-    return found.label if found else kind
+    chinese = found.label if found else kind
+    if current_language() == "zh":
+        return chinese
+    if chinese in TRANSLATED_WORDS:
+        return str(TRANSLATED_WORDS[chinese])
+    return official(chinese)
+
+
+def kind_nav_label(kind: str) -> str:
+    """A kind's (shorter) name in the public navigation, in the reader's language."""
+    found = kinds.BY_KEY.get(kind)
+    chinese = found.nav_label if found else kind
+    if current_language() == "zh":
+        return chinese
+    if chinese in TRANSLATED_WORDS:
+        return str(TRANSLATED_WORDS[chinese])
+    return official(chinese)
+
+
+def date_label(kind: str, chinese: str) -> str:
+    """The label of a kind's date, in the reader's language (``chinese`` until translated)."""
+    if current_language() == "zh":
+        return chinese
+    found = DATE_LABELS.get(chinese)
+    return str(found) if found is not None else official(chinese)
 
 
 def is_current(href: str) -> bool:
     """Whether the nav link ``href`` is the current page or a section above it."""
-    path = request.path
-    if href == "/":
-        return path == "/"
+    path = request.script_root + request.path
+    home = request.script_root + "/"
+    if href == home:
+        return path == home
     return path == href or path.startswith(href.rstrip("/") + "/")
 
 
@@ -85,6 +103,10 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(sanitized, "sanitized")
     app.add_template_global(kind_label)
+    # base.html and the home page: some pages pass a ``kind_label`` of their own.
+    app.add_template_global(kind_label, "kind_name")
+    app.add_template_global(kind_nav_label)
+    app.add_template_global(date_label)
     # The published kinds (portal.kinds): navigation, home page, back office iterate this.
     app.add_template_global(kinds.KINDS, "published_kinds")
     app.add_template_global(is_current)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -27,18 +28,18 @@ class CreditCheckForm(FlaskForm):
         csrf = False
 
     code = StringField(
-        "统一社会信用代码",
-        validators=[Optional(), Length(max=CODE_MAX_CHARS, message="输入过长，统一社会信用代码为 18 位。")],
+        _l("统一社会信用代码"),
+        validators=[Optional(), Length(max=CODE_MAX_CHARS, message=_l("输入过长，统一社会信用代码为 18 位。"))],
         filters=[_clean],
-        description="18 位，字母大小写、全角半角、空格均可。",
+        description=_l("18 位，字母大小写、全角半角、空格均可。"),
     )
     name = StringField(
-        "企业名称",
-        validators=[Optional(), Length(max=NAME_MAX_INPUT_CHARS, message="输入过长。")],
+        _l("企业名称"),
+        validators=[Optional(), Length(max=NAME_MAX_INPUT_CHARS, message=_l("输入过长。"))],
         filters=[_clean],
-        description="输入名称中连续的几个字即可（至少 2 个字）。",
+        description=_l("输入名称中连续的几个字即可（至少 2 个字）。"),
     )
-    page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,6}$")], filters=[_clean])
+    page = StringField(_l("页码"), validators=[Optional(), Regexp(r"^\d{1,6}$")], filters=[_clean])
 
     @property
     def asked(self) -> str | None:
@@ -58,8 +59,8 @@ class CertificateRequestForm(FlaskForm):
     """The button on a result page that issues a certificate (POST, CSRF)."""
 
     code = HiddenField(
-        "统一社会信用代码",
-        validators=[DataRequired(message="缺少统一社会信用代码。"), Length(max=CODE_MAX_CHARS)],
+        _l("统一社会信用代码"),
+        validators=[DataRequired(message=_l("缺少统一社会信用代码。")), Length(max=CODE_MAX_CHARS)],
         filters=[_clean],
     )
 
@@ -71,8 +72,8 @@ class VerifyForm(FlaskForm):
         csrf = False
 
     code = StringField(
-        "证明编号",
-        validators=[Optional(), Length(max=VERIFY_MAX_CHARS, message="输入过长，请只输入证明编号。")],
+        _l("证明编号"),
+        validators=[Optional(), Length(max=VERIFY_MAX_CHARS, message=_l("输入过长，请只输入证明编号。"))],
         filters=[_clean],
-        description="证明右上角的编号，如 XSBN-7KQ2-XM9D；大小写、空格和连字符均可。",
+        description=_l("证明右上角的编号，如 XSBN-7KQ2-XM9D；大小写、空格和连字符均可。"),
     )

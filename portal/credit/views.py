@@ -8,6 +8,7 @@ outside an escaped field).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import (
     Response,
@@ -19,18 +20,19 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from portal.credentials import qr_svg
 from portal.credit import bp, pdf
 from portal.credit.forms import CertificateRequestForm, CreditCheckForm, VerifyForm
 from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
+from portal.i18n import chinese_date, chinese_datetime, current_language, format_date, word
 from portal.models import local_today
 from portal.page_cache import public_page
 from portal.services.enterprises import credit as service
 from portal.services.enterprises import repair
 from portal.services.publication import opendata
-from portal.templating import format_date, format_datetime
 
 
 def _credit_limit() -> str:
@@ -71,7 +73,8 @@ def check():
         except service.NameRejected as error:
             name_error = str(error)
         except service.PageOutOfRange as error:
-            notice = f"没有第 {error.requested} 页，共 {error.last_page} 页，已显示最后一页。"
+            notice = _("没有第 %(requested)s 页，共 %(last)s 页，已显示最后一页。",
+                       requested=error.requested, last=error.last_page)
             hits = service.find_by_name(form.name.data, page=error.last_page)
     failed = bool(code_error or name_error or form.code.errors or form.name.errors)
     return render_template(
@@ -98,12 +101,12 @@ def check():
 def issue_certificate():
     form = CertificateRequestForm()
     if not form.validate():
-        flash("无法出具证明：请重新查询企业后再点击“出具信用记录证明”。", "error")
+        flash(_("无法出具证明：请重新查询企业后再点击“出具信用记录证明”。"), "error")
         return redirect(url_for("credit.check"), 303)
     try:
         certificate = service.issue_certificate(form.code.data)
     except service.CreditCodeRejected as error:
-        flash(f"无法出具证明：{error}", "error")
+        flash(_("无法出具证明：%(reason)s", reason=error), "error")
         return redirect(url_for("credit.check"), 303)
     return redirect(url_for("credit.certificate", number=certificate.number), 303)
 
@@ -125,7 +128,7 @@ def certificate():
         status_labels=service.STATUS_LABELS,
         count_labels=service.COUNT_LABELS,
         url=service.verification_url(cert),
-        qr=qr_svg(service.verification_url(cert), title="扫描二维码核验本证明"),
+        qr=qr_svg(service.verification_url(cert), title=_("扫描二维码核验本证明")),
         expires_on=service.expires_on(cert),
         expired=local_today() > service.expires_on(cert),
         pdf_available=pdf.available(),
@@ -141,10 +144,13 @@ def certificate_pdf():
         cert = service.get_certificate(request.args.get("number") or "")
     except service.CertificateNotFound:
         abort(404)
+    language = current_language()
     body = pdf.render(
         cert,
         url=service.verification_url(cert),
         expires_on=service.expires_on(cert),
+        language=language,
+        labels=pdf_labels(cert) if language != "zh" else None,
     )
     return Response(
         body,
@@ -168,20 +174,21 @@ def verify():
             result = service.verify(form.code.data)
         except service.CodeInputInvalid:
             invalid_input = True
-            problem = "这不是有效的证明编号。编号形如 XSBN-7KQ2-XM9D，请核对后重新输入。"
+            problem = _("这不是有效的证明编号。编号形如 XSBN-7KQ2-XM9D，请核对后重新输入。")
         except service.CertificateNotFound:
             # Well formed but not on record: a typo, or not issued here; not "invalid".
             not_found = True
-            problem = ("未查到该编号的证明。请核对编号是否抄写有误；本平台出具的证明都有记录，"
-                       "如编号无误，该证明不是本平台出具的。")
+            problem = _("未查到该编号的证明。请核对编号是否抄写有误；本平台出具的证明都有记录，"
+                        "如编号无误，该证明不是本平台出具的。")
         except service.CertificateNotGenuine:
-            problem = ("核验未通过：二维码中的核验码已被改动，或不是本平台签发的。"
-                       "该证明不能作为本平台出具的证明使用。")
+            problem = _("核验未通过：二维码中的核验码已被改动，或不是本平台签发的。"
+                        "该证明不能作为本平台出具的证明使用。")
         except service.CertificateExpired as error:
             expired = error
-            problem = (f"该证明已超过核验期限（出具后 {current_app.config['SETTINGS'].credit_certificate_days}"
-                       f" 日，截至 {error.expired_on.year}年{error.expired_on.month}月{error.expired_on.day}日）"
-                       "，不能再作为有效证明。请企业重新查询并出具新的证明。")
+            problem = _("该证明已超过核验期限（出具后 %(days)s 日，截至 %(date)s），"
+                        "不能再作为有效证明。请企业重新查询并出具新的证明。",
+                        days=current_app.config["SETTINGS"].credit_certificate_days,
+                        date=format_date(error.expired_on))
     # After a QR scan the field held the long signed code: show the number it stands for.
     shown = result.certificate if result else expired.certificate if expired else None
     if shown is not None:
@@ -221,12 +228,33 @@ def feed():
     return Response(body, mimetype="application/atom+xml")
 
 
-# Snapshots keep dates as ISO text (JSON); these show them like the ``cn_date`` filters do.
+# Snapshots keep dates as ISO text (JSON); these show them in Chinese, as the certificate (an
+# official Chinese text) says them in every language.
 @bp.app_template_filter("cn_date_text")
 def cn_date_text(value: str | None) -> str:
-    return format_date(date.fromisoformat(value)) if value else "—"
+    return chinese_date(date.fromisoformat(value)) if value else "—"
 
 
 @bp.app_template_filter("cn_datetime_text")
 def cn_datetime_text(value: str | None) -> str:
-    return format_datetime(datetime.fromisoformat(value)) if value else "—"
+    return chinese_datetime(datetime.fromisoformat(value)) if value else "—"
+
+
+def pdf_labels(cert: Any) -> dict[str, str]:
+    """The certificate PDF's labels in the reader's language (portal.credit.pdf)."""
+    status = cert.snapshot.get("status", "")
+    labels = {
+        "title": _("企业安全生产信用记录查询证明"),
+        "number": _("证明编号"),
+        "issued": _("出具时间") + _("（北京时间）"),
+        "name": _("企业名称"),
+        "uscc": _("统一社会信用代码"),
+        "status": _("状态") + ": " + word("status", status, ""),
+        "restrictions": _("公示期内的限制") + ": " + ", ".join(
+            word("restriction", r, r) for r in cert.snapshot.get("restrictions", [])),
+        "last_changed": _("记录最后更新"),
+        "check": _("正式文本为中文。"),
+    }
+    for key in ("past_listings", "removals", "decisions", "accidents"):
+        labels[f"count_{key}"] = word("count", key, "")
+    return labels

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -20,7 +23,7 @@ class CreditCodeInvalid(ValueError):
 class CheckCharacterMismatch(CreditCodeInvalid):
     """Well formed, but the 18th character does not match the first 17 (校验码不符)."""
 
-    def __init__(self, message: str, *, code: str, expected: str) -> None:
+    def __init__(self, message: Any, *, code: str, expected: str) -> None:
         super().__init__(message)
         self.code = code
         self.expected = expected
@@ -53,21 +56,24 @@ def parse(raw: str) -> CreditCode:
     """Return the normalised code or raise ``CreditCodeInvalid`` naming what is wrong."""
     code = normalize(raw)
     if not code:
-        raise CreditCodeInvalid("请输入统一社会信用代码。")
+        raise CreditCodeInvalid(_l("请输入统一社会信用代码。"))
     if len(code) != LENGTH:
-        raise CreditCodeInvalid(f"统一社会信用代码应为 18 位，您输入了 {len(code)} 位。")
+        raise CreditCodeInvalid(_l("统一社会信用代码应为 18 位，您输入了 %(n)s 位。", n=len(code)))
     for pos, ch in enumerate(code, start=1):
         if ch not in VALUE:
-            hint = f"（是否应为“{LOOKALIKES[ch]}”？）" if ch in LOOKALIKES else ""
-            raise CreditCodeInvalid(
-                f"第 {pos} 位“{ch}”不是统一社会信用代码可用的字符{hint}。"
-                "代码只含数字和除 I、O、Z、S、V 以外的大写字母。"
-            )
+            if ch in LOOKALIKES:
+                raise CreditCodeInvalid(_l(
+                    "第 %(pos)s 位“%(ch)s”不是统一社会信用代码可用的字符（是否应为“%(like)s”？）。"
+                    "代码只含数字和除 I、O、Z、S、V 以外的大写字母。",
+                    pos=pos, ch=ch, like=LOOKALIKES[ch]))
+            raise CreditCodeInvalid(_l(
+                "第 %(pos)s 位“%(ch)s”不是统一社会信用代码可用的字符。"
+                "代码只含数字和除 I、O、Z、S、V 以外的大写字母。", pos=pos, ch=ch))
     expected = check_character(code[:17])
     if code[17] != expected:
         raise CheckCharacterMismatch(
-            f"校验位不符：按前 17 位计算，第 18 位应为“{expected}”，您输入的是“{code[17]}”。"
-            "请核对是否有一位输错或两位颠倒。",
+            _l("校验位不符：按前 17 位计算，第 18 位应为“%(expected)s”，您输入的是“%(got)s”。"
+               "请核对是否有一位输错或两位颠倒。", expected=expected, got=code[17]),
             code=code,
             expected=expected,
         )

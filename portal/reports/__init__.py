@@ -20,6 +20,7 @@ import re
 from typing import IO, Any
 
 from flask import Blueprint, current_app, g, render_template, request
+from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_qualified_name
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -110,10 +111,10 @@ def _too_large(error: Exception):
     return render_template(
         "errors/error.html",
         code=413,
-        title="提交的内容过大",
-        message=(f"每张照片不超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，最多 "
-                 f"{MAX_PHOTOS_PER_REQUEST} 张。这次提交没有被保存，请返回上一页，"
-                 "减少或缩小照片后再提交。"),
+        title=_("提交的内容过大"),
+        message=_("每张照片不超过 %(mb)s MB，最多 %(n)s 张。这次提交没有被保存，请返回上一页，"
+                  "减少或缩小照片后再提交。", mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+                  n=MAX_PHOTOS_PER_REQUEST),
     ), 413
 
 
@@ -135,7 +136,8 @@ def client_key() -> str:
 # for itself (stylesheets, the icon) are not logged at all: their lines, right after a report
 # page's, would date the visit all the same (portal/static_files.py).
 _COLOUR = r"^(?:\x1b\[[0-9;]*m)*[A-Z]+ "
-_REPORT_REQUEST = re.compile(_COLOUR + r"/report(?:[/?\s]|$)")
+# The report pages in every language: /report, /en/report, /lo/report, /my/report (portal.i18n).
+_REPORT_REQUEST = re.compile(_COLOUR + r"/(?:(?:en|lo|my)/)?report(?:[/?\s]|$)")
 _UNLOGGED_REQUEST = re.compile(_COLOUR + r"/(?:static/|favicon\.ico(?:[?\s]|$))")
 
 

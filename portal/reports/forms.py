@@ -1,9 +1,11 @@
-"""Forms of the report pages: server-side checks with messages in Chinese; CSRF on."""
+"""Forms of the report pages: server-side checks with messages in the reader's language; CSRF on."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import (
@@ -23,6 +25,7 @@ from portal import images
 from portal.domain.catalog import COUNTIES
 from portal.domain.credit_code import CreditCodeInvalid
 from portal.domain.credit_code import parse as parse_credit_code
+from portal.i18n import REPORTER_WORDS, county_label, current_language
 from portal.models import REPORT_KINDS
 from portal.receipts import MAX_INPUT_CHARS
 from portal.services.reporting import reports as service
@@ -30,12 +33,12 @@ from portal.services.reporting.reward_claims import PAYMENT_DETAILS_MAX
 
 # One sentence each on what counts (安全生产领域举报奖励办法 and DOMAIN.md §3).
 KIND_HINTS = {
-    "hazard": "可能导致群死群伤或重大损失、必须立即整治的危险状况，例如矿山超层越界开采、"
-              "危险化学品违规储存、在建工程脚手架或支护严重缺陷。",
-    "violation": "生产经营单位违反安全生产法律法规的行为，包括无证或证照过期仍在生产、"
-                 "被责令停产后擅自生产、关闭安全设施、特种作业人员无证上岗等。",
-    "concealed_accident": "发生生产安全事故后不报告、少报伤亡人数或者编造事故经过、"
-                          "伪造现场的行为。",
+    "hazard": _l("可能导致群死群伤或重大损失、必须立即整治的危险状况，例如矿山超层越界开采、"
+                 "危险化学品违规储存、在建工程脚手架或支护严重缺陷。"),
+    "violation": _l("生产经营单位违反安全生产法律法规的行为，包括无证或证照过期仍在生产、"
+                    "被责令停产后擅自生产、关闭安全设施、特种作业人员无证上岗等。"),
+    "concealed_accident": _l("发生生产安全事故后不报告、少报伤亡人数或者编造事故经过、"
+                             "伪造现场的行为。"),
 }
 
 
@@ -48,11 +51,17 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+REPORT_KIND_LABELS = REPORTER_WORDS["kind"]
+
+
 class ReportPageForm(FlaskForm):
     class Meta:
         locales = ["zh"]
 
         def get_translations(self, form: Any) -> Any:
+            # WTForms' own messages (a tampered choice) in the reader's language where WTForms
+            # has it, English for Lao and Burmese (it has neither).
+            self.locales = ["zh"] if current_language() == "zh" else ["en"]
             return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
 
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
@@ -60,14 +69,21 @@ class ReportPageForm(FlaskForm):
             return unbound_field.bind(form=form, filters=filters, **options)
 
 
-def required(what: str) -> DataRequired:
-    return DataRequired(message=f"请填写{what}。")
+def required(message: Any) -> DataRequired:
+    """A required field, with its message (a lazy string: said in the reader's language)."""
+    return DataRequired(message=message)
+
+
+def at_most(limit: int) -> Length:
+    """A length limit in characters (Python's ``len``: a Lao or Burmese combining mark counts as
+    one, like a Chinese character), said in the reader's language."""
+    return Length(max=limit, message=_l("最多 %(max)s 字。", max=limit))
 
 
 # Said when the process is decoding as many photos as it may: the text the person typed is on
 # the page again, but a file input cannot be filled in by the server.
-DECODER_BUSY = ("服务器正忙，请稍后再试：这次选择的照片没有保存，请稍等片刻后重新选择照片再提交。"
-                "您填写的文字已保留在本页。")
+DECODER_BUSY = _l("服务器正忙，请稍后再试：这次选择的照片没有保存，请稍等片刻后重新选择照片再提交。"
+                  "您填写的文字已保留在本页。")
 
 
 class PhotoUploads:
@@ -79,7 +95,7 @@ class PhotoUploads:
     photos: MultipleFileField
     max_new_photos: int = service.MAX_PHOTOS
     # Said instead of the per-reply limit once the report has no room left.
-    no_room_message: str = f"已有 {service.MAX_PHOTOS} 张照片，不能再添加。"
+    no_room_message: Any = _l("已有 %(n)s 张照片，不能再添加。", n=service.MAX_PHOTOS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,8 +113,9 @@ class PhotoUploads:
         files = self.chosen_files()
         if len(files) > self.max_new_photos:
             raise ValidationError(
-                f"最多还能上传 {self.max_new_photos} 张照片，您选择了 {len(files)} 张。"
-                if self.max_new_photos else self.no_room_message
+                _("最多还能上传 %(left)s 张照片，您选择了 %(chosen)s 张。",
+                  left=self.max_new_photos, chosen=len(files))
+                if self.max_new_photos else str(self.no_room_message)
             )
         problems = []
         for number, upload in enumerate(files, start=1):
@@ -107,67 +124,72 @@ class PhotoUploads:
                 data = upload.stream.read(images.MAX_UPLOAD_BYTES + 1)
                 self.clean_images.append(images.clean(data))
             except images.ImageRejected as exc:
-                problems.append(f"第 {number} 张照片（{upload.filename[:60]}）：{exc}")
+                problems.append(_("第 %(number)s 张照片（%(name)s）：%(problem)s", number=number,
+                                  name=upload.filename[:60], problem=exc))
             except images.DecoderBusy:
                 self.busy = True
                 self.clean_images = []
-                raise ValidationError(DECODER_BUSY) from None
+                raise ValidationError(str(DECODER_BUSY)) from None
         if problems:
             self.clean_images = []
-            raise ValidationError("；".join(problems) + " 这次选择的照片都未保存，请重新选择。")
+            raise ValidationError(_("%(problems)s 这次选择的照片都未保存，请重新选择。",
+                                    problems=_("；").join(problems)))
 
 
 class ReportForm(PhotoUploads, ReportPageForm):
     kind = RadioField(
-        "举报类别",
-        choices=[SelectChoice(value, label) for value, label in REPORT_KINDS.items()],
-        validators=[InputRequired(message="请选择举报类别。")],
+        _l("举报类别"),
+        choices=[SelectChoice(value, REPORT_KIND_LABELS.get(value, label))
+                 for value, label in REPORT_KINDS.items()],
+        validators=[InputRequired(message=_l("请选择举报类别。"))],
     )
     enterprise_name = StringField(
-        "被举报单位名称",
-        validators=[required("被举报单位名称"), Length(max=service.NAME_MAX)],
-        description="企业或单位的名称，不清楚全称可写常用名称或招牌上的字。",
+        _l("被举报单位名称"),
+        validators=[required(_l("请填写被举报单位名称。")), at_most(service.NAME_MAX)],
+        description=_l("企业或单位的名称，不清楚全称可写常用名称或招牌上的字。"),
     )
     uscc = StringField(
-        "统一社会信用代码（选填）",
-        validators=[Optional(), Length(max=40)],
-        description="18 位，见营业执照；不知道可以不填。",
+        _l("统一社会信用代码（选填）"),
+        validators=[Optional(), at_most(40)],
+        description=_l("18 位，见营业执照；不知道可以不填。"),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     county = SelectField(
-        "所在县（市、区）",
-        choices=[SelectChoice("", "请选择"), *(SelectChoice(c, c) for c in COUNTIES)],
-        validators=[InputRequired(message="请选择县（市、区）。")],
+        _l("所在县（市、区）"),
+        choices=[SelectChoice("", _l("请选择")),
+                 *(SelectChoice(c, county_label(c), render_kw={"lang": "zh-CN"})
+                   for c in COUNTIES)],
+        validators=[InputRequired(message=_l("请选择县（市、区）。"))],
         validate_choice=True,
     )
     place = StringField(
-        "具体地点",
-        validators=[required("具体地点"), Length(max=service.PLACE_MAX)],
-        description="乡镇、村寨、道路或厂区内的位置，便于核查人员找到。",
+        _l("具体地点"),
+        validators=[required(_l("请填写具体地点。")), at_most(service.PLACE_MAX)],
+        description=_l("乡镇、村寨、道路或厂区内的位置，便于核查人员找到。"),
     )
     description = TextAreaField(
-        "看到了什么",
-        validators=[required("看到的情况"), Length(max=service.DESCRIPTION_MAX)],
-        description=f"写清楚存在什么问题、在哪里、涉及多少人或设备（最多 {service.DESCRIPTION_MAX} 字）。"
-                    "请不要写与问题无关的个人信息。",
+        _l("看到了什么"),
+        validators=[required(_l("请填写看到的情况。")), at_most(service.DESCRIPTION_MAX)],
+        description=_l("写清楚存在什么问题、在哪里、涉及多少人或设备（最多 %(max)s 字）。"
+                       "请不要写与问题无关的个人信息。", max=service.DESCRIPTION_MAX),
     )
     seen_since = StringField(
-        "从什么时候开始",
-        validators=[required("开始的时间"), Length(max=service.SEEN_SINCE_MAX)],
-        description="例如：2026年10月起；上周三夜里；一直存在。",
+        _l("从什么时候开始"),
+        validators=[required(_l("请填写开始的时间。")), at_most(service.SEEN_SINCE_MAX)],
+        description=_l("例如：2026年10月起；上周三夜里；一直存在。"),
     )
     photos = MultipleFileField(
-        "照片（选填）",
-        description=(f"最多 {service.MAX_PHOTOS} 张，每张不超过 "
-                     f"{images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB；JPEG、PNG、WebP 或 iPhone 的 HEIC。"
-                     "照片会重新生成，拍摄地点、时间和手机型号等信息都会被去掉。"),
+        _l("照片（选填）"),
+        description=_l("最多 %(n)s 张，每张不超过 %(mb)s MB；JPEG、PNG、WebP 或 iPhone 的 HEIC。"
+                       "照片会重新生成，拍摄地点、时间和手机型号等信息都会被去掉。",
+                       n=service.MAX_PHOTOS, mb=images.MAX_UPLOAD_BYTES // (1024 * 1024)),
         render_kw={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"},
     )
-    callback = BooleanField("请回电：我愿意留下联系方式，便于核查人员联系我")
+    callback = BooleanField(_l("请回电：我愿意留下联系方式，便于核查人员联系我"))
     contact = StringField(
-        "联系方式",
-        validators=[Length(max=service.CONTACT_MAX)],
-        description="只在勾选“请回电”时需要；加密保存，只有承办人员可见，您可以随时删除。",
+        _l("联系方式"),
+        validators=[at_most(service.CONTACT_MAX)],
+        description=_l("只在勾选“请回电”时需要；加密保存，只有承办人员可见，您可以随时删除。"),
         render_kw={"autocomplete": "off"},
     )
     # Honeypot: a bot that fills every field fills it; people never meet it.  It is hidden by the
@@ -175,7 +197,7 @@ class ReportForm(PhotoUploads, ReportPageForm):
     # readers (aria-hidden) and from the keyboard (tabindex -1), and its name and label contain
     # nothing that browsers or password managers autofill (``website``/网址 could be filled from
     # a contact card's homepage).  See ``reports.views.new`` for what a filled one does.
-    extra_comment = StringField("此栏请留空", render_kw={"autocomplete": "off", "tabindex": "-1"})
+    extra_comment = StringField(_l("此栏请留空"), render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate_uscc(self, field: StringField) -> None:
         if field.data:
@@ -186,7 +208,7 @@ class ReportForm(PhotoUploads, ReportPageForm):
 
     def validate_contact(self, field: StringField) -> None:
         if self.callback.data and not field.data:
-            raise ValidationError("勾选了“请回电”，请填写联系方式；不希望被联系请取消勾选。")
+            raise ValidationError(_("勾选了“请回电”，请填写联系方式；不希望被联系请取消勾选。"))
 
     def values(self) -> dict[str, Any]:
         """What the reporter typed, for the draft (contact only with 请回电)."""
@@ -199,9 +221,9 @@ class ReportForm(PhotoUploads, ReportPageForm):
 
 class CodeForm(ReportPageForm):
     code = StringField(
-        "回执码",
-        validators=[required("回执码"), Length(max=MAX_INPUT_CHARS)],
-        description="提交举报时得到的 28 位回执码（字母和数字，不区分大小写，可带或不带短横线）。",
+        _l("回执码"),
+        validators=[required(_l("请填写回执码。")), at_most(MAX_INPUT_CHARS)],
+        description=_l("提交举报时得到的 28 位回执码（字母和数字，不区分大小写，可带或不带短横线）。"),
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
 
@@ -214,31 +236,31 @@ class CaseForm(ReportPageForm):
 
 class ReplyForm(PhotoUploads, CaseForm):
     body = TextAreaField(
-        "补充说明或回复承办人员",
-        validators=[required("要补充的内容"), Length(max=service.MESSAGE_MAX)],
+        _l("补充说明或回复承办人员"),
+        validators=[required(_l("请填写要补充的内容。")), at_most(service.MESSAGE_MAX)],
     )
     photos = MultipleFileField(
-        "添加照片（选填）",
-        description=f"每次最多 {service.MAX_PHOTOS} 张，每张不超过 "
-                    f"{images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB；"
-                    f"每份举报连同补充最多 {service.MAX_PHOTOS_PER_REPORT} 张。",
+        _l("添加照片（选填）"),
+        description=_l("每次最多 %(n)s 张，每张不超过 %(mb)s MB；每份举报连同补充最多 %(total)s 张。",
+                       n=service.MAX_PHOTOS, mb=images.MAX_UPLOAD_BYTES // (1024 * 1024),
+                       total=service.MAX_PHOTOS_PER_REPORT),
         render_kw={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"},
     )
 
 
 class ReopenForm(CaseForm):
     reason = TextAreaField(
-        "仍未整改的情况",
-        validators=[required("仍未整改的情况"), Length(max=service.MESSAGE_MAX)],
-        description="例如：设备仍在使用、停工后又恢复生产、隐患只是被遮挡。",
+        _l("仍未整改的情况"),
+        validators=[required(_l("请填写仍未整改的情况。")), at_most(service.MESSAGE_MAX)],
+        description=_l("例如：设备仍在使用、停工后又恢复生产、隐患只是被遮挡。"),
     )
 
 
 class TransferClaimForm(CaseForm):
     payment_details = TextAreaField(
-        "收款信息",
-        validators=[required("收款信息"), Length(max=PAYMENT_DETAILS_MAX)],
-        description="开户银行、户名和账号。加密保存，只用于发放奖励，您可以随时删除。",
+        _l("收款信息"),
+        validators=[required(_l("请填写收款信息。")), at_most(PAYMENT_DETAILS_MAX)],
+        description=_l("开户银行、户名和账号。加密保存，只用于发放奖励，您可以随时删除。"),
     )
 
 
@@ -255,6 +277,6 @@ class SlipCopyForm(CaseForm):
 
 class EraseForm(CaseForm):
     confirm = BooleanField(
-        "我确认删除联系方式和收款信息（尚未发放的奖励需要重新申领）",
-        validators=[DataRequired(message="请勾选确认。")],
+        _l("我确认删除联系方式和收款信息（尚未发放的奖励需要重新申领）"),
+        validators=[DataRequired(message=_l("请勾选确认。"))],
     )

@@ -25,6 +25,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal import receipts
 from portal.daily_limits import per_beijing_day
@@ -34,6 +36,7 @@ from portal.domain.catalog import (
     REPORT_VERIFICATION_DAYS,
 )
 from portal.extensions import limiter
+from portal.i18n import current_language, word
 from portal.models import REPORT_KINDS, Report, ReportDraft, ReportPhoto, local_today
 from portal.reports import bp, client_key
 from portal.reports.forms import (
@@ -57,11 +60,11 @@ DRAFT_KEY = "report_draft"
 # Every answer to a submitted receipt code takes at least this long (tests may lower it
 # through the app config key of the same name).
 FOLLOWUP_MIN_SECONDS = 0.5
-WRONG_CODE = "回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。"
-NOT_STORED = ("举报没有保存成功：系统出现故障，您的举报未被记录，也没有生成回执码。"
-              "您填写的内容仍保留在本页，请稍后再点“提交举报”；也可拨打 12350 举报。")
-HONEYPOT_MESSAGE = "举报还没有提交：请核对所填内容，确认无误后再点“下一步”。"
-HONEYPOT_PHOTOS = "照片没有保存，请重新选择照片。"
+WRONG_CODE = _l("回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。")
+NOT_STORED = _l("举报没有保存成功：系统出现故障，您的举报未被记录，也没有生成回执码。"
+                "您填写的内容仍保留在本页，请稍后再点“提交举报”；也可拨打 12350 举报。")
+HONEYPOT_MESSAGE = _l("举报还没有提交：请核对所填内容，确认无误后再点“下一步”。")
+HONEYPOT_PHOTOS = _l("照片没有保存，请重新选择照片。")
 FIELD_ORDER = ["kind", "enterprise_name", "uscc", "county", "place", "description", "seen_since",
                "photos", "callback", "contact"]
 
@@ -214,7 +217,7 @@ def _honeypot_filled(form: ReportForm, kept: list[ReportPhoto]):
     through; a robot that fills every field fills it again and stays here."""
     form.validate()  # name any other problem now, so that a person fixes everything at once
     form.extra_comment.data = ""
-    message = HONEYPOT_MESSAGE + (HONEYPOT_PHOTOS if form.photos_chosen() else "")
+    message = str(HONEYPOT_MESSAGE) + (str(HONEYPOT_PHOTOS) if form.photos_chosen() else "")
     return _form_page(form, kept, message=message), 400
 
 
@@ -250,12 +253,12 @@ def case_photo(token: str):
 def check():
     draft = _current_draft()
     if draft is None:
-        flash("没有待提交的举报：可能已经提交，或超过一天未提交已被清除。请重新填写。", "error")
+        flash(_("没有待提交的举报：可能已经提交，或超过一天未提交已被清除。请重新填写。"), "error")
         return redirect(url_for("reports.new"), code=303)
     try:
         fields = _check_fields(draft)
     except service.ReportInvalid:
-        flash("举报内容还不完整，请补充后再检查。", "error")
+        flash(_("举报内容还不完整，请补充后再检查。"), "error")
         return redirect(url_for("reports.new"), code=303)
     return _check_page(fields, service.draft_photos(draft))
 
@@ -279,7 +282,7 @@ def _check_fields(draft: ReportDraft) -> dict[str, Any]:
 def _check_page(fields: dict[str, Any], photos: list[ReportPhoto] | list[_PhotoShown],
                 error: str | None = None):
     return render_template(
-        "reports/check.html", fields=fields, photos=photos, kind_label=REPORT_KINDS[fields["kind"]],
+        "reports/check.html", fields=fields, photos=photos, kind_label=word("kind", fields["kind"], REPORT_KINDS[fields["kind"]]),
         error=error,
     )
 
@@ -289,23 +292,23 @@ def _check_page(fields: dict[str, Any], photos: list[ReportPhoto] | list[_PhotoS
 def send():
     draft = _current_draft()
     if draft is None:
-        flash("这份举报已经提交过，或超过一天未提交已被清除；没有重复提交。", "error")
+        flash(_("这份举报已经提交过，或超过一天未提交已被清除；没有重复提交。"), "error")
         return redirect(url_for("reports.new"), code=303)
     try:
         fields = _check_fields(draft)
         photos = [_PhotoShown(p.id, p.width, p.height) for p in service.draft_photos(draft)]
-        report, code = service.submit_draft(draft)
+        report, code = service.submit_draft(draft, language=current_language())
     except service.DraftNotFound:
         session.pop(DRAFT_KEY, None)
-        flash("这份举报已经提交过，没有重复提交。", "error")
+        flash(_("这份举报已经提交过，没有重复提交。"), "error")
         return redirect(url_for("reports.new"), code=303)
     except service.ReportInvalid:
-        flash("举报内容还不完整，请补充后再提交。", "error")
+        flash(_("举报内容还不完整，请补充后再提交。"), "error")
         return redirect(url_for("reports.new"), code=303)
     except service.ReportNotStored:
         # The draft is kept (the transaction was rolled back); nothing is read again here,
         # so the reporter gets this page even while the database is unreachable.
-        return _check_page(fields, photos, error=NOT_STORED), 503
+        return _check_page(fields, photos, error=str(NOT_STORED)), 503
     session.pop(DRAFT_KEY, None)
     # The code is on this page and in its download form, and nowhere else.
     return render_template(
@@ -322,7 +325,7 @@ def discard():
     if draft is not None:
         service.discard_draft(draft)
     session.pop(DRAFT_KEY, None)
-    flash("已放弃这份举报，填写的内容和照片已删除。", "info")
+    flash(_("已放弃这份举报，填写的内容和照片已删除。"), "info")
     return redirect(url_for("reports.new"), code=303)
 
 
@@ -352,7 +355,7 @@ def receipt_download():
 def _wrong_code(form: CodeForm | None = None):
     form = form if form is not None else CodeForm(formdata=None)
     form.code.data = ""
-    return render_template("reports/followup.html", form=form, wrong=WRONG_CODE), 400
+    return render_template("reports/followup.html", form=form, wrong=str(WRONG_CODE)), 400
 
 
 @bp.route("/followup", methods=["GET", "POST"])
@@ -441,11 +444,11 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
     if isinstance(form, PhotoUploads):
         # Decode no more photos than the report still has room for (MAX_PHOTOS_PER_REPORT).
         form.max_new_photos = min(service.MAX_PHOTOS, service.photos_left(report))
-        form.no_room_message = (f"这份举报已有 {service.MAX_PHOTOS_PER_REPORT} 张照片，"
-                                "不能再添加；可以只发送文字。")
+        form.no_room_message = _("这份举报已有 %(max)s 张照片，不能再添加；可以只发送文字。",
+                                 max=service.MAX_PHOTOS_PER_REPORT)
     if not form.validate():
         if getattr(form, "busy", False):
-            return (*_case_page(report, raw_code, forms={prefix: form}, error=DECODER_BUSY,
+            return (*_case_page(report, raw_code, forms={prefix: form}, error=str(DECODER_BUSY),
                                 status=503), BUSY_RETRY_AFTER)
         return _case_page(report, raw_code, forms={prefix: form}, status=400)
     try:
@@ -471,7 +474,7 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
 def reply():
     def perform(report: Report, form: ReplyForm) -> str:
         service.add_reply(report, form.body.data, form.clean_images)
-        return "您的补充已发送给承办人员。"
+        return _("您的补充已发送给承办人员。")
 
     return _case_action(ReplyForm, "reply", perform)
 
@@ -482,7 +485,7 @@ def reply():
 def reopen():
     def perform(report: Report, form: ReopenForm) -> str:
         service.reopen(report, form.reason.data)
-        return "已反映仍未整改，承办人员将重新处理。"
+        return _("已反映仍未整改，承办人员将重新处理。")
 
     return _case_action(ReopenForm, "reopen", perform)
 
@@ -493,9 +496,9 @@ def reopen():
 def claim_transfer():
     def perform(report: Report, form: TransferClaimForm) -> str:
         if report.reward is None:
-            raise reward_claims.ClaimRefused("此举报没有可申领的奖励。")
+            raise reward_claims.ClaimRefused(_("此举报没有可申领的奖励。"))
         reward_claims.claim_by_transfer(report.reward, form.payment_details.data)
-        return "已申领奖励，将转账到您填写的账户。"
+        return _("已申领奖励，将转账到您填写的账户。")
 
     return _case_action(TransferClaimForm, "transfer", perform)
 
@@ -506,9 +509,9 @@ def claim_transfer():
 def claim_slip():
     def perform(report: Report, form: SlipClaimForm) -> tuple[str, str]:
         if report.reward is None:
-            raise reward_claims.ClaimRefused("此举报没有可申领的奖励。")
+            raise reward_claims.ClaimRefused(_("此举报没有可申领的奖励。"))
         slip = reward_claims.issue_claim_slip(report.reward)
-        return "已生成领奖凭证。", slip
+        return _("已生成领奖凭证。"), slip
 
     return _case_action(SlipClaimForm, "slip", perform)
 
@@ -526,7 +529,7 @@ def _slip_copy() -> tuple[Report | None, str, Any]:
             if reward is not None and form.validate() else None)
     if slip is None:
         return None, "", _case_page(report, form.code.data, status=400,
-                                    error="这张领奖凭证已作废或有误，请重新生成领奖凭证。")
+                                    error=_("这张领奖凭证已作废或有误，请重新生成领奖凭证。"))
     return report, slip, None
 
 
@@ -561,6 +564,6 @@ def claim_slip_print():
 def erase():
     def perform(report: Report, form: EraseForm) -> str:
         reward_claims.erase_personal_details(report)
-        return "已删除您的联系方式和收款信息。"
+        return _("已删除您的联系方式和收款信息。")
 
     return _case_action(EraseForm, "erase", perform)

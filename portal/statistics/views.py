@@ -20,6 +20,7 @@ from flask import (
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from portal import i18n
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
     POWER_CHANGE_PUBLISH_WORKING_DAYS,
@@ -143,7 +144,7 @@ def compliance():
 # --- robots and sitemap -------------------------------------------------------------------------
 
 # Never crawled: the back office and the anonymous report pages.
-ROBOTS_DISALLOW = ("/staff/", "/report")
+ROBOTS_DISALLOW = ("/staff/", "/report", "/en/report", "/lo/report", "/my/report")
 
 
 @bp.get("/robots.txt")
@@ -170,11 +171,20 @@ def _served_pages() -> tuple[str, ...]:
 
 def _urlset(entries: Iterator[sitemap_service.Entry]) -> Iterator[str]:
     root = request.url_root.rstrip("/")
+    translated = i18n.translated_path_matcher()
     yield '<?xml version="1.0" encoding="UTF-8"?>\n'
-    yield '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    yield ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+           'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n')
     for entry in entries:
         lastmod = f"<lastmod>{entry.lastmod.isoformat()}</lastmod>" if entry.lastmod else ""
-        yield f"<url><loc>{escape(root + entry.path)}</loc>{lastmod}</url>\n"
+        # A page served in every language lists its versions (hreflang), the root as default.
+        alternates = "".join(
+            f'<xhtml:link rel="alternate" hreflang="{hreflang}" '
+            f'href="{escape(root + i18n.language_url(code, entry.path))}"/>'
+            for code, (_name, _lang, hreflang) in i18n.LANGUAGES.items()
+        ) + (f'<xhtml:link rel="alternate" hreflang="x-default" '
+             f'href="{escape(root + entry.path)}"/>') if translated(entry.path) else ""
+        yield f"<url><loc>{escape(root + entry.path)}</loc>{lastmod}{alternates}</url>\n"
     yield "</urlset>\n"
 
 

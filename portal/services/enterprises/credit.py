@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
@@ -293,8 +294,9 @@ def check_code(raw: str, today: date | None = None) -> CreditRecord:
         code = credit_code.parse(raw).value
     except credit_code.CheckCharacterMismatch as error:
         raise CreditCodeRejected(
-            f"校验码不符：按前 17 位计算，第 18 位应为“{error.expected}”，"
-            f"您输入的是“{error.code[17]}”。请核对是否有一位输错或两位颠倒。",
+            _l("校验码不符：按前 17 位计算，第 18 位应为“%(expected)s”，"
+               "您输入的是“%(got)s”。请核对是否有一位输错或两位颠倒。",
+               expected=error.expected, got=error.code[17]),
             suggestions(raw),
         ) from None
     except credit_code.CreditCodeInvalid as error:
@@ -383,9 +385,9 @@ def find_by_name(raw: str, *, page: int = 1, per_page: int | None = None) -> Nam
     """
     query = normalize_name(raw)
     if len(query) < NAME_MIN_CHARS:
-        raise NameRejected(f"请至少输入企业名称中的 {NAME_MIN_CHARS} 个字。")
+        raise NameRejected(_l("请至少输入企业名称中的 %(n)s 个字。", n=NAME_MIN_CHARS))
     if len(query) > NAME_MAX_CHARS:
-        raise NameRejected(f"企业名称最多 {NAME_MAX_CHARS} 个字。")
+        raise NameRejected(_l("企业名称最多 %(n)s 个字。", n=NAME_MAX_CHARS))
     per_page = per_page or current_app.config["SETTINGS"].page_size
     on_record = union_all(*_codes_on_record()).subquery()
     matching = (

@@ -158,12 +158,15 @@ class CaseLine:
     received_on: date
     handler_id: int | None
     purged: bool
+    # The language of the pages the report was made on (portal.i18n): the office finds a
+    # translator by it.
+    language: str = "zh"
 
     @classmethod
     def of(cls, report: Report) -> CaseLine:
         return cls(report.id, report.number, report.kind, report.kind_label, report.county,
                    report.status, report.status_label, report.received_on, report.handler_id,
-                   report.purged_on is not None)
+                   report.purged_on is not None, report.language or "zh")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -73,7 +74,7 @@ class ReportInvalid(ReportError):
     """Fields missing or out of range (the form checks first; this guards other callers)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("；".join(errors.values()))
+        super().__init__("；".join(str(message) for message in errors.values()))
         self.errors = errors
 
 
@@ -143,16 +144,16 @@ def clean_fields(values: Mapping[str, Any]) -> dict[str, str | None]:
         fields[name] = str(value).replace("\x00", "").strip() if value is not None else ""
     errors: dict[str, str] = {}
     if fields["kind"] not in REPORT_KINDS:
-        errors["kind"] = "请选择举报类别。"
+        errors["kind"] = _l("请选择举报类别。")
     if fields["county"] not in COUNTIES:
-        errors["county"] = "请选择县（市、区）。"
+        errors["county"] = _l("请选择县（市、区）。")
     limits = {"enterprise_name": NAME_MAX, "place": PLACE_MAX, "description": DESCRIPTION_MAX,
               "seen_since": SEEN_SINCE_MAX}
     for name, limit in limits.items():
         if not fields[name]:
-            errors[name] = "必填。"
+            errors[name] = _l("必填。")
         elif len(fields[name] or "") > limit:
-            errors[name] = f"最多 {limit} 个字。"
+            errors[name] = _l("最多 %(max)s 字。", max=limit)
     if fields["uscc"]:
         try:
             fields["uscc"] = credit_code.parse(fields["uscc"] or "").value
@@ -163,7 +164,7 @@ def clean_fields(values: Mapping[str, Any]) -> dict[str, str | None]:
     if not fields["contact"]:
         fields["contact"] = None
     elif len(fields["contact"] or "") > CONTACT_MAX:
-        errors["contact"] = f"最多 {CONTACT_MAX} 个字。"
+        errors["contact"] = _l("最多 %(max)s 字。", max=CONTACT_MAX)
     if errors:
         raise ReportInvalid(errors)
     return fields
@@ -229,7 +230,8 @@ def save_draft(
     new = list(photos)
     if len(kept) + len(new) > MAX_PHOTOS:
         db.session.rollback()
-        raise TooManyPhotos(f"最多 {MAX_PHOTOS} 张照片，已有 {len(kept)} 张。")
+        raise TooManyPhotos(_l("最多 %(max)s 张照片，已有 %(kept)s 张。", max=MAX_PHOTOS,
+                                  kept=len(kept)))
     for image in new:
         db.session.add(_photo(image, draft_id=draft.id))
     typed = {name: str(values.get(name) or "") for name in FIELDS}
@@ -265,6 +267,7 @@ def submit(
     *,
     draft: ReportDraft | None = None,
     today: date | None = None,
+    language: str = "zh",
 ) -> tuple[Report, str]:
     """Store a report and return it with its receipt code (grouped, e.g. ``7KQ2-XM9D-…``).
 
@@ -277,7 +280,7 @@ def submit(
     new_photos = list(photos)
     draft_photo_ids = [p.id for p in draft_photos(draft)] if draft is not None else []
     if len(new_photos) + len(draft_photo_ids) > min(MAX_PHOTOS, MAX_PHOTOS_PER_REPORT):
-        raise TooManyPhotos(f"最多 {MAX_PHOTOS} 张照片。")
+        raise TooManyPhotos(_l("最多 %(max)s 张照片。", max=MAX_PHOTOS))
     today = today or local_today()
     secret = _secret()
     code = receipts.new_code(secret)
@@ -296,6 +299,7 @@ def submit(
         description=fields["description"],
         seen_since=fields["seen_since"],
         contact=fields["contact"],
+        language=language,
         acceptance_due=working_calendar().add_working_days(
             today, REPORT_ACCEPTANCE_WORKING_DAYS).due,
     )
@@ -321,20 +325,22 @@ def submit(
             if gone.rowcount != 1:
                 # Sent twice at once (a double click): the other request stored it already.
                 db.session.rollback()
-                raise DraftNotFound("这份举报已经提交。")
+                raise DraftNotFound(_l("这份举报已经提交。"))
         db.session.commit()
     except SQLAlchemyError as exc:
         db.session.rollback()
-        raise ReportNotStored("举报未能保存。") from exc
+        raise ReportNotStored(_l("举报未能保存。")) from exc
     return report, receipts.grouped(code)
 
 
-def submit_draft(draft: ReportDraft, *, today: date | None = None) -> tuple[Report, str]:
-    """``submit`` the fields and photos of ``draft`` (the check-your-answers step's 提交)."""
+def submit_draft(draft: ReportDraft, *, today: date | None = None,
+                 language: str = "zh") -> tuple[Report, str]:
+    """``submit`` the fields and photos of ``draft`` (the check-your-answers step's 提交), made
+    on the pages in ``language``."""
     values = draft_fields(draft)
     if not values.get("callback"):
         values["contact"] = ""
-    return submit(values, draft=draft, today=today)
+    return submit(values, draft=draft, today=today, language=language)
 
 
 # ---------------------------------------------------------------- follow-up
@@ -351,7 +357,7 @@ def find_by_receipt(code: str) -> Report:
     if found:
         report = db.session.scalar(select(Report).where(Report.receipt_digest.in_(found)))
     if report is None:
-        raise ReceiptNotFound("回执码无效。")
+        raise ReceiptNotFound(_l("回执码无效。"))
     return report
 
 
@@ -360,21 +366,22 @@ def add_reply(report: Report, body: str, photos: Iterable[CleanImage] = (),
     """A message from the reporter to the handler, with up to ``MAX_PHOTOS`` photos, and
     never more than ``MAX_PHOTOS_PER_REPORT`` for the report in all (``TooManyPhotos``)."""
     if report.purged_on is not None:
-        raise StepRefused("此举报的内容已按保存期限清除，无法再补充。")
+        raise StepRefused(_l("此举报的内容已按保存期限清除，无法再补充。"))
     body = (body or "").replace("\x00", "").strip()
     if not body:
-        raise ReportInvalid({"body": "请填写要补充的内容。"})
+        raise ReportInvalid({"body": _l("请填写要补充的内容。")})
     if len(body) > MESSAGE_MAX:
-        raise ReportInvalid({"body": f"最多 {MESSAGE_MAX} 个字。"})
+        raise ReportInvalid({"body": _l("最多 %(max)s 字。", max=MESSAGE_MAX)})
     new_photos = list(photos)
     if len(new_photos) > MAX_PHOTOS:
-        raise TooManyPhotos(f"每次最多 {MAX_PHOTOS} 张照片。")
+        raise TooManyPhotos(_l("每次最多 %(max)s 张照片。", max=MAX_PHOTOS))
     left = photos_left(report)
     if len(new_photos) > left:
         raise TooManyPhotos(
-            f"每份举报最多 {MAX_PHOTOS_PER_REPORT} 张照片，还能添加 {left} 张，"
-            f"这次选择了 {len(new_photos)} 张。" if left else
-            f"这份举报已有 {MAX_PHOTOS_PER_REPORT} 张照片，不能再添加；可以只发送文字。")
+            _l("每份举报最多 %(max)s 张照片，还能添加 %(left)s 张，这次选择了 %(chosen)s 张。",
+               max=MAX_PHOTOS_PER_REPORT, left=left, chosen=len(new_photos)) if left else
+            _l("这份举报已有 %(max)s 张照片，不能再添加；可以只发送文字。",
+               max=MAX_PHOTOS_PER_REPORT))
     message = ReportMessage(sent_on=today or local_today(), author="reporter", body=body)
     report.messages.append(message)
     db.session.flush()
@@ -392,12 +399,12 @@ def can_reopen(report: Report) -> bool:
 def reopen(report: Report, reason: str, *, today: date | None = None) -> None:
     """The reporter says the hazard was not actually fixed: the case goes back to the handler."""
     if not can_reopen(report):
-        raise StepRefused("只有以“已整改”办结的举报才能反映仍未整改。")
+        raise StepRefused(_l("只有以“已整改”办结的举报才能反映仍未整改。"))
     reason = (reason or "").replace("\x00", "").strip()
     if not reason:
-        raise ReportInvalid({"reason": "请说明仍未整改的情况。"})
+        raise ReportInvalid({"reason": _l("请说明仍未整改的情况。")})
     if len(reason) > MESSAGE_MAX:
-        raise ReportInvalid({"reason": f"最多 {MESSAGE_MAX} 个字。"})
+        raise ReportInvalid({"reason": _l("最多 %(max)s 字。", max=MESSAGE_MAX)})
     report.status = "reopened"
     report.add_event("reopened", today or local_today(), note=reason)
     db.session.commit()
@@ -425,12 +432,12 @@ def photo_by_link(token: str) -> ReportPhoto:
         report_id, photo_id = tokens.unsign("report_photo", token,
                                             max_age_seconds=PHOTO_LINK_SECONDS)
     except (tokens.TokenInvalid, TypeError, ValueError):
-        raise PhotoLinkInvalid("照片链接已失效。") from None
+        raise PhotoLinkInvalid(_l("照片链接已失效。")) from None
     if not (isinstance(photo_id, int) and 0 < photo_id <= MAX_ROW_ID):
-        raise PhotoLinkInvalid("照片链接已失效。")
+        raise PhotoLinkInvalid(_l("照片链接已失效。"))
     photo = db.session.get(ReportPhoto, photo_id)
     if photo is None or photo.report_id is None or photo.report_id != report_id:
-        raise PhotoLinkInvalid("照片链接已失效。")
+        raise PhotoLinkInvalid(_l("照片链接已失效。"))
     return photo
 
 
@@ -447,9 +454,9 @@ def check_staff_photo_link(token: str, photo: ReportPhoto, *, viewer_id: int) ->
     try:
         payload = tokens.unsign("staff_report_photo", token, max_age_seconds=PHOTO_LINK_SECONDS)
     except tokens.TokenInvalid:
-        raise PhotoLinkInvalid("照片链接已失效。") from None
+        raise PhotoLinkInvalid(_l("照片链接已失效。")) from None
     if payload != [photo.report_id, photo.id, viewer_id]:
-        raise PhotoLinkInvalid("照片链接已失效。")
+        raise PhotoLinkInvalid(_l("照片链接已失效。"))
 
 
 def photos_of(report: Report) -> tuple[list[ReportPhoto], dict[int, list[ReportPhoto]]]:

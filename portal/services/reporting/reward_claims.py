@@ -26,6 +26,7 @@ import secrets
 from datetime import date
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import receipts, tokens
@@ -120,12 +121,12 @@ def claim_by_transfer(reward: Reward, payment_details: str, *, today: date | Non
     """Claim an approved reward by bank transfer; the details are stored encrypted."""
     today = today or local_today()
     if not is_claimable(reward, today):
-        raise ClaimRefused("此奖励当前不能申领。")
+        raise ClaimRefused(_l("此奖励当前不能申领。"))
     details = (payment_details or "").replace("\x00", "").strip()
     if not details:
-        raise ClaimRefused("请填写收款信息。")
+        raise ClaimRefused(_l("请填写收款信息。"))
     if len(details) > PAYMENT_DETAILS_MAX:
-        raise ClaimRefused(f"收款信息最多 {PAYMENT_DETAILS_MAX} 个字。")
+        raise ClaimRefused(_l("收款信息最多 %(max)s 字。", max=PAYMENT_DETAILS_MAX))
     reward.status = "claimed"
     reward.claim_method = "transfer"
     reward.claimed_on = today
@@ -144,7 +145,7 @@ def issue_claim_slip(reward: Reward, *, today: date | None = None) -> str:
     today = today or local_today()
     renewing = can_renew_slip(reward, today)
     if not (is_claimable(reward, today) or renewing):
-        raise ClaimRefused("此奖励当前不能申领。")
+        raise ClaimRefused(_l("此奖励当前不能申领。"))
     code, digest = _new_slip()
     reward.status = "claimed"
     reward.claim_method = "in_person"

@@ -7,7 +7,7 @@ opened from a verified report — kept on the report's side, so nothing on the p
 back to a report.
 
 Revision ID: 0014s
-Revises: 0014r
+Revises: 0014i
 Create Date: 2026-12-07 02:41:26.481304
 """
 
@@ -18,7 +18,7 @@ import portal.models
 
 
 revision = '0014s'
-down_revision = '0014r'
+down_revision = '0014i'
 branch_labels = None
 depends_on = None
 

@@ -108,6 +108,8 @@ ACTIONS: dict[str, str] = {
     "list": "列入严重失信名单",
     "remove": "提前移出（信用修复）",
     "reinstate": "恢复列入",
+    "supervision_step": "办理督办事项环节",
+    "supervision_open_from_report": "由举报开启督办",
     "account_create": "新建账户",
     "account_roles": "变更角色",
     "account_disable": "停用账户",

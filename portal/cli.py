@@ -79,12 +79,15 @@ def demo(size: int | None, reports: int | None) -> None:
     """Load the clearly-labelled demo data set for 西双版纳, and demo reports in every state."""
     from portal.services.demo.published import load_demo
     from portal.services.demo.reports import DEMO_REPORTS, load_demo_reports
+    from portal.services.demo.supervision import load_demo_supervision
 
     counts = load_demo(size=size)
+    counts.pop("supervision", None)  # counted below, after the reports it may come from
     counts["reports"] = load_demo_reports(DEMO_REPORTS if reports is None else reports)
     from portal.services.demo.repair import load_demo_repairs
 
     counts["repair"] = load_demo_repairs()
+    counts["supervision"] = load_demo_supervision()
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
 

@@ -300,6 +300,45 @@ SPECS: dict[str, KindSpec] = {
            description="active 公示中、expired 已期满、removed 已提前移出、pending 未到列入日期"),
         _department("认定部门"),
     )),
+    "supervision": KindSpec("supervision", (
+        _f("notice_no", "督办编号", type=STRING, searchable=True,
+           description="督办通知书编号，如“西安委督〔2026〕3号”"),
+        _f("supervision_type", "督办类型", type=CHOICE, searchable=True,
+           description="隐患挂牌督办或事故查处挂牌督办"),
+        _f("grade", "督办级别", type=CHOICE, searchable=True,
+           description="重大（重大事故隐患）或一般（一般事故隐患、一般事故）"),
+        _f("title_text", "督办对象", "title", searchable=True,
+           description="督办的隐患或事故"),
+        _f("enterprise_name", "企业（单位）名称", searchable=True),
+        _f("uscc", "统一社会信用代码", type=STRING, nullable=True, searchable=True),
+        _f("accident_id", "关联事故调查报告编号", type=INTEGER, nullable=True,
+           description="事故查处挂牌督办所督办事故的调查报告（/accidents/编号）"),
+        *_place(),
+        _f("responsible_unit", "责任单位", type=STRING, searchable=True,
+           description="负责整改或查处的企业、政府或部门"),
+        _f("requirements_html", "督办要求", "requirements", HTML, searchable=True,
+           description="督办事项：须完成的整改或查处工作"),
+        _f("requirements_source", "督办要求（Markdown）", "requirements_source", MARKDOWN,
+           nullable=True, exported=False),
+        _f("lifting", "解除方式和程序", searchable=True),
+        _f("listed_on", "挂牌日期", type=DATE),
+        _f("deadline", "整改（办理）期限", type=DATE),
+        _f("extension_applied_on", "延期申请日期", type=DATE, nullable=True, derived=True),
+        _f("extended_deadline", "延期后期限", type=DATE, nullable=True, derived=True),
+        _f("extension_reason", "延期理由", nullable=True, derived=True),
+        _f("stage", "办理状态", type=CHOICE, derived=True,
+           description="listed 已挂牌、rectifying 整改中、applied 已申请销号、passed 验收合格、closed 已销号"),
+        _f("is_overdue", "是否逾期", "overdue", BOOLEAN, derived=True,
+           description="超过整改（办理）期限仍未申请销号"),
+        _f("applied_on", "申请销号日期", type=DATE, nullable=True, derived=True),
+        _f("passed_on", "验收合格日期", type=DATE, nullable=True, derived=True),
+        _f("closed_on", "销号日期", type=DATE, nullable=True, derived=True),
+        _f("source", "线索来源", type=STRING, derived=True,
+           description="来自群众举报的为“群众举报”，否则为空；不公开举报的任何内容"),
+        _f("publish_due", "挂牌公开期限", type=DATE, nullable=True, derived=True,
+           description="挂牌决定后 5 个工作日"),
+        _department("挂牌单位"),
+    )),
 }
 
 # Filters the list pages, the API, the CSV and the feeds accept, with their Chinese labels.
@@ -309,6 +348,8 @@ FILTER_LABELS: dict[str, str] = {
     "level": "事故等级 1–4", "status": "名单状态",
     "late": "公开时效：1 逾期公开，0 按期公开", "withdrawal": "撤回时效：on_time、late、overdue",
     "assessment": "整改评估：on_time、late、overdue",
+    "supervision_type": "督办类型", "grade": "督办级别：重大、一般",
+    "stage": "办理状态：listed、rectifying、applied、passed、closed、overdue（逾期未销号）",
 }
 
 
@@ -443,6 +484,7 @@ def decision_labels(decision_type: str | None) -> dict[str, str]:
 def choices(name: str) -> tuple[str, ...]:
     """The fixed vocabulary of a choice field (portal/domain/catalog.py), for the data dictionary."""
     from portal.domain import catalog
+    from portal.domain import supervision as supervision_rules
     from portal.domain.blacklist import BlacklistStatus
 
     return {
@@ -452,4 +494,7 @@ def choices(name: str) -> tuple[str, ...]:
         "sector": catalog.SECTORS,
         "grounds": catalog.BLACKLIST_GROUNDS,
         "status": tuple(s.value for s in BlacklistStatus),
+        "supervision_type": supervision_rules.TYPES,
+        "grade": supervision_rules.GRADES,
+        "stage": tuple(s.value for s in supervision_rules.Stage),
     }.get(name, ())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal.domain import catalog
+from portal.domain import supervision as supervision_rules
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Kind:
     derived_columns: tuple[str, ...] = ()  # set by the model on flush; shown in the history
     staff_form: str = ""  # the form class in portal.staff.forms
     stats_title: str | None = None  # the /stats section, if the kind has one
+    department_label: str = "责任单位"  # what the list filter calls the item's department
     importable: bool = True  # ``flask import KIND FILE``
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,6 +80,16 @@ def _accidents_intro(settings: Any) -> str:
     return (
         "生产安全事故调查报告经人民政府批复后全文公开；批复后"
         f"{catalog.ACCIDENT_ASSESSMENT_YEARS}年内对事故整改和防范措施落实情况进行评估并公开。"
+    )
+
+
+def _supervision_intro(settings: Any) -> str:
+    rules = supervision_rules
+    return (
+        "重大事故隐患由州政府或州直部门挂牌督办，一般事故隐患由县（市）政府或其部门挂牌督办；"
+        "有影响的一般事故由州安委会挂牌督办查处。挂牌和销号均在"
+        f"{rules.PUBLISH_WORKING_DAYS}个工作日内公开；申请销号后{rules.INSPECTION_DAYS}日内现场审查，"
+        "合格的予以销号，不合格的退回整改。"
     )
 
 
@@ -128,6 +140,16 @@ KINDS: tuple[Kind, ...] = (
         intro=_blacklist_intro,
         number_field="uscc", staff_search=("enterprise_name", "uscc"),
         staff_form="BlacklistForm", stats_title="严重失信主体名单",
+    ),
+    Kind(
+        key="supervision", label="督办事项", nav_label="督办", staff_label="挂牌督办",
+        model_name="SupervisionItem", api_name="SupervisionItem", date_field="listed_on",
+        filters=("supervision_type", "grade", "county", "department_id", "stage", "year"),
+        intro=_supervision_intro,
+        type_field="supervision_type", type_choices=supervision_rules.TYPES,
+        number_field="notice_no", staff_search=("notice_no", "title_text", "enterprise_name"),
+        derived_columns=("due_on", "publish_due"), staff_form="SupervisionForm",
+        stats_title="挂牌督办", department_label="挂牌单位", importable=False,
     ),
 )
 

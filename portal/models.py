@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, rel
 from portal import kinds
 from portal.crypto import EncryptedBytes, EncryptedText
 from portal.domain import blacklist as blacklist_rules
+from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel, classify
 
 NAMING = {
@@ -348,6 +349,124 @@ class BlacklistEntry(DisclosureMixin, Base):
         }[status]
 
 
+class SupervisionItem(DisclosureMixin, Base):
+    """督办事项 (挂牌督办, DOMAIN.md §7): a hazard or an accident investigation put under public
+    supervision, with the fields of its 督办通知书 and the timeline of its stages.
+
+    ``department`` is the 挂牌单位 (who listed it); ``responsible_unit`` the 责任单位 (who must
+    act).  ``from_report`` is all the item says of a citizen's report behind it (来源：群众举报):
+    the link lives on the report (``Report.supervision_id``), never here."""
+
+    __tablename__ = "supervision_items"
+    KIND = "supervision"
+    LABEL = kinds.get("supervision").label
+
+    notice_no: Mapped[str] = mapped_column(String(80), unique=True)  # 督办通知书编号
+    supervision_type: Mapped[str] = mapped_column(String(20), index=True)  # 隐患/事故查处挂牌督办
+    grade: Mapped[str] = mapped_column(String(10), index=True)  # 重大 / 一般
+    title_text: Mapped[str] = mapped_column("title", String(200))  # the hazard or the accident
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_name: Mapped[str] = mapped_column(String(200), default="")
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    accident_id: Mapped[int | None] = mapped_column(ForeignKey("accident_reports.id"), index=True)
+    county: Mapped[str] = mapped_column(String(40), index=True, default="")
+    sector: Mapped[str] = mapped_column(String(40), index=True, default="")
+    responsible_unit: Mapped[str] = mapped_column(String(200), default="")  # 责任单位
+    requirements_source: Mapped[str | None] = mapped_column(Text)  # 督办事项, the editor's Markdown
+    requirements_html: Mapped[str] = mapped_column(Text, default="")  # sanitised
+    lifting: Mapped[str] = mapped_column(Text, default="")  # 解除方式和程序
+    listed_on: Mapped[date] = mapped_column(Date, index=True)  # 挂牌日期 (the notice's date)
+    deadline: Mapped[date] = mapped_column(Date)  # 整改期限 / 办理期限 as the notice set it
+    extension_applied_on: Mapped[date | None] = mapped_column(Date)
+    extended_deadline: Mapped[date | None] = mapped_column(Date)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    # The deadline in force (extended or not), for the overdue filter; set on flush.
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True, default="listed")
+    applied_on: Mapped[date | None] = mapped_column(Date, index=True)  # the last application
+    passed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    from_report: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The listing's publication deadline (5 working days after listed_on); set on flush.
+    publish_due: Mapped[date | None] = mapped_column(Date, index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    department: Mapped[Department] = relationship(lazy="joined")
+    enterprise: Mapped[Enterprise | None] = relationship(lazy="joined")
+    accident: Mapped[AccidentReport | None] = relationship()
+    steps: Mapped[list[SupervisionStep]] = relationship(
+        back_populates="item", order_by="SupervisionStep.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def title(self) -> str:
+        return self.title_text
+
+    @property
+    def event_date(self) -> date | None:
+        return self.listed_on
+
+    @property
+    def current_stage(self) -> supervision_rules.Stage:
+        return supervision_rules.Stage(self.stage)
+
+    @property
+    def source(self) -> str:
+        return supervision_rules.SOURCE_REPORT if self.from_report else ""
+
+    def overdue(self, today: date | None = None) -> bool:
+        return supervision_rules.is_overdue(
+            stage=self.current_stage, due_on=self.due_on or self.deadline,
+            applied_on=self.applied_on, today=today or local_today())
+
+    @property
+    def is_overdue(self) -> bool:
+        """Overdue today (Beijing date): past the deadline in force and not applied for 销号."""
+        return self.overdue()
+
+    def status_label(self, today: date | None = None) -> str:
+        label = self.current_stage.label
+        return f"{label}（已逾期）" if self.overdue(today) else label
+
+    @classmethod
+    def overdue_clause(cls, today: date) -> Any:
+        """SQL condition equivalent to ``overdue(today)``."""
+        S = supervision_rules.Stage
+        return and_(
+            cls.stage != S.CLOSED.value,
+            or_(
+                and_(cls.stage.in_((S.LISTED.value, S.RECTIFYING.value)), cls.due_on < today),
+                and_(cls.stage.in_((S.APPLIED.value, S.PASSED.value)), cls.applied_on > cls.due_on),
+            ),
+        )
+
+    def derive(self) -> None:
+        from portal.working_days import working_calendar
+
+        self.due_on = self.extended_deadline or self.deadline
+        if self.listed_on is not None:
+            self.publish_due = supervision_rules.listing_publish_due(
+                working_calendar(), self.listed_on).due
+
+
+class SupervisionStep(Base):
+    """One dated step of a 督办事项's public timeline (挂牌, 整改中, 延期, 申请销号, 现场审查, 销号),
+    with the note staff wrote for the public."""
+
+    __tablename__ = "supervision_steps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("supervision_items.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    item: Mapped[SupervisionItem] = relationship(back_populates="steps")
+
+    @property
+    def label(self) -> str:
+        return supervision_rules.Step(self.step).label
+
+
 class ItemVersion(Base):
     """An earlier state of a published item: the public "history" on its page."""
 
@@ -383,6 +502,12 @@ def local_today() -> date:
 @event.listens_for(AccidentReport, "before_insert")
 @event.listens_for(AccidentReport, "before_update")
 def _derive_accident(mapper: Any, connection: Any, target: AccidentReport) -> None:
+    target.derive()
+
+
+@event.listens_for(SupervisionItem, "before_insert")
+@event.listens_for(SupervisionItem, "before_update")
+def _derive_supervision(mapper: Any, connection: Any, target: SupervisionItem) -> None:
     target.derive()
 
 
@@ -441,6 +566,10 @@ REPORT_EVENT_KINDS: dict[str, str] = {
     "reopened": "举报人反映仍未整改",
     "reopen_handled": "已处理举报人的重新反映",
     "deadline_moved": "期限按正式节假日安排调整",
+    "supervision_opened": "已提请挂牌督办",
+    "supervision_listed": "督办事项已挂牌公开",
+    "supervision_rectifying": "督办事项整改中",
+    "supervision_closed": "督办事项已销号",
     "reward_approved": "奖励已批准",
     "reward_rejected": "奖励未获批准",
     "reward_claimed": "已申领奖励",
@@ -501,6 +630,10 @@ class Report(Base):
     verification_result: Mapped[str | None] = mapped_column(String(10))
     verified_on: Mapped[date | None] = mapped_column(Date)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    # The 督办事项 opened from this report (DOMAIN §7), if any: the link is kept here, on the
+    # report's side, so nothing on the public item points back to a report.
+    supervision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supervision_items.id"), index=True)
     # The enforcement decision that followed (its fine is the reward's base), if any.
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), index=True)
     # The fine imposed for the hazard or violation part, where it is not the linked decision's
@@ -520,6 +653,7 @@ class Report(Base):
 
     duplicate_of: Mapped[Report | None] = relationship(remote_side=[id])
     decision: Mapped[Decision | None] = relationship()
+    supervision: Mapped[SupervisionItem | None] = relationship()
     events: Mapped[list[ReportEvent]] = relationship(
         back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
     )

@@ -19,6 +19,7 @@ from portal.models import (
     Enterprise,
     PowerItem,
     Report,
+    SupervisionItem,
     utcnow,
 )
 
@@ -138,6 +139,34 @@ def blacklist_entry(published: bool = True, years: int = 3, **fields: Any) -> Bl
         "department": department(),
     } | fields
     item = BlacklistEntry(**_published(values, published))
+    db.session.add(item)
+    return item
+
+
+def supervision_item(published: bool = True, **fields: Any) -> SupervisionItem:
+    """A 督办事项 of a hazard at an enterprise, listed on 1 September 2026, under rectification
+    until the end of the year."""
+    n = next(_seq)
+    ent = fields.pop("enterprise", None) or enterprise()
+    values = {
+        "notice_no": f"西安督〔2026〕{n}号",
+        "supervision_type": "隐患挂牌督办",
+        "grade": "重大",
+        "title_text": f"{ent.name}储罐区重大事故隐患",
+        "enterprise": ent,
+        "enterprise_name": ent.name,
+        "uscc": ent.uscc,
+        "county": ent.county,
+        "sector": ent.sector,
+        "responsible_unit": ent.name,
+        "requirements_html": "<p>立即停用储罐区。</p>",
+        "requirements_source": "立即停用储罐区。",
+        "lifting": "整改完成后申请销号。",
+        "listed_on": date(2026, 9, 1),
+        "deadline": date(2026, 12, 31),
+        "department": department(),
+    } | fields
+    item = SupervisionItem(**_published(values, published))
     db.session.add(item)
     return item
 

@@ -110,6 +110,9 @@ def render(certificate: CreditCertificate, *, url: str, expires_on: date,
             )
         line("公示期内依法依规受到的限制：" + "、".join(said["restrictions"]))
         label("restrictions")
+    for entry in said.get("major_hazards", []):
+        line(f"· 重大事故隐患挂牌督办中：{entry['notice_no']}，{entry['title']}；"
+             f"{_date_text(entry['listed_on'])}挂牌，整改期限 {_date_text(entry['due_on'])}")
     pdf.ln(2)
     line("出具时本平台公开的其他记录：")
     for key, counted in COUNT_LABELS.items():

@@ -1,4 +1,4 @@
-"""Forms of the public pages: the GET filter form of the four lists."""
+"""Forms of the public pages: the GET filter form of every kind's list."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional, Regexp
 
+from portal import kinds
+from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
 from portal.params import YearField
@@ -23,8 +25,8 @@ from portal.services.publication.disclosures import (
 
 ALL = ("", "全部")
 # The form's fields in display order, with their URL parameter names (the field names).
-FIELD_ORDER = ("county", "sector", "year", "department", "power_type", "decision_type", "level",
-               "status", "late", "withdrawal", "assessment")
+FIELD_ORDER = ("supervision_type", "grade", "county", "sector", "year", "department", "power_type",
+               "decision_type", "level", "status", "stage", "late", "withdrawal", "assessment")
 # ListFilters attribute behind each optional form field.
 _FIELD_FOR = {"department_id": "department"}
 
@@ -65,6 +67,12 @@ class ListFilterForm(FlaskForm):
                          filters=[_strip])
     assessment = SelectField("整改评估", validators=[Optional()], validate_choice=True,
                          filters=[_strip])
+    supervision_type = SelectField("督办类型", validators=[Optional()], validate_choice=True,
+                                   filters=[_strip])
+    grade = SelectField("督办级别", validators=[Optional()], validate_choice=True,
+                        filters=[_strip])
+    stage = SelectField("办理状态", validators=[Optional()], validate_choice=True,
+                        filters=[_strip])
     page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,9}$")])
 
     def __init__(self, kind: str, facets: Facets, formdata: MultiDict[str, str]) -> None:
@@ -75,6 +83,9 @@ class ListFilterForm(FlaskForm):
             if name not in wanted:
                 delattr(self, name)
         self._set_choices(facets)
+        if "department" in self._fields:
+            # Who issued the item: 责任单位, or for a 督办事项 the 挂牌单位.
+            self.department.label.text = kinds.get(kind).department_label
 
     def _set_choices(self, facets: Facets) -> None:
         choices: dict[str, list[tuple[str, str]]] = {
@@ -89,6 +100,9 @@ class ListFilterForm(FlaskForm):
             "late": [("1", "逾期公开"), ("0", "按期公开")],
             "withdrawal": list(WITHDRAWAL_STATES.items()),
             "assessment": list(ASSESSMENT_STATES.items()),
+            "supervision_type": [(t, t) for t in type_choices("supervision")],
+            "grade": [(g, g) for g in supervision_rules.GRADES],
+            "stage": list(supervision_rules.STATUS_CHOICES),
         }
         for name in self.filter_names:
             self[name].choices = [ALL, *choices[name]]
@@ -128,6 +142,9 @@ class ListFilterForm(FlaskForm):
             late=(value["late"] == "1") if value.get("late") else None,
             withdrawal=value.get("withdrawal"),
             assessment=value.get("assessment"),
+            supervision_type=value.get("supervision_type"),
+            grade=value.get("grade"),
+            stage=value.get("stage"),
         )
 
     def link_args(self) -> dict[str, str]:

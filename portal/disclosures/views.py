@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 
 from portal import fieldspec, kinds
 from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
+from portal.domain import supervision as supervision_rules
 from portal.domain.catalog import ACCIDENT_ASSESSMENT_YEARS
-from portal.models import AccidentReport, BlacklistEntry, Decision, local_today
+from portal.models import (
+    AccidentReport,
+    BlacklistEntry,
+    Decision,
+    SupervisionItem,
+    local_date,
+    local_today,
+)
 from portal.page_cache import public_page
 from portal.services.enterprises import blacklist_admin, objections, repair
 from portal.services.publication import disclosures as service
+from portal.services.publication import supervision
 
 KIND_PATTERN = kinds.URL_PATTERN
 LATEST_ON_HOME = 5
@@ -50,9 +59,15 @@ def listing(kind: str):
     except service.PageOutOfRange as error:
         messages.append(f"没有第 {error.requested} 页，共 {error.last_page} 页，已显示最后一页。")
         result = service.list_published(kind, filters, page=error.last_page)
+    county_map_rows = None
+    if kind == "supervision":
+        # The map of open items per county, each county linking to the filtered list.
+        county_map_rows = [(county, n, url_for("disclosures.listing", kind=kind, county=county))
+                           for county, n in supervision.open_per_county()]
     return render_template(
         "disclosures/list.html",
         kind=kind,
+        county_map_rows=county_map_rows,
         label=kinds.get(kind).label,
         intro=_intro(kind),
         form=form,
@@ -84,6 +99,14 @@ def detail(kind: str, item_id: int):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
         extra["repair_state"] = repair.public_state(item)
         extra["repair"] = repair.eligibility(item, today)
+    if isinstance(item, SupervisionItem):
+        extra["timeline"] = supervision.timeline(item)
+        extra["accident"] = (item.accident if item.accident is not None
+                             and item.accident.is_published else None)
+        extra["publish_days"] = supervision_rules.PUBLISH_WORKING_DAYS
+        extra["published_on_time"] = (item.publish_due is None or item.published_at is None
+                                      or local_date(item.published_at) <= item.publish_due)
+        extra["next_steps"] = "或".join(step.label for step in supervision.allowed_steps(item))
     if isinstance(item, Decision):
         # Labels follow the decision's type: an inspection or a coercive measure is no penalty.
         extra["labels"] = fieldspec.decision_labels(item.decision_type)

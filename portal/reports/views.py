@@ -52,6 +52,7 @@ from portal.reports.forms import (
     SlipCopyForm,
     TransferClaimForm,
 )
+from portal.services.publication import supervision
 from portal.services.reporting import reports as service
 from portal.services.reporting import reward_claims
 
@@ -425,6 +426,7 @@ def _case_page(
         photo_uri=_photo_link,
         reward=_reward_view(report),
         can_reopen=service.can_reopen(report),
+        supervision_item=supervision.for_report(report),
         today=local_today(),
     ), status
 

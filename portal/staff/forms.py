@@ -36,6 +36,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal import kinds
 from portal.audit import ACTIONS, OBJECT_KINDS
 from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
+from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import (
     ENTERPRISE,
@@ -227,6 +228,9 @@ def _not_future(form: Any, field: Any) -> None:
         raise ValidationError("日期不能晚于今天。")
 
 
+REASON_LENGTH_EARLY = Length(min=4, max=2000, message="请填写 4–2000 个字。")
+
+
 class ItemForm(StaffForm):
     """Base of the four kinds: ``values()`` is what the publishing service takes."""
 
@@ -405,6 +409,112 @@ class BlacklistForm(ItemForm):
     def validate_person_role(self, field: Any) -> None:
         if self.subject_type.data == PERSON and not (field.data or "").strip():
             raise ValidationError("请填写有关人员职务。")
+
+
+class SupervisionForm(ItemForm):
+    """A 督办通知书: the draft of a 督办事项 (its stages are recorded afterwards, step by step)."""
+
+    notice_no = StringField(_label("supervision", "notice_no"),
+                            validators=[required("督办编号"), Length(max=80)],
+                            description="督办通知书编号，如“西安委督〔2026〕3号”。")
+    supervision_type = SelectField(_label("supervision", "supervision_type"),
+                                   choices=choices(supervision_rules.TYPES, "（请选择）"),
+                                   validators=[required("督办类型")])
+    grade = SelectField(_label("supervision", "grade"),
+                        choices=choices(supervision_rules.GRADES, "（请选择）"),
+                        validators=[required("督办级别")],
+                        description="重大事故隐患由州政府或州直部门挂牌；一般事故隐患由县（市）政府或其部门挂牌。")
+    title_text = StringField(_label("supervision", "title_text"),
+                             validators=[required("督办对象"), Length(max=200)],
+                             description="例如：“某公司液氨储罐区重大事故隐患”。")
+    enterprise_name = StringField(_label("supervision", "enterprise_name"),
+                                  validators=[Length(max=200)])
+    uscc = StringField(_label("supervision", "uscc"), validators=[_credit_code(optional=True)])
+    accident_id = IntegerField(_label("supervision", "accident_id"),
+                               validators=[Optional(), NumberRange(min=1, max=2**31 - 1,
+                                                                   message="请填写事故调查报告的编号。")],
+                               description="事故查处挂牌督办必填：所督办事故的调查报告编号（/accidents/编号）。")
+    county = SelectField(_label("supervision", "county"), choices=choices(COUNTIES, "（请选择）"),
+                         validators=[required("县（市、区）")])
+    sector = SelectField(_label("supervision", "sector"), choices=choices(SECTORS, "（请选择）"),
+                         validators=[required("行业领域")])
+    responsible_unit = StringField(_label("supervision", "responsible_unit"),
+                                   validators=[required("责任单位"), Length(max=200)])
+    requirements_source = TextAreaField(
+        _label("supervision", "requirements_html"),
+        validators=[required("督办要求"), Length(max=50000)],
+        description="须完成的整改或查处工作。可用 Markdown：列表、加粗；HTML 会被清理。",
+    )
+    lifting = TextAreaField(_label("supervision", "lifting"),
+                            validators=[required("解除方式和程序"), Length(max=5000)],
+                            description="例如：整改完成后由企业提出销号申请，挂牌单位10日内现场审查，合格的予以销号并公开。")
+    listed_on = DateField(_label("supervision", "listed_on"),
+                          validators=[InputRequired(message="请填写挂牌日期。"), plausible_date,
+                                      _not_future],
+                          description=f"挂牌决定作出后 {supervision_rules.PUBLISH_WORKING_DAYS} 个工作日内公开。")
+    deadline = DateField(_label("supervision", "deadline"),
+                         validators=[Optional(), plausible_date],
+                         description=f"最长 {supervision_rules.MAX_RECTIFICATION_YEARS} 年；"
+                                     f"事故查处督办留空即为挂牌后 {supervision_rules.ACCIDENT_SUPERVISION_DAYS} 日。")
+    department_name = StringField(_label("supervision", "department"), default=DEFAULT_DEPARTMENT,
+                                  validators=[required("挂牌单位"), Length(max=120)])
+    FIELDS = ("notice_no", "supervision_type", "grade", "title_text", "enterprise_name", "uscc",
+              "accident_id", "county", "sector", "responsible_unit", "requirements_source",
+              "lifting", "listed_on", "deadline")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        # Rules across fields run here: an optional field's own validators stop when it is empty.
+        valid = super().validate(extra_validators)
+        hazard = self.supervision_type.data == supervision_rules.HAZARD
+        accident = self.supervision_type.data == supervision_rules.ACCIDENT
+
+        def fail(field: Any, message: str) -> None:
+            nonlocal valid
+            if not field.errors:
+                field.errors = [*field.errors, message]
+            valid = False
+
+        if accident and not self.accident_id.data and not self.accident_id.errors:
+            fail(self.accident_id, "事故查处挂牌督办请填写所督办事故的调查报告编号。")
+        if hazard and not (self.enterprise_name.data or "").strip():
+            fail(self.enterprise_name, "隐患挂牌督办请填写存在隐患的企业（单位）名称。")
+        if self.deadline.data is None and hazard and not self.deadline.errors:
+            fail(self.deadline, "请填写整改期限。")
+        if self.deadline.data and self.listed_on.data and not self.deadline.errors:
+            try:
+                supervision_rules.check_deadline(self.listed_on.data, self.deadline.data)
+            except supervision_rules.StepRefused as exc:
+                fail(self.deadline, str(exc))
+        return valid
+
+
+def _step_note() -> TextAreaField:
+    return TextAreaField("公开说明", validators=[Optional(), Length(max=2000)],
+                         description="将在督办事项页面的办理进程中公开；不得写入举报人的信息或举报内容。")
+
+
+class SupervisionStepForm(StaffForm):
+    """One step of a 督办事项: its date and the note published with it."""
+
+    on = DateField("日期", validators=[InputRequired(message="请填写日期。"), plausible_date])
+    note = _step_note()
+
+
+class SupervisionInspectionForm(SupervisionStepForm):
+    on = DateField("现场审查（验收）日期", validators=[InputRequired(message="请填写日期。"), plausible_date])
+    result = SelectField("审查结论", choices=choices({"passed": "合格", "failed": "不合格，退回整改"}, "（请选择）"),
+                         validators=[required("审查结论")])
+    note = _step_note()
+
+
+class SupervisionExtensionForm(SupervisionStepForm):
+    applied_on = DateField("延期申请日期", validators=[InputRequired(message="请填写延期申请日期。"),
+                                                   plausible_date])
+    on = DateField("批准延期日期", validators=[InputRequired(message="请填写日期。"), plausible_date])
+    new_deadline = DateField("延长后的期限", validators=[InputRequired(message="请填写延长后的期限。"),
+                                                   plausible_date])
+    reason = TextAreaField("延期理由", validators=[required("延期理由"), REASON_LENGTH_EARLY])
+    note = _step_note()
 
 
 # Each kind's form, named in its declaration (portal.kinds).

@@ -46,7 +46,7 @@ def _year() -> tuple[YearForm, int | None, list[str]]:
 
 # Statistics drawn as a county map instead of a bar chart, and the kind of item their counties
 # link to; the map shades the table's first column (a count).
-COUNTY_MAPS = {"accidents-by-county": "accidents"}
+COUNTY_MAPS = {"accidents-by-county": "accidents", "supervision-by-county": "supervision"}
 
 
 def _county_maps(sections, year: int | None) -> dict[str, tuple[str, list[tuple[str, int, str]]]]:

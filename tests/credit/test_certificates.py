@@ -90,7 +90,7 @@ def test_issuing_stores_a_snapshot_and_shows_a_printable_certificate(client, lis
     assert stored.snapshot["status"] == service.STATUS_LISTED
     assert stored.snapshot["active_listings"][0]["id"] == listed.id
     assert stored.snapshot["counts"] == {"past_listings": 0, "removals": 0, "decisions": 1,
-                                         "accidents": 0}
+                                         "accidents": 0, "supervision_open": 0}
     assert stored.snapshot["restrictions"][0] == "经营"
 
 

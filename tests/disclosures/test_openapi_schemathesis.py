@@ -28,6 +28,7 @@ def api_app(tmp_path_factory):
             factories.power()
             factories.accident()
             factories.blacklist_entry()
+            factories.supervision_item()
         db.session.commit()
     yield app
     app.extensions["search_index"].close()

@@ -29,6 +29,7 @@ MAKE = {
     "decisions": factories.decision,
     "accidents": factories.accident,
     "blacklist": factories.blacklist_entry,
+    "supervision": factories.supervision_item,
 }
 
 

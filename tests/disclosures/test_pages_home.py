@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from portal import kinds
 from portal.extensions import db
 from tests import factories
 from tests.disclosures.pages_html import assert_accessible_page
@@ -51,13 +52,13 @@ def test_home_lists_the_five_latest_published_items_of_each_kind(app_ctx, client
     assert "2026年1月7日" not in html
     for item in (power, accident, entry):
         assert f'href="{item.url_path}"' in html
-    for kind in ("powers", "decisions", "accidents", "blacklist"):
+    for kind in kinds.KEYS:
         assert f'href="/{kind}"' in html
 
 
 def test_home_says_so_when_a_kind_has_nothing_published(client):
     html = client.get("/").get_data(as_text=True)
-    assert html.count("暂无公开信息。") == 4
+    assert html.count("暂无公开信息。") == len(kinds.KINDS)
 
 
 def test_withdrawn_item_is_marked_on_the_home_page(app_ctx, client):

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from portal import kinds
 from portal.domain.catalog import COUNTIES
 from portal.extensions import db
 from portal.models import AccidentReport, ItemVersion
@@ -64,7 +65,7 @@ def test_latest_published_by_publication_time(app_ctx):
     factories.decision(published=False)
     db.session.commit()
     latest = service.latest_published(limit=5)
-    assert set(latest) == {"powers", "decisions", "accidents", "blacklist"}
+    assert tuple(latest) == kinds.KEYS
     assert latest["decisions"] == [new, old]
     assert service.latest_published(limit=1)["decisions"] == [new]
 

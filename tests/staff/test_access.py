@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
+from portal import kinds as kind_registry
 from portal.extensions import db
 from portal.models import Report, ReportPhoto, Reward
 from portal.staff.models import ADMIN, APPROVER, EDITOR, HANDLER, ROLES, StaffRoleGrant
@@ -29,6 +30,8 @@ def data(app: Flask) -> dict:
                                             title_text=SECRET_TITLE + "事故"),
             "blacklist": factories.blacklist_entry(published=False, enterprise=ent,
                                                    enterprise_name=SECRET_TITLE),
+            "supervision": factories.supervision_item(published=False, enterprise=ent,
+                                                      title_text=SECRET_TITLE),
         }
         # A report with a photo and a proposed reward: report content is for handlers and
         # approvers only.
@@ -72,15 +75,17 @@ def staff_rules(app: Flask) -> list[Rule]:
 
 def urls_for(rule: Rule, data: dict) -> list[str]:
     """Concrete URLs for ``rule``: every kind for the kind converter, real ids for the rest."""
-    kinds = ["powers", "decisions", "accidents", "blacklist"] if "kind" in rule.arguments else [None]
+    kinds = list(kind_registry.KEYS) if "kind" in rule.arguments else [None]
     urls = []
     for kind in kinds:
         path = rule.rule
         if kind:
-            path = path.replace("<any(powers, decisions, accidents, blacklist):kind>", kind)
+            path = path.replace(f"<{kind_registry.URL_PATTERN}:kind>", kind)
         item_kind = kind or path.split("/")[2]
         path = path.replace("<id:item_id>", str(data["ids"].get(item_kind, 1)))
         path = path.replace("<id:user_id>", str(data["user_id"]))
+        path = path.replace("<any(rectifying, extended, applied, inspection, closed):page>",
+                            "rectifying")
         for name in ("report_id", "photo_id", "reward_id", "grant_id", "application_id",
                      "document_id", "objection_id"):
             path = path.replace(f"<id:{name}>", str(data[name]))

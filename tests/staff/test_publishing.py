@@ -68,6 +68,31 @@ def accident_data(**overrides) -> dict:
     } | overrides
 
 
+def supervision_data(**overrides) -> dict:
+    from datetime import timedelta
+
+    from portal.models import local_today
+
+    today = local_today()
+    return {
+        "notice_no": f"西安督〔2026〕{overrides.pop('number', 1)}号",
+        "supervision_type": "隐患挂牌督办",
+        "grade": "重大",
+        "title_text": "景洪市某化工有限公司液氨储罐区重大事故隐患",
+        "enterprise_name": "景洪市某化工有限公司",
+        "uscc": "",
+        "accident_id": "",
+        "county": "景洪市",
+        "sector": "危险化学品",
+        "responsible_unit": "景洪市某化工有限公司",
+        "requirements_source": "1. 立即停用储罐区；\n2. 设置围堰。",
+        "lifting": "整改完成后申请销号，10 日内现场审查。",
+        "listed_on": (today - timedelta(days=30)).isoformat(),
+        "deadline": (today + timedelta(days=10)).isoformat(),
+        "department_name": "西双版纳州应急管理局",
+    } | overrides
+
+
 def power_data(**overrides) -> dict:
     return {
         "code": "XSBN-XK-0001",

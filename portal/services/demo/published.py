@@ -948,7 +948,7 @@ def demo_counts(session: Any) -> dict[str, int] | None:
     counts = {
         kind: session.scalar(select(func.count()).select_from(model)
                              .where(model.department_id.in_(demo_departments)))  # type: ignore[attr-defined]
-        for kind, model in DISCLOSURE_MODELS.items()
+        for kind, model in DISCLOSURE_MODELS.items() if kind in IMPORT_FIELDS
     }
     counts["enterprises"] = session.scalar(
         select(func.count()).select_from(Enterprise).where(Enterprise.name.like(f"%{DEMO_SUFFIX}")))

@@ -32,6 +32,9 @@ HANDLER_NAME, APPROVER_NAME = "demo-handler", "demo-approver"
 # The reports whose codes `make run` prints: one with a handler's question, one with a reward
 # to claim (their positions in the script below).
 QUESTION_REPORT, REWARD_REPORT = 17, 7
+# The report (closed as rectified) from which `flask demo` opens a 督办 item that runs to 销号
+# (portal.services.demo.supervision): its code is the third printed.
+SUPERVISION_REPORT = 14
 
 # One step of the script per report, in turn (report i follows SCRIPT[i % len(SCRIPT)]).
 SCRIPT = (
@@ -250,14 +253,17 @@ def _play(step: str, report: Report, decision: Decision | None, originals: list[
 
 
 def demo_receipt_codes() -> list[DemoCode]:
-    """The receipt codes of two demo reports, to print for a visitor (demo only)."""
+    """The receipt codes of three demo reports, to print for a visitor (demo only)."""
     secret = current_app.config["SECRET_KEY"]
     found = []
-    for position, what in ((QUESTION_REPORT, "办理人员提了问题"), (REWARD_REPORT, "奖励已批准，可申领")):
+    for position, what in ((QUESTION_REPORT, "办理人员提了问题"), (REWARD_REPORT, "奖励已批准，可申领"),
+                           (SUPERVISION_REPORT, "举报促成挂牌督办，已销号，可反映仍未整改")):
         code = demo_code(secret, position)
         try:
             report = reports.find_by_receipt(code)
         except reports.ReceiptNotFound:
+            continue
+        if position == SUPERVISION_REPORT and report.supervision_id is None:
             continue
         found.append(DemoCode(report.number, code, what))
     return found

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit, tokens
 from portal.domain import credit_code
+from portal.domain import supervision as supervision_rules
 from portal.domain.blacklist import BlacklistStatus
 from portal.domain.credit import (
     BLACKLIST_RESTRICTIONS,
@@ -41,10 +42,12 @@ from portal.models import (
     CreditCertificate,
     Decision,
     Enterprise,
+    SupervisionItem,
     local_date,
     local_today,
     utcnow,
 )
+from portal.services.publication import supervision
 from portal.services.publication.disclosures import ItemPage, PageOutOfRange
 
 SIGNING_PURPOSE = "credit_certificate"  # a purpose of portal.tokens, not a secret
@@ -68,6 +71,7 @@ COUNT_LABELS = {
     "removals": "提前移出（信用修复）的失信名单记录",
     "decisions": "行政执法决定",
     "accidents": "生产安全事故调查报告",
+    "supervision_open": "督办中的挂牌督办事项",
 }
 
 
@@ -133,6 +137,18 @@ class CreditRecord:
     person_listings: list[BlacklistEntry] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)  # newest decision first
     accidents: list[AccidentReport] = field(default_factory=list)  # newest accident first
+    # 督办事项: open ones and those closed within the last 3 years, newest listing first.
+    supervision: list[SupervisionItem] = field(default_factory=list)
+
+    @property
+    def open_supervision(self) -> list[SupervisionItem]:
+        return [s for s in self.supervision if not s.is_withdrawn and s.stage != "closed"]
+
+    @property
+    def major_hazards_under_supervision(self) -> list[SupervisionItem]:
+        """Open 重大事故隐患 items: a certificate issued meanwhile says so."""
+        return [s for s in self.open_supervision
+                if s.supervision_type == supervision_rules.HAZARD and s.grade == "重大"]
 
     def _listings_in(self, status: BlacklistStatus) -> list[BlacklistEntry]:
         return [e for e in self.listings if not e.is_withdrawn and e.status(self.today) is status]
@@ -161,7 +177,8 @@ class CreditRecord:
 
     @property
     def has_record(self) -> bool:
-        return bool(self.listings or self.person_listings or self.decisions or self.accidents)
+        return bool(self.listings or self.person_listings or self.decisions or self.accidents
+                    or self.supervision)
 
     @property
     def status(self) -> str:
@@ -182,7 +199,7 @@ class CreditRecord:
         """The latest publication, change or withdrawal of any item of the record."""
         moments = [
             moment
-            for item in (*self.listings, *self.decisions, *self.accidents)
+            for item in (*self.listings, *self.decisions, *self.accidents, *self.supervision)
             for moment in (item.published_at, item.modified_at, item.withdrawn_at)
             if moment is not None
         ]
@@ -195,6 +212,7 @@ class CreditRecord:
             "removals": len(self.removals),
             "decisions": sum(1 for d in self.decisions if not d.is_withdrawn),
             "accidents": sum(1 for a in self.accidents if not a.is_withdrawn),
+            "supervision_open": len(self.open_supervision),
         }
 
     def snapshot(self, at: datetime) -> dict[str, Any]:
@@ -217,6 +235,11 @@ class CreditRecord:
                 for e in self.active_listings
             ],
             "restrictions": list(self.restrictions),
+            "major_hazards": [
+                {"id": s.id, "notice_no": s.notice_no, "listed_on": s.listed_on.isoformat(),
+                 "title": s.title, "due_on": s.due_on.isoformat()}
+                for s in self.major_hazards_under_supervision
+            ],
             "counts": self.counts(),
             "last_changed": self.last_changed.isoformat() if self.last_changed else None,
         }
@@ -245,10 +268,12 @@ def record_for(uscc: str, today: date | None = None) -> CreditRecord:
     record.person_listings = [e for e in every_listing if e.is_person and not e.is_withdrawn]
     record.decisions = _published_of(Decision, uscc, Decision.decision_date.desc())
     record.accidents = _published_of(AccidentReport, uscc, AccidentReport.occurred_on.desc())
+    record.supervision = supervision.for_enterprise(uscc, record.today)
     names = [
         *(e.enterprise_name for e in record.listings),
         *(d.party_name for d in record.decisions),
         *(a.enterprise_name for a in record.accidents),
+        *(s.enterprise_name for s in record.supervision),
     ]
     names = [n for n in dict.fromkeys(names) if n]
     if record.has_record:

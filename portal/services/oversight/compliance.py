@@ -25,7 +25,15 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
 )
 from portal.extensions import db
-from portal.models import AccidentReport, Decision, Department, PowerItem, Report, local_today
+from portal.models import (
+    AccidentReport,
+    Decision,
+    Department,
+    PowerItem,
+    Report,
+    SupervisionItem,
+    local_today,
+)
 from portal.sql_dates import local_day
 from portal.working_days import working_calendar
 
@@ -139,6 +147,13 @@ class DepartmentFigures:
     assessments_on_time: int = 0
     assessments_late: int = 0
     assessments_overdue: int = 0
+    # 督办事项 listed by this department (挂牌单位): open, of which overdue; listings published
+    # within 5 working days or late; drafts past their publication deadline.
+    supervision_open: int = 0
+    supervision_overdue: int = 0
+    supervision_listed_on_time: int = 0
+    supervision_listed_late: int = 0
+    supervision_unpublished_overdue: int = 0
     delays: list[int] = field(default_factory=list, repr=False)
 
     @property
@@ -168,8 +183,13 @@ class DepartmentFigures:
         return bool(self.assessments_on_time or self.assessments_late or self.assessments_overdue)
 
     @property
+    def has_supervision(self) -> bool:
+        return bool(self.supervision_open or self.supervision_listed_on_time
+                    or self.supervision_listed_late or self.supervision_unpublished_overdue)
+
+    @property
     def has_anything(self) -> bool:
-        return bool(self.decisions_due or self.withdrawals or self.powers_published
+        return bool(self.has_supervision or self.decisions_due or self.withdrawals or self.powers_published
                     or self.powers_overdue_unpublished or self.assessments_on_time
                     or self.assessments_late or self.assessments_overdue)
 
@@ -198,7 +218,9 @@ class Compliance:
                          "decisions_overdue_unpublished", "withdrawals_on_time",
                          "withdrawals_late", "withdrawals_overdue", "powers_published",
                          "powers_late", "powers_overdue_unpublished", "assessments_on_time",
-                         "assessments_late", "assessments_overdue"):
+                         "assessments_late", "assessments_overdue", "supervision_open",
+                         "supervision_overdue", "supervision_listed_on_time",
+                         "supervision_listed_late", "supervision_unpublished_overdue"):
                 setattr(total, name, getattr(total, name) + getattr(d, name))
             total.delays.extend(d.delays)
         total.median_working_days = _median(total.delays)
@@ -303,6 +325,29 @@ def _assessment_figures(figures: dict[int, DepartmentFigures], today: date) -> N
             int(on_time or 0), int(late or 0), int(overdue or 0))
 
 
+def _supervision_figures(figures: dict[int, DepartmentFigures], today: date) -> None:
+    S = SupervisionItem
+    # Published items, withdrawn ones excluded from the open counts (a withdrawn item is no
+    # longer under supervision) but kept in the publication timeliness, as for decisions.
+    live = and_(S.published_at.is_not(None), S.withdrawn_at.is_(None))
+    published_day = local_day(S.published_at)
+    columns = [
+        func.sum(case((and_(live, S.stage != "closed"), 1), else_=0)),
+        func.sum(case((and_(live, S.overdue_clause(today)), 1), else_=0)),
+        func.sum(case((and_(S.published_at.is_not(None), published_day <= S.publish_due), 1),
+                      else_=0)),
+        func.sum(case((and_(S.published_at.is_not(None), published_day > S.publish_due), 1),
+                      else_=0)),
+        func.sum(case((and_(S.published_at.is_(None), S.publish_due < today), 1), else_=0)),
+    ]
+    for dept, *values in db.session.execute(
+        select(S.department_id, *columns).group_by(S.department_id)
+    ):
+        f = figures[dept]
+        (f.supervision_open, f.supervision_overdue, f.supervision_listed_on_time,
+         f.supervision_listed_late, f.supervision_unpublished_overdue) = (int(v or 0) for v in values)
+
+
 def report_figures(today: date | None = None) -> ReportFigures:
     """Verifications under way and overdue, and those done on time or late (all reports)."""
     today = today or local_today()
@@ -322,7 +367,7 @@ def report_figures(today: date | None = None) -> ReportFigures:
 def _generation() -> tuple[Any, ...]:
     """Changes whenever an item is created, published, edited or withdrawn."""
     parts: list[Any] = []
-    for model in (Decision, PowerItem, AccidentReport):
+    for model in (Decision, PowerItem, AccidentReport, SupervisionItem):
         parts.extend(db.session.execute(select(
             func.count(), func.max(model.modified_at), func.max(model.published_at),
             func.max(model.withdrawn_at), func.max(model.created_at),
@@ -349,6 +394,7 @@ def compliance(today: date | None = None) -> Compliance:
         _withdrawal_figures(figures, today)
         _power_figures(figures, today)
         _assessment_figures(figures, today)
+        _supervision_figures(figures, today)
         departments = sorted((f for f in figures.values() if f.has_anything),
                              key=lambda f: f.name)
         cache["departments"] = (key, now, departments)

@@ -34,6 +34,7 @@ from portal.models import (
     DisclosureMixin,
     Report,
     Reward,
+    SupervisionItem,
     local_today,
 )
 from portal.sql_dates import month_of, year_of
@@ -395,6 +396,32 @@ def blacklist_by_subject(p: Period, today: date | None = None) -> StatTable:
     )
 
 
+# --- 挂牌督办 -------------------------------------------------------------------------------------
+
+_SUPERVISION_COLUMNS = (Column("督办中", "项"), Column("其中逾期", "项"), Column("已销号", "项"))
+
+
+def supervision_by_county(p: Period, today: date | None = None) -> StatTable:
+    """督办事项 listed in the period, by county: still open, of which overdue, and closed."""
+    today = today or local_today()
+    S = SupervisionItem
+    open_ = S.stage != "closed"
+    found = _grouped(
+        S.county, _public(S), *_within(S.listed_on, p.start, p.end),
+        values=(func.coalesce(func.sum(case((open_, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((S.overdue_clause(today), 1), else_=0)), 0)),
+    )
+    rows = []
+    for county in _ordered_keys(found, COUNTIES):
+        total, open_count, overdue = found.get(county, (0, 0, 0))
+        rows.append((county, (int(open_count), int(overdue), int(total) - int(open_count))))
+    return StatTable(
+        "supervision-by-county", f"挂牌督办事项按县（市、区）（{p.description}挂牌）",
+        "县（市、区）", _SUPERVISION_COLUMNS, rows, chart="barh", plotted=(0, 1, 2),
+        note="逾期：超过整改（办理）期限仍未申请销号的督办事项。",
+    )
+
+
 # --- reports and rewards ------------------------------------------------------------------------
 
 
@@ -446,9 +473,10 @@ KIND_TABLES: dict[str, tuple[Callable[[Period], StatTable], ...]] = {
     "accidents": (accidents_by_month, accidents_by_level, accidents_by_county, accidents_by_sector),
     "decisions": (decisions_by_sector, decisions_by_type, fines_by_year),
     "blacklist": (blacklist_active, blacklist_by_subject),
+    "supervision": (supervision_by_county,),
 }
 # Sections in the order of the page: the kinds' (most telling first), then reports.
-SECTION_ORDER = ("accidents", "decisions", "blacklist")
+SECTION_ORDER = ("accidents", "decisions", "blacklist", "supervision")
 SECTIONS: tuple[tuple[str, str, tuple[Callable[[Period], StatTable], ...]], ...] = (
     *((k.key, k.stats_title, KIND_TABLES[k.key])
       for k in sorted((k for k in kinds.KINDS if k.stats_title),
@@ -475,7 +503,7 @@ def _generation() -> tuple[Any, ...]:
     """Changes whenever a counted item is published, edited, withdrawn or imported, or a report
     or reward changes state (every state change sets a date counted here)."""
     parts: list[Any] = []
-    for model in (Decision, AccidentReport, BlacklistEntry):
+    for model in (Decision, AccidentReport, BlacklistEntry, SupervisionItem):
         parts.extend(db.session.execute(select(
             func.count(), func.max(model.modified_at), func.max(model.published_at),
             func.max(model.withdrawn_at),

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, extract, func, literal, select
 
 from portal import fieldspec, kinds
+from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
 from portal.domain.catalog import COUNTIES, SECTORS
@@ -34,6 +35,7 @@ from portal.models import (
     DisclosureMixin,
     ItemVersion,
     PowerItem,
+    SupervisionItem,
     local_date,
     local_today,
 )
@@ -78,6 +80,10 @@ class ListFilters:
     late: bool | None = None
     withdrawal: str | None = None
     assessment: str | None = None
+    # 督办事项: type, grade (重大/一般) and stage, or "overdue" (portal.domain.supervision).
+    supervision_type: str | None = None
+    grade: str | None = None
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,22 @@ def _filtered(
         stmt = stmt.where(AccidentReport.level == int(filters.level))
     if model is BlacklistEntry and filters.status is not None:
         stmt = stmt.where(BlacklistEntry.status_clause(filters.status, today))
+    if model is SupervisionItem:
+        stmt = _supervision_filtered(stmt, filters, today)
     stmt = _compliance_filtered(stmt, model, filters, today)
+    return stmt
+
+
+def _supervision_filtered(stmt: Select[Any], filters: ListFilters, today: date) -> Select[Any]:
+    S = SupervisionItem
+    if filters.supervision_type:
+        stmt = stmt.where(S.supervision_type == filters.supervision_type)
+    if filters.grade:
+        stmt = stmt.where(S.grade == filters.grade)
+    if filters.stage == supervision_rules.OVERDUE:
+        stmt = stmt.where(S.overdue_clause(today))
+    elif filters.stage:
+        stmt = stmt.where(S.stage == filters.stage)
     return stmt
 
 
@@ -460,6 +481,11 @@ def _display(kind: str, name: str, value: Any) -> str:
             return str(value)
     if isinstance(value, list):
         return " → ".join(str(v) for v in value)
+    if name == "stage" and kind == "supervision":
+        try:
+            return supervision_rules.Stage(value).label
+        except ValueError:
+            return str(value)
     if name == "level" and kind == "accidents":
         try:
             return AccidentLevel(int(value)).label

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, fieldspec, kinds
+from portal.domain import supervision as supervision_rules
 from portal.domain.blacklist import (
     ENTERPRISE,
     PERSON,
@@ -48,6 +49,7 @@ from portal.models import (
     DisclosureMixin,
     Enterprise,
     PowerItem,
+    SupervisionItem,
     local_date,
     local_today,
     utcnow,
@@ -198,7 +200,28 @@ def _prepare(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         _blacklist_subject(values)
         relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
         values["ends_on"] = listing_end(values["listed_on"], listing_duration_years())
+    elif kind == "supervision":
+        _prepare_supervision(values, relations)
     return values, relations, masked
+
+
+def _prepare_supervision(values: dict[str, Any], relations: dict[str, Any]) -> None:
+    """A 督办通知书's stored forms: the requirements rendered through the one sanitiser, the
+    enterprise linked by its credit code, the accident checked, the default deadline."""
+    values["uscc"] = values.get("uscc") or None
+    if values.get("uscc"):
+        relations["enterprise"] = _enterprise(values["uscc"], values, values["enterprise_name"])
+    if "requirements_source" in values:
+        requirements = fieldspec.field("supervision", "requirements_html")
+        assert requirements is not None
+        values["requirements_html"] = requirements.mask(
+            markdown_to_html(values["requirements_source"] or ""))
+    if values.get("accident_id") is not None:
+        if db.session.get(AccidentReport, values["accident_id"]) is None:
+            raise ValuesInvalid({"accident_id": "没有这个编号的事故调查报告。"})
+    if "deadline" in values and values["deadline"] is None and values.get("listed_on"):
+        values["deadline"] = supervision_rules.default_deadline(
+            working_calendar(), values["supervision_type"], values["listed_on"])
 
 
 def _blacklist_subject(values: dict[str, Any]) -> None:
@@ -238,6 +261,9 @@ def _check_unique(kind: str, values: dict[str, Any], item_id: int | None) -> Non
         checks.append(
             ("document_no", Decision.document_no == values["document_no"], "该文号已存在。")
         )
+    elif kind == "supervision":
+        checks.append(("notice_no", SupervisionItem.notice_no == values["notice_no"],
+                       "该督办编号已存在。"))
     elif kind == "blacklist":
         checks.append(
             (
@@ -371,6 +397,11 @@ def publish_item(item: DisclosureMixin) -> None:
     if isinstance(item, Decision):
         summary["on_time"] = item.published_on_time
         summary["publish_due"] = item.publish_due
+    if isinstance(item, SupervisionItem):
+        from portal.services.publication import supervision
+
+        summary["publish_due"] = item.publish_due
+        supervision.tell_reporters_listed(item)
     audit.record(db.session, "publish", object_kind=item.KIND, object_id=item.id, summary=summary)
     db.session.commit()
 
@@ -579,6 +610,33 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
             (item.assessment_due - today).days, False,
         )
 
+    calendar = working_calendar()
+    S = SupervisionItem
+    supervision_drafts = (
+        select(S).where(S.published_at.is_(None), S.publish_due.is_not(None))
+        .order_by(S.publish_due, S.id)
+    )
+    live = (S.published_at.is_not(None), S.withdrawn_at.is_(None))
+    inspections = select(S).where(*live, S.stage == "applied").order_by(S.applied_on, S.id)
+    closures = select(S).where(*live, S.stage == "passed").order_by(S.passed_on, S.id)
+
+    def supervision_listing_row(item: SupervisionItem) -> AgendaRow:
+        assert item.publish_due is not None
+        return AgendaRow("supervision", item, "公开挂牌督办", item.publish_due,
+                         _working_days_left(today, item.publish_due), True)
+
+    def inspection_row(item: SupervisionItem) -> AgendaRow:
+        assert item.applied_on is not None
+        deadline = supervision_rules.inspection_due(calendar, item.applied_on)
+        return AgendaRow("supervision", item, "销号申请现场审查", deadline.due,
+                         (deadline.due - today).days, False, deadline.provisional)
+
+    def closure_row(item: SupervisionItem) -> AgendaRow:
+        assert item.passed_on is not None
+        deadline = supervision_rules.closure_publish_due(calendar, item.passed_on)
+        return AgendaRow("supervision", item, "公开销号", deadline.due,
+                         _working_days_left(today, deadline.due), True, deadline.provisional)
+
     power_drafts = (
         select(PowerItem)
         .where(PowerItem.published_at.is_(None))
@@ -593,6 +651,14 @@ def agenda(today: date | None = None, *, limit: int = 50) -> Agenda:
          power_drafts, power_row, None),
         ("assessments", f"待公开的事故整改评估（批复后 {ACCIDENT_ASSESSMENT_YEARS} 年）",
          assessments, assessment_row, AccidentReport.assessment_due),
+        ("supervision-listing",
+         f"待公开的挂牌督办（{supervision_rules.PUBLISH_WORKING_DAYS} 个工作日）",
+         supervision_drafts, supervision_listing_row, S.publish_due),
+        ("supervision-inspection",
+         f"待现场审查的销号申请（申请后 {supervision_rules.INSPECTION_DAYS} 日）",
+         inspections, inspection_row, None),
+        ("supervision-closure", f"待公开的销号（验收合格后 {supervision_rules.PUBLISH_WORKING_DAYS} 个工作日）",
+         closures, closure_row, None),
     ]
     overdue: list[AgendaRow] = []
     sections = []

@@ -10,13 +10,14 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from portal import kinds
+from portal.domain import supervision as supervision_rules
 from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
 from portal.extensions import db
 from portal.labels import item_labels
-from portal.models import BlacklistEntry, Decision, DisclosureMixin, local_today
+from portal.models import BlacklistEntry, Decision, DisclosureMixin, SupervisionItem, local_today
 from portal.sanitize import safe
 from portal.services.enterprises import blacklist_admin
-from portal.services.publication import history, publishing
+from portal.services.publication import history, publishing, supervision
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
 from portal.staff.forms import (
@@ -43,6 +44,12 @@ def show(item: DisclosureMixin, name: str) -> Any:
         return item.accident_level.label  # type: ignore[attr-defined]
     if name == "report_html":
         return safe(item.report_html)  # type: ignore[attr-defined]
+    if name == "requirements_html":
+        return safe(item.requirements_html)  # type: ignore[attr-defined]
+    if name == "stage":
+        return item.current_stage.label  # type: ignore[attr-defined]
+    if name == "source":
+        return item.source or "—"  # type: ignore[attr-defined]
     if name == "workflow":
         return " → ".join(item.workflow or [])  # type: ignore[attr-defined]
     value = getattr(item, name)
@@ -125,6 +132,14 @@ def item_detail(kind: str, item_id: int):
     context: dict[str, Any] = {}
     if isinstance(item, Decision) and item.withdrawal_requested_on and not item.is_withdrawn:
         context["withdrawal_due"] = publishing.withdrawal_due(item.withdrawal_requested_on)
+    if isinstance(item, SupervisionItem):
+        from portal.staff.views.supervision import STEP_PAGES
+
+        allowed = supervision.allowed_steps(item)
+        context["timeline"] = supervision.timeline(item)
+        context["supervision_actions"] = [
+            (page, title) for page, (_, title, _, step) in STEP_PAGES.items()
+            if (step in allowed) or (step is None and supervision_rules.Step.PASSED in allowed)]
     if isinstance(item, BlacklistEntry):
         context["status"] = item.status()
         context["earliest_removal"] = blacklist_admin.earliest_removal_date(item)

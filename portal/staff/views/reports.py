@@ -38,6 +38,7 @@ from portal.models import (
     Reward,
     local_today,
 )
+from portal.services.publication import supervision
 from portal.services.reporting import cases, reward_claims, rewards
 from portal.services.reporting import reports as report_service
 from portal.staff.access import requires
@@ -232,6 +233,7 @@ def _render_report(report: Report, status: int = 200, **forms: Any) -> Any:
         assign_form=_assign_form(report, assign_form),
         handler_name=cases.handler_names({report.handler_id}).get(report.handler_id or 0),
         photo_thumbnail=_photo_thumbnail_url,
+        may_open_supervision=supervision.may_open_from(report),
         **context,
     ), status
 

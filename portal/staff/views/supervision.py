@@ -1,0 +1,146 @@
+"""Back-office views of 督办事项 beyond the publishing workflow: each stage a form step
+(editors), and the draft opened from a verified report (its handler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from portal.domain import supervision as rules
+from portal.extensions import db
+from portal.models import Report, SupervisionItem, local_today
+from portal.services.publication import publishing, supervision
+from portal.services.reporting import cases
+from portal.staff.access import requires
+from portal.staff.blueprint import bp
+from portal.staff.forms import (
+    SupervisionExtensionForm,
+    SupervisionForm,
+    SupervisionInspectionForm,
+    SupervisionStepForm,
+)
+from portal.staff.models import EDITOR, HANDLER
+from portal.working_days import working_calendar
+
+# The step pages: URL segment → (form, title, submit label, the step or None for the inspection).
+STEP_PAGES: dict[str, tuple[type[SupervisionStepForm], str, str, rules.Step | None]] = {
+    "rectifying": (SupervisionStepForm, "登记开始整改", "登记", rules.Step.RECTIFYING),
+    "extended": (SupervisionExtensionForm, "登记延期", "批准延期", rules.Step.EXTENDED),
+    "applied": (SupervisionStepForm, "登记销号申请", "登记", rules.Step.APPLIED),
+    "inspection": (SupervisionInspectionForm, "登记现场审查（验收）结论", "登记", None),
+    "closed": (SupervisionStepForm, "销号", "确认销号", rules.Step.CLOSED),
+}
+STEP_PATTERN = "any(" + ", ".join(STEP_PAGES) + ")"
+
+
+def _intro(item: SupervisionItem, page: str) -> str:
+    due = f"{item.due_on:%Y-%m-%d}"
+    if page == "extended":
+        window = rules.earliest_extension_application(
+            working_calendar(), item.deadline)
+        return (f"只能延期一次：延期申请须在期限（{item.deadline:%Y-%m-%d}）届满前 "
+                f"{rules.EXTENSION_WINDOW_WORKING_DAYS} 个工作日内提出（{window:%Y-%m-%d} 起），"
+                f"并在申请后 {rules.EXTENSION_DECISION_WORKING_DAYS} 个工作日内决定。")
+    if page == "applied":
+        return (f"登记销号申请后，须在 {rules.INSPECTION_DAYS} 日内现场审查（验收）。"
+                f"现行期限：{due}。")
+    if page == "inspection":
+        return "合格的，可予销号；不合格的，退回整改，须重新申请销号。"
+    if page == "closed":
+        return f"销号须在验收合格后 {rules.PUBLISH_WORKING_DAYS} 个工作日内公开；登记即公开。"
+    return f"现行期限：{due}。"
+
+
+@bp.route(f"/supervision/<id:item_id>/step/<{STEP_PATTERN}:page>", methods=["GET", "POST"])
+@requires(EDITOR)
+def supervision_step(item_id: int, page: str):
+    try:
+        item = publishing.get_item("supervision", item_id)
+    except publishing.ItemNotFound:
+        abort(404)
+    assert isinstance(item, SupervisionItem)
+    form_class, title, submit, step = STEP_PAGES[page]
+    form = form_class()
+    if form.is_submitted() is False:
+        form.on.data = local_today()
+    allowed = supervision.allowed_steps(item)
+    wanted = [rules.Step.PASSED, rules.Step.FAILED] if step is None else [step]
+    if not any(s in allowed for s in wanted):
+        flash(f"当前状态为“{item.current_stage.label}”，不能{title}。", "error")
+        return redirect(url_for("staff.item_detail", kind="supervision", item_id=item.id), 303)
+    if form.validate_on_submit():
+        chosen = step or rules.Step(form.result.data)  # type: ignore[attr-defined]
+        extra: dict[str, Any] = {}
+        if isinstance(form, SupervisionExtensionForm):
+            extra = {"applied_on": form.applied_on.data, "new_deadline": form.new_deadline.data,
+                     "reason": form.reason.data}
+        try:
+            supervision.record_step(item, chosen, on=form.on.data, note=form.note.data or "",
+                                    actor=current_user._get_current_object(), **extra)
+        except supervision.SupervisionError as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                field = form._fields.get(name)
+                if field is None:
+                    form.form_errors.append(message)
+                else:
+                    field.errors = [*field.errors, message]
+        else:
+            flash(f"已登记：{chosen.label}。已记入公开的办理进程。", "info")
+            return redirect(url_for("staff.item_detail", kind="supervision", item_id=item.id), 303)
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template(
+        "staff/items/step.html", form=form, item=item, kind="supervision", label="督办事项",
+        title=title, submit=submit, intro=_intro(item, page),
+    ), status
+
+
+@bp.route("/reports/<id:report_id>/supervision", methods=["GET", "POST"])
+@requires(HANDLER)
+def report_open_supervision(report_id: int):
+    """Open a 督办 draft from a verified report: only the enterprise, its credit code and the
+    county are carried over; everything public is typed here by staff."""
+    report = db.session.get(Report, report_id)
+    if report is None:
+        abort(404)
+    actor = current_user._get_current_object()
+    refusal = None
+    try:
+        cases.check_worker(report, actor)
+    except cases.CaseError as exc:
+        refusal = str(exc)
+    if refusal is None and not supervision.may_open_from(report):
+        refusal = "只有核查属实或部分属实、尚未开启督办的举报可以开启督办。"
+    if refusal is not None:
+        # Said on the page (no form): nothing of the report is shown but its number.
+        return render_template("staff/supervision/from_report.html", form=None, report=report,
+                               refusal=refusal)
+    form = SupervisionForm()
+    if not form.is_submitted():
+        for name, value in supervision.defaults_from_report(report).items():
+            form[name].data = value
+        form.listed_on.data = local_today()
+    if form.validate_on_submit():
+        try:
+            item = supervision.open_from_report(report, form.values(), actor=actor)
+        except publishing.ValuesInvalid as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                field = form._fields.get(name)
+                if field is None:
+                    form.form_errors.append(message)
+                else:
+                    field.errors = [*field.errors, message]
+        except supervision.SupervisionError as exc:
+            db.session.rollback()
+            form.form_errors.extend(exc.errors.values())
+        else:
+            flash(f"已开启督办草稿 {item.notice_no}，由编辑审核发布；公开页面只注明“来源：群众举报”。",
+                  "info")
+            return redirect(url_for("staff.report_detail", report_id=report.id), 303)
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template(
+        "staff/supervision/from_report.html", form=form, report=report,
+    ), status

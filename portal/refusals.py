@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 # rendered each time (a path's first segment is the visitor's choice, so the keys are bounded).
 ERROR_PAGES_KEPT = 256
 DRAIN_CHUNK = 1024 * 1024
+# Set in the WSGI environ of a request refused here (read by gunicorn.conf.py's post_request).
+REFUSED_EARLY = "portal.refused_early"
 # A refusal as sent: status line, headers, body.
 _Answer = tuple[str, tuple[tuple[str, str], ...], bytes]
 
@@ -100,6 +102,7 @@ class EarlyRefusals:
         if candidates and environ.get("PATH_INFO", "").startswith(candidates):
             refusal = self._refusal(environ)
             if refusal is not None:
+                environ[REFUSED_EARLY] = True  # gunicorn.conf.py: not counted for recycling
                 status, headers, body = refusal
                 start_response(status, list(headers))
                 return ClosingIterator([body], lambda: self._drain(environ))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 
+from portal.refusals import REFUSED_EARLY
 from tests.conftest import make_app
 from tests.reports.conftest import csrf_from
 
@@ -97,6 +98,7 @@ def test_a_post_over_the_limit_is_answered_before_its_body_is_read_then_drained(
         # usable and a browser still sending is not reset before it reads the page.
         assert environ["wsgi.input"].read_bytes == len(body)
         assert "请求过于频繁" in page.decode()
+        assert environ[REFUSED_EARLY]  # gunicorn.conf.py leaves it out of max_requests
         # No session cookie read or set, nothing that varies with it; the report pages' headers.
         assert "Set-Cookie" not in headers and "Vary" not in headers
         assert headers["Cache-Control"] == "no-store"

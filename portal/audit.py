@@ -29,6 +29,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, func, select, text
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from portal import kinds
 from portal.models import Base, utcnow
 
 
@@ -143,10 +144,7 @@ ACTIONS: dict[str, str] = {
     "credit_certificate_issue": "出具信用记录查询证明",
 }
 OBJECT_KINDS: dict[str, str] = {
-    "powers": "权责清单",
-    "decisions": "行政执法决定",
-    "accidents": "事故调查报告",
-    "blacklist": "严重失信主体名单",
+    **{k.key: k.label for k in kinds.KINDS},  # the published kinds (portal.kinds)
     "staff_user": "账户",
     "data_key": "数据加密密钥",
     "report": "举报",

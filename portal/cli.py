@@ -8,7 +8,10 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-KINDS = ("powers", "decisions", "accidents", "blacklist")
+from portal import kinds
+
+# The kinds an import file may hold (portal.kinds).
+KINDS = tuple(k.key for k in kinds.KINDS if k.importable)
 
 
 def register(app: Flask) -> None:

@@ -4,8 +4,8 @@ For every field: the Chinese label (pages, forms, history, audit, CSV header), t
 in the JSON API, its value type (which fixes the JSON Schema, the CSV cell and the import parser),
 whether it is free text in which a natural person's ID-card or mobile number must be masked before
 anything is stored, whether the search index reads it, whether the import file carries it (and
-under which column name) and whether the open-data exports carry it.  The kind list itself is
-defined here once (``KINDS``).
+under which column name) and whether the open-data exports carry it.  The kind list itself, and
+each kind's name, is declared once in ``portal.kinds``.
 
 Readers: ``portal.labels`` (labels), the staff forms (labels), ``services.publishing`` (masking),
 ``services.importer`` (labels, masking, column names), ``search_sync`` (searchable text),
@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from portal import kinds as kind_registry
 from portal.domain.masking import (
     county_level_address,
     mask_html,
@@ -28,8 +29,8 @@ from portal.domain.masking import (
     natural_person_name,
 )
 
-# The four published kinds, in the order pages and exports list them.
-KINDS: tuple[str, ...] = ("powers", "decisions", "accidents", "blacklist")
+# The published kinds, in the order pages and exports list them (declared in portal.kinds).
+KINDS: tuple[str, ...] = kind_registry.KEYS
 
 # Value types.  ``text`` is free text (masked); ``string`` a code or name typed exactly
 # (文号, 编码, credit code); ``choice`` a value from a fixed vocabulary (portal/domain/catalog.py).
@@ -110,10 +111,22 @@ class FieldSpec:
 @dataclass(frozen=True)
 class KindSpec:
     kind: str
-    label: str  # the kind's Chinese name
-    api_name: str  # singular English name, for schema names
     fields: tuple[FieldSpec, ...]
-    date_field: str  # the decision or event date (sorting, year filter, feeds)
+
+    @property
+    def label(self) -> str:
+        """The kind's Chinese name."""
+        return kind_registry.get(self.kind).label
+
+    @property
+    def api_name(self) -> str:
+        """Singular English name, for schema names."""
+        return kind_registry.get(self.kind).api_name
+
+    @property
+    def date_field(self) -> str:
+        """The decision or event date (sorting, year filter, feeds)."""
+        return kind_registry.get(self.kind).date_field
 
     @property
     def by_name(self) -> dict[str, FieldSpec]:
@@ -188,7 +201,7 @@ DECISION_TYPE_LABELS: dict[str, dict[str, str]] = {
     },
 }
 # The kind's name: the list holds every type of enforcement decision, not penalties alone.
-DECISIONS_LABEL = "行政执法决定"
+DECISIONS_LABEL = kind_registry.get("decisions").label
 
 
 def _by_type(name: str) -> str:
@@ -198,7 +211,7 @@ def _by_type(name: str) -> str:
 
 
 SPECS: dict[str, KindSpec] = {
-    "powers": KindSpec("powers", "权责清单", "PowerItem", (
+    "powers": KindSpec("powers", (
         _f("code", "编码", type=STRING, import_name="code", searchable=True,
            description="权责清单事项编码，唯一"),
         _f("name", "职权名称", import_name="name"),
@@ -210,8 +223,8 @@ SPECS: dict[str, KindSpec] = {
         _f("workflow", "办理流程", type=STEPS, import_name="workflow", searchable=True,
            description="按先后顺序的办理步骤"),
         _f("remarks", "备注", import_name="remarks", searchable=True),
-    ), date_field="published_at"),
-    "decisions": KindSpec("decisions", DECISIONS_LABEL, "Decision", (
+    )),
+    "decisions": KindSpec("decisions", (
         _f("document_no", "文号", type=STRING, import_name="document_no", searchable=True),
         _f("decision_type", "决定类型", type=CHOICE, import_name="decision_type", searchable=True),
         _f("party_name", "当事人", "party_name", import_name="enterprise_name", searchable=True,
@@ -235,8 +248,8 @@ SPECS: dict[str, KindSpec] = {
         _department("作出决定机关"),
         _f("publish_due", "公开期限", type=DATE, nullable=True, derived=True,
            description="行政处罚、行政许可 7 个工作日，其他执法决定 20 个工作日"),
-    ), date_field="decision_date"),
-    "accidents": KindSpec("accidents", "事故调查报告", "AccidentReport", (
+    )),
+    "accidents": KindSpec("accidents", (
         _f("title_text", "标题", "title", import_name="title"),
         _f("occurred_on", "事故发生日期", type=DATE, import_name="occurred_on"),
         *_place(),
@@ -260,8 +273,8 @@ SPECS: dict[str, KindSpec] = {
            description="批复后 1 年"),
         _f("assessment_published_on", "整改评估公开日期", type=DATE, nullable=True),
         _department("发布单位"),
-    ), date_field="occurred_on"),
-    "blacklist": KindSpec("blacklist", "严重失信主体名单", "BlacklistEntry", (
+    )),
+    "blacklist": KindSpec("blacklist", (
         _f("enterprise_name", "企业名称", import_name="enterprise_name", searchable=True),
         _f("uscc", "统一社会信用代码", type=STRING, import_name="uscc", searchable=True),
         *_place(),
@@ -274,7 +287,7 @@ SPECS: dict[str, KindSpec] = {
         _f("status", "名单状态", type=CHOICE, derived=True,
            description="active 公示中、expired 已期满、removed 已提前移出、pending 未到列入日期"),
         _department("认定部门"),
-    ), date_field="listed_on"),
+    )),
 }
 
 # Filters the list pages, the API, the CSV and the feeds accept, with their Chinese labels.

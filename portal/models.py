@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
+from portal import kinds
 from portal.crypto import EncryptedBytes, EncryptedText
 from portal.domain import blacklist as blacklist_rules
 from portal.domain.accidents import AccidentLevel, classify
@@ -140,7 +141,7 @@ class PowerItem(DisclosureMixin, Base):
 
     __tablename__ = "power_items"
     KIND = "powers"
-    LABEL = "权责清单"
+    LABEL = kinds.get("powers").label
 
     code: Mapped[str] = mapped_column(String(40), unique=True)  # 序号 / 编码
     name: Mapped[str] = mapped_column(String(200))
@@ -167,7 +168,7 @@ class Decision(DisclosureMixin, Base):
 
     __tablename__ = "decisions"
     KIND = "decisions"
-    LABEL = "行政执法决定"
+    LABEL = kinds.get("decisions").label
 
     document_no: Mapped[str] = mapped_column(String(80), unique=True)  # 文号
     decision_type: Mapped[str] = mapped_column(String(20), index=True)
@@ -216,7 +217,7 @@ class AccidentReport(DisclosureMixin, Base):
 
     __tablename__ = "accident_reports"
     KIND = "accidents"
-    LABEL = "事故调查报告"
+    LABEL = kinds.get("accidents").label
 
     title_text: Mapped[str] = mapped_column("title", String(200))
     occurred_on: Mapped[date] = mapped_column(Date, index=True)
@@ -277,7 +278,7 @@ class BlacklistEntry(DisclosureMixin, Base):
         {"sqlite_autoincrement": True},
     )
     KIND = "blacklist"
-    LABEL = "严重失信主体名单"
+    LABEL = kinds.get("blacklist").label
 
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     enterprise_name: Mapped[str] = mapped_column(String(200))
@@ -339,8 +340,9 @@ class ItemVersion(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# Key → model of every published kind, in the registry's order (portal.kinds).
 DISCLOSURE_MODELS: dict[str, type[DisclosureMixin]] = {
-    m.KIND: m for m in (PowerItem, Decision, AccidentReport, BlacklistEntry)
+    k.key: globals()[k.model_name] for k in kinds.KINDS
 }
 
 

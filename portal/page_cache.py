@@ -3,9 +3,13 @@
 What a public page shows changes only when a disclosure changes (a new generation, see
 ``DataGeneration``) or the date changes (deadlines, listing status), so a rendered page is kept
 per (generation, Beijing date, URL) and the cost of most requests is one one-row query.  Each
-response carries an ``ETag`` and ``Last-Modified`` with ``Cache-Control: public, no-cache``: a
-browser or proxy may keep it but asks again each time, and gets a bodiless 304 while nothing
-changed — so no cache anywhere can show a withdrawn item after it was withdrawn.
+response carries an ``ETag`` and ``Last-Modified`` with ``SHARED_CACHE_CONTROL``: a browser asks
+again each time (``max-age=0``) and gets a bodiless 304 while nothing changed; a shared cache in
+front of the hosts (nginx's micro-cache, docs/deploy.md) may answer a page for ``SHARED_MAX_AGE``
+seconds, and ``STALE_WHILE_REVALIDATE`` more while it fetches a fresh copy, so that a surge of
+the same pages reaches the app about once per URL every few seconds.  So no cache anywhere shows
+a withdrawn item longer than ``SHARED_CACHE_LIFETIME`` seconds after it was withdrawn (the hosts
+themselves at once: every worker reads the generation on each request).
 
 Requests that carry a session with something in it (a signed-in member of staff, a flash
 message waiting) are served uncached: pages must never leak one visitor's state to another.
@@ -38,6 +42,14 @@ from portal.extensions import db, limiter
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
 
 CACHE_ENTRIES = 512
+# What a shared cache (nginx's micro-cache) may do with a public page: keep it SHARED_MAX_AGE
+# seconds, then serve it STALE_WHILE_REVALIDATE more while one request fetches a fresh copy.
+# Their sum is the longest a withdrawn item can still be shown by any cache (docs/deploy.md).
+SHARED_MAX_AGE = 5
+STALE_WHILE_REVALIDATE = 5
+SHARED_CACHE_LIFETIME = SHARED_MAX_AGE + STALE_WHILE_REVALIDATE
+SHARED_CACHE_CONTROL = (f"public, max-age=0, s-maxage={SHARED_MAX_AGE}, "
+                        f"stale-while-revalidate={STALE_WHILE_REVALIDATE}")
 _EXTENSION = "page_cache"
 _BUMPED = "page_cache_bumped"  # session.info flag: this transaction already bumped
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
@@ -182,7 +194,7 @@ def public_page(view: Callable[..., Any] | None = None, *,
     @wraps(view)
     def cached(*args: Any, **kwargs: Any) -> Any:
         if session:  # staff signed in, a flash waiting: render for this visitor alone
-            return view(*args, **kwargs)
+            return _personal(make_response(view(*args, **kwargs)))
         cache: PageCache = current_app.extensions[_EXTENSION]
         generation, changed_at = cache.generation()
         # The host is part of the key: without PORTAL_BASE_URL (the demo) absolute links are
@@ -194,14 +206,16 @@ def public_page(view: Callable[..., Any] | None = None, *,
         # Written out rather than through the response's properties (set_etag, vary.add, …),
         # which parse and rebuild each header: a measurable share of a cached page.
         validators = [("ETag", quote_etag(etag)), ("Last-Modified", http_date(changed_at)),
-                      ("Cache-Control", "public, no-cache"), ("Vary", "Cookie")]
+                      ("Cache-Control", SHARED_CACHE_CONTROL), ("Vary", "Cookie")]
         if etag in request.if_none_match:
             return Response(status=304, headers=validators)
         page = cache.get(key)
         if page is None:
             rendered = make_response(view(*args, **kwargs))
-            if rendered.status_code != 200 or session:
-                return rendered  # errors and pages that touched the session: not kept
+            if session:  # the page put something in the session: this visitor's alone
+                return _personal(rendered)
+            if rendered.status_code != 200:
+                return rendered  # errors: not kept (and no header lets a shared cache keep them)
             page = (rendered.get_data(), rendered.status_code, rendered.mimetype)
             cache.put(key, page)
         body, status, mimetype = page
@@ -209,6 +223,13 @@ def public_page(view: Callable[..., Any] | None = None, *,
 
     cached.is_public_page = True  # type: ignore[attr-defined]
     return cached
+
+
+def _personal(response: Response) -> Response:
+    """A public page rendered for one visitor (a session with something in it): no shared cache
+    may keep it, whatever it is configured to keep."""
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    return response
 
 
 def _bump_on_disclosure_change(session: Session, flush_context: Any, instances: Any) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 from flask import Flask, request, url_for
 from markupsafe import Markup
 
-from portal.models import DISCLOSURE_MODELS, local_date
+from portal import kinds
+from portal.county_map import county_map_layout
+from portal.models import local_date
 from portal.sanitize import safe
 
 
@@ -56,8 +58,8 @@ def sanitized(html: str | None) -> Markup:
 
 def kind_label(kind: str) -> str:
     """The Chinese name of a published kind (权责清单, 行政处罚决定, …)."""
-    model = DISCLOSURE_MODELS.get(kind)
-    return model.LABEL if model else kind
+    found = kinds.BY_KEY.get(kind)
+    return found.label if found else kind
 
 
 def is_current(href: str) -> bool:
@@ -83,5 +85,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(sanitized, "sanitized")
     app.add_template_global(kind_label)
+    # The published kinds (portal.kinds): navigation, home page, back office iterate this.
+    app.add_template_global(kinds.KINDS, "published_kinds")
     app.add_template_global(is_current)
     app.add_template_global(item_url)
+    app.add_template_global(county_map_layout)

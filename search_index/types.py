@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-KINDS = ("powers", "decisions", "accidents", "blacklist")
+# The published kinds are declared once, in portal.kinds (a plain module: no Flask, no database).
+from portal.kinds import KEYS as KINDS
+
+__all__ = ["KINDS", "SORTS", "Document", "Hit", "IndexBusy", "QueryInvalid", "SearchQuery",
+           "SearchResults", "SearchUnavailable"]
+
 SORTS = ("relevance", "date")
 
 

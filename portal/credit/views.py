@@ -26,6 +26,7 @@ from portal.credit.forms import CertificateRequestForm, CreditCheckForm, VerifyF
 from portal.domain.credit import BLACKLIST_RESTRICTIONS
 from portal.extensions import limiter
 from portal.models import local_today
+from portal.page_cache import public_page
 from portal.services.enterprises import credit as service
 from portal.templating import format_date, format_datetime
 
@@ -42,8 +43,13 @@ def _certificate_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_certificate
 
 
+# A lookup's answer is the same for everyone and follows the published data: kept as a list
+# page is (the limit is checked first, so a page from the cache still counts).  A lookup that
+# finds one enterprise shows the certificate form, whose CSRF token goes in the session: that
+# answer is rendered for its visitor alone, and no shared cache keeps it (portal/page_cache.py).
 @bp.get("/credit")
 @credit_limit
+@public_page
 def check():
     form = CreditCheckForm(request.args)
     form.validate()

@@ -21,7 +21,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from portal import fieldspec
+from portal import fieldspec, kinds
 from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
 from portal.disclosures.search import MAX_PAGE as SEARCH_MAX_PAGE
@@ -37,7 +37,7 @@ from search_index import KINDS as SEARCH_KINDS
 from search_index import QueryInvalid, SearchUnavailable
 from search_index.planner import MAX_QUERY_CHARS
 
-KIND_PATTERN = "any(" + ", ".join(fieldspec.KINDS) + ")"
+KIND_PATTERN = kinds.URL_PATTERN
 DEFAULT_PER_PAGE = 20
 
 

@@ -15,10 +15,10 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp
 
+from portal import kinds
 from portal.disclosures import bp
 from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
-from portal.models import DISCLOSURE_MODELS
 from portal.page_cache import public_page
 from portal.params import YearField, search_text
 from portal.search_sync import search_index
@@ -75,7 +75,7 @@ class SearchForm(FlaskForm):
     q = StringField("搜索词", validators=[Optional(), Length(max=MAX_QUERY_CHARS)],
                     filters=[search_text])
     kind = SelectField("信息类别", validators=[Optional()], validate_choice=True,
-                       choices=_choices([(k, DISCLOSURE_MODELS[k].LABEL) for k in KINDS]))
+                       choices=_choices([(k.key, k.label) for k in kinds.KINDS]))
     county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
                          choices=_choices([(c, c) for c in COUNTIES]))
     sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,

@@ -1,45 +1,25 @@
-"""Public pages: the home page, the four lists and every item's permanent page."""
+"""Public pages: the home page, each kind's list and every item's permanent page."""
 
 from __future__ import annotations
 
 from flask import abort, current_app, render_template, request
 
-from portal import fieldspec
+from portal import fieldspec, kinds
 from portal.disclosures import bp
 from portal.disclosures.forms import ListFilterForm
-from portal.domain.catalog import (
-    ACCIDENT_ASSESSMENT_YEARS,
-    WITHDRAWAL_PUBLISH_WORKING_DAYS,
-    decision_deadline_text,
-)
-from portal.models import DISCLOSURE_MODELS, AccidentReport, BlacklistEntry, Decision, local_today
+from portal.domain.catalog import ACCIDENT_ASSESSMENT_YEARS
+from portal.models import AccidentReport, BlacklistEntry, Decision, local_today
 from portal.page_cache import public_page
 from portal.services.enterprises import blacklist_admin
 from portal.services.publication import disclosures as service
 
-KIND_PATTERN = "any(" + ", ".join(service.KINDS) + ")"
+KIND_PATTERN = kinds.URL_PATTERN
 LATEST_ON_HOME = 5
 
 
 def _intro(kind: str) -> str:
     """A short explanation of a kind, shown above its list; figures from the rules in force."""
-    settings = current_app.config["SETTINGS"]
-    if kind == "powers":
-        return "本机关依法行使的行政职权及其实施依据、责任事项、追责情形和办理流程。"
-    if kind == "decisions":
-        return (
-            f"行政执法决定自作出之日起公开：{decision_deadline_text()}决定被变更、撤销或者确认违法、无效的，"
-            f"在{WITHDRAWAL_PUBLISH_WORKING_DAYS}个工作日内撤回并说明理由。"
-        )
-    if kind == "accidents":
-        return (
-            "生产安全事故调查报告经人民政府批复后全文公开；批复后"
-            f"{ACCIDENT_ASSESSMENT_YEARS}年内对事故整改和防范措施落实情况进行评估并公开。"
-        )
-    return (
-        f"安全生产严重失信主体名单：列入后公示{settings.blacklist_years}年，期满自动移出；"
-        f"列入满{settings.blacklist_min_months_before_removal}个月后可申请信用修复，提前移出。"
-    )
+    return kinds.get(kind).intro(current_app.config["SETTINGS"])
 
 
 @bp.get("/")
@@ -48,7 +28,7 @@ def home():
     return render_template(
         "disclosures/home.html",
         latest=service.latest_published(LATEST_ON_HOME),
-        models=DISCLOSURE_MODELS,
+        date_fields={k.key: k.date_field for k in kinds.KINDS},
         # Each kind's own date (decision, accident, listing), as on its list; powers: publication.
         date_labels={kind: fieldspec.label(kind, spec.date_field)
                      for kind, spec in fieldspec.SPECS.items()},
@@ -73,7 +53,7 @@ def listing(kind: str):
     return render_template(
         "disclosures/list.html",
         kind=kind,
-        label=DISCLOSURE_MODELS[kind].LABEL,
+        label=kinds.get(kind).label,
         intro=_intro(kind),
         form=form,
         messages=messages,
@@ -105,7 +85,7 @@ def detail(kind: str, item_id: int):
     return render_template(
         "disclosures/detail.html",
         kind=kind,
-        label=DISCLOSURE_MODELS[kind].LABEL,
+        label=kinds.get(kind).label,
         item=item,
         history=service.public_history(item),
         today=today,

@@ -33,6 +33,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal import kinds
 from portal.audit import ACTIONS, OBJECT_KINDS
 from portal.credentials import PASSWORD_MAX_LENGTH, PasswordTooWeak, check_password_policy
 from portal.domain.accidents import AccidentLevel
@@ -372,12 +373,8 @@ class BlacklistForm(ItemForm):
     FIELDS = ("uscc", "enterprise_name", "county", "sector", "grounds", "basis", "listed_on")
 
 
-ITEM_FORMS: dict[str, type[ItemForm]] = {
-    "powers": PowerForm,
-    "decisions": DecisionForm,
-    "accidents": AccidentForm,
-    "blacklist": BlacklistForm,
-}
+# Each kind's form, named in its declaration (portal.kinds).
+ITEM_FORMS: dict[str, type[ItemForm]] = {k.key: globals()[k.staff_form] for k in kinds.KINDS}
 
 
 # ---------------------------------------------------------------- workflow steps

@@ -42,15 +42,37 @@ def _year() -> tuple[YearForm, int | None, list[str]]:
     return form, year, messages
 
 
+# Statistics drawn as a county map instead of a bar chart, and the kind of item their counties
+# link to; the map shades the table's first column (a count).
+COUNTY_MAPS = {"accidents-by-county": "accidents"}
+
+
+def _county_maps(sections, year: int | None) -> dict[str, tuple[str, list[tuple[str, int, str]]]]:
+    """For each statistic in ``COUNTY_MAPS``: its kind and the county map's rows, each county's
+    count with a link to the public list filtered to that county (and year)."""
+    maps = {}
+    for _key, _title, tables in sections:
+        for t in tables:
+            if kind := COUNTY_MAPS.get(t.key):
+                maps[t.key] = (kind, [
+                    (label, int(values[0] or 0),
+                     url_for("disclosures.listing", kind=kind, county=label, year=year))
+                    for label, values in t.rows
+                ])
+    return maps
+
+
 @bp.get("/stats")
 def stats():
     form, year, messages = _year()
+    sections = stats_service.all_tables(year)
     return render_template(
         "statistics/stats.html",
         form=form,
         year=year,
         messages=messages,
-        sections=stats_service.all_tables(year),
+        sections=sections,
+        county_maps=_county_maps(sections, year),
         plain=stats_service.plain_number,
     )
 

@@ -378,3 +378,15 @@ def test_no_certificate_no_audit_event(client, app_ctx):
     token = csrf_from(client.get("/credit?code=91350100M000100Y43").get_data(as_text=True))
     client.post("/credit/certificate", data={"csrf_token": token, "code": "91350100M000100Y44"})
     assert _audit_events() == []
+
+
+def test_a_lookup_by_name_may_be_kept_by_a_shared_cache_and_one_with_the_form_may_not(client,
+                                                                                      listed):
+    """A list of names is the same for everyone; a record shows the certificate form, whose
+    CSRF token is this visitor's (portal/page_cache.py)."""
+    by_name = client.get("/credit?name=" + listed.enterprise_name[:4])
+    assert by_name.status_code == 200 and "s-maxage=" in by_name.headers["Cache-Control"]
+    assert "Set-Cookie" not in by_name.headers
+    by_code = client.get("/credit?code=" + listed.uscc)
+    assert by_code.status_code == 200 and "credit-certificate-form" in by_code.get_data(as_text=True)
+    assert by_code.headers["Cache-Control"] == "private, no-cache"

@@ -10,11 +10,13 @@ import re
 from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from html import unescape
 from urllib.parse import urlencode
 
 import pytest
 import time_machine
 
+from portal.domain.catalog import COUNTIES
 from portal.extensions import db
 from portal.models import Report, Reward, utcnow
 from tests import factories
@@ -265,13 +267,16 @@ def test_the_year_filter_narrows_every_table(client, data):
 def test_the_page_shows_each_chart_with_its_table_csv_and_text_alternative(client, data):
     html = client.get("/stats").get_data(as_text=True)
     from portal.services.oversight.statistics import TABLE_KEYS
+    from portal.statistics.views import COUNTY_MAPS
 
     for key in TABLE_KEYS:
         section = html[html.index(f'<section class="stat" id="{key}"'):]
         section = section[:section.index("</section>")]
         assert f'href="/stats/{key}.csv"' in section, key
         assert "<table" in section, key
-        if key != "rewards-by-year" or "<img" in section:
+        if key in COUNTY_MAPS:  # drawn as a county map (below) instead of a chart
+            assert 'class="county-map"' in section and "<img" not in section, key
+        elif key != "rewards-by-year" or "<img" in section:
             img = re.search(r'<img src="(/stats/[^"]+\.svg)" alt="([^"]+)"', section)
             assert img and img.group(1) == f"/stats/{key}.svg", key
             assert "详细数据见图下的表格" in img.group(2)
@@ -281,6 +286,37 @@ def test_the_page_shows_each_chart_with_its_table_csv_and_text_alternative(clien
                    "详细数据见图下的表格。")
     alt = re.search(r'id="accidents-by-month".*?alt="([^"]+)"', html, re.S).group(1)
     assert "事故起数合计 4 起，最多为2026年3月（2 起）" in alt
+
+
+def _county_map(html: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """The accidents county map on /stats: {county: (svg count text, href)} and its table."""
+    figure = html[html.index('<figure class="county-map" id="accidents-by-county-map"'):]
+    figure = figure[:figure.index("</figure>")]
+    drawn = {name: (count, unescape(href)) for href, name, count in re.findall(
+        r'<a class="county shade-\d" href="([^"]+)">\s*<path d="[^"]+"/>\s*'
+        r'<text class="county-name"[^>]*>([^<]+)</text>\s*'
+        r'<text class="county-count"[^>]*>([^<]+)</text>', figure)}
+    table = dict(re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>\s*'
+                            r'<td class="num">(\d+)</td>', figure))
+    return drawn, table
+
+
+@pytest.mark.parametrize("year", [None, 2026])
+def test_the_county_map_links_each_county_to_its_filtered_list(client, data, year):
+    query = f"?year={year}" if year else ""
+    drawn, table = _county_map(client.get("/stats" + query).get_data(as_text=True))
+    public = [row for row in counted(ACCIDENTS) if year is None or row[0].year == year]
+    counts = Counter(row[4] for row in public)
+    assert set(drawn) == {"景洪市", "勐海县", "勐腊县"}
+    for county, (text, href) in drawn.items():
+        assert text == f"{counts[county]} 起" and table[county] == str(counts[county])
+        assert href == "/accidents?" + urlencode({"county": county, **({"year": year} if year else {})})
+        # The list behind the link holds the same reports (and the withdrawn ones, marked).
+        withdrawn = sum(1 for row in ACCIDENTS if row[4] == county and row[6] and row[7]
+                        and (year is None or row[0].year == year))
+        listed = client.get(href).get_data(as_text=True)
+        assert f"共 <strong>{counts[county] + withdrawn}</strong> 条" in listed, county
+    assert set(table) == set(drawn) | {c for c in COUNTIES if c not in drawn}
 
 
 @pytest.mark.parametrize("size", ["", "?size=narrow"])

@@ -34,6 +34,8 @@ from portal.domain.accidents import AccidentLevel, classify
 from portal.domain.blacklist import earliest_removal, listing_end
 from portal.domain.credit_code import ALPHABET, complete
 from portal.domain.masking import id_check_character, mask_html, mask_personal_data
+from portal.fieldspec import SPECS
+from portal.kinds import KINDS
 from portal.sanitize import markdown_to_html
 
 DEFAULT_SIZE = 3000
@@ -998,26 +1000,10 @@ def _insert_enterprises(session: Any, enterprises: list[dict[str, Any]]) -> dict
     return ids
 
 
+# Import column → field, per importable kind, from the field spec's ``import_name``s.
 IMPORT_FIELDS = {
-    "powers": {"code": "code", "name": "name", "power_type": "power_type",
-               "legal_basis": "legal_basis", "department": "department",
-               "responsibilities": "responsibilities", "accountability": "accountability",
-               "workflow": "workflow", "remarks": "remarks"},
-    "decisions": {"document_no": "document_no", "decision_type": "decision_type",
-                  "enterprise_name": "party_name", "uscc": "uscc", "party_address": "party_address",
-                  "county": "county", "sector": "sector", "facts": "facts",
-                  "legal_basis": "legal_basis", "penalty": "penalty", "fine_yuan": "fine_yuan",
-                  "compliance": "compliance", "remedy": "remedy", "decision_date": "decision_date",
-                  "department": "department"},
-    "accidents": {"title": "title_text", "occurred_on": "occurred_on", "county": "county",
-                  "sector": "sector", "enterprise_name": "enterprise_name", "uscc": "uscc",
-                  "deaths": "deaths", "serious_injuries": "serious_injuries",
-                  "direct_loss_yuan": "direct_loss_yuan", "summary": "summary",
-                  "report": "report_html", "approved_on": "approved_on",
-                  "department": "department"},
-    "blacklist": {"enterprise_name": "enterprise_name", "uscc": "uscc", "grounds": "grounds",
-                  "basis": "basis", "listed_on": "listed_on", "county": "county",
-                  "sector": "sector", "department": "department"},
+    k.key: {f.import_name: f.name for f in SPECS[k.key].fields if f.import_name}
+    for k in KINDS if k.importable
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
+from portal import kinds
 from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, PENALTY_DECISION, SECTORS
 from portal.extensions import db
@@ -420,11 +421,18 @@ def rewards_by_year(p: Period) -> StatTable:
 
 # --- the page -----------------------------------------------------------------------------------
 
+# The tables of each published kind that has a section (its ``stats_title`` in portal.kinds).
+KIND_TABLES: dict[str, tuple[Callable[[Period], StatTable], ...]] = {
+    "accidents": (accidents_by_month, accidents_by_level, accidents_by_county, accidents_by_sector),
+    "decisions": (decisions_by_sector, decisions_by_type, fines_by_year),
+    "blacklist": (blacklist_active,),
+}
+# Sections in the order of the page: the kinds' (most telling first), then reports.
+SECTION_ORDER = ("accidents", "decisions", "blacklist")
 SECTIONS: tuple[tuple[str, str, tuple[Callable[[Period], StatTable], ...]], ...] = (
-    ("accidents", "生产安全事故",
-     (accidents_by_month, accidents_by_level, accidents_by_county, accidents_by_sector)),
-    ("decisions", "行政执法决定和罚款", (decisions_by_sector, decisions_by_type, fines_by_year)),
-    ("blacklist", "严重失信主体名单", (blacklist_active,)),
+    *((k.key, k.stats_title, KIND_TABLES[k.key])
+      for k in sorted((k for k in kinds.KINDS if k.stats_title),
+                      key=lambda k: (SECTION_ORDER + kinds.KEYS).index(k.key))),
     ("reports", "举报和奖励", (reports_by_month, rewards_by_year)),
 )
 

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, extract, func, literal, select
 
-from portal import fieldspec
+from portal import fieldspec, kinds
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
-from portal.domain.catalog import COUNTIES, DECISION_TYPES, POWER_TYPES, SECTORS
+from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import db
 from portal.labels import field_label
 from portal.models import (
@@ -119,14 +119,9 @@ class Facets:
     departments: list[tuple[int, str]] = field(default_factory=list)
 
 
-# Which optional filters each kind has: power items carry no county or sector.
-KIND_FILTERS: dict[str, tuple[str, ...]] = {
-    "powers": ("department_id", "power_type", "year", "late"),
-    "decisions": ("county", "sector", "year", "department_id", "decision_type", "late",
-                  "withdrawal"),
-    "accidents": ("county", "sector", "year", "department_id", "level", "assessment"),
-    "blacklist": ("county", "sector", "year", "department_id", "status"),
-}
+# Which optional filters each kind has (declared in portal.kinds): power items carry no county
+# or sector.
+KIND_FILTERS: dict[str, tuple[str, ...]] = {k.key: k.filters for k in kinds.KINDS}
 
 
 def _model(kind: str) -> type[DisclosureMixin]:
@@ -138,12 +133,7 @@ def _model(kind: str) -> type[DisclosureMixin]:
 
 def _date_column(model: type[DisclosureMixin]) -> Any:
     """The column holding the item's decision or event date (its ``event_date``)."""
-    return {
-        PowerItem: PowerItem.published_at,
-        Decision: Decision.decision_date,
-        AccidentReport: AccidentReport.occurred_on,
-        BlacklistEntry: BlacklistEntry.listed_on,
-    }[model]
+    return getattr(model, kinds.get(model.KIND).date_field)
 
 
 def _year_clause(model: type[DisclosureMixin], year: int) -> ColumnElement[bool]:
@@ -265,8 +255,6 @@ def item_kind_labels(refs: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
 
 # What tells items apart beside their title (six power items may share one name): the number
 # each kind is known by, and the responsible department.
-_NUMBERS = {PowerItem: PowerItem.code, Decision: Decision.document_no,
-            BlacklistEntry: BlacklistEntry.uscc}
 
 
 @dataclass(frozen=True)
@@ -289,7 +277,8 @@ def item_facts(refs: list[tuple[str, int]]) -> dict[tuple[str, int], ItemFacts]:
     facts = {}
     for kind, ids in wanted.items():
         model = DISCLOSURE_MODELS[kind]
-        number = _NUMBERS.get(model)
+        number_field = kinds.get(kind).number_field
+        number = getattr(model, number_field) if number_field else None
         decision_type = Decision.decision_type if model is Decision else literal("")
         stmt = (select(model.id, Department.name,
                        number if number is not None else literal(""), decision_type)
@@ -391,7 +380,7 @@ def _local_year(moment: datetime) -> int:
 
 def type_choices(kind: str) -> tuple[str, ...]:
     """The type vocabulary of a kind's own type filter (power type, decision type)."""
-    return {"powers": POWER_TYPES, "decisions": DECISION_TYPES}.get(kind, ())
+    return kinds.get(kind).type_choices if kind in kinds.BY_KEY else ()
 
 
 # --- facts derived for a detail page ------------------------------------------------------------

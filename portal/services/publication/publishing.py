@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit, fieldspec
+from portal import audit, fieldspec, kinds
 from portal.domain.blacklist import listing_end
 from portal.domain.catalog import (
     ACCIDENT_ASSESSMENT_YEARS,
@@ -52,12 +52,7 @@ from portal.working_days import working_calendar
 KINDS = fieldspec.KINDS
 
 # Fields the model derives on flush (never typed in); a change to them is shown in the history.
-DERIVED_FIELDS = {
-    "decisions": ("publish_due",),
-    "accidents": ("level", "assessment_due"),
-    "blacklist": (),
-    "powers": (),
-}
+DERIVED_FIELDS = {k.key: k.derived_columns for k in kinds.KINDS}
 MIN_REASON_LENGTH = 4
 
 
@@ -126,12 +121,7 @@ def list_items(
     query = query.strip()
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        columns = {
-            "powers": (PowerItem.code, PowerItem.name),
-            "decisions": (Decision.document_no, Decision.party_name, Decision.uscc),
-            "accidents": (AccidentReport.title_text, AccidentReport.enterprise_name),
-            "blacklist": (BlacklistEntry.enterprise_name, BlacklistEntry.uscc),
-        }[kind]
+        columns = [getattr(model, name) for name in kinds.get(kind).staff_search]
         conditions.append(or_(*(c.like(pattern, escape="\\") for c in columns)))
     total = db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
     pages = max(1, -(-total // page_size))

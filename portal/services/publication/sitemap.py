@@ -11,14 +11,15 @@ from itertools import islice
 
 from sqlalchemy import func, select
 
+from portal import kinds
 from portal.extensions import db
 from portal.models import DISCLOSURE_MODELS, local_date
 
 MAX_URLS = 50_000
 # Public pages that are not items, in the order they are listed; a path is listed only if the
 # app serves it (some are built by other parts of the portal).
-PAGES = ("/", "/powers", "/decisions", "/accidents", "/blacklist", "/credit", "/data", "/stats",
-         "/compliance")
+# The home page, each kind's list (portal.kinds), then the other public pages.
+PAGES = ("/", *(f"/{k.key}" for k in kinds.KINDS), "/credit", "/data", "/stats", "/compliance")
 YIELD_PER = 2_000
 
 

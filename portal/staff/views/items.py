@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from portal import fieldspec
+from portal import kinds
 from portal.domain.catalog import WITHDRAWAL_PUBLISH_WORKING_DAYS
 from portal.extensions import db
 from portal.labels import item_labels
-from portal.models import DISCLOSURE_MODELS, BlacklistEntry, Decision, DisclosureMixin, local_today
+from portal.models import BlacklistEntry, Decision, DisclosureMixin, local_today
 from portal.sanitize import safe
 from portal.services.enterprises import blacklist_admin
 from portal.services.publication import history, publishing
@@ -31,8 +31,8 @@ from portal.staff.forms import (
 from portal.staff.models import EDITOR
 from portal.templating import format_date, format_yuan
 
-KIND = "<any(" + ", ".join(fieldspec.KINDS) + "):kind>"
-KIND_LABELS = {kind: model.LABEL for kind, model in DISCLOSURE_MODELS.items()}
+KIND = f"<{kinds.URL_PATTERN}:kind>"
+KIND_LABELS = {k.key: k.label for k in kinds.KINDS}
 
 
 def show(item: DisclosureMixin, name: str) -> Any:

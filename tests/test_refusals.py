@@ -202,3 +202,34 @@ def test_error_pages_are_rendered_once_per_section(tmp_path, monkeypatch):
             "site-nav")[1].split("</nav>")[0]
     finally:
         app.extensions["search_index"].close()
+
+
+def test_under_gunicorn_a_refused_upload_gets_its_page_and_the_connection_stays_open(tmp_path):
+    """gunicorn closes a keep-alive connection with more than 64 KB of body unread, and a
+    client still sending its photos is then reset before it reads the answer: the refusal must
+    reach the browser, and the connection serve the next request."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tests.gunicorn_server import gunicorn
+
+    with gunicorn(tmp_path, workers=1, PORTAL_RATELIMIT_REPORT="1 per day") as base:
+        connection = http.client.HTTPConnection(urlsplit(base).netloc, timeout=60)
+        connection.request("GET", "/report")
+        form = connection.getresponse()
+        cookie = next(c.split(";", 1)[0] for c in form.msg.get_all("Set-Cookie")
+                      if c.startswith("session="))
+        token = csrf_from(form.read().decode())
+        body, content_type = _multipart(token)
+        headers = {"Cookie": cookie, "Content-Type": content_type}
+        statuses = []
+        for _ in range(2):
+            connection.request("POST", "/report", body=body, headers=headers)
+            answer = connection.getresponse()
+            page = answer.read().decode()
+            statuses.append(answer.status)
+        assert statuses[0] != 429 and statuses[1] == 429, (statuses, page[page.find("<main"):][:600])
+        assert "请求过于频繁" in page
+        connection.request("GET", "/robots.txt")  # the same connection, still usable
+        assert connection.getresponse().status == 200
+        connection.close()

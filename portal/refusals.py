@@ -88,18 +88,19 @@ class EarlyRefusals:
         self.app = app
         self.wsgi_app = wsgi_app
         self.drain_limit = drain_limit
-        self._prefixes: dict[str, tuple[str, ...]] | None = None
+        self._paths: dict[str, tuple[tuple[str, str], ...]] | None = None
         # Per endpoint (a bounded set: the app's routes).
         self._answers: dict[str, _Answer] = {}
         self._endpoint_limits: dict[str, list[RuntimeLimit]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        prefixes = self._prefixes
-        if prefixes is None:
-            prefixes = self._prefixes = self._limited_paths()
-        candidates = prefixes.get(environ.get("REQUEST_METHOD", ""))
-        if candidates and environ.get("PATH_INFO", "").startswith(candidates):
+        paths = self._paths
+        if paths is None:
+            paths = self._paths = self._limited_paths()
+        path = environ.get("PATH_INFO", "")
+        if any(path.startswith(head) and path.endswith(tail)
+               for head, tail in paths.get(environ.get("REQUEST_METHOD", ""), ())):
             refusal = self._refusal(environ)
             if refusal is not None:
                 environ[REFUSED_EARLY] = True  # gunicorn.conf.py: not counted for recycling
@@ -110,10 +111,11 @@ class EarlyRefusals:
 
     # ------------------------------------------------------------ which requests to look at
 
-    def _limited_paths(self) -> dict[str, tuple[str, ...]]:
-        """Per method, the fixed beginnings of the paths of every route that has a limit keyed
-        before the app (a quick filter: most requests, ``GET /`` first, are never looked at)."""
-        found: dict[str, set[str]] = {}
+    def _limited_paths(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Per method, the fixed beginning and end of the path of every route that has a limit
+        keyed before the app (``/<kind>.csv``: "/" and ".csv"), a quick filter: most requests,
+        ``GET /`` first, are never looked at."""
+        found: dict[str, set[tuple[str, str]]] = {}
         with self.app.app_context():
             for rule in self.app.url_map.iter_rules():
                 view = self.app.view_functions.get(rule.endpoint)
@@ -124,7 +126,9 @@ class EarlyRefusals:
                         continue
                     methods = {m.upper() for m in lim.methods} if lim.methods else rule.methods
                     for method in methods or ():
-                        found.setdefault(method, set()).add(rule.rule.split("<", 1)[0])
+                        found.setdefault(method, set()).add(
+                            (rule.rule.split("<", 1)[0], rule.rule.rsplit(">", 1)[-1]
+                             if "<" in rule.rule else rule.rule))
         return {method: tuple(sorted(paths)) for method, paths in found.items()}
 
     # ------------------------------------------------------------ the decision and the answer

@@ -233,3 +233,25 @@ def test_under_gunicorn_a_refused_upload_gets_its_page_and_the_connection_stays_
         connection.request("GET", "/robots.txt")  # the same connection, still usable
         assert connection.getresponse().status == 200
         connection.close()
+
+
+def test_pages_without_a_limit_are_not_looked_at(tmp_path, monkeypatch):
+    """The home page and every page without a limit keyed before the app pass straight through
+    (``/<kind>.csv`` has one: its fixed end keeps ``/`` out of the filter)."""
+    from portal.refusals import EarlyRefusals
+
+    app = make_app(tmp_path)
+    try:
+        looked_at = []
+        original = EarlyRefusals._refusal
+        monkeypatch.setattr(EarlyRefusals, "_refusal",
+                            lambda self, environ: looked_at.append(environ["PATH_INFO"])
+                            or original(self, environ))
+        client = app.test_client()
+        for path in ("/", "/powers", "/robots.txt", "/stats", "/report/followup"):
+            client.get(path)
+        client.get("/decisions.csv")
+        client.get("/search?q=x")
+        assert looked_at == ["/decisions.csv", "/search"]
+    finally:
+        app.extensions["search_index"].close()

@@ -110,6 +110,16 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's signature
     worker.log.info("worker %s %s", worker.pid, warm_up(worker.wsgi))
 
 
+def post_request(worker, req, environ, resp) -> None:  # noqa: ANN001 - gunicorn's signature
+    """A request refused in front of the app (``portal.refusals``: a client over its rate limit)
+    does not bring the worker's recycling (``max_requests``) nearer: it leaves nothing behind
+    that could leak, and a client sending a thousand a second would otherwise have each worker
+    restarted every few seconds, each new worker warming up for about a second of CPU
+    (bench/abuse.py, issue 13 §2)."""
+    if environ.get("portal.refused_early"):
+        worker.nr -= 1
+
+
 def worker_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's signature
     """Log how often the worker opened the search index: once, at warm-up, unless a rebuild
     swapped generations meanwhile."""

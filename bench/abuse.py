@@ -2,7 +2,8 @@
 `GET /` for everyone else, and how big do the workers grow?
 
     python bench/abuse.py [--seconds 20] [--quiet-seconds 10] [--attackers 4] [--size 300]
-                          [--attacks codes,reports,replies,draft-photo,sign-ins] [--unlimited]
+                          [--attacks codes,reports,replies,draft-photo,sign-ins] [--runs 2]
+                          [--redis redis://127.0.0.1:6379/N] [--unlimited]
 
 Serves the portal with gunicorn and gunicorn.conf.py (2 workers, `PORTAL_ENV=production`) on a
 SQLite database in a temporary folder with the demo data set (`demo --size N`).  A prober GETs `/`
@@ -19,16 +20,25 @@ attack's memory is its own): first alone for --quiet-seconds (the quiet value), 
 The attacker of each attack is one client (an address of its own on loopback: 127.0.0.2, …) on
 --attackers keep-alive connections, sending without pause; the rate limits are those of the
 settings (the attacker meets them, as one client would), unless --unlimited raises them to
-stand for many clients.  Every 0.2 s the
+stand for many clients.  The limiter counts in each worker's memory (the default setting), so
+one client gets each limit once per worker; with --redis it counts in that Redis database, as
+deployed: one limit for all workers (the database is emptied before each attack: give the
+benchmark a database of its own).  Every 0.2 s the
 resident size of each worker is read from /proc/<pid>/status (VmRSS; its peak VmHWM too).
 
 Each attacker connection builds its request body once (``prepare``) and sends the same bytes
 again, so the attacker's own CPU on the shared cores is the HTTP round trip and no more.
 
-Prints, per phase: the prober's p50/p95 of `GET /` and their ratio to the quiet values, the
-attacker's answers by status, each worker's largest RSS, and this script's own CPU time per
-wall second while attacking (prober and attacker together: what it takes from the server); then the issue's goal (p95 within
-5 × quiet, no worker above 400 MB) for each phase.
+Prints, per run and phase: the prober's p50/p95 of `GET /` and their ratio to the quiet values,
+the attacker's answers by status, each worker's largest RSS, how many workers gunicorn started
+during the phase besides the first two (``max_requests`` recycling), and this script's own CPU
+time per wall second while attacking (prober and attacker together: what it takes from the
+server).  Then, over the --runs runs (each attack on a fresh server each time), per attack: the
+attacker's requests sent, refused (429, 503 "busy", or the connection dropped unanswered) and
+accepted (the costly step done: a code checked, a password hashed, photos decoded, a thumbnail
+served), the quiet and attacked p50/p95 of `GET /` and the p95 ratio (medians), the largest
+worker RSS of any run; and the issue's goal (median p95 ratio within 5 × quiet, no worker above
+400 MB in any run) for each attack.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import argparse
 import io
 import re
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -88,12 +99,13 @@ def big_jpeg() -> bytes:
 
 @dataclass
 class MemoryWatch:
-    """Samples each worker's RSS from /proc every 0.2 s; ``peaks`` per phase (pid → MB)."""
+    """Samples each worker's resident size from /proc every 0.2 s; ``peaks`` per phase (pid →
+    MB): the largest of its VmRSS samples and of its VmHWM (the kernel's own peak of the
+    process, so a peak between two samples is not missed)."""
 
     server: Server
     phase: str
     peaks: dict[str, dict[int, float]] = field(default_factory=dict)
-    hwm: dict[int, float] = field(default_factory=dict)  # VmHWM, the kernel's own peak
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()
@@ -113,13 +125,11 @@ class MemoryWatch:
     def _run(self) -> None:
         while not self.stopping.is_set():
             for pid in self.server.workers():
-                rss = self._status_mb(pid, "VmRSS")
-                if rss is not None:
+                sizes = [mb for mb in (self._status_mb(pid, "VmRSS"),
+                                       self._status_mb(pid, "VmHWM")) if mb is not None]
+                if sizes:
                     phase = self.peaks.setdefault(self.phase, {})
-                    phase[pid] = max(phase.get(pid, 0.0), rss)
-                hwm = self._status_mb(pid, "VmHWM")
-                if hwm is not None:
-                    self.hwm[pid] = max(self.hwm.get(pid, 0.0), hwm)
+                    phase[pid] = max(phase.get(pid, 0.0), *sizes)
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -270,6 +280,23 @@ class Phase:
     statuses: Counter
     peak_mb: dict[int, float]
     bench_cpu: float = 0.0  # this script's own CPU time (prober + attacker) per wall second
+    started_workers: int = 0  # workers gunicorn started during the phase (recycling)
+
+    @property
+    def sent(self) -> int:
+        return sum(n for status, n in self.statuses.items() if isinstance(status, int))
+
+    @property
+    def refused(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status in REFUSED)
+
+    @property
+    def peak(self) -> float:
+        return max(self.peak_mb.values(), default=float("nan"))
+
+
+# Statuses of a refused attack request: over the limit, busy, or the connection dropped.
+REFUSED = {0, 413, 429, 503}
 
 
 def main() -> None:
@@ -279,6 +306,10 @@ def main() -> None:
     parser.add_argument("--attackers", type=int, default=4, help="connections of the attacker")
     parser.add_argument("--size", type=int, default=300, help="demo data set size")
     parser.add_argument("--attacks", default=",".join(ATTACKS))
+    parser.add_argument("--runs", type=int, default=2,
+                        help="runs of every attack (each on a fresh server); medians over them")
+    parser.add_argument("--redis", default="",
+                        help="the limiter's storage (a database this script may empty)")
     parser.add_argument("--unlimited", action="store_true",
                         help="raise the rate limits (the attacker stands for many clients)")
     args = parser.parse_args()
@@ -295,6 +326,9 @@ def main() -> None:
                 env.pop(name, None)
         print(RATE_LIMIT_NOTE if args.unlimited else
               "rate limits: the settings' defaults (one client, loopback, meets them)")
+        if args.redis:
+            env["PORTAL_RATELIMIT_STORAGE_URI"] = args.redis
+        print(f"limiter storage: {args.redis or 'memory (each worker counts alone)'}")
         flask(env, "init-db")
         flask(env, "demo", "--size", str(args.size), "--reports", "5")
         flask(env, "demo-staff")
@@ -303,19 +337,27 @@ def main() -> None:
         print(f"big JPEG {BIG_SIDE}×{BIG_SIDE}: {len(photo) / 1e6:.2f} MB, made in "
               f"{time.monotonic() - started:.1f} s; {PHOTOS_PER_POST} per POST")
         photos = [photo] * PHOTOS_PER_POST
-        phases: list[Phase] = []
-        hwm: dict[int, float] = {}
-        for number, name in enumerate(attacks, start=2):
-            phases.extend(run_phase(name, number, env, folder, photos, args, hwm))
-        report(phases, hwm, args)
+        runs: list[list[Phase]] = []
+        for run in range(1, args.runs + 1):
+            phases: list[Phase] = []
+            for number, name in enumerate(attacks, start=2):
+                phases.extend(run_phase(name, number, env, folder, photos, args))
+            print(f"\nrun {run} of {args.runs}", flush=True)
+            report(phases, args)
+            runs.append(phases)
+        summary(runs, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_phase(name: str, number: int, env: dict[str, str], folder: Path, photos: list[bytes],
-              args: argparse.Namespace, hwm: dict[int, float]) -> list[Phase]:
+              args: argparse.Namespace) -> list[Phase]:
     """A fresh server (so each attack's memory is its own), its quiet window, then the attack;
     the quiet and the attacked phase."""
+    if args.redis:  # each attack's client starts with its whole budget
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
     server = Server("wsgi:app", env, WORKERS, folder / "gunicorn.log")
     watch = MemoryWatch(server, phase="quiet")
     try:
@@ -350,20 +392,21 @@ def run_phase(name: str, number: int, env: dict[str, str], folder: Path, photos:
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         attacked = Phase(name, percentile(latencies, 0.5), percentile(latencies, 0.95),
-                         len(latencies), statuses, dict(watch.peaks.get(name, {})), bench_cpu)
+                         len(latencies), statuses, dict(watch.peaks.get(name, {})), bench_cpu,
+                         max(0, len(watch.peaks.get(name, {}).keys() | before.peak_mb.keys())
+                             - WORKERS))
     finally:
         watch.stop()
         server.stop()
-    hwm.update(watch.hwm)
     return [before, attacked]
 
 
-def report(phases: list[Phase], hwm: dict[int, float], args: argparse.Namespace) -> None:
+def report(phases: list[Phase], args: argparse.Namespace) -> None:
     print(f"\n{WORKERS} gunicorn workers (gunicorn.conf.py), a fresh server per attack; attacker: "
           f"one client on {args.attackers} connections, {args.seconds:g} s per attack, after "
           f"{args.quiet_seconds:g} s quiet\n")
     print(f"{'phase':<18} {'GET / n':>8} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×':>6} {'p95 ×':>6} "
-          f"{'max RSS MB':>11} {'bench CPU':>9}  attacker's answers")
+          f"{'max RSS MB':>11} {'restarts':>8} {'bench CPU':>9}  attacker's answers")
     verdicts = []
     for quiet, phase in zip(phases[::2], phases[1::2], strict=True):
         for row in (quiet, phase):
@@ -371,14 +414,44 @@ def report(phases: list[Phase], hwm: dict[int, float], args: argparse.Namespace)
             answers = ", ".join(f"{k}: {v}" for k, v in sorted(row.statuses.items(), key=str))
             print(f"{row.name:<18} {row.probes:>8} {row.p50:>8.1f} {row.p95:>8.1f} "
                   f"{row.p50 / quiet.p50:>6.1f} {row.p95 / quiet.p95:>6.1f} {peak:>11.0f} "
-                  f"{row.bench_cpu:>9.0%}  "
+                  f"{row.started_workers:>8} {row.bench_cpu:>9.0%}  "
                   f"{answers or '—'}")
         ratio = phase.p95 / quiet.p95
         peak = max(phase.peak_mb.values(), default=0.0)
         verdict = "PASS" if ratio <= GOAL_RATIO and peak <= GOAL_RSS_MB else "FAIL"
         verdicts.append(f"  {phase.name:<12} p95 × {ratio:.1f}, max RSS {peak:.0f} MB: {verdict}")
-    print("\npeak RSS per worker (VmHWM): " + ", ".join(
-        f"{pid}: {mb:.0f} MB" for pid, mb in sorted(hwm.items())))
+    print(f"\ngoal: GET / p95 ≤ {GOAL_RATIO:g} × quiet and no worker above {GOAL_RSS_MB} MB")
+    print("\n".join(verdicts), flush=True)
+
+
+def summary(runs: list[list[Phase]], args: argparse.Namespace) -> None:
+    """Per attack over all runs: the attacker's requests, the medians of `GET /` quiet and
+    attacked, the largest worker; the goal on the median ratio and the largest worker."""
+    median = statistics.median
+    print(f"\nover {len(runs)} run(s), medians (each run's p95 ratio in brackets); requests "
+          f"are the attacker's from its start to its end ({args.seconds:g} s and 1 s before)\n")
+    print(f"{'attack':<12} {'sent':>6} {'refused':>8} {'accepted':>8} {'quiet p50/p95 ms':>17} "
+          f"{'attacked p50/p95 ms':>20} {'p95 ×':>6}  {'runs':<14} {'max RSS MB':>10}")
+    verdicts = []
+    names = [phase.name for phase in runs[0][1::2]]
+    for index, name in enumerate(names):
+        pairs = [(phases[2 * index], phases[2 * index + 1]) for phases in runs]
+        ratios = [attacked.p95 / quiet.p95 for quiet, attacked in pairs]
+        peak = max(attacked.peak for _, attacked in pairs)
+        quiet_p50 = median(q.p50 for q, _ in pairs)
+        quiet_p95 = median(q.p95 for q, _ in pairs)
+        attacked_p50 = median(a.p50 for _, a in pairs)
+        attacked_p95 = median(a.p95 for _, a in pairs)
+        each = ", ".join(f"{r:.1f}" for r in ratios)
+        print(f"{name:<12} {median(a.sent for _, a in pairs):>6.0f} "
+              f"{median(a.refused for _, a in pairs):>8.0f} "
+              f"{median(a.sent - a.refused for _, a in pairs):>8.0f} "
+              f"{f'{quiet_p50:.1f} / {quiet_p95:.1f}':>17} "
+              f"{f'{attacked_p50:.1f} / {attacked_p95:.1f}':>20} {median(ratios):>6.1f}  "
+              f"{f'({each})':<14} {peak:>10.0f}")
+        verdict = "PASS" if median(ratios) <= GOAL_RATIO and peak <= GOAL_RSS_MB else "FAIL"
+        verdicts.append(f"  {name:<12} p95 × {median(ratios):.1f} (median), largest worker "
+                        f"{peak:.0f} MB: {verdict}")
     print(f"\ngoal: GET / p95 ≤ {GOAL_RATIO:g} × quiet and no worker above {GOAL_RSS_MB} MB")
     print("\n".join(verdicts))
 

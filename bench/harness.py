@@ -85,7 +85,8 @@ class Server:
     through to gunicorn); its error log in ``log``."""
 
     def __init__(self, app: str, env: dict[str, str], workers: int, log: Path) -> None:
-        port = free_port()
+        # BENCH_PORT: a fixed port (machines where each user has its own range), else any free one.
+        port = int(os.environ.get("BENCH_PORT") or free_port())
         self.host = f"127.0.0.1:{port}"
         self.log = log
         env = env | {"PORTAL_BIND": self.host, "WEB_CONCURRENCY": str(workers),

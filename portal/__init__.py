@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, jsonify, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                                    "socket_timeout": 0.5}
     app.session_interface = _SessionInterface()
     app.request_class = _Request
+    _refuse_over_limit_early(app)  # inside ProxyFix (below): it needs the client's address
     _configure_host(app, settings)
     app.config.update(settings.extra)
     from portal import i18n
@@ -143,6 +144,18 @@ def _refuse_a_wrong_data_key(app: Flask) -> None:
             f"PORTAL_DATA_KEY does not decrypt the stored {column}: a key still in use is "
             "missing (keep old keys after the new one until rotate-data-key has run)"
         )
+
+
+def _refuse_over_limit_early(app: Flask) -> None:
+    """A client over a rate limit is answered before the app reads its cookie or body
+    (portal.refusals).  A refused upload is read and thrown away after the answer, up to the
+    largest request the report pages take."""
+    from portal.refusals import EarlyRefusals
+    from portal.reports import REQUEST_MAX_BYTES
+
+    refusals = EarlyRefusals(app, app.wsgi_app, drain_limit=REQUEST_MAX_BYTES)
+    app.wsgi_app = refusals  # type: ignore[method-assign]
+    app.extensions["early_refusals"] = refusals  # other layers (languages) wrap it later
 
 
 def _configure_host(app: Flask, settings: Settings) -> None:
@@ -244,6 +257,10 @@ DATABASE_RETRY_AFTER_SECONDS = 10
 
 
 def _register_error_pages(app: Flask) -> None:
+    from portal.refusals import ErrorPages
+
+    pages = ErrorPages()  # each page rendered once (a flood of refusals renders nothing)
+
     def page(code: int, title: Any, message: Any):
         def handler(error: Exception):
             # Keep what the exception says besides its body: Allow on a 405 (RFC 9110),
@@ -252,8 +269,7 @@ def _register_error_pages(app: Flask) -> None:
                 if isinstance(error, HTTPException) else []
             if request.path.startswith("/api/"):  # an API answers in JSON, errors included
                 return jsonify(error=f"{title}：{message}"), code, headers  # Chinese: no prefix
-            body = render_template("errors/error.html", code=code, title=title, message=message)
-            return body, code, headers
+            return pages.render(code, title, message), code, headers
 
         return handler
 

@@ -10,8 +10,13 @@ peer) by the IPv4 address inside it.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import request
+
+KeyFunc = TypeVar("KeyFunc", bound=Callable[..., str])
+BEFORE_THE_APP = "portal_key_before_the_app"
 
 IPV6_CLIENT_PREFIX = 64
 
@@ -32,6 +37,15 @@ def network_key(address: str | None) -> str:
     return str(ip)
 
 
+def key_before_the_app(key_func: KeyFunc) -> KeyFunc:
+    """Mark a rate limit's key function as one that reads only the client's address, the
+    settings and the date (never the body, the form or the session), so a request over that
+    limit can be refused before the app reads anything (``portal.refusals.EarlyRefusals``)."""
+    setattr(key_func, BEFORE_THE_APP, True)
+    return key_func
+
+
+@key_before_the_app
 def client_network() -> str:
     """The network key of the current request's client (after ProxyFix, if proxies are
     trusted).  The limiter's default key function."""

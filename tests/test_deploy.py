@@ -131,6 +131,20 @@ def test_a_worker_hands_the_gil_on_quickly():
         sys.setswitchinterval(saved)
 
 
+def test_a_request_refused_in_front_of_the_app_does_not_count_towards_recycling():
+    import runpy
+    from types import SimpleNamespace
+
+    from portal.refusals import REFUSED_EARLY
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    worker = SimpleNamespace(nr=10)
+    settings["post_request"](worker, None, {REFUSED_EARLY: True}, None)
+    assert worker.nr == 9
+    settings["post_request"](worker, None, {}, None)  # any other request counts (gunicorn's +1)
+    assert worker.nr == 9
+
+
 _ARENA_PROBE = """
 import ctypes, ctypes.util, runpy, sys, threading
 if sys.argv[1] == "configured":

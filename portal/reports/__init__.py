@@ -21,15 +21,13 @@ from typing import IO, Any
 
 from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
-from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_qualified_name
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import ValidationError
 
-from portal.clients import client_network
+from portal.clients import client_network, key_before_the_app
 from portal.credentials import keyed_digest
-from portal.extensions import csrf, limiter
+from portal.extensions import csrf
 from portal.images import MAX_UPLOAD_BYTES
 from portal.models import local_today
 
@@ -66,7 +64,8 @@ def _prepare_request() -> None:
     request.max_content_length = REQUEST_MAX_BYTES
     request._get_file_stream = _in_memory_stream  # type: ignore[method-assign]
     if request.method == "POST":
-        _refuse_if_over_limit()
+        # A client over its limit was refused before this (portal.refusals), its body unread:
+        # the CSRF check below would parse an upload of up to 52 MB.
         # The token check, as the app-wide one does it (WTF_CSRF_SSL_STRICT is off site-wide:
         # no page sends a Referer), only after the request size was raised.
         try:
@@ -74,28 +73,6 @@ def _prepare_request() -> None:
         except ValidationError as exc:
             raise CSRFError(exc.args[0]) from None
         g.csrf_valid = True
-
-
-def _refuse_if_over_limit() -> None:
-    """The limiter's 429, raised before the body is read, when this client has already used up
-    a limit of the view (issue 13 §2): otherwise the CSRF check below would parse a refused
-    upload of up to 52 MB first.  The limits are only tested here, not counted: the view's own
-    limit decorator still counts the request when it goes on."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    if view is None:
-        return
-    try:
-        for lim in limiter.limit_manager.decorated_limits(get_qualified_name(view)):
-            if lim.is_exempt or lim.method_exempt:
-                continue
-            args = [lim.key_func(), lim.scope_for(request.endpoint or "", request.method)]
-            prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
-            if not limiter.limiter.test(lim.limit, *([prefix] if prefix else []), *args):
-                raise RateLimitExceeded(lim)
-    except RateLimitExceeded:
-        raise
-    except Exception:  # noqa: BLE001 - storage down: the view's own check falls back and logs
-        return
 
 
 @bp.after_request
@@ -118,6 +95,7 @@ def _too_large(error: Exception):
     ), 413
 
 
+@key_before_the_app
 def client_key() -> str:
     """The rate limiter's key for report pages: HMAC(secret, Beijing date + client network).
 

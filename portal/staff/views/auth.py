@@ -8,7 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from portal import credentials
-from portal.clients import client_network
+from portal.clients import client_network, key_before_the_app
 from portal.extensions import limiter
 from portal.services.publication import publishing
 from portal.services.reporting import cases, rewards
@@ -27,6 +27,7 @@ def login_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_login
 
 
+@key_before_the_app
 def _client_key() -> str:
     return "staff-login-client:" + (client_network() or "unknown")
 

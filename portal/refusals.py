@@ -1,0 +1,223 @@
+"""Refusals that cost next to nothing (issue 13 §2): a client over a rate limit is answered in
+front of the app, and error pages are rendered once.
+
+A refused request used to be a whole Flask request: the session opened and saved, the CSRF
+token checked (the form parsed for it), Flask-Limiter's checks, the error page rendered by Jinja,
+every after-request hook.  About 1.2 ms of CPU for a wrong receipt code over its limit, 1.7 ms for
+a sign-in (bench/abuse.py's attacker got 300–500 of them a second on the same two cores as
+everyone else's pages).
+
+``EarlyRefusals`` sits between the WSGI server (after ``ProxyFix``, so it sees the client's
+address) and Flask.  For a request on a route with a rate limit whose key function needs only the
+client's address, the settings and the date (marked with ``portal.clients.key_before_the_app``), it pushes a
+request context with an empty session (no cookie is read, none is set), asks the limiter's own
+storage whether that limit is used up (``test``, counting nothing: the view's own decorator counts
+as before), and if it is, answers with the app's 429 at once.  The body is not read before the
+answer, so a refused upload is not parsed; it is read and thrown away *after* the answer (up to
+the request size cap), so the browser gets the page instead of a reset connection (gunicorn
+closes a keep-alive connection with more than 64 KB unread, and a client still sending gets a
+reset).
+
+The 429 itself is made by the app (its error handler and after-request hooks) the first time a
+route refuses, and then sent as it is: the page and headers of a refusal depend on the route
+alone.  Error pages (``ErrorPages``) are kept once rendered, per status, message and the first segment
+of the path (the only part of the request the base template shows: which section of the
+navigation is current), unless a flashed message is waiting, which the page would show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app, render_template, request, session
+from flask.ctx import RequestContext
+from flask_limiter.util import get_qualified_name
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wsgi import ClosingIterator
+
+from portal.clients import BEFORE_THE_APP
+from portal.extensions import limiter
+
+if TYPE_CHECKING:
+    from flask_limiter._limits import RuntimeLimit  # what decorated_limits returns
+
+# Rendered error pages kept per app: statuses × messages × path sections; past this, a page is
+# rendered each time (a path's first segment is the visitor's choice, so the keys are bounded).
+ERROR_PAGES_KEPT = 256
+DRAIN_CHUNK = 1024 * 1024
+# Set in the WSGI environ of a request refused here (read by gunicorn.conf.py's post_request).
+REFUSED_EARLY = "portal.refused_early"
+# A refusal as sent: status line, headers, body.
+_Answer = tuple[str, tuple[tuple[str, str], ...], bytes]
+
+
+class ErrorPages:
+    """The site's error pages, each rendered once per (status, title, message, address)."""
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[Any, ...], str] = {}
+
+    def render(self, code: int, title: Any, message: Any) -> str:
+        if session.get("_flashes"):  # the page shows (and so takes) the waiting messages
+            return self._render(code, title, message)
+        # The page depends on the request through its language (the prefix), its path (the
+        # navigation marks the section; the language switcher links this path) and its query
+        # (kept in the switcher's links): a page is reused only for the very same address.
+        key = (code, str(title), str(message), request.script_root, request.path,
+               request.query_string)
+        page = self._pages.get(key)
+        if page is None:
+            page = self._render(code, title, message)
+            if len(self._pages) < ERROR_PAGES_KEPT:
+                self._pages[key] = page
+        return page
+
+    @staticmethod
+    def _render(code: int, title: str, message: str) -> str:
+        return render_template("errors/error.html", code=code, title=title, message=message)
+
+
+class EarlyRefusals:
+    """WSGI middleware: a request over a rate limit of its route gets the app's 429 before the
+    app reads its cookie or body (see the module's docstring).  ``drain_limit``: the most of a
+    refused request's body read (and thrown away) after the answer; a longer one is left to the
+    server, which closes the connection."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]],
+                 drain_limit: int) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.drain_limit = drain_limit
+        self._paths: dict[str, tuple[tuple[str, str], ...]] | None = None
+        # Per endpoint (a bounded set: the app's routes).
+        self._answers: dict[tuple[str, str], _Answer] = {}
+        self._endpoint_limits: dict[str, list[RuntimeLimit]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        paths = self._paths
+        if paths is None:
+            paths = self._paths = self._limited_paths()
+        path = environ.get("PATH_INFO", "")
+        if any(path.startswith(head) and path.endswith(tail)
+               for head, tail in paths.get(environ.get("REQUEST_METHOD", ""), ())):
+            refusal = self._refusal(environ)
+            if refusal is not None:
+                environ[REFUSED_EARLY] = True  # gunicorn.conf.py: not counted for recycling
+                status, headers, body = refusal
+                start_response(status, list(headers))
+                return ClosingIterator([body], lambda: self._drain(environ))
+        return self.wsgi_app(environ, start_response)
+
+    # ------------------------------------------------------------ which requests to look at
+
+    def _limited_paths(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Per method, the fixed beginning and end of the path of every route that has a limit
+        keyed before the app (``/<kind>.csv``: "/" and ".csv"), a quick filter: most requests,
+        ``GET /`` first, are never looked at."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        with self.app.app_context():
+            for rule in self.app.url_map.iter_rules():
+                view = self.app.view_functions.get(rule.endpoint)
+                if view is None:
+                    continue
+                for lim in limiter.limit_manager.decorated_limits(get_qualified_name(view)):
+                    if not getattr(lim.key_func, BEFORE_THE_APP, False):
+                        continue
+                    methods = {m.upper() for m in lim.methods} if lim.methods else rule.methods
+                    for method in methods or ():
+                        found.setdefault(method, set()).add(
+                            (rule.rule.split("<", 1)[0], rule.rule.rsplit(">", 1)[-1]
+                             if "<" in rule.rule else rule.rule))
+        return {method: tuple(sorted(paths)) for method, paths in found.items()}
+
+    # ------------------------------------------------------------ the decision and the answer
+
+    def _refusal(self, environ: dict[str, Any]) -> _Answer | None:
+        """The app's 429 for this route if the client has used up one of its limits; else
+        None.  Runs in a request context whose session is the null session: no cookie is read,
+        and nothing can be saved."""
+        app = self.app
+        context = RequestContext(app, environ, session=app.session_interface.make_null_session(app))
+        context.push()
+        try:
+            endpoint = request.endpoint or ""
+            if request.routing_exception is not None \
+                    or not _over_limit(self._limits(endpoint), endpoint):
+                return None
+            # One answer per route and language (the prefix, in SCRIPT_NAME).
+            key = (endpoint, environ.get("SCRIPT_NAME", ""))
+            answer = self._answers.get(key)
+            if answer is None:
+                answer = self._answers[key] = self._answer(environ)
+            return answer
+        finally:
+            context.pop()
+
+    def _answer(self, environ: dict[str, Any]) -> _Answer:
+        """The app's own 429 for this route (error handler, after-request hooks: the security
+        headers, the report pages' no-store), made once and then sent as it is.  Made without
+        the query string: the page's language links would otherwise carry the first refused
+        visitor's query (a search, a credit code) to every later one."""
+        app = self.app
+        without_query = dict(environ, QUERY_STRING="")
+        context = RequestContext(app, without_query,
+                                 session=app.session_interface.make_null_session(app))
+        context.push()
+        try:
+            response = app.finalize_request(app.handle_http_exception(TooManyRequests()))
+            return (response.status, tuple(response.get_wsgi_headers(without_query).items()),
+                    response.get_data())
+        finally:
+            context.pop()
+
+    def _limits(self, endpoint: str) -> list[RuntimeLimit]:
+        """The limits of ``endpoint`` keyed before the app, parsed once: the settings they come
+        from do not change while the app runs (``limits`` parses "5 per minute;20 per hour"
+        in about as long as the rest of a refusal takes)."""
+        found = self._endpoint_limits.get(endpoint)
+        if found is None:
+            view = current_app.view_functions.get(endpoint)
+            found = [lim for lim in (limiter.limit_manager.decorated_limits(
+                get_qualified_name(view)) if view is not None else [])
+                if getattr(lim.key_func, BEFORE_THE_APP, False)]
+            self._endpoint_limits[endpoint] = found
+        return found
+
+    def _drain(self, environ: dict[str, Any]) -> None:
+        """Read what is left of a refused request's body and throw it away, so the connection
+        stays usable and the client, still sending, is not reset before it reads the answer."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return
+        if length <= 0 or length > self.drain_limit:
+            return  # nothing to read, or more than any accepted request: the server closes
+        stream = environ["wsgi.input"]
+        left = length
+        while left > 0:
+            chunk = stream.read(min(DRAIN_CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+
+
+def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> bool:
+    """Whether one of ``limits`` (keyed before the app) is used up for this client: tested in
+    the limiter's storage, not counted.  False if the storage cannot be asked (the view's own
+    check then falls back and logs, as it always did)."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    try:
+        for lim in limits:
+            if lim.is_exempt or lim.method_exempt:
+                continue
+            args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
+            if not all(args):
+                continue
+            if not limiter.limiter.test(lim.limit, *([prefix] if prefix else []), *args,
+                                        cost=lim.deduction_amount):
+                return True
+    except Exception:  # noqa: BLE001 - storage down: the view's own check decides and logs
+        return False
+    return False

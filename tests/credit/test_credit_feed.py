@@ -23,6 +23,7 @@ def test_the_feed_lists_every_kind_about_the_code_and_removals(app, app_ctx, cli
                               listed_on=date(2025, 1, 10))
     factories.decision(enterprise=ent, document_no="西应急罚〔2026〕901号")
     factories.accident(enterprise=ent)
+    factories.supervision_item(enterprise=ent, notice_no="西安督〔2026〕903号")
     factories.decision(document_no="西应急罚〔2026〕902号")  # another enterprise's
     db.session.commit()
     blacklist_admin.remove_early(entry, removed_on=date(2026, 11, 20),
@@ -32,8 +33,9 @@ def test_the_feed_lists_every_kind_about_the_code_and_removals(app, app_ctx, cli
     feed = ElementTree.fromstring(response.data)
     titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]
     ids = [e.findtext(f"{ATOM}id") for e in feed.iter(f"{ATOM}entry")]
-    assert len(ids) == len(set(ids)) == 5
+    assert len(ids) == len(set(ids)) == 6
     assert any("901号" in t for t in titles) and not any("902号" in t for t in titles)
+    assert sum("/supervision/" in i for i in ids) == 1  # the 督办 item about the code
     assert any("提前移出名单（信用修复）" in t for t in titles)
     assert any(t.startswith("岩某") for t in titles)
     page = client.get(f"/credit?code={ent.uscc}").get_data(as_text=True)

@@ -601,13 +601,13 @@ def _certificate_of_expired_code(signed: str) -> CreditCertificate:
 
 def feed_entries(record: CreditRecord, item_url: Any, limit: int = 50) -> list[dict[str, Any]]:
     """What the per-credit-code Atom feed says: every published item of the record (listings,
-    the body's persons' listings, decisions, accidents), and a removal from the list as an entry
-    of its own; newest change first.  ``item_url(item)`` gives an item's permalink."""
+    the body's persons' listings, decisions, accidents, 督办 items), and a removal from the list
+    as an entry of its own; newest change first.  ``item_url(item)`` gives an item's permalink."""
     from portal.services.publication.opendata import item_entry
 
     entries = []
     for item in (*record.listings, *record.person_listings, *record.decisions,
-                 *record.accidents):
+                 *record.accidents, *record.supervision):
         entries.append(item_entry(item, item_url(item)))
         if isinstance(item, BlacklistEntry) and item.removed_on is not None:
             entries.append({

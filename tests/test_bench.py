@@ -156,3 +156,14 @@ def test_timings():
 def test_photos():
     out = run("photos.py", "--side", "800")
     assert "JPEG 800×800" in out and "PNG" in out
+
+
+def test_cpu_pages():
+    out = run("cpu_pages.py", "/report")
+    assert out.startswith("/report=") and out.strip().endswith("us")
+
+
+def test_refusal_cost():
+    out = run("refusal_cost.py", "--requests", "20")
+    assert "wrong receipt code" in out and "failed sign-in" in out
+    assert "{'429 TOO MANY REQUESTS': 20}" in out  # every request refused, none served

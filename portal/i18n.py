@@ -70,6 +70,9 @@ TRANSLATED_ENDPOINTS = frozenset({
     "credit.issue_certificate",
     "credit.certificate_pdf",
     "credit.verify",
+    "disclosures.listing",
+    "disclosures.detail",
+    "disclosures.search",
 })
 
 

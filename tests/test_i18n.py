@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -82,6 +83,9 @@ class _Visible(HTMLParser):
             self.texts += [values[name] for name in self.READ if values.get(name)]
             if tag == "input" and values.get("type") in ("submit", "button"):
                 self.texts.append(values.get("value") or "")
+        if tag == "input" and values.get("type") in ("search", "text") and values.get("value"):
+            # What the visitor typed, kept in its box (a search page's title repeats it).
+            self.marked.append(values["value"])
         if tag in self.VOID:
             return
         self.stack.append(marked)
@@ -113,6 +117,7 @@ def han_outside_marked_places(html: str) -> list[str]:
     for pieces in re.findall(
             r"<title>(.*?)</title>|<meta name=\"description\" content=\"([^\"]*)\"", head, re.S):
         for piece in pieces:
+            piece = unescape(piece)
             for text in data:
                 piece = piece.replace(text, "")
             if HAN.search(piece):
@@ -165,6 +170,74 @@ def test_every_translated_page_has_no_chinese_left_in_the_interface(app, client,
         assert response.status_code in (200, 400, 404), path
         assert_translated(response, f"/{lang}{path}")
         assert f'<html lang="{LANGUAGES[lang][1]}">' in response.get_data(as_text=True)
+
+
+def _published_of_every_kind(app) -> dict[str, int]:
+    """One published item of each kind and the variants that show other words: a withdrawn
+    decision, a person on the blacklist, an overdue 督办 with an extension and a step, a
+    督办 of an accident, a decision changed after publication (its history)."""
+    from datetime import date
+
+    from portal.domain import supervision as rules
+    from portal.models import utcnow
+    from portal.services.publication import supervision
+
+    with app.app_context():
+        listed = factories.blacklist_entry()
+        decision = factories.decision(enterprise=listed.enterprise, fine_yuan=20000)
+        withdrawn = factories.decision(withdrawn_at=utcnow(), withdrawn_reason="决定已被撤销")
+        licence = factories.decision(decision_type="行政许可", fine_yuan=None)
+        accident = factories.accident()
+        power = factories.power(workflow=["受理", "审查", "决定"])
+        person = factories.blacklist_entry(subject_type="person", person_name="张某",
+                                           person_role="主要负责人",
+                                           person_id_masked="5328************")
+        hazard = factories.supervision_item(deadline=date(2026, 9, 30), from_report=True)
+        accident_case = factories.supervision_item(
+            supervision_type=rules.ACCIDENT, grade="一般", accident=accident)
+        db.session.commit()
+        supervision.record_step(hazard, rules.Step.RECTIFYING, on=date(2026, 9, 5),
+                                note="已停产整改")
+        db.session.commit()
+        return {"decisions": decision.id, "withdrawn": withdrawn.id, "licence": licence.id,
+                "accidents": accident.id, "powers": power.id, "blacklist": listed.id,
+                "person": person.id, "supervision": hazard.id, "accident_case": accident_case.id}
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_published_lists_details_and_search_are_translated(app, client, lang):
+    """Every kind's list (with filters, a bad filter, a page out of range), every kind's
+    detail page and its variants, and the search page (results, none, bad input)."""
+    ids = _published_of_every_kind(app)
+    kind_of = {"withdrawn": "decisions", "licence": "decisions", "person": "blacklist",
+               "accident_case": "supervision"}
+    paths = []
+    for kind in ("powers", "decisions", "accidents", "blacklist", "supervision"):
+        paths += [f"/{kind}", f"/{kind}?page=99", f"/{kind}?page=x&county=nowhere"]
+    paths += ["/decisions?decision_type=行政处罚&late=0&withdrawal=late&year=2026",
+              "/accidents?level=1&assessment=overdue", "/blacklist?status=active",
+              "/supervision?stage=overdue&grade=重大&supervision_type=隐患挂牌督办",
+              "/powers?power_type=行政许可"]
+    paths += [f"/{kind_of.get(name, name)}/{item_id}" for name, item_id in ids.items()]
+    paths += ["/search", "/search?q=有限公司", "/search?q=有限公司&sort=date&kind=decisions",
+              "/search?q=找不到的词语&county=景洪市", "/search?q=有限公司&year=20x6&sort=nonsense",
+              "/search?q=%22未配对", "/search?q=有限公司&page=999"]
+    for path in paths:
+        response = client.get(f"/{lang}" + path)
+        assert response.status_code in (200, 400), path
+        html = assert_translated(response, f"/{lang}{path}")
+        assert f'<html lang="{LANGUAGES[lang][1]}">' in html
+    # The official text is said to be Chinese, once, near the top of a page that shows it.
+    detail = client.get(f"/{lang}/decisions/{ids['decisions']}").get_data(as_text=True)
+    assert detail.count('class="official-note"') == 1
+    assert detail.index('class="official-note"') < detail.index("facts-heading")
+    # Dates in the reader's language, and no "(Chinese)" mark left on the navigation.
+    listing = client.get(f"/{lang}/decisions").get_data(as_text=True)
+    assert "2026年" not in listing
+    nav = listing.split('class="site-nav"')[1].split("</nav>")[0]
+    for kind in ("powers", "decisions", "accidents", "blacklist", "supervision"):
+        link = re.search(rf'<a href="/{lang}/{kind}"[^>]*>', nav)
+        assert link and "hreflang" not in link.group(0), kind
 
 
 @pytest.mark.parametrize("lang", PREFIXED)

@@ -148,9 +148,20 @@ def active_entry_for(raw_code: str, today: date | None = None) -> BlacklistEntry
     return entry
 
 
-def public_state(entry: BlacklistEntry) -> str | None:
-    """What the entry's public page says about 信用修复: 审核中 while one is open, else the last
-    decision's outcome; None when there never was one.  Nothing about the applicant."""
+@dataclass(frozen=True)
+class PublicOutcome:
+    """Where an entry's 信用修复 stands, for its public pages: ``status`` is ``open``,
+    ``granted``, ``refused`` or ``revoked``; the decision's number and date when decided.
+    The pages word it in the reader's language (portal.published_words.repair_state_text)."""
+
+    status: str
+    decision_no: str | None = None
+    decided_on: date | None = None
+
+
+def public_outcome(entry: BlacklistEntry) -> PublicOutcome | None:
+    """The entry's latest 信用修复 as the public may see it: open while one is under review,
+    else the last decision; None when there never was one.  Nothing about the applicant."""
     latest = db.session.scalars(
         select(RepairApplication).where(
             RepairApplication.entry_id == entry.id,
@@ -160,11 +171,24 @@ def public_state(entry: BlacklistEntry) -> str | None:
     if latest is None:
         return None
     if latest.status in OPEN_STATES:
+        return PublicOutcome("open")
+    if latest.status in ("granted", "refused"):
+        return PublicOutcome(latest.status, latest.decision_no, latest.decided_on)
+    return PublicOutcome("revoked", latest.decision_no, latest.decided_on)
+
+
+def public_state(entry: BlacklistEntry) -> str | None:
+    """What the entry's public page says about 信用修复, in Chinese: 审核中 while one is open,
+    else the last decision's outcome; None when there never was one."""
+    outcome = public_outcome(entry)
+    if outcome is None:
+        return None
+    if outcome.status == "open":
         return "信用修复申请审核中"
-    if latest.status == "granted":
-        return f"准予信用修复（{latest.decision_no}），已提前移出"
-    if latest.status == "refused":
-        return f"信用修复申请不予通过（{latest.decided_on:%Y年%m月%d日}）"
+    if outcome.status == "granted":
+        return f"准予信用修复（{outcome.decision_no}），已提前移出"
+    if outcome.status == "refused":
+        return f"信用修复申请不予通过（{outcome.decided_on:%Y年%m月%d日}）"
     return "信用修复已撤销，恢复列入"
 
 

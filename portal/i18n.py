@@ -73,6 +73,17 @@ TRANSLATED_ENDPOINTS = frozenset({
     "disclosures.listing",
     "disclosures.detail",
     "disclosures.search",
+    "disclosures.data",
+    "repair.new",
+    "repair.check",
+    "repair.send",
+    "repair.discard",
+    "repair.followup",
+    "repair.reply",
+    "objection.new",
+    "objection.check",
+    "objection.send",
+    "objection.followup",
 })
 
 

@@ -37,8 +37,29 @@ TERMS: dict[str, Any] = {
     "事故调查报告": _l("事故调查报告"),
     "严重失信主体名单": _l("严重失信主体名单"),
     "督办事项": _l("督办事项"),
-    # Objections (portal.services.enterprises.objections.public_state).
+    # Objections (portal.credit.models.OBJECTION_STATES).
     "异议处理中": _l("异议处理中"),
+    "未提交": _l("未提交"),
+    "异议成立，已更正": _l("异议成立，已更正"),
+    "异议不成立": _l("异议不成立"),
+    # 信用修复 applications (portal.credit.models): states, steps, documents.
+    "已收到，待受理": _l("已收到，待受理"),
+    "审核中": _l("审核中"),
+    "待申请人补充材料": _l("待申请人补充材料"),
+    "已提出审核意见，待批准": _l("已提出审核意见，待批准"),
+    "准予信用修复": _l("准予信用修复"),
+    "不予信用修复": _l("不予信用修复"),
+    "信用修复已撤销（以欺骗手段取得）": _l("信用修复已撤销（以欺骗手段取得）"),
+    "提交申请": _l("提交申请"),
+    "受理并开始审核": _l("受理并开始审核"),
+    "审核人员要求补充材料": _l("审核人员要求补充材料"),
+    "申请人补充": _l("申请人补充"),
+    "提出审核意见": _l("提出审核意见"),
+    "审核意见退回重审": _l("审核意见退回重审"),
+    "准予信用修复，移出名单": _l("准予信用修复，移出名单"),
+    "撤销信用修复，恢复列入": _l("撤销信用修复，恢复列入"),
+    "信用承诺书": _l("信用承诺书"),
+    "证明材料": _l("证明材料"),
     # A decision's name and the labels of its fields by type (portal.fieldspec).
     "行政执法决定": _l("行政执法决定"),
     "行政处罚决定": _l("行政处罚决定"),
@@ -95,6 +116,25 @@ TERMS: dict[str, Any] = {
     "按期撤回": _l("按期撤回"),
     "逾期撤回": _l("逾期撤回"),
     "逾期未撤回": _l("逾期未撤回"),
+    # The open data page (portal.fieldspec.CSV_FORMS, FILTER_LABELS; the licence's name).
+    "知识共享 署名 4.0 国际许可协议（CC BY 4.0）": _l("知识共享 署名 4.0 国际许可协议（CC BY 4.0）"),
+    "文本": _l("文本"),
+    "文本（取值见说明）": _l("文本（取值见说明）"),
+    "ISO 8601 时间（UTC）": _l("ISO 8601 时间（UTC）"),
+    "整数": _l("整数"),
+    "金额（元，两位小数）": _l("金额（元，两位小数）"),
+    "步骤以“>”连接": _l("步骤以“>”连接"),
+    "纯文本（去除标记）": _l("纯文本（去除标记）"),
+    "是/否": _l("是/否"),
+    "年份（决定或事件日期）": _l("年份（决定或事件日期）"),
+    "责任单位编号": _l("责任单位编号"),
+    "事故等级 1–4": _l("事故等级 1–4"),
+    "公开时效：1 逾期公开，0 按期公开": _l("公开时效：1 逾期公开，0 按期公开"),
+    "撤回时效：on_time、late、overdue": _l("撤回时效：on_time、late、overdue"),
+    "整改评估：on_time、late、overdue": _l("整改评估：on_time、late、overdue"),
+    "督办级别：重大、一般": _l("督办级别：重大、一般"),
+    "办理状态：listed、rectifying、applied、passed、closed、overdue（逾期未销号）":
+        _l("办理状态：listed、rectifying、applied、passed、closed、overdue（逾期未销号）"),
     # Who investigates an accident of each level (portal.domain.accidents).
     "县级人民政府": _l("县级人民政府"),
     "设区的市级人民政府": _l("设区的市级人民政府"),
@@ -108,7 +148,9 @@ def term(chinese: Any) -> Any:
     if chinese is None or current_language() == DEFAULT:
         return chinese
     found = TERMS.get(str(chinese))
-    return str(found) if found is not None else official(chinese)
+    # A translation may keep a legal term in Chinese, marked (<span lang="zh-CN">): the catalog
+    # is ours, its markup is meant.
+    return Markup(str(found)) if found is not None else official(chinese)
 
 
 def kind_intro(kind: str, settings: Any) -> Any:

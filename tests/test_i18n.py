@@ -77,8 +77,9 @@ class _Visible(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
+        # A text area holds what the visitor typed, kept after an error, as typed.
         marked = (values.get("lang") == "zh-CN" or values.get("translate") == "no"
-                  or tag in ("script", "style", "template"))
+                  or tag in ("script", "style", "template", "textarea"))
         if not self.hidden and not marked:
             self.texts += [values[name] for name in self.READ if values.get(name)]
             if tag == "input" and values.get("type") in ("submit", "button"):
@@ -158,6 +159,10 @@ TRANSLATED_PAGES = (
     "/credit?name=不存在的企业名称",
     "/credit/verify",
     "/credit/verify?code=XSBN-0000-0000",
+    "/data",
+    "/credit/repair",
+    "/credit/repair/followup",
+    "/credit/objection/followup",
     "/no-such-page",
 )
 
@@ -238,6 +243,74 @@ def test_published_lists_details_and_search_are_translated(app, client, lang):
     for kind in ("powers", "decisions", "accidents", "blacklist", "supervision"):
         link = re.search(rf'<a href="/{lang}/{kind}"[^>]*>', nav)
         assert link and "hreflang" not in link.group(0), kind
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_credit_repair_and_objection_pages_are_translated(app, client, lang):
+    """信用修复: the form (empty, eligible, too early, with errors, a refused file), check,
+    sent, follow-up (wrong code, the case, a reply refused and sent); 异议: the form (empty,
+    with errors), check, sent, follow-up and the case.  Typed text is shown as typed."""
+    import io
+
+    from tests.credit.repair_helpers import APPLICANT, listed, pdf_bytes
+
+    prefix = f"/{lang}"
+    with app.app_context():
+        entry = listed()
+        early = listed(listed_on=local_today() - timedelta(days=30))
+        decision = factories.decision(enterprise=entry.enterprise)
+        db.session.commit()
+        uscc, early_uscc, decision_id = entry.uscc, early.uscc, decision.id
+
+    def page(path, **data):
+        response = client.post(prefix + path, data=data, content_type="multipart/form-data") \
+            if data else client.get(prefix + path)
+        assert response.status_code in (200, 303, 400), (path, response.status_code)
+        if response.status_code != 303:
+            assert_translated(response, f"{prefix}{path}")
+        return response
+
+    form = page("/credit/repair").get_data(as_text=True)
+    page(f"/credit/repair?code={uscc}")
+    page(f"/credit/repair?code={early_uscc}")
+    page("/credit/repair?code=91532800MA6K00000X")
+    refused = page("/credit/repair", csrf_token=csrf_from(form), uscc=uscc,
+                   **{**APPLICANT, "applicant_name": ""},
+                   commitment=[(io.BytesIO(b"MZ not a pdf"), "x.pdf")])
+    assert refused.status_code == 400
+    page("/credit/repair", csrf_token=csrf_from(form), uscc=early_uscc, **APPLICANT,
+         commitment=[(io.BytesIO(pdf_bytes()), "c.pdf")])
+    sent = page("/credit/repair", csrf_token=csrf_from(form), uscc=uscc, **APPLICANT,
+                commitment=[(io.BytesIO(pdf_bytes()), "c.pdf")])
+    assert sent.status_code == 303 and sent.headers["Location"].startswith(prefix + "/")
+    check = page("/credit/repair/check").get_data(as_text=True)
+    assert APPLICANT["penalty_done"] in check
+    receipt = page("/credit/repair/send", csrf_token=csrf_from(check)).get_data(as_text=True)
+    code = "".join(re.findall(r'class="code-group">([0-9A-Z]{4})', receipt))
+    assert len(code) == 28
+    follow = page("/credit/repair/followup").get_data(as_text=True)
+    assert page("/credit/repair/followup", csrf_token=csrf_from(follow),
+                code="0000").status_code == 400
+    case = page("/credit/repair/followup", csrf_token=csrf_from(follow), code=code)
+    token = csrf_from(case.get_data(as_text=True))
+    assert page("/credit/repair/followup/reply", csrf_token=token, code=code,
+                body="").status_code == 400
+    page("/credit/repair/followup/reply", csrf_token=token, code=code, body=LAO)
+
+    form = page(f"/credit/objection/decisions/{decision_id}").get_data(as_text=True)
+    assert page(f"/credit/objection/decisions/{decision_id}", csrf_token=csrf_from(form),
+                applicant_name="").status_code == 400
+    assert page(f"/credit/objection/decisions/{decision_id}", csrf_token=csrf_from(form),
+                applicant_name=LAO[:20], contact="020 5555 1234", what_is_wrong=BURMESE,
+                should_read=LAO).status_code == 303
+    check = page("/credit/objection/check").get_data(as_text=True)
+    receipt = page("/credit/objection/send", csrf_token=csrf_from(check)).get_data(as_text=True)
+    code = "".join(re.findall(r'class="code-group">([0-9A-Z]{4})', receipt))
+    follow = page("/credit/objection/followup").get_data(as_text=True)
+    page("/credit/objection/followup", csrf_token=csrf_from(follow), code="0000")
+    page("/credit/objection/followup", csrf_token=csrf_from(follow), code=code)
+    # The record's page says an objection is being checked, in the reader's language.
+    page(f"/decisions/{decision_id}")
 
 
 @pytest.mark.parametrize("lang", PREFIXED)

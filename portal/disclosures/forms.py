@@ -16,7 +16,7 @@ from portal import kinds
 from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
-from portal.i18n import DEFAULT, county_label, current_language, word
+from portal.i18n import DEFAULT, county_label, current_language, native_digits, word
 from portal.params import YearField
 from portal.published_words import term
 from portal.services.oversight.compliance import ASSESSMENT_STATES, WITHDRAWAL_STATES
@@ -108,7 +108,7 @@ class ListFilterForm(FlaskForm):
         choices: dict[str, list[Any]] = {
             "county": [named(c, c if chinese else county_label(c)) for c in facets.counties],
             "sector": [named(s, s) for s in facets.sectors],
-            "year": [(str(y), _("%(year)s年", year=y)) for y in facets.years],
+            "year": [(str(y), _("%(year)s年", year=native_digits(str(y)))) for y in facets.years],
             "department": [named(str(i), name) for i, name in facets.departments],
             "power_type": [(t, term(t)) for t in type_choices("powers")],
             "decision_type": [(t, term(t)) for t in type_choices("decisions")],

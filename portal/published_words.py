@@ -150,7 +150,7 @@ def term(chinese: Any) -> Any:
     found = TERMS.get(str(chinese))
     # A translation may keep a legal term in Chinese, marked (<span lang="zh-CN">): the catalog
     # is ours, its markup is meant.
-    return Markup(str(found)) if found is not None else official(chinese)
+    return Markup(str(found)) if found is not None else official(chinese)  # noqa: S704 - our catalog
 
 
 def kind_intro(kind: str, settings: Any) -> Any:
@@ -205,7 +205,7 @@ def supervision_grade(item: Any) -> str:
 def _markup(translated: str, **values: Any) -> Markup:
     """A translated message (``_()`` without values: not yet formatted) with marked values
     (``official``) put in, as HTML."""
-    return Markup(escape(translated)) % values
+    return escape(translated) % values
 
 
 def repair_state_text(outcome: Any) -> Any:

@@ -6,18 +6,17 @@ gets a message (a page or JSON with status 400), never a 500 and never the input
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
-
-import re
 
 from flask import current_app, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp
-from markupsafe import escape
 
 from portal import kinds
 from portal.disclosures import bp

@@ -32,6 +32,14 @@ from portal.staff.models import EDITOR, HANDLER
 from portal.working_days import working_calendar
 
 DEMO_SUPERVISION = 60
+# A larger data set (``flask demo --size N``, the benches) gets one 督办事项 per this many items,
+# so the fifth kind keeps its share of pages and search documents as the others grow.
+ITEMS_PER_SUPERVISION = 100
+
+
+def supervision_count(size: int | None) -> int:
+    """How many demo 督办事项 go with a demo data set of ``size`` items (None: the default)."""
+    return max(DEMO_SUPERVISION, (size or 0) // ITEMS_PER_SUPERVISION)
 EDITOR_NAME = "demo-editor"
 # What becomes of each item, in turn.
 SCRIPT = (

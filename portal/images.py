@@ -13,10 +13,15 @@ Decoding costs memory and CPU, so it is bounded: a JPEG (and an MPO, a JPEG with
 after it) is decoded straight at 1/2–1/8 scale by libjpeg (``draft``), other formats are refused
 above ``MAX_PIXELS_FULL_DECODE``, and a process runs at most ``MAX_CONCURRENT_DECODES`` decodes at
 once; an upload that finds no free slot quickly gets ``DecoderBusy`` instead of queueing.
+The resize to ``MAX_SIDE`` is bicubic, and after a large decode the freed memory is handed back
+to the system (``release_freed_memory``), so a worker that decoded a flood of photos does not
+keep it.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import threading
 import warnings
@@ -45,6 +50,13 @@ THUMBNAIL_SIDE = 640
 MAX_PIXELS = 60_000_000
 MAX_PIXELS_FULL_DECODE = 25_000_000
 JPEG_QUALITY = 85
+# The resize of a photo to MAX_SIDE: bicubic, Pillow's own filter for thumbnails.  Lanczos
+# took 300 of the 430 ms of CPU that one 60 MP JPEG cost (drafted to 3,873², then 2,560²),
+# bicubic takes 170 (bench/abuse.py, issue 13 §2); the difference is not visible at this size.
+# The small thumbnails keep Lanczos: they are made from MAX_SIDE, reduced first, and cheap.
+RESIZE_FILTER = Image.Resampling.BICUBIC
+# After decoding at least this many pixels, hand freed memory back (release_freed_memory).
+RELEASE_AFTER_PIXELS = 4_000_000
 THUMBNAIL_QUALITY = 80
 # Decodes one process runs at once: with gunicorn's 2 threads a worker keeps one thread for
 # everyone else's pages, and its memory holds one large decode at a time, not five.
@@ -54,6 +66,7 @@ MAX_CONCURRENT_DECODES = 1
 DECODE_WAIT_SECONDS = 0.25
 
 _heif_registered = False
+_malloc_trim = None  # libc's malloc_trim once looked up; False where there is none
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -95,6 +108,27 @@ def decode_slot(timeout: float = DECODE_WAIT_SECONDS) -> Iterator[None]:
         yield
     finally:
         _decode_slots.release()
+
+
+def release_freed_memory() -> bool:
+    """Return the memory freed by a large decode to the system: glibc's ``malloc_trim(0)``.
+
+    glibc keeps freed heap memory for reuse, so after a few large photos (a decoded 60 MP JPEG
+    and its resizes are ~100 MB) a worker stayed ~200 MB larger for the rest of its life
+    (bench/abuse.py).  False where there is no glibc (musl, macOS): nothing is done there."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _malloc_trim = libc.malloc_trim
+            _malloc_trim.argtypes = [ctypes.c_size_t]
+            _malloc_trim.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim is False:
+        return False
+    _malloc_trim(0)
+    return True
 
 
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -190,26 +224,34 @@ def clean(data: bytes) -> CleanImage:
     if not data:
         raise ImageRejected(_l("文件是空的。"))
     _register_heif()
-    with decode_slot():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = decode(data)
-                # Resize first, then turn upright in place: no copy of the full decode.
-                image.thumbnail(_fit(image.size, MAX_SIDE), Image.Resampling.LANCZOS)
-                ImageOps.exif_transpose(image, in_place=True)
-                image = _pixels_only(image)
-                encoded, media_type = _encode(image, JPEG_QUALITY)
-                small, small_type = _thumbnail_of(image)
-        except ImageRejected:
-            raise
-        except (UnidentifiedImageError, Image.DecompressionBombError,
-                Image.DecompressionBombWarning):
-            raise ImageRejected(_l("无法识别为图片（只接受 %(formats)s）。", formats=SHOWN_FORMATS)) from None
-        except (OSError, ValueError, SyntaxError, EOFError):
-            # Truncated or corrupt files raise any of these from the decoders.
-            raise ImageRejected(_l("图片文件已损坏或不完整。")) from None
-    return CleanImage(encoded, media_type, image.width, image.height, small, small_type)
+    decoded_pixels = 0
+    try:
+        with decode_slot():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    image = decode(data)
+                    decoded_pixels = image.width * image.height
+                    # Resize first, then turn upright in place: no copy of the full decode.
+                    image.thumbnail(_fit(image.size, MAX_SIDE), RESIZE_FILTER)
+                    ImageOps.exif_transpose(image, in_place=True)
+                    image = _pixels_only(image)
+                    encoded, media_type = _encode(image, JPEG_QUALITY)
+                    small, small_type = _thumbnail_of(image)
+                    width, height = image.size
+                    del image  # freed before the memory is handed back
+            except ImageRejected:
+                raise
+            except (UnidentifiedImageError, Image.DecompressionBombError,
+                    Image.DecompressionBombWarning):
+                raise ImageRejected(_l("无法识别为图片（只接受 %(formats)s）。", formats=SHOWN_FORMATS)) from None
+            except (OSError, ValueError, SyntaxError, EOFError):
+                # Truncated or corrupt files raise any of these from the decoders.
+                raise ImageRejected(_l("图片文件已损坏或不完整。")) from None
+    finally:
+        if decoded_pixels >= RELEASE_AFTER_PIXELS:
+            release_freed_memory()  # the full decode and its resizes are freed by now
+    return CleanImage(encoded, media_type, width, height, small, small_type)
 
 
 def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE) -> tuple[bytes, str]:

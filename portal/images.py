@@ -26,7 +26,7 @@ import io
 import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -101,7 +101,11 @@ def _register_heif() -> None:
 
 @contextmanager
 def decode_slot(timeout: float = DECODE_WAIT_SECONDS) -> Iterator[None]:
-    """Hold one of the process's decode slots; ``DecoderBusy`` if none frees up in ``timeout``."""
+    """Hold one of the process's decode slots; ``DecoderBusy`` if none frees up in ``timeout``.
+
+    A form holds one for all of its photos (``clean(…, slot_held=True)`` for each), so that
+    another upload cannot take the slot between two of them and leave the first request busy,
+    its decodes thrown away."""
     if not _decode_slots.acquire(timeout=timeout):
         raise DecoderBusy("busy")
     try:
@@ -214,11 +218,12 @@ def _thumbnail_of(image: Image.Image, side: int = THUMBNAIL_SIDE) -> tuple[bytes
     return _encode(small, THUMBNAIL_QUALITY)
 
 
-def clean(data: bytes) -> CleanImage:
+def clean(data: bytes, *, slot_held: bool = False) -> CleanImage:
     """The image in ``data``, as pixels only (see the module doc), with its thumbnail.
 
     ``ImageRejected`` if it is not an image we accept; ``DecoderBusy`` if the process is
-    decoding as many images as it may (nothing was decoded: the caller asks to try again)."""
+    decoding as many images as it may (nothing was decoded: the caller asks to try again).
+    ``slot_held``: the caller is inside ``decode_slot()`` already (a form's photos)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImageRejected(_l("文件超过 %(mb)s MB。", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     if not data:
@@ -226,7 +231,7 @@ def clean(data: bytes) -> CleanImage:
     _register_heif()
     decoded_pixels = 0
     try:
-        with decode_slot():
+        with nullcontext() if slot_held else decode_slot():
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -93,6 +93,43 @@ def test_busy_decoder_on_a_reply_keeps_the_text(client, app):
         assert _count(ReportMessage) == 0 and _count(ReportPhoto) == 0
 
 
+def test_a_forms_photos_are_decoded_under_one_slot(client, app, monkeypatch):
+    """Another upload cannot take the decode slot between two photos of a form: it did, and
+    under a flood most requests ended busy after decoding some of their photos, the work
+    thrown away (bench/abuse.py).  Asked between the photos, the slot is taken."""
+    import threading
+
+    original = images.clean
+    free_between = []
+
+    def clean(data, **kwargs):
+        if free_between or len(calls) == 0:
+            calls.append(1)
+            return original(data, **kwargs)
+        got = []
+
+        def another_upload():
+            try:
+                with images.decode_slot(timeout=0):
+                    got.append(True)
+            except images.DecoderBusy:
+                got.append(False)
+
+        other = threading.Thread(target=another_upload)
+        other.start()
+        other.join()
+        free_between.append(got[0])
+        return original(data, **kwargs)
+
+    calls: list[int] = []
+    monkeypatch.setattr(images, "clean", clean)
+    response = fill_form(client, [jpeg_bytes(), jpeg_bytes(), jpeg_bytes()])
+    assert response.status_code == 303  # all three stored
+    assert free_between == [False]  # the second photo's turn: the slot still this form's
+    with app.app_context():
+        assert _count(ReportPhoto) == 3
+
+
 # ---------------------------------------------------------------- photos per report
 
 

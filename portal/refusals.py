@@ -66,6 +66,8 @@ SMALL_BODY = 64 * 1024
 # once or twice; a flood keeps sending.
 DRAINS_PER_CLIENT = 3
 DRAIN_WINDOW_SECONDS = 60
+# The longest a drain may take (a phone on a slow uplink sends 6 MB in well under this).
+DRAIN_SECONDS = 20
 # Clients remembered per process for the drain allowance (past this the window starts afresh
 # for all: the allowance bounds a cost, it is not a limit anyone relies on).
 DRAIN_CLIENTS_KEPT = 4096
@@ -138,7 +140,7 @@ class EarlyRefusals:
                     start_response(status, list(headers))
                     return [body]
                 start_response(status, list(headers))
-                return ClosingIterator([body], lambda: self._drain(environ))
+                return ClosingIterator([body], lambda: self._drain(environ, start_response))
         return self.wsgi_app(environ, start_response)
 
     # ------------------------------------------------------------ which requests to look at
@@ -242,9 +244,13 @@ class EarlyRefusals:
             self._drains[client] = drained + 1
         return True
 
-    def _drain(self, environ: dict[str, Any]) -> None:
+    def _drain(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> None:
         """Read what is left of a refused request's body and throw it away, so the connection
-        stays usable and the client, still sending, is not reset before it reads the answer."""
+        stays usable and the client, still sending, is not reset before it reads the answer.
+
+        For at most ``DRAIN_SECONDS``: a client trickling its body must not hold the thread
+        (the socket's read timeout is set for the rest of the time, where the server gives
+        its socket).  Past that, or on any error, the server is told to close the connection."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -252,12 +258,29 @@ class EarlyRefusals:
         if length <= 0 or length > self.drain_limit:
             return  # nothing to read, or more than any accepted request: the server closes
         stream = environ["wsgi.input"]
+        sock = environ.get("gunicorn.socket")
+        timeout = sock.gettimeout() if sock is not None else None
+        deadline = time.monotonic() + DRAIN_SECONDS
         left = length
-        while left > 0:
-            chunk = stream.read(min(DRAIN_CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
+        try:
+            while left > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("drain")
+                if sock is not None:
+                    sock.settimeout(remaining)
+                chunk = stream.read(min(DRAIN_CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except (OSError, ValueError):  # TimeoutError is an OSError; ValueError: a closed file
+            _close_connection(start_response)
+        finally:
+            if sock is not None:
+                try:
+                    sock.settimeout(timeout)
+                except OSError:
+                    pass
 
 
 def _close_connection(start_response: Callable[..., Any]) -> None:

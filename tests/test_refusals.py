@@ -388,3 +388,47 @@ def test_under_gunicorn_a_flood_of_refused_uploads_is_answered_and_closed_unread
         assert head.startswith(b"HTTP/1.1 429"), head[:200]
         assert b"connection: close" in head.lower()
         assert "请求过于频繁" in page.decode()
+
+
+def test_a_drain_that_outlasts_its_time_closes_the_connection(tmp_path, monkeypatch):
+    """A client trickling its refused body must not hold the thread: the drain stops at its
+    deadline (the server's socket gets a read timeout for the rest of it) and the server is
+    told to close the connection."""
+    from portal import refusals
+
+    class Socket:
+        def __init__(self) -> None:
+            self.timeouts: list = []
+
+        def gettimeout(self):
+            return None
+
+        def settimeout(self, value) -> None:
+            self.timeouts.append(value)
+
+    class Trickle(CountingInput):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.read_bytes:
+                raise TimeoutError("timed out")  # what the socket's timeout gives
+            return super().read(1000)
+
+    app = make_app(tmp_path, ratelimit_report="1 per day")
+    try:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "203.0.113.50"
+        token = csrf_from(client.get("/report").get_data(as_text=True))
+        body, content_type = _multipart(token)
+        _call(app, _environ(client, "/report", body, content_type))
+        environ = _environ(client, "/report", body, content_type)
+        environ["wsgi.input"] = Trickle(body)
+        environ["gunicorn.socket"] = sock = Socket()
+        server = ServerResponse()
+        result = app(environ, server.start_response)
+        assert b"".join(result) and server.started["status"] == "429 TOO MANY REQUESTS"
+        assert not server.closed
+        result.close()  # the drain, after the answer
+        assert environ["wsgi.input"].read_bytes == 1000
+        assert server.closed  # the connection is not kept with half a body on it
+        assert 0 < sock.timeouts[0] <= refusals.DRAIN_SECONDS and sock.timeouts[-1] is None
+    finally:
+        app.extensions["search_index"].close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from flask_babel import gettext as _
@@ -101,6 +102,8 @@ class PhotoUploads:
         super().__init__(*args, **kwargs)
         self.clean_images: list[images.CleanImage] = []
         self.busy = False
+        # The view holds a decode slot already (``images.decode_slot``) for these photos.
+        self.slot_held = False
 
     def chosen_files(self) -> list[FileStorage]:
         """The files chosen in the photos field (a field left empty sends one without a name)."""
@@ -124,7 +127,7 @@ class PhotoUploads:
             # One decode slot for all the photos of the request: between two photos another
             # upload would take it, and this one would end busy with its decodes thrown away
             # (under a flood, most decodes were; bench/abuse.py).
-            with images.decode_slot():
+            with nullcontext() if self.slot_held else images.decode_slot():
                 for number, upload in enumerate(files, start=1):
                     try:
                         # Read at most one byte past the limit: enough to know it is too large.

@@ -15,7 +15,9 @@ above ``MAX_PIXELS_FULL_DECODE``, and a process runs at most ``MAX_CONCURRENT_DE
 once; an upload that finds no free slot quickly gets ``DecoderBusy`` instead of queueing.
 The resize to ``MAX_SIDE`` is bicubic, and after a large decode the freed memory is handed back
 to the system (``release_freed_memory``), so a worker that decoded a flood of photos does not
-keep it.
+keep it.  The decoding itself runs on one thread per process at a lower CPU priority
+(``DECODE_NICE``, Linux): the request waits for it, and while a client floods the site with
+photos the threads that serve everyone else's pages come first for the cores.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
+import os
+import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -57,6 +63,10 @@ JPEG_QUALITY = 85
 RESIZE_FILTER = Image.Resampling.BICUBIC
 # After decoding at least this many pixels, hand freed memory back (release_freed_memory).
 RELEASE_AFTER_PIXELS = 4_000_000
+# The nice value of the decoding thread (0 normal, 19 lowest): a decode takes the cores only
+# when the threads serving pages leave them free.  Linux only (elsewhere a nice value set this
+# way would slow the whole process).
+DECODE_NICE = 10
 THUMBNAIL_QUALITY = 80
 # Decodes one process runs at once: with gunicorn's 2 threads a worker keeps one thread for
 # everyone else's pages, and its memory holds one large decode at a time, not five.
@@ -67,6 +77,10 @@ DECODE_WAIT_SECONDS = 0.25
 
 _heif_registered = False
 _malloc_trim = None  # libc's malloc_trim once looked up; False where there is none
+_decoder: ThreadPoolExecutor | None = None  # the process's decoding thread (started on use)
+_decoder_pid = 0  # … of this process: a forked worker starts its own
+_decoder_lock = threading.Lock()
+_T = TypeVar("_T")
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -112,6 +126,31 @@ def decode_slot(timeout: float = DECODE_WAIT_SECONDS) -> Iterator[None]:
         yield
     finally:
         _decode_slots.release()
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority to ``DECODE_NICE`` (Linux: a thread id given to
+    setpriority names that thread alone)."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICE)
+        except OSError:
+            pass  # not allowed here: the decode runs at the normal priority
+
+
+def on_decoding_thread(work: Callable[[], _T]) -> _T:
+    """Run ``work`` on the process's decoding thread (lower CPU priority) and wait for it;
+    what it raises is raised here."""
+    global _decoder, _decoder_pid
+    with _decoder_lock:
+        if _decoder is None or _decoder_pid != os.getpid():
+            # After a fork the parent's thread is gone: a pool of this process's own.
+            _decoder = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_DECODES,
+                                          thread_name_prefix="photo-decode",
+                                          initializer=_lower_priority)
+            _decoder_pid = os.getpid()
+        decoder = _decoder
+    return decoder.submit(work).result()
 
 
 def release_freed_memory() -> bool:
@@ -229,30 +268,35 @@ def clean(data: bytes, *, slot_held: bool = False) -> CleanImage:
     if not data:
         raise ImageRejected(_l("文件是空的。"))
     _register_heif()
+    with nullcontext() if slot_held else decode_slot():
+        return on_decoding_thread(lambda: _clean(data))
+
+
+def _clean(data: bytes) -> CleanImage:
+    """``clean`` on the decoding thread, the slot held."""
     decoded_pixels = 0
     try:
-        with nullcontext() if slot_held else decode_slot():
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", Image.DecompressionBombWarning)
-                    image = decode(data)
-                    decoded_pixels = image.width * image.height
-                    # Resize first, then turn upright in place: no copy of the full decode.
-                    image.thumbnail(_fit(image.size, MAX_SIDE), RESIZE_FILTER)
-                    ImageOps.exif_transpose(image, in_place=True)
-                    image = _pixels_only(image)
-                    encoded, media_type = _encode(image, JPEG_QUALITY)
-                    small, small_type = _thumbnail_of(image)
-                    width, height = image.size
-                    del image  # freed before the memory is handed back
-            except ImageRejected:
-                raise
-            except (UnidentifiedImageError, Image.DecompressionBombError,
-                    Image.DecompressionBombWarning):
-                raise ImageRejected(_l("无法识别为图片（只接受 %(formats)s）。", formats=SHOWN_FORMATS)) from None
-            except (OSError, ValueError, SyntaxError, EOFError):
-                # Truncated or corrupt files raise any of these from the decoders.
-                raise ImageRejected(_l("图片文件已损坏或不完整。")) from None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = decode(data)
+                decoded_pixels = image.width * image.height
+                # Resize first, then turn upright in place: no copy of the full decode.
+                image.thumbnail(_fit(image.size, MAX_SIDE), RESIZE_FILTER)
+                ImageOps.exif_transpose(image, in_place=True)
+                image = _pixels_only(image)
+                encoded, media_type = _encode(image, JPEG_QUALITY)
+                small, small_type = _thumbnail_of(image)
+                width, height = image.size
+                del image  # freed before the memory is handed back
+        except ImageRejected:
+            raise
+        except (UnidentifiedImageError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning):
+            raise ImageRejected(_l("无法识别为图片（只接受 %(formats)s）。", formats=SHOWN_FORMATS)) from None
+        except (OSError, ValueError, SyntaxError, EOFError):
+            # Truncated or corrupt files raise any of these from the decoders.
+            raise ImageRejected(_l("图片文件已损坏或不完整。")) from None
     finally:
         if decoded_pixels >= RELEASE_AFTER_PIXELS:
             release_freed_memory()  # the full decode and its resizes are freed by now

@@ -466,3 +466,29 @@ def test_the_resize_to_the_largest_side_is_bicubic(monkeypatch):
     cleaned = images.clean(_jpeg((5200, 3000)))
     assert max(cleaned.width, cleaned.height) == images.MAX_SIDE
     assert (images.MAX_SIDE, Image.Resampling.BICUBIC) in filters
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="Linux nice")
+def test_photos_are_decoded_on_a_thread_of_lower_priority(monkeypatch):
+    """While a client floods the site with photos, the threads that serve everyone else's pages
+    come first for the cores: the decode runs on the process's decoding thread at a higher
+    nice value, and the request's own thread keeps its priority."""
+    import os
+    import threading
+
+    seen = []
+    original = images.decode
+
+    def decode(data):
+        seen.append((threading.get_native_id(),
+                     os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        return original(data)
+
+    monkeypatch.setattr(images, "decode", decode)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    images.clean(_jpeg())
+    with pytest.raises(images.ImageRejected):  # a refusal still reaches the caller
+        images.clean(b"not an image at all")
+    assert len(seen) == 2 and seen[0][0] != threading.get_native_id()
+    assert seen[0][1] == seen[1][1] == max(mine, images.DECODE_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

@@ -13,16 +13,27 @@ Decoding costs memory and CPU, so it is bounded: a JPEG (and an MPO, a JPEG with
 after it) is decoded straight at 1/2–1/8 scale by libjpeg (``draft``), other formats are refused
 above ``MAX_PIXELS_FULL_DECODE``, and a process runs at most ``MAX_CONCURRENT_DECODES`` decodes at
 once; an upload that finds no free slot quickly gets ``DecoderBusy`` instead of queueing.
+The resize to ``MAX_SIDE`` is bicubic, and after a large decode the freed memory is handed back
+to the system (``release_freed_memory``), so a worker that decoded a flood of photos does not
+keep it.  The decoding itself runs on one thread per process at a lower CPU priority
+(``DECODE_NICE``, Linux): the request waits for it, and while a client floods the site with
+photos the threads that serve everyone else's pages come first for the cores.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
+import os
+import sys
 import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -45,6 +56,17 @@ THUMBNAIL_SIDE = 640
 MAX_PIXELS = 60_000_000
 MAX_PIXELS_FULL_DECODE = 25_000_000
 JPEG_QUALITY = 85
+# The resize of a photo to MAX_SIDE: bicubic, Pillow's own filter for thumbnails.  Lanczos
+# took 300 of the 430 ms of CPU that one 60 MP JPEG cost (drafted to 3,873², then 2,560²),
+# bicubic takes 170 (bench/abuse.py, issue 13 §2); the difference is not visible at this size.
+# The small thumbnails keep Lanczos: they are made from MAX_SIDE, reduced first, and cheap.
+RESIZE_FILTER = Image.Resampling.BICUBIC
+# After decoding at least this many pixels, hand freed memory back (release_freed_memory).
+RELEASE_AFTER_PIXELS = 4_000_000
+# The nice value of the decoding thread (0 normal, 19 lowest): a decode takes the cores only
+# when the threads serving pages leave them free.  Linux only (elsewhere a nice value set this
+# way would slow the whole process).
+DECODE_NICE = 10
 THUMBNAIL_QUALITY = 80
 # Decodes one process runs at once: with gunicorn's 2 threads a worker keeps one thread for
 # everyone else's pages, and its memory holds one large decode at a time, not five.
@@ -54,6 +76,11 @@ MAX_CONCURRENT_DECODES = 1
 DECODE_WAIT_SECONDS = 0.25
 
 _heif_registered = False
+_malloc_trim = None  # libc's malloc_trim once looked up; False where there is none
+_decoder: ThreadPoolExecutor | None = None  # the process's decoding thread (started on use)
+_decoder_pid = 0  # … of this process: a forked worker starts its own
+_decoder_lock = threading.Lock()
+_T = TypeVar("_T")
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -88,13 +115,63 @@ def _register_heif() -> None:
 
 @contextmanager
 def decode_slot(timeout: float = DECODE_WAIT_SECONDS) -> Iterator[None]:
-    """Hold one of the process's decode slots; ``DecoderBusy`` if none frees up in ``timeout``."""
+    """Hold one of the process's decode slots; ``DecoderBusy`` if none frees up in ``timeout``.
+
+    A form holds one for all of its photos (``clean(…, slot_held=True)`` for each), so that
+    another upload cannot take the slot between two of them and leave the first request busy,
+    its decodes thrown away."""
     if not _decode_slots.acquire(timeout=timeout):
         raise DecoderBusy("busy")
     try:
         yield
     finally:
         _decode_slots.release()
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority to ``DECODE_NICE`` (Linux: a thread id given to
+    setpriority names that thread alone)."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICE)
+        except OSError:
+            pass  # not allowed here: the decode runs at the normal priority
+
+
+def on_decoding_thread(work: Callable[[], _T]) -> _T:
+    """Run ``work`` on the process's decoding thread (lower CPU priority) and wait for it;
+    what it raises is raised here."""
+    global _decoder, _decoder_pid
+    with _decoder_lock:
+        if _decoder is None or _decoder_pid != os.getpid():
+            # After a fork the parent's thread is gone: a pool of this process's own.
+            _decoder = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_DECODES,
+                                          thread_name_prefix="photo-decode",
+                                          initializer=_lower_priority)
+            _decoder_pid = os.getpid()
+        decoder = _decoder
+    return decoder.submit(work).result()
+
+
+def release_freed_memory() -> bool:
+    """Return the memory freed by a large decode to the system: glibc's ``malloc_trim(0)``.
+
+    glibc keeps freed heap memory for reuse, so after a few large photos (a decoded 60 MP JPEG
+    and its resizes are ~100 MB) a worker stayed ~200 MB larger for the rest of its life
+    (bench/abuse.py).  False where there is no glibc (musl, macOS): nothing is done there."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _malloc_trim = libc.malloc_trim
+            _malloc_trim.argtypes = [ctypes.c_size_t]
+            _malloc_trim.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim is False:
+        return False
+    _malloc_trim(0)
+    return True
 
 
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -180,27 +257,38 @@ def _thumbnail_of(image: Image.Image, side: int = THUMBNAIL_SIDE) -> tuple[bytes
     return _encode(small, THUMBNAIL_QUALITY)
 
 
-def clean(data: bytes) -> CleanImage:
+def clean(data: bytes, *, slot_held: bool = False) -> CleanImage:
     """The image in ``data``, as pixels only (see the module doc), with its thumbnail.
 
     ``ImageRejected`` if it is not an image we accept; ``DecoderBusy`` if the process is
-    decoding as many images as it may (nothing was decoded: the caller asks to try again)."""
+    decoding as many images as it may (nothing was decoded: the caller asks to try again).
+    ``slot_held``: the caller is inside ``decode_slot()`` already (a form's photos)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImageRejected(_l("文件超过 %(mb)s MB。", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     if not data:
         raise ImageRejected(_l("文件是空的。"))
     _register_heif()
-    with decode_slot():
+    with nullcontext() if slot_held else decode_slot():
+        return on_decoding_thread(lambda: _clean(data))
+
+
+def _clean(data: bytes) -> CleanImage:
+    """``clean`` on the decoding thread, the slot held."""
+    decoded_pixels = 0
+    try:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = decode(data)
+                decoded_pixels = image.width * image.height
                 # Resize first, then turn upright in place: no copy of the full decode.
-                image.thumbnail(_fit(image.size, MAX_SIDE), Image.Resampling.LANCZOS)
+                image.thumbnail(_fit(image.size, MAX_SIDE), RESIZE_FILTER)
                 ImageOps.exif_transpose(image, in_place=True)
                 image = _pixels_only(image)
                 encoded, media_type = _encode(image, JPEG_QUALITY)
                 small, small_type = _thumbnail_of(image)
+                width, height = image.size
+                del image  # freed before the memory is handed back
         except ImageRejected:
             raise
         except (UnidentifiedImageError, Image.DecompressionBombError,
@@ -209,7 +297,10 @@ def clean(data: bytes) -> CleanImage:
         except (OSError, ValueError, SyntaxError, EOFError):
             # Truncated or corrupt files raise any of these from the decoders.
             raise ImageRejected(_l("图片文件已损坏或不完整。")) from None
-    return CleanImage(encoded, media_type, image.width, image.height, small, small_type)
+    finally:
+        if decoded_pixels >= RELEASE_AFTER_PIXELS:
+            release_freed_memory()  # the full decode and its resizes are freed by now
+    return CleanImage(encoded, media_type, width, height, small, small_type)
 
 
 def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE) -> tuple[bytes, str]:

@@ -18,6 +18,16 @@ the request size cap), so the browser gets the page instead of a reset connectio
 closes a keep-alive connection with more than 64 KB unread, and a client still sending gets a
 reset).
 
+That drain is bounded per client: reading a refused 6 MB upload to its end costs the worker a
+thread and the copy of every byte, and a client sending such uploads without pause made
+`GET /` ten times slower for everyone (bench/abuse.py, issue 13 §2).  A body of up to
+``SMALL_BODY`` is always read (gunicorn would read it too); a larger one is read for a client's
+first ``DRAINS_PER_CLIENT`` refusals of a ``DRAIN_WINDOW_SECONDS`` window in this process, so a
+person over a limit sees the page (which says to try later: nothing was kept).  Past that the
+answer says ``Connection: close`` and the body is left unread: the server closes the connection,
+and a client still sending is cut off.  Clients are told apart by the limit's own key (a daily
+digest of the address, never the address itself).
+
 The 429 itself is made by the app (its error handler and after-request hooks) the first time a
 route refuses, and then sent as it is: the page and headers of a refusal depend on the route
 alone.  Error pages (``ErrorPages``) are kept once rendered, per status, message and the first segment
@@ -27,6 +37,8 @@ navigation is current), unless a flashed message is waiting, which the page woul
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +58,19 @@ if TYPE_CHECKING:
 # rendered each time (a path's first segment is the visitor's choice, so the keys are bounded).
 ERROR_PAGES_KEPT = 256
 DRAIN_CHUNK = 1024 * 1024
+# A refused body this small is always read and dropped: as cheap as the answer itself, and
+# gunicorn reads that much of an unread body anyway before it keeps a connection.
+SMALL_BODY = 64 * 1024
+# Larger refused bodies read (so that the browser shows the page) per client and window, per
+# process; past that the connection is closed instead.  A person refused with photos tries again
+# once or twice; a flood keeps sending.
+DRAINS_PER_CLIENT = 3
+DRAIN_WINDOW_SECONDS = 60
+# The longest a drain may take (a phone on a slow uplink sends 6 MB in well under this).
+DRAIN_SECONDS = 20
+# Clients remembered per process for the drain allowance (past this the window starts afresh
+# for all: the allowance bounds a cost, it is not a limit anyone relies on).
+DRAIN_CLIENTS_KEPT = 4096
 # Set in the WSGI environ of a request refused here (read by gunicorn.conf.py's post_request).
 REFUSED_EARLY = "portal.refused_early"
 # A refusal as sent: status line, headers, body.
@@ -93,6 +118,10 @@ class EarlyRefusals:
         # Per endpoint (a bounded set: the app's routes).
         self._answers: dict[tuple[str, str], _Answer] = {}
         self._endpoint_limits: dict[str, list[RuntimeLimit]] = {}
+        # Per client key (the limit's own, a digest): large bodies drained in the window.
+        self._drains: dict[str, int] = {}
+        self._drain_window = 0.0
+        self._drain_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -102,12 +131,16 @@ class EarlyRefusals:
         path = environ.get("PATH_INFO", "")
         if any(path.startswith(head) and path.endswith(tail)
                for head, tail in paths.get(environ.get("REQUEST_METHOD", ""), ())):
-            refusal = self._refusal(environ)
-            if refusal is not None:
+            refused = self._refusal(environ)
+            if refused is not None:
                 environ[REFUSED_EARLY] = True  # gunicorn.conf.py: not counted for recycling
-                status, headers, body = refusal
+                (status, headers, body), client = refused
+                if not self._may_drain(environ, client):
+                    _close_connection(start_response)
+                    start_response(status, list(headers))
+                    return [body]
                 start_response(status, list(headers))
-                return ClosingIterator([body], lambda: self._drain(environ))
+                return ClosingIterator([body], lambda: self._drain(environ, start_response))
         return self.wsgi_app(environ, start_response)
 
     # ------------------------------------------------------------ which requests to look at
@@ -134,24 +167,26 @@ class EarlyRefusals:
 
     # ------------------------------------------------------------ the decision and the answer
 
-    def _refusal(self, environ: dict[str, Any]) -> _Answer | None:
-        """The app's 429 for this route if the client has used up one of its limits; else
-        None.  Runs in a request context whose session is the null session: no cookie is read,
-        and nothing can be saved."""
+    def _refusal(self, environ: dict[str, Any]) -> tuple[_Answer, str] | None:
+        """The app's 429 for this route and the key of the client (the used-up limit's) if
+        the client has used up one of its limits; else None.  Runs in a request context whose
+        session is the null session: no cookie is read, and nothing can be saved."""
         app = self.app
         context = RequestContext(app, environ, session=app.session_interface.make_null_session(app))
         context.push()
         try:
             endpoint = request.endpoint or ""
-            if request.routing_exception is not None \
-                    or not _over_limit(self._limits(endpoint), endpoint):
+            if request.routing_exception is not None:
+                return None
+            client = _over_limit(self._limits(endpoint), endpoint)
+            if client is None:
                 return None
             # One answer per route and language (the prefix, in SCRIPT_NAME).
             key = (endpoint, environ.get("SCRIPT_NAME", ""))
             answer = self._answers.get(key)
             if answer is None:
                 answer = self._answers[key] = self._answer(environ)
-            return answer
+            return answer, client
         finally:
             context.pop()
 
@@ -185,9 +220,37 @@ class EarlyRefusals:
             self._endpoint_limits[endpoint] = found
         return found
 
-    def _drain(self, environ: dict[str, Any]) -> None:
+    def _may_drain(self, environ: dict[str, Any], client: str) -> bool:
+        """Whether the body of this refused request is to be read after the answer (see the
+        module's docstring): small ones always, larger ones up to ``drain_limit`` for a
+        client's first ``DRAINS_PER_CLIENT`` in the window."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        if length <= SMALL_BODY:
+            return True
+        if length > self.drain_limit:
+            return False
+        now = time.monotonic()
+        with self._drain_lock:
+            if now - self._drain_window >= DRAIN_WINDOW_SECONDS \
+                    or len(self._drains) >= DRAIN_CLIENTS_KEPT:
+                self._drains.clear()
+                self._drain_window = now
+            drained = self._drains.get(client, 0)
+            if drained >= DRAINS_PER_CLIENT:
+                return False
+            self._drains[client] = drained + 1
+        return True
+
+    def _drain(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> None:
         """Read what is left of a refused request's body and throw it away, so the connection
-        stays usable and the client, still sending, is not reset before it reads the answer."""
+        stays usable and the client, still sending, is not reset before it reads the answer.
+
+        For at most ``DRAIN_SECONDS``: a client trickling its body must not hold the thread
+        (the socket's read timeout is set for the rest of the time, where the server gives
+        its socket).  Past that, or on any error, the server is told to close the connection."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -195,18 +258,49 @@ class EarlyRefusals:
         if length <= 0 or length > self.drain_limit:
             return  # nothing to read, or more than any accepted request: the server closes
         stream = environ["wsgi.input"]
+        sock = environ.get("gunicorn.socket")
+        timeout = sock.gettimeout() if sock is not None else None
+        deadline = time.monotonic() + DRAIN_SECONDS
         left = length
-        while left > 0:
-            chunk = stream.read(min(DRAIN_CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
+        try:
+            while left > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("drain")
+                if sock is not None:
+                    sock.settimeout(remaining)
+                chunk = stream.read(min(DRAIN_CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except (OSError, ValueError):  # TimeoutError is an OSError; ValueError: a closed file
+            _close_connection(start_response)
+        finally:
+            if sock is not None:
+                try:
+                    sock.settimeout(timeout)
+                except OSError:
+                    pass
 
 
-def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> bool:
-    """Whether one of ``limits`` (keyed before the app) is used up for this client: tested in
-    the limiter's storage, not counted.  False if the storage cannot be asked (the view's own
-    check then falls back and logs, as it always did)."""
+def _close_connection(start_response: Callable[..., Any]) -> None:
+    """Have the server close the connection after this answer (and say so: ``Connection:
+    close``) instead of reading the body left on it.
+
+    WSGI lets an application set no hop-by-hop header (gunicorn drops a ``Connection`` header
+    it is given), so this asks gunicorn's response object, whose method ``start_response`` is,
+    to close.  Under another server nothing is done: it deals with the unread body as it
+    always does (gunicorn itself would read 64 KB of it and then close)."""
+    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+    if callable(force_close):
+        force_close()
+
+
+def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> str | None:
+    """The client's key of the first of ``limits`` (keyed before the app) that is used up for
+    this client, tested in the limiter's storage, not counted; None if none is.  None too if
+    the storage cannot be asked (the view's own check then falls back and logs, as it always
+    did)."""
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
     try:
         for lim in limits:
@@ -217,7 +311,7 @@ def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> bool:
                 continue
             if not limiter.limiter.test(lim.limit, *([prefix] if prefix else []), *args,
                                         cost=lim.deduction_amount):
-                return True
+                return str(args[0])
     except Exception:  # noqa: BLE001 - storage down: the view's own check decides and logs
-        return False
-    return False
+        return None
+    return None

@@ -276,3 +276,159 @@ def test_a_refusal_made_once_carries_nobody_s_query_and_keeps_its_language(tmp_p
         assert '<html lang="lo"' in lao.get_data(as_text=True)
     finally:
         app.extensions["search_index"].close()
+
+
+class ServerResponse:
+    """What gunicorn's ``start_response`` is a method of: records ``force_close``."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.started: dict = {}
+
+    def force_close(self) -> None:
+        self.closed = True
+
+    def start_response(self, status, headers, exc_info=None):
+        self.started.update(status=status, headers=dict(headers))
+
+
+def test_a_client_flooding_large_refused_uploads_is_cut_off_after_a_few(tmp_path):
+    """A refused upload is read to its end (so the browser shows the page) for a client's first
+    few refusals; past that the connection is closed unread: draining a flood of 6 MB uploads
+    made every page ten times slower (bench/abuse.py).  Small bodies are always read, and
+    another client keeps its own allowance."""
+    from portal import refusals
+
+    app = make_app(tmp_path, ratelimit_report="1 per day")
+    try:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "203.0.113.50"
+        token = csrf_from(client.get("/report").get_data(as_text=True))
+        body, content_type = _multipart(token)
+        _call(app, _environ(client, "/report", body, content_type))  # within the limit
+
+        def refuse(environ) -> tuple[ServerResponse, dict, bytes]:
+            server = ServerResponse()
+            result = app(environ, server.start_response)
+            try:
+                page = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            assert server.started["status"] == "429 TOO MANY REQUESTS"
+            assert "请求过于频繁" in page.decode()
+            return server, environ, page
+
+        for _ in range(refusals.DRAINS_PER_CLIENT):
+            server, environ, _ = refuse(_environ(client, "/report", body, content_type))
+            assert environ["wsgi.input"].read_bytes == len(body) and not server.closed
+        server, environ, page = refuse(_environ(client, "/report", body, content_type))
+        assert environ["wsgi.input"].read_bytes == 0  # not a byte of it read …
+        assert server.closed  # … and the server told to close the connection
+        # A small refused body is still read (the connection kept): the form without photos.
+        small, small_type = _multipart(token)
+        small = small.replace(PHOTO_BYTES, b"\xff\xd8")
+        server, environ, _ = refuse(_environ(client, "/report", small, small_type))
+        assert environ["wsgi.input"].read_bytes == len(small) and not server.closed
+        # Another client over its limit has its own allowance.
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = "203.0.113.77"
+        other_token = csrf_from(other.get("/report").get_data(as_text=True))
+        other_body, _ = _multipart(other_token)
+        environ = _environ(other, "/report", other_body, content_type)
+        environ["REMOTE_ADDR"] = "203.0.113.77"
+        _call(app, environ)
+        environ = _environ(other, "/report", other_body, content_type)
+        environ["REMOTE_ADDR"] = "203.0.113.77"
+        server, environ, _ = refuse(environ)
+        assert environ["wsgi.input"].read_bytes == len(other_body) and not server.closed
+    finally:
+        app.extensions["search_index"].close()
+
+
+def test_under_gunicorn_a_flood_of_refused_uploads_is_answered_and_closed_unread(tmp_path):
+    """Past its drain allowance a client's refused upload gets the 429 page at once, with
+    ``Connection: close``, and the connection is closed without waiting for the body."""
+    import http.client
+    import socket
+    from urllib.parse import urlsplit
+
+    from portal import refusals
+    from tests.gunicorn_server import gunicorn
+
+    with gunicorn(tmp_path, workers=1, PORTAL_RATELIMIT_REPORT="1 per day") as base:
+        netloc = urlsplit(base).netloc
+        connection = http.client.HTTPConnection(netloc, timeout=60)
+        connection.request("GET", "/report")
+        form = connection.getresponse()
+        cookie = next(c.split(";", 1)[0] for c in form.msg.get_all("Set-Cookie")
+                      if c.startswith("session="))
+        token = csrf_from(form.read().decode())
+        body, content_type = _multipart(token)
+        headers = {"Cookie": cookie, "Content-Type": content_type}
+        for _ in range(1 + refusals.DRAINS_PER_CLIENT):  # one accepted, then the drained ones
+            connection.request("POST", "/report", body=body, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.getheader("Connection", "").lower() != "close"
+        connection.close()
+        # The headers only: a body that never comes.  The answer must not wait for it.
+        host, port = netloc.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(f"POST /report HTTP/1.1\r\nHost: {netloc}\r\nCookie: {cookie}\r\n"
+                        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+                        .encode())
+            received = b""
+            while True:
+                chunk = raw.recv(65536)  # a timeout here: the server waited for the body
+                if not chunk:
+                    break  # closed by the server
+                received += chunk
+        head, _, page = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 429"), head[:200]
+        assert b"connection: close" in head.lower()
+        assert "请求过于频繁" in page.decode()
+
+
+def test_a_drain_that_outlasts_its_time_closes_the_connection(tmp_path, monkeypatch):
+    """A client trickling its refused body must not hold the thread: the drain stops at its
+    deadline (the server's socket gets a read timeout for the rest of it) and the server is
+    told to close the connection."""
+    from portal import refusals
+
+    class Socket:
+        def __init__(self) -> None:
+            self.timeouts: list = []
+
+        def gettimeout(self):
+            return None
+
+        def settimeout(self, value) -> None:
+            self.timeouts.append(value)
+
+    class Trickle(CountingInput):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.read_bytes:
+                raise TimeoutError("timed out")  # what the socket's timeout gives
+            return super().read(1000)
+
+    app = make_app(tmp_path, ratelimit_report="1 per day")
+    try:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = "203.0.113.50"
+        token = csrf_from(client.get("/report").get_data(as_text=True))
+        body, content_type = _multipart(token)
+        _call(app, _environ(client, "/report", body, content_type))
+        environ = _environ(client, "/report", body, content_type)
+        environ["wsgi.input"] = Trickle(body)
+        environ["gunicorn.socket"] = sock = Socket()
+        server = ServerResponse()
+        result = app(environ, server.start_response)
+        assert b"".join(result) and server.started["status"] == "429 TOO MANY REQUESTS"
+        assert not server.closed
+        result.close()  # the drain, after the answer
+        assert environ["wsgi.input"].read_bytes == 1000
+        assert server.closed  # the connection is not kept with half a body on it
+        assert 0 < sock.timeouts[0] <= refusals.DRAIN_SECONDS and sock.timeouts[-1] is None
+    finally:
+        app.extensions["search_index"].close()

@@ -9,6 +9,7 @@ Every answer to a submitted code takes at least ``FOLLOWUP_MIN_SECONDS`` (see
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -28,7 +29,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal import receipts
+from portal import images, receipts
 from portal.daily_limits import per_beijing_day
 from portal.domain.catalog import (
     REPORT_ACCEPTANCE_WORKING_DAYS,
@@ -138,12 +139,13 @@ def _thumbnail_response(photo: ReportPhoto) -> Response:
     return Response(data, mimetype=media_type)  # no-store, like every report page
 
 
-def _busy_page() -> Response:
+def _busy_page(message: Any = None) -> Response:
     """"Busy, try again": a form that sends what was typed again, to the same address.
 
     Built from the submitted fields as they came, never parsed: the code is not looked at.
     Photos cannot be sent again by a page (a file input cannot be filled in), so the page
-    says so when some were attached."""
+    says so when some were attached.  ``message``: said instead of the usual reason (too many
+    codes being checked at once)."""
     texts = [(name, value) for name, value in request.form.items(multi=True)
              if not name.endswith("csrf_token")]
     token_names = sorted({name for name in request.form if name.endswith("csrf_token")}) \
@@ -151,7 +153,7 @@ def _busy_page() -> Response:
     had_photos = any(f.filename for f in request.files.values())
     response = make_response(render_template(
         "reports/busy.html", action=request.path, texts=texts, token_names=token_names,
-        had_photos=had_photos, retry_after=BUSY_RETRY_AFTER_SECONDS), 503)
+        had_photos=had_photos, retry_after=BUSY_RETRY_AFTER_SECONDS, message=message), 503)
     response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
     return response
 
@@ -436,17 +438,30 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
 
     ``perform`` returns a notice for the page, or a (notice, slip) pair."""
     form = form_class(prefix=prefix)
-    try:
-        report = service.find_by_receipt(form.code.data or "")
-    except service.ReceiptNotFound:
-        return _wrong_code()
-    raw_code = form.code.data
-    if isinstance(form, PhotoUploads):
-        # Decode no more photos than the report still has room for (MAX_PHOTOS_PER_REPORT).
-        form.max_new_photos = min(service.MAX_PHOTOS, service.photos_left(report))
-        form.no_room_message = _("这份举报已有 %(max)s 张照片，不能再添加；可以只发送文字。",
-                                 max=service.MAX_PHOTOS_PER_REPORT)
-    if not form.validate():
+    with ExitStack() as decoder:
+        if isinstance(form, PhotoUploads) and form.photos_chosen():
+            # Photos to decode: the process's decoder is taken first, before the code is
+            # checked (an Argon2 hash) and the case page made, and kept for all the photos.
+            # Taken, it is the busy page that sends the text again, decided before the code
+            # is read (the same for every code): under a flood of photo replies, each busy
+            # answer had cost a hash and a case page (bench/abuse.py).
+            try:
+                decoder.enter_context(images.decode_slot())
+            except images.DecoderBusy:
+                return _busy_page(DECODER_BUSY)
+            form.slot_held = True
+        try:
+            report = service.find_by_receipt(form.code.data or "")
+        except service.ReceiptNotFound:
+            return _wrong_code()
+        raw_code = form.code.data
+        if isinstance(form, PhotoUploads):
+            # Decode no more photos than the report still has room for (MAX_PHOTOS_PER_REPORT).
+            form.max_new_photos = min(service.MAX_PHOTOS, service.photos_left(report))
+            form.no_room_message = _("这份举报已有 %(max)s 张照片，不能再添加；可以只发送文字。",
+                                     max=service.MAX_PHOTOS_PER_REPORT)
+        valid = form.validate()
+    if not valid:
         if getattr(form, "busy", False):
             return (*_case_page(report, raw_code, forms={prefix: form}, error=str(DECODER_BUSY),
                                 status=503), BUSY_RETRY_AFTER)

@@ -93,6 +93,43 @@ def test_busy_decoder_on_a_reply_keeps_the_text(client, app):
         assert _count(ReportMessage) == 0 and _count(ReportPhoto) == 0
 
 
+def test_a_forms_photos_are_decoded_under_one_slot(client, app, monkeypatch):
+    """Another upload cannot take the decode slot between two photos of a form: it did, and
+    under a flood most requests ended busy after decoding some of their photos, the work
+    thrown away (bench/abuse.py).  Asked between the photos, the slot is taken."""
+    import threading
+
+    original = images.clean
+    free_between = []
+
+    def clean(data, **kwargs):
+        if free_between or len(calls) == 0:
+            calls.append(1)
+            return original(data, **kwargs)
+        got = []
+
+        def another_upload():
+            try:
+                with images.decode_slot(timeout=0):
+                    got.append(True)
+            except images.DecoderBusy:
+                got.append(False)
+
+        other = threading.Thread(target=another_upload)
+        other.start()
+        other.join()
+        free_between.append(got[0])
+        return original(data, **kwargs)
+
+    calls: list[int] = []
+    monkeypatch.setattr(images, "clean", clean)
+    response = fill_form(client, [jpeg_bytes(), jpeg_bytes(), jpeg_bytes()])
+    assert response.status_code == 303  # all three stored
+    assert free_between == [False]  # the second photo's turn: the slot still this form's
+    with app.app_context():
+        assert _count(ReportPhoto) == 3
+
+
 # ---------------------------------------------------------------- photos per report
 
 
@@ -230,3 +267,23 @@ def test_photos_stored_before_thumbnails_were_kept_still_show(client, app):
     response = client.get(link)
     assert response.status_code == 200
     assert max(Image.open(io.BytesIO(response.data)).size) <= images.THUMBNAIL_SIDE
+
+
+def test_busy_decoder_on_a_reply_is_answered_before_the_code_is_checked(client, app, monkeypatch):
+    """A reply with photos that finds the decoder taken gets the busy page (its text kept)
+    before its code is checked: no Argon2 hash and no case page for each refused one, the
+    same answer whatever the code."""
+    number, code = submit_report(client)
+    page = followup(client, code).get_data(as_text=True)
+
+    def no_lookup(raw):
+        raise AssertionError("the code was checked for a request that found the decoder busy")
+
+    monkeypatch.setattr(service, "find_by_receipt", no_lookup)
+    with images.decode_slot():
+        response = _reply(client, page, "又发现一处裂缝。", [jpeg_bytes()])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert "服务器正忙，请稍后再试" in html and "又发现一处裂缝。" in html
+    assert "再次选择照片" in html  # the photos must be chosen again
+    assert number not in html  # not the case page: nothing about the report

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from portal import audit, receipts
 from portal.credit.models import OBJECTION_OPEN_STATES, Objection
 from portal.extensions import db
+from portal.services.enterprises import departments
 from portal.models import DISCLOSURE_MODELS, local_date, local_today, utcnow
 from portal.services.enterprises.repair import (
     DRAFT_MAX_AGE,
@@ -161,9 +162,24 @@ def queue(*, open_only: bool = True) -> list[Objection]:
     return list(db.session.scalars(stmt.order_by(Objection.due_on, Objection.id)).unique())
 
 
+def answer_refusal(objection: Objection, actor: Any) -> str | None:
+    """Why ``actor`` may not answer ``objection`` (not of the department that published the
+    record), or None.  The page shows it; ``answer`` checks it."""
+    return departments.refusal(actor, objection.department_id, objection.department.name, "异议")
+
+
 def answer(objection: Objection, *, actor: Any, upheld: bool, text: str) -> None:
     """Answer the applicant.  If the objection holds, the record must have been corrected first
-    (through the normal edit: its history keeps the old text): it is refused otherwise."""
+    (through the normal edit: its history keeps the old text): it is refused otherwise.  Only
+    staff of the department that published the record answer (``answer_refusal``)."""
+    reason = answer_refusal(objection, actor)
+    if reason is not None:
+        audit.record(db.session, "objection_refused", actor=actor, object_kind="objection",
+                     object_id=objection.id,
+                     summary={"number": objection.number, "department": objection.department_id,
+                              "actor_department": getattr(actor, "department_id", None)})
+        db.session.commit()
+        raise StepRefused(reason)
     if not objection.is_open:
         raise StepRefused("该异议已答复。")
     text = (text or "").strip()

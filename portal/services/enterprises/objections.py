@@ -18,13 +18,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from portal import audit, receipts
 from portal.credit.models import OBJECTION_OPEN_STATES, Objection
 from portal.extensions import db
 from portal.services.enterprises import departments
-from portal.models import DISCLOSURE_MODELS, local_date, local_today, utcnow
+from portal.models import DISCLOSURE_MODELS, Department, local_date, local_today, utcnow
 from portal.services.enterprises.repair import (
     DRAFT_MAX_AGE,
     TEXT_MAX,
@@ -263,3 +263,33 @@ def agenda_rows(today: date, *, make_row: Any, days_left: Any) -> tuple[list[Any
                        url_for("staff.objection_detail", objection_id=objection.id))
         (late if row.overdue else current).append(row)
     return late, current
+
+
+@dataclass(frozen=True)
+class DepartmentTimeliness:
+    department: str
+    answered: int
+    on_time: int  # answered on or before the deadline (``Objection.answered_on_time``)
+    open_overdue: int  # not answered and past the deadline
+
+
+def timeliness(today: date | None = None) -> list[DepartmentTimeliness]:
+    """Per department that published the records: objections answered, of which within the
+    deadline, and unanswered ones already past it (for /compliance, beside 信用修复)."""
+    today = today or local_today()
+    O = Objection
+    answered = O.answered_on.is_not(None)
+    rows = db.session.execute(
+        select(
+            Department.name,
+            func.sum(case((answered, 1), else_=0)),
+            func.sum(case((answered & (O.answered_on <= O.due_on), 1), else_=0)),
+            func.sum(case((O.status.in_(OBJECTION_OPEN_STATES) & (O.due_on < today), 1), else_=0)),
+        )
+        .join(Department, Department.id == O.department_id)
+        .where(O.status != "draft")
+        .group_by(Department.name)
+        .order_by(Department.name)
+    ).all()
+    return [DepartmentTimeliness(name, int(a or 0), int(o or 0), int(late or 0))
+            for name, a, o, late in rows]

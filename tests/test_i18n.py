@@ -586,3 +586,46 @@ def test_the_pdf_certificate_keeps_its_chinese_and_adds_the_labels(app, client):
         assert body.startswith(b"%PDF")
         for font in (b"NotoSansLao", b"NotoSansMyanmar"):
             assert (font in body) == (font in wanted), (lang, font)
+
+
+def test_every_step_note_the_services_write_reads_in_the_reporters_language(app):
+    """The demo runs every step through the real services (acceptance, extension, verification,
+    duplicates, closing, a linked decision, rewards approved, rejected and paid, the 督办 loop):
+    each note a reporter can see is told in their language, with nothing but what a person typed
+    and official numbers left in Chinese; in Chinese it reads as the services wrote it."""
+    from flask import render_template_string
+
+    from portal.models import REPORT_EVENT_KINDS, ReportEvent
+    from portal.services.demo import reports as demo_reports
+    from portal.services.demo.published import load_demo
+    from portal.services.demo.supervision import load_demo_supervision
+
+    with app.app_context():
+        load_demo(size=120)
+        demo_reports.load_demo_reports(len(demo_reports.SCRIPT))
+        load_demo_supervision(12)
+        events = db.session.scalars(select(ReportEvent)).all()
+        notes = {(e.kind, e.reporter_note) for e in events if e.reporter_note}
+    kinds = {kind for kind, _ in notes}
+    assert {"accepted", "verified", "closed", "duplicate", "decision_linked", "reward_approved",
+            "reward_paid", "supervision_opened", "supervision_listed",
+            "supervision_rectifying"} <= kinds, kinds
+    # Words a handler typed follow the system's words; the demo marks them 【演示数据】.
+    typed = re.compile(r"【演示数据】.*", re.S)
+    template = "{{ reporter_note(note) }}|{{ word('event', kind, label) }}"
+    for lang in (*PREFIXED, None):
+        with app.test_request_context(environ_base={"portal.lang": lang} if lang else {}):
+            for kind, note in sorted(notes):
+                shown = render_template_string(template, note=note, kind=kind,
+                                               label=REPORT_EVENT_KINDS[kind])
+                if lang is None:  # Chinese: as the services wrote it (amounts in the page's style)
+                    text = re.sub(r"<[^>]+>", "", shown.split("|")[0]).replace("&amp;", "&")
+                    assert text == note or kind.startswith("reward_"), (text, note)
+                    continue
+                # Official numbers stay Chinese (marked); what is left "as written" must be what
+                # a person typed; everything else is in the reader's language.
+                rest = re.sub(r'<span lang="zh-CN">[^<]*</span>', "", shown)
+                as_written = re.findall(r'<span translate="no">([^<]*)</span>', rest)
+                assert all(typed.fullmatch(t.strip()) for t in as_written), (lang, note, shown)
+                rest = re.sub(r'<span translate="no">[^<]*</span>', "", rest)
+                assert not HAN.search(rest), (lang, kind, note, shown)

@@ -32,6 +32,8 @@ def test_a_listed_person_is_found_by_name_with_the_body(app):
         db.session.commit()
         entry_id, uscc, draft_id, gone_id = entry.id, entry.uscc, draft.id, gone.id
     page = app.test_client().get("/credit?name=岩罕").get_data(as_text=True)
+    # No enterprise matched: the person comes first, not below the empty enterprise list.
+    assert page.index('id="person-hits-title"') < page.index('id="hits-title"')
     section = page.split('id="person-hits-title"')[1].split("</section>")[0]
     assert f"/blacklist/{entry_id}" in section and "岩罕龙（主要负责人）" in section
     assert "勐海某某茶叶加工有限公司" in section and f"/credit?code={uscc}" in section
@@ -51,3 +53,11 @@ def test_no_person_section_without_a_match_and_short_names_refused(app):
     short = app.test_client().get("/credit?name=玉")
     assert short.status_code == 400 and 'id="person-hits-title"' not in short.get_data(as_text=True)
     assert 'id="person-hits-title"' in app.test_client().get("/credit?name=玉香").get_data(as_text=True)
+    # An enterprise matched too: enterprises first, then the persons.
+    both = app.test_client().get("/credit?name=勐海某某").get_data(as_text=True)
+    assert 'id="person-hits-title"' not in both  # the person's name does not contain it
+    with app.app_context():
+        _person("勐海某某")
+        db.session.commit()
+    both = app.test_client().get("/credit?name=勐海某某").get_data(as_text=True)
+    assert both.index('id="hits-title"') < both.index('id="person-hits-title"')

@@ -230,3 +230,29 @@ def test_clearing_a_department_leaves_the_account_read_only(app_ctx):
     with time_machine.travel("2026-03-02 10:00 +0800", tick=False):
         application = submitted(listed())
         assert "尚未设定所属部门" in repair.step_refusal(application, user)
+
+
+def test_create_staff_takes_a_department_and_says_when_there_is_none(app):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        factories.department(LISTING)
+        db.session.commit()
+    result = runner.invoke(args=["create-staff", "dao.editor", "--role", "editor", "--department",
+                                 LISTING, "--password-stdin"], input="a-long-enough-password\n")
+    assert result.exit_code == 0, result.output
+    assert f"所属部门：{LISTING}" in result.output and "新增部门" not in result.output
+    result = runner.invoke(args=["create-staff", "yu.editor", "--role", "approver", "--department",
+                                 "勐腊县应急管理局", "--password-stdin"],
+                           input="a-long-enough-password\n")
+    assert result.exit_code == 0 and "新增部门：勐腊县应急管理局" in result.output
+    result = runner.invoke(args=["create-staff", "ai.editor", "--role", "editor",
+                                 "--password-stdin"], input="a-long-enough-password\n")
+    assert result.exit_code == 0 and "未设定所属部门" in result.output
+    with app.app_context():
+        assert accounts.find("dao.editor").department.name == LISTING
+        assert accounts.find("yu.editor").department.name == "勐腊县应急管理局"
+        assert accounts.find("ai.editor").department is None
+        event = db.session.scalars(select(audit.AuditEvent).where(
+            audit.AuditEvent.action == "account_create",
+            audit.AuditEvent.object_id == str(accounts.find("dao.editor").id))).one()
+        assert event.summary["department"] == LISTING

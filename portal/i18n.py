@@ -71,6 +71,20 @@ TRANSLATED_ENDPOINTS = frozenset({
     "credit.issue_certificate",
     "credit.certificate_pdf",
     "credit.verify",
+    "disclosures.listing",
+    "disclosures.detail",
+    "disclosures.search",
+    "disclosures.data",
+    "repair.new",
+    "repair.check",
+    "repair.send",
+    "repair.discard",
+    "repair.followup",
+    "repair.reply",
+    "objection.new",
+    "objection.check",
+    "objection.send",
+    "objection.followup",
 })
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from portal import audit, receipts
@@ -76,14 +77,14 @@ def public_state(kind: str, item_id: int) -> str | None:
 def clean_fields(values: dict[str, Any]) -> dict[str, str]:
     out = {name: str(values.get(name) or "").replace("\x00", "").strip() for name in FIELDS}
     errors = {}
-    for name, label, limit in (("applicant_name", "提出人姓名或单位", NAME_MAX),
-                               ("contact", "联系电话或电子邮箱", CONTACT_MAX),
-                               ("what_is_wrong", "哪里有误", TEXT_MAX),
-                               ("should_read", "应当如何更正及依据", TEXT_MAX)):
+    for name, label, limit in (("applicant_name", _l("提出人姓名或单位"), NAME_MAX),
+                               ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
+                               ("what_is_wrong", _l("哪里有误"), TEXT_MAX),
+                               ("should_read", _l("应当如何更正及依据"), TEXT_MAX)):
         if not out[name]:
-            errors[name] = f"请填写{label}。"
+            errors[name] = _l("请填写%(what)s。", what=label)
         elif len(out[name]) > limit:
-            errors[name] = f"{label}不超过 {limit} 个字。"
+            errors[name] = _l("%(label)s不超过 %(n)s 个字。", label=label, n=limit)
     if errors:
         raise ApplicationInvalid(errors)
     return out

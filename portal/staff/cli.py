@@ -92,7 +92,12 @@ def _busiest_department() -> int | None:
     administrator joins it, so that it has cases to act on), else the first by name."""
     from sqlalchemy import func, select, union_all
 
-    from portal.credit.models import OBJECTION_OPEN_STATES, OPEN_STATES, Objection, RepairApplication
+    from portal.credit.models import (
+        OBJECTION_OPEN_STATES,
+        OPEN_STATES,
+        Objection,
+        RepairApplication,
+    )
     from portal.extensions import db
     from portal.models import Department
 

@@ -5,7 +5,7 @@ and withdrawn entries are not found."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import time_machine
 
@@ -27,7 +27,7 @@ def test_a_listed_person_is_found_by_name_with_the_body(app):
         entry = _person("岩罕龙")
         draft = _person("岩罕龙二", published=False)
         gone = _person("岩罕龙三")
-        gone.withdrawn_at = datetime(2026, 4, 1, tzinfo=timezone.utc)
+        gone.withdrawn_at = datetime(2026, 4, 1, tzinfo=UTC)
         gone.withdrawal_reason = "登记有误"
         db.session.commit()
         entry_id, uscc, draft_id, gone_id = entry.id, entry.uscc, draft.id, gone.id

@@ -5,8 +5,6 @@ as it was; the pages show such staff the case read-only with the reason."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -20,7 +18,7 @@ from portal.staff.models import StaffUser
 from tests import factories
 from tests.credit.repair_helpers import csrf_from, listed
 from tests.services.test_repair import submitted
-from tests.staff.conftest import admin_client, login, make_staff  # noqa: F401 - fixture
+from tests.staff.conftest import login, make_staff
 
 OTHER = "勐海县应急管理局"
 LISTING = "西双版纳州应急管理局"  # the department ``listed()`` and the factories give items

@@ -24,8 +24,8 @@ from sqlalchemy import case, func, select
 from portal import audit, receipts
 from portal.credit.models import OBJECTION_OPEN_STATES, Objection
 from portal.extensions import db
-from portal.services.enterprises import departments
 from portal.models import DISCLOSURE_MODELS, Department, local_date, local_today, utcnow
+from portal.services.enterprises import departments
 from portal.services.enterprises.repair import (
     DRAFT_MAX_AGE,
     TEXT_MAX,
@@ -278,17 +278,16 @@ def timeliness(today: date | None = None) -> list[DepartmentTimeliness]:
     """Per department that published the records: objections answered, of which within the
     deadline, and unanswered ones already past it (for /compliance, beside 信用修复)."""
     today = today or local_today()
-    O = Objection
-    answered = O.answered_on.is_not(None)
+    answered = Objection.answered_on.is_not(None)
     rows = db.session.execute(
         select(
             Department.name,
             func.sum(case((answered, 1), else_=0)),
-            func.sum(case((answered & (O.answered_on <= O.due_on), 1), else_=0)),
-            func.sum(case((O.status.in_(OBJECTION_OPEN_STATES) & (O.due_on < today), 1), else_=0)),
+            func.sum(case((answered & (Objection.answered_on <= Objection.due_on), 1), else_=0)),
+            func.sum(case((Objection.status.in_(OBJECTION_OPEN_STATES) & (Objection.due_on < today), 1), else_=0)),
         )
-        .join(Department, Department.id == O.department_id)
-        .where(O.status != "draft")
+        .join(Department, Department.id == Objection.department_id)
+        .where(Objection.status != "draft")
         .group_by(Department.name)
         .order_by(Department.name)
     ).all()

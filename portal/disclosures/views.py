@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal import fieldspec, kinds
@@ -18,11 +18,11 @@ from portal.models import (
     local_date,
     local_today,
 )
-from portal.page_cache import public_page
+from portal.page_cache import SHARED_MAX_AGE, STALE_WHILE_REVALIDATE, public_page
 from portal.published_words import kind_intro
 from portal.services.enterprises import blacklist_admin, objections, repair
 from portal.services.publication import disclosures as service
-from portal.services.publication import supervision
+from portal.services.publication import supervision, supervision_photos
 
 KIND_PATTERN = kinds.URL_PATTERN
 LATEST_ON_HOME = 5
@@ -111,6 +111,7 @@ def detail(kind: str, item_id: int):
         extra["published_on_time"] = (item.publish_due is None or item.published_at is None
                                       or local_date(item.published_at) <= item.publish_due)
         extra["next_steps"] = [step.label for step in supervision.allowed_steps(item)]
+        extra["photo_groups"] = supervision_photos.by_phase(item)
     if isinstance(item, Decision):
         # Labels follow the decision's type: an inspection or a coercive measure is no penalty.
         extra["labels"] = fieldspec.decision_labels(item.decision_type)
@@ -124,3 +125,33 @@ def detail(kind: str, item_id: int):
         today=today,
         **extra,
     )
+
+
+# A browser keeps a photo a day (its bytes never change: an id is never reused); a shared cache
+# only as long as it keeps a page, so a photo taken down is gone from it as soon as from the page.
+PHOTO_CACHE_CONTROL = (f"public, max-age=86400, s-maxage={SHARED_MAX_AGE}, "
+                       f"stale-while-revalidate={STALE_WHILE_REVALIDATE}")
+
+
+@bp.get("/supervision/<id:item_id>/photos/<id:photo_id>", defaults={"part": "full"})
+@bp.get("/supervision/<id:item_id>/photos/<id:photo_id>/thumbnail", defaults={"part": "thumbnail"})
+def supervision_photo(item_id: int, photo_id: int, part: str):
+    """A rectification photo of a published 督办事项 (or its thumbnail), as staff uploaded it
+    through ``portal.images``: pixels only."""
+    photo = supervision_photos.find(item_id, photo_id, published_only=True)
+    if photo is None:
+        abort(404)
+    etag = f"sp{photo.id}{part[0]}"
+    if request.if_none_match.contains(etag):  # the bytes never change: nothing to read
+        response = Response(status=304)
+    else:
+        column = "data" if part == "full" else "thumbnail"
+        photo = supervision_photos.find(item_id, photo_id, published_only=True, part=column)
+        if photo is None:
+            abort(404)
+        response = Response(getattr(photo, column), mimetype=(
+            photo.media_type if part == "full" else photo.thumbnail_media_type))
+        response.headers["Content-Disposition"] = "inline"
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response

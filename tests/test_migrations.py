@@ -154,7 +154,7 @@ def test_0015d_puts_existing_staff_in_the_only_department_else_leaves_it_unset(a
         factories.department(f"第{n}个其他部门")
     ids = [make_staff("editor").id, make_staff("approver", department=None).id]
     db.session.remove()
-    with at_revision("0014s"):
+    with at_revision("0015v"):
         pass
     found = {u.id: u.department for u in db.session.scalars(
         db.select(StaffUser).where(StaffUser.id.in_(ids)))}

@@ -7,7 +7,7 @@ on each account page (the account list and ``check-config`` name the accounts wi
 meanwhile such an account sees 信用修复 applications and objections read-only.
 
 Revision ID: 0015d
-Revises: 0014s
+Revises: 0015v
 Create Date: 2026-12-07 05:50:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0015d'
-down_revision = '0014s'
+down_revision = '0015v'
 branch_labels = None
 depends_on = None
 

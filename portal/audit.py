@@ -155,10 +155,13 @@ ACTIONS: dict[str, str] = {
     "repair_decide": "批准信用修复决定",
     "repair_revoke": "撤销信用修复（以欺骗手段取得）",
     "repair_document_view": "查看信用修复申请材料",
+    "repair_refused": "办理信用修复申请被拒（非本部门）",
     "repair_purge": "清除过期信用修复申请内容",
     "objection_submit": "提出异议",
     "objection_answer": "答复异议",
     "objection_view": "查看异议",
+    "objection_refused": "答复异议被拒（非本部门）",
+    "account_department": "变更所属部门",
 }
 OBJECT_KINDS: dict[str, str] = {
     **{k.key: k.label for k in kinds.KINDS},  # the published kinds (portal.kinds)

@@ -131,9 +131,32 @@ def _app_findings() -> list[Finding]:
             return [Finding("PORTAL_DATABASE_URL", f"无法连接数据库：{exc.__class__.__name__}")]
         column = unreadable_encrypted_column()
         search = search_findings(app.config["SETTINGS"].search_backend, db.session)
+        staff = staff_department_findings()
     if column:
         return [Finding("PORTAL_DATA_KEY", f"{column} 中的数据无法用任何已配置的密钥解密。")]
-    return search
+    return search + staff
+
+
+def staff_department_findings() -> list[Finding]:
+    """Advice when active editor or approver accounts have no department: they can only look
+    at 信用修复 applications and objections (only the department that listed or published acts
+    on them).  Call in an app context; an old schema without the column is skipped."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal.extensions import db
+    from portal.services.enterprises.departments import accounts_without_department
+
+    try:
+        missing = accounts_without_department()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return []
+    if not missing:
+        return []
+    names = "、".join(u.username for u in missing[:10]) + ("等" if len(missing) > 10 else "")
+    return [Finding("后台账户", f"{len(missing)} 个启用中的编辑或审批账户未设定所属部门（{names}），"
+                    "只能查看信用修复申请和异议、不能办理：请在后台“账户”页面设定，或用 "
+                    "create-staff --department 新建。", blocking=False)]
 
 
 def search_findings(backend: str, conn: Any) -> list[Finding]:

@@ -141,3 +141,24 @@ def test_0014p_gives_existing_search_rows_positions_so_phrases_are_decided(app_c
         index.close()
         db.session.execute(text("DELETE FROM search_documents"))
         db.session.commit()
+
+
+@pytest.mark.parametrize("departments", [1, 2])
+def test_0015d_puts_existing_staff_in_the_only_department_else_leaves_it_unset(app_ctx,
+                                                                              departments):
+    from portal.staff.models import StaffUser
+    from tests import factories
+    from tests.staff.conftest import make_staff
+
+    for n in range(1, departments):
+        factories.department(f"第{n}个其他部门")
+    ids = [make_staff("editor").id, make_staff("approver", department=None).id]
+    db.session.remove()
+    with at_revision("0015v"):
+        pass
+    found = {u.id: u.department for u in db.session.scalars(
+        db.select(StaffUser).where(StaffUser.id.in_(ids)))}
+    if departments == 1:
+        assert {d.name for d in found.values()} == {"西双版纳州应急管理局"}
+    else:
+        assert set(found.values()) == {None}

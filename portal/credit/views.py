@@ -57,7 +57,7 @@ def _certificate_limit() -> str:
 def check():
     form = CreditCheckForm(request.args)
     form.validate()
-    record = hits = None
+    record = hits = persons = None
     code_error = name_error = None
     suggestions: list[service.Suggestion] = []
     notice = None
@@ -69,6 +69,8 @@ def check():
             code_error, suggestions = str(error), error.suggestions
     elif asked == "name" and not form.name.errors:
         try:
+            # Listed persons (有关人员) too: they have no code of their own to look up.
+            persons = service.find_persons_by_name(form.name.data)
             hits = service.find_by_name(form.name.data, page=form.page_number())
         except service.NameRejected as error:
             name_error = str(error)
@@ -83,6 +85,8 @@ def check():
         asked=asked,
         record=record,
         hits=hits,
+        persons=persons,
+        today=local_today(),
         code_error=code_error,
         name_error=name_error,
         suggestions=suggestions,

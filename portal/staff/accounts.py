@@ -25,7 +25,7 @@ from portal import audit, credentials
 from portal.credentials import PasswordTooWeak
 from portal.domain.catalog import COUNTIES
 from portal.extensions import db
-from portal.models import utcnow
+from portal.models import Department, utcnow
 from portal.staff.models import (
     ADMIN,
     CONFIRMED_ROLES,
@@ -106,6 +106,7 @@ def create_account(
     totp_confirmed: bool = False,
     actor_name: str | None = None,
     actor: StaffUser | None = None,
+    department_id: int | None = None,
 ) -> StaffUser:
     """Create an account with a fresh TOTP secret.
 
@@ -119,6 +120,7 @@ def create_account(
     """
     wanted = _checked_roles(roles)
     name = check_username(username)
+    department = _checked_department(department_id)
     if find(name) is not None:
         raise UsernameTaken("该用户名已被使用。")
     credentials.check_password_policy(password)
@@ -129,6 +131,7 @@ def create_account(
         totp_secret=credentials.new_totp_secret(),
         totp_confirmed_at=utcnow() if totp_confirmed else None,
         active=True,
+        department=department,
     )
     pending = wanted & CONFIRMED_ROLES if actor is not None else set()
     user.set_roles(wanted - pending)
@@ -137,6 +140,8 @@ def create_account(
     summary: dict[str, object] = {"username": name, "roles": sorted(user.roles)}
     if pending:
         summary["pending_roles"] = sorted(pending)
+    if department is not None:
+        summary["department"] = department.name
     audit.record(
         db.session,
         "account_create",
@@ -403,6 +408,43 @@ def set_counties(user: StaffUser, counties: set[str] | list[str], *,
                  actor_name=None if actor is not None else audit.SYSTEM_ACTOR,
                  object_kind="staff_user", object_id=user.id,
                  summary={"username": user.username, "counties": [before, sorted(wanted)]})
+    db.session.commit()
+
+
+def departments() -> list[Department]:
+    """The departments an account may belong to: those the portal knows (made when an item of
+    theirs is first entered or imported, or by ``create-staff --department``)."""
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+def find_department(name: str) -> Department | None:
+    return db.session.scalar(select(Department).where(Department.name == (name or "").strip()))
+
+
+def _checked_department(department_id: int | None) -> Department | None:
+    if department_id is None:
+        return None
+    department = db.session.get(Department, department_id)
+    if department is None:
+        raise AccountError("未知部门。")
+    return department
+
+
+def set_department(user: StaffUser, department_id: int | None, *,
+                   actor: StaffUser | None = None) -> None:
+    """The department ``user`` works for (None: not set).  It decides which 信用修复
+    applications and objections the account may act on, so not one's own."""
+    department = _checked_department(department_id)
+    _refuse_own(user, actor, "所属部门")
+    if user.department_id == department_id:
+        return
+    before = user.department.name if user.department else None
+    user.department = department
+    audit.record(db.session, "account_department", actor=actor,
+                 actor_name=None if actor is not None else audit.SYSTEM_ACTOR,
+                 object_kind="staff_user", object_id=user.id,
+                 summary={"username": user.username,
+                          "department": [before, department.name if department else None]})
     db.session.commit()
 
 

@@ -36,9 +36,13 @@ def _print_totp(user) -> None:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)),
               help="Role of the account; repeat for several.")
 @click.option("--name", "display_name", default="", help="Display name (姓名).")
+@click.option("--department", default="",
+              help="Department (部门) the account works for, by its exact name: its staff alone "
+                   "decide 信用修复 applications and answer objections about its records.  A name "
+                   "the portal does not know yet is added.")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
-def create_staff(username: str, roles: tuple[str, ...], display_name: str,
+def create_staff(username: str, roles: tuple[str, ...], display_name: str, department: str,
                  password_stdin: bool) -> None:
     """Create a staff account and print its TOTP secret (shown only now)."""
     from portal.staff import accounts
@@ -47,19 +51,65 @@ def create_staff(username: str, roles: tuple[str, ...], display_name: str,
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
+    department_id = _department_id(department) if department.strip() else None
     try:
         # No ``actor``: the operator on the server grants every role directly (someone with a
         # shell there could write the database anyway); in the back office a role that reads
         # reports waits for a second administrator.  Audited as "system".
         user = accounts.create_account(
             username=username, password=password, roles=roles, display_name=display_name,
-            totp_confirmed=True, actor_name="system",
+            totp_confirmed=True, actor_name="system", department_id=department_id,
         )
     except (accounts.AccountError, accounts.PasswordTooWeak) as exc:
         click.echo(f"未创建账户：{exc}", err=True)
         sys.exit(1)
     click.echo(f"已创建账户 {user.username}，角色：{', '.join(sorted(user.roles))}")
+    if user.department is not None:
+        click.echo(f"所属部门：{user.department.name}")
+    elif user.roles & {"editor", "approver"}:
+        click.echo("未设定所属部门：此账户只能查看信用修复申请和异议（用 --department 或在后台账户页设定）。")
     _print_totp(user)
+
+
+def _department_id(name: str) -> int:
+    """The department called ``name`` (added if the portal does not know it yet: on a new
+    server the first accounts come before any published item names a department)."""
+    from portal.extensions import db
+    from portal.models import Department
+    from portal.staff import accounts
+
+    department = accounts.find_department(name)
+    if department is None:
+        department = Department(name=name.strip()[:120])
+        db.session.add(department)
+        db.session.flush()
+        click.echo(f"（新增部门：{department.name}）")
+    return department.id
+
+
+def _busiest_department() -> int | None:
+    """The department with the most open 信用修复 applications and objections (the demo
+    administrator joins it, so that it has cases to act on), else the first by name."""
+    from sqlalchemy import func, select, union_all
+
+    from portal.credit.models import (
+        OBJECTION_OPEN_STATES,
+        OPEN_STATES,
+        Objection,
+        RepairApplication,
+    )
+    from portal.extensions import db
+    from portal.models import Department
+
+    cases = union_all(
+        select(RepairApplication.department_id.label("d")).where(
+            RepairApplication.status.in_(OPEN_STATES)),
+        select(Objection.department_id.label("d")).where(
+            Objection.status.in_(OBJECTION_OPEN_STATES)),
+    ).subquery()
+    busiest = db.session.scalar(select(cases.c.d).group_by(cases.c.d)
+                                .order_by(func.count().desc(), cases.c.d).limit(1))
+    return busiest or db.session.scalar(select(Department.id).order_by(Department.name).limit(1))
 
 
 def _demo_password() -> str:
@@ -98,11 +148,17 @@ def demo_staff() -> None:
         # The password file was replaced: the file is the source of truth for the demo.
         accounts.reset_password(user, password=password)
     db.session.refresh(user)
+    if user.department_id is None:
+        busiest = _busiest_department()
+        if busiest is not None:
+            accounts.set_department(user, busiest)
     if user.totp_confirmed_at is None:
         click.echo("（演示账户的动态验证码已被重置：首次登录时会显示绑定二维码。）")
     click.echo("== 演示后台账户（仅供本机演示） ==")
     click.echo("后台地址：/staff/login")
     click.echo(f"用户名：{user.username}")
+    if user.department is not None:
+        click.echo(f"所属部门：{user.department.name}（只能办理本部门的信用修复申请和异议）")
     click.echo(f"密码：{password}（保存在 instance/{DEMO_PASSWORD_FILE}）")
     _print_totp(user)
     click.echo(f"当前验证码：{credentials.current_totp(user.totp_secret)}（30 秒内有效）")

@@ -163,6 +163,20 @@ class PasswordResetForm(NewPasswordMixin, StaffForm):
 ROLE_CHOICES = choices(ROLES)
 
 
+def _optional_int(value: Any) -> int | None:
+    """The department select's value: an id, or None for "not set" (blank)."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # not a choice: validate_choice reports it
+
+
+DEPARTMENT_HINT = ("信用修复申请和异议只能由列入名单、发布该信息的部门的人员办理；"
+                   "未设定部门的账户只能查看。")
+
+
 class AccountForm(NewPasswordMixin, StaffForm):
     username = StringField(
         "用户名",
@@ -172,6 +186,8 @@ class AccountForm(NewPasswordMixin, StaffForm):
     display_name = StringField("姓名", validators=[Optional(), Length(max=80)])
     roles = MultiCheckboxField("角色", choices=ROLE_CHOICES,
                                validators=[DataRequired(message="请至少选择一个角色。")])
+    department = SelectField("所属部门", coerce=_optional_int, validate_choice=True,
+                             description=DEPARTMENT_HINT)
     password = PasswordField("初始密码", validators=[required("初始密码"), _policy],
                              render_kw={"autocomplete": "new-password"})
 
@@ -186,6 +202,16 @@ class AccountForm(NewPasswordMixin, StaffForm):
 
 class RolesForm(StaffForm):
     roles = MultiCheckboxField("角色", choices=ROLE_CHOICES)
+
+
+class DepartmentForm(StaffForm):
+    department = SelectField("所属部门", coerce=_optional_int, validate_choice=True,
+                             description=DEPARTMENT_HINT)
+
+
+def department_choices(departments: Any) -> list[tuple[int | None, str]]:
+    """The department select's options: "not set" and the departments the portal knows."""
+    return [(None, "（未设定）"), *((d.id, d.name) for d in departments)]
 
 
 class CountiesForm(StaffForm):

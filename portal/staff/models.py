@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import EncryptedText
-from portal.models import Base, utcnow
+from portal.models import Base, Department, utcnow
 
 EDITOR = "editor"
 HANDLER = "handler"
@@ -96,6 +96,12 @@ class StaffUser(Base):
     session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # The department (责任单位) the holder works for: only its staff take the steps of a 信用修复
+    # application about an entry it listed or answer an objection to a record it published
+    # (``portal.services.enterprises.casework``).  None: not set yet (accounts made before
+    # departments were recorded) — such an account sees those cases read-only.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    department: Mapped[Department | None] = relationship(lazy="joined")
     role_rows: Mapped[list[StaffRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=StaffRole.role
     )

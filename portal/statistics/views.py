@@ -28,7 +28,7 @@ from portal.domain.catalog import (
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
     decision_deadline_text,
 )
-from portal.services.enterprises import repair
+from portal.services.enterprises import objections, repair
 from portal.services.oversight import compliance as compliance_service
 from portal.services.oversight import statistics as stats_service
 from portal.services.publication import sitemap as sitemap_service
@@ -138,6 +138,8 @@ def compliance():
         verification_days=REPORT_VERIFICATION_DAYS,
         repair_rows=repair.timeliness(),
         repair_days=repair.decision_working_days(),
+        objection_rows=objections.timeliness(),
+        objection_days=objections.answer_working_days(),
     )
 
 

@@ -27,11 +27,18 @@ def _password_hash() -> str:
     return credentials.hash_password(PASSWORD)
 
 
+# The department test accounts belong to unless told: the one ``tests.factories`` gives items.
+STAFF_DEPARTMENT = "西双版纳州应急管理局"
+
+
 def make_staff(
-    *roles: str, username: str | None = None, confirmed: bool = True, active: bool = True
+    *roles: str, username: str | None = None, confirmed: bool = True, active: bool = True,
+    department: str | None = STAFF_DEPARTMENT,
 ) -> StaffUser:
-    """An account (inside an app context) with ``PASSWORD`` and a TOTP secret."""
+    """An account (inside an app context) with ``PASSWORD`` and a TOTP secret, in
+    ``department`` (by name, added if missing; None: no department)."""
     from portal.models import utcnow
+    from tests import factories
 
     user = StaffUser(
         username=username or f"staff{next(_names)}",
@@ -40,6 +47,7 @@ def make_staff(
         totp_secret=credentials.new_totp_secret(),
         totp_confirmed_at=utcnow() if confirmed else None,
         active=active,
+        department=factories.department(department) if department is not None else None,
     )
     user.set_roles(set(roles))
     db.session.add(user)

@@ -62,6 +62,10 @@ def load_demo_repairs() -> int:
         }, [document])
         application, _ = repair.submit(draft)
         made += 1
+        # Only staff of the department that listed the entry take the steps: the two demo
+        # accounts (disabled; they only sign the demo's steps) join it for this application.
+        editor.department_id = approver.department_id = application.department_id
+        db.session.flush()
         if step == "overdue":
             application.received_on = today - timedelta(days=40)
             application.due_on = today - timedelta(days=10)

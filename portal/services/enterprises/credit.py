@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit, tokens
 from portal.domain import credit_code
 from portal.domain import supervision as supervision_rules
-from portal.domain.blacklist import BlacklistStatus
+from portal.domain.blacklist import PERSON, BlacklistStatus
 from portal.domain.credit import (
     BLACKLIST_RESTRICTIONS,
     new_certificate_number,
@@ -413,6 +413,40 @@ def find_by_name(raw: str, *, page: int = 1, per_page: int | None = None) -> Nam
     ).all()
     return NamePage(query=query, items=[NameHit(u, n) for u, n in rows], total=total,
                     page=page, per_page=per_page)
+
+
+PERSON_HITS_MAX = 50
+
+
+@dataclass(frozen=True)
+class PersonHits:
+    """Persons (有关人员) on the list whose name contains the query: their published, not
+    withdrawn entries, newest listing first; ``more`` when there were over ``PERSON_HITS_MAX``."""
+
+    entries: list[BlacklistEntry]
+    more: bool
+
+
+def find_persons_by_name(raw: str) -> PersonHits:
+    """The name box finds listed persons too: a person has no credit code of their own (their
+    entry carries the body's), so each hit is the entry itself, shown with its body's name and
+    code.  Checked like ``find_by_name`` (``NameRejected``).  The ID number is never part of a
+    hit: the entry's page shows it masked."""
+    query = normalize_name(raw)
+    if len(query) < NAME_MIN_CHARS:
+        raise NameRejected(_l("请至少输入企业名称中的 %(n)s 个字。", n=NAME_MIN_CHARS))
+    if len(query) > NAME_MAX_CHARS:
+        raise NameRejected(_l("企业名称最多 %(n)s 个字。", n=NAME_MAX_CHARS))
+    found = list(db.session.scalars(
+        select(BlacklistEntry).where(
+            BlacklistEntry.subject_type == PERSON,
+            BlacklistEntry.published_at.is_not(None),
+            BlacklistEntry.withdrawn_at.is_(None),
+            _name_key(BlacklistEntry.person_name).contains(query, autoescape=True),
+        ).order_by(BlacklistEntry.listed_on.desc(), BlacklistEntry.id.desc())
+        .limit(PERSON_HITS_MAX + 1)
+    ).unique())
+    return PersonHits(found[:PERSON_HITS_MAX], len(found) > PERSON_HITS_MAX)
 
 
 # --- certificates ------------------------------------------------------------------------------------

@@ -19,12 +19,13 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from portal import audit, receipts
 from portal.credit.models import OBJECTION_OPEN_STATES, Objection
 from portal.extensions import db
-from portal.models import DISCLOSURE_MODELS, local_date, local_today, utcnow
+from portal.models import DISCLOSURE_MODELS, Department, local_date, local_today, utcnow
+from portal.services.enterprises import departments
 from portal.services.enterprises.repair import (
     DRAFT_MAX_AGE,
     TEXT_MAX,
@@ -162,9 +163,24 @@ def queue(*, open_only: bool = True) -> list[Objection]:
     return list(db.session.scalars(stmt.order_by(Objection.due_on, Objection.id)).unique())
 
 
+def answer_refusal(objection: Objection, actor: Any) -> str | None:
+    """Why ``actor`` may not answer ``objection`` (not of the department that published the
+    record), or None.  The page shows it; ``answer`` checks it."""
+    return departments.refusal(actor, objection.department_id, objection.department.name, "异议")
+
+
 def answer(objection: Objection, *, actor: Any, upheld: bool, text: str) -> None:
     """Answer the applicant.  If the objection holds, the record must have been corrected first
-    (through the normal edit: its history keeps the old text): it is refused otherwise."""
+    (through the normal edit: its history keeps the old text): it is refused otherwise.  Only
+    staff of the department that published the record answer (``answer_refusal``)."""
+    reason = answer_refusal(objection, actor)
+    if reason is not None:
+        audit.record(db.session, "objection_refused", actor=actor, object_kind="objection",
+                     object_id=objection.id,
+                     summary={"number": objection.number, "department": objection.department_id,
+                              "actor_department": getattr(actor, "department_id", None)})
+        db.session.commit()
+        raise StepRefused(reason)
     if not objection.is_open:
         raise StepRefused("该异议已答复。")
     text = (text or "").strip()
@@ -248,3 +264,32 @@ def agenda_rows(today: date, *, make_row: Any, days_left: Any) -> tuple[list[Any
                        url_for("staff.objection_detail", objection_id=objection.id))
         (late if row.overdue else current).append(row)
     return late, current
+
+
+@dataclass(frozen=True)
+class DepartmentTimeliness:
+    department: str
+    answered: int
+    on_time: int  # answered on or before the deadline (``Objection.answered_on_time``)
+    open_overdue: int  # not answered and past the deadline
+
+
+def timeliness(today: date | None = None) -> list[DepartmentTimeliness]:
+    """Per department that published the records: objections answered, of which within the
+    deadline, and unanswered ones already past it (for /compliance, beside 信用修复)."""
+    today = today or local_today()
+    answered = Objection.answered_on.is_not(None)
+    rows = db.session.execute(
+        select(
+            Department.name,
+            func.sum(case((answered, 1), else_=0)),
+            func.sum(case((answered & (Objection.answered_on <= Objection.due_on), 1), else_=0)),
+            func.sum(case((Objection.status.in_(OBJECTION_OPEN_STATES) & (Objection.due_on < today), 1), else_=0)),
+        )
+        .join(Department, Department.id == Objection.department_id)
+        .where(Objection.status != "draft")
+        .group_by(Department.name)
+        .order_by(Department.name)
+    ).all()
+    return [DepartmentTimeliness(name, int(a or 0), int(o or 0), int(late or 0))
+            for name, a, o, late in rows]

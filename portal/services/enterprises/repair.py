@@ -39,7 +39,7 @@ from portal.domain.blacklist import PERSON, BlacklistStatus
 from portal.domain.masking import mask_personal_data
 from portal.extensions import db
 from portal.models import BlacklistEntry, Department, local_date, local_today, utcnow
-from portal.services.enterprises import blacklist_admin
+from portal.services.enterprises import blacklist_admin, departments
 from portal.services.publication.publishing import TransitionRefused, ValuesInvalid
 from portal.working_days import working_calendar
 
@@ -422,6 +422,24 @@ def _audit(application: RepairApplication, action: str, actor: Any, **summary: A
                  object_id=application.id, summary={"number": application.number, **summary})
 
 
+def step_refusal(application: RepairApplication, actor: Any) -> str | None:
+    """Why ``actor`` may not take steps on ``application`` (not of the department that listed
+    the entry), or None.  The page shows it; every step checks it."""
+    return departments.refusal(actor, application.department_id, application.department.name,
+                               "信用修复申请")
+
+
+def _own_department(application: RepairApplication, actor: Any, step: str) -> None:
+    """Refuse (and audit the attempt) a step by staff of another department or of none."""
+    reason = step_refusal(application, actor)
+    if reason is not None:
+        _audit(application, "repair_refused", actor, step=step,
+               department=application.department_id,
+               actor_department=getattr(actor, "department_id", None))
+        db.session.commit()
+        raise StepRefused(reason)
+
+
 def _require(application: RepairApplication, *states: str) -> None:
     if application.status not in states:
         raise StepRefused(f"该申请当前状态为“{application.status_label}”，不能办理这一步。")
@@ -429,6 +447,7 @@ def _require(application: RepairApplication, *states: str) -> None:
 
 def accept(application: RepairApplication, *, actor: Any) -> None:
     """受理: the review begins (the deadline runs from receipt either way)."""
+    _own_department(application, actor, "accept")
     _require(application, "submitted")
     today = local_today()
     application.status = "under_review"
@@ -440,6 +459,7 @@ def accept(application: RepairApplication, *, actor: Any) -> None:
 
 def ask_more(application: RepairApplication, *, actor: Any, question: str) -> None:
     """Ask the applicant for more (they read it with their code)."""
+    _own_department(application, actor, "ask")
     _require(application, "under_review", "more_requested")
     question = (question or "").strip()
     if len(question) < 4:
@@ -454,6 +474,7 @@ def ask_more(application: RepairApplication, *, actor: Any, question: str) -> No
 def propose(application: RepairApplication, *, actor: Any, outcome: str, decision_no: str,
             reasons: str) -> None:
     """Propose the decision: grant (with the decision's number) or refuse (with reasons)."""
+    _own_department(application, actor, "propose")
     _require(application, "under_review")
     decision_no = (decision_no or "").strip()
     reasons = (reasons or "").strip()
@@ -489,6 +510,7 @@ def _not_the_proposer(application: RepairApplication, actor: Any) -> None:
 
 def return_proposal(application: RepairApplication, *, actor: Any, note: str) -> None:
     """The approver sends the proposal back to review."""
+    _own_department(application, actor, "return")
     _require(application, "proposed")
     _not_the_proposer(application, actor)
     note = (note or "").strip()
@@ -503,6 +525,7 @@ def return_proposal(application: RepairApplication, *, actor: Any, note: str) ->
 def approve(application: RepairApplication, *, actor: Any) -> None:
     """Approve the proposal (a different account): a grant removes the entry early through the
     blacklist's own removal (its history says 信用修复 and the decision's number)."""
+    _own_department(application, actor, "approve")
     _require(application, "proposed")
     _not_the_proposer(application, actor)
     today = local_today()
@@ -532,6 +555,7 @@ def approve(application: RepairApplication, *, actor: Any) -> None:
 
 def revoke(application: RepairApplication, *, actor: Any, reason: str) -> None:
     """Revoke a grant obtained by fraud: the listing is restored (its history says so)."""
+    _own_department(application, actor, "revoke")
     _require(application, "granted")
     reason = (reason or "").strip()
     if len(reason) < 4:

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from portal import audit
 from portal.extensions import db
+from portal.services.enterprises.departments import accounts_without_department
 from portal.staff import accounts
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
@@ -19,8 +20,10 @@ from portal.staff.forms import (
     ActionForm,
     AuditFilterForm,
     CountiesForm,
+    DepartmentForm,
     PasswordResetForm,
     RolesForm,
+    department_choices,
     page_number,
 )
 from portal.staff.models import ADMIN, CONFIRMED_ROLES, ROLES
@@ -50,13 +53,14 @@ def account_list():
     for grant in accounts.pending_grants():
         pending.setdefault(grant.user_id, []).append(grant.role)
     return render_template("staff/accounts/list.html", users=accounts.all_accounts(), roles=ROLES,
-                           pending=pending)
+                           pending=pending, without_department=accounts_without_department())
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
 @requires(ADMIN)
 def account_new():
     form = AccountForm()
+    form.department.choices = department_choices(accounts.departments())
     if form.validate_on_submit():
         try:
             user = accounts.create_account(
@@ -65,6 +69,7 @@ def account_new():
                 roles=form.roles.data,
                 display_name=form.display_name.data or "",
                 actor=_actor(),
+                department_id=form.department.data,
             )
         except (accounts.UsernameInvalid, accounts.UsernameTaken) as exc:
             form.username.errors.append(str(exc))
@@ -89,11 +94,14 @@ def account_detail(user_id: int):
     grants = accounts.pending_grants(user)
     form = RolesForm(data={"roles": sorted(user.roles | {g.role for g in grants})})
     counties_form = CountiesForm(data={"counties": sorted(user.counties)})
+    department_form = DepartmentForm(data={"department": user.department_id})
+    department_form.department.choices = department_choices(accounts.departments())
     events = audit.browse(db.session, audit.AuditFilter(object_kind="staff_user",
                                                         object_id=str(user.id)), page_size=20)
     return render_template("staff/accounts/detail.html", user=user, form=form, roles=ROLES,
                            events=events.items, actions=audit.ACTIONS, grants=grants,
                            counties_form=counties_form, own=user.id == current_user.id,
+                           department_form=department_form,
                            confirmed_roles=CONFIRMED_ROLES)
 
 
@@ -160,6 +168,25 @@ def account_counties(user_id: int):
             flash("负责区域已更新：这些县（市、区）的新举报将自动分配给此人。", "info")
     else:
         flash("负责区域无效。", "error")
+    return _to_account(user)
+
+
+@bp.post("/accounts/<id:user_id>/department")
+@requires(ADMIN)
+def account_department(user_id: int):
+    user = _account(user_id)
+    form = DepartmentForm()
+    form.department.choices = department_choices(accounts.departments())
+    if form.validate_on_submit():
+        try:
+            accounts.set_department(user, form.department.data, actor=_actor())
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("所属部门已更新。" if user.department else
+                  "已清除所属部门：此账户只能查看信用修复申请和异议。", "info")
+    else:
+        flash("所属部门无效。", "error")
     return _to_account(user)
 
 

@@ -53,7 +53,8 @@ def _page(objection: Any, form: AnswerForm | None = None, status: int = 200) -> 
     return render_template(
         "staff/objections/detail.html", objection=objection, item=service.item_of(objection),
         label=DISCLOSURE_MODELS[objection.kind].LABEL, form=form or AnswerForm(formdata=None),
-        days_left=service.days_left(objection)), status
+        days_left=service.days_left(objection),
+        refusal=service.answer_refusal(objection, current_user)), status
 
 
 @bp.get("/objections/<id:objection_id>")

@@ -63,6 +63,7 @@ def _detail_page(application: RepairApplication, forms: dict[str, Any] | None = 
         if application.is_open else None,
         is_editor=EDITOR in current_user.roles, is_approver=APPROVER in current_user.roles,
         own_proposal=application.proposed_by_id == current_user.id,
+        refusal=service.step_refusal(application, current_user),
     ), status
 
 

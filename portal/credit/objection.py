@@ -13,18 +13,17 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal import receipts
-from portal.credit.repair import followup_limit, repair_limit
+from portal import code_pages, receipts
+from portal.code_pages import fixed_time
+from portal.credit.repair import WRONG_CODE, followup_limit, repair_limit
 from portal.credit.repair_forms import CodeForm
 from portal.models import DISCLOSURE_MODELS
-from portal.reports.views import fixed_time
 from portal.services.enterprises import objections as service
 from portal.services.enterprises.repair import TEXT_MAX
 
 bp = Blueprint("objection", __name__, url_prefix="/credit/objection")
 DRAFT_KEY = "objection_draft"
 KINDS = "any(decisions, accidents, blacklist)"
-WRONG_CODE = "访问码无效。请逐位核对后重新输入；访问码由 28 个字母和数字组成，不区分大小写。"
 
 
 def _clean(value: Any) -> Any:
@@ -119,21 +118,16 @@ def send():
                            days=service.answer_working_days())
 
 
+def _case_page(objection: Any, raw_code: str):
+    return render_template("credit/objection_case.html", objection=objection,
+                           item=service.item_of(objection),
+                           label=DISCLOSURE_MODELS[objection.kind].LABEL)
+
+
 @bp.route("/followup", methods=["GET", "POST"])
 @followup_limit
 @fixed_time
 def followup():
-    form = CodeForm()
-    if request.method == "GET":
-        return render_template("credit/objection_followup.html", form=form, wrong=None)
-    if not form.validate():
-        form.code.data = ""
-        return render_template("credit/objection_followup.html", form=form, wrong=None), 400
-    try:
-        objection = service.find_by_code(form.code.data)
-    except service.AccessCodeNotFound:
-        return render_template("credit/objection_followup.html", form=CodeForm(formdata=None),
-                               wrong=WRONG_CODE), 400
-    return render_template("credit/objection_case.html", objection=objection,
-                           item=service.item_of(objection),
-                           label=DISCLOSURE_MODELS[objection.kind].LABEL)
+    return code_pages.followup(CodeForm(), template="credit/objection_followup.html",
+                               find=service.find_by_code, not_found=service.AccessCodeNotFound,
+                               wrong=WRONG_CODE, case=_case_page)

@@ -128,7 +128,8 @@ def main() -> None:
               for arg in (f"--{name}", str(getattr(args, name)))]
     subprocess.run([*flask, "demo", "--size", str(args.size), *counts], env=env, cwd=ROOT,
                    check=True, capture_output=True)
-    print(f"demo data: {args.size} items loaded and indexed in {time.perf_counter() - started:.0f} s")
+    print(f"demo data: {args.size} items (and the demo 督办事项 and reports) loaded and indexed in "
+          f"{time.perf_counter() - started:.0f} s")
 
     portal, portal_host = serve("wsgi:app", env, args.workers)
     bare, bare_host = serve("bench.bare_app:app", env, args.workers)
@@ -153,6 +154,16 @@ def main() -> None:
                    (f"/decisions/{detail_id}", portal_host, f"/decisions/{detail_id}"),
                    ("/search?q=矿山", portal_host, "/search?q=" + urllib.parse.quote("矿山"))]
         targets.append(("/credit", portal_host, "/credit"))
+        # The fifth kind (督办事项, issue 15): its list with the county map, an item with its
+        # timeline, where the checkout has them.
+        conn.request("GET", "/api/v1/supervision?per_page=1")
+        response = conn.getresponse()
+        body = response.read().decode()
+        if response.status == 200 and json.loads(body)["results"]:
+            supervision_id = json.loads(body)["results"][0]["id"]
+            targets += [("/supervision", portal_host, "/supervision"),
+                        (f"/supervision/{supervision_id}", portal_host,
+                         f"/supervision/{supervision_id}")]
         # The pages in another language (issue 16), where the checkout serves them.
         conn.request("GET", "/lo/")
         response = conn.getresponse()

@@ -93,6 +93,7 @@ def demo_documents(app, size: int) -> list[Document]:
 
     from portal import database, search_sync
     from portal.services.demo.published import load_demo
+    from portal.services.demo.supervision import load_demo_supervision, supervision_count
 
     with app.app_context():
         database.upgrade()
@@ -100,6 +101,10 @@ def demo_documents(app, size: int) -> list[Document]:
         # load_demo rebuilds the index at its end; the bench builds it once, timed, below.
         with mock.patch.object(search_sync, "reindex_all", lambda: 0):
             counts = load_demo(size=size)
+        # The fifth kind (督办事项) as ``flask demo`` makes them, through the real services: one
+        # per 100 items, at least 60 (none added if the kept database has them already).
+        with search_sync.suspended():
+            counts["supervision"] = load_demo_supervision(supervision_count(size))
         print(f"demo data: {counts} in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         documents = list(search_sync.published_documents())
@@ -129,6 +134,9 @@ JOURNALIST = ("较大事故", "死亡", "重伤", "直接经济损失", "事故�
               "中毒和窒息", "火灾事故", "挂牌督办", "黑名单", "失信", "2024年", "2025年 死亡",
               "勐海县 爆炸", "景洪市 火灾事故", "勐腊县 死亡", "有限公司 死亡", "罚款 有限公司",
               "勐海县 有限公司", "景洪 罚款 2024")
+# Words of 督办事项 (the fifth kind): its name, its stages, its deadlines.
+SUPERVISION_WORDS = ("督办", "挂牌督办", "销号", "整改期限", "重大事故隐患 督办", "事故查处",
+                     "延期", "勐腊县 督办")
 COMMON = 0.3
 LATIN_RUN = re.compile(r"[0-9A-Za-z]+")
 
@@ -207,6 +215,11 @@ def query_set(documents: list[Document], count: int, seed: int = 20261128) -> li
         enterprise.append(("enterprise mix", rng.choice((
             f"{brand} 处罚", f"{n} 事故", f"{brand}有限公司", f"{brand} {rng.choice(COMMON_WORDS)}"))))
     classes.append(enterprise)
+    # The fifth kind (督办事项): its notice numbers, and what people look for in it.
+    notices = sorted({n for d in documents if d.kind == "supervision"
+                      for n in DOCUMENT_NO.findall(d.title + " " + d.text)})
+    classes.append([("督办", q) for q in (*SUPERVISION_WORDS,
+                                         *rng.sample(notices, min(8, len(notices))))])
     queries: list[tuple[str, str]] = []
     longest = max(len(c) for c in classes)
     for i in range(longest):

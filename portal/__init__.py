@@ -86,10 +86,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_error_pages(app)
     _register_security_headers(app)
 
-    from portal import cli, static_files, templating
+    from portal import cli, published_words, static_files, templating
 
     cli.register(app)
     templating.register(app)
+    published_words.init_app(app)
     static_files.register(app)
     if settings.is_production:
         _refuse_a_wrong_data_key(app)

@@ -110,6 +110,8 @@ ACTIONS: dict[str, str] = {
     "reinstate": "恢复列入",
     "supervision_step": "办理督办事项环节",
     "supervision_open_from_report": "由举报开启督办",
+    "supervision_photo_add": "添加督办整改照片",
+    "supervision_photo_remove": "删除督办整改照片",
     "account_create": "新建账户",
     "account_roles": "变更角色",
     "account_disable": "停用账户",

@@ -81,7 +81,7 @@ def demo(size: int | None, reports: int | None, supervision: int | None) -> None
     """Load the clearly-labelled demo data set for 西双版纳, and demo reports in every state."""
     from portal.services.demo.published import load_demo
     from portal.services.demo.reports import DEMO_REPORTS, load_demo_reports
-    from portal.services.demo.supervision import DEMO_SUPERVISION, load_demo_supervision
+    from portal.services.demo.supervision import load_demo_supervision, supervision_count
 
     counts = load_demo(size=size)
     counts.pop("supervision", None)  # counted below, after the reports it may come from
@@ -90,7 +90,7 @@ def demo(size: int | None, reports: int | None, supervision: int | None) -> None
 
     counts["repair"] = load_demo_repairs()
     counts["supervision"] = load_demo_supervision(
-        DEMO_SUPERVISION if supervision is None else supervision)
+        supervision_count(size) if supervision is None else supervision)
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
 

@@ -20,6 +20,7 @@ put in when the response leaves, and only the root's pages say ``Vary: Accept-La
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,7 +34,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from portal.models import local_date
+from portal.models import CLOSED_AS, VERIFICATION_RESULTS, local_date
 
 DEFAULT = "zh"
 # Code → (the name in its own script, <html lang>, hreflang).
@@ -70,6 +71,20 @@ TRANSLATED_ENDPOINTS = frozenset({
     "credit.issue_certificate",
     "credit.certificate_pdf",
     "credit.verify",
+    "disclosures.listing",
+    "disclosures.detail",
+    "disclosures.search",
+    "disclosures.data",
+    "repair.new",
+    "repair.check",
+    "repair.send",
+    "repair.discard",
+    "repair.followup",
+    "repair.reply",
+    "objection.new",
+    "objection.check",
+    "objection.send",
+    "objection.followup",
 })
 
 
@@ -367,6 +382,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(alternates)
     app.add_template_global(switcher)
     app.add_template_global(word)
+    app.add_template_global(reporter_note)
     app.add_template_global(lambda endpoint: endpoint in TRANSLATED_ENDPOINTS,
                             "translated_endpoint")
     app.add_template_global(word, "credit_word")
@@ -419,19 +435,30 @@ REPORTER_WORDS: dict[str, dict[str, Any]] = {
         "reopened": _l("举报人反映仍未整改"),
         "reopen_handled": _l("已处理举报人的重新反映"),
         "deadline_moved": _l("期限按正式节假日安排调整"),
+        "supervision_opened": _l("已提请挂牌督办"),
+        "supervision_listed": _l("督办事项已挂牌公开"),
+        "supervision_rectifying": _l("督办事项整改中"),
+        "supervision_closed": _l("督办事项已销号"),
         "reward_approved": _l("奖励已批准"),
         "reward_rejected": _l("奖励未获批准"),
         "reward_claimed": _l("已申领奖励"),
         "reward_paid": _l("奖励已发放"),
     },
-    # Fixed notes of a step (portal.models.REPORT_EVENT_FIXED_NOTES), by the step's kind.
-    "fixed_note": {
-        "reward_rejected": _l("奖励提议经审批未获批准，承办人员将进行复核。"),
+    # Values inside the notes the system writes on a step (see ``reporter_note``).
+    "verification": {
+        "属实": _l("属实"),
+        "部分属实": _l("部分属实"),
+        "不属实": _l("不属实"),
     },
-    # Notes the system writes on a step (portal.services.reporting.reward_claims), by their text.
-    "known_note": {
-        "申领方式：银行转账": _l("申领方式：银行转账"),
-        "申领方式：凭领奖凭证现场领取": _l("申领方式：凭领奖凭证现场领取"),
+    "closed_as": {
+        "已整改": _l("已整改"),
+        "已依法处理": _l("已依法处理"),
+        "经核查不属实": _l("经核查不属实"),
+        "与先前举报为同一事项": _l("与先前举报为同一事项"),
+    },
+    "supervision_step": {
+        "开始整改": _l("开始整改"),
+        "销号": _l("销号"),
     },
     # The public pages' status words (portal.domain.blacklist, accidents, the credit check).
     "blacklist_status": {
@@ -517,3 +544,84 @@ def county_label(name: str) -> Any:
         return f"{name} ({latin})" if latin and current_language() != DEFAULT else name
 
     return LazyString(label)
+
+
+# --- notes the system writes on a report's step ----------------------------------------------
+
+# The services write a step's note in Chinese for the back office (reporting.cases and
+# reward_claims, publication.supervision, operations.deadlines), some with a date, a result or
+# a number inside.  The reporter reads each of them in their own language; what a handler typed
+# around it (a reason, a closing text) stays as written, and so does a note that matches none.
+_CN_DAY = r"(\d{4})年(\d{1,2})月(\d{1,2})日"
+_VERIFICATION = tuple(VERIFICATION_RESULTS.values())
+_CLOSED_AS = tuple(CLOSED_AS.values())
+
+
+def _day(match: re.Match[str], first: int = 1) -> str:
+    return format_date(date(int(match[first]), int(match[first + 1]), int(match[first + 2])))
+
+
+def _amount(text: str) -> str:
+    return format_yuan(Decimal(text.replace(",", "")))
+
+
+def _told(message: Any, **values: Any) -> Markup:
+    """A catalog sentence (lazy: read in the reader's language now) with its values; a value
+    is escaped unless it is already markup."""
+    said = escape(str(message))
+    return said % values if values else said
+
+
+_SYSTEM_NOTES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Markup]]] = [
+    (re.compile(rf"^核查期限：{_CN_DAY}前。"),
+     lambda m: _told(_l("核查期限：%(date)s前。"), date=_day(m))),
+    (re.compile(rf"（核查期限延至{_CN_DAY}）$"),
+     lambda m: _told(_l("（核查期限延至%(date)s）"), date=_day(m))),
+    (re.compile(rf"^核查期限调整为{_CN_DAY}。$"),
+     lambda m: _told(_l("核查期限调整为%(date)s。"), date=_day(m))),
+    (re.compile(rf"^奖励申领期限调整为{_CN_DAY}。$"),
+     lambda m: _told(_l("奖励申领期限调整为%(date)s。"), date=_day(m))),
+    (re.compile(rf"^重新核查，期限：{_CN_DAY}前。"),
+     lambda m: _told(_l("重新核查，期限：%(date)s前。"), date=_day(m))),
+    (re.compile(r"^经复查，维持办结。"), lambda m: _told(_l("经复查，维持办结。"))),
+    (re.compile(rf"^核查结果：({'|'.join(_VERIFICATION)})。$"),
+     lambda m: _told(_l("核查结果：%(result)s。"), result=word("verification", m[1]))),
+    (re.compile(rf"^办结：({'|'.join(_CLOSED_AS)})。"),
+     lambda m: _told(_l("办结：%(outcome)s。"), outcome=word("closed_as", m[1]))),
+    (re.compile(r"^处罚决定：(\S+)$"),
+     lambda m: _told(_l("处罚决定：%(number)s"), number=official(m[1]))),
+    (re.compile(r"^经核查，您的举报与此前收到的另一举报反映的是同一事项，已合并办理，本举报办结。"
+                r"按照举报奖励办法，同一事项只奖励最先受理的举报。$"),
+     lambda m: _told(_l("经核查，您的举报与此前收到的另一举报反映的是同一事项，已合并办理，本举报办结。"
+                     "按照举报奖励办法，同一事项只奖励最先受理的举报。"))),
+    (re.compile(rf"^奖励 ¥([\d,]+(?:\.\d\d)?)，请于{_CN_DAY}前凭回执码申领。$"),
+     lambda m: _told(_l("奖励 %(amount)s，请于%(date)s前凭回执码申领。"), amount=_amount(m[1]),
+                     date=_day(m, 2))),
+    (re.compile(r"^奖励 ¥([\d,]+(?:\.\d\d)?) 已发放。$"),
+     lambda m: _told(_l("奖励 %(amount)s 已发放。"), amount=_amount(m[1]))),
+    (re.compile(r"^奖励提议经审批未获批准，承办人员将进行复核。$"),  # models.REWARD_REJECTED_NOTE
+     lambda m: _told(_l("奖励提议经审批未获批准，承办人员将进行复核。"))),
+    (re.compile(r"^申领方式：银行转账$"), lambda m: _told(_l("申领方式：银行转账"))),
+    (re.compile(r"^申领方式：凭领奖凭证现场领取$"), lambda m: _told(_l("申领方式：凭领奖凭证现场领取"))),
+    (re.compile(r"^已提请挂牌督办。$"), lambda m: _told(_l("已提请挂牌督办。"))),
+    (re.compile(r"^督办事项 (\S+) 已挂牌督办并公开。$"),
+     lambda m: _told(_l("督办事项 %(number)s 已挂牌督办并公开。"), number=official(m[1]))),
+    (re.compile(r"^督办事项 (\S+)：(开始整改|销号)。$"),
+     lambda m: _told(_l("督办事项 %(number)s：%(step)s。"), number=official(m[1]),
+                     step=word("supervision_step", m[2]))),
+]
+
+
+def _as_written(text: str) -> Markup:
+    return Markup('<span translate="no">{}</span>').format(text) if text else Markup()
+
+
+def reporter_note(note: str) -> Markup:
+    """A step's note as its reporter reads it: the system's words in the reader's language,
+    anyone's own words as written (``translate="no"``)."""
+    for pattern, tell in _SYSTEM_NOTES:
+        found = pattern.search(note)
+        if found:
+            return (_as_written(note[:found.start()]) + tell(found)
+                    + _as_written(note[found.end():]))
+    return _as_written(note)

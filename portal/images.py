@@ -221,3 +221,10 @@ def thumbnail(data: bytes, side: int = THUMBNAIL_SIDE) -> tuple[bytes, str]:
         image.draft("RGB", _fit(image.size, side))  # decode at a reduced scale: much faster
     image.thumbnail((side, side), Image.Resampling.LANCZOS)
     return _thumbnail_of(_pixels_only(image), side)
+
+
+def size_of(data: bytes) -> tuple[int, int]:
+    """The pixel size (width, height) of an image this module made: its header is read, its
+    pixels are not decoded (for a page's ``width``/``height`` attributes)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size

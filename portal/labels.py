@@ -20,6 +20,7 @@ COMMON_LABELS = {
     "department_id": "责任单位",
     "enterprise_id": "企业",
     "title": "标题",
+    "photos": "整改照片",  # a 督办事项's rectification photos (their count)
 }
 
 

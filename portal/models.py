@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -396,6 +397,9 @@ class SupervisionItem(DisclosureMixin, Base):
     steps: Mapped[list[SupervisionStep]] = relationship(
         back_populates="item", order_by="SupervisionStep.id", cascade="all, delete-orphan"
     )
+    photos: Mapped[list[SupervisionPhoto]] = relationship(
+        back_populates="item", order_by="SupervisionPhoto.id", cascade="all, delete-orphan"
+    )
 
     @property
     def title(self) -> str:
@@ -465,6 +469,51 @@ class SupervisionStep(Base):
     @property
     def label(self) -> str:
         return supervision_rules.Step(self.step).label
+
+
+PHOTO_PHASES = {"before": "整改前", "after": "整改后"}
+
+
+class SupervisionPhoto(Base):
+    """A rectification photo (整改前 / 整改后) of a 督办事项, uploaded by staff on one of its
+    stages and shown on its public page.
+
+    Re-encoded by ``portal.images`` (pixels only: no EXIF, GPS, XMP, comment or profile), the
+    original not kept.  Stored in the database like every file of the portal, never a plain
+    file; not encrypted, unlike a report's photos: it is published, and a public page must not
+    pay a decryption per thumbnail.  Only staff uploads land here: a report's photos are never
+    copied (no code path reads ``ReportPhoto`` into this table).  ``step_id`` is the stage it was
+    taken for (``None``: the listing, 挂牌); ``caption`` is public and the image's alt text."""
+
+    __tablename__ = "supervision_photos"
+    # A photo's address is cached by browsers: an id is never reused for another photo.
+    __table_args__ = {"sqlite_autoincrement": True}
+    shows_on_public_pages: ClassVar[bool] = True  # a change is a new page generation
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("supervision_items.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supervision_steps.id", ondelete="SET NULL"))
+    phase: Mapped[str] = mapped_column(String(10))  # PHOTO_PHASES
+    caption: Mapped[str] = mapped_column(String(200))
+    taken_on: Mapped[date] = mapped_column(Date)  # the stage's date, as the page shows it
+    added_on: Mapped[date] = mapped_column(Date)
+    media_type: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    # Deferred: a page that lists photos reads neither image, only their sizes.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    thumbnail_media_type: Mapped[str] = mapped_column(String(20))
+    thumbnail_width: Mapped[int] = mapped_column(Integer)
+    thumbnail_height: Mapped[int] = mapped_column(Integer)
+    item: Mapped[SupervisionItem] = relationship(back_populates="photos")
+    step: Mapped[SupervisionStep | None] = relationship()
+
+    @property
+    def phase_label(self) -> str:
+        return PHOTO_PHASES.get(self.phase, self.phase)
 
 
 class ItemVersion(Base):

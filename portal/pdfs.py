@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 200
 # Names that make a PDF do something when opened or clicked, or carry another file.
@@ -41,7 +43,7 @@ _ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 MAX_OBJECTS = 200_000
 
 
-ACTIVE = "PDF 文件含有脚本、自动操作或嵌入文件，不能接受。请打印后扫描，或另存为普通 PDF 再上传。"
+ACTIVE = _l("PDF 文件含有脚本、自动操作或嵌入文件，不能接受。请打印后扫描，或另存为普通 PDF 再上传。")
 
 
 class PdfRejected(ValueError):
@@ -74,7 +76,7 @@ def _walk_names(reader: Any) -> set[str]:
     while stack:
         visited += 1
         if visited > MAX_OBJECTS:
-            raise PdfRejected("PDF 文件结构过于复杂，无法检查。")
+            raise PdfRejected(_l("PDF 文件结构过于复杂，无法检查。"))
         obj = stack.pop()
         if isinstance(obj, IndirectObject):
             key = (obj.idnum, obj.generation)
@@ -96,13 +98,13 @@ def _walk_names(reader: Any) -> set[str]:
 def check(data: bytes) -> CheckedPdf:
     """``data`` if it is a PDF we accept (see the module doc); ``PdfRejected`` otherwise."""
     if not data:
-        raise PdfRejected("文件是空的。")
+        raise PdfRejected(_l("文件是空的。"))
     if len(data) > MAX_PDF_BYTES:
-        raise PdfRejected(f"PDF 文件超过 {MAX_PDF_BYTES // (1024 * 1024)} MB。")
+        raise PdfRejected(_l("PDF 文件超过 %(mb)s MB。", mb=MAX_PDF_BYTES // (1024 * 1024)))
     if not _HEADER.match(data):
-        raise PdfRejected("不是 PDF 文件。")
+        raise PdfRejected(_l("不是 PDF 文件。"))
     if b"%%EOF" not in data[-1024:]:
-        raise PdfRejected("PDF 文件不完整（可能上传中断）。")
+        raise PdfRejected(_l("PDF 文件不完整（可能上传中断）。"))
     if FORBIDDEN_NAMES & _raw_names(data):
         raise PdfRejected(ACTIVE)
     from pypdf import PdfReader
@@ -113,12 +115,12 @@ def check(data: bytes) -> CheckedPdf:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise PdfRejected("PDF 文件已加密或设有密码，无法检查。请去掉密码后再上传。")
+            raise PdfRejected(_l("PDF 文件已加密或设有密码，无法检查。请去掉密码后再上传。"))
         pages = len(reader.pages)
         if pages == 0:
-            raise PdfRejected("PDF 文件没有页面。")
+            raise PdfRejected(_l("PDF 文件没有页面。"))
         if pages > MAX_PAGES:
-            raise PdfRejected(f"PDF 文件超过 {MAX_PAGES} 页。")
+            raise PdfRejected(_l("PDF 文件超过 %(pages)s 页。", pages=MAX_PAGES))
         for page in reader.pages:
             page.get_contents()
         names = _walk_names(reader)
@@ -129,7 +131,7 @@ def check(data: bytes) -> CheckedPdf:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError, OSError, AssertionError):
-        raise PdfRejected("PDF 文件已损坏，无法读取。") from None
+        raise PdfRejected(_l("PDF 文件已损坏，无法读取。")) from None
     if FORBIDDEN_NAMES & names:
         raise PdfRejected(ACTIVE)
     return CheckedPdf(data, pages)

@@ -38,6 +38,8 @@ TRANSLATED_WORDS = {
     "事故调查报告": _l("事故调查报告"),
     "严重失信主体名单": _l("严重失信主体名单"),
     "失信名单": _l("失信名单"),
+    "督办事项": _l("督办事项"),
+    "督办": _l("督办"),
 }
 # The label of each kind's date (portal.fieldspec), keyed by the Chinese label.
 DATE_LABELS = {
@@ -45,6 +47,7 @@ DATE_LABELS = {
     "决定日期": _l("决定日期"),
     "事故发生日期": _l("事故发生日期"),
     "列入日期": _l("列入日期"),
+    "挂牌日期": _l("挂牌日期"),
 }
 
 

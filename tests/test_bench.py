@@ -12,6 +12,7 @@ every other test on that server).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,6 +95,7 @@ def test_search():
     assert "whoosh, again" in out and "postgres, again" in out
     assert "bare /bench/ok" in out
     assert "counts differ between the backends on 0 of" in out
+    assert "'supervision': 60" in out  # the fifth kind is among the documents and queries
     assert "Whoosh: recall 1.0000, precision 1.0000" in out
     assert "PostgreSQL: recall 1.0000, precision 1.0000" in out
 
@@ -127,6 +129,7 @@ def test_pages():
     out = run("pages.py", "--size", "30", "--reports", "0", "--supervision", "3", "--seconds",
               "0.2", "--rounds", "1", "--clients", "1", "--workers", "1")
     assert "vs bare" in out and "/search?q=" in out
+    assert "/supervision " in out and re.search(r"^/supervision/\d+ ", out, re.M)  # the fifth kind
 
 
 def test_abuse():

@@ -95,29 +95,51 @@ def test_shared_borders_keep_the_same_points():
 # --- shades -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("count", "largest", "step"), [
-    (0, 0, 0), (0, 10, 0), (-1, 10, 0), (5, 0, 0),
-    (1, 10, 1), (2, 10, 1), (3, 10, 2), (5, 10, 2), (6, 10, 3), (7, 10, 3), (8, 10, 4),
-    (10, 10, 4), (11, 10, 4),
-    (1, 1, 4), (1, 2, 2), (2, 2, 4), (1, 4, 1), (2, 4, 2), (3, 4, 3), (4, 4, 4),
-    (25, 100, 1), (26, 100, 2), (50, 100, 2), (51, 100, 3), (75, 100, 3), (76, 100, 4),
+@pytest.mark.parametrize(("counts", "texts", "steps"), [
+    # Close counts: each its own class and shade (ceil(4·n/max) drew all three darkest).
+    ((12, 10, 11), ["0", "10", "11", "12"], [0, 1, 3, 4]),
+    # The classes span the counts above 0, not 0..max; 0 stays apart and lightest.
+    ((0, 10, 12), ["0", "10", "11", "12"], [0, 1, 3, 4]),
+    ((1, 10, 0), ["0", "1–2", "3–5", "6–7", "8–10"], [0, 1, 2, 3, 4]),
+    ((7, 30, 0), ["0", "7–12", "13–18", "19–24", "25–30"], [0, 1, 2, 3, 4]),
+    ((100, 103), ["0", "100", "101", "102", "103"], [0, 1, 2, 3, 4]),
+    ((1, 2), ["0", "1", "2"], [0, 1, 4]),
+    ((5, 5, 5), ["0", "5"], [0, 4]),
+    ((0, 3, 0), ["0", "3"], [0, 4]),
+    ((0, 0, 0), ["0"], [0]),
+    ((), ["0"], [0]),
 ])
-def test_shade_steps_at_their_boundaries(count, largest, step):
-    assert shade_step(count, largest) == step
+def test_the_classes_span_the_range_of_the_counts_above_zero(counts, texts, steps):
+    entries = legend(counts)
+    assert [e.text for e in entries] == texts
+    assert [e.step for e in entries] == steps
 
 
-@pytest.mark.parametrize("largest", [0, 1, 2, 3, 4, 5, 7, 10, 81, 1000])
-def test_the_legend_covers_every_count_once_with_its_step(largest):
-    entries = legend(largest)
+@pytest.mark.parametrize("counts", [(0,), (1,), (1, 2), (3, 4, 5), (1, 7), (2, 9, 81),
+                                    (1, 1000), (17, 18, 20), (40, 44, 47), (0, 5, 6)])
+def test_the_legend_covers_every_count_in_the_range_once_with_its_step(counts):
+    entries = legend(counts)
     assert entries[0].step == 0 and entries[0].text == "0"
+    above = [c for c in counts if c > 0]
     covered = []
     for entry in entries[1:]:
         assert 1 <= entry.step <= SHADE_STEPS and entry.low <= entry.high
         covered.extend(range(entry.low, entry.high + 1))
-        assert shade_step(entry.low, largest) == shade_step(entry.high, largest) == entry.step
-    assert covered == list(range(1, largest + 1))
-    assert [e.text for e in legend(10)] == ["0", "1–2", "3–5", "6–7", "8–10"]
-    assert [e.text for e in legend(2)] == ["0", "1", "2"]
+        assert shade_step(entry.low, counts) == shade_step(entry.high, counts) == entry.step
+    assert covered == (list(range(min(above), max(above) + 1)) if above else [])
+    # Darker means more: the steps rise with the bounds, and the largest is the darkest.
+    assert [e.step for e in entries] == sorted({e.step for e in entries})
+    if above:
+        assert shade_step(max(above), counts) == SHADE_STEPS
+    # Classes are of equal width, give or take one.
+    widths = [e.high - e.low + 1 for e in entries[1:]]
+    assert not widths or max(widths) - min(widths) <= 1
+
+
+@pytest.mark.parametrize(("count", "step"), [
+    (0, 0), (-1, 0), (1, 1), (9, 1), (10, 1), (11, 3), (12, 4), (13, 4), (99, 4)])
+def test_a_count_outside_the_range_takes_the_nearest_class(count, step):
+    assert shade_step(count, (10, 11, 12)) == step
 
 
 def test_the_layout_joins_rows_to_outlines():
@@ -200,7 +222,10 @@ def test_the_macro_draws_three_linked_counties_and_the_same_figures_in_its_table
     page.feed(html)
     assert page.links == [("county shade-4", "/supervision?county=景洪市&status=open"),
                           ("county shade-0", "/supervision?county=勐海县&status=open"),
-                          ("county shade-2", "/supervision?county=勐腊县&status=open")]
+                          ("county shade-1", "/supervision?county=勐腊县&status=open")]
+    # The legend says each shade's bounds, and the sentence under it the range they split.
+    assert [f"</span>{t} 项</li>" in html for t in ("0", "2", "3–4", "5", "6–7")] == [True] * 5
+    assert "从最少的 2 到最多的 7 等分为 4 级" in html
     # Names and counts are text the browser draws, not outlines.
     assert page.svg_text[:6] == ["景洪市", "7 项", "勐海县", "0 项", "勐腊县", "2 项"]
     assert page.rows == [["县（市、区）", "数量（项）"], ["景洪市", "7"], ["勐海县", "0"],
@@ -217,3 +242,15 @@ def test_a_county_without_a_link_is_drawn_but_not_linked(app_ctx):
     assert page.links == []
     assert page.svg_text[:2] == ["景洪市", "1"]
     assert page.rows[1] == ["景洪市", "1"] and page.table_links == []
+
+
+def test_close_counts_get_different_shades_on_the_drawn_map(app_ctx):
+    """12, 10 and 11 open items: three shades, and the legend names each count."""
+    page = Collector()
+    html = render([("景洪市", 12, "/a"), ("勐海县", 10, "/b"), ("勐腊县", 11, "/c")], unit="项")
+    page.feed(html)
+    assert page.links == [("county shade-4", "/a"), ("county shade-1", "/b"),
+                          ("county shade-3", "/c")]
+    for text in ("10 项", "11 项", "12 项"):
+        assert f"</span>{text}</li>" in html
+    assert "从最少的 10 到最多的 12 等分为 3 级" in html

@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -76,12 +77,16 @@ class _Visible(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
+        # A text area holds what the visitor typed, kept after an error, as typed.
         marked = (values.get("lang") == "zh-CN" or values.get("translate") == "no"
-                  or tag in ("script", "style", "template"))
+                  or tag in ("script", "style", "template", "textarea"))
         if not self.hidden and not marked:
             self.texts += [values[name] for name in self.READ if values.get(name)]
             if tag == "input" and values.get("type") in ("submit", "button"):
                 self.texts.append(values.get("value") or "")
+        if tag == "input" and values.get("type") in ("search", "text") and values.get("value"):
+            # What the visitor typed, kept in its box (a search page's title repeats it).
+            self.marked.append(values["value"])
         if tag in self.VOID:
             return
         self.stack.append(marked)
@@ -113,6 +118,7 @@ def han_outside_marked_places(html: str) -> list[str]:
     for pieces in re.findall(
             r"<title>(.*?)</title>|<meta name=\"description\" content=\"([^\"]*)\"", head, re.S):
         for piece in pieces:
+            piece = unescape(piece)
             for text in data:
                 piece = piece.replace(text, "")
             if HAN.search(piece):
@@ -153,6 +159,10 @@ TRANSLATED_PAGES = (
     "/credit?name=不存在的企业名称",
     "/credit/verify",
     "/credit/verify?code=XSBN-0000-0000",
+    "/data",
+    "/credit/repair",
+    "/credit/repair/followup",
+    "/credit/objection/followup",
     "/no-such-page",
 )
 
@@ -165,6 +175,142 @@ def test_every_translated_page_has_no_chinese_left_in_the_interface(app, client,
         assert response.status_code in (200, 400, 404), path
         assert_translated(response, f"/{lang}{path}")
         assert f'<html lang="{LANGUAGES[lang][1]}">' in response.get_data(as_text=True)
+
+
+def _published_of_every_kind(app) -> dict[str, int]:
+    """One published item of each kind and the variants that show other words: a withdrawn
+    decision, a person on the blacklist, an overdue 督办 with an extension and a step, a
+    督办 of an accident, a decision changed after publication (its history)."""
+    from datetime import date
+
+    from portal.domain import supervision as rules
+    from portal.models import utcnow
+    from portal.services.publication import supervision
+
+    with app.app_context():
+        listed = factories.blacklist_entry()
+        decision = factories.decision(enterprise=listed.enterprise, fine_yuan=20000)
+        withdrawn = factories.decision(withdrawn_at=utcnow(), withdrawn_reason="决定已被撤销")
+        licence = factories.decision(decision_type="行政许可", fine_yuan=None)
+        accident = factories.accident()
+        power = factories.power(workflow=["受理", "审查", "决定"])
+        person = factories.blacklist_entry(subject_type="person", person_name="张某",
+                                           person_role="主要负责人",
+                                           person_id_masked="5328************")
+        hazard = factories.supervision_item(deadline=date(2026, 9, 30), from_report=True)
+        accident_case = factories.supervision_item(
+            supervision_type=rules.ACCIDENT, grade="一般", accident=accident)
+        db.session.commit()
+        supervision.record_step(hazard, rules.Step.RECTIFYING, on=date(2026, 9, 5),
+                                note="已停产整改")
+        db.session.commit()
+        return {"decisions": decision.id, "withdrawn": withdrawn.id, "licence": licence.id,
+                "accidents": accident.id, "powers": power.id, "blacklist": listed.id,
+                "person": person.id, "supervision": hazard.id, "accident_case": accident_case.id}
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_published_lists_details_and_search_are_translated(app, client, lang):
+    """Every kind's list (with filters, a bad filter, a page out of range), every kind's
+    detail page and its variants, and the search page (results, none, bad input)."""
+    ids = _published_of_every_kind(app)
+    kind_of = {"withdrawn": "decisions", "licence": "decisions", "person": "blacklist",
+               "accident_case": "supervision"}
+    paths = []
+    for kind in ("powers", "decisions", "accidents", "blacklist", "supervision"):
+        paths += [f"/{kind}", f"/{kind}?page=99", f"/{kind}?page=x&county=nowhere"]
+    paths += ["/decisions?decision_type=行政处罚&late=0&withdrawal=late&year=2026",
+              "/accidents?level=1&assessment=overdue", "/blacklist?status=active",
+              "/supervision?stage=overdue&grade=重大&supervision_type=隐患挂牌督办",
+              "/powers?power_type=行政许可"]
+    paths += [f"/{kind_of.get(name, name)}/{item_id}" for name, item_id in ids.items()]
+    paths += ["/search", "/search?q=有限公司", "/search?q=有限公司&sort=date&kind=decisions",
+              "/search?q=找不到的词语&county=景洪市", "/search?q=有限公司&year=20x6&sort=nonsense",
+              "/search?q=%22未配对", "/search?q=有限公司&page=999"]
+    for path in paths:
+        response = client.get(f"/{lang}" + path)
+        assert response.status_code in (200, 400), path
+        html = assert_translated(response, f"/{lang}{path}")
+        assert f'<html lang="{LANGUAGES[lang][1]}">' in html
+    # The official text is said to be Chinese, once, near the top of a page that shows it.
+    detail = client.get(f"/{lang}/decisions/{ids['decisions']}").get_data(as_text=True)
+    assert detail.count('class="official-note"') == 1
+    assert detail.index('class="official-note"') < detail.index("facts-heading")
+    # Dates in the reader's language, and no "(Chinese)" mark left on the navigation.
+    listing = client.get(f"/{lang}/decisions").get_data(as_text=True)
+    assert "2026年" not in listing
+    nav = listing.split('class="site-nav"')[1].split("</nav>")[0]
+    for kind in ("powers", "decisions", "accidents", "blacklist", "supervision"):
+        link = re.search(rf'<a href="/{lang}/{kind}"[^>]*>', nav)
+        assert link and "hreflang" not in link.group(0), kind
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_credit_repair_and_objection_pages_are_translated(app, client, lang):
+    """信用修复: the form (empty, eligible, too early, with errors, a refused file), check,
+    sent, follow-up (wrong code, the case, a reply refused and sent); 异议: the form (empty,
+    with errors), check, sent, follow-up and the case.  Typed text is shown as typed."""
+    import io
+
+    from tests.credit.repair_helpers import APPLICANT, listed, pdf_bytes
+
+    prefix = f"/{lang}"
+    with app.app_context():
+        entry = listed()
+        early = listed(listed_on=local_today() - timedelta(days=30))
+        decision = factories.decision(enterprise=entry.enterprise)
+        db.session.commit()
+        uscc, early_uscc, decision_id = entry.uscc, early.uscc, decision.id
+
+    def page(path, **data):
+        response = client.post(prefix + path, data=data, content_type="multipart/form-data") \
+            if data else client.get(prefix + path)
+        assert response.status_code in (200, 303, 400), (path, response.status_code)
+        if response.status_code != 303:
+            assert_translated(response, f"{prefix}{path}")
+        return response
+
+    form = page("/credit/repair").get_data(as_text=True)
+    page(f"/credit/repair?code={uscc}")
+    page(f"/credit/repair?code={early_uscc}")
+    page("/credit/repair?code=91532800MA6K00000X")
+    refused = page("/credit/repair", csrf_token=csrf_from(form), uscc=uscc,
+                   **{**APPLICANT, "applicant_name": ""},
+                   commitment=[(io.BytesIO(b"MZ not a pdf"), "x.pdf")])
+    assert refused.status_code == 400
+    page("/credit/repair", csrf_token=csrf_from(form), uscc=early_uscc, **APPLICANT,
+         commitment=[(io.BytesIO(pdf_bytes()), "c.pdf")])
+    sent = page("/credit/repair", csrf_token=csrf_from(form), uscc=uscc, **APPLICANT,
+                commitment=[(io.BytesIO(pdf_bytes()), "c.pdf")])
+    assert sent.status_code == 303 and sent.headers["Location"].startswith(prefix + "/")
+    check = page("/credit/repair/check").get_data(as_text=True)
+    assert APPLICANT["penalty_done"] in check
+    receipt = page("/credit/repair/send", csrf_token=csrf_from(check)).get_data(as_text=True)
+    code = "".join(re.findall(r'class="code-group">([0-9A-Z]{4})', receipt))
+    assert len(code) == 28
+    follow = page("/credit/repair/followup").get_data(as_text=True)
+    assert page("/credit/repair/followup", csrf_token=csrf_from(follow),
+                code="0000").status_code == 400
+    case = page("/credit/repair/followup", csrf_token=csrf_from(follow), code=code)
+    token = csrf_from(case.get_data(as_text=True))
+    assert page("/credit/repair/followup/reply", csrf_token=token, code=code,
+                body="").status_code == 400
+    page("/credit/repair/followup/reply", csrf_token=token, code=code, body=LAO)
+
+    form = page(f"/credit/objection/decisions/{decision_id}").get_data(as_text=True)
+    assert page(f"/credit/objection/decisions/{decision_id}", csrf_token=csrf_from(form),
+                applicant_name="").status_code == 400
+    assert page(f"/credit/objection/decisions/{decision_id}", csrf_token=csrf_from(form),
+                applicant_name=LAO[:20], contact="020 5555 1234", what_is_wrong=BURMESE,
+                should_read=LAO).status_code == 303
+    check = page("/credit/objection/check").get_data(as_text=True)
+    receipt = page("/credit/objection/send", csrf_token=csrf_from(check)).get_data(as_text=True)
+    code = "".join(re.findall(r'class="code-group">([0-9A-Z]{4})', receipt))
+    follow = page("/credit/objection/followup").get_data(as_text=True)
+    page("/credit/objection/followup", csrf_token=csrf_from(follow), code="0000")
+    page("/credit/objection/followup", csrf_token=csrf_from(follow), code=code)
+    # The record's page says an objection is being checked, in the reader's language.
+    page(f"/decisions/{decision_id}")
 
 
 @pytest.mark.parametrize("lang", PREFIXED)
@@ -586,3 +732,46 @@ def test_the_pdf_certificate_keeps_its_chinese_and_adds_the_labels(app, client):
         assert body.startswith(b"%PDF")
         for font in (b"NotoSansLao", b"NotoSansMyanmar"):
             assert (font in body) == (font in wanted), (lang, font)
+
+
+def test_every_step_note_the_services_write_reads_in_the_reporters_language(app):
+    """The demo runs every step through the real services (acceptance, extension, verification,
+    duplicates, closing, a linked decision, rewards approved, rejected and paid, the 督办 loop):
+    each note a reporter can see is told in their language, with nothing but what a person typed
+    and official numbers left in Chinese; in Chinese it reads as the services wrote it."""
+    from flask import render_template_string
+
+    from portal.models import REPORT_EVENT_KINDS, ReportEvent
+    from portal.services.demo import reports as demo_reports
+    from portal.services.demo.published import load_demo
+    from portal.services.demo.supervision import load_demo_supervision
+
+    with app.app_context():
+        load_demo(size=120)
+        demo_reports.load_demo_reports(len(demo_reports.SCRIPT))
+        load_demo_supervision(12)
+        events = db.session.scalars(select(ReportEvent)).all()
+        notes = {(e.kind, e.reporter_note) for e in events if e.reporter_note}
+    kinds = {kind for kind, _ in notes}
+    assert {"accepted", "verified", "closed", "duplicate", "decision_linked", "reward_approved",
+            "reward_paid", "supervision_opened", "supervision_listed",
+            "supervision_rectifying"} <= kinds, kinds
+    # Words a handler typed follow the system's words; the demo marks them 【演示数据】.
+    typed = re.compile(r"【演示数据】.*", re.S)
+    template = "{{ reporter_note(note) }}|{{ word('event', kind, label) }}"
+    for lang in (*PREFIXED, None):
+        with app.test_request_context(environ_base={"portal.lang": lang} if lang else {}):
+            for kind, note in sorted(notes):
+                shown = render_template_string(template, note=note, kind=kind,
+                                               label=REPORT_EVENT_KINDS[kind])
+                if lang is None:  # Chinese: as the services wrote it (amounts in the page's style)
+                    text = re.sub(r"<[^>]+>", "", shown.split("|")[0]).replace("&amp;", "&")
+                    assert text == note or kind.startswith("reward_"), (text, note)
+                    continue
+                # Official numbers stay Chinese (marked); what is left "as written" must be what
+                # a person typed; everything else is in the reader's language.
+                rest = re.sub(r'<span lang="zh-CN">[^<]*</span>', "", shown)
+                as_written = re.findall(r'<span translate="no">([^<]*)</span>', rest)
+                assert all(typed.fullmatch(t.strip()) for t in as_written), (lang, note, shown)
+                rest = re.sub(r'<span translate="no">[^<]*</span>', "", rest)
+                assert not HAN.search(rest), (lang, kind, note, shown)

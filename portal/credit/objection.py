@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -31,17 +33,17 @@ def _clean(value: Any) -> Any:
 
 
 class ObjectionForm(FlaskForm):
-    applicant_name = StringField("提出人（单位名称或姓名）", validators=[
-        DataRequired(message="请填写提出人。"), Length(max=service.NAME_MAX)], filters=[_clean],
-        description="被记载的单位本身，或其受委托人。")
-    contact = StringField("联系电话或电子邮箱", validators=[
-        DataRequired(message="请填写联系电话或电子邮箱。"), Length(max=service.CONTACT_MAX)],
-        filters=[_clean], description="仅用于核实，不会公开。")
-    what_is_wrong = TextAreaField("哪里有误", validators=[
-        DataRequired(message="请写明哪里有误。"), Length(max=TEXT_MAX)], filters=[_clean])
-    should_read = TextAreaField("应当如何更正，依据是什么", validators=[
-        DataRequired(message="请写明应当如何更正。"), Length(max=TEXT_MAX)], filters=[_clean],
-        description="如：企业名称已于某日变更，见营业执照。")
+    applicant_name = StringField(_l("提出人（单位名称或姓名）"), validators=[
+        DataRequired(message=_l("请填写提出人。")), Length(max=service.NAME_MAX)],
+        filters=[_clean], description=_l("被记载的单位本身，或其受委托人。"))
+    contact = StringField(_l("联系电话或电子邮箱"), validators=[
+        DataRequired(message=_l("请填写联系电话或电子邮箱。")), Length(max=service.CONTACT_MAX)],
+        filters=[_clean], description=_l("仅用于核实，不会公开。"))
+    what_is_wrong = TextAreaField(_l("哪里有误"), validators=[
+        DataRequired(message=_l("请写明哪里有误。")), Length(max=TEXT_MAX)], filters=[_clean])
+    should_read = TextAreaField(_l("应当如何更正，依据是什么"), validators=[
+        DataRequired(message=_l("请写明应当如何更正。")), Length(max=TEXT_MAX)], filters=[_clean],
+        description=_l("如：企业名称已于某日变更，见营业执照。"))
 
 
 @bp.after_request
@@ -94,7 +96,7 @@ def _form_page(form: ObjectionForm, item: Any, kind: str):
 def check():
     draft = _draft()
     if draft is None:
-        flash("没有待提交的异议：可能已经提交，或超过一天未提交已被清除。", "error")
+        flash(_("没有待提交的异议：可能已经提交，或超过一天未提交已被清除。"), "error")
         return redirect(url_for("disclosures.home"), code=303)
     return render_template("credit/objection_check.html", draft=draft, item=service.item_of(draft),
                            label=DISCLOSURE_MODELS[draft.kind].LABEL)
@@ -105,12 +107,12 @@ def check():
 def send():
     draft = _draft()
     if draft is None:
-        flash("这份异议已经提交过，或超过一天未提交已被清除；没有重复提交。", "error")
+        flash(_("这份异议已经提交过，或超过一天未提交已被清除；没有重复提交。"), "error")
         return redirect(url_for("disclosures.home"), code=303)
     try:
         objection, code = service.submit(draft)
     except (service.ApplicationInvalid, service.NotObjectable):
-        flash("异议内容不完整，或该信息已不能提出异议，请重新填写。", "error")
+        flash(_("异议内容不完整，或该信息已不能提出异议，请重新填写。"), "error")
         return redirect(url_for("objection.new", kind=draft.kind, item_id=draft.item_id), code=303)
     session.pop(DRAFT_KEY, None)
     return render_template("credit/objection_sent.html", objection=objection,

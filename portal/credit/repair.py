@@ -21,6 +21,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal import code_pages, receipts
 from portal.code_pages import fixed_time
@@ -36,7 +38,7 @@ bp = Blueprint("repair", __name__, url_prefix="/credit/repair")
 DRAFT_KEY = "repair_draft"
 # One request carries at most a commitment and evidence of 10 MB in all, plus the text.
 REQUEST_MAX_BYTES = MAX_UPLOAD_BYTES + 2 * 1024 * 1024
-WRONG_CODE = "访问码无效。请逐位核对后重新输入；访问码由 28 个字母和数字组成，不区分大小写。"
+WRONG_CODE = _l("访问码无效。请逐位核对后重新输入；访问码由 28 个字母和数字组成，不区分大小写。")
 FIELD_ORDER = ["uscc", "applicant_name", "applicant_role", "contact", "penalty_done",
                "rectification", "commitment", "evidence"]
 
@@ -55,8 +57,9 @@ followup_limit = limiter.shared_limit(_followup_limit, scope="credit-repair-foll
 
 
 def _too_large() -> tuple[str, str]:
-    return "提交的内容过大", (f"一次提交的附件合计不超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB。"
-                              "这次提交没有保存，请返回上一页，分次添加附件。")
+    return _("提交的内容过大"), _(
+        "一次提交的附件合计不超过 %(mb)s MB。这次提交没有保存，请返回上一页，分次添加附件。",
+        mb=MAX_UPLOAD_BYTES // (1024 * 1024))
 
 
 take_uploads(bp, REQUEST_MAX_BYTES, _too_large)
@@ -122,7 +125,7 @@ def new():
             target.errors = [*target.errors, text]
         return _form_page(form, draft), 400
     if not any(d.kind == "commitment" for d in draft.documents) and not form.commitment.errors:
-        form.commitment.errors = [*form.commitment.errors, "请上传签署的信用承诺书。"]
+        form.commitment.errors = [*form.commitment.errors, _("请上传签署的信用承诺书。")]
         valid = False
     if valid:
         return redirect(url_for("repair.check"), code=303)
@@ -133,12 +136,12 @@ def new():
 def check():
     draft = _current_draft()
     if draft is None:
-        flash("没有待提交的申请：可能已经提交，或超过一天未提交已被清除。请重新填写。", "error")
+        flash(_("没有待提交的申请：可能已经提交，或超过一天未提交已被清除。请重新填写。"), "error")
         return redirect(url_for("repair.new"), code=303)
     try:
         fields = service.clean_fields(service.draft_values(draft))
     except service.ApplicationInvalid:
-        flash("申请内容还不完整，请补充后再检查。", "error")
+        flash(_("申请内容还不完整，请补充后再检查。"), "error")
         return redirect(url_for("repair.new"), code=303)
     return render_template("credit/repair_check.html", draft=draft, fields=fields,
                            days=service.decision_working_days())
@@ -149,12 +152,12 @@ def check():
 def send():
     draft = _current_draft()
     if draft is None:
-        flash("这份申请已经提交过，或超过一天未提交已被清除；没有重复提交。", "error")
+        flash(_("这份申请已经提交过，或超过一天未提交已被清除；没有重复提交。"), "error")
         return redirect(url_for("repair.new"), code=303)
     try:
         application, code = service.submit(draft)
     except (service.ApplicationInvalid, service.NotEligible) as exc:
-        flash(f"申请未能提交：{exc}", "error")
+        flash(_("申请未能提交：%(reason)s", reason=exc), "error")
         return redirect(url_for("repair.new"), code=303)
     session.pop(DRAFT_KEY, None)
     return render_template("credit/repair_sent.html", application=application,
@@ -167,7 +170,7 @@ def discard():
     if draft is not None:
         service.discard_draft(draft)
     session.pop(DRAFT_KEY, None)
-    flash("已放弃这份申请，填写的内容和附件已删除。", "info")
+    flash(_("已放弃这份申请，填写的内容和附件已删除。"), "info")
     return redirect(url_for("repair.new"), code=303)
 
 
@@ -216,4 +219,4 @@ def reply():
     except service.StepRefused as exc:
         form.body.errors = [*form.body.errors, str(exc)]
         return _case_page(application, raw, reply=form, status=400)
-    return _case_page(application, raw, notice="您的补充已发送给审核人员。")
+    return _case_page(application, raw, notice=_("您的补充已发送给审核人员。"))

@@ -1,9 +1,12 @@
-"""Forms of the 信用修复 pages (applicant and staff): server-side checks, messages in Chinese."""
+"""Forms of the 信用修复 pages (applicant and staff): server-side checks.  The applicant's
+labels and messages are lazy translations (the pages are served in every language); the staff's
+stay Chinese."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
@@ -19,8 +22,8 @@ def _clean(value: Any) -> Any:
     return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
-def required(what: str) -> DataRequired:
-    return DataRequired(message=f"请填写{what}。")
+def required(what: Any) -> DataRequired:
+    return DataRequired(message=_l("请填写%(what)s。", what=what))
 
 
 class DocumentUploads:
@@ -48,17 +51,21 @@ class DocumentUploads:
             for number, upload in enumerate(self._files(name), start=1):
                 data = upload.stream.read(MAX_UPLOAD_BYTES + 1)
                 if len(data) > MAX_UPLOAD_BYTES:
-                    problems.append(f"第 {number} 个文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+                    problems.append(str(_l("第 %(number)s 个文件超过 %(mb)s MB", number=number,
+                                            mb=MAX_UPLOAD_BYTES // (1024 * 1024))))
                     continue
                 try:
                     self.clean_documents.append(service.clean_document(service.Upload(data, kind)))
                 except service.DocumentRejected as exc:
-                    problems.append(f"第 {number} 个文件（{upload.filename[:60]}）：{exc}")
+                    problems.append(str(_l("第 %(number)s 个文件（%(name)s）：%(problem)s",
+                                            number=number, name=upload.filename[:60],
+                                            problem=exc)))
                 except service.DocumentsBusy as exc:
                     self.busy = True
                     problems.append(str(exc))
             if problems:
-                field.errors = [*field.errors, "；".join(problems) + " 该文件未保存，请重新选择。"]
+                field.errors = [*field.errors, str(_l("%(problems)s 该文件未保存，请重新选择。",
+                                                      problems=str(_l("；")).join(problems)))]
                 ok = False
         return ok
 
@@ -71,40 +78,41 @@ class ApplicationForm(DocumentUploads, FlaskForm):
     document_fields = (("commitment", "commitment"), ("evidence", "evidence"))
 
     uscc = StringField(
-        "统一社会信用代码",
-        validators=[required("统一社会信用代码"), Length(max=60)],
+        _l("统一社会信用代码"),
+        validators=[required(_l("统一社会信用代码")), Length(max=60)],
         filters=[_clean],
-        description="被列入名单的单位的 18 位代码，见营业执照。",
+        description=_l("被列入名单的单位的 18 位代码，见营业执照。"),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    applicant_name = StringField("申请人姓名", validators=[required("申请人姓名"),
+    applicant_name = StringField(_l("申请人姓名"), validators=[required(_l("申请人姓名")),
                                  Length(max=service.NAME_MAX)], filters=[_clean],
                                  render_kw={"autocomplete": "name"})
-    applicant_role = StringField("申请人职务", validators=[required("申请人职务"),
+    applicant_role = StringField(_l("申请人职务"), validators=[required(_l("申请人职务")),
                                  Length(max=service.ROLE_MAX)], filters=[_clean],
-                                 description="如：法定代表人、安全生产管理人员、受委托人。")
-    contact = StringField("联系电话或电子邮箱", validators=[required("联系电话或电子邮箱"),
+                                 description=_l("如：法定代表人、安全生产管理人员、受委托人。"))
+    contact = StringField(_l("联系电话或电子邮箱"), validators=[required(_l("联系电话或电子邮箱")),
                           Length(max=service.CONTACT_MAX)], filters=[_clean],
-                          description="仅用于审核人员联系您，不会公开。",
+                          description=_l("仅用于审核人员联系您，不会公开。"),
                           render_kw={"autocomplete": "tel"})
     penalty_done = TextAreaField(
-        "行政处罚履行情况", validators=[required("行政处罚履行情况"), Length(max=service.TEXT_MAX)],
-        filters=[_clean], description="罚款已缴纳、责令措施已执行的情况，写明缴款或执行日期。")
+        _l("行政处罚履行情况"),
+        validators=[required(_l("行政处罚履行情况")), Length(max=service.TEXT_MAX)],
+        filters=[_clean], description=_l("罚款已缴纳、责令措施已执行的情况，写明缴款或执行日期。"))
     rectification = TextAreaField(
-        "整改情况", validators=[required("整改情况"), Length(max=service.TEXT_MAX)],
-        filters=[_clean], description="针对失信行为所做的整改：做了什么，何时完成，由谁验收。")
+        _l("整改情况"), validators=[required(_l("整改情况")), Length(max=service.TEXT_MAX)],
+        filters=[_clean], description=_l("针对失信行为所做的整改：做了什么，何时完成，由谁验收。"))
     commitment = MultipleFileField(
-        "信用承诺书",
-        description="签字盖章的信用承诺书，PDF 或图片（JPEG、PNG），每个文件不超过 10 MB。")
+        _l("信用承诺书"),
+        description=_l("签字盖章的信用承诺书，PDF 或图片（JPEG、PNG），每个文件不超过 10 MB。"))
     evidence = MultipleFileField(
-        "证明材料（可多个）",
-        description="缴款凭证、整改验收材料等，PDF 或图片；一次提交合计不超过 10 MB，可分次添加。")
+        _l("证明材料（可多个）"),
+        description=_l("缴款凭证、整改验收材料等，PDF 或图片；一次提交合计不超过 10 MB，可分次添加。"))
     keep = HiddenField()
 
 
 class CodeForm(FlaskForm):
-    code = StringField("访问码", validators=[required("访问码"), Length(max=MAX_INPUT_CHARS,
-                       message="访问码过长。")], filters=[_clean],
+    code = StringField(_l("访问码"), validators=[required(_l("访问码")), Length(
+                       max=MAX_INPUT_CHARS, message=_l("访问码过长。"))], filters=[_clean],
                        render_kw={"autocomplete": "off", "spellcheck": "false"})
 
 
@@ -112,14 +120,14 @@ class ReplyForm(DocumentUploads, FlaskForm):
     document_fields = (("evidence", "evidence"),)
 
     code = HiddenField(validators=[DataRequired()])
-    body = TextAreaField("补充说明", validators=[Optional(), Length(max=service.TEXT_MAX)],
+    body = TextAreaField(_l("补充说明"), validators=[Optional(), Length(max=service.TEXT_MAX)],
                          filters=[_clean])
-    evidence = MultipleFileField("补充材料（可多个）",
-                                 description="PDF 或图片，一次提交合计不超过 10 MB。")
+    evidence = MultipleFileField(_l("补充材料（可多个）"),
+                                 description=_l("PDF 或图片，一次提交合计不超过 10 MB。"))
 
     def validate_body(self, field: TextAreaField) -> None:
         if not field.data and not self.documents_chosen():
-            raise ValidationError("请填写补充说明或选择附件。")
+            raise ValidationError(str(_l("请填写补充说明或选择附件。")))
 
 
 # ---------------------------------------------------------------- staff

@@ -88,7 +88,7 @@ def check():
         suggestions=suggestions,
         notice=notice,
         certificate_form=CertificateRequestForm(code=record.uscc) if record else None,
-        repair_info={e.id: (repair.eligibility(e), repair.public_state(e))
+        repair_info={e.id: (repair.eligibility(e), repair.public_outcome(e))
                      for e in record.active_listings} if record else {},
         restrictions=BLACKLIST_RESTRICTIONS,
         validity_days=current_app.config["SETTINGS"].credit_certificate_days,

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, Regexp
 
 from portal import kinds
 from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
+from portal.i18n import DEFAULT, county_label, current_language, native_digits, word
 from portal.params import YearField
+from portal.published_words import term
 from portal.services.oversight.compliance import ASSESSMENT_STATES, WITHDRAWAL_STATES
 from portal.services.publication.disclosures import (
     BLACKLIST_FILTER_STATUSES,
@@ -23,10 +28,12 @@ from portal.services.publication.disclosures import (
     type_choices,
 )
 
-ALL = ("", "全部")
+ALL = ("", _l("全部"))
 # The form's fields in display order, with their URL parameter names (the field names).
 FIELD_ORDER = ("supervision_type", "grade", "county", "sector", "year", "department", "power_type",
                "decision_type", "level", "status", "stage", "late", "withdrawal", "assessment")
+# The department filter's label per kind (portal.kinds.Kind.department_label).
+_DEPARTMENT_LABELS = {"责任单位": _l("责任单位"), "挂牌单位": _l("挂牌单位")}
 # ListFilters attribute behind each optional form field.
 _FIELD_FOR = {"department_id": "department"}
 
@@ -46,34 +53,34 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
+    county = SelectField(_l("县（市、区）"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
+    sector = SelectField(_l("行业领域"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    year = YearField("年份")
-    department = SelectField("责任单位", validators=[Optional()], validate_choice=True,
+    year = YearField(_l("年份"))
+    department = SelectField(_l("责任单位"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    power_type = SelectField("职权类型", validators=[Optional()], validate_choice=True,
+    power_type = SelectField(_l("职权类型"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    decision_type = SelectField("决定类型", validators=[Optional()], validate_choice=True,
+    decision_type = SelectField(_l("决定类型"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    level = SelectField("事故等级", validators=[Optional()], validate_choice=True,
+    level = SelectField(_l("事故等级"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    status = SelectField("名单状态", validators=[Optional()], validate_choice=True,
+    status = SelectField(_l("名单状态"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    late = SelectField("公开时效", validators=[Optional()], validate_choice=True,
+    late = SelectField(_l("公开时效"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    withdrawal = SelectField("撤回时效", validators=[Optional()], validate_choice=True,
+    withdrawal = SelectField(_l("撤回时效"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    assessment = SelectField("整改评估", validators=[Optional()], validate_choice=True,
+    assessment = SelectField(_l("整改评估"), validators=[Optional()], validate_choice=True,
                          filters=[_strip])
-    supervision_type = SelectField("督办类型", validators=[Optional()], validate_choice=True,
+    supervision_type = SelectField(_l("督办类型"), validators=[Optional()], validate_choice=True,
                                    filters=[_strip])
-    grade = SelectField("督办级别", validators=[Optional()], validate_choice=True,
+    grade = SelectField(_l("督办级别"), validators=[Optional()], validate_choice=True,
                         filters=[_strip])
-    stage = SelectField("办理状态", validators=[Optional()], validate_choice=True,
+    stage = SelectField(_l("办理状态"), validators=[Optional()], validate_choice=True,
                         filters=[_strip])
-    page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,9}$")])
+    page = StringField(_l("页码"), validators=[Optional(), Regexp(r"^\d{1,9}$")])
 
     def __init__(self, kind: str, facets: Facets, formdata: MultiDict[str, str]) -> None:
         super().__init__(formdata=formdata)
@@ -85,24 +92,35 @@ class ListFilterForm(FlaskForm):
         self._set_choices(facets)
         if "department" in self._fields:
             # Who issued the item: 责任单位, or for a 督办事项 the 挂牌单位.
-            self.department.label.text = kinds.get(kind).department_label
+            self.department.label.text = _DEPARTMENT_LABELS.get(
+                kinds.get(kind).department_label, kinds.get(kind).department_label)
 
     def _set_choices(self, facets: Facets) -> None:
-        choices: dict[str, list[tuple[str, str]]] = {
-            "county": [(c, c) for c in facets.counties],
-            "sector": [(s, s) for s in facets.sectors],
-            "year": [(str(y), f"{y}年") for y in facets.years],
-            "department": [(str(i), name) for i, name in facets.departments],
-            "power_type": [(t, t) for t in type_choices("powers")],
-            "decision_type": [(t, t) for t in type_choices("decisions")],
-            "level": [(str(int(level)), level.label) for level in AccidentLevel],
-            "status": [(s.value, s.label) for s in BLACKLIST_FILTER_STATUSES],
-            "late": [("1", "逾期公开"), ("0", "按期公开")],
-            "withdrawal": list(WITHDRAWAL_STATES.items()),
-            "assessment": list(ASSESSMENT_STATES.items()),
-            "supervision_type": [(t, t) for t in type_choices("supervision")],
-            "grade": [(g, g) for g in supervision_rules.GRADES],
-            "stage": list(supervision_rules.STATUS_CHOICES),
+        # Published names (counties, sectors, departments) stay Chinese, marked as such on a
+        # page in another language (a county with its romanisation, as on the report form);
+        # the fixed words are translated.
+        chinese = current_language() == DEFAULT
+
+        def named(value: str, name: str) -> Any:
+            return (value, name) if chinese else SelectChoice(value, name,
+                                                              render_kw={"lang": "zh-CN"})
+
+        choices: dict[str, list[Any]] = {
+            "county": [named(c, c if chinese else county_label(c)) for c in facets.counties],
+            "sector": [named(s, s) for s in facets.sectors],
+            "year": [(str(y), _("%(year)s年", year=native_digits(str(y)))) for y in facets.years],
+            "department": [named(str(i), name) for i, name in facets.departments],
+            "power_type": [(t, term(t)) for t in type_choices("powers")],
+            "decision_type": [(t, term(t)) for t in type_choices("decisions")],
+            "level": [(str(int(level)), term(level.label)) for level in AccidentLevel],
+            "status": [(s.value, word("blacklist_status", s.value, s.label))
+                       for s in BLACKLIST_FILTER_STATUSES],
+            "late": [("1", term("逾期公开")), ("0", term("按期公开"))],
+            "withdrawal": [(k, term(v)) for k, v in WITHDRAWAL_STATES.items()],
+            "assessment": [(k, term(v)) for k, v in ASSESSMENT_STATES.items()],
+            "supervision_type": [(t, term(t)) for t in type_choices("supervision")],
+            "grade": [(g, term(g)) for g in supervision_rules.GRADES],
+            "stage": [(k, term(v)) for k, v in supervision_rules.STATUS_CHOICES],
         }
         for name in self.filter_names:
             self[name].choices = [ALL, *choices[name]]
@@ -122,7 +140,8 @@ class ListFilterForm(FlaskForm):
         messages = []
         for name in self.filter_names:
             if self[name].errors:
-                messages.append(f"筛选条件「{self[name].label.text}」的值无效，已忽略。")
+                messages.append(_("筛选条件「%(label)s」的值无效，已忽略。",
+                                  label=self[name].label.text))
                 self[name].data = ""
                 self[name].errors = []
         return messages

@@ -6,11 +6,14 @@ gets a message (a page or JSON with status 400), never a 500 and never the input
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp
@@ -19,6 +22,7 @@ from portal import kinds
 from portal.disclosures import bp
 from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
+from portal.i18n import DEFAULT, county_label, current_language, official
 from portal.page_cache import public_page
 from portal.params import YearField, search_text
 from portal.search_sync import search_index
@@ -36,11 +40,33 @@ from search_index.planner import MAX_QUERY_CHARS
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
-SORT_CHOICES = [("relevance", "按相关度"), ("date", "按日期（新→旧）")]
+SORT_CHOICES = [("relevance", _l("按相关度")), ("date", _l("按日期（新→旧）"))]
 
 
-def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
-    return [SelectChoice("", "全部"), *(SelectChoice(value, label) for value, label in pairs)]
+def _choices(pairs: list[tuple[str, Any]], official_names: bool = False) -> list[SelectChoice]:
+    """``全部`` and the pairs; published names (counties, sectors) marked Chinese on a page in
+    another language (the choices are built per request: ``SearchForm.__init__``)."""
+    marked = {"lang": "zh-CN"} if official_names and current_language() != DEFAULT else None
+    return [SelectChoice("", _l("全部")),
+            *(SelectChoice(value, label, render_kw=marked) for value, label in pairs)]
+
+
+# What the query planner (search_index) says about a query, in the reader's language.
+_PLANNER_MESSAGES = {
+    "引号没有配对：请补全引号，或去掉引号后再搜索。": _l("引号没有配对：请补全引号，或去掉引号后再搜索。"),
+    "请输入要搜索的词语，例如企业名称、文号或统一社会信用代码。":
+        _l("请输入要搜索的词语，例如企业名称、文号或统一社会信用代码。"),
+    "搜索词只有标点符号：请输入文字、字母或数字。": _l("搜索词只有标点符号：请输入文字、字母或数字。"),
+}
+
+
+def _planner_message(message: str) -> Any:
+    found = _PLANNER_MESSAGES.get(message)
+    if found is not None:
+        return found
+    if re.match(r"搜索词太长了（\d+ 个字）", message):
+        return _l("搜索词太长了，请精简到 %(n)s 个字以内。", n=MAX_QUERY_CHARS)
+    return official(message)
 
 
 @dataclass(frozen=True)
@@ -50,11 +76,16 @@ class Problem:
     The page's error summary links each message to its field; the API sends the messages.
     """
 
-    message: str
+    message: Any  # a str or a lazy translation
     field_id: str | None = None
 
     def __str__(self) -> str:
-        return self.message
+        return str(self.message)
+
+    def __html__(self) -> str:
+        # A planner message without a translation is shown marked Chinese (``official``).
+        message = self.message
+        return message.__html__() if hasattr(message, "__html__") else str(escape(message))
 
 
 # The ids of the inputs on the search page (templates/disclosures/search.html).
@@ -72,33 +103,37 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("搜索词", validators=[Optional(), Length(max=MAX_QUERY_CHARS)],
+    q = StringField(_l("搜索词"), validators=[Optional(), Length(max=MAX_QUERY_CHARS)],
                     filters=[search_text])
-    kind = SelectField("信息类别", validators=[Optional()], validate_choice=True,
-                       choices=_choices([(k.key, k.label) for k in kinds.KINDS]))
-    county = SelectField("县（市、区）", validators=[Optional()], validate_choice=True,
-                         choices=_choices([(c, c) for c in COUNTIES]))
-    sector = SelectField("行业领域", validators=[Optional()], validate_choice=True,
-                         choices=_choices([(s, s) for s in SECTORS]))
-    year = YearField("年份", validate_choice=False)  # a text box on the page
-    sort = SelectField("排序", validators=[Optional()], validate_choice=True,
+    kind = SelectField(_l("信息类别"), validators=[Optional()], validate_choice=True)
+    county = SelectField(_l("县（市、区）"), validators=[Optional()], validate_choice=True)
+    sector = SelectField(_l("行业领域"), validators=[Optional()], validate_choice=True)
+    year = YearField(_l("年份"), validate_choice=False)  # a text box on the page
+    sort = SelectField(_l("排序"), validators=[Optional()], validate_choice=True,
                        choices=[SelectChoice(v, label) for v, label in SORT_CHOICES])
-    page = StringField("页码", validators=[Optional(), Regexp(r"^\d{1,4}$")])
-    per_page = StringField("每页条数", validators=[Optional(), Regexp(r"^\d{1,4}$")])
+    page = StringField(_l("页码"), validators=[Optional(), Regexp(r"^\d{1,4}$")])
+    per_page = StringField(_l("每页条数"), validators=[Optional(), Regexp(r"^\d{1,4}$")])
 
     MESSAGES = {
-        "q": f"搜索词太长了，请精简到 {MAX_QUERY_CHARS} 个字以内。",
-        "kind": "信息类别无效，请从列表中选择。",
-        "county": "县（市、区）无效，请从列表中选择。",
-        "sector": "行业领域无效，请从列表中选择。",
-        "year": "年份应为四位数字，例如 2026。",
-        "sort": "排序方式只能是按相关度或按日期。",
-        "page": f"页码应为 1 到 {MAX_PAGE} 之间的整数。",
-        "per_page": f"每页条数应为 1 到 {MAX_PER_PAGE} 之间的整数。",
+        "q": _l("搜索词太长了，请精简到 %(n)s 个字以内。", n=MAX_QUERY_CHARS),
+        "kind": _l("信息类别无效，请从列表中选择。"),
+        "county": _l("县（市、区）无效，请从列表中选择。"),
+        "sector": _l("行业领域无效，请从列表中选择。"),
+        "year": _l("年份应为四位数字，例如 2026。"),
+        "sort": _l("排序方式只能是按相关度或按日期。"),
+        "page": _l("页码应为 1 到 %(n)s 之间的整数。", n=MAX_PAGE),
+        "per_page": _l("每页条数应为 1 到 %(n)s 之间的整数。", n=MAX_PER_PAGE),
     }
 
     def __init__(self, formdata: MultiDict[str, str]) -> None:
         super().__init__(formdata=formdata)
+        from portal.templating import kind_label
+
+        self.kind.choices = _choices([(k.key, kind_label(k.key)) for k in kinds.KINDS])
+        self.county.choices = _choices(
+            [(c, county_label(c) if current_language() != DEFAULT else c) for c in COUNTIES],
+            official_names=True)
+        self.sector.choices = _choices([(s, s) for s in SECTORS], official_names=True)
 
     def problems(self) -> list[Problem]:
         """One message per invalid parameter (the values themselves are never echoed)."""
@@ -180,10 +215,10 @@ def search():
         try:
             results = search_index().search(form.query())
         except QueryInvalid as error:
-            problems.append(Problem(str(error), FIELD_IDS["q"]))
+            problems.append(Problem(_planner_message(str(error)), FIELD_IDS["q"]))
         except SearchUnavailable:
             current_app.logger.exception("search index unavailable")
-            problems.append(Problem("搜索服务暂时不可用，请稍后再试。"))
+            problems.append(Problem(_l("搜索服务暂时不可用，请稍后再试。")))
             status = 503
     if problems and status == 200:
         status = 400

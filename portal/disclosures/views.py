@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 
 from portal import fieldspec, kinds
 from portal.disclosures import bp
@@ -17,18 +18,20 @@ from portal.models import (
     local_date,
     local_today,
 )
-from portal.page_cache import public_page
+from portal.page_cache import SHARED_MAX_AGE, STALE_WHILE_REVALIDATE, public_page
+from portal.published_words import kind_intro
 from portal.services.enterprises import blacklist_admin, objections, repair
 from portal.services.publication import disclosures as service
-from portal.services.publication import supervision
+from portal.services.publication import supervision, supervision_photos
 
 KIND_PATTERN = kinds.URL_PATTERN
 LATEST_ON_HOME = 5
 
 
 def _intro(kind: str) -> str:
-    """A short explanation of a kind, shown above its list; figures from the rules in force."""
-    return kinds.get(kind).intro(current_app.config["SETTINGS"])
+    """A short explanation of a kind, shown above its list; figures from the rules in force
+    (in the reader's language)."""
+    return kind_intro(kind, current_app.config["SETTINGS"])
 
 
 @bp.get("/")
@@ -51,13 +54,14 @@ def listing(kind: str):
     messages = form.check()
     page = form.page_number()
     if page is None:
-        messages.append("页码无效，已显示第 1 页。")
+        messages.append(_("页码无效，已显示第 1 页。"))
         page = 1
     filters = form.filters()
     try:
         result = service.list_published(kind, filters, page=page)
     except service.PageOutOfRange as error:
-        messages.append(f"没有第 {error.requested} 页，共 {error.last_page} 页，已显示最后一页。")
+        messages.append(_("没有第 %(requested)s 页，共 %(last)s 页，已显示最后一页。",
+                          requested=error.requested, last=error.last_page))
         result = service.list_published(kind, filters, page=error.last_page)
     county_map_rows = None
     if kind == "supervision":
@@ -97,7 +101,7 @@ def detail(kind: str, item_id: int):
         extra["assessment_years"] = ACCIDENT_ASSESSMENT_YEARS
     if isinstance(item, BlacklistEntry):
         extra["earliest_removal"] = blacklist_admin.earliest_removal_date(item)
-        extra["repair_state"] = repair.public_state(item)
+        extra["repair_state"] = repair.public_outcome(item)
         extra["repair"] = repair.eligibility(item, today)
     if isinstance(item, SupervisionItem):
         extra["timeline"] = supervision.timeline(item)
@@ -106,7 +110,8 @@ def detail(kind: str, item_id: int):
         extra["publish_days"] = supervision_rules.PUBLISH_WORKING_DAYS
         extra["published_on_time"] = (item.publish_due is None or item.published_at is None
                                       or local_date(item.published_at) <= item.publish_due)
-        extra["next_steps"] = "或".join(step.label for step in supervision.allowed_steps(item))
+        extra["next_steps"] = [step.label for step in supervision.allowed_steps(item)]
+        extra["photo_groups"] = supervision_photos.by_phase(item)
     if isinstance(item, Decision):
         # Labels follow the decision's type: an inspection or a coercive measure is no penalty.
         extra["labels"] = fieldspec.decision_labels(item.decision_type)
@@ -120,3 +125,33 @@ def detail(kind: str, item_id: int):
         today=today,
         **extra,
     )
+
+
+# A browser keeps a photo a day (its bytes never change: an id is never reused); a shared cache
+# only as long as it keeps a page, so a photo taken down is gone from it as soon as from the page.
+PHOTO_CACHE_CONTROL = (f"public, max-age=86400, s-maxage={SHARED_MAX_AGE}, "
+                       f"stale-while-revalidate={STALE_WHILE_REVALIDATE}")
+
+
+@bp.get("/supervision/<id:item_id>/photos/<id:photo_id>", defaults={"part": "full"})
+@bp.get("/supervision/<id:item_id>/photos/<id:photo_id>/thumbnail", defaults={"part": "thumbnail"})
+def supervision_photo(item_id: int, photo_id: int, part: str):
+    """A rectification photo of a published 督办事项 (or its thumbnail), as staff uploaded it
+    through ``portal.images``: pixels only."""
+    photo = supervision_photos.find(item_id, photo_id, published_only=True)
+    if photo is None:
+        abort(404)
+    etag = f"sp{photo.id}{part[0]}"
+    if request.if_none_match.contains(etag):  # the bytes never change: nothing to read
+        response = Response(status=304)
+    else:
+        column = "data" if part == "full" else "thumbnail"
+        photo = supervision_photos.find(item_id, photo_id, published_only=True, part=column)
+        if photo is None:
+            abort(404)
+        response = Response(getattr(photo, column), mimetype=(
+            photo.media_type if part == "full" else photo.thumbnail_media_type))
+        response.headers["Content-Disposition"] = "inline"
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL
+    return response

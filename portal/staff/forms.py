@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     DecimalField,
@@ -515,6 +516,29 @@ class SupervisionExtensionForm(SupervisionStepForm):
                                                    plausible_date])
     reason = TextAreaField("延期理由", validators=[required("延期理由"), REASON_LENGTH_EARLY])
     note = _step_note()
+
+
+class SupervisionPhotoForm(StaffForm):
+    """One rectification photo of a 督办事项: the file, before or after, the stage it belongs to,
+    and its public caption (also the image's alt text).  The view fills ``stage``'s choices."""
+
+    photo = FileField(
+        "照片",
+        description="一次一张，不超过 10 MB；JPEG、PNG、WebP 或 HEIC。照片会重新生成，"
+                    "拍摄地点、时间和设备等信息都会被去掉。只上传整改现场的照片，不要上传举报人提供的照片。",
+        render_kw={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic"},
+    )
+    phase = SelectField("整改前或整改后", choices=choices({"before": "整改前", "after": "整改后"},
+                                                   "（请选择）"),
+                        validators=[required("整改前或整改后")])
+    stage = SelectField("所属办理环节", validators=[required("所属办理环节")],
+                        description="照片的日期按该环节的日期公开。")
+    caption = StringField(
+        "照片说明",
+        validators=[required("照片说明"), Length(max=100, message="照片说明最多 100 个字。")],
+        description="公开显示在照片下方，也是图片的替代文字（读屏软件读出），"
+                    "写清楚拍的是什么，例如：“储罐区防火堤已修复，整改后”。不要写人名、电话等个人信息。",
+    )
 
 
 # Each kind's form, named in its declaration (portal.kinds).

@@ -122,8 +122,10 @@ def test_a_worker_reports_in_lao_without_javascript(live_server, live_app, page_
 def test_translated_pages_have_no_serious_accessibility_violations(live_server, live_app, page):
     with live_app.app_context():
         listed = factories.blacklist_entry()
+        decision = factories.decision(enterprise=listed.enterprise)
+        supervised = factories.supervision_item()
         db.session.commit()
-        uscc = listed.uscc
+        uscc, decision_id, supervised_id = listed.uscc, decision.id, supervised.id
     audit = Auditor(page)
     for lang in ("en", "lo", "my"):
         base = f"{live_server}/{lang}"
@@ -138,6 +140,16 @@ def test_translated_pages_have_no_serious_accessibility_violations(live_server, 
         audit.visit(base + "/credit?code=12345", f"{lang} credit code refused", status=400)
         audit.visit(base + "/credit/verify", f"{lang} certificate check")
         audit.visit(base + "/no-such-page", f"{lang} 404", status=404)
+        audit.visit(base + "/decisions", f"{lang} decisions")
+        audit.visit(base + f"/decisions/{decision_id}", f"{lang} a decision")
+        audit.visit(base + "/blacklist?status=active", f"{lang} blacklist, filtered")
+        audit.visit(base + "/supervision", f"{lang} supervision with its map")
+        audit.visit(base + f"/supervision/{supervised_id}", f"{lang} a supervised case")
+        audit.visit(base + "/search?q=有限公司", f"{lang} search results")
+        audit.visit(base + "/search?q=有限公司&year=20x6", f"{lang} search refused", status=400)
+        audit.visit(base + "/credit/repair", f"{lang} credit repair form")
+        audit.visit(base + "/credit/repair/followup", f"{lang} credit repair follow-up")
+        audit.visit(base + f"/credit/objection/decisions/{decision_id}", f"{lang} objection form")
     audit.assert_clean()
 
 
@@ -168,12 +180,16 @@ def test_translated_pages_fit_a_phone(live_server, live_app, page):
     (the certificate button in Burmese did)."""
     with live_app.app_context():
         listed = factories.blacklist_entry()
+        decision = factories.decision(enterprise=listed.enterprise)
         db.session.commit()
-        uscc = listed.uscc
+        uscc, decision_id = listed.uscc, decision.id
     page.set_viewport_size({"width": 360, "height": 800})
     too_wide = []
     for lang in ("en", "lo", "my"):
-        for path in ("/", "/report", "/report/followup", f"/credit?code={uscc}", "/credit/verify"):
+        for path in ("/", "/report", "/report/followup", f"/credit?code={uscc}", "/credit/verify",
+                     "/decisions", f"/decisions/{decision_id}", "/supervision",
+                     "/search?q=有限公司", "/credit/repair",
+                     f"/credit/objection/decisions/{decision_id}"):
             page.goto(f"{live_server}/{lang}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > 360:

@@ -220,6 +220,30 @@ def test_a_name_finds_enterprises_by_substring(client, listed, app_ctx):
     assert other.uscc in text_of(client.get("/credit", query_string={"name": "(测试) 建材"}))
 
 
+def test_a_name_finds_an_enterprise_known_only_through_a_supervision_item(client, app_ctx):
+    """Issue 15 §4: a 督办事项 puts its enterprise on the record, so its name finds it (and a
+    typo in its code is suggested); a draft, and an item closed more than 3 years ago (off the
+    record), do not."""
+    known = factories.supervision_item(
+        enterprise=factories.enterprise(name="景洪市督办测试橡胶有限公司"))
+    factories.supervision_item(published=False,
+                               enterprise=factories.enterprise(name="勐腊县督办测试草稿有限公司"))
+    factories.supervision_item(
+        enterprise=factories.enterprise(name="勐海县督办测试旧案有限公司"), stage="closed",
+        listed_on=date(2021, 1, 4), deadline=date(2021, 6, 30), closed_on=date(2021, 6, 1))
+    db.session.commit()
+    response = client.get("/credit", query_string={"name": "督办测试"})
+    text = text_of(response)
+    assert response.status_code == 200
+    assert "共 1 家" in text and "景洪市督办测试橡胶有限公司" in text
+    assert f'href="/credit?code={known.uscc}"' in response.get_data(as_text=True)
+    assert "草稿" not in text and "旧案" not in text
+    # The record it leads to lists the item.
+    assert known.notice_no in text_of(client.get(f"/credit?code={known.uscc}"))
+    # A mistyped code finds it among the suggestions.
+    assert "景洪市督办测试橡胶有限公司" in text_of(client.get(f"/credit?code={mistyped(known.uscc)}"))
+
+
 def test_name_results_are_paged(app, client):
     with app.app_context():
         for n in range(5):

@@ -27,6 +27,12 @@ def test_demo_supervision_covers_every_stage_with_plausible_dates(app_ctx):
     assert any(i.overdue(today) for i in items)
     assert not all(i.overdue(today) for i in items if i.stage != "closed")
     assert any(not i.is_published for i in items)
+    # The closed hazards have a 整改前 and a 整改后 picture, through the image pipeline.
+    pictured = [i for i in items if i.photos]
+    assert pictured and all(i.stage == "closed" and not i.accident_id for i in pictured)
+    assert all(sorted(p.phase for p in i.photos) == ["after", "before"] for i in pictured)
+    assert all(p.caption.startswith("【演示数据】") and p.thumbnail_width == 640
+               for i in pictured for p in i.photos)
     for item in items:
         days = [item.listed_on, *(s.occurred_on for s in item.steps)]
         assert days == sorted(days) and days[-1] <= today, item.notice_no

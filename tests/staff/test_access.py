@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
 from portal import kinds as kind_registry
 from portal.extensions import db
-from portal.models import Report, ReportPhoto, Reward
+from portal.models import Report, ReportPhoto, Reward, SupervisionPhoto
 from portal.staff.models import ADMIN, APPROVER, EDITOR, HANDLER, ROLES, StaffRoleGrant
 from tests import factories
 from tests.staff.conftest import csrf_token, login, make_staff
@@ -40,14 +42,18 @@ def data(app: Flask) -> dict:
         report.photos.append(ReportPhoto(media_type="image/png", width=1, height=1,
                                          data=SECRET_TITLE.encode()))
         report.reward = Reward(amount_yuan=3000, basis="测试", proposed_on=report.received_on)
+        # A rectification photo on the 督办 draft (its own photo_id in /staff/supervision/ URLs).
+        items["supervision"].photos.append(SupervisionPhoto(
+            phase="before", caption=SECRET_TITLE, taken_on=date(2026, 9, 1),
+            added_on=date(2026, 9, 1), media_type="image/png", width=1, height=1, size=1,
+            data=SECRET_TITLE.encode(), thumbnail=SECRET_TITLE.encode(),
+            thumbnail_media_type="image/png", thumbnail_width=1, thumbnail_height=1))
         db.session.commit()
         target = make_staff(EDITOR, username="target.account")
         grant = StaffRoleGrant(user_id=target.id, role=HANDLER)  # waits for an administrator
         db.session.add(grant)
         db.session.commit()
         # A 信用修复 application with its document, and an objection.
-        from datetime import date
-
         from portal.services.enterprises import objections, repair
         from tests.credit.repair_helpers import listed, pdf_bytes
 
@@ -61,6 +67,7 @@ def data(app: Flask) -> dict:
             "should_read": "应更正"}))
         return {"ids": {k: v.id for k, v in items.items()}, "user_id": target.id,
                 "report_id": report.id, "photo_id": report.photos[0].id,
+                "supervision_photo_id": items["supervision"].photos[0].id,
                 "reward_id": report.reward.id, "grant_id": grant.id,
                 "application_id": application.id, "document_id": application.documents[0].id,
                 "objection_id": objection.id}
@@ -86,6 +93,9 @@ def urls_for(rule: Rule, data: dict) -> list[str]:
         path = path.replace("<id:user_id>", str(data["user_id"]))
         path = path.replace("<any(rectifying, extended, applied, inspection, closed):page>",
                             "rectifying")
+        path = path.replace("<any(full, thumbnail):part>", "full")
+        if path.startswith("/staff/supervision/"):
+            path = path.replace("<id:photo_id>", str(data["supervision_photo_id"]))
         for name in ("report_id", "photo_id", "reward_id", "grant_id", "application_id",
                      "document_id", "objection_id"):
             path = path.replace(f"<id:{name}>", str(data[name]))

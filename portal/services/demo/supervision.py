@@ -1,7 +1,8 @@
 """Demo 督办事项: about 60 items in every stage, through the real services.
 
 Some are overdue, some extended, some accident investigations (linked to a published demo
-accident report), and a few opened from verified demo reports — among them demo report
+accident report), the closed hazards with a drawn 整改前 / 整改后 picture each (through the real
+image pipeline), and a few opened from verified demo reports — among them demo report
 ``SUPERVISION_REPORT``, whose receipt code ``make run`` prints so that the loop can be followed
 from both ends.  Every text starts with 【演示数据】; notice numbers carry （演示）.
 """
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from portal import images
 from portal.domain import supervision as rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.catalog import COUNTIES, SECTORS
@@ -27,11 +29,19 @@ from portal.models import (
 )
 from portal.services.demo.published import DEFAULT_SEED, DEMO_MARK, DEMO_SUFFIX, PREFECTURE
 from portal.services.demo.reports import HANDLER_NAME, SUPERVISION_REPORT, _staff
-from portal.services.publication import publishing, supervision
+from portal.services.publication import publishing, supervision, supervision_photos
 from portal.staff.models import EDITOR, HANDLER
 from portal.working_days import working_calendar
 
 DEMO_SUPERVISION = 60
+# A larger data set (``flask demo --size N``, the benches) gets one 督办事项 per this many items,
+# so the fifth kind keeps its share of pages and search documents as the others grow.
+ITEMS_PER_SUPERVISION = 100
+
+
+def supervision_count(size: int | None) -> int:
+    """How many demo 督办事项 go with a demo data set of ``size`` items (None: the default)."""
+    return max(DEMO_SUPERVISION, (size or 0) // ITEMS_PER_SUPERVISION)
 EDITOR_NAME = "demo-editor"
 # What becomes of each item, in turn.
 SCRIPT = (
@@ -211,3 +221,43 @@ def _one(position: int, step: str, rng: random.Random, today: date, editor: obje
     if step == "passed":
         return
     record(rules.Step.CLOSED, inspected + timedelta(days=rng.randint(1, 4)))
+    if not is_accident:
+        # Before and after: one on the listing, one on the passed inspection.
+        passed = next(s for s in item.steps if s.step == rules.Step.PASSED.value)
+        _demo_photo(item, "before", supervision_photos.LISTING, position, editor)
+        _demo_photo(item, "after", str(passed.id), position, editor)
+
+
+def _demo_picture(phase: str, position: int) -> bytes:
+    """A drawn picture (not a photo) for a demo item: a site with a tank, a crack before and a
+    new wall after, marked DEMO; it goes through the real image pipeline like an upload."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    width, height = 960, 720
+    picture = Image.new("RGB", (width, height), (176, 206, 230))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((0, 430, width, height), fill=(150, 130, 100))  # the ground
+    left = 200 + (position * 37) % 200
+    draw.rectangle((left, 180, left + 360, 470), fill=(200, 200, 196), outline=(90, 90, 90), width=6)
+    draw.ellipse((left, 140, left + 360, 220), fill=(215, 215, 210), outline=(90, 90, 90), width=6)
+    if phase == "before":
+        draw.line((left + 60, 470, left + 140, 330, left + 110, 250), fill=(170, 30, 30), width=10)
+        draw.rectangle((0, 560, width, 600), fill=(230, 190, 40))  # a warning tape
+    else:
+        draw.rectangle((left - 80, 400, left + 440, 500), fill=(120, 120, 118),
+                       outline=(60, 60, 60), width=4)  # the new bund wall
+    draw.text((24, 24), "DEMO", fill=(20, 20, 20))
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def _demo_photo(item: SupervisionItem, phase: str, stage: str, position: int,
+                editor: object) -> None:
+    image = images.clean(_demo_picture(phase, position))
+    caption = (f"{DEMO_MARK}储罐区现场，整改前（演示图片）" if phase == "before"
+               else f"{DEMO_MARK}新建的围堰，整改后（演示图片）")
+    supervision_photos.add_photo(item, image, phase=phase, stage=stage, caption=caption,
+                                 actor=editor)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import receipts
@@ -35,7 +36,7 @@ class CaseError(Exception):
 
 class ApplicationInvalid(CaseError):
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("；".join(errors.values()))
+        super().__init__("；".join(map(str, errors.values())))
         self.errors = errors
 
 
@@ -48,16 +49,17 @@ def retention_years() -> int:
 
 
 def clean_fields(values: dict[str, Any], names: tuple[str, ...],
-                 required: tuple[tuple[str, str, int], ...]) -> dict[str, str]:
+                 required: tuple[tuple[str, Any, int], ...]) -> dict[str, str]:
     """``values`` of ``names`` trimmed, NULs dropped; each (name, label, most characters) in
-    ``required`` filled in and not too long, or ``ApplicationInvalid`` naming each problem."""
+    ``required`` filled in and not too long, or ``ApplicationInvalid`` naming each problem
+    (lazy strings: in the reader's language)."""
     out = {name: str(values.get(name) or "").replace("\x00", "").strip() for name in names}
-    errors: dict[str, str] = {}
+    errors: dict[str, Any] = {}
     for name, label, limit in required:
         if not out[name]:
-            errors[name] = f"请填写{label}。"
+            errors[name] = _l("请填写%(what)s。", what=label)
         elif len(out[name]) > limit:
-            errors[name] = f"{label}不超过 {limit} 个字。"
+            errors[name] = _l("%(label)s不超过 %(n)s 个字。", label=label, n=limit)
     if errors:
         raise ApplicationInvalid(errors)
     return out

@@ -324,6 +324,11 @@ def _codes_on_record() -> list[Any]:
         select(BlacklistEntry.uscc, BlacklistEntry.enterprise_name).where(
             BlacklistEntry.published_at.is_not(None)
         ),
+        # 督办事项 on the record (issue 15 §4): an enterprise known only through one is found
+        # by its name and its code's typos like any other.
+        select(SupervisionItem.uscc, SupervisionItem.enterprise_name).where(
+            SupervisionItem.uscc.is_not(None), supervision.on_credit_record()
+        ),
         # The enterprises table also holds the parties of drafts: only those with a published
         # item are on record, or a suggestion would reveal a draft.
         select(Enterprise.uscc, Enterprise.name).where(Enterprise.id.in_(published_enterprises)),

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import audit
@@ -70,10 +71,10 @@ def public_state(kind: str, item_id: int) -> str | None:
 def clean_fields(values: dict[str, Any]) -> dict[str, str]:
     """The form's values trimmed and checked; ``ApplicationInvalid`` naming each problem."""
     return access_cases.clean_fields(values, FIELDS, (
-        ("applicant_name", "提出人姓名或单位", NAME_MAX),
-        ("contact", "联系电话或电子邮箱", CONTACT_MAX),
-        ("what_is_wrong", "哪里有误", TEXT_MAX),
-        ("should_read", "应当如何更正及依据", TEXT_MAX)))
+        ("applicant_name", _l("提出人姓名或单位"), NAME_MAX),
+        ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
+        ("what_is_wrong", _l("哪里有误"), TEXT_MAX),
+        ("should_read", _l("应当如何更正及依据"), TEXT_MAX)))
 
 
 def save_draft(draft: Objection | None, kind: str, item_id: int,

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select
 
 from portal import audit, images, pdfs
@@ -99,12 +100,13 @@ def eligibility(entry: BlacklistEntry, today: date | None = None) -> Eligibility
     today = today or local_today()
     start = blacklist_admin.earliest_removal_date(entry)
     if not entry.is_published or entry.is_withdrawn or entry.status(today) is not BlacklistStatus.ACTIVE:
-        return Eligibility(False, start, "该条目不在公示期内，无需申请信用修复。")
+        return Eligibility(False, start, _l("该条目不在公示期内，无需申请信用修复。"))
     if open_application_for(entry) is not None:
-        return Eligibility(False, start, "该条目已有信用修复申请正在审核。", open_application=True)
+        return Eligibility(False, start, _l("该条目已有信用修复申请正在审核。"),
+                           open_application=True)
     if today < start:
-        return Eligibility(False, start, f"列入满 {blacklist_admin.minimum_months_before_removal()}"
-                                         f" 个月后方可申请信用修复。")
+        return Eligibility(False, start, _l("列入满 %(months)s 个月后方可申请信用修复。",
+                                            months=blacklist_admin.minimum_months_before_removal()))
     return Eligibility(True, start)
 
 
@@ -134,13 +136,24 @@ def active_entry_for(raw_code: str, today: date | None = None) -> BlacklistEntry
         ).order_by(BlacklistEntry.listed_on.desc())
     ).first()
     if entry is None:
-        raise ApplicationInvalid({"uscc": "该统一社会信用代码不在公示中的严重失信主体名单上，无需申请信用修复。"})
+        raise ApplicationInvalid({"uscc": _l("该统一社会信用代码不在公示中的严重失信主体名单上，无需申请信用修复。")})
     return entry
 
 
-def public_state(entry: BlacklistEntry) -> str | None:
-    """What the entry's public page says about 信用修复: 审核中 while one is open, else the last
-    decision's outcome; None when there never was one.  Nothing about the applicant."""
+@dataclass(frozen=True)
+class PublicOutcome:
+    """Where an entry's 信用修复 stands, for its public pages: ``status`` is ``open``,
+    ``granted``, ``refused`` or ``revoked``; the decision's number and date when decided.
+    The pages word it in the reader's language (portal.published_words.repair_state_text)."""
+
+    status: str
+    decision_no: str | None = None
+    decided_on: date | None = None
+
+
+def public_outcome(entry: BlacklistEntry) -> PublicOutcome | None:
+    """The entry's latest 信用修复 as the public may see it: open while one is under review,
+    else the last decision; None when there never was one.  Nothing about the applicant."""
     latest = db.session.scalars(
         select(RepairApplication).where(
             RepairApplication.entry_id == entry.id,
@@ -150,11 +163,24 @@ def public_state(entry: BlacklistEntry) -> str | None:
     if latest is None:
         return None
     if latest.status in OPEN_STATES:
+        return PublicOutcome("open")
+    if latest.status in ("granted", "refused"):
+        return PublicOutcome(latest.status, latest.decision_no, latest.decided_on)
+    return PublicOutcome("revoked", latest.decision_no, latest.decided_on)
+
+
+def public_state(entry: BlacklistEntry) -> str | None:
+    """What the entry's public page says about 信用修复, in Chinese: 审核中 while one is open,
+    else the last decision's outcome; None when there never was one."""
+    outcome = public_outcome(entry)
+    if outcome is None:
+        return None
+    if outcome.status == "open":
         return "信用修复申请审核中"
-    if latest.status == "granted":
-        return f"准予信用修复（{latest.decision_no}），已提前移出"
-    if latest.status == "refused":
-        return f"信用修复申请不予通过（{latest.decided_on:%Y年%m月%d日}）"
+    if outcome.status == "granted":
+        return f"准予信用修复（{outcome.decision_no}），已提前移出"
+    if outcome.status == "refused":
+        return f"信用修复申请不予通过（{outcome.decided_on:%Y年%m月%d日}）"
     return "信用修复已撤销，恢复列入"
 
 
@@ -187,16 +213,17 @@ def clean_document(upload: Upload) -> CleanDocument:
     try:
         image = images.clean(upload.data)
     except images.ImageRejected as exc:
-        raise DocumentRejected(f"{exc}只接受 PDF 或图片（{images.SHOWN_FORMATS}）。") from None
+        raise DocumentRejected(str(_l("%(problem)s只接受 PDF 或图片（%(formats)s）。", problem=exc,
+                                      formats=images.SHOWN_FORMATS))) from None
     except images.DecoderBusy:
-        raise DocumentsBusy("系统繁忙，附件暂未处理，请稍后再提交。") from None
+        raise DocumentsBusy(str(_l("系统繁忙，附件暂未处理，请稍后再提交。"))) from None
     return CleanDocument(image.data, image.media_type, upload.kind)
 
 
 def _attach(application: RepairApplication, documents: list[CleanDocument], on: date,
             event_id: int | None = None) -> None:
     if len(application.documents) + len(documents) > MAX_DOCUMENTS:
-        raise ApplicationInvalid({"documents": f"附件最多 {MAX_DOCUMENTS} 份。"})
+        raise ApplicationInvalid({"documents": _l("附件最多 %(n)s 份。", n=MAX_DOCUMENTS)})
     for doc in documents:
         application.documents.append(RepairDocument(
             kind=doc.kind, media_type=doc.media_type, size=len(doc.data), added_on=on,
@@ -211,11 +238,20 @@ FIELDS = ("uscc", "applicant_name", "applicant_role", "contact", "penalty_done",
 def clean_fields(values: dict[str, Any]) -> dict[str, str]:
     """The form's values trimmed and checked; ``ApplicationInvalid`` naming each problem."""
     return access_cases.clean_fields(values, FIELDS, (
-        ("applicant_name", "申请人姓名", NAME_MAX),
-        ("applicant_role", "申请人职务", ROLE_MAX),
-        ("contact", "联系电话或电子邮箱", CONTACT_MAX),
-        ("penalty_done", "行政处罚履行情况", TEXT_MAX),
-        ("rectification", "整改情况", TEXT_MAX)))
+        ("applicant_name", _l("申请人姓名"), NAME_MAX),
+        ("applicant_role", _l("申请人职务"), ROLE_MAX),
+        ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
+        ("penalty_done", _l("行政处罚履行情况"), TEXT_MAX),
+        ("rectification", _l("整改情况"), TEXT_MAX)))
+
+
+def _earliest(day: date) -> str:
+    """"最早可于…申请。" in the reader's language (the Chinese as the pages always wrote it)."""
+    from portal.i18n import DEFAULT, current_language, format_date
+
+    if current_language() == DEFAULT:
+        return f"最早可于 {day:%Y年%m月%d日} 申请。"
+    return str(_l("最早可于 %(date)s 申请。", date=format_date(day)))
 
 
 def save_draft(draft: RepairApplication | None, values: dict[str, Any],
@@ -227,8 +263,8 @@ def save_draft(draft: RepairApplication | None, values: dict[str, Any],
     verdict = eligibility(entry)
     if not verdict.eligible and not (draft is not None and draft.entry_id == entry.id
                                      and not verdict.open_application):
-        raise ApplicationInvalid({"uscc": verdict.reason + (
-            f"最早可于 {verdict.from_date:%Y年%m月%d日} 申请。" if verdict.from_date > local_today() else "")})
+        raise ApplicationInvalid({"uscc": str(verdict.reason) + (
+            _earliest(verdict.from_date) if verdict.from_date > local_today() else "")})
     today = local_today()
     if draft is None:
         draft = RepairApplication(status="draft", entry=entry, department_id=entry.department_id,
@@ -264,7 +300,7 @@ def submit(draft: RepairApplication) -> tuple[RepairApplication, str]:
     canonical; only its digest is kept)."""
     clean_fields(draft_values(draft))
     if not any(d.kind == "commitment" for d in draft.documents):
-        raise ApplicationInvalid({"documents": "请上传签署的信用承诺书。"})
+        raise ApplicationInvalid({"documents": _l("请上传签署的信用承诺书。")})
     entry = draft.entry
     verdict = eligibility(entry)
     if not verdict.eligible:
@@ -288,11 +324,11 @@ def add_reply(application: RepairApplication, body: str, documents: list[CleanDo
     back to review."""
     body = (body or "").replace("\x00", "").strip()
     if not application.is_open:
-        raise StepRefused("该申请已办结，不能再补充。")
+        raise StepRefused(str(_l("该申请已办结，不能再补充。")))
     if not body and not documents:
-        raise ApplicationInvalid({"body": "请填写补充说明或选择附件。"})
+        raise ApplicationInvalid({"body": _l("请填写补充说明或选择附件。")})
     if len(body) > TEXT_MAX:
-        raise ApplicationInvalid({"body": f"补充说明不超过 {TEXT_MAX} 个字。"})
+        raise ApplicationInvalid({"body": _l("补充说明不超过 %(n)s 个字。", n=TEXT_MAX)})
     today = local_today()
     event = application.add_event("reply", today, body or "（补充附件）", author="applicant")
     db.session.flush()

@@ -245,16 +245,24 @@ def open_per_county() -> list[tuple[str, int]]:
 def for_enterprise(uscc: str, today: date | None = None) -> list[SupervisionItem]:
     """The enterprise's published 督办事项: open ones, and those closed within the last 3 years,
     newest first.  Withdrawn ones are listed too (marked by the page)."""
-    today = today or local_today()
-    since = today - timedelta(days=365 * CREDIT_CLOSED_YEARS + 1)
     S = SupervisionItem
     stmt = (
         select(S)
-        .where(S.uscc == uscc, S.published_at.is_not(None),
-               or_(S.closed_on.is_(None), S.closed_on >= since))
+        .where(S.uscc == uscc, on_credit_record(today))
         .order_by(S.listed_on.desc(), S.id.desc())
     )
     return list(db.session.scalars(stmt))
+
+
+def on_credit_record(today: date | None = None) -> Any:
+    """SQL condition: the item is on an enterprise's credit record (published; open, or closed
+    within the last 3 years).  The record and the search by name use the same condition, so a
+    name found leads to a record that lists the item."""
+    today = today or local_today()
+    since = today - timedelta(days=365 * CREDIT_CLOSED_YEARS + 1)
+    S = SupervisionItem
+    return (S.published_at.is_not(None)
+            & or_(S.closed_on.is_(None), S.closed_on >= since))
 
 
 def spec_labels() -> dict[str, str]:

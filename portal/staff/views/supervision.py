@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import images
 from portal.domain import supervision as rules
 from portal.extensions import db
 from portal.models import Report, SupervisionItem, local_today
-from portal.services.publication import publishing, supervision
+from portal.services.publication import publishing, supervision, supervision_photos
 from portal.services.reporting import cases
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
@@ -19,6 +20,7 @@ from portal.staff.forms import (
     SupervisionExtensionForm,
     SupervisionForm,
     SupervisionInspectionForm,
+    SupervisionPhotoForm,
     SupervisionStepForm,
     apply_errors,
 )
@@ -135,3 +137,100 @@ def report_open_supervision(report_id: int):
     return render_template(
         "staff/supervision/from_report.html", form=form, report=report,
     ), status
+
+
+# --- rectification photos (整改前 / 整改后) -------------------------------------------------------
+
+
+def _item(item_id: int) -> SupervisionItem:
+    try:
+        item = publishing.get_item("supervision", item_id)
+    except publishing.ItemNotFound:
+        abort(404)
+    assert isinstance(item, SupervisionItem)
+    return item
+
+
+@bp.route("/supervision/<id:item_id>/photos", methods=["GET", "POST"])
+@requires(EDITOR)
+def supervision_photos_page(item_id: int):
+    """The item's photos, each with a removal button, and the form that adds one (one file a
+    time, each with its own caption, which is its alt text on the public page)."""
+    item = _item(item_id)
+    form = SupervisionPhotoForm()
+    stages = supervision_photos.stage_choices(item)
+    form.stage.choices = [("", "（请选择）")] + [
+        (c.value, f"{c.label}（{c.on:%Y-%m-%d}）") for c in stages]
+    if not form.is_submitted():
+        # The latest stage, and the phase a photo of it usually shows.
+        form.stage.data = stages[-1].value
+        form.phase.data = stages[-1].phase
+    status = 200
+    if request.method == "POST" and item.is_withdrawn:
+        flash("该督办事项已撤回，不能再添加照片。", "error")
+        return redirect(url_for("staff.supervision_photos_page", item_id=item.id), 303)
+    if request.method == "POST":
+        upload = form.photo.data
+        if form.validate_on_submit():
+            if upload is None or not getattr(upload, "filename", ""):
+                form.photo.errors = [*form.photo.errors, "请选择一张照片。"]
+            else:
+                try:
+                    # Read at most one byte past the limit: enough to know it is too large.
+                    image = images.clean(upload.stream.read(images.MAX_UPLOAD_BYTES + 1))
+                    supervision_photos.add_photo(
+                        item, image, phase=form.phase.data, stage=form.stage.data,
+                        caption=form.caption.data, actor=current_user._get_current_object())
+                except images.ImageRejected as exc:
+                    form.photo.errors = [*form.photo.errors, str(exc)]
+                except images.DecoderBusy:
+                    status = 503
+                    form.form_errors.append("服务器正忙，照片没有保存，请稍后重新选择照片再提交。")
+                except supervision_photos.PhotoError as exc:
+                    db.session.rollback()
+                    for name, message in exc.errors.items():
+                        field = form._fields.get(name)
+                        if field is None:
+                            form.form_errors.append(message)
+                        else:
+                            field.errors = [*field.errors, message]
+                else:
+                    flash("已添加照片。" + ("已在公开页面显示。" if item.is_published
+                                          else "督办事项发布后在公开页面显示。"), "info")
+                    return redirect(url_for("staff.supervision_photos_page", item_id=item.id), 303)
+        if status == 200 and (form.errors or form.form_errors):
+            status = 400
+    return render_template(
+        "staff/supervision/photos.html", item=item, form=form,
+        groups=supervision_photos.by_phase(item), left=supervision_photos.photos_left(item),
+        limit=supervision_photos.MAX_PHOTOS_PER_ITEM,
+        stage_labels={c.value: c.label for c in stages},
+    ), status
+
+
+@bp.post("/supervision/<id:item_id>/photos/<id:photo_id>/remove")
+@requires(EDITOR)
+def supervision_photo_remove(item_id: int, photo_id: int):
+    item = _item(item_id)
+    try:
+        supervision_photos.remove_photo(item, photo_id, actor=current_user._get_current_object())
+    except supervision_photos.PhotoError as exc:
+        db.session.rollback()
+        flash(" ".join(exc.errors.values()), "error")
+    else:
+        flash("已删除照片" + ("，公开页面不再显示。" if item.is_published else "。"), "info")
+    return redirect(url_for("staff.supervision_photos_page", item_id=item.id), 303)
+
+
+@bp.get("/supervision/<id:item_id>/photos/<id:photo_id>/<any(full, thumbnail):part>")
+@requires(EDITOR)
+def supervision_photo_file(item_id: int, photo_id: int, part: str):
+    """A photo for the back office (a draft's too, which the public cannot see yet)."""
+    column = "data" if part == "full" else "thumbnail"
+    photo = supervision_photos.find(item_id, photo_id, published_only=False, part=column)
+    if photo is None:
+        abort(404)
+    response = Response(getattr(photo, column), mimetype=(
+        photo.media_type if part == "full" else photo.thumbnail_media_type))
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -2,6 +2,8 @@
 restarted mid-burst.  Prints what happened and a verdict per fault.
 
     python bench/faults.py [--faults worker,indexer,postgres] [--databases sqlite,postgresql]
+                           [--reports 300] [--items 3000] [--seconds 30] [--workers 4]
+                           [--clients 20] [--pauses 1] [--supervision N]
 
 (a) worker: gunicorn with 4 workers takes a burst of report submissions (20 clients, each report
     with a photo); a third of the way in, one worker gets SIGKILL.  Afterwards every receipt
@@ -22,6 +24,12 @@ restarted mid-burst.  Prints what happened and a verdict per fault.
 Everything runs on loopback; files live in a temporary folder; PostgreSQL databases
 (``portal_bench_faults``, ``portal_bench_faults_pg``) are dropped afterwards, and the server is
 checked to be up at the end.
+
+``--workers``, ``--clients`` (the worker fault's reporters), ``--pauses`` (a factor on the
+fixed waits: for a respawned worker, before and after the kill, after a rebuild) and
+``--supervision`` (demo 督办事项 in the indexer fault's data, default the demo's) are for the
+smoke run in tests/test_bench.py, which only proves the script runs through; measure with the
+defaults.
 """
 
 from __future__ import annotations
@@ -61,9 +69,15 @@ from harness import (
 )
 from reports import check_followups
 
-WORKERS = 4
+WORKERS = 4  # gunicorn workers (--workers)
+CLIENTS = 20  # the worker fault's reporters (--clients)
+PAUSES = 1.0  # factor on the fixed waits (--pauses)
 QUERIES = ["矿山", "安全生产", "罚款", "景洪", "勐海县", "危险化学品", "应急", "隐患", "事故", "号",
            "消防", "建筑施工", "非煤矿山", "勐腊", "有限公司"]
+
+
+def pause(seconds: float) -> None:
+    time.sleep(seconds * PAUSES)
 
 
 def status_line(counter: Counter) -> str:
@@ -114,7 +128,7 @@ def worker_kill(label: str, database_url: str, folder: Path, reports: int) -> bo
 
     try:
         before = len(stored(database_url).report_ids)
-        threads = [threading.Thread(target=reporter) for _ in range(20)]
+        threads = [threading.Thread(target=reporter) for _ in range(CLIENTS)]
         threads.append(threading.Thread(target=killer))
         started = time.perf_counter()
         for t in threads:
@@ -122,7 +136,7 @@ def worker_kill(label: str, database_url: str, folder: Path, reports: int) -> bo
         for t in threads:
             t.join()
         seconds = time.perf_counter() - started
-        time.sleep(2)
+        pause(2)  # for the master to start a worker in place of the killed one
         workers_after = len(server.workers())
         opened = check_followups(server.host, receipts)
     finally:
@@ -134,7 +148,7 @@ def worker_kill(label: str, database_url: str, folder: Path, reports: int) -> bo
     died_on_send = sum(v for (step, status), v in failures.items() if step == "send")
     no_event = sum(1 for i in burst_ids if rows.received_events.get(i) != 1)
     no_photo = sum(1 for i in burst_ids if rows.photos.get(i) != 1)
-    print(f"\n(a) worker killed — {label}: {reports} submissions with a photo, 20 clients, "
+    print(f"\n(a) worker killed — {label}: {reports} submissions with a photo, {CLIENTS} clients, "
           f"{WORKERS} workers; SIGKILL to worker {killed} after {reports // 3} receipts; "
           f"{seconds:.0f} s; workers afterwards {workers_after}")
     print(f"  receipts {len(receipts)}; journeys that failed {sum(failures.values())} "
@@ -194,13 +208,14 @@ def tops(files: Iterable[str]) -> list[str]:
     return sorted({Path(f).parts[0] for f in files})
 
 
-def indexer_kill(folder: Path, items: int) -> bool:
+def indexer_kill(folder: Path, items: int, supervision: int | None = None) -> bool:
     database_url = f"sqlite:///{folder / 'index-fault.db'}"
     env = bench_env(folder, database_url, PORTAL_INDEX_DIR=str(folder / "index-fault"))
     index_dir = folder / "index-fault"
     started = time.perf_counter()
     flask(env, "init-db")
-    flask(env, "demo", "--size", str(items), "--reports", "0")
+    flask(env, "demo", "--size", str(items), "--reports", "0",
+          *([] if supervision is None else ["--supervision", str(supervision)]))
     print(f"\n(b) indexer killed — demo data {items} items loaded in "
           f"{time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
@@ -231,7 +246,7 @@ def indexer_kill(folder: Path, items: int) -> bool:
         threads = [threading.Thread(target=searcher) for _ in range(8)]
         for t in threads:
             t.start()
-        time.sleep(3)
+        pause(3)
         files_before = set(index_files(index_dir))
         spawned = time.perf_counter() - origin
         proc = subprocess.Popen([*FLASK, "reindex"], env=env, cwd=ROOT,
@@ -250,7 +265,7 @@ def indexer_kill(folder: Path, items: int) -> bool:
         finished_first = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(5)
+        pause(5)
         after_kill = search_counts(server.host, QUERIES)
         left_behind = sorted(set(index_files(index_dir)) - files_before)
         # An edit after the kill must reach the index (the side file the killed run left must
@@ -262,24 +277,24 @@ def indexer_kill(folder: Path, items: int) -> bool:
         started = time.perf_counter()
         rebuilt = flask(env, "reindex").stdout.strip()
         rebuild_seconds = time.perf_counter() - started
-        time.sleep(2)
+        pause(2)
         after_rebuild = search_counts(server.host, QUERIES)
         edited_after_rebuild = search_counts(server.host, [token])[token]
         files_after = index_files(index_dir)
-        time.sleep(2)
+        pause(2)
     finally:
         stop.set()
         for t in threads:
             t.join()
         server.stop()
-    during = Counter(s for t, s in timeline if spawned <= t <= kill_at + 5)
+    during = Counter(s for t, s in timeline if spawned <= t <= kill_at + 5 * PAUSES)
     print(f"  undisturbed reindex {full:.1f} s; a second one SIGKILLed "
           f"{written - spawned:.1f} s after its start, its new side file "
           f"{new_size / 1e6:.1f} MB of the live one's {live_size / 1e6:.1f} MB; files it had "
           f"written: {', '.join(tops(writing)) or 'none'}"
           + (" — IT HAD FINISHED BEFORE THE KILL" if finished_first else ""))
     print(f"  searches (8 clients, whole run): {sum(statuses.values())}, statuses "
-          f"{status_line(statuses)}; during the reindex and 5 s after the kill: "
+          f"{status_line(statuses)}; during the reindex and {5 * PAUSES:g} s after the kill: "
           f"{status_line(during)}")
     print(f"  counts of {len(QUERIES)} queries: before {sum(baseline.values())}, after the kill "
           f"{sum(after_kill.values())} (same for every query: {after_kill == baseline}), after "
@@ -441,13 +456,22 @@ def postgres_restart(database_url: str, folder: Path, seconds: float) -> bool:
 
 
 def main() -> None:
+    global WORKERS, CLIENTS, PAUSES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faults", default="worker,indexer,postgres")
     parser.add_argument("--databases", default="sqlite,postgresql", help="for the worker fault")
     parser.add_argument("--reports", type=int, default=300, help="for the worker fault")
     parser.add_argument("--items", type=int, default=3000, help="for the indexer fault")
     parser.add_argument("--seconds", type=float, default=30, help="for the PostgreSQL fault")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn workers")
+    parser.add_argument("--clients", type=int, default=CLIENTS,
+                        help="reporters in the worker fault")
+    parser.add_argument("--pauses", type=float, default=PAUSES,
+                        help="factor on the fixed waits (1: as designed)")
+    parser.add_argument("--supervision", type=int, default=None,
+                        help="demo 督办事项 for the indexer fault (default: flask demo's own)")
     args = parser.parse_args()
+    WORKERS, CLIENTS, PAUSES = args.workers, args.clients, args.pauses
     faults = args.faults.split(",")
     print(RATE_LIMIT_NOTE)
     folder = Path(tempfile.mkdtemp(prefix="bench-faults-"))
@@ -463,7 +487,7 @@ def main() -> None:
                     verdicts[f"worker killed ({label})"] = worker_kill(label, url, folder,
                                                                        args.reports)
         if "indexer" in faults:
-            verdicts["indexer killed"] = indexer_kill(folder, args.items)
+            verdicts["indexer killed"] = indexer_kill(folder, args.items, args.supervision)
         if "postgres" in faults:
             with postgres_database("portal_bench_faults_pg") as url:
                 verdicts["PostgreSQL restarted"] = postgres_restart(url, folder, args.seconds)

@@ -2,6 +2,7 @@
 
     python bench/hosts.py [--size 20000] [--clients 200] [--reporters 20] [--seconds 60]
                           [--think 1.0] [--compare-seconds 60] [--kill-seconds 20] [--workers 2]
+                          [--supervision N]
 
 Loads ``flask --app portal demo --size N`` into a new PostgreSQL database ``portal_hosts_bench``
 (dropped afterwards), with ``PORTAL_SEARCH_BACKEND=postgres`` and ``reindex``, and starts:
@@ -614,6 +615,8 @@ def main() -> int:
                         help="mean think time between a visitor's requests, s (0: none)")
     parser.add_argument("--tail", type=int, default=1000, help="item pages in the long tail")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per host")
+    parser.add_argument("--supervision", type=int, default=None,
+                        help="demo 督办事项 to load (default: flask demo's own)")
     parser.add_argument("--database", default=DATABASE, help="PostgreSQL database to create")
     parser.add_argument("--redis", default=REDIS_URL, help="Redis for the limits (FLUSHDB)")
     parser.add_argument("--keep-redis", action="store_true",
@@ -643,7 +646,8 @@ def main() -> int:
                     "PORTAL_TRUSTED_PROXIES": "1"}
             started = time.perf_counter()
             flask(env, "init-db")
-            flask(env, "demo", "--size", str(args.size), "--reports", "0")
+            flask(env, "demo", "--size", str(args.size), "--reports", "0",
+                  *([] if args.supervision is None else ["--supervision", str(args.supervision)]))
             flask(env, "reindex")
             password = secrets.token_urlsafe(16)
             created = subprocess.run([PYTHON, "-m", "flask", "--app", "portal", "create-staff",

@@ -1,6 +1,7 @@
 """Page throughput beside a bare Flask app, same server, same run, alternating windows.
 
-    python bench/pages.py [--size 20000] [--seconds 5] [--rounds 3] [--clients 8] [--root DIR]
+    python bench/pages.py [--size 20000] [--reports N] [--supervision N] [--seconds 5]
+                          [--rounds 3] [--clients 8] [--workers 2] [--root DIR]
 
 Loads the demo data set (N items) into a temporary SQLite database with its search index, then
 serves the portal and a bare Flask "ok" app (bench/bare_app.py) each under gunicorn with
@@ -9,6 +10,9 @@ requests each page in turn for a window of --seconds, round after round, alterna
 bare endpoint, so both see the same machine load.  Prints requests per second (median of the
 rounds), latency p50/p95, the ratio to the bare endpoint, and any non-2xx/304 answer.
 
+``--reports`` and ``--supervision`` are passed to ``flask demo`` (default: the demo's own
+numbers); the smoke run in tests/test_bench.py loads few, since each 督办 step is a commit and
+an index write, and no page measured here shows a report.
 ``--root`` measures another checkout of the portal (e.g. main, for a before/after comparison)
 with this script and this interpreter: compare the "vs bare" ratios of the two runs.
 """
@@ -99,6 +103,10 @@ def main() -> None:
     global ROOT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=20000)
+    parser.add_argument("--reports", type=int, default=None,
+                        help="demo reports to load (default: flask demo's own)")
+    parser.add_argument("--supervision", type=int, default=None,
+                        help="demo 督办事项 to load (default: flask demo's own)")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
@@ -116,8 +124,10 @@ def main() -> None:
     flask = [sys.executable, "-m", "flask", "--app", "portal"]
     started = time.perf_counter()
     subprocess.run([*flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*flask, "demo", "--size", str(args.size)], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    counts = [arg for name in ("reports", "supervision") if getattr(args, name) is not None
+              for arg in (f"--{name}", str(getattr(args, name)))]
+    subprocess.run([*flask, "demo", "--size", str(args.size), *counts], env=env, cwd=ROOT,
+                   check=True, capture_output=True)
     print(f"demo data: {args.size} items (and the demo 督办事项 and reports) loaded and indexed in "
           f"{time.perf_counter() - started:.0f} s")
 
@@ -171,7 +181,7 @@ def main() -> None:
 
     bare_rps = statistics.median(r[0] for r in results["bare Flask /"])
     print(f"\n{args.workers} gunicorn workers each, {args.clients} client threads, "
-          f"{args.rounds} rounds of {args.seconds:.0f} s, alternating; medians of the rounds")
+          f"{args.rounds} rounds of {args.seconds:g} s, alternating; medians of the rounds")
     print(f"{'page':<22}{'req/s':>9}{'vs bare':>10}{'p50 ms':>9}{'p95 ms':>9}{'bad':>6}")
     for label, rounds in results.items():
         rps = statistics.median(r[0] for r in rounds)

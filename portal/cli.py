@@ -75,7 +75,9 @@ def import_command(kind: str, path: str) -> None:
 @click.option("--size", type=click.IntRange(min=1), default=None, help="Number of items (default: a few thousand).")
 @click.option("--reports", type=click.IntRange(min=0), default=None,
               help="Number of demo reports (default 200).")
-def demo(size: int | None, reports: int | None) -> None:
+@click.option("--supervision", type=click.IntRange(min=0), default=None,
+              help="Number of demo 督办事项 (default 60).")
+def demo(size: int | None, reports: int | None, supervision: int | None) -> None:
     """Load the clearly-labelled demo data set for 西双版纳, and demo reports in every state."""
     from portal.services.demo.published import load_demo
     from portal.services.demo.reports import DEMO_REPORTS, load_demo_reports
@@ -87,7 +89,8 @@ def demo(size: int | None, reports: int | None) -> None:
     from portal.services.demo.repair import load_demo_repairs
 
     counts["repair"] = load_demo_repairs()
-    counts["supervision"] = load_demo_supervision(supervision_count(size))
+    counts["supervision"] = load_demo_supervision(
+        supervision_count(size) if supervision is None else supervision)
     click.echo("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
 
 

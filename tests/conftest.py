@@ -111,6 +111,21 @@ def _migrated_sqlite_copy(target: Path) -> None:
     shutil.copyfile(_sqlite_template["path"], target)
 
 
+class ReadingClient(FlaskClient):
+    """The suite's test client: each answer is read to its end and closed inside the request
+    call, as a WSGI server does, unless a test asks for the stream (``buffered=False``, and
+    then it reads or closes the answer itself).
+
+    Werkzeug's client otherwise reads only the first chunk: a streamed answer
+    (``stream_with_context``, the open-data CSV exports) then keeps its request and app
+    contexts pushed in the test, and an answer looked at only for its status ends whenever the
+    garbage collector finds it, popping its context under another test's ("Popped wrong request
+    context")."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 def make_app(tmp_path, **overrides) -> Flask:
     database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'portal.db'}"
     if TEST_DATABASE_URL:
@@ -125,6 +140,7 @@ def make_app(tmp_path, **overrides) -> Flask:
     }
     config.update(overrides)
     app = create_app(config)
+    app.test_client_class = ReadingClient
     from portal import database
 
     if TEST_DATABASE_URL and TEST_DATABASE_URL not in _postgres_migrated:

@@ -102,7 +102,8 @@ def test_search():
 
 def test_faults():
     out = run("faults.py", "--faults", "worker,indexer", "--databases", "sqlite",
-              "--reports", "12", "--items", "60")
+              "--reports", "6", "--items", "30", "--supervision", "3", "--workers", "2",
+              "--clients", "3", "--pauses", "0.1")
     # At this size a verdict is chance (the rebuild may finish before the kill, the killed
     # worker may have had no request): the scripts must run through and judge, and the crash
     # of issue 18 §5 (the side file looked for outside the generation directories) must not
@@ -125,7 +126,8 @@ def test_load():
 
 
 def test_pages():
-    out = run("pages.py", "--size", "100", "--seconds", "0.5", "--rounds", "1", "--clients", "2")
+    out = run("pages.py", "--size", "30", "--reports", "0", "--supervision", "3", "--seconds",
+              "0.2", "--rounds", "1", "--clients", "1", "--workers", "1")
     assert "vs bare" in out and "/search?q=" in out
     assert "/supervision " in out and re.search(r"^/supervision/\d+ ", out, re.M)  # the fifth kind
 

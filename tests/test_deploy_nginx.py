@@ -255,9 +255,9 @@ def test_bench_hosts_runs_at_a_tiny_size():
     database = f"{sa.make_url(url).database}_hosts_smoke"
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     result = subprocess.run(
-        [sys.executable, "hosts.py", "--size", "120", "--clients", "8", "--reporters", "4",
-         "--seconds", "4", "--compare-seconds", "2", "--kill-seconds", "3", "--tail", "20",
-         "--think", "0.3", "--database", database + (f"_{worker}" if worker else ""),
+        [sys.executable, "hosts.py", "--size", "40", "--clients", "4", "--reporters", "2",
+         "--seconds", "2", "--compare-seconds", "1", "--kill-seconds", "2", "--tail", "5",
+         "--think", "0.3", "--workers", "1", "--supervision", "3", "--database", database + (f"_{worker}" if worker else ""),
          "--redis", redis, "--keep-redis", "--host-ports", str(free_port()), str(free_port()),
          "--nginx-ports", str(free_port()), str(free_port())],
         cwd=ROOT / "bench", capture_output=True, text=True, timeout=600)

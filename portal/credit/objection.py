@@ -15,11 +15,11 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal import receipts
+from portal import code_pages, receipts
+from portal.code_pages import fixed_time
 from portal.credit.repair import WRONG_CODE, followup_limit, repair_limit
 from portal.credit.repair_forms import CodeForm
 from portal.models import DISCLOSURE_MODELS
-from portal.reports.views import fixed_time
 from portal.services.enterprises import objections as service
 from portal.services.enterprises.repair import TEXT_MAX
 
@@ -120,21 +120,16 @@ def send():
                            days=service.answer_working_days())
 
 
+def _case_page(objection: Any, raw_code: str):
+    return render_template("credit/objection_case.html", objection=objection,
+                           item=service.item_of(objection),
+                           label=DISCLOSURE_MODELS[objection.kind].LABEL)
+
+
 @bp.route("/followup", methods=["GET", "POST"])
 @followup_limit
 @fixed_time
 def followup():
-    form = CodeForm()
-    if request.method == "GET":
-        return render_template("credit/objection_followup.html", form=form, wrong=None)
-    if not form.validate():
-        form.code.data = ""
-        return render_template("credit/objection_followup.html", form=form, wrong=None), 400
-    try:
-        objection = service.find_by_code(form.code.data)
-    except service.AccessCodeNotFound:
-        return render_template("credit/objection_followup.html", form=CodeForm(formdata=None),
-                               wrong=WRONG_CODE), 400  # lazy: in the page's language
-    return render_template("credit/objection_case.html", objection=objection,
-                           item=service.item_of(objection),
-                           label=DISCLOSURE_MODELS[objection.kind].LABEL)
+    return code_pages.followup(CodeForm(), template="credit/objection_followup.html",
+                               find=service.find_by_code, not_found=service.AccessCodeNotFound,
+                               wrong=WRONG_CODE, case=_case_page)

@@ -1,10 +1,10 @@
 """信用修复 pages for the applicant (``/credit/repair``): the form, check your answers, the
 confirmation with the 申请编号 and access code, and the follow-up (the code is POSTed, never in
-a URL; every answer to a code takes the same minimum time, ``portal.reports.views.fixed_time``).
+a URL; every answer to a code takes the same minimum time, ``portal.code_pages.fixed_time``).
 
 Its own blueprint: uploads (signed commitment, evidence) need a larger request and are held in
 memory, never spooled to a temporary file, so the CSRF check runs here after the size is raised
-(as on the report pages).  Rules live in ``portal.services.enterprises.repair``.
+(``portal.uploads``, as on the report pages).  Rules live in ``portal.services.enterprises.repair``.
 """
 
 from __future__ import annotations
@@ -23,21 +23,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, validate_csrf
-from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import ValidationError
 
-from portal import receipts
+from portal import code_pages, receipts
+from portal.code_pages import fixed_time
 from portal.credit.repair_forms import ApplicationForm, CodeForm, ReplyForm
-from portal.extensions import csrf, limiter
+from portal.extensions import limiter
 from portal.images import MAX_UPLOAD_BYTES
 from portal.models import local_today
-from portal.reports import _in_memory_stream
-from portal.reports.views import fixed_time
 from portal.services.enterprises import repair as service
+from portal.uploads import take_uploads
 
 bp = Blueprint("repair", __name__, url_prefix="/credit/repair")
-csrf.exempt(bp)
 
 DRAFT_KEY = "repair_draft"
 # One request carries at most a commitment and evidence of 10 MB in all, plus the text.
@@ -60,15 +56,13 @@ followup_limit = limiter.shared_limit(_followup_limit, scope="credit-repair-foll
                                       methods=["POST"])
 
 
-@bp.before_request
-def _prepare_request() -> None:
-    request.max_content_length = REQUEST_MAX_BYTES
-    request._get_file_stream = _in_memory_stream  # type: ignore[method-assign]
-    if request.method == "POST":
-        try:
-            validate_csrf(csrf._get_csrf_token())
-        except ValidationError as exc:
-            raise CSRFError(exc.args[0]) from None
+def _too_large() -> tuple[str, str]:
+    return _("提交的内容过大"), _(
+        "一次提交的附件合计不超过 %(mb)s MB。这次提交没有保存，请返回上一页，分次添加附件。",
+        mb=MAX_UPLOAD_BYTES // (1024 * 1024))
+
+
+take_uploads(bp, REQUEST_MAX_BYTES, _too_large)
 
 
 @bp.after_request
@@ -77,15 +71,6 @@ def _headers(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(error: Exception):
-    return render_template(
-        "errors/error.html", code=413, title=_("提交的内容过大"),
-        message=_("一次提交的附件合计不超过 %(mb)s MB。这次提交没有保存，请返回上一页，分次添加附件。",
-                  mb=MAX_UPLOAD_BYTES // (1024 * 1024)),
-    ), 413
 
 
 # ---------------------------------------------------------------- the form
@@ -193,8 +178,7 @@ def discard():
 
 
 def _wrong_code():
-    form = CodeForm(formdata=None)
-    return render_template("credit/repair_followup.html", form=form, wrong=WRONG_CODE), 400
+    return code_pages.wrong_code("credit/repair_followup.html", CodeForm(formdata=None), WRONG_CODE)
 
 
 def _case_page(application: Any, raw_code: str, reply: ReplyForm | None = None,
@@ -210,17 +194,9 @@ def _case_page(application: Any, raw_code: str, reply: ReplyForm | None = None,
 @followup_limit
 @fixed_time
 def followup():
-    form = CodeForm()
-    if request.method == "GET":
-        return render_template("credit/repair_followup.html", form=form, wrong=None)
-    if not form.validate():
-        form.code.data = ""
-        return render_template("credit/repair_followup.html", form=form, wrong=None), 400
-    try:
-        application = service.find_by_code(form.code.data)
-    except service.AccessCodeNotFound:
-        return _wrong_code()
-    return _case_page(application, form.code.data)
+    return code_pages.followup(CodeForm(), template="credit/repair_followup.html",
+                               find=service.find_by_code, not_found=service.AccessCodeNotFound,
+                               wrong=WRONG_CODE, case=_case_page)
 
 
 @bp.post("/followup/reply")

@@ -14,22 +14,18 @@ What this blueprint adds around its views, for the reporter's protection (DESIGN
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-from typing import IO, Any
+from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, validate_csrf
-from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import ValidationError
 
 from portal.clients import client_network, key_before_the_app
 from portal.credentials import keyed_digest
-from portal.extensions import csrf
 from portal.images import MAX_UPLOAD_BYTES
 from portal.models import local_today
+from portal.uploads import take_uploads
 
 bp = Blueprint("reports", __name__, url_prefix="/report")
 
@@ -43,36 +39,15 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
-# The CSRF check runs in this blueprint's own before_request (below), after the request size
-# has been raised: the app-wide check would parse the body first, under the app's smaller limit.
-csrf.exempt(bp)
+
+def _too_large() -> tuple[str, str]:
+    return _("提交的内容过大"), _(
+        "每张照片不超过 %(mb)s MB，最多 %(n)s 张。这次提交没有被保存，请返回上一页，"
+        "减少或缩小照片后再提交。", mb=MAX_UPLOAD_BYTES // (1024 * 1024), n=MAX_PHOTOS_PER_REQUEST)
 
 
-def _in_memory_stream(
-    total_content_length: int | None,
-    content_type: str | None,
-    filename: str | None = None,
-    content_length: int | None = None,
-) -> IO[bytes]:
-    # Werkzeug spools uploads over 500 KB to a temporary file; a photo must never touch the
-    # disk unencrypted, even briefly.  The request size limit bounds the memory this takes.
-    return io.BytesIO()
-
-
-@bp.before_request
-def _prepare_request() -> None:
-    request.max_content_length = REQUEST_MAX_BYTES
-    request._get_file_stream = _in_memory_stream  # type: ignore[method-assign]
-    if request.method == "POST":
-        # A client over its limit was refused before this (portal.refusals), its body unread:
-        # the CSRF check below would parse an upload of up to 52 MB.
-        # The token check, as the app-wide one does it (WTF_CSRF_SSL_STRICT is off site-wide:
-        # no page sends a Referer), only after the request size was raised.
-        try:
-            validate_csrf(csrf._get_csrf_token())
-        except ValidationError as exc:
-            raise CSRFError(exc.args[0]) from None
-        g.csrf_valid = True
+# The request size, uploads in memory and the CSRF check after the size (portal.uploads).
+take_uploads(bp, REQUEST_MAX_BYTES, _too_large)
 
 
 @bp.after_request
@@ -81,18 +56,6 @@ def _headers(response):
         response.headers[name] = value
     response.headers["Pragma"] = "no-cache"
     return response
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(error: Exception):
-    return render_template(
-        "errors/error.html",
-        code=413,
-        title=_("提交的内容过大"),
-        message=_("每张照片不超过 %(mb)s MB，最多 %(n)s 张。这次提交没有被保存，请返回上一页，"
-                  "减少或缩小照片后再提交。", mb=MAX_UPLOAD_BYTES // (1024 * 1024),
-                  n=MAX_PHOTOS_PER_REQUEST),
-    ), 413
 
 
 @key_before_the_app

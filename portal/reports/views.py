@@ -2,7 +2,7 @@
 
 The receipt code is never in a URL or a cookie: the follow-up form POSTs it, and every action on
 the case page POSTs it again in a hidden field, so each page is rendered in answer to a POST.
-Every answer to a submitted code takes at least ``FOLLOWUP_MIN_SECONDS`` (see
+Every answer to a submitted code takes at least ``code_pages.FOLLOWUP_MIN_SECONDS`` (see
 ``portal.receipts.MinimumDuration``), whether the code was right or not.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from flask import (
@@ -19,7 +18,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -29,7 +27,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal import images, receipts
+from portal import code_pages, images, receipts
+from portal.code_pages import fixed_time
 from portal.daily_limits import per_beijing_day
 from portal.domain.catalog import (
     REPORT_ACCEPTANCE_WORKING_DAYS,
@@ -58,9 +57,6 @@ from portal.services.reporting import reports as service
 from portal.services.reporting import reward_claims
 
 DRAFT_KEY = "report_draft"
-# Every answer to a submitted receipt code takes at least this long (tests may lower it
-# through the app config key of the same name).
-FOLLOWUP_MIN_SECONDS = 0.5
 WRONG_CODE = _l("回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。")
 NOT_STORED = _l("举报没有保存成功：系统出现故障，您的举报未被记录，也没有生成回执码。"
                 "您填写的内容仍保留在本页，请稍后再点“提交举报”；也可拨打 12350 举报。")
@@ -96,38 +92,6 @@ photo_limit = limiter.shared_limit(_photo_limit, scope="report-photo", key_func=
 BUSY_RETRY_AFTER = {"Retry-After": "5"}
 
 
-def _min_seconds() -> float:
-    return float(current_app.config.get("REPORT_FOLLOWUP_MIN_SECONDS", FOLLOWUP_MIN_SECONDS))
-
-
-# What the busy answer asks a browser to wait: a padded answer takes FOLLOWUP_MIN_SECONDS, so a
-# slot is free again within a second or two unless the site is flooded.
-BUSY_RETRY_AFTER_SECONDS = 5
-
-
-def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
-    """Render the whole answer inside ``MinimumDuration``: right and wrong codes take as long.
-
-    The padding holds a thread, so only ``receipt_slots`` answers per process are padded at
-    once (``receipts.AnswerSlots``); when all are taken the request gets the busy page at once,
-    decided before the code is read: it is the same for every code."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        if request.method != "POST":  # no code submitted: nothing to hide
-            return make_response(view(*args, **kwargs))
-        slots: receipts.AnswerSlots = current_app.extensions["receipt_slots"]
-        if not slots.try_take():
-            return _busy_page()
-        try:
-            with receipts.MinimumDuration(_min_seconds()):
-                return make_response(view(*args, **kwargs))
-        finally:
-            slots.give_back()  # after the padding: the slot was held for the whole answer
-
-    return wrapper
-
-
 def _photo_link(photo: ReportPhoto) -> str:
     """The address of a photo's thumbnail on the case page: a link that works for minutes and
     for this photo only (the receipt code itself never goes in a URL)."""
@@ -137,25 +101,6 @@ def _photo_link(photo: ReportPhoto) -> str:
 def _thumbnail_response(photo: ReportPhoto) -> Response:
     data, media_type = service.photo_thumbnail(photo)
     return Response(data, mimetype=media_type)  # no-store, like every report page
-
-
-def _busy_page(message: Any = None) -> Response:
-    """"Busy, try again": a form that sends what was typed again, to the same address.
-
-    Built from the submitted fields as they came, never parsed: the code is not looked at.
-    Photos cannot be sent again by a page (a file input cannot be filled in), so the page
-    says so when some were attached.  ``message``: said instead of the usual reason (too many
-    codes being checked at once)."""
-    texts = [(name, value) for name, value in request.form.items(multi=True)
-             if not name.endswith("csrf_token")]
-    token_names = sorted({name for name in request.form if name.endswith("csrf_token")}) \
-        or ["csrf_token"]
-    had_photos = any(f.filename for f in request.files.values())
-    response = make_response(render_template(
-        "reports/busy.html", action=request.path, texts=texts, token_names=token_names,
-        had_photos=had_photos, retry_after=BUSY_RETRY_AFTER_SECONDS, message=message), 503)
-    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
-    return response
 
 
 # ---------------------------------------------------------------- the report form
@@ -355,26 +300,17 @@ def receipt_download():
 
 
 def _wrong_code(form: CodeForm | None = None):
-    form = form if form is not None else CodeForm(formdata=None)
-    form.code.data = ""
-    return render_template("reports/followup.html", form=form, wrong=str(WRONG_CODE)), 400
+    return code_pages.wrong_code("reports/followup.html",
+                                 form if form is not None else CodeForm(formdata=None), WRONG_CODE)
 
 
 @bp.route("/followup", methods=["GET", "POST"])
 @followup_limit
 @fixed_time
 def followup():
-    form = CodeForm()
-    if request.method == "GET":
-        return render_template("reports/followup.html", form=form, wrong=None)
-    if not form.validate():
-        form.code.data = ""
-        return render_template("reports/followup.html", form=form, wrong=None), 400
-    try:
-        report = service.find_by_receipt(form.code.data)
-    except service.ReceiptNotFound:
-        return _wrong_code(form)
-    return _case_page(report, form.code.data)
+    return code_pages.followup(CodeForm(), template="reports/followup.html",
+                               find=service.find_by_receipt, not_found=service.ReceiptNotFound,
+                               wrong=WRONG_CODE, case=_case_page)
 
 
 def _reward_view(report: Report) -> dict[str, Any] | None:
@@ -448,7 +384,7 @@ def _case_action(form_class: type, prefix: str, perform: Callable[[Report, Any],
             try:
                 decoder.enter_context(images.decode_slot())
             except images.DecoderBusy:
-                return _busy_page(DECODER_BUSY)
+                return code_pages.busy_page(DECODER_BUSY)
             form.slot_held = True
         try:
             report = service.find_by_receipt(form.code.data or "")

@@ -792,3 +792,15 @@ class RewardFilterForm(StaffForm):
         csrf = False
 
     status = SelectField("状态", choices=choices(REWARD_STATES, "全部"), validators=[Optional()])
+
+
+def apply_errors(form: Any, errors: dict[str, str], names: dict[str, str] | None = None) -> None:
+    """Put a service's errors (field name → message) on the form: on the field of that name
+    (``names`` maps a service's key to another field name), or, for a key that is no field, in
+    the form's own errors, which the error summary at the top shows."""
+    for key, message in errors.items():
+        field = form._fields.get((names or {}).get(key, key))
+        if field is None:
+            form.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]

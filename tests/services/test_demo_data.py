@@ -232,10 +232,14 @@ def test_loading_twice_loads_nothing_more(app, frozen, caplog, monkeypatch):
 
 
 def test_demo_command(runner, app_ctx, frozen):
-    result = runner.invoke(args=["demo", "--size", "30"])
+    # Few reports and 督办事项: their loaders have tests of their own (test_demo_reports.py,
+    # test_demo_supervision.py); here the command's options and its idempotence.
+    args = ["demo", "--size", "30", "--reports", "2", "--supervision", "2"]
+    result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("演示数据已载入：powers 3，decisions ")
-    again = runner.invoke(args=["demo", "--size", "30"])
+    assert "reports 2，" in result.stdout and result.stdout.rstrip().endswith("supervision 2")
+    again = runner.invoke(args=args)
     assert again.exit_code == 0
     assert again.stdout == result.stdout
     assert runner.invoke(args=["demo", "--size", "0"]).exit_code == 2

@@ -21,19 +21,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
-from portal import audit, receipts
+from portal import audit
 from portal.credit.models import OBJECTION_OPEN_STATES, Objection
 from portal.extensions import db
-from portal.models import DISCLOSURE_MODELS, Department, local_date, local_today, utcnow
-from portal.services.enterprises import departments
-from portal.services.enterprises.repair import (
-    DRAFT_MAX_AGE,
-    TEXT_MAX,
-    AccessCodeNotFound,
-    ApplicationInvalid,
-    StepRefused,
-    retention_years,
-)
+from portal.models import DISCLOSURE_MODELS, Department, local_today
+from portal.services.enterprises import access_cases, departments
+from portal.services.enterprises.access_cases import AccessCodeNotFound, ApplicationInvalid
+from portal.services.enterprises.repair import TEXT_MAX, StepRefused
 from portal.working_days import working_calendar
 
 # The kinds whose items name an enterprise and may be objected to.
@@ -75,19 +69,12 @@ def public_state(kind: str, item_id: int) -> str | None:
 
 
 def clean_fields(values: dict[str, Any]) -> dict[str, str]:
-    out = {name: str(values.get(name) or "").replace("\x00", "").strip() for name in FIELDS}
-    errors = {}
-    for name, label, limit in (("applicant_name", _l("提出人姓名或单位"), NAME_MAX),
-                               ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
-                               ("what_is_wrong", _l("哪里有误"), TEXT_MAX),
-                               ("should_read", _l("应当如何更正及依据"), TEXT_MAX)):
-        if not out[name]:
-            errors[name] = _l("请填写%(what)s。", what=label)
-        elif len(out[name]) > limit:
-            errors[name] = _l("%(label)s不超过 %(n)s 个字。", label=label, n=limit)
-    if errors:
-        raise ApplicationInvalid(errors)
-    return out
+    """The form's values trimmed and checked; ``ApplicationInvalid`` naming each problem."""
+    return access_cases.clean_fields(values, FIELDS, (
+        ("applicant_name", _l("提出人姓名或单位"), NAME_MAX),
+        ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
+        ("what_is_wrong", _l("哪里有误"), TEXT_MAX),
+        ("should_read", _l("应当如何更正及依据"), TEXT_MAX)))
 
 
 def save_draft(draft: Objection | None, kind: str, item_id: int,
@@ -105,10 +92,7 @@ def save_draft(draft: Objection | None, kind: str, item_id: int,
 
 
 def get_draft(draft_id: Any) -> Objection | None:
-    if not isinstance(draft_id, int):
-        return None
-    return db.session.scalars(select(Objection).where(
-        Objection.id == draft_id, Objection.status == "draft")).first()
+    return access_cases.get_draft(Objection, draft_id)
 
 
 def item_of(objection: Objection) -> Any:
@@ -120,29 +104,17 @@ def submit(draft: Objection) -> tuple[Objection, str]:
     clean_fields({name: getattr(draft, name) for name in FIELDS})
     item = objectable(draft.kind, draft.item_id)
     draft.item_modified_at = item.modified_at
-    today = local_today()
-    secret = current_app.config["SETTINGS"].secret_keys[0]
-    code = receipts.new_code(secret)
-    deadline = working_calendar().add_working_days(today, answer_working_days())
-    draft.access_digest = receipts.digest(code, secret)
-    draft.status = "submitted"
-    draft.received_on = today
-    draft.due_on = deadline.due
-    draft.due_provisional = deadline.provisional
+    code = access_cases.send(draft, answer_working_days())
     audit.record(db.session, "objection_submit", actor_name=audit.ANONYMOUS_ACTOR,
                  object_kind="objection", object_id=draft.id,
-                 summary={"kind": draft.kind, "item": draft.item_id, "due": deadline.due})
+                 summary={"kind": draft.kind, "item": draft.item_id, "due": draft.due_on})
     db.session.commit()
     return draft, code
 
 
 def find_by_code(raw: str) -> Objection:
-    digests = receipts.candidate_digests(raw or "", current_app.config["SETTINGS"].secret_keys)
-    found = db.session.scalars(select(Objection).where(
-        Objection.access_digest.in_(digests))).first() if digests else None
-    if found is None or found.purged_on is not None:
-        raise AccessCodeNotFound("wrong code")
-    return found
+    """The objection whose access code is in ``raw`` (one Argon2id hash, right or wrong)."""
+    return access_cases.find_by_code(Objection, raw)
 
 
 # ---------------------------------------------------------------- staff
@@ -218,27 +190,17 @@ class PurgeResult:
 def purge(*, now: datetime | None = None) -> PurgeResult:
     """Unsent drafts after a day; the personal content of answered objections after the
     retention period (the kind, item, dates and outcome stay)."""
-    from portal.services.reporting.reports import retention_cutoff
-
-    now = now or utcnow()
-    today = local_date(now)
-    drafts = list(db.session.scalars(select(Objection).where(
-        Objection.status == "draft", Objection.created_on < local_date(now - DRAFT_MAX_AGE))))
-    for draft in drafts:
-        db.session.delete(draft)
-    cutoff = retention_cutoff(today, retention_years())
-    due = list(db.session.scalars(select(Objection).where(
-        Objection.purged_on.is_(None), Objection.closed_on < cutoff)))
-    for objection in due:
+    swept = access_cases.sweep(Objection, now)
+    for objection in swept.due:
         objection.applicant_name = ""
         objection.contact = None
         objection.what_is_wrong = ""
         objection.should_read = ""
         objection.answer = None if objection.answer is None else ""
         objection.access_digest = None
-        objection.purged_on = today
+        objection.purged_on = swept.today
     db.session.commit()
-    return PurgeResult(len(drafts), len(due))
+    return PurgeResult(swept.drafts, len(swept.due))
 
 
 def days_left(objection: Objection, today: date | None = None) -> int:

@@ -20,14 +20,14 @@ Public: only the state (``public_state``) — never who applied or what they wro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select
 
-from portal import audit, images, pdfs, receipts
+from portal import audit, images, pdfs
 from portal.credit.models import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -38,13 +38,16 @@ from portal.domain import credit_code
 from portal.domain.blacklist import PERSON, BlacklistStatus
 from portal.domain.masking import mask_personal_data
 from portal.extensions import db
-from portal.models import BlacklistEntry, Department, local_date, local_today, utcnow
-from portal.services.enterprises import blacklist_admin, departments
+from portal.models import BlacklistEntry, Department, local_today
+from portal.services.enterprises import access_cases, blacklist_admin, departments
+from portal.services.enterprises.access_cases import (  # noqa: F401 - part of this interface
+    AccessCodeNotFound,
+    ApplicationInvalid,
+)
 from portal.services.publication.publishing import TransitionRefused, ValuesInvalid
 from portal.working_days import working_calendar
 
 MAX_DOCUMENTS = 10
-DRAFT_MAX_AGE = timedelta(days=1)
 TEXT_MAX = 2000
 DECISION_NO_MAX = 80
 ROLE_MAX = 60
@@ -52,22 +55,13 @@ NAME_MAX = 60
 CONTACT_MAX = 120
 
 
-class RepairError(Exception):
-    """Base of the errors this module raises; ``str()`` is a message for the person."""
-
-
-class ApplicationInvalid(RepairError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("；".join(map(str, errors.values())))
-        self.errors = errors
+# Base of the errors this module raises; ``str()`` is a message for the person.  Shared with
+# objections, as are ApplicationInvalid and AccessCodeNotFound (imported above).
+RepairError = access_cases.CaseError
 
 
 class NotEligible(RepairError):
     """The entry cannot be the subject of an application (not active, too early, one open)."""
-
-
-class AccessCodeNotFound(RepairError):
-    """No application has this access code (or it is not a code)."""
 
 
 class StepRefused(RepairError):
@@ -87,10 +81,6 @@ class DocumentsBusy(RepairError):
 
 def decision_working_days() -> int:
     return current_app.config["SETTINGS"].repair_decision_working_days
-
-
-def retention_years() -> int:
-    return current_app.config["SETTINGS"].report_retention_years
 
 
 @dataclass(frozen=True)
@@ -247,20 +237,12 @@ FIELDS = ("uscc", "applicant_name", "applicant_role", "contact", "penalty_done",
 
 def clean_fields(values: dict[str, Any]) -> dict[str, str]:
     """The form's values trimmed and checked; ``ApplicationInvalid`` naming each problem."""
-    out = {name: str(values.get(name) or "").replace("\x00", "").strip() for name in FIELDS}
-    errors: dict[str, str] = {}
-    for name, label, limit in (("applicant_name", _l("申请人姓名"), NAME_MAX),
-                               ("applicant_role", _l("申请人职务"), ROLE_MAX),
-                               ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
-                               ("penalty_done", _l("行政处罚履行情况"), TEXT_MAX),
-                               ("rectification", _l("整改情况"), TEXT_MAX)):
-        if not out[name]:
-            errors[name] = _l("请填写%(what)s。", what=label)
-        elif len(out[name]) > limit:
-            errors[name] = _l("%(label)s不超过 %(n)s 个字。", label=label, n=limit)
-    if errors:
-        raise ApplicationInvalid(errors)
-    return out
+    return access_cases.clean_fields(values, FIELDS, (
+        ("applicant_name", _l("申请人姓名"), NAME_MAX),
+        ("applicant_role", _l("申请人职务"), ROLE_MAX),
+        ("contact", _l("联系电话或电子邮箱"), CONTACT_MAX),
+        ("penalty_done", _l("行政处罚履行情况"), TEXT_MAX),
+        ("rectification", _l("整改情况"), TEXT_MAX)))
 
 
 def _earliest(day: date) -> str:
@@ -301,10 +283,7 @@ def save_draft(draft: RepairApplication | None, values: dict[str, Any],
 
 
 def get_draft(draft_id: Any) -> RepairApplication | None:
-    if not isinstance(draft_id, int):
-        return None
-    return db.session.scalars(select(RepairApplication).where(
-        RepairApplication.id == draft_id, RepairApplication.status == "draft")).first()
+    return access_cases.get_draft(RepairApplication, draft_id)
 
 
 def draft_values(draft: RepairApplication) -> dict[str, str]:
@@ -326,33 +305,18 @@ def submit(draft: RepairApplication) -> tuple[RepairApplication, str]:
     verdict = eligibility(entry)
     if not verdict.eligible:
         raise NotEligible(verdict.reason)
-    today = local_today()
-    secret = current_app.config["SETTINGS"].secret_keys[0]
-    code = receipts.new_code(secret)
-    deadline = working_calendar().add_working_days(today, decision_working_days())
-    draft.access_digest = receipts.digest(code, secret)
-    draft.status = "submitted"
-    draft.received_on = today
-    draft.due_on = deadline.due
-    draft.due_provisional = deadline.provisional
-    draft.add_event("submitted", today, author="applicant")
+    code = access_cases.send(draft, decision_working_days())
+    draft.add_event("submitted", draft.received_on, author="applicant")
     audit.record(db.session, "repair_submit", actor_name=audit.ANONYMOUS_ACTOR,
                  object_kind="repair", object_id=draft.id,
-                 summary={"entry": entry.id, "due": deadline.due})
+                 summary={"entry": entry.id, "due": draft.due_on})
     db.session.commit()
     return draft, code
 
 
 def find_by_code(raw: str) -> RepairApplication:
     """The application whose access code is in ``raw`` (one Argon2id hash, right or wrong)."""
-    digests = receipts.candidate_digests(raw or "", current_app.config["SETTINGS"].secret_keys)
-    if not digests:
-        raise AccessCodeNotFound("wrong code")
-    found = db.session.scalars(select(RepairApplication).where(
-        RepairApplication.access_digest.in_(digests))).first()
-    if found is None or found.purged_on is not None:
-        raise AccessCodeNotFound("wrong code")
-    return found
+    return access_cases.find_by_code(RepairApplication, raw)
 
 
 def add_reply(application: RepairApplication, body: str, documents: list[CleanDocument]) -> None:
@@ -612,19 +576,8 @@ def purge(*, now: datetime | None = None) -> PurgeResult:
     notes, documents) of applications closed more than ``report_retention_years`` ago.  Kept:
     the entry, the department, dates, states and the decision's number (the statistics and
     the public state need them)."""
-    from portal.services.reporting.reports import retention_cutoff
-
-    now = now or utcnow()
-    today = local_date(now)
-    old_drafts = list(db.session.scalars(select(RepairApplication).where(
-        RepairApplication.status == "draft",
-        RepairApplication.created_on < local_date(now - DRAFT_MAX_AGE))))
-    for draft in old_drafts:
-        db.session.delete(draft)
-    cutoff = retention_cutoff(today, retention_years())
-    due = list(db.session.scalars(select(RepairApplication).where(
-        RepairApplication.purged_on.is_(None), RepairApplication.closed_on < cutoff)))
-    for application in due:
+    swept = access_cases.sweep(RepairApplication, now)
+    for application in swept.due:
         application.applicant_name = ""
         application.applicant_role = ""
         application.contact = None
@@ -637,14 +590,14 @@ def purge(*, now: datetime | None = None) -> PurgeResult:
         db.session.execute(delete(RepairDocument).where(
             RepairDocument.application_id == application.id))
         db.session.expire(application, ["documents"])
-        application.purged_on = today
-    if old_drafts or due:
+        application.purged_on = swept.today
+    if swept.drafts or swept.due:
         audit.record(db.session, "repair_purge", actor_name=audit.SYSTEM_ACTOR,
                      object_kind="repair",
-                     summary={"drafts": len(old_drafts), "applications": len(due),
-                              "cutoff": cutoff})
+                     summary={"drafts": swept.drafts, "applications": len(swept.due),
+                              "cutoff": swept.cutoff})
     db.session.commit()
-    return PurgeResult(len(old_drafts), len(due))
+    return PurgeResult(swept.drafts, len(swept.due))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from portal.staff.forms import (
     RemovalForm,
     WithdrawalRequestForm,
     WithdrawForm,
+    apply_errors,
     page_number,
 )
 from portal.staff.models import EDITOR
@@ -73,15 +74,6 @@ def _detail(item: DisclosureMixin) -> Any:
     return redirect(url_for("staff.item_detail", kind=item.KIND, item_id=item.id), code=303)
 
 
-def _apply_errors(form: Any, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is None:
-            form.form_errors.append(message)  # shown in the error summary, not on a field
-        else:
-            field.errors = [*field.errors, message]
-
-
 @bp.get(f"/{KIND}/")
 @requires(EDITOR)
 def item_list(kind: str):
@@ -108,7 +100,7 @@ def item_new(kind: str):
         try:
             saved = publishing.create_item(kind, form.values())
         except publishing.ValuesInvalid as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         else:
             flash("草稿已保存（尚未公开）。", "info")
             _flash_masked(saved)
@@ -170,7 +162,7 @@ def item_edit(kind: str, item_id: int):
         try:
             saved = publishing.edit_item(item, form.values())
         except publishing.ValuesInvalid as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         except publishing.TransitionRefused as exc:
             flash(str(exc), "error")
             return _detail(item)
@@ -210,7 +202,7 @@ def _step(item: DisclosureMixin, form: Any, action: Callable[[], str], *, title:
         try:
             message = action()
         except publishing.ValuesInvalid as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         except publishing.TransitionRefused as exc:
             flash(str(exc), "error")
             return _detail(item)

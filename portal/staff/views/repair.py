@@ -8,6 +8,8 @@ four eyes included, are in ``portal.services.enterprises.repair``; every step is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -18,6 +20,7 @@ from portal.credit.repair_forms import AskForm, ProposeForm, ReturnForm, RevokeF
 from portal.services.enterprises import repair as service
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
+from portal.staff.forms import apply_errors
 from portal.staff.models import APPROVER, EDITOR
 
 
@@ -47,14 +50,8 @@ def repair_queue():
 
 def _detail_page(application: RepairApplication, forms: dict[str, Any] | None = None,
                  status: int = 200) -> Any:
-    all_forms = {
-        "accept": StepForm(formdata=None, prefix="accept"),
-        "ask": AskForm(formdata=None, prefix="ask"),
-        "propose": ProposeForm(formdata=None, prefix="propose"),
-        "approve": StepForm(formdata=None, prefix="approve"),
-        "return": ReturnForm(formdata=None, prefix="return"),
-        "revoke": RevokeForm(formdata=None, prefix="revoke"),
-    } | (forms or {})
+    all_forms = {step.name: step.form(formdata=None, prefix=step.name)
+                 for step in STEPS} | (forms or {})
     names = service.staff_names({application.proposed_by_id, application.decided_by_id})
     rows = {r.application.id: r for r in service.queue(open_only=True)}
     return render_template(
@@ -73,74 +70,69 @@ def repair_detail(application_id: int):
     return _detail_page(_application(application_id))
 
 
-def _step(application_id: int, name: str, form_class: type, perform: Any, done: str) -> Any:
+def _step(application_id: int, step: Step) -> Any:
     application = _application(application_id)
-    form = form_class(prefix=name)
+    form = step.form(prefix=step.name)
     if not form.validate():
-        return _detail_page(application, {name: form}, status=400)
+        return _detail_page(application, {step.name: form}, status=400)
     try:
-        perform(application, form)
+        step.perform(application, form)
     except service.ApplicationInvalid as exc:
-        for key, message in exc.errors.items():
-            target = form._fields.get(key)
-            if target is None:
-                form.form_errors.append(message)
-            else:
-                target.errors = [*target.errors, message]
-        return _detail_page(application, {name: form}, status=400)
+        apply_errors(form, exc.errors)
+        return _detail_page(application, {step.name: form}, status=400)
     except service.StepRefused as exc:
         flash(str(exc), "error")
         return _to(application)
-    flash(done, "info")
+    flash(step.done, "info")
     return _to(application)
 
 
-@bp.post("/repair/<id:application_id>/accept")
-@requires(EDITOR)
-def repair_accept(application_id: int):
-    return _step(application_id, "accept", StepForm,
-                 lambda a, f: service.accept(a, actor=_actor()), "已受理，开始审核。")
+@dataclass(frozen=True)
+class Step:
+    """A step on an application's page: its form (prefixed with the name), who may take it,
+    what it does with the valid form, and the notice after."""
+
+    name: str
+    role: str
+    form: type
+    perform: Callable[[RepairApplication, Any], Any]
+    done: str
 
 
-@bp.post("/repair/<id:application_id>/ask")
-@requires(EDITOR)
-def repair_ask(application_id: int):
-    return _step(application_id, "ask", AskForm,
-                 lambda a, f: service.ask_more(a, actor=_actor(), question=f.question.data),
-                 "已要求申请人补充材料；申请人凭访问码可见。")
+STEPS = (
+    Step("accept", EDITOR, StepForm,
+         lambda a, f: service.accept(a, actor=_actor()), "已受理，开始审核。"),
+    Step("ask", EDITOR, AskForm,
+         lambda a, f: service.ask_more(a, actor=_actor(), question=f.question.data),
+         "已要求申请人补充材料；申请人凭访问码可见。"),
+    Step("propose", EDITOR, ProposeForm,
+         lambda a, f: service.propose(a, actor=_actor(), outcome=f.outcome.data,
+                                      decision_no=f.decision_no.data, reasons=f.reasons.data),
+         "已提出审核意见，待另一位人员批准。"),
+    Step("approve", APPROVER, StepForm,
+         lambda a, f: service.approve(a, actor=_actor()), "已批准，决定已生效。"),
+    Step("return", APPROVER, ReturnForm,
+         lambda a, f: service.return_proposal(a, actor=_actor(), note=f.note.data),
+         "已退回重新审核。"),
+    Step("revoke", APPROVER, RevokeForm,
+         lambda a, f: service.revoke(a, actor=_actor(), reason=f.reason.data),
+         "已撤销信用修复，恢复列入名单。"),
+)
 
 
-@bp.post("/repair/<id:application_id>/propose")
-@requires(EDITOR)
-def repair_propose(application_id: int):
-    return _step(application_id, "propose", ProposeForm,
-                 lambda a, f: service.propose(a, actor=_actor(), outcome=f.outcome.data,
-                                              decision_no=f.decision_no.data,
-                                              reasons=f.reasons.data),
-                 "已提出审核意见，待另一位人员批准。")
+def _step_view(step: Step) -> Callable[[int], Any]:
+    def view(application_id: int) -> Any:
+        return _step(application_id, step)
+
+    view.__name__ = f"repair_{step.name}"
+    return requires(step.role)(view)
 
 
-@bp.post("/repair/<id:application_id>/approve")
-@requires(APPROVER)
-def repair_approve(application_id: int):
-    return _step(application_id, "approve", StepForm,
-                 lambda a, f: service.approve(a, actor=_actor()), "已批准，决定已生效。")
-
-
-@bp.post("/repair/<id:application_id>/return")
-@requires(APPROVER)
-def repair_return(application_id: int):
-    return _step(application_id, "return", ReturnForm,
-                 lambda a, f: service.return_proposal(a, actor=_actor(), note=f.note.data),
-                 "已退回重新审核。")
-
-
-@bp.post("/repair/<id:application_id>/revoke")
-@requires(APPROVER)
-def repair_revoke(application_id: int):
-    return _step(application_id, "revoke", RevokeForm,
-                 lambda a, f: service.revoke(a, actor=_actor(), reason=f.reason.data),
-                 "已撤销信用修复，恢复列入名单。")
+# The step view, registered once per step: each its own endpoint (staff.repair_<name>, which
+# the page's forms post to) carrying its own role, read by portal.staff.access.
+for _s in STEPS:
+    bp.add_url_rule(f"/repair/<id:application_id>/{_s.name}", endpoint=f"repair_{_s.name}",
+                    view_func=_step_view(_s), methods=["POST"])
 
 
 @bp.get("/repair/<id:application_id>/documents/<id:document_id>")

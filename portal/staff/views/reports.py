@@ -59,6 +59,7 @@ from portal.staff.forms import (
     ReportFilterForm,
     RewardFilterForm,
     VerifyForm,
+    apply_errors,
     page_number,
 )
 from portal.staff.models import ADMIN, APPROVER, HANDLER
@@ -91,16 +92,6 @@ def _to_report(report: Report, anchor: str | None = None) -> Any:
 
 def _to_reward(reward: Reward) -> Any:
     return redirect(url_for("staff.reward_detail", reward_id=reward.id), code=303)
-
-
-def _apply_errors(form: Any, errors: dict[str, str], names: dict[str, str]) -> None:
-    """Put a service's errors on the form's fields (``names``: service key → field name)."""
-    for key, message in errors.items():
-        field = form._fields.get(names.get(key, key))
-        if field is None:
-            form.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
 
 
 # ---------------------------------------------------------------- the queue
@@ -331,7 +322,7 @@ def _run_step(form: Any, action: Any, names: dict[str, str] | None,
             message = action(form)
         except (cases.CaseValuesInvalid, rewards.RewardValuesInvalid) as exc:
             db.session.rollback()
-            _apply_errors(form, exc.errors, names or {})
+            apply_errors(form, exc.errors, names)
         except (cases.CaseError, rewards.RewardError) as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -22,6 +22,7 @@ from portal.staff.forms import (
     SupervisionInspectionForm,
     SupervisionPhotoForm,
     SupervisionStepForm,
+    apply_errors,
 )
 from portal.staff.models import EDITOR, HANDLER
 from portal.working_days import working_calendar
@@ -83,12 +84,7 @@ def supervision_step(item_id: int, page: str):
                                     actor=current_user._get_current_object(), **extra)
         except supervision.SupervisionError as exc:
             db.session.rollback()
-            for name, message in exc.errors.items():
-                field = form._fields.get(name)
-                if field is None:
-                    form.form_errors.append(message)
-                else:
-                    field.errors = [*field.errors, message]
+            apply_errors(form, exc.errors)
         else:
             flash(f"已登记：{chosen.label}。已记入公开的办理进程。", "info")
             return redirect(url_for("staff.item_detail", kind="supervision", item_id=item.id), 303)
@@ -129,12 +125,7 @@ def report_open_supervision(report_id: int):
             item = supervision.open_from_report(report, form.values(), actor=actor)
         except publishing.ValuesInvalid as exc:
             db.session.rollback()
-            for name, message in exc.errors.items():
-                field = form._fields.get(name)
-                if field is None:
-                    form.form_errors.append(message)
-                else:
-                    field.errors = [*field.errors, message]
+            apply_errors(form, exc.errors)
         except supervision.SupervisionError as exc:
             db.session.rollback()
             form.form_errors.extend(exc.errors.values())

@@ -53,7 +53,7 @@ def argon2(runs: int) -> None:
 
 
 def followup(runs: int) -> None:
-    from portal.reports.views import FOLLOWUP_MIN_SECONDS
+    from portal.code_pages import FOLLOWUP_MIN_SECONDS
     from tests.conftest import make_app
     from tests.reports.conftest import csrf_from, submit_report
 

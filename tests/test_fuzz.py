@@ -120,13 +120,16 @@ def concrete_paths(rule: Rule, world: dict, limit_ids: bool = False) -> list[str
     """The rule's paths for every value of its ``any(…)`` arguments and real ids; with
     ``limit_ids``, the paths with each id in turn replaced by every value of ``LIMIT_IDS``."""
     bases: list[dict] = [{}]
-    for name in rule.arguments:
+    # A rule's arguments include the names its ``defaults`` fill (the 督办 photo's ``part``),
+    # which are not in its path and have no converter.
+    in_path = [name for name in rule.arguments if name in rule._converters]
+    for name in in_path:
         converter = rule._converters[name]
         if isinstance(converter, AnyConverter):
             bases = [b | {name: value} for b in bases for value in sorted(converter.items)]
         elif not isinstance(converter, IntegerConverter):
             bases = [b | {name: value} for b in bases for value in ["x", "..%2f", "％"]]
-    int_names = [n for n in rule.arguments if isinstance(rule._converters[n], IntegerConverter)]
+    int_names = [n for n in in_path if isinstance(rule._converters[n], IntegerConverter)]
     variants = []
     for base in bases:
         real = base | {n: _real_id(world, n, base) for n in int_names}

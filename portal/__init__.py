@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, request
+from flask.globals import _cv_request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
@@ -14,13 +15,53 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import ROOT, Settings
 from portal.daily_limits import STORAGE_PREFIX
+from portal.translation import ENVIRON_KEY, TranslatingEnvironment
+
+# url_for's answers kept per app (``PortalFlask.url_for``): at most this many, then forgotten.
+URL_CACHE_SIZE = 4096
+# The only values a kept link may be built from: public, a bounded set (a kind, an item's id).
+_URL_CACHE_VALUES = frozenset({"kind", "item_id"})
 
 
 class PortalFlask(Flask):
     """Flask, whose links from a page in another language to a page that exists in Chinese
-    alone lead to the root (``portal.i18n``)."""
+    alone lead to the root (``portal.i18n``), and whose Jinja environment translates the
+    templates' constant strings once per language (``portal.translation``)."""
+
+    jinja_environment = TranslatingEnvironment
+    # One compiled copy of a translated template per language: room for all of them.
+    jinja_options = {"cache_size": 1000}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._urls: dict[tuple[Any, ...], str] = {}
 
     def url_for(self, endpoint: str, /, **values: Any) -> str:  # type: ignore[override]
+        """Links in a request that depend on nothing but the endpoint, a kind and an id (the
+        navigation, the footer, an item's page; about thirty a page) are built once per
+        language and host and kept: the key holds everything of the request that the built
+        link depends on (the URL adapter's script name, which holds the language prefix, its
+        host, subdomain and scheme).  Anything else (query values, ``_external``, an anchor,
+        a relative endpoint, static files, whose URL follows the file's content) is built each
+        time."""
+        ctx = _cv_request.get(None)
+        if ctx is None or endpoint == "static" or endpoint[:1] == "." \
+                or ctx.url_adapter is None \
+                or (values and not (values.keys() <= _URL_CACHE_VALUES
+                                    and all(type(v) in (int, str) for v in values.values()))):
+            return self._build_url(endpoint, values)
+        adapter = ctx.url_adapter
+        key = (adapter.script_name, adapter.server_name, adapter.subdomain, adapter.url_scheme,
+               ctx.request.environ.get(ENVIRON_KEY), endpoint, *values.items())
+        url = self._urls.get(key)
+        if url is None:
+            url = self._build_url(endpoint, values)
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            self._urls[key] = url
+        return url
+
+    def _build_url(self, endpoint: str, values: dict[str, Any]) -> str:
         from portal.i18n import url_for_in_root
 
         return url_for_in_root(super().url_for(endpoint, **values), endpoint)
@@ -274,8 +315,9 @@ def _register_error_pages(app: Flask) -> None:
 
         return handler
 
-    from flask_babel import lazy_gettext as _l
     from flask_wtf.csrf import CSRFError
+
+    from portal.translation import lazy_gettext as _l
 
     app.register_error_handler(400, page(400, _l("请求有误"), _l("请求无法处理，请检查输入后重试。")))
     app.register_error_handler(403, page(403, _l("无权访问"), _l("您没有访问此页面的权限。")))

@@ -30,13 +30,13 @@ from flask import Flask, Response, abort, request
 from flask_babel import Babel
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_decimal as babel_format_decimal
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from portal.models import CLOSED_AS, VERIFICATION_RESULTS, local_date
+from portal.translation import DEFAULT, ENVIRON_KEY, catalog, current_language
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 
-DEFAULT = "zh"
 # Code → (the name in its own script, <html lang>, hreflang).
 LANGUAGES: dict[str, tuple[str, str, str]] = {
     "zh": ("中文", "zh-CN", "zh-CN"),
@@ -45,7 +45,6 @@ LANGUAGES: dict[str, tuple[str, str, str]] = {
     "my": ("မြန်မာ", "my", "my"),
 }
 PREFIXED = tuple(code for code in LANGUAGES if code != DEFAULT)
-ENVIRON_KEY = "portal.lang"
 OFFER_MARK = b"<!--language-offer-->"
 
 # Pages a citizen or an enterprise reads, translated: they alone are served under a prefix.
@@ -105,11 +104,6 @@ class LanguagePrefix:
         return self.app(environ, start_response)
 
 
-def current_language() -> str:
-    """The language of this request: its URL prefix, Chinese at the root."""
-    return request.environ.get(ENVIRON_KEY, DEFAULT) if request else DEFAULT
-
-
 def _select_locale() -> str:
     return current_language()
 
@@ -132,20 +126,7 @@ def language_url(code: str, path: str | None = None) -> str:
     return path if code == DEFAULT else "/" + code + path
 
 
-_CATALOGS: dict[str, Any] = {}
-
-
-def _catalog(code: str) -> Any:
-    """The compiled catalog of ``code``, loaded once per process."""
-    found = _CATALOGS.get(code)
-    if found is None:
-        from pathlib import Path
-
-        from babel.support import Translations
-
-        found = Translations.load(str(Path(__file__).parent / "translations"), [code], "messages")
-        _CATALOGS[code] = found
-    return found
+_catalog = catalog
 
 
 def _install_fast_gettext(app: Flask) -> None:

@@ -35,8 +35,9 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from portal.translation import lazy_gettext as _l
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Formats as Pillow names them once it has opened the bytes (HEIF: iPhone photos, .heic; MPO:

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from portal.translation import lazy_gettext as _l
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 200

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from portal.domain import catalog
 from portal.domain import supervision as supervision_rules
 from portal.i18n import DEFAULT, current_language, native_digits, official
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 
 # Keyed by the Chinese word as the models and rules hold it.
 TERMS: dict[str, Any] = {

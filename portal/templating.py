@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal import kinds
@@ -14,6 +13,7 @@ from portal.county_map import county_map_layout
 from portal.i18n import current_language, format_date, format_datetime, format_yuan, official
 from portal.models import local_date
 from portal.sanitize import safe
+from portal.translation import lazy_gettext as _l
 
 
 def iso_date(value: date | datetime | None) -> str:

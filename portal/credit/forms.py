@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from portal.translation import lazy_gettext as _l
 
 # Generous bounds: a code is 18 characters, but people paste it with spaces or a label around;
 # a signed verification code (or its whole URL) is a few hundred.

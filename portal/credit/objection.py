@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -22,6 +20,8 @@ from portal.credit.repair_forms import CodeForm
 from portal.models import DISCLOSURE_MODELS
 from portal.services.enterprises import objections as service
 from portal.services.enterprises.repair import TEXT_MAX
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 
 bp = Blueprint("objection", __name__, url_prefix="/credit/objection")
 DRAFT_KEY = "objection_draft"

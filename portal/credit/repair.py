@@ -21,8 +21,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal import code_pages, receipts
 from portal.code_pages import fixed_time
@@ -31,6 +29,8 @@ from portal.extensions import limiter
 from portal.images import MAX_UPLOAD_BYTES
 from portal.models import local_today
 from portal.services.enterprises import repair as service
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 from portal.uploads import take_uploads
 
 bp = Blueprint("repair", __name__, url_prefix="/credit/repair")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from portal.images import MAX_UPLOAD_BYTES
 from portal.receipts import MAX_INPUT_CHARS
 from portal.services.enterprises import repair as service
+from portal.translation import lazy_gettext as _l
 
 
 def _clean(value: Any) -> Any:

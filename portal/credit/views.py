@@ -20,7 +20,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 
 from portal.credentials import qr_svg
 from portal.credit import bp, pdf
@@ -33,6 +32,7 @@ from portal.page_cache import public_page
 from portal.services.enterprises import credit as service
 from portal.services.enterprises import repair
 from portal.services.publication import opendata
+from portal.translation import gettext as _
 
 
 def _credit_limit() -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
@@ -27,6 +25,8 @@ from portal.services.publication.disclosures import (
     ListFilters,
     type_choices,
 )
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 
 ALL = ("", _l("全部"))
 # The form's fields in display order, with their URL parameter names (the field names).

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, jsonify, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
@@ -27,6 +26,7 @@ from portal.page_cache import public_page
 from portal.params import YearField, search_text
 from portal.search_sync import search_index
 from portal.services.publication.disclosures import item_facts
+from portal.translation import lazy_gettext as _l
 from search_index import (
     KINDS,
     IndexBusy,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, render_template, request, url_for
-from flask_babel import gettext as _
 
 from portal import fieldspec, kinds
 from portal.disclosures import bp
@@ -23,6 +22,7 @@ from portal.published_words import kind_intro
 from portal.services.enterprises import blacklist_admin, objections, repair
 from portal.services.publication import disclosures as service
 from portal.services.publication import supervision, supervision_photos
+from portal.translation import gettext as _
 
 KIND_PATTERN = kinds.URL_PATTERN
 LATEST_ON_HOME = 5

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from portal.translation import lazy_gettext as _l
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUE = {ch: i for i, ch in enumerate(ALPHABET)}

@@ -19,12 +19,12 @@ import re
 from typing import Any
 
 from flask import Blueprint, current_app
-from flask_babel import gettext as _
 
 from portal.clients import client_network, key_before_the_app
 from portal.credentials import keyed_digest
 from portal.images import MAX_UPLOAD_BYTES
 from portal.models import local_today
+from portal.translation import gettext as _
 from portal.uploads import take_uploads
 
 bp = Blueprint("reports", __name__, url_prefix="/report")

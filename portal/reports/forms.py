@@ -5,8 +5,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import (
@@ -31,6 +29,8 @@ from portal.models import REPORT_KINDS
 from portal.receipts import MAX_INPUT_CHARS
 from portal.services.reporting import reports as service
 from portal.services.reporting.reward_claims import PAYMENT_DETAILS_MAX
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 
 # One sentence each on what counts (安全生产领域举报奖励办法 and DOMAIN.md §3).
 KIND_HINTS = {

@@ -24,8 +24,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal import code_pages, images, receipts
 from portal.code_pages import fixed_time
@@ -55,6 +53,8 @@ from portal.reports.forms import (
 from portal.services.publication import supervision
 from portal.services.reporting import reports as service
 from portal.services.reporting import reward_claims
+from portal.translation import gettext as _
+from portal.translation import lazy_gettext as _l
 
 DRAFT_KEY = "report_draft"
 WRONG_CODE = _l("回执码无效。请逐位核对后重新输入；回执码由 28 个字母和数字组成，不区分大小写。")

@@ -15,12 +15,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import receipts
 from portal.extensions import db
 from portal.models import local_date, local_today, utcnow
+from portal.translation import lazy_gettext as _l
 from portal.working_days import working_calendar
 
 # An unsent draft is deleted after this long.

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
@@ -49,6 +48,7 @@ from portal.models import (
 )
 from portal.services.publication import supervision
 from portal.services.publication.disclosures import ItemPage, PageOutOfRange
+from portal.translation import lazy_gettext as _l
 
 SIGNING_PURPOSE = "credit_certificate"  # a purpose of portal.tokens, not a secret
 # A name search needs this many characters: one character matches half the register.

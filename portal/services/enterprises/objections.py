@@ -18,7 +18,6 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from portal import audit
@@ -28,6 +27,7 @@ from portal.models import DISCLOSURE_MODELS, Department, local_today
 from portal.services.enterprises import access_cases, departments
 from portal.services.enterprises.access_cases import AccessCodeNotFound, ApplicationInvalid
 from portal.services.enterprises.repair import TEXT_MAX, StepRefused
+from portal.translation import lazy_gettext as _l
 from portal.working_days import working_calendar
 
 # The kinds whose items name an enterprise and may be objected to.

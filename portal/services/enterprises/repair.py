@@ -24,7 +24,6 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, select
 
 from portal import audit, images, pdfs
@@ -45,6 +44,7 @@ from portal.services.enterprises.access_cases import (  # noqa: F401 - part of t
     ApplicationInvalid,
 )
 from portal.services.publication.publishing import TransitionRefused, ValuesInvalid
+from portal.translation import lazy_gettext as _l
 from portal.working_days import working_calendar
 
 MAX_DOCUMENTS = 10

@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,6 +42,7 @@ from portal.models import (
     local_today,
     utcnow,
 )
+from portal.translation import lazy_gettext as _l
 from portal.working_days import working_calendar
 
 MAX_PHOTOS = 5  # per report as sent, and per reply

@@ -26,13 +26,13 @@ import secrets
 from datetime import date
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import receipts, tokens
 from portal.domain.workdays import MAX_REST_DAYS_IN_A_ROW
 from portal.extensions import db
 from portal.models import Report, Reward, local_today
+from portal.translation import lazy_gettext as _l
 
 SLIP_PURPOSE = "reward_claim_slip"  # the signed slips issued before the short form
 SLIP_NONCE_BYTES = 8

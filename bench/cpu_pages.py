@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-cpu-")
     app = create_app({"env": "test", "database_url": f"sqlite:///{folder}/t.db",
-                      "index_dir": f"{folder}/idx", "ratelimit_credit": "1000000 per minute"})
+                      "index_dir": f"{folder}/idx", "ratelimit_credit": "1000000 per minute",
+                      "ratelimit_search": "1000000 per minute"})
     if args.uncached:
         from portal import page_cache
 

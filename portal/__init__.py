@@ -21,6 +21,10 @@ from portal.translation import ENVIRON_KEY, TranslatingEnvironment
 URL_CACHE_SIZE = 4096
 # The only values a kept link may be built from: public, a bounded set (a kind, an item's id).
 _URL_CACHE_VALUES = frozenset({"kind", "item_id"})
+# … and the pages of an enterprise's credit record, by its public credit code (an item's page
+# links them).
+_URL_CACHE_CODE = frozenset({"credit.check", "credit.feed"})
+_URL_OPTIONS = frozenset({"_anchor", "_method", "_scheme", "_external"})
 
 
 class PortalFlask(Flask):
@@ -41,18 +45,28 @@ class PortalFlask(Flask):
         navigation, the footer, an item's page; about thirty a page) are built once per
         language and host and kept: the key holds everything of the request that the built
         link depends on (the URL adapter's script name, which holds the language prefix, its
-        host, subdomain and scheme).  Anything else (query values, ``_external``, an anchor,
-        a relative endpoint, static files, whose URL follows the file's content) is built each
-        time."""
+        host, subdomain and scheme, and whether the link is absolute).  Anything else (query
+        values, an anchor, a method or scheme, a relative endpoint, static files, whose URL
+        follows the file's content) is built each time."""
         ctx = _cv_request.get(None)
-        if ctx is None or endpoint == "static" or endpoint[:1] == "." \
-                or ctx.url_adapter is None \
-                or (values and not (values.keys() <= _URL_CACHE_VALUES
-                                    and all(type(v) in (int, str) for v in values.values()))):
+        if ctx is None or endpoint == "static" or endpoint[:1] == "." or ctx.url_adapter is None:
             return self._build_url(endpoint, values)
+        external = False
+        plain = values
+        if values:
+            if not _URL_OPTIONS.isdisjoint(values):  # flask.url_for passes all four, as None
+                if values.get("_anchor") is not None or values.get("_method") is not None \
+                        or values.get("_scheme") is not None:
+                    return self._build_url(endpoint, values)
+                external = bool(values.get("_external"))
+                plain = {k: v for k, v in values.items() if k not in _URL_OPTIONS}
+            if plain and not ((plain.keys() <= _URL_CACHE_VALUES
+                               or (endpoint in _URL_CACHE_CODE and plain.keys() == {"code"}))
+                              and all(type(v) in (int, str) for v in plain.values())):
+                return self._build_url(endpoint, values)
         adapter = ctx.url_adapter
         key = (adapter.script_name, adapter.server_name, adapter.subdomain, adapter.url_scheme,
-               ctx.request.environ.get(ENVIRON_KEY), endpoint, *values.items())
+               ctx.request.environ.get(ENVIRON_KEY), external, endpoint, *plain.items())
         url = self._urls.get(key)
         if url is None:
             url = self._build_url(endpoint, values)

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, abort, request
+from flask.globals import _cv_request
 from flask_babel import Babel
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_decimal as babel_format_decimal
@@ -313,15 +314,29 @@ def switcher() -> list[tuple[str, str, str, str]]:
             for code, (name, lang, _hreflang) in LANGUAGES.items()]
 
 
+_ALTERNATES = "_portal_alternates"
+
+
 def alternates() -> list[tuple[str, str, str, str]]:
-    """(code, name, html lang, URL) of this page in each language; empty if it has no others."""
+    """(code, name, html lang, URL) of this page in each language; empty if it has no others.
+    Made once per request (the head's ``hreflang`` links and the switcher both show them), and
+    kept on the request object itself: another request context made from this one's environ
+    (a refusal's page, made without the query) has its own."""
+    ctx = _cv_request.get(None)
+    found = getattr(ctx.request, _ALTERNATES, None) if ctx is not None else None
+    if found is not None:
+        return found
     if not is_translated():
-        return []
-    path = root_path()
-    if request.query_string:
-        path += "?" + _query()
-    return [(code, name, lang, language_url(code, path))
-            for code, (name, lang, _hreflang) in LANGUAGES.items()]
+        found = []
+    else:
+        path = root_path()
+        if request.query_string:
+            path += "?" + _query()
+        found = [(code, name, lang, language_url(code, path))
+                 for code, (name, lang, _hreflang) in LANGUAGES.items()]
+    if ctx is not None:
+        setattr(ctx.request, _ALTERNATES, found)
+    return found
 
 
 def init_app(app: Flask) -> None:
@@ -376,7 +391,8 @@ def init_app(app: Flask) -> None:
 
 def url_for_in_root(url: str, endpoint: str) -> str:
     """A link built on a translated page to a page that is not translated: without the prefix."""
-    code = request.environ.get(ENVIRON_KEY) if request else None
+    ctx = _cv_request.get(None)
+    code = ctx.request.environ.get(ENVIRON_KEY) if ctx is not None else None
     if not code or endpoint in TRANSLATED_ENDPOINTS:
         return url
     marker = "/" + code + "/"

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
+from flask.globals import _cv_request
 from markupsafe import Markup
 
 from portal import kinds
@@ -84,8 +85,10 @@ def date_label(kind: str, chinese: str) -> str:
 
 def is_current(href: str) -> bool:
     """Whether the nav link ``href`` is the current page or a section above it."""
-    path = request.script_root + request.path
-    home = request.script_root + "/"
+    ctx = _cv_request.get(None)  # not through the proxy: nine calls a page
+    current = ctx.request if ctx is not None else request
+    path = current.script_root + current.path
+    home = current.script_root + "/"
     if href == home:
         return path == home
     return path == href or path.startswith(href.rstrip("/") + "/")
@@ -93,7 +96,9 @@ def is_current(href: str) -> bool:
 
 def item_url(item: Any, external: bool = False) -> str:
     """The permanent page of a published item."""
-    return url_for("disclosures.detail", kind=item.KIND, item_id=item.id, _external=external)
+    if external:
+        return url_for("disclosures.detail", kind=item.KIND, item_id=item.id, _external=True)
+    return url_for("disclosures.detail", kind=item.KIND, item_id=item.id)  # kept (PortalFlask)
 
 
 def register(app: Flask) -> None:

@@ -1,12 +1,16 @@
-"""Per-page CPU of this checkout against another (bench/cpu_pages.py in each, alternating).
+"""Per-page CPU of this checkout against another, in lockstep (bench/cpu_pages.py --serve).
 
-    python bench/cpu_compare.py --base /path/to/other/checkout [--runs 3] [--uncached]
-        [--rounds 5] [--requests 150] / /decisions/1 /credit /report
+    python bench/cpu_compare.py --base /path/to/other/checkout [--uncached] [--batches 15]
+        [--requests 40] / /decisions/1 /credit /report
 
-Runs bench/cpu_pages.py (this checkout's script, this interpreter) in the other checkout and in
-this one, ``--runs`` times each, alternating, so that both see the same machine load; prints
-each page's median over the runs and the ratio this/base.  For the language layer (issue 16
-§4) the base is a checkout of 497e66d, the last commit before it.
+Starts bench/cpu_pages.py (this checkout's script, this interpreter) in --serve mode in the
+other checkout and in this one, each with its own app and data, then asks them in turn for
+batches of ``--requests`` requests of each page, ``--batches`` times, alternating which goes
+first.  On a machine shared with other work the load changes from second to second; batches a
+fraction of a second long, one right after the other, see about the same load, so the ratio of
+each pair is steadier than the ratio of two separate runs.  Prints per page the medians of
+the batches (µs of CPU per request) and the median of the per-pair ratios this/base.  For the
+language layer (issue 16 §4) the base is a checkout of 497e66d, the last commit before it.
 """
 
 from __future__ import annotations
@@ -20,37 +24,57 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(checkout: Path, args: argparse.Namespace, paths: list[str]) -> dict[str, float]:
-    command = [sys.executable, str(ROOT / "bench" / "cpu_pages.py"), "--rounds", str(args.rounds),
-               "--requests", str(args.requests), *(["--uncached"] if args.uncached else []),
-               *paths]
-    output = subprocess.run(command, cwd=checkout, check=True, capture_output=True,
-                            text=True).stdout.strip().splitlines()[-1]
-    return {path: float(value.removesuffix("us"))
-            for path, value in (item.rsplit("=", 1) for item in output.split()[1:])}
+def start(checkout: Path, uncached: bool, paths: list[str]) -> subprocess.Popen[str]:
+    command = [sys.executable, str(ROOT / "bench" / "cpu_pages.py"), "--serve", "--rounds", "1",
+               "--requests", "1", *(["--uncached"] if uncached else []), *paths]
+    return subprocess.Popen(command, cwd=checkout, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+
+
+def ask(proc: subprocess.Popen[str], path: str, requests: int) -> float:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(f"{requests} {path}\n")
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the bench process for {path} ended (see its error above)")
+    return float(line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["/", "/decisions/1", "/credit", "/report"])
     parser.add_argument("--base", type=Path, required=True)
-    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--uncached", action="store_true")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=150)
+    parser.add_argument("--batches", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
-    base: dict[str, list[float]] = {path: [] for path in args.paths}
-    this: dict[str, list[float]] = {path: [] for path in args.paths}
-    for _ in range(args.runs):
-        for checkout, into in ((args.base, base), (ROOT, this)):
-            for path, value in run(checkout, args, args.paths).items():
-                into[path].append(value)
-    print(f"{'uncached' if args.uncached else 'cached'}, µs CPU per request, medians of "
-          f"{args.runs} alternating runs (each a median of {args.rounds}×{args.requests})")
+    base = start(args.base.resolve(), args.uncached, args.paths)
+    this = start(ROOT, args.uncached, args.paths)
+    try:
+        rows = []
+        for path in args.paths:
+            ask(base, path, args.requests)  # warm: templates compiled, caches filled
+            ask(this, path, args.requests)
+            pairs = []
+            for batch in range(args.batches):
+                first, second = (base, this) if batch % 2 == 0 else (this, base)
+                a = ask(first, path, args.requests)
+                b = ask(second, path, args.requests)
+                pairs.append((a, b) if first is base else (b, a))
+            rows.append((path, statistics.median(p[0] for p in pairs),
+                         statistics.median(p[1] for p in pairs),
+                         statistics.median(p[1] / p[0] for p in pairs)))
+    finally:
+        for proc in (base, this):
+            if proc.stdin:
+                proc.stdin.close()
+            proc.wait(timeout=60)
+    print(f"{'uncached' if args.uncached else 'cached'} pages, µs CPU per request; {args.batches} "
+          f"pairs of batches of {args.requests} requests, alternating")
     print(f"{'page':<24}{'base':>9}{'this':>9}{'this/base':>11}")
-    for path in args.paths:
-        b, t = statistics.median(base[path]), statistics.median(this[path])
-        print(f"{path:<24}{b:>9.0f}{t:>9.0f}{t / b:>11.2f}")
+    for path, b, t, ratio in rows:
+        print(f"{path:<24}{b:>9.0f}{t:>9.0f}{ratio:>11.2f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Run it in each checkout (it imports the portal from the current directory) to co
 versions; alternate the runs on a shared machine.  Medians of --rounds rounds of --requests
 requests, µs.  ``--uncached`` renders every public page each time (the page cache's lookup
 always misses, its generation read still runs): the cost of making a page, which the cached
-figure hides.  ``--profile FILE`` writes a cProfile of the measured requests of the first path.
+figure hides.  ``--profile FILE`` writes a cProfile of the measured requests of the first path;
+``--serve`` measures batches asked for on stdin (``bench/cpu_compare.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--profile", help="write a cProfile of the first path's requests here")
+    parser.add_argument("--serve", action="store_true",
+                        help="measure batches asked on stdin (bench/cpu_compare.py)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-cpu-")
     app = create_app({"env": "test", "database_url": f"sqlite:///{folder}/t.db",
@@ -62,6 +65,17 @@ def main() -> None:
             client.get(args.paths[0])
         profiler.disable()
         profiler.dump_stats(args.profile)
+    if args.serve:
+        # One line in: "<requests> <path>"; one line out: µs of CPU per request.
+        for line in sys.stdin:
+            count, path = line.split(" ", 1)
+            path = path.rstrip("\n")
+            started = time.process_time()
+            for _ in range(int(count)):
+                response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            print(f"{(time.process_time() - started) / int(count) * 1e6:.1f}", flush=True)
+        return
     results = {}
     for path in args.paths:
         rounds = []

@@ -52,7 +52,9 @@ def main() -> None:
         for _ in range(30):
             factories.decision()
         db.session.commit()
-    client = app.test_client()
+    # No cookie jar: each request is a first visit (a session cookie from a form page would
+    # make every public page after it render for that visitor alone, uncached).
+    client = app.test_client(use_cookies=False)
     for path in args.paths:
         for _ in range(3):
             client.get(path)

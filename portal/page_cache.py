@@ -27,11 +27,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
-from functools import wraps
+from functools import partial, wraps
 from threading import Lock
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response, request, session
+from flask.globals import _cv_request
 from sqlalchemy import Connection, Engine, Row, event, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -39,7 +40,7 @@ from sqlalchemy.pool import Pool
 from werkzeug.http import http_date, quote_etag
 
 from portal.extensions import db, limiter
-from portal.i18n import ENVIRON_KEY, offered_language, put_offer
+from portal.i18n import ENVIRON_KEY, OFFER_MARK, offer_html, offered_language
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
 
 CACHE_ENTRIES = 512
@@ -152,7 +153,7 @@ class PageCache:
 
     def __init__(self, size: int = CACHE_ENTRIES) -> None:
         self.size = size
-        self._pages: OrderedDict[tuple[Any, ...], tuple[bytes, int, str]] = OrderedDict()
+        self._pages: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
         self._lock = Lock()
         # Pages rendered by another build of the code must not be taken for this one's.
         self.build = utcnow().strftime("%Y%m%d%H%M%S%f")
@@ -168,14 +169,14 @@ class PageCache:
         row = self.reader.read(db.engine)
         return (row[0], row[1]) if row else (0, _NEVER)
 
-    def get(self, key: tuple[Any, ...]) -> tuple[bytes, int, str] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key: tuple[Any, ...], page: tuple[bytes, int, str]) -> None:
+    def put(self, key: tuple[Any, ...], page: tuple[Any, ...]) -> None:
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)
@@ -203,13 +204,18 @@ def public_page(view: Callable[..., Any] | None = None, *,
         # a request for another (a forged Host would otherwise plant its links for everyone).
         # The language is in the key through the script root (``/en`` …, see portal.i18n):
         # ``full_path`` is the path after the language prefix.
-        key = (cache.build, generation, local_today().isoformat(), request.host_url,
-               request.script_root, request.full_path,
-               also_keyed_by() if also_keyed_by else None)
+        # The key is made of the request's raw parts (scheme, Host, SCRIPT_NAME, PATH_INFO,
+        # QUERY_STRING as the server gave them): the URL is not rebuilt and decoded for it (a
+        # tenth of a cached page), and two requests with the same raw parts are the same page.
+        current = _cv_request.get().request
+        environ = current.environ
+        key = (cache.build, generation, local_today().isoformat(), environ.get("wsgi.url_scheme"),
+               current.host, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+               environ.get("QUERY_STRING", ""), also_keyed_by() if also_keyed_by else None)
         # A Chinese page offers another language to a browser that asks for it first
         # (portal.i18n): the cached body is the same, the offer is put in as it leaves, and the
         # ETag and Vary follow the offer.  Pages under a language prefix do not vary by it.
-        prefixed = ENVIRON_KEY in request.environ
+        prefixed = ENVIRON_KEY in environ
         offer = None if prefixed else offered_language()
         etag = hashlib.sha256(repr((key, offer)).encode()).hexdigest()[:32]
         # Written out rather than through the response's properties (set_etag, vary.add, …),
@@ -217,7 +223,7 @@ def public_page(view: Callable[..., Any] | None = None, *,
         validators = [("ETag", quote_etag(etag)), ("Last-Modified", http_date(changed_at)),
                       ("Cache-Control", SHARED_CACHE_CONTROL),
                       ("Vary", "Cookie" if prefixed else "Cookie, Accept-Language")]
-        if etag in request.if_none_match:
+        if "HTTP_IF_NONE_MATCH" in environ and etag in current.if_none_match:
             return Response(status=304, headers=validators)
         page = cache.get(key)
         if page is None:
@@ -226,17 +232,28 @@ def public_page(view: Callable[..., Any] | None = None, *,
                 return _personal(rendered)
             if rendered.status_code != 200:
                 return rendered  # errors: not kept (and no header lets a shared cache keep them)
-            page = (rendered.get_data(), rendered.status_code, rendered.mimetype)
+            page = _kept_page(rendered.get_data(), rendered.status_code, rendered.mimetype)
             cache.put(key, page)
-        body, status, mimetype = page
-        if not prefixed and mimetype == "text/html":
-            body = put_offer(body, offer)
+        body, status, mimetype, around_offer = page
+        if offer is not None and around_offer is not None and not prefixed:
+            body = around_offer[0] + offer_html(offer) + around_offer[1]
         response = Response(body, status=status, mimetype=mimetype, headers=validators)
         response.offer_done = True  # type: ignore[attr-defined]
         return response
 
     cached.is_public_page = True  # type: ignore[attr-defined]
     return cached
+
+
+def _kept_page(body: bytes, status: int, mimetype: str) -> tuple[bytes, int, str,
+                                                                   tuple[bytes, bytes] | None]:
+    """A rendered page as kept: its body without the language offer's mark (what most visitors
+    get), and, for a Chinese HTML page with the mark, the body before and after it (where an
+    offer goes, ``portal.i18n.put_offer``), so that no request searches the body for it."""
+    if mimetype != "text/html" or OFFER_MARK not in body:
+        return body, status, mimetype, None
+    before, after = body.split(OFFER_MARK, 1)
+    return before + after, status, mimetype, (before, after)
 
 
 def _personal(response: Response) -> Response:
@@ -286,9 +303,42 @@ def _check_limits_but_on_public_pages(app: Flask) -> None:
     hooks[position] = check_limits
 
 
+_LIMITER_CONTEXT = "_limiter_request_context"  # Flask-Limiter's per-request state (on the context)
+
+
+def _limiter_hooks_only_where_it_ran(app: Flask) -> None:
+    """Flask-Limiter's after-request hook (conditional deductions, rate-limit headers) and its
+    teardown (resetting its per-request state) each make that state first when it is missing,
+    then find nothing in it.  Where no limit was looked at in the request (public pages skip
+    the check, ``_check_limits_but_on_public_pages``) there is nothing for them to do: they are
+    skipped, which on a cached page saved about as much as the check did."""
+    after = app.after_request_funcs[None]
+    position = next(i for i, hook in enumerate(after)  # a StopIteration if Flask-Limiter changed
+                    if isinstance(hook, partial) and hook.args and hook.args[0] is limiter)
+    inject_headers = after[position]
+
+    def limiter_after_request(response: Response) -> Response:
+        if not hasattr(_cv_request.get(), _LIMITER_CONTEXT):
+            return response
+        return inject_headers(response)
+
+    after[position] = limiter_after_request
+    teardowns = app.teardown_request_funcs[None]
+    position = teardowns.index(limiter._Limiter__release_context)  # type: ignore[attr-defined]
+    release = teardowns[position]
+
+    def limiter_teardown(exc: BaseException | None = None) -> None:
+        ctx = _cv_request.get(None)
+        if ctx is None or hasattr(ctx, _LIMITER_CONTEXT):
+            release(exc)
+
+    teardowns[position] = limiter_teardown
+
+
 def register(app: Flask) -> None:
     app.extensions[_EXTENSION] = PageCache()
     _check_limits_but_on_public_pages(app)
+    _limiter_hooks_only_where_it_ran(app)
     for name, listener in _EVENTS:
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)

@@ -51,8 +51,10 @@ def main() -> None:
     args = parser.parse_args()
     base = start(args.base.resolve(), args.uncached, args.paths)
     this = start(ROOT, args.uncached, args.paths)
+    print(f"{'uncached' if args.uncached else 'cached'} pages, µs CPU per request; {args.batches} "
+          f"pairs of batches of {args.requests} requests, alternating")
+    print(f"{'page':<24}{'base':>9}{'this':>9}{'this/base':>11}", flush=True)
     try:
-        rows = []
         for path in args.paths:
             ask(base, path, args.requests)  # warm: templates compiled, caches filled
             ask(this, path, args.requests)
@@ -62,19 +64,15 @@ def main() -> None:
                 a = ask(first, path, args.requests)
                 b = ask(second, path, args.requests)
                 pairs.append((a, b) if first is base else (b, a))
-            rows.append((path, statistics.median(p[0] for p in pairs),
-                         statistics.median(p[1] for p in pairs),
-                         statistics.median(p[1] / p[0] for p in pairs)))
+            b = statistics.median(p[0] for p in pairs)
+            t = statistics.median(p[1] for p in pairs)
+            ratio = statistics.median(p[1] / p[0] for p in pairs)
+            print(f"{path:<24}{b:>9.0f}{t:>9.0f}{ratio:>11.2f}", flush=True)
     finally:
         for proc in (base, this):
             if proc.stdin:
                 proc.stdin.close()
             proc.wait(timeout=60)
-    print(f"{'uncached' if args.uncached else 'cached'} pages, µs CPU per request; {args.batches} "
-          f"pairs of batches of {args.requests} requests, alternating")
-    print(f"{'page':<24}{'base':>9}{'this':>9}{'this/base':>11}")
-    for path, b, t, ratio in rows:
-        print(f"{path:<24}{b:>9.0f}{t:>9.0f}{ratio:>11.2f}")
 
 
 if __name__ == "__main__":

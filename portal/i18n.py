@@ -24,13 +24,15 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
+from babel.dates import format_date as babel_dates_format_date
+from babel.numbers import format_decimal as babel_numbers_format_decimal
 from flask import Flask, Response, abort, request
 from flask.globals import _cv_request
 from flask_babel import Babel
-from flask_babel import format_date as babel_format_date
-from flask_babel import format_decimal as babel_format_decimal
 from markupsafe import Markup, escape
 
 from portal.models import CLOSED_AS, VERIFICATION_RESULTS, local_date
@@ -250,6 +252,30 @@ def native_digits(text: str) -> str:
     Babel formats with Latin digits in every locale, so the one locale that uses its own is
     done here.  Codes (receipt codes, credit codes, report numbers) never pass through this."""
     return text.translate(_MYANMAR_DIGITS) if current_language() == "my" else text
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    """Babel's locale of ``code``, parsed once (Flask-Babel parsed it once per request)."""
+    return Locale.parse(code)
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(code: str, value: date, format: str) -> str:  # noqa: A002
+    """A day in one of Babel's formats of ``code`` ("long"), as Flask-Babel's ``format_date``
+    gives it (no date format is configured), made once per language and day: a page of a
+    list shows the same few days again and again."""
+    return babel_dates_format_date(value, format, locale=_locale(code))
+
+
+def babel_format_date(value: date, format: str) -> str:  # noqa: A002
+    """Flask-Babel's ``format_date`` for this request's language, for a ``date``."""
+    return _formatted_date(current_language(), value, format)
+
+
+def babel_format_decimal(value: Any, format: str | None = None) -> str:  # noqa: A002
+    """Flask-Babel's ``format_decimal`` for this request's language."""
+    return babel_numbers_format_decimal(value, format=format, locale=_locale(current_language()))
 
 
 def chinese_date(value: date | datetime | None) -> str:

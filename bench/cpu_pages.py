@@ -88,8 +88,7 @@ def main() -> None:
             rounds.append((time.process_time() - started) / args.requests * 1e6)
             assert response.status_code == 200, (path, response.status_code)
         results[path] = statistics.median(rounds)
-    print(("uncached " if args.uncached else "cached ")
-          + " ".join(f"{path}={value:.0f}us" for path, value in results.items()))
+    print(" ".join(f"{path}={value:.0f}us" for path, value in results.items()))
 
 
 if __name__ == "__main__":

@@ -168,6 +168,17 @@ def test_cpu_pages():
     assert out.startswith("/report=") and out.strip().endswith("us")
 
 
+def test_cpu_pages_uncached():
+    out = run("cpu_pages.py", "--uncached", "--rounds", "1", "--requests", "2", "/", "/credit")
+    assert out.startswith("/=") and "/credit=" in out
+
+
+def test_cpu_compare():
+    out = run("cpu_compare.py", "--base", str(ROOT), "--uncached", "--batches", "1",
+              "--requests", "2", "/")
+    assert "this/base" in out and re.search(r"^/ +\d+ +\d+ +[\d.]+$", out, re.MULTILINE)
+
+
 def test_refusal_cost():
     out = run("refusal_cost.py", "--requests", "20")
     assert "wrong receipt code" in out and "failed sign-in" in out

@@ -196,7 +196,8 @@ class EarlyRefusals:
         app_token = _cv_app.set(app.app_context())
         request_token = _cv_request.set(context)
         try:
-            context.match_request()
+            if context.url_adapter is not None:  # as push() does
+                context.match_request()
             endpoint = request.endpoint or ""
             if request.routing_exception is not None:
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,9 @@ from portal.translation import ENVIRON_KEY, TranslatingEnvironment
 
 # url_for's answers kept per app (``PortalFlask.url_for``): at most this many, then forgotten.
 URL_CACHE_SIZE = 4096
+# Hooks and views known to be plain functions (``PortalFlask.ensure_sync``): the app's own, a
+# bounded set; past this many (never, unless something makes functions per request) forgotten.
+SYNC_FUNCTIONS_KEPT = 1024
 # The only values a kept link may be built from: public, a bounded set (a kind, an item's id).
 _URL_CACHE_VALUES = frozenset({"kind", "item_id"})
 # … and the pages of an enterprise's credit record, by its public credit code (an item's page
@@ -39,6 +43,7 @@ class PortalFlask(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._urls: dict[tuple[Any, ...], str] = {}
+        self._sync_functions: set[Callable[..., Any]] = set()
 
     def url_for(self, endpoint: str, /, **values: Any) -> str:  # type: ignore[override]
         """Links in a request that depend on nothing but the endpoint, a kind and an id (the
@@ -74,6 +79,21 @@ class PortalFlask(Flask):
                 self._urls.clear()
             self._urls[key] = url
         return url
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask asks this of every hook and view on every request (a dozen per page, each an
+        ``inspect`` of the function); the functions found plain are remembered."""
+        try:
+            if func in self._sync_functions:
+                return func
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+        found = super().ensure_sync(func)
+        if found is func:
+            if len(self._sync_functions) >= SYNC_FUNCTIONS_KEPT:
+                self._sync_functions.clear()
+            self._sync_functions.add(func)
+        return found
 
     def _build_url(self, endpoint: str, values: dict[str, Any]) -> str:
         from portal.i18n import url_for_in_root

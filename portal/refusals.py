@@ -72,9 +72,6 @@ DRAIN_SECONDS = 20
 # Clients remembered per process for the drain allowance (past this the window starts afresh
 # for all: the allowance bounds a cost, it is not a limit anyone relies on).
 DRAIN_CLIENTS_KEPT = 4096
-# Paths whose quick filter answer is kept per process (past this many, forgotten: a path is the
-# visitor's choice).
-PATHS_KEPT = 4096
 # Set in the WSGI environ of a request refused here (read by gunicorn.conf.py's post_request).
 REFUSED_EARLY = "portal.refused_early"
 # A refusal as sent: status line, headers, body.
@@ -119,8 +116,6 @@ class EarlyRefusals:
         self.wsgi_app = wsgi_app
         self.drain_limit = drain_limit
         self._paths: dict[str, tuple[tuple[str, str], ...]] | None = None
-        # (method, path) → whether ``_paths`` says to look at it (bounded: PATHS_KEPT).
-        self._looked_at: dict[tuple[str, str], bool] = {}
         # Per endpoint (a bounded set: the app's routes).
         self._answers: dict[tuple[str, str], _Answer] = {}
         self._endpoint_limits: dict[str, list[RuntimeLimit]] = {}
@@ -135,15 +130,8 @@ class EarlyRefusals:
         if paths is None:
             paths = self._paths = self._limited_paths()
         path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "")
-        limited = self._looked_at.get((method, path))
-        if limited is None:  # a dozen patterns tried on every request: their answer is kept
-            limited = any(path.startswith(head) and path.endswith(tail)
-                          for head, tail in paths.get(method, ()))
-            if len(self._looked_at) >= PATHS_KEPT:
-                self._looked_at.clear()
-            self._looked_at[method, path] = limited
-        if limited:
+        if any(path.startswith(head) and path.endswith(tail)
+               for head, tail in paths.get(environ.get("REQUEST_METHOD", ""), ())):
             refused = self._refusal(environ)
             if refused is not None:
                 environ[REFUSED_EARLY] = True  # gunicorn.conf.py: not counted for recycling
@@ -188,7 +176,7 @@ class EarlyRefusals:
         read, and nothing can be saved) and an app context, both made current but not pushed:
         it reads the request, the app's config and the limiter's storage, nothing else, so
         neither context's teardown (the database session's, the limiter's) has anything to
-        do, and pushing and popping them cost more than the check itself (about 60 µs on every
+        do, and pushing and popping them was about a third of the check's cost (on every
         ``GET /credit``, bench/cpu_compare.py).  The 429 page, made once per route, is made
         after them, in contexts of its own (``_answer``)."""
         app = self.app

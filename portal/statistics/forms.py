@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from portal.forms import PublicForm
 from portal.params import YearField
 
 
-class YearForm(FlaskForm):
+class YearForm(PublicForm):
     """``year=`` among the years with data; anything else is dropped with a message."""
 
     class Meta:

@@ -85,6 +85,8 @@ TRANSLATED_ENDPOINTS = frozenset({
     "objection.check",
     "objection.send",
     "objection.followup",
+    "statistics.stats",
+    "statistics.compliance",
 })
 
 

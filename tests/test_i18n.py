@@ -163,6 +163,10 @@ TRANSLATED_PAGES = (
     "/credit/repair",
     "/credit/repair/followup",
     "/credit/objection/followup",
+    "/stats",
+    "/stats?year=2026",
+    "/stats?year=1999",
+    "/compliance",
     "/no-such-page",
 )
 
@@ -499,7 +503,7 @@ def test_compiled_catalogs_are_current():
 
 def test_prefixes_serve_only_translated_pages(client):
     for path in ("/en/staff/login", "/lo/api/v1/decisions", "/my/decisions.csv",
-                 "/en/feeds/decisions.atom", "/lo/static/style.css", "/my/stats",
+                 "/en/feeds/decisions.atom", "/lo/static/style.css", "/my/stats/accidents-by-month.csv",
                  "/en/sitemap.xml", "/fr/report", "/english/report"):
         assert client.get(path).status_code == 404, path
     assert client.get("/en").status_code == 200
@@ -509,7 +513,10 @@ def test_prefixes_serve_only_translated_pages(client):
 def test_links_on_a_translated_page_stay_in_its_language_or_lead_to_the_root(client):
     html = client.get("/lo/report").get_data(as_text=True)
     assert 'href="/lo/credit"' in html and 'action="/lo/report"' in html
-    assert 'href="/stats"' in html  # not translated: the Chinese page
+    assert 'href="/lo/stats"' in html
+    # Not translated (data in Chinese): the root's, said so.
+    data = client.get("/lo/stats").get_data(as_text=True)
+    assert re.search(r'href="/stats/accidents-by-month\.csv" download hreflang="zh-CN"', data)
     assert re.search(r'href="/static/style\.css\?v=\w+"', html)
     assert "/lo/static" not in html and "/lo/staff" not in html
 
@@ -527,7 +534,8 @@ def test_switcher_and_alternates_keep_the_page_and_its_query(client):
 
 def test_the_back_office_has_no_switcher_and_chinese_only_pages_link_the_homes(client):
     assert "language-switcher" not in client.get("/staff/login").get_data(as_text=True)
-    stats = client.get("/stats").get_data(as_text=True)
+    # (Every public page is translated now; a page not found is in no language of its own.)
+    stats = client.get("/no-such-page").get_data(as_text=True)
     assert '<a href="/lo/" lang="lo" hreflang="lo">ລາວ</a>' in stats
     assert 'rel="alternate" hreflang' not in stats  # no other language version of this page
 
@@ -576,9 +584,9 @@ def test_sitemap_lists_the_alternates(client, app):
     assert 'xmlns:xhtml="http://www.w3.org/1999/xhtml"' in xml
     assert '<xhtml:link rel="alternate" hreflang="lo" href="http://localhost/lo/credit"/>' in xml
     assert 'hreflang="x-default" href="http://localhost/credit"' in xml
-    # A page with no translation has no alternates.
+    # The statistics are translated too (the CSV and chart files they link are not pages).
     stats = xml.split("<loc>http://localhost/stats</loc>", 1)[1].split("</url>", 1)[0]
-    assert "xhtml:link" not in stats
+    assert 'hreflang="my" href="http://localhost/my/stats"' in stats
 
 
 def test_dates_and_numbers_follow_the_locale(app):

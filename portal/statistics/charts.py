@@ -91,12 +91,13 @@ def _axis_formatter(money: bool) -> FuncFormatter:
 
 
 def _render(table: StatTable, size: str) -> str:
-    labels = [label for label, _ in table.rows]
+    # The words are lazy (portal.services.oversight.statistics): said here, at the root, in Chinese.
+    labels = [str(label) for label, _ in table.rows]
     ticks = table.tick_labels or labels
     series = [(table.columns[i], [_number(values[i]) for _, values in table.rows])
               for i in table.plotted]
     money = any(column.money for column, _ in series)
-    unit = series[0][0].unit if series else ""
+    unit = str(series[0][0].unit) if series else ""
     with rc_context(RC), warnings.catch_warnings():
         # With svg.fonttype "none" the glyphs are the browser's: a font missing on the server
         # only changes the layout estimate, so matplotlib's missing-glyph warnings are noise.
@@ -113,7 +114,7 @@ def _render(table: StatTable, size: str) -> str:
             bar = 0.8 / len(series)
             for n, (column, values) in enumerate(series):
                 ax.barh([p + 0.4 - bar * (n + 0.5) for p in positions], values, height=bar,
-                        color=COLOURS[n % len(COLOURS)], label=column.label)
+                        color=COLOURS[n % len(COLOURS)], label=str(column.label))
             ax.set_yticks(positions, ticks)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else "auto",
                                                    integer=not money))
@@ -125,13 +126,13 @@ def _render(table: StatTable, size: str) -> str:
             if table.chart == "line":
                 for n, (column, values) in enumerate(series):
                     ax.plot(positions, values, color=COLOURS[n % len(COLOURS)], marker="o",
-                            markersize=3, linewidth=2, label=column.label)
+                            markersize=3, linewidth=2, label=str(column.label))
                 ax.set_ylim(bottom=0)
             else:
                 bar = 0.8 / len(series)
                 for n, (column, values) in enumerate(series):
                     ax.bar([p - 0.4 + bar * (n + 0.5) for p in positions], values, width=bar,
-                           color=COLOURS[n % len(COLOURS)], label=column.label)
+                           color=COLOURS[n % len(COLOURS)], label=str(column.label))
             step = max(1, -(-len(ticks) // MAX_TICKS[size]))  # a dozen labels at most
             ax.set_xticks(positions[::step], ticks[::step], rotation=45, ha="right")
             ax.yaxis.set_major_locator(MaxNLocator(integer=not money))

@@ -159,6 +159,7 @@ TRANSLATED_PAGES = (
     "/credit?name=不存在的企业名称",
     "/credit/verify",
     "/credit/verify?code=XSBN-0000-0000",
+    "/credit/certificate",
     "/data",
     "/credit/repair",
     "/credit/repair/followup",
@@ -179,6 +180,27 @@ def test_every_translated_page_has_no_chinese_left_in_the_interface(app, client,
         assert response.status_code in (200, 400, 404), path
         assert_translated(response, f"/{lang}{path}")
         assert f'<html lang="{LANGUAGES[lang][1]}">' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_every_translated_route_answers_in_its_language(app, client, lang):
+    """Every GET route served under a prefix (portal.i18n.TRANSLATED_ENDPOINTS), with an
+    existing item where it takes one and with no parameters: an HTML page in ``lang`` has no
+    Chinese outside the marked places (a page reached without its usual parameters, such as
+    /credit/certificate without a number, was still Chinese)."""
+    ids = _published_of_every_kind(app)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in TRANSLATED_ENDPOINTS or "GET" not in rule.methods:
+            continue
+        path = re.sub(r"<any\([^)]*\):kind>", "decisions", rule.rule)
+        path = re.sub(r"<id:item_id>", str(ids["decisions"]), path)
+        path = re.sub(r"<[^>]+>", "1", path)
+        response = client.get(f"/{lang}{path}")
+        if response.mimetype == "text/html" and not 300 <= response.status_code < 400:
+            checked += 1
+            assert_translated(response, f"/{lang}{path}")
+    assert checked > 15
 
 
 def _published_of_every_kind(app) -> dict[str, int]:

@@ -19,7 +19,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from portal.i18n import DEFAULT, current_language
+from portal.i18n import DEFAULT, current_language, native_digits
 
 _REQUIRED = _l("此项必须填写。")
 _CHOICE = _l("所选的值无效，请从列表中选择。")
@@ -88,6 +88,17 @@ _FILE_SIZE = re.compile(r"^File must be between (\d+) and (\d+) bytes\.$")
 _FILE_SIZE_SAID = _l("文件大小须在 %(min)s 至 %(max)s 字节之间。")
 
 
+class _Said(str):
+    """A message WTForms fills in itself (``message % dict(max=…)``): its numbers in the page's
+    digits (Burmese in Burmese, ``portal.i18n.native_digits``)."""
+
+    def __mod__(self, values: Any) -> str:
+        if isinstance(values, dict):
+            values = {k: native_digits(str(v)) if isinstance(v, int) else v
+                      for k, v in values.items()}
+        return str.__mod__(self, values)
+
+
 class BuiltInMessages:
     """WTForms' ``translations`` object: its messages said in the page's language, or in
     Chinese whatever the page (``chinese=True``, the back office)."""
@@ -98,7 +109,7 @@ class BuiltInMessages:
     def _say(self, message: Any) -> str:
         if self.chinese or current_language() == DEFAULT:
             return message._args[0]  # the msgid: our Chinese text
-        return str(message)
+        return _Said(message)
 
     def gettext(self, string: str) -> str:
         found = BUILT_IN.get(string)

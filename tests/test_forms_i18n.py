@@ -213,3 +213,22 @@ def test_staff_forms_say_wtforms_messages_in_chinese(app):
         assert ask.errors["question"] == [
             _said(_BETWEEN, "zh", min=4, max=TEXT_MAX, length=2)]
         assert answer.errors["text"] == [_said(_BETWEEN, "zh", min=4, max=2000, length=2)]
+
+
+def test_numbers_in_wtforms_messages_use_the_pages_digits(app):
+    """Burmese pages write numbers in Burmese digits, WTForms' limits included."""
+    from portal.credit.objection import ObjectionForm
+    from portal.services.enterprises import objections
+
+    too_long = MultiDict({"applicant_name": "x" * (objections.NAME_MAX + 1)})
+    said = {}
+    for lang in ("zh", "my"):
+        environ = {ENVIRON_KEY: lang} if lang != "zh" else {}
+        with app.test_request_context("/", method="POST", environ_overrides=environ):
+            form = ObjectionForm(formdata=too_long, meta={"csrf": False})
+            form.validate()
+            said[lang] = form.errors["applicant_name"][0]
+    assert str(objections.NAME_MAX) in said["zh"]
+    assert str(objections.NAME_MAX) not in said["my"]
+    assert str(objections.NAME_MAX).translate(str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")) \
+        in said["my"]

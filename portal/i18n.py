@@ -87,6 +87,7 @@ TRANSLATED_ENDPOINTS = frozenset({
     "objection.followup",
     "statistics.stats",
     "statistics.compliance",
+    "statistics.chart",
 })
 
 

@@ -203,6 +203,23 @@ def test_every_translated_route_answers_in_its_language(app, client, lang):
     assert checked > 15
 
 
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_the_statistics_charts_are_drawn_in_the_pages_language(app, client, lang):
+    """A chart on /lo/stats is /lo/stats/<key>.svg: its words (units, accident levels, the
+    axis's digits) in the page's language; the root's chart stays Chinese."""
+    _published(app)
+    html = client.get(f"/{lang}/stats").get_data(as_text=True)
+    assert f'<img src="/{lang}/stats/accidents-by-level.svg"' in html
+    assert 'href="/stats/accidents-by-level.csv"' in html  # the data: Chinese, at the root
+    svg = client.get(f"/{lang}/stats/accidents-by-level.svg").get_data(as_text=True)
+    words = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    assert words and not HAN.search(words), words
+    if lang != "en":
+        assert re.search("[\u0e80-\u0eff]" if lang == "lo" else "[\u1000-\u109f]", words)
+    root = client.get("/stats/accidents-by-level.svg").get_data(as_text=True)
+    assert "一般事故" in root and "起" in root
+
+
 def _published_of_every_kind(app) -> dict[str, int]:
     """One published item of each kind and the variants that show other words: a withdrawn
     decision, a person on the blacklist, an overdue 督办 with an extension and a step, a

@@ -1,7 +1,8 @@
 """Charts of the statistics as SVG, drawn on the server by matplotlib (Agg, no pyplot state).
 
-``svg.fonttype: none`` keeps the labels as text, so the browser draws the Chinese with the
-reader's own fonts (no glyph outlines, no web fonts); the SVG carries no script and no link to
+``svg.fonttype: none`` keeps the labels as text, so the browser draws the Chinese (or the Lao,
+Burmese, English of a chart under a language prefix: ``/lo/stats/<key>.svg``) with the reader's
+own fonts (no glyph outlines, no web fonts); the SVG carries no script and no link to
 another origin, and the same data always gives the same bytes (fixed hash salt, no date), so a
 rendered chart is cached by its data.
 """
@@ -23,11 +24,13 @@ from matplotlib import rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from portal.services.oversight.statistics import StatTable  # noqa: E402
+from portal.i18n import DEFAULT, current_language, native_digits  # noqa: E402
+from portal.services.oversight.statistics import StatTable, label_text  # noqa: E402
 
 # System CJK fonts first: the browser picks the first it has (no font is shipped or fetched).
 FONT_FAMILIES = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-                 "WenQuanYi Micro Hei", "DejaVu Sans"]
+                 "WenQuanYi Micro Hei", "Noto Sans Lao", "Noto Sans Myanmar", "Myanmar Text",
+                 "Leelawadee UI", "DejaVu Sans"]
 RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "portal-stats",
@@ -59,7 +62,9 @@ def chart_svg(table: StatTable, size: str = "wide") -> str:
     the table's data)."""
     if size not in WIDTH_IN:
         raise ValueError(f"unknown chart size {size!r}")
-    key = (size, table.key, table.title, table.chart, table.plotted, tuple(table.rows))
+    language = current_language()
+    key = (language, size, table.key, str(table.title), table.chart, table.plotted,
+           tuple((str(label), values) for label, values in table.rows))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -83,17 +88,18 @@ def _number(value: object) -> float:
 
 def _axis_formatter(money: bool) -> FuncFormatter:
     def fmt(value: float, _pos: int) -> str:
-        if money and abs(value) >= 10_000:
+        if money and abs(value) >= 10_000 and current_language() == DEFAULT:
             return f"{value / 10_000:,.0f}万"
-        return f"{value:,.0f}"
+        return native_digits(f"{value:,.0f}")
 
     return FuncFormatter(fmt)
 
 
 def _render(table: StatTable, size: str) -> str:
-    # The words are lazy (portal.services.oversight.statistics): said here, at the root, in Chinese.
-    labels = [str(label) for label, _ in table.rows]
-    ticks = table.tick_labels or labels
+    # The words are lazy (portal.services.oversight.statistics): said here in the chart's
+    # language; a row named by data without a translation (a sector) keeps its Chinese name.
+    labels = [label_text(label) or str(label) for label, _ in table.rows]
+    ticks = [native_digits(t) for t in table.tick_labels] or labels
     series = [(table.columns[i], [_number(values[i]) for _, values in table.rows])
               for i in table.plotted]
     money = any(column.money for column, _ in series)

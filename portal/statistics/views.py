@@ -92,7 +92,9 @@ def stats():
         messages=messages,
         sections=sections,
         county_maps=_county_maps(sections, year),
-        plain=stats_service.plain_number,
+        # Figures in the page's digits (Burmese in Burmese), decided once for the page's cells.
+        plain=stats_service.shown_number if i18n.current_language() == "my"
+        else stats_service.plain_number,
     )
 
 

@@ -87,6 +87,9 @@ TRANSLATED_ENDPOINTS = frozenset({
     "objection.check",
     "objection.send",
     "objection.followup",
+    "statistics.stats",
+    "statistics.compliance",
+    "statistics.chart",
 })
 
 
@@ -130,6 +133,12 @@ def language_url(code: str, path: str | None = None) -> str:
 
 
 _catalog = catalog
+
+
+# gettext and lazy_gettext without Flask-Babel's per-call lookups (portal.translation): the
+# source itself in Chinese, the catalog loaded once per process in the other languages.
+say = _
+lazy_say = _l
 
 
 def _install_fast_gettext(app: Flask) -> None:
@@ -348,7 +357,8 @@ def official(name: Any) -> Markup:
 
 def switcher() -> list[tuple[str, str, str, str]]:
     """The language switcher's links: this page in each language, or, on a page that exists in
-    Chinese only (``/stats``), each language's home page."""
+    Chinese only (every public page is translated now: a page not found), each language's home
+    page."""
     found = alternates()
     if found:
         return found
@@ -389,8 +399,8 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = LanguagePrefix(app.wsgi_app)  # type: ignore[method-assign]
     # Flask-WTF, seeing Flask-Babel, would load WTForms' own catalog from disk on every request
     # with a form (bench: /credit took twice the CPU).  The forms' messages are this project's
-    # own, translated here; WTForms' few built-in ones come from its cached catalogs (the
-    # report forms choose theirs in portal.reports.forms).
+    # own, translated here; WTForms' few built-in ones are ours too (portal.forms.BUILT_IN, said
+    # in the page's language by PublicForm and in Chinese by StaffForm).
     app.config.setdefault("WTF_I18N_ENABLED", False)
     # {% trans %} blocks are joined on one line, as babel.cfg extracts them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True

@@ -156,7 +156,7 @@ def _nav_links() -> list[tuple[str, Any, bool, bool]]:
     """(href, text, links a page in Chinese only, is the report link) of the navigation bar, in
     the reader's language.  Texts as the template's ``_()`` gives them (marked safe), a kind's
     name as ``kind_nav_label`` does; on a page in another language a link to a page in Chinese
-    only says so (but 统计, whose figures are mostly numbers)."""
+    only says so."""
     code = current_language()
 
     def said(string: str) -> Markup:
@@ -174,7 +174,7 @@ def _nav_links() -> list[tuple[str, Any, bool, bool]]:
     made = []
     for href, text, endpoint in links:
         chinese_only = code != DEFAULT and endpoint not in TRANSLATED_ENDPOINTS
-        if chinese_only and endpoint != "statistics.stats":
+        if chinese_only:
             text = said(N_("%(page)s (中文)")) % {"page": text}
         made.append((href, text, chinese_only, href == report_href))
     return made

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -14,6 +13,7 @@ from portal import kinds
 from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
+from portal.forms import PublicForm
 from portal.i18n import DEFAULT, county_label, current_language, native_digits, word
 from portal.params import YearField
 from portal.published_words import term
@@ -43,7 +43,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(PublicForm):
     """Filters of a public list, read from the query string.
 
     Every choice is checked against the values that exist; an unknown value is dropped with a

@@ -1,7 +1,7 @@
 """Per-page CPU of this checkout against another, in lockstep (bench/cpu_pages.py --serve).
 
-    python bench/cpu_compare.py --base /path/to/other/checkout [--uncached] [--batches 15]
-        [--requests 40] / /decisions/1 /credit /report
+    python bench/cpu_compare.py --base /path/to/other/checkout [--this CHECKOUT] [--uncached]
+        [--batches 15] [--requests 40] / /decisions/1 /credit /report
 
 Starts bench/cpu_pages.py (this checkout's script, this interpreter) in --serve mode in the
 other checkout and in this one, each with its own app and data, then asks them in turn for
@@ -45,12 +45,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["/", "/decisions/1", "/credit", "/report"])
     parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--this", type=Path, default=ROOT,
+                        help="the checkout measured against the base (default: this one)")
     parser.add_argument("--uncached", action="store_true")
     parser.add_argument("--batches", type=int, default=15)
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
     base = start(args.base.resolve(), args.uncached, args.paths)
-    this = start(ROOT, args.uncached, args.paths)
+    this = start(args.this.resolve(), args.uncached, args.paths)
     print(f"{'uncached' if args.uncached else 'cached'} pages, µs CPU per request; {args.batches} "
           f"pairs of batches of {args.requests} requests, alternating")
     print(f"{'page':<24}{'base':>9}{'this':>9}{'this/base':>11}", flush=True)

@@ -25,6 +25,7 @@ updates wrote meanwhile (``rebuild``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -89,6 +90,63 @@ SCHEMA = (
     f"ALTER TABLE {TABLE} ALTER COLUMN tokens SET STORAGE EXTERNAL",
     *(f"ALTER TABLE {TABLE} {statement}" for statement in NARROW_ROWS),
 )
+# The index's generation and the count cache (migration 0016g; created here too, like SCHEMA).
+# ``search_state`` holds one number that a statement trigger on the table raises in the same
+# transaction as any change to it (by this module or by hand): a count kept in
+# ``search_counts`` under the generation it was computed at is exact for as long as the
+# generation stays.  The number is at least the microseconds since the epoch, so it grows even
+# when the tables are made anew.
+STATE = "search_state"
+COUNTS = "search_counts"
+TRIGGER = "search_documents_changed"
+BUMP = f"""
+    INSERT INTO {STATE} AS s (id, generation)
+    VALUES (1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+    ON CONFLICT (id) DO UPDATE SET generation = greatest(
+        s.generation + 1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+"""
+STATE_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {STATE} (id integer PRIMARY KEY CHECK (id = 1), "
+    "generation bigint NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {COUNTS} (key text NOT NULL, generation bigint NOT NULL, "
+    "total bigint NOT NULL, PRIMARY KEY (key, generation))",
+    f"""
+    CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE latest bigint;
+    BEGIN
+        {BUMP} RETURNING generation INTO latest;
+        DELETE FROM {COUNTS} WHERE generation < latest;
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def trigger_statement(table: str = TABLE) -> str:
+    """The statement trigger that raises the generation on any change to ``table``."""
+    return (f"CREATE OR REPLACE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}()")
+
+
+_HAS_STATE = f"""
+    SELECT to_regclass('{STATE}') IS NOT NULL AND to_regclass('{COUNTS}') IS NOT NULL
+       AND EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = to_regclass('{TABLE}') AND tgname = '{TRIGGER}')
+"""
+
+
+def ensure_state(conn: sa.Connection) -> None:
+    """Create the generation's table, the count cache and the trigger on the live table, when
+    any is missing (checked first: two processes replacing one function at once collide)."""
+    if conn.scalar(sa.text(_HAS_STATE)):
+        return
+    for statement in STATE_SCHEMA:
+        conn.execute(sa.text(statement))
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        conn.execute(sa.text(trigger_statement()))
+    conn.execute(sa.text(BUMP))
+
+
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
 # positions and weights in the index, so it answers a phrase and returns the best hits in order
 # without reading the rows; GIN, without the extension, answers the same queries correctly
@@ -134,6 +192,9 @@ LONG = "\x01long"
 # half of them in most items, took 400 ms for 10 hits at 20,000 items.  Longer terms are narrowed
 # by their terms ANDed (fast) and confirmed on the few texts that have them all.
 MAX_PHRASE = 6
+# A query with at most this many hits has them all ranked in one pass; with more, each tier's
+# page is taken newest first by walking the date index (``PostgresIndex._page``).
+FEW_HITS = 2000
 REBUILD_LOCK_KEY = 0x5345_4152_4348  # pg_advisory_lock key: one rebuild at a time
 LOCK_POLL = 0.1
 
@@ -333,6 +394,8 @@ class PostgresIndex:
         self._lock = threading.Lock()
         self._schema_ready = False
         self._rum: bool | None = None  # whether the terms are under a RUM index
+        self._state_ready = False  # the generation's table and trigger exist (writes)
+        self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -356,6 +419,7 @@ class PostgresIndex:
                 self._engine.dispose()
             self._engine = None
             self._rum = None
+            self._has_state = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
@@ -363,6 +427,9 @@ class PostgresIndex:
                 conn.execute(sa.text(statement))
             self._set_rum(create_indexes(conn))
             self._schema_ready = True
+        if not self._state_ready:
+            ensure_state(conn)
+            self._state_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
         if not self._schema_ready:
@@ -457,6 +524,9 @@ class PostgresIndex:
         for suffix in ("pkey", "terms", "tokens", "date"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
+        # The generation rises with the swap (the new table's trigger, for later writes).
+        conn.execute(sa.text(trigger_statement()))
+        conn.execute(sa.text(BUMP))
 
     def _take_rebuild_lock(self, conn: sa.Connection) -> None:
         deadline = time.monotonic() + self.rebuild_timeout
@@ -472,10 +542,12 @@ class PostgresIndex:
     def search(self, query: SearchQuery) -> SearchResults:
         """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``.
 
-        One pass over the hits the index finds (the text is read only for terms the index
-        cannot decide) gives the count and the page: hits whose title has every term first,
-        then the others, newest first in each (``_tier``).  Nothing per hit reads more than
-        the row's narrow heap tuple.
+        The exact count first (kept per generation in ``search_counts``: a query asked again
+        is not counted again), then only the page: hits whose title has every term first, then
+        the others, newest first in each.  A query with few hits ranks them all (one pass over
+        them); one with many takes each tier's page by walking the date index and testing
+        rows until the page is full, so a word found in most items costs a page, not its hits
+        (``_page``).  Only the page's rows are read in full (their texts, for snippets).
         """
         _check_query(query)
         plan = _plan(query.q)
@@ -486,38 +558,67 @@ class PostgresIndex:
                 return empty
             self.has_rum(conn)
             where, params = self._where(conn, plan, query)
-            params |= {"limit": query.per_page, "offset": offset}
-            tier = self._tier(plan, query, params)
-            # One pass over the hits: the count (a window) and the best page (a top-N sort);
-            # only the page's rows are read in full (their texts, for snippets).
-            page_sql = f"""
-                SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body,
-                       d.title_chars, d.withdrawn, p.tier, p.total
-                FROM (
-                    SELECT d.kind, d.item_id, d.event_date, {tier} AS tier,
-                           count(*) OVER () AS total
-                    FROM {TABLE} d WHERE {where}
-                    ORDER BY 4 DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset
-                ) p JOIN {TABLE} d ON d.kind = p.kind AND d.item_id = p.item_id
-                ORDER BY p.tier DESC, {_DATE_ORDER}
-            """
-            rows = conn.execute(sa.text(page_sql), params).all()
-            if rows:
-                total = rows[0].total
-            elif offset:  # beyond the last page: the count still says how many there are
-                total = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"),
-                                    params) or 0
-            else:
-                total = 0
+            counter = _Counter(self, conn, plan, query)
+            total = counter.count("all", where, params)
+            keys = self._page(counter, plan, query, where, params, total, offset)
+            rows = self._rows(conn, keys)
+            counter.store()
         terms = planner.highlight_terms(query.q.replace(NUL, NUL_STANDIN))
         hits = [
             Hit(kind=row.kind, id=row.item_id, title=row.title, date=row.event_date,
                 snippet_html=snippet(row.original, row.body, terms, row.title_chars),
                 title_html=highlight(row.title, normalize(row.title), terms),
-                withdrawn=row.withdrawn, score=float(row.tier))
-            for row in rows
+                withdrawn=row.withdrawn, score=float(tier))
+            for row, tier in rows
         ]
         return SearchResults(total=total, hits=hits, page=query.page, per_page=query.per_page)
+
+    def _page(self, counter: _Counter, plan: planner.Plan, query: SearchQuery, where: str,
+              params: dict[str, Any], total: int, offset: int) -> list[tuple[str, int, int]]:
+        """(kind, id, tier) of the page's hits in rank order."""
+        conn, limit = counter.conn, query.per_page
+        if offset >= total:
+            return []
+        page = {**params, "limit": limit, "offset": offset}
+        if query.sort == "date":
+            return [(k, i, 0) for k, i in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} "
+                f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), page)]
+        title = self._title(plan, page)
+        if total <= FEW_HITS:
+            # Few hits: rank them all in one pass (the index finds them; a top-N sort).
+            return [tuple(row) for row in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id, CASE WHEN {title} THEN 1 ELSE 0 END "
+                f"FROM {TABLE} d WHERE {where} "
+                f"ORDER BY 3 DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset"), page)]
+        # Many hits: each tier newest first, the planner free to walk the date index.
+        first = [(k, i, 1) for k, i in conn.execute(sa.text(
+            f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} AND {title} "
+            f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), page)]
+        if len(first) == limit:
+            return first
+        # The title tier ends before this page does: how many it has, then the rest.
+        titled = offset + len(first) if first else counter.count(
+            "title", f"{where} AND {title}", page)
+        if titled >= total:
+            return first
+        rest = {**page, "limit": limit - len(first), "offset": max(0, offset - titled)}
+        return first + [(k, i, 0) for k, i in conn.execute(sa.text(
+            f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} AND NOT ({title}) "
+            f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), rest)]
+
+    @staticmethod
+    def _rows(conn: sa.Connection, keys: list[tuple[str, int, int]]) -> list[tuple[Any, int]]:
+        """The page's rows in full, in the order of ``keys``, each with its tier."""
+        if not keys:
+            return []
+        found = {(row.kind, row.item_id): row for row in conn.execute(sa.text(
+            f"SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body, "
+            f"d.title_chars, d.withdrawn FROM {TABLE} d "
+            "WHERE (d.kind, d.item_id) IN (SELECT * FROM unnest(CAST(:kinds AS text[]), "
+            "CAST(:ids AS bigint[])))"),
+            {"kinds": [k for k, _, _ in keys], "ids": [i for _, i, _ in keys]})}
+        return [(found[k, i], tier) for k, i, tier in keys]
 
     def matching(self, query: SearchQuery) -> list[tuple[str, int]]:
         """(kind, id) of every hit of ``query`` in rank order (``page``/``per_page`` ignored)."""
@@ -527,22 +628,21 @@ class PostgresIndex:
             if conn is None:
                 return []
             where, params = self._where(conn, plan, query)
-            tier = self._tier(plan, query, params)
-            sql = (f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} "
-                   f"ORDER BY {tier} DESC, {_DATE_ORDER}")
+            order = _DATE_ORDER
+            if query.sort != "date":  # the title tier first
+                order = f"CASE WHEN {self._title(plan, params)} THEN 1 ELSE 0 END DESC, {order}"
+            sql = f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} ORDER BY {order}"
             return [(row.kind, row.item_id) for row in conn.execute(sa.text(sql), params)]
 
     @staticmethod
-    def _tier(plan: planner.Plan, query: SearchQuery, params: dict[str, Any]) -> str:
-        """The rank of a hit as SQL: 1 when its title has every term (exactly, on the
-        normalised title kept in the row), else 0; always 0 when sorting by date."""
-        if query.sort == "date":
-            return "0"
+    def _title(plan: planner.Plan, params: dict[str, Any]) -> str:
+        """SQL true when a hit's title has every term (exactly, on the normalised title kept in
+        the row): the first tier of relevance."""
         tests = []
         for i, term in enumerate(plan.terms):
             params[f"h{i}"] = term.text
             tests.append(f"strpos(d.heading, :h{i}) > 0")
-        return f"CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END"
+        return " AND ".join(tests)
 
     def _reading(self) -> Any:
         return _Reading(self)
@@ -601,15 +701,27 @@ class PostgresIndex:
                 where.append(f"strpos(d.body, :t{i}) > 0")
         return " AND ".join(where), params
 
+    def _state(self, conn: sa.Connection) -> bool:
+        """Whether the generation's table, the count cache and the trigger exist (asked once
+        per process; a database not yet migrated has none: no cache, counts every time)."""
+        if self._has_state is None:
+            self._has_state = bool(conn.scalar(sa.text(_HAS_STATE)))
+        return self._has_state
+
     # -- the rest of the protocol -------------------------------------------------------------
 
     def generation(self) -> int:
-        """Microseconds since the epoch of the latest write (-1: no index yet)."""
+        """A number raised in the same transaction as any change to the table (-1: no index
+        yet): one row's read, whatever the size of the index."""
         with self._reading() as conn:
             if conn is None:
                 return -1
-            value = conn.scalar(sa.text(
-                f"SELECT floor(extract(epoch FROM max(written_at)) * 1000000)::bigint FROM {TABLE}"))
+            if self._state(conn):
+                value = conn.scalar(sa.text(f"SELECT generation FROM {STATE} WHERE id = 1"))
+            else:  # not migrated yet: the latest write's time
+                value = conn.scalar(sa.text(
+                    "SELECT floor(extract(epoch FROM max(written_at)) * 1000000)::bigint "
+                    f"FROM {TABLE}"))
             return -1 if value is None else int(value)
 
     def warm(self, queries: Iterable[str] = ("矿山", "矿", "12号", "ma")) -> int:
@@ -617,6 +729,54 @@ class PostgresIndex:
         for q in queries:
             self.search(SearchQuery(q=q))
         return self.generation()
+
+
+class _Counter:
+    """The exact counts of one read, taken from ``search_counts`` when counted before at the
+    read's generation, else counted and kept there (``store``, at the end of the read)."""
+
+    def __init__(self, index: PostgresIndex, conn: sa.Connection, plan: planner.Plan,
+                 query: SearchQuery) -> None:
+        self.conn = conn
+        self.cached = index._state(conn)
+        # What decides the hits (the sort and the page do not): the terms as planned, filters.
+        self.key = json.dumps([sorted(plan.texts), sorted(query.kinds), query.county,
+                               query.sector, query.year], ensure_ascii=False)
+        self.generation: int | None = None
+        self.new: dict[str, int] = {}
+
+    def count(self, part: str, where: str, params: dict[str, Any]) -> int:
+        key = f"{part} {self.key}"
+        if self.cached:
+            # The generation and the count are read in the snapshot of the whole read
+            # (REPEATABLE READ, see ``_Reading``): a count kept under it is exact for it.
+            row = self.conn.execute(sa.text(
+                f"SELECT s.generation, c.total FROM {STATE} s LEFT JOIN {COUNTS} c "
+                "ON c.key = :key AND c.generation = s.generation WHERE s.id = 1"),
+                {"key": key}).first()
+            if row is not None:
+                self.generation = row.generation
+                if row.total is not None:
+                    return int(row.total)
+        total = int(self.conn.scalar(
+            sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"), params) or 0)
+        self.new[key] = total
+        return total
+
+    def store(self) -> None:
+        """Keep the counts made by this read (a failure, such as a read-only standby or a
+        concurrent insert of the same count, only loses the saving)."""
+        if not self.new or self.generation is None:
+            return
+        try:
+            self.conn.execute(sa.text(
+                f"INSERT INTO {COUNTS} (key, generation, total) VALUES (:key, :generation, "
+                ":total) ON CONFLICT DO NOTHING"),
+                [{"key": k, "generation": self.generation, "total": n}
+                 for k, n in self.new.items()])
+            self.conn.commit()
+        except DBAPIError:
+            self.conn.rollback()
 
 
 class _Reading:
@@ -629,9 +789,14 @@ class _Reading:
 
     def __enter__(self) -> sa.Connection | None:
         try:
-            self.conn = self.index._connect().connect()
+            # One snapshot for the whole read: the generation and the counts it keeps agree.
+            self.conn = self.index._connect().connect().execution_options(
+                isolation_level="REPEATABLE READ")
             if not self.index._table_exists(self.conn):
                 return None
+            # PostgreSQL's JIT compiled each broad search's plan for ~700 ms (the plans are
+            # costed high; executing them takes milliseconds).  For this read only.
+            self.conn.execute(sa.text("SET LOCAL jit = off"))
         except DBAPIError as exc:
             self._close()
             raise SearchUnavailable(str(exc.orig)) from exc

@@ -105,6 +105,7 @@ BUMP = f"""
     ON CONFLICT (id) DO UPDATE SET generation = greatest(
         s.generation + 1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
 """
+PRUNE = f"DELETE FROM {COUNTS} WHERE generation < (SELECT generation FROM {STATE} WHERE id = 1)"
 STATE_SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {STATE} (id integer PRIMARY KEY CHECK (id = 1), "
     "generation bigint NOT NULL)",
@@ -145,6 +146,7 @@ def ensure_state(conn: sa.Connection) -> None:
     if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
         conn.execute(sa.text(trigger_statement()))
     conn.execute(sa.text(BUMP))
+    conn.execute(sa.text(PRUNE))
 
 
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
@@ -527,6 +529,7 @@ class PostgresIndex:
         # The generation rises with the swap (the new table's trigger, for later writes).
         conn.execute(sa.text(trigger_statement()))
         conn.execute(sa.text(BUMP))
+        conn.execute(sa.text(PRUNE))
 
     def _take_rebuild_lock(self, conn: sa.Connection) -> None:
         deadline = time.monotonic() + self.rebuild_timeout

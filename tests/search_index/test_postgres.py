@@ -7,8 +7,9 @@ import threading
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
-from search_index import Document, IndexBusy, SearchQuery
+from search_index import Document, IndexBusy, SearchQuery, postgres
 from search_index.planner import plan
 from search_index.postgres import PostgresIndex, document_row, positional_tokens, tsquery
 from tests.search_index.conftest import make_backend, postgres_search_url
@@ -234,3 +235,66 @@ def test_without_the_rum_extension_search_is_still_exact_and_the_log_says_so(tmp
         assert not index.has_rum(index._connect().connect())
     finally:
         index.close()
+
+
+def cached_counts(index: PostgresIndex) -> list[tuple[str, int, int]]:
+    with index._connect().connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT key, generation, total FROM search_counts ORDER BY key"))]
+
+
+def test_a_count_is_kept_for_its_generation_and_dropped_when_the_index_changes(index):
+    index.rebuild([doc(1, "矿山"), doc(2, "矿山 检查")])
+    assert index.search(SearchQuery(q="矿山")).total == 2
+    ((key, generation, total),) = cached_counts(index)
+    assert (generation, total) == (index.generation(), 2)
+    # Asked again, the count is the one kept (made visible here by altering it by hand)…
+    with index._connect().begin() as conn:
+        conn.execute(sa.text("UPDATE search_counts SET total = 99"))
+    assert index.search(SearchQuery(q="矿山")).total == 99
+    assert index.search(SearchQuery(q="矿山", sort="date", page=2)).total == 99  # same hits
+    # …until the index changes: a publication, a withdrawal, a rebuild, a change by hand.
+    index.update([doc(3, "非煤矿山")])
+    assert cached_counts(index) == []
+    assert index.search(SearchQuery(q="矿山")).total == 3
+    index.update([], deleted=["decisions:1"])
+    assert index.search(SearchQuery(q="矿山")).total == 2
+    index.rebuild([doc(1, "矿山")])
+    assert index.search(SearchQuery(q="矿山")).total == 1
+    before = index.generation()
+    with index._connect().begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_documents"))
+    assert index.generation() > before
+    assert index.search(SearchQuery(q="矿山")).total == 0
+    # Other filters are other counts.
+    index.update([doc(1, "矿山", county="勐腊县"), doc(2, "矿山")])
+    assert index.search(SearchQuery(q="矿山", county="勐腊县")).total == 1
+    assert index.search(SearchQuery(q="矿山")).total == 2
+
+
+def test_matching_by_date_lists_every_hit_newest_first(index):
+    index.rebuild([doc(1, "矿山", date=date(2024, 1, 1)), doc(2, "矿山", date=date(2026, 1, 1)),
+                   doc(3, "矿山", title="矿山", date=date(2025, 1, 1)), doc(4, "其他")])
+    assert index.matching(SearchQuery(q="矿山", sort="date")) == [
+        ("decisions", 2), ("decisions", 3), ("decisions", 1)]
+    assert index.matching(SearchQuery(q="矿山")) == [
+        ("decisions", 3), ("decisions", 2), ("decisions", 1)]
+
+
+@pytest.mark.parametrize("few", [0, 1000])
+def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkeypatch, few):
+    # Past FEW_HITS each tier's page is taken on its own (date index walks); the pages must be
+    # the same slices of the fully ranked list as when all hits are ranked at once.
+    monkeypatch.setattr(postgres, "FEW_HITS", few)
+    documents = [doc(n, "矿山 检查" if n % 3 else "检查", date=date(2020 + n % 7, 1 + n % 12, 1),
+                     title="矿山事故" if n % 5 == 0 else f"标题{n}") for n in range(1, 60)]
+    index.rebuild(documents)
+    for q, sort in (("矿山", "relevance"), ("矿山 检查", "relevance"), ("检查", "date"),
+                    ("矿山", "date")):
+        ranked = index.matching(SearchQuery(q=q, sort=sort))
+        for page, per_page in ((1, 5), (2, 5), (3, 4), (2, 10), (4, 10), (9, 7)):
+            results = index.search(SearchQuery(q=q, sort=sort, page=page, per_page=per_page))
+            first = (page - 1) * per_page
+            assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page], (
+                q, sort, page, per_page)
+            assert results.total == len(ranked)

@@ -85,6 +85,10 @@ SCHEMA = (
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS heading text NOT NULL DEFAULT ''",
     # The normalised title stays in the row (never TOAST): ranking tests it on every hit.
     f"ALTER TABLE {TABLE} ALTER COLUMN heading SET STORAGE PLAIN",
+    # The title's terms (no positions), under an index of their own: the first tier of
+    # relevance is found among the few titles that have the terms, not among all the hits.
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS title_terms tsvector NOT NULL DEFAULT ''",
+    f"ALTER TABLE {TABLE} ALTER COLUMN title_terms SET STORAGE PLAIN",
     # Uncompressed: a candidate's text searched by strpos would be decompressed for each.
     f"ALTER TABLE {TABLE} ALTER COLUMN body SET STORAGE EXTERNAL",
     f"ALTER TABLE {TABLE} ALTER COLUMN tokens SET STORAGE EXTERNAL",
@@ -168,6 +172,8 @@ def create_indexes(conn: sa.Connection, table: str = TABLE) -> bool:
     # Sorting by date walks this index and stops at the page (a broad query's hits are dense).
     conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_date ON {table} "
                          "(event_date DESC NULLS LAST, kind, item_id)"))
+    conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_title_terms ON {table} "
+                         "USING gin (title_terms)"))
     if conn.scalar(sa.text(_HAS_RUM_EXTENSION)) is not None:
         conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_terms ON {table} "
                              "USING rum (tokens rum_tsvector_ops)"))
@@ -287,6 +293,7 @@ def document_row(document: Document) -> dict[str, Any]:
         "body": body,
         "title_chars": title_chars,
         "heading": title,
+        "title_terms": title_terms(title),
         "length": len(body),
         "tokens": tokens,
         "positional": positional,
@@ -295,6 +302,11 @@ def document_row(document: Document) -> dict[str, Any]:
         "sector": document.sector,
         "withdrawn": document.withdrawn,
     }
+
+
+def title_terms(heading: str) -> str:
+    """The ``title_terms`` value of a normalised title: its index terms, without positions."""
+    return " ".join(_lexeme(t) for t in positional_tokens(heading)[0])
 
 
 def _lexeme(term: str) -> str:
@@ -356,18 +368,34 @@ def tsquery(plan: planner.Plan) -> str:
     return " & ".join(dict.fromkeys(parts))
 
 
+def title_query(plan: planner.Plan) -> str:
+    """The plan's conditions on a title's terms (``title_terms``, no positions) as one tsquery:
+    each term's decisive lexemes, or its other conditions, ANDed (empty: nothing narrows)."""
+    parts: list[str] = []
+    for term in plan.terms:
+        decisive = decisive_lexemes(term)
+        if decisive:
+            parts.extend(_lexeme(t) for t in decisive)
+        elif part := term_query(term):
+            parts.append(part)
+    return " & ".join(dict.fromkeys(parts))
+
+
 _DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
-                              positional, heading, event_date, county, sector, withdrawn,
+                              positional, heading, title_terms, event_date, county, sector,
+                              withdrawn,
                               deleted, written_at)
     VALUES (:kind, :item_id, :title, :original, :body, :title_chars, :length,
-            CAST(:tokens AS tsvector), :positional, :heading, :event_date, :county, :sector,
+            CAST(:tokens AS tsvector), :positional, :heading, CAST(:title_terms AS tsvector),
+            :event_date, :county, :sector,
             :withdrawn, false, clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = EXCLUDED.title, original = EXCLUDED.original, body = EXCLUDED.body,
         title_chars = EXCLUDED.title_chars, length = EXCLUDED.length, tokens = EXCLUDED.tokens,
         positional = EXCLUDED.positional, heading = EXCLUDED.heading,
+        title_terms = EXCLUDED.title_terms,
         event_date = EXCLUDED.event_date,
         county = EXCLUDED.county, sector = EXCLUDED.sector,
         withdrawn = EXCLUDED.withdrawn, deleted = false, written_at = EXCLUDED.written_at
@@ -379,7 +407,7 @@ _TOMBSTONE = f"""
             clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = '', original = '', body = '', title_chars = 0, length = 0, tokens = ''::tsvector,
-        positional = false, heading = '', event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
+        positional = false, heading = '', title_terms = ''::tsvector, event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
         written_at = EXCLUDED.written_at
 """
 
@@ -514,7 +542,7 @@ class PostgresIndex:
         # Writers wait from here to the commit; readers until the renames.
         conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
         columns = ("kind, item_id, title, original, body, title_chars, length, tokens, "
-                   "positional, heading, event_date, county, sector, withdrawn, deleted, "
+                   "positional, heading, title_terms, event_date, county, sector, withdrawn, deleted, "
                    "written_at")
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ")[2:])
         conn.execute(sa.text(
@@ -523,7 +551,7 @@ class PostgresIndex:
             {"started": started})
         conn.execute(sa.text(f"DROP TABLE {TABLE}"))
         conn.execute(sa.text(f"ALTER TABLE {BUILD} RENAME TO {TABLE}"))
-        for suffix in ("pkey", "terms", "tokens", "date"):
+        for suffix in ("pkey", "terms", "tokens", "date", "title_terms"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
         # The generation rises with the swap (the new table's trigger, for later writes).
@@ -642,6 +670,9 @@ class PostgresIndex:
         """SQL true when a hit's title has every term (exactly, on the normalised title kept in
         the row): the first tier of relevance."""
         tests = []
+        if narrowing := title_query(plan):
+            params["title_tsq"] = narrowing
+            tests.append("d.title_terms @@ CAST(:title_tsq AS tsquery)")
         for i, term in enumerate(plan.terms):
             params[f"h{i}"] = term.text
             tests.append(f"strpos(d.heading, :h{i}) > 0")

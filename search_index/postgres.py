@@ -331,6 +331,89 @@ def decisive_lexemes(term: planner.TermPlan) -> tuple[str, ...]:
     return tuple(term.text[i : i + n] for i in range(len(term.text) - n + 1))
 
 
+PREFIX = "\x00*"  # marks a lexeme of a ``chain`` that stands for every lexeme it begins
+
+
+def _span(run: str, han: bool) -> int:
+    """How many positions a text's run takes up to the next run's first term
+    (``positional_tokens``)."""
+    n = len(run)
+    if han:
+        return n if n >= 2 else 2
+    return n + 1 if n > 3 else 2
+
+
+def chain(term: planner.TermPlan) -> list[tuple[int, str]]:
+    """Index terms every text containing ``term`` has at fixed distances from one another, as
+    (offset, lexeme) by offset, for a term of several runs (文号 ``西应急罚〔2024〕134号``,
+    ``2024年``, ``有限公司(演示)``); empty when fewer than two are known.
+
+    Where the term has a character of another class beside a run, the text's run ends there
+    too (``planner``): a run fixed at its start has its bigrams or trigrams at known offsets
+    from it (and, fixed at both ends, its length, so the next run's start); the first run, fixed
+    at its end only, has its last bigrams or trigrams at known offsets before the next run.
+    What cannot be placed (a lone Han character or a short word open at one end) is left out:
+    the chain is a necessary condition (``strpos`` still decides).
+    """
+    text = term.text
+    runs = list(TOKEN_RUN.finditer(text))
+    if len(runs) < 2 and not (runs and 0 < runs[0].start() and runs[0].end() < len(text)):
+        return []
+    found: dict[int, str] = {}
+    start: int | None = 0 if runs[0].start() > 0 else None
+    for match in runs:
+        run, han = match.group(), match.lastgroup == "han"
+        n, right = len(run), match.end() < len(text)
+        if start is None:  # the first run, open at its start: place its end before the next
+            if han and n >= 2:
+                found.update((-n + j, run[j : j + 2]) for j in range(n - 1))
+            elif not han and n >= 4:
+                found.update((-1 - n + j, run[j : j + 3]) for j in range(n - 2))
+            start = 0
+            continue
+        if han:
+            if n >= 2:
+                found.update((start + j, run[j : j + 2]) for j in range(n - 1))
+            else:  # the run itself, or (open at its end) a bigram starting with it
+                found[start] = run if right else run + PREFIX
+        elif n >= 3:
+            found.update((start + j, run[j : j + 3]) for j in range(n - 2))
+            if right and n > 3:
+                found[start + n - 1] = run
+        else:  # the word itself, or (open at its end) a longer word's first trigram
+            found[start] = run if right else run + PREFIX
+        if not right:
+            break
+        start += _span(run, han)
+    terms = [(at, t) for at, t in sorted(found.items())
+             if len(t.encode("utf-8")) < MAX_LEXEME_BYTES]
+    if len(terms) > MAX_PHRASE:
+        # The most telling: whole words and trigrams (numbers, codes), then bigrams, then
+        # prefixes.
+        def telling(p: tuple[int, str]) -> tuple[bool, bool, int]:
+            lexeme = p[1].removesuffix(PREFIX)
+            return (p[1].endswith(PREFIX), TOKEN_RUN.fullmatch(lexeme).lastgroup == "han",
+                    -len(lexeme))
+
+        terms = sorted(sorted(terms, key=telling)[:MAX_PHRASE])
+    if len([t for t in terms if not t[1].endswith(PREFIX)]) < 1 or len(terms) < 2:
+        return []
+    return terms
+
+
+def chain_query(terms: list[tuple[int, str]]) -> str:
+    """A ``chain`` as a tsquery phrase (``a <2> b <-> c``)."""
+    def operand(lexeme: str) -> str:
+        if lexeme.endswith(PREFIX):
+            return _lexeme(lexeme.removesuffix(PREFIX)) + ":*"
+        return _lexeme(lexeme)
+
+    parts = [operand(terms[0][1])]
+    for (before, _), (at, lexeme) in zip(terms, terms[1:], strict=False):
+        parts.append(f"<{at - before}> {operand(lexeme)}")
+    return " ".join(parts)
+
+
 def term_query(term: planner.TermPlan) -> str:
     """One term's part of the tsquery (empty: nothing narrows it)."""
     decisive = decisive_lexemes(term)
@@ -342,6 +425,15 @@ def term_query(term: planner.TermPlan) -> str:
         phrase = " <-> ".join(_lexeme(t) for t in decisive)
         unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
         return f"( {phrase} | {unordered} )"
+    parts = _conditions(term)
+    if linked := chain(term):
+        # A row with positions has the chain; one without (too long a text) has LONG.
+        parts.append(f"( {chain_query(linked)} | {_lexeme(LONG)} )")
+    return " & ".join(dict.fromkeys(parts))
+
+
+def _conditions(term: planner.TermPlan) -> list[str]:
+    """The planner's conditions of a term the index cannot decide, as tsquery operands."""
     parts: list[str] = []
     parts.extend(_lexeme(g) for g in term.grams)
     parts.extend(_lexeme(t) for t in term.trigrams)
@@ -352,7 +444,7 @@ def term_query(term: planner.TermPlan) -> str:
             parts.append(_lexeme(pattern.fragment))
         elif pattern.mode == "prefix":
             parts.append(_lexeme(pattern.fragment) + ":*")
-    return " & ".join(dict.fromkeys(parts))
+    return parts
 
 
 def tsquery(plan: planner.Plan) -> str:
@@ -376,8 +468,8 @@ def title_query(plan: planner.Plan) -> str:
         decisive = decisive_lexemes(term)
         if decisive:
             parts.extend(_lexeme(t) for t in decisive)
-        elif part := term_query(term):
-            parts.append(part)
+        else:
+            parts.extend(_conditions(term))
     return " & ".join(dict.fromkeys(parts))
 
 
@@ -732,7 +824,10 @@ class PostgresIndex:
                 # text) matched through LONG and is confirmed on its text.
                 where.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
             else:
-                where.append(f"strpos(d.body, :t{i}) > 0")
+                # The title is kept in the row and begins the text (title_chars > 0): a
+                # term found there needs no reading of the text (out of line).
+                where.append(f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
+                             f"OR strpos(d.body, :t{i}) > 0)")
         return " AND ".join(where), params
 
     def _state(self, conn: sa.Connection) -> bool:

@@ -31,6 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -203,6 +204,10 @@ MAX_PHRASE = 6
 # A query with at most this many hits has them all ranked in one pass; with more, each tier's
 # page is taken newest first by walking the date index (``PostgresIndex._page``).
 FEW_HITS = 2000
+# A dense query's page is taken by walking the newest rows, as many as should hold it this
+# many times over, and at most MAX_WALK (``PostgresIndex._newest``).
+WALK_MARGIN = 4
+MAX_WALK = 5000
 REBUILD_LOCK_KEY = 0x5345_4152_4348  # pg_advisory_lock key: one rebuild at a time
 LOCK_POLL = 0.1
 
@@ -414,22 +419,71 @@ def chain_query(terms: list[tuple[int, str]]) -> str:
     return " ".join(parts)
 
 
-def term_query(term: planner.TermPlan) -> str:
+# A RUM index reads the whole posting list of every operand of a query: an operand found in
+# 8 times more rows than the rarest one costs more to read than the candidates it would rule
+# out cost to confirm on their text, so it is left out (``_rarest``).
+RARER = 8
+
+
+def _rarest(lexemes: list[str], frequencies: Frequencies | None) -> list[int]:
+    """The indexes of the operands worth reading: those at most ``RARER`` times as frequent
+    as the rarest (all without statistics), and a prefix (``…:*`` or ``PREFIX``: it reads the
+    lists of every lexeme it begins) only with at most one other operand."""
+    exact = [i for i, lexeme in enumerate(lexemes) if not lexeme.endswith((":*", PREFIX))]
+    if len(exact) < 2:
+        return exact or list(range(len(lexemes)))
+    if not frequencies:
+        return exact
+    share = {i: frequencies.share(lexemes[i]) for i in exact}
+    least = min(share.values())
+    return [i for i in exact if share[i] <= RARER * least]
+
+
+class Frequencies:
+    """The share of rows having each lexeme, from PostgreSQL's statistics of ``tokens``
+    (its 1,000 most common lexemes; any other is rarer than the least of them)."""
+
+    def __init__(self, elements: list[str], shares: list[float]) -> None:
+        self.shares = dict(zip(elements, shares, strict=False))
+        self.floor = min(shares) if shares else 0.0
+
+    def share(self, lexeme: str) -> float:
+        return self.shares.get(lexeme, self.floor)
+
+
+def term_query(term: planner.TermPlan, frequencies: Frequencies | None = None) -> str:
     """One term's part of the tsquery (empty: nothing narrows it)."""
+    return term_plan(term, frequencies)[0]
+
+
+def term_plan(term: planner.TermPlan,
+              frequencies: Frequencies | None = None) -> tuple[str, str]:
+    """One term's part of the tsquery (empty: nothing narrows it) and what its hits still need
+    confirmed on the text: "" (nothing: one lexeme), "long" (only rows without positions),
+    "text" (every candidate).  Operands much more common than the rarest are left out
+    (``_rarest``): what is left still holds for every hit, the text decides."""
     decisive = decisive_lexemes(term)
     if len(decisive) == 1:
-        return _lexeme(decisive[0])
+        return _lexeme(decisive[0]), ""
     if decisive:
-        # Rows with positions answer the phrase; a row too long for positions has LONG and its
-        # lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
-        phrase = " <-> ".join(_lexeme(t) for t in decisive)
-        unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
-        return f"( {phrase} | {unordered} )"
-    parts = _conditions(term)
-    if linked := chain(term):
+        kept = _rarest(list(decisive), frequencies)
+        if len(kept) == len(decisive):
+            # Rows with positions answer the phrase; a row too long for positions has LONG and
+            # its lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
+            phrase = " <-> ".join(_lexeme(t) for t in decisive)
+            unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
+            return f"( {phrase} | {unordered} )", "long"
+        linked = [(i, decisive[i]) for i in kept]
+        parts = [_lexeme(t) for _, t in linked]
+    else:
+        parts = _conditions(term)
+        parts = [parts[i] for i in _rarest(parts, frequencies)]
+        linked = chain(term)
+        linked = [linked[i] for i in _rarest([t for _, t in linked], frequencies)]
+    if len(linked) >= 2:
         # A row with positions has the chain; one without (too long a text) has LONG.
         parts.append(f"( {chain_query(linked)} | {_lexeme(LONG)} )")
-    return " & ".join(dict.fromkeys(parts))
+    return " & ".join(dict.fromkeys(parts)), "text"
 
 
 def _conditions(term: planner.TermPlan) -> list[str]:
@@ -447,7 +501,7 @@ def _conditions(term: planner.TermPlan) -> list[str]:
     return parts
 
 
-def tsquery(plan: planner.Plan) -> str:
+def tsquery(plan: planner.Plan, frequencies: Frequencies | None = None) -> str:
     """The plan's conditions as one tsquery (empty: nothing narrows, every row is a candidate).
 
     A term that ``decisive_lexemes`` decides is a phrase over its bigrams or trigrams: the index
@@ -456,7 +510,7 @@ def tsquery(plan: planner.Plan) -> str:
     prefix (a run that must end or sit inside an index term) give no condition here: the other
     conditions narrow, ``strpos`` decides.
     """
-    parts = [part for term in plan.terms if (part := term_query(term))]
+    parts = [part for term in plan.terms if (part := term_query(term, frequencies))]
     return " & ".join(dict.fromkeys(parts))
 
 
@@ -474,6 +528,9 @@ def title_query(plan: planner.Plan) -> str:
 
 
 _DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
+# What a candidate row carries from the index's finding to its confirmation on its text (the
+# text itself only as a reference: it is read when tested).
+_CANDIDATE = "d.kind, d.item_id, d.event_date, d.positional, d.title_chars, d.heading, d.body"
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
                               positional, heading, title_terms, event_date, county, sector,
@@ -518,6 +575,8 @@ class PostgresIndex:
         self._rum: bool | None = None  # whether the terms are under a RUM index
         self._state_ready = False  # the generation's table and trigger exist (writes)
         self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
+        self._shares: Frequencies | None = None  # the lexemes' shares (``_frequencies``)
+        self._estimate: tuple[int, float] | None = None  # (rows estimated, when) (``_table_rows``)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -696,7 +755,7 @@ class PostgresIndex:
         ]
         return SearchResults(total=total, hits=hits, page=query.page, per_page=query.per_page)
 
-    def _page(self, counter: _Counter, plan: planner.Plan, query: SearchQuery, where: str,
+    def _page(self, counter: _Counter, plan: planner.Plan, query: SearchQuery, where: _Where,
               params: dict[str, Any], total: int, offset: int) -> list[tuple[str, int, int]]:
         """(kind, id, tier) of the page's hits in rank order."""
         conn, limit = counter.conn, query.per_page
@@ -704,31 +763,73 @@ class PostgresIndex:
             return []
         page = {**params, "limit": limit, "offset": offset}
         if query.sort == "date":
-            return [(k, i, 0) for k, i in conn.execute(sa.text(
-                f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} "
-                f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), page)]
+            return [(k, i, 0) for k, i in self._newest(conn, where, page, total)]
         title = self._title(plan, page)
         if total <= FEW_HITS:
-            # Few hits: rank them all in one pass (the index finds them; a top-N sort).
+            # Few hits: rank the candidates the index finds (a sort of narrow rows), then
+            # confirm them on their text in that order until the page is full.
             return [tuple(row) for row in conn.execute(sa.text(
-                f"SELECT d.kind, d.item_id, CASE WHEN {title} THEN 1 ELSE 0 END "
-                f"FROM {TABLE} d WHERE {where} "
-                f"ORDER BY 3 DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset"), page)]
-        # Many hits: each tier newest first, the planner free to walk the date index.
-        first = [(k, i, 1) for k, i in conn.execute(sa.text(
-            f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} AND {title} "
-            f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), page)]
+                f"SELECT d.kind, d.item_id, d.tier FROM (SELECT {_CANDIDATE}, "
+                f"CASE WHEN {title} THEN 1 ELSE 0 END AS tier FROM {TABLE} d "
+                f"WHERE {where.found} ORDER BY tier DESC, {_DATE_ORDER} OFFSET 0) d "
+                f"WHERE {where.confirm or 'true'} ORDER BY d.tier DESC, {_DATE_ORDER} "
+                "LIMIT :limit OFFSET :offset"), page)]
+        # Many hits: each tier newest first (the title's test first: it reads no text).
+        first = [(k, i, 1) for k, i in self._newest(conn, where, page, total, title)]
         if len(first) == limit:
             return first
         # The title tier ends before this page does: how many it has, then the rest.
         titled = offset + len(first) if first else counter.count(
-            "title", f"{where} AND {title}", page)
+            "title", f"{title} AND {where}", page)
         if titled >= total:
             return first
         rest = {**page, "limit": limit - len(first), "offset": max(0, offset - titled)}
-        return first + [(k, i, 0) for k, i in conn.execute(sa.text(
-            f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} AND NOT ({title}) "
-            f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), rest)]
+        return first + [(k, i, 0) for k, i in self._newest(
+            conn, where, rest, total - titled, f"NOT ({title})")]
+
+    def _newest(self, conn: sa.Connection, where: _Where, params: dict[str, Any], hits: int,
+                tier: str = "") -> list[tuple[str, int]]:
+        """Rows ``offset`` to ``offset + limit`` of the ``hits`` rows of ``where`` (and of
+        ``tier``, a test on the row), newest first.
+
+        When they are dense, the date index is walked over the newest rows only, as many as
+        should hold the page several times over (``WALK_MARGIN``): a bounded cost, whatever
+        the planner believes of the terms' spread over time (a year's word is found only in
+        that year's items, far down the walk: 8,000 rows for a page at 20,000 items).  If the
+        walk does not fill the page, or the hits are sparse, the index finds the candidates,
+        they are sorted newest first (narrow rows), and confirmed on their text in that order
+        until the page is full.
+        """
+        found = f"{tier} AND {where.found}" if tier else where.found
+        confirm = where.confirm or "true"
+        rows = self._table_rows(conn)
+        need = params["offset"] + params["limit"]
+        walk = int(need * rows * WALK_MARGIN / max(1, hits)) + 50
+        if walk <= MAX_WALK:
+            got = [tuple(r) for r in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id FROM (SELECT * FROM {TABLE} d "
+                f"ORDER BY {_DATE_ORDER} LIMIT :walk) d WHERE {found} AND {confirm} "
+                f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"),
+                {**params, "walk": walk})]
+            if len(got) == params["limit"]:
+                return got
+        conn.execute(sa.text("SET LOCAL enable_indexscan = off"))
+        try:
+            return [tuple(r) for r in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id FROM (SELECT {_CANDIDATE} FROM {TABLE} d "
+                f"WHERE {found} ORDER BY {_DATE_ORDER} OFFSET 0) d WHERE {confirm} "
+                f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), params)]
+        finally:
+            conn.execute(sa.text("SET LOCAL enable_indexscan = on"))
+
+    def _table_rows(self, conn: sa.Connection) -> int:
+        """About how many rows the table has (PostgreSQL's estimate, kept by ANALYZE; read
+        again after a minute)."""
+        now = time.monotonic()
+        if self._estimate is None or now - self._estimate[1] > 60:
+            self._estimate = (max(1, int(conn.scalar(sa.text(
+                f"SELECT reltuples FROM pg_class WHERE oid = to_regclass('{TABLE}')")) or 1)), now)
+        return self._estimate[0]
 
     @staticmethod
     def _rows(conn: sa.Connection, keys: list[tuple[str, int, int]]) -> list[tuple[Any, int]]:
@@ -787,12 +888,14 @@ class PostgresIndex:
         self._rum = rum
 
     def _where(self, conn: sa.Connection, plan: planner.Plan,
-               query: SearchQuery) -> tuple[str, dict[str, Any]]:
+               query: SearchQuery) -> tuple[_Where, dict[str, Any]]:
         """The WHERE clause of every hit of ``plan`` under the query's filters, and its
         parameters (``tsq``: the tsquery, when anything narrows)."""
         params: dict[str, Any] = {}
         where = ["NOT d.deleted"]
-        narrowing = tsquery(plan)
+        frequencies = self._frequencies(conn)
+        planned = [term_plan(term, frequencies) for term in plan.terms]
+        narrowing = " & ".join(dict.fromkeys(part for part, _ in planned if part))
         if narrowing:
             where.append("d.tokens @@ CAST(:tsq AS tsquery)")
             params["tsq"] = narrowing
@@ -814,21 +917,36 @@ class PostgresIndex:
             where.append("d.event_date BETWEEN :first_day AND :last_day")
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
-        for i, term in enumerate(plan.terms):
-            decisive = decisive_lexemes(term)
-            if len(decisive) == 1:
+        tests = []
+        for i, (term, (_, confirm)) in enumerate(zip(plan.terms, planned, strict=True)):
+            if not confirm:
                 continue  # the lexeme is the answer
             params[f"t{i}"] = term.text
-            if decisive:
+            if confirm == "long":
                 # The phrase decided every row with positions; a row without (too long a
                 # text) matched through LONG and is confirmed on its text.
-                where.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
+                tests.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
             else:
                 # The title is kept in the row and begins the text (title_chars > 0): a
                 # term found there needs no reading of the text (out of line).
-                where.append(f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
+                tests.append(f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
                              f"OR strpos(d.body, :t{i}) > 0)")
-        return " AND ".join(where), params
+        return _Where(" AND ".join(where), " AND ".join(tests)), params
+
+    def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
+        """The lexemes' shares from the table's statistics (read once per process; None
+        before the first ANALYZE: every operand is kept)."""
+        if self._shares is None:
+            row = conn.execute(sa.text(
+                "SELECT most_common_elems::text::text[] AS elements, "
+                "most_common_elem_freqs AS shares FROM pg_stats "
+                f"WHERE tablename = '{TABLE}' AND attname = 'tokens'")).first()
+            if row is None or row.elements is None:
+                return None
+            # The last three shares are the least, the greatest and the share of NULLs.
+            self._shares = Frequencies(list(row.elements),
+                                       list(row.shares[:len(row.elements)]))
+        return self._shares
 
     def _state(self, conn: sa.Connection) -> bool:
         """Whether the generation's table, the count cache and the trigger exist (asked once
@@ -858,6 +976,18 @@ class PostgresIndex:
         for q in queries:
             self.search(SearchQuery(q=q))
         return self.generation()
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The conditions of the hits: what the index and the row decide (``found``), and the
+    tests on the text that confirm the candidates (``confirm``, empty when none)."""
+
+    found: str
+    confirm: str
+
+    def __str__(self) -> str:
+        return f"{self.found} AND {self.confirm}" if self.confirm else self.found
 
 
 class _Counter:

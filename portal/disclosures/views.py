@@ -145,12 +145,10 @@ def supervision_photo(item_id: int, photo_id: int, part: str):
     if request.if_none_match.contains(etag):  # the bytes never change: nothing to read
         response = Response(status=304)
     else:
-        column = "data" if part == "full" else "thumbnail"
-        photo = supervision_photos.find(item_id, photo_id, published_only=True, part=column)
-        if photo is None:
+        found = supervision_photos.file(item_id, photo_id, part, published_only=True)
+        if found is None:
             abort(404)
-        response = Response(getattr(photo, column), mimetype=(
-            photo.media_type if part == "full" else photo.thumbnail_media_type))
+        response = Response(found[0], mimetype=found[1])
         response.headers["Content-Disposition"] = "inline"
     response.set_etag(etag)
     response.headers["Cache-Control"] = PHOTO_CACHE_CONTROL

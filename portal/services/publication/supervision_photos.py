@@ -166,3 +166,15 @@ def find(item_id: int, photo_id: int, *, published_only: bool,
     if published_only:
         stmt = stmt.where(SupervisionItem.published_at.is_not(None))
     return db.session.scalar(stmt)
+
+
+def file(item_id: int, photo_id: int, part: str, *,
+         published_only: bool) -> tuple[bytes, str] | None:
+    """The bytes and media type of a photo (``part`` "full") or its thumbnail ("thumbnail"),
+    or None as ``find``."""
+    column = "data" if part == "full" else "thumbnail"
+    photo = find(item_id, photo_id, published_only=published_only, part=column)
+    if photo is None:
+        return None
+    return getattr(photo, column), (photo.media_type if part == "full"
+                                    else photo.thumbnail_media_type)

@@ -226,11 +226,9 @@ def supervision_photo_remove(item_id: int, photo_id: int):
 @requires(EDITOR)
 def supervision_photo_file(item_id: int, photo_id: int, part: str):
     """A photo for the back office (a draft's too, which the public cannot see yet)."""
-    column = "data" if part == "full" else "thumbnail"
-    photo = supervision_photos.find(item_id, photo_id, published_only=False, part=column)
-    if photo is None:
+    found = supervision_photos.file(item_id, photo_id, part, published_only=False)
+    if found is None:
         abort(404)
-    response = Response(getattr(photo, column), mimetype=(
-        photo.media_type if part == "full" else photo.thumbnail_media_type))
+    response = Response(found[0], mimetype=found[1])
     response.headers["Cache-Control"] = "private, no-cache"
     return response

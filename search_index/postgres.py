@@ -456,34 +456,44 @@ def term_query(term: planner.TermPlan, frequencies: Frequencies | None = None) -
     return term_plan(term, frequencies)[0]
 
 
+def _share(lexemes: Iterable[str], frequencies: Frequencies | None) -> float:
+    """The share of rows having the rarest of ``lexemes`` (1.0: unknown, or prefixes only)."""
+    shares = [frequencies.share(t) for t in lexemes
+              if frequencies and not t.endswith((":*", PREFIX))]
+    return min(shares, default=1.0)
+
+
 def term_plan(term: planner.TermPlan,
-              frequencies: Frequencies | None = None) -> tuple[str, str]:
-    """One term's part of the tsquery (empty: nothing narrows it) and what its hits still need
+              frequencies: Frequencies | None = None) -> tuple[str, str, float]:
+    """One term's part of the tsquery (empty: nothing narrows it), what its hits still need
     confirmed on the text: "" (nothing: one lexeme), "long" (only rows without positions),
-    "text" (every candidate).  Operands much more common than the rarest are left out
-    (``_rarest``): what is left still holds for every hit, the text decides."""
+    "text" (every candidate); and the share of rows having its rarest operand.  Operands much
+    more common than the rarest are left out (``_rarest``): what is left still holds for
+    every hit, the text decides."""
     decisive = decisive_lexemes(term)
     if len(decisive) == 1:
-        return _lexeme(decisive[0]), ""
+        return _lexeme(decisive[0]), "", _share(decisive, frequencies)
     if decisive:
         kept = _rarest(list(decisive), frequencies)
+        share = _share([decisive[i] for i in kept], frequencies)
         if len(kept) == len(decisive):
             # Rows with positions answer the phrase; a row too long for positions has LONG and
             # its lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
             phrase = " <-> ".join(_lexeme(t) for t in decisive)
             unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
-            return f"( {phrase} | {unordered} )", "long"
+            return f"( {phrase} | {unordered} )", "long", share
         linked = [(i, decisive[i]) for i in kept]
         parts = [_lexeme(t) for _, t in linked]
     else:
-        parts = _conditions(term)
-        parts = [parts[i] for i in _rarest(parts, frequencies)]
+        conditions = _conditions(term)
+        parts = [conditions[i] for i in _rarest(conditions, frequencies)]
         linked = chain(term)
         linked = [linked[i] for i in _rarest([t for _, t in linked], frequencies)]
+        share = _share([*term.grams, *term.trigrams], frequencies)
     if len(linked) >= 2:
         # A row with positions has the chain; one without (too long a text) has LONG.
         parts.append(f"( {chain_query(linked)} | {_lexeme(LONG)} )")
-    return " & ".join(dict.fromkeys(parts)), "text"
+    return " & ".join(dict.fromkeys(parts)), "text", share
 
 
 def _conditions(term: planner.TermPlan) -> list[str]:
@@ -530,7 +540,8 @@ def title_query(plan: planner.Plan) -> str:
 _DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
 # What a candidate row carries from the index's finding to its confirmation on its text (the
 # text itself only as a reference: it is read when tested).
-_CANDIDATE = "d.kind, d.item_id, d.event_date, d.positional, d.title_chars, d.heading, d.body"
+_CANDIDATE = ("d.kind, d.item_id, d.event_date, d.positional, d.title_chars, d.heading, d.body, "
+              "d.tokens, d.deleted, d.county, d.sector")
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
                               positional, heading, title_terms, event_date, county, sector,
@@ -772,15 +783,18 @@ class PostgresIndex:
                 f"SELECT d.kind, d.item_id, d.tier FROM (SELECT {_CANDIDATE}, "
                 f"CASE WHEN {title} THEN 1 ELSE 0 END AS tier FROM {TABLE} d "
                 f"WHERE {where.found} ORDER BY tier DESC, {_DATE_ORDER} OFFSET 0) d "
-                f"WHERE {where.confirm or 'true'} ORDER BY d.tier DESC, {_DATE_ORDER} "
+                f"WHERE {where.tested} ORDER BY d.tier DESC, {_DATE_ORDER} "
                 "LIMIT :limit OFFSET :offset"), page)]
-        # Many hits: each tier newest first (the title's test first: it reads no text).
-        first = [(k, i, 1) for k, i in self._newest(conn, where, page, total, title)]
+        # Many hits: each tier newest first.  A title that has every term and begins the text
+        # (title_chars > 0) makes its row a hit: the title tier is found among the titles
+        # (their own index), the text tested only for a title that does not begin it.
+        titles = _Where(f"{title} AND {where.filters}",
+                        confirm=f"(d.title_chars > 0 OR ({where.found} AND {where.tested}))")
+        first = [(k, i, 1) for k, i in self._newest(conn, titles, page, total)]
         if len(first) == limit:
             return first
         # The title tier ends before this page does: how many it has, then the rest.
-        titled = offset + len(first) if first else counter.count(
-            "title", f"{title} AND {where}", page)
+        titled = offset + len(first) if first else counter.count("title", str(titles), page)
         if titled >= total:
             return first
         rest = {**page, "limit": limit - len(first), "offset": max(0, offset - titled)}
@@ -800,15 +814,15 @@ class PostgresIndex:
         they are sorted newest first (narrow rows), and confirmed on their text in that order
         until the page is full.
         """
-        found = f"{tier} AND {where.found}" if tier else where.found
-        confirm = where.confirm or "true"
+        tier = f"{tier} AND " if tier else ""
         rows = self._table_rows(conn)
         need = params["offset"] + params["limit"]
         walk = int(need * rows * WALK_MARGIN / max(1, hits)) + 50
         if walk <= MAX_WALK:
             got = [tuple(r) for r in conn.execute(sa.text(
                 f"SELECT d.kind, d.item_id FROM (SELECT * FROM {TABLE} d "
-                f"ORDER BY {_DATE_ORDER} LIMIT :walk) d WHERE {found} AND {confirm} "
+                f"ORDER BY {_DATE_ORDER} LIMIT :walk) d WHERE {tier}{where.found} "
+                f"AND {where.tested} "
                 f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"),
                 {**params, "walk": walk})]
             if len(got) == params["limit"]:
@@ -817,7 +831,8 @@ class PostgresIndex:
         try:
             return [tuple(r) for r in conn.execute(sa.text(
                 f"SELECT d.kind, d.item_id FROM (SELECT {_CANDIDATE} FROM {TABLE} d "
-                f"WHERE {found} ORDER BY {_DATE_ORDER} OFFSET 0) d WHERE {confirm} "
+                f"WHERE {tier}{where.found} ORDER BY {_DATE_ORDER} OFFSET 0) d "
+                f"WHERE {where.tested} "
                 f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), params)]
         finally:
             conn.execute(sa.text("SET LOCAL enable_indexscan = on"))
@@ -893,11 +908,17 @@ class PostgresIndex:
         parameters (``tsq``: the tsquery, when anything narrows)."""
         params: dict[str, Any] = {}
         where = ["NOT d.deleted"]
+        tokens = ""
         frequencies = self._frequencies(conn)
         planned = [term_plan(term, frequencies) for term in plan.terms]
-        narrowing = " & ".join(dict.fromkeys(part for part, _ in planned if part))
+        # Terms, too, are read only when not much more common than the rarest (``RARER``):
+        # the others are confirmed on the candidates' texts.
+        least = min(share for _, _, share in planned)
+        planned = [(part, confirm, share) if share <= RARER * least else ("", "text", share)
+                   for part, confirm, share in planned]
+        narrowing = " & ".join(dict.fromkeys(part for part, _, _ in planned if part))
         if narrowing:
-            where.append("d.tokens @@ CAST(:tsq AS tsquery)")
+            tokens = "d.tokens @@ CAST(:tsq AS tsquery)"
             params["tsq"] = narrowing
             # The planner does not know that testing a row's tsvector means reading (and
             # decompressing) it: for a term in a quarter of the rows it chose a sequential scan
@@ -918,7 +939,7 @@ class PostgresIndex:
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
         tests = []
-        for i, (term, (_, confirm)) in enumerate(zip(plan.terms, planned, strict=True)):
+        for i, (term, (_, confirm, _)) in enumerate(zip(plan.terms, planned, strict=True)):
             if not confirm:
                 continue  # the lexeme is the answer
             params[f"t{i}"] = term.text
@@ -931,7 +952,7 @@ class PostgresIndex:
                 # term found there needs no reading of the text (out of line).
                 tests.append(f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
                              f"OR strpos(d.body, :t{i}) > 0)")
-        return _Where(" AND ".join(where), " AND ".join(tests)), params
+        return _Where(" AND ".join(where), tokens, " AND ".join(tests)), params
 
     def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
         """The lexemes' shares from the table's statistics (read once per process; None
@@ -980,14 +1001,28 @@ class PostgresIndex:
 
 @dataclass(frozen=True)
 class _Where:
-    """The conditions of the hits: what the index and the row decide (``found``), and the
-    tests on the text that confirm the candidates (``confirm``, empty when none)."""
+    """The conditions of the hits: tests on the row's own columns (``filters``), the index's
+    (``tokens``, empty when nothing narrows) and the tests on the text that confirm the
+    candidates (``confirm``, empty when none)."""
 
-    found: str
-    confirm: str
+    filters: str
+    tokens: str = ""
+    confirm: str = ""
+
+    @staticmethod
+    def _all(*tests: str) -> str:
+        return " AND ".join(t for t in tests if t) or "true"
+
+    @property
+    def found(self) -> str:
+        return self._all(self.filters, self.tokens)
+
+    @property
+    def tested(self) -> str:
+        return self._all(self.confirm)
 
     def __str__(self) -> str:
-        return f"{self.found} AND {self.confirm}" if self.confirm else self.found
+        return self._all(self.filters, self.tokens, self.confirm)
 
 
 class _Counter:
@@ -1055,7 +1090,10 @@ class _Reading:
                 return None
             # PostgreSQL's JIT compiled each broad search's plan for ~700 ms (the plans are
             # costed high; executing them takes milliseconds).  For this read only.
-            self.conn.execute(sa.text("SET LOCAL jit = off"))
+            # Nor do parallel workers pay on two cores shared by two workers.
+            self.conn.execute(sa.text(
+                "SELECT set_config('jit', 'off', true), "
+                "set_config('max_parallel_workers_per_gather', '0', true)"))
         except DBAPIError as exc:
             self._close()
             raise SearchUnavailable(str(exc.orig)) from exc

@@ -298,3 +298,77 @@ def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkey
             assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page], (
                 q, sort, page, per_page)
             assert results.total == len(ranked)
+
+
+def test_a_chain_holds_for_every_text_containing_its_term():
+    # The chain (the runs' terms at fixed distances) narrows a term of several runs: a text
+    # containing the term must always have it, wherever the term sits in its runs.
+    import random
+
+    from search_index.analyzer import TOKEN_RUN, normalize
+    from search_index.planner import plan_term
+    from search_index.postgres import PREFIX, chain
+    from tests.search_index.corpus import Corpus
+
+    rng = random.Random(18)
+    checked = 0
+    for document in rng.sample(Corpus(600).documents, 300):
+        body = normalize(document.text)
+        positions, _, complete = positional_tokens(body)
+        if not complete:
+            continue
+        at: dict[int, list[str]] = {}
+        for lexeme, places in positions.items():
+            for place in places:
+                at.setdefault(place, []).append(lexeme)
+
+        def has(place: int, lexeme: str, at: dict[int, list[str]] = at) -> bool:
+            if lexeme.endswith(PREFIX):
+                return any(t.startswith(lexeme.removesuffix(PREFIX)) for t in at.get(place, ()))
+            return lexeme in at.get(place, ())
+
+        for _ in range(40):
+            start = rng.randrange(len(body))
+            piece = body[start:start + rng.randint(2, 16)]
+            term = plan_term(piece) if TOKEN_RUN.search(piece) else None
+            linked = chain(term) if term else []
+            if not linked:
+                continue
+            first = linked[0][0]
+            assert any(all(has(p - first + offset, t) for offset, t in linked) for p in at), (
+                piece, linked)
+            checked += 1
+    assert checked > 1000
+
+
+def test_terms_of_several_runs_are_found_exactly(index):
+    index.update([doc(1, "景洪应急罚〔2024〕12号 处罚决定"), doc(2, "景洪应急罚2024 12号"),
+                  doc(3, "某某有限公司(演示) 检查"), doc(4, "某某有限公司演示 检查"),
+                  doc(5, "2024年 检查"), doc(6, "2024 年 检查"), doc(7, "x2024年 检查")])
+    # Narrowed by their runs' terms at fixed distances (the 文号's year, then its number two
+    # positions on), confirmed on the text.
+    (term,) = plan("景洪应急罚〔2024〕12号").terms
+    assert "'2024' <2> '12'" in postgres.term_query(term)
+    assert keys(index, "景洪应急罚〔2024〕12号") == {"decisions:1"}
+    assert keys(index, "应急罚〔2024〕1") == {"decisions:1"}
+    assert keys(index, "有限公司(演示)") == {"decisions:3"}
+    assert keys(index, "公司(演") == {"decisions:3"}
+    assert keys(index, "2024年") == {"decisions:5", "decisions:7"}
+    assert keys(index, "024年 检查") == {"decisions:5", "decisions:7"}
+
+
+def test_common_operands_are_left_to_the_text_and_the_hits_stay_exact(index):
+    index.update([doc(n, "处罚决定" + (" 巴拉制糖" if n < 3 else "")) for n in range(1, 30)])
+    # As if statistics said 决定 is in every row and 巴拉 in few: the common term is not
+    # looked up in the index but confirmed on the candidates' texts.
+    index._shares = postgres.Frequencies(["决定", "罚决", "处罚", "检查"], [1.0, 1.0, 1.0, 0.01])
+    frequencies = index._shares
+    (common, rare) = plan("决定 巴拉制糖").terms
+    assert postgres.term_plan(common, frequencies)[2] == 1.0
+    assert postgres.term_plan(rare, frequencies)[2] < 1.0 / postgres.RARER
+    with index._connect().connect() as conn:
+        where, params = index._where(conn, plan("决定 巴拉制糖"), SearchQuery(q="决定 巴拉制糖"))
+    assert "决定" not in params["tsq"] and "strpos" in where.confirm
+    assert keys(index, "决定 巴拉制糖") == {"decisions:1", "decisions:2"}
+    assert keys(index, "处罚决定 巴拉") == {"decisions:1", "decisions:2"}
+    assert index.search(SearchQuery(q="决定")).total == 29

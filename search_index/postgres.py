@@ -9,11 +9,20 @@ lone Han character as itself, letter/digit words and their trigrams, from ``anal
 their positions, written as tsvector input so that PostgreSQL's own parser and locale never
 change them (``positional_tokens``).  Under a RUM index (extension ``rum``) the positions live in
 the index: a term that is one Han run or one letter/digit run becomes a phrase over its
-consecutive bigrams or trigrams that the index decides by itself; any other term is narrowed by
-its conditions (``planner``) and confirmed by an exact ``strpos`` on ``body``, so the hits are
-exactly those of the definition (recall and precision 1.0).  Without the extension a GIN index
-answers the same tsquery, checking the phrases on the rows (correct, slower).  Ranking: the hits
-whose title has every term, then the rest, newest first in each.
+consecutive bigrams or trigrams that the index decides by itself; a term of several runs (a
+文号, ``2024年``) is narrowed by its conditions (``planner``) and by its runs' terms at their
+fixed distances (``chain``), and confirmed by an exact ``strpos`` (on the title kept in the row
+when it begins the text, else on ``body``), so the hits are exactly those of the definition
+(recall and precision 1.0).  RUM reads the whole posting list of every operand: an operand far
+more common than the rarest is left to the text (``_rarest``, from PostgreSQL's statistics).
+Without the extension a GIN index answers the same tsquery, checking the phrases on the rows
+(correct, slower).  Ranking: the hits whose title has every term (found through the titles'
+own index, ``title_terms``), then the rest, newest first in each; a dense query's page comes
+from a bounded walk of the newest rows, not from ranking every hit (``PostgresIndex._newest``).
+
+Exact counts are kept per generation of the index (``search_state``, raised by a trigger in the
+transaction of any change; ``search_counts``): a query asked again is not counted again until
+the index changes.  Reads run with JIT off (it compiled each broad query for ~700 ms).
 
 Nothing is kept on local disk: any number of processes on any number of hosts search the same
 table and see a publication as soon as its update commits.

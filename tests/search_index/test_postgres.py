@@ -40,9 +40,9 @@ def test_a_plan_becomes_a_tsquery_of_the_index_terms():
     long = "'\x01long'"
     assert tsquery(plan("矿山企业")) == (
         f"( '矿山' <-> '山企' <-> '企业' | {long} & '矿山' & '山企' & '企业' )")
+    # (a word's first two trigrams, every third, its last: see decisive_terms)
     assert tsquery(plan("532822m")) == (
-        f"( '532' <-> '328' <-> '282' <-> '822' <-> '22m' | {long} & '532' & '328' & '282' & "
-        "'822' & '22m' )")
+        f"( '532' <-> '328' <3> '22m' | {long} & '532' & '328' & '22m' )")
     assert tsquery(plan("lng 矿山")) == "'lng' & '矿山'"
     # Other terms: every condition ANDed; a run that must start an index term is a prefix; one
     # that must end or sit inside one gives no condition (the others narrow, strpos decides).
@@ -372,3 +372,40 @@ def test_common_operands_are_left_to_the_text_and_the_hits_stay_exact(index):
     assert keys(index, "决定 巴拉制糖") == {"decisions:1", "decisions:2"}
     assert keys(index, "处罚决定 巴拉") == {"decisions:1", "decisions:2"}
     assert index.search(SearchQuery(q="决定")).total == 29
+
+
+def test_some_trigrams_of_a_word_decide_it_as_all_of_them_would():
+    # A word's first two trigrams, then every third, then its last: a text has them at those
+    # offsets exactly when it contains the word, also among short words side by side.
+    import random
+
+    from search_index.postgres import decisive_terms
+
+    rng = random.Random(16)
+    alphabet = "9153282ab"
+    checked = 0
+    for _ in range(1500):
+        body = " ".join("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7)))
+                        for _ in range(30))
+        positions, _, _ = positional_tokens(body)
+        at: dict[int, set[str]] = {}
+        for lexeme, places in positions.items():
+            for place in places:
+                at.setdefault(place, set()).add(lexeme)
+        words = [w for w in body.split() if len(w) >= 4]
+        for _ in range(10):
+            word = "".join(rng.choice(alphabet) for _ in range(rng.randint(4, 16)))
+            if words and rng.random() < 0.5:  # one found in the text, or a part of one
+                found_word = rng.choice(words)
+                start = rng.randrange(len(found_word) - 3)
+                word = found_word[start:start + rng.randint(4, 16)]
+            decisive = decisive_terms(plan(word).terms[0])
+            assert len(decisive) <= postgres.MAX_PHRASE
+            if len(word) >= 8:
+                assert len(decisive) < len(word) - 2  # fewer than all its trigrams
+            first = decisive[0][0]
+            found = any(all(t in at.get(p - first + offset, ()) for offset, t in decisive)
+                        for p in at)
+            assert found == (word in body), (word, body)
+            checked += found
+    assert checked > 50

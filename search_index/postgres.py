@@ -615,7 +615,8 @@ class PostgresIndex:
         self._rum: bool | None = None  # whether the terms are under a RUM index
         self._state_ready = False  # the generation's table and trigger exist (writes)
         self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
-        self._shares: Frequencies | None = None  # the lexemes' shares (``_frequencies``)
+        # The lexemes' shares and when they were read (``_frequencies``).
+        self._shares: tuple[Frequencies | None, float] | None = None
         self._estimate: tuple[int, float] | None = None  # (rows estimated, when) (``_table_rows``)
 
     # -- connections --------------------------------------------------------------------------
@@ -984,19 +985,21 @@ class PostgresIndex:
         return _Where(" AND ".join(where), tokens, " AND ".join(tests)), params
 
     def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
-        """The lexemes' shares from the table's statistics (read once per process; None
-        before the first ANALYZE: every operand is kept)."""
-        if self._shares is None:
+        """The lexemes' shares from the table's statistics (read again after five minutes:
+        a rebuild analyses the table anew; None before the first ANALYZE: every operand is
+        kept)."""
+        now = time.monotonic()
+        if self._shares is None or now - self._shares[1] > 300:
             row = conn.execute(sa.text(
                 "SELECT most_common_elems::text::text[] AS elements, "
                 "most_common_elem_freqs AS shares FROM pg_stats "
                 f"WHERE tablename = '{TABLE}' AND attname = 'tokens'")).first()
-            if row is None or row.elements is None:
-                return None
-            # The last three shares are the least, the greatest and the share of NULLs.
-            self._shares = Frequencies(list(row.elements),
-                                       list(row.shares[:len(row.elements)]))
-        return self._shares
+            found = None
+            if row is not None and row.elements is not None:
+                # The last three shares are the least, the greatest and the share of NULLs.
+                found = Frequencies(list(row.elements), list(row.shares[:len(row.elements)]))
+            self._shares = (found, now)
+        return self._shares[0]
 
     def _state(self, conn: sa.Connection) -> bool:
         """Whether the generation's table, the count cache and the trigger exist (asked once

@@ -4,6 +4,7 @@ nothing, many processes on one table; and how a plan becomes a tsquery."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -361,8 +362,8 @@ def test_common_operands_are_left_to_the_text_and_the_hits_stay_exact(index):
     index.update([doc(n, "处罚决定" + (" 巴拉制糖" if n < 3 else "")) for n in range(1, 30)])
     # As if statistics said 决定 is in every row and 巴拉 in few: the common term is not
     # looked up in the index but confirmed on the candidates' texts.
-    index._shares = postgres.Frequencies(["决定", "罚决", "处罚", "检查"], [1.0, 1.0, 1.0, 0.01])
-    frequencies = index._shares
+    frequencies = postgres.Frequencies(["决定", "罚决", "处罚", "检查"], [1.0, 1.0, 1.0, 0.01])
+    index._shares = (frequencies, time.monotonic())
     (common, rare) = plan("决定 巴拉制糖").terms
     assert postgres.term_plan(common, frequencies)[2] == 1.0
     assert postgres.term_plan(rare, frequencies)[2] < 1.0 / postgres.RARER

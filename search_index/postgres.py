@@ -494,11 +494,13 @@ def _share(lexemes: Iterable[str], frequencies: Frequencies | None) -> float:
 
 def term_plan(term: planner.TermPlan,
               frequencies: Frequencies | None = None) -> tuple[str, str, float]:
-    """One term's part of the tsquery (empty: nothing narrows it), what its hits still need
-    confirmed on the text: "" (nothing: one lexeme), "long" (only rows without positions),
-    "text" (every candidate); and the share of rows having its rarest operand.  Operands much
-    more common than the rarest are left out (``_rarest``): what is left still holds for
-    every hit, the text decides."""
+    """One term's part of the tsquery for the rows with positions (empty: nothing narrows it),
+    what its hits among them still need confirmed on the text: "" (nothing: one lexeme),
+    "long" (nothing: a phrase), "text" (every candidate); and the share of rows having its
+    rarest operand.  Operands much more common than the rarest are left out (``_rarest``):
+    what is left still holds for every hit, the text decides.  A row without positions (too
+    long a text) is found through the lexeme LONG and confirmed on its text
+    (``PostgresIndex._where``)."""
     decisive = decisive_terms(term)
     lexemes = [t for _, t in decisive]
     if len(decisive) == 1:
@@ -506,22 +508,22 @@ def term_plan(term: planner.TermPlan,
     if decisive:
         kept = _rarest(lexemes, frequencies)
         share = _share([lexemes[i] for i in kept], frequencies)
-        if len(kept) == len(decisive):
-            # Rows with positions answer the phrase; a row too long for positions has LONG and
-            # its lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
-            unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *lexemes]))
-            return f"( {chain_query(list(decisive))} | {unordered} )", "long", share
+        if len(kept) == len(decisive):  # the index decides the phrase
+            return chain_query(list(decisive)), "long", share
         linked = [decisive[i] for i in kept]
         parts = [_lexeme(t) for _, t in linked]
     else:
         conditions = _conditions(term)
         parts = [conditions[i] for i in _rarest(conditions, frequencies)]
         linked = chain(term)
-        linked = [linked[i] for i in _rarest([t for _, t in linked], frequencies)]
+        # A prefix in a chain stays: at its fixed distance it is selective (2024年: a word
+        # ending in 024, then a run starting with 年), where alone it is not.
+        exact = [(at, t) for at, t in linked if not t.endswith(PREFIX)]
+        kept = {exact[i] for i in _rarest([t for _, t in exact], frequencies)}
+        linked = [(at, t) for at, t in linked if t.endswith(PREFIX) or (at, t) in kept]
         share = _share([*term.grams, *term.trigrams], frequencies)
     if len(linked) >= 2:
-        # A row with positions has the chain; one without (too long a text) has LONG.
-        parts.append(f"( {chain_query(linked)} | {_lexeme(LONG)} )")
+        parts.append(chain_query(linked))
     return " & ".join(dict.fromkeys(parts)), "text", share
 
 
@@ -948,8 +950,12 @@ class PostgresIndex:
                    for part, confirm, share in planned]
         narrowing = " & ".join(dict.fromkeys(part for part, _, _ in planned if part))
         if narrowing:
-            tokens = "d.tokens @@ CAST(:tsq AS tsquery)"
+            # The rows with positions by the plan's tsquery, the few without by LONG alone
+            # (a phrase never matches them, and reading its lexemes' lists twice, once with
+            # positions and once without, cost a third more): their texts decide.
+            tokens = "(d.tokens @@ CAST(:tsq AS tsquery) OR d.tokens @@ CAST(:long AS tsquery))"
             params["tsq"] = narrowing
+            params["long"] = _lexeme(LONG)
             # The planner does not know that testing a row's tsvector means reading (and
             # decompressing) it: for a term in a quarter of the rows it chose a sequential scan
             # that tests them all, 2.5 times slower than the index (measured at 20,000 items).
@@ -968,21 +974,22 @@ class PostgresIndex:
             where.append("d.event_date BETWEEN :first_day AND :last_day")
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
-        tests = []
+        tests, texts = [], []
         for i, (term, (_, confirm, _)) in enumerate(zip(plan.terms, planned, strict=True)):
-            if not confirm:
-                continue  # the lexeme is the answer
             params[f"t{i}"] = term.text
-            if confirm == "long":
-                # The phrase decided every row with positions; a row without (too long a
-                # text) matched through LONG and is confirmed on its text.
-                tests.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
-            else:
-                # The title is kept in the row and begins the text (title_chars > 0): a
-                # term found there needs no reading of the text (out of line).
-                tests.append(f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
-                             f"OR strpos(d.body, :t{i}) > 0)")
-        return _Where(" AND ".join(where), tokens, " AND ".join(tests)), params
+            # The title is kept in the row and begins the text (title_chars > 0): a term found
+            # there needs no reading of the text (out of line).
+            text = (f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
+                    f"OR strpos(d.body, :t{i}) > 0)")
+            texts.append(text)
+            if confirm == "text":  # else the index decided it (on a row with positions)
+                tests.append(text)
+        if narrowing:
+            confirm = (f"CASE WHEN d.positional THEN {' AND '.join(tests) or 'true'} "
+                       f"ELSE {' AND '.join(texts)} END")
+        else:
+            confirm = " AND ".join(texts)
+        return _Where(" AND ".join(where), tokens, confirm), params
 
     def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
         """The lexemes' shares from the table's statistics (read again after five minutes:
@@ -1123,9 +1130,12 @@ class _Reading:
             # PostgreSQL's JIT compiled each broad search's plan for ~700 ms (the plans are
             # costed high; executing them takes milliseconds).  For this read only.
             # Nor do parallel workers pay on two cores shared by two workers.
+            # A prefix's many posting lists, or a dense page's candidates, spilled to disk
+            # with the default 4 MB (2024年 at 100,000 items: 54 ms, 30 ms with more).
             self.conn.execute(sa.text(
                 "SELECT set_config('jit', 'off', true), "
-                "set_config('max_parallel_workers_per_gather', '0', true)"))
+                "set_config('max_parallel_workers_per_gather', '0', true), "
+                "set_config('work_mem', '32MB', true)"))
         except DBAPIError as exc:
             self._close()
             raise SearchUnavailable(str(exc.orig)) from exc

@@ -159,10 +159,15 @@ TRANSLATED_PAGES = (
     "/credit?name=不存在的企业名称",
     "/credit/verify",
     "/credit/verify?code=XSBN-0000-0000",
+    "/credit/certificate",
     "/data",
     "/credit/repair",
     "/credit/repair/followup",
     "/credit/objection/followup",
+    "/stats",
+    "/stats?year=2026",
+    "/stats?year=1999",
+    "/compliance",
     "/no-such-page",
 )
 
@@ -175,6 +180,44 @@ def test_every_translated_page_has_no_chinese_left_in_the_interface(app, client,
         assert response.status_code in (200, 400, 404), path
         assert_translated(response, f"/{lang}{path}")
         assert f'<html lang="{LANGUAGES[lang][1]}">' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_every_translated_route_answers_in_its_language(app, client, lang):
+    """Every GET route served under a prefix (portal.i18n.TRANSLATED_ENDPOINTS), with an
+    existing item where it takes one and with no parameters: an HTML page in ``lang`` has no
+    Chinese outside the marked places (a page reached without its usual parameters, such as
+    /credit/certificate without a number, was still Chinese)."""
+    ids = _published_of_every_kind(app)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in TRANSLATED_ENDPOINTS or "GET" not in rule.methods:
+            continue
+        path = re.sub(r"<any\([^)]*\):kind>", "decisions", rule.rule)
+        path = re.sub(r"<id:item_id>", str(ids["decisions"]), path)
+        path = re.sub(r"<[^>]+>", "1", path)
+        response = client.get(f"/{lang}{path}")
+        if response.mimetype == "text/html" and not 300 <= response.status_code < 400:
+            checked += 1
+            assert_translated(response, f"/{lang}{path}")
+    assert checked > 15
+
+
+@pytest.mark.parametrize("lang", PREFIXED)
+def test_the_statistics_charts_are_drawn_in_the_pages_language(app, client, lang):
+    """A chart on /lo/stats is /lo/stats/<key>.svg: its words (units, accident levels, the
+    axis's digits) in the page's language; the root's chart stays Chinese."""
+    _published(app)
+    html = client.get(f"/{lang}/stats").get_data(as_text=True)
+    assert f'<img src="/{lang}/stats/accidents-by-level.svg"' in html
+    assert 'href="/stats/accidents-by-level.csv"' in html  # the data: Chinese, at the root
+    svg = client.get(f"/{lang}/stats/accidents-by-level.svg").get_data(as_text=True)
+    words = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    assert words and not HAN.search(words), words
+    if lang != "en":
+        assert re.search("[\u0e80-\u0eff]" if lang == "lo" else "[\u1000-\u109f]", words)
+    root = client.get("/stats/accidents-by-level.svg").get_data(as_text=True)
+    assert "一般事故" in root and "起" in root
 
 
 def _published_of_every_kind(app) -> dict[str, int]:
@@ -499,7 +542,7 @@ def test_compiled_catalogs_are_current():
 
 def test_prefixes_serve_only_translated_pages(client):
     for path in ("/en/staff/login", "/lo/api/v1/decisions", "/my/decisions.csv",
-                 "/en/feeds/decisions.atom", "/lo/static/style.css", "/my/stats",
+                 "/en/feeds/decisions.atom", "/lo/static/style.css", "/my/stats/accidents-by-month.csv",
                  "/en/sitemap.xml", "/fr/report", "/english/report"):
         assert client.get(path).status_code == 404, path
     assert client.get("/en").status_code == 200
@@ -509,7 +552,10 @@ def test_prefixes_serve_only_translated_pages(client):
 def test_links_on_a_translated_page_stay_in_its_language_or_lead_to_the_root(client):
     html = client.get("/lo/report").get_data(as_text=True)
     assert 'href="/lo/credit"' in html and 'action="/lo/report"' in html
-    assert 'href="/stats"' in html  # not translated: the Chinese page
+    assert 'href="/lo/stats"' in html
+    # Not translated (data in Chinese): the root's, said so.
+    data = client.get("/lo/stats").get_data(as_text=True)
+    assert re.search(r'href="/stats/accidents-by-month\.csv" download hreflang="zh-CN"', data)
     assert re.search(r'href="/static/style\.css\?v=\w+"', html)
     assert "/lo/static" not in html and "/lo/staff" not in html
 
@@ -527,7 +573,8 @@ def test_switcher_and_alternates_keep_the_page_and_its_query(client):
 
 def test_the_back_office_has_no_switcher_and_chinese_only_pages_link_the_homes(client):
     assert "language-switcher" not in client.get("/staff/login").get_data(as_text=True)
-    stats = client.get("/stats").get_data(as_text=True)
+    # (Every public page is translated now; a page not found is in no language of its own.)
+    stats = client.get("/no-such-page").get_data(as_text=True)
     assert '<a href="/lo/" lang="lo" hreflang="lo">ລາວ</a>' in stats
     assert 'rel="alternate" hreflang' not in stats  # no other language version of this page
 
@@ -576,9 +623,9 @@ def test_sitemap_lists_the_alternates(client, app):
     assert 'xmlns:xhtml="http://www.w3.org/1999/xhtml"' in xml
     assert '<xhtml:link rel="alternate" hreflang="lo" href="http://localhost/lo/credit"/>' in xml
     assert 'hreflang="x-default" href="http://localhost/credit"' in xml
-    # A page with no translation has no alternates.
+    # The statistics are translated too (the CSV and chart files they link are not pages).
     stats = xml.split("<loc>http://localhost/stats</loc>", 1)[1].split("</url>", 1)[0]
-    assert "xhtml:link" not in stats
+    assert 'hreflang="my" href="http://localhost/my/stats"' in stats
 
 
 def test_dates_and_numbers_follow_the_locale(app):

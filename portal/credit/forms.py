@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from portal.forms import PublicForm
 
 # Generous bounds: a code is 18 characters, but people paste it with spaces or a label around;
 # a signed verification code (or its whole URL) is a few hundred.
@@ -21,7 +22,7 @@ def _clean(value: Any) -> Any:
     return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
-class CreditCheckForm(FlaskForm):
+class CreditCheckForm(PublicForm):
     """``/credit?code=`` or ``?name=`` (a GET form that changes nothing)."""
 
     class Meta:
@@ -55,7 +56,7 @@ class CreditCheckForm(FlaskForm):
         return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
 
 
-class CertificateRequestForm(FlaskForm):
+class CertificateRequestForm(PublicForm):
     """The button on a result page that issues a certificate (POST, CSRF)."""
 
     code = HiddenField(
@@ -65,7 +66,7 @@ class CertificateRequestForm(FlaskForm):
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(PublicForm):
     """``/credit/verify?code=``: a certificate number typed in, or the signed code of a QR code."""
 
     class Meta:

@@ -11,7 +11,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -19,6 +18,7 @@ from portal import code_pages, receipts
 from portal.code_pages import fixed_time
 from portal.credit.repair import WRONG_CODE, followup_limit, repair_limit
 from portal.credit.repair_forms import CodeForm
+from portal.forms import PublicForm
 from portal.models import DISCLOSURE_MODELS
 from portal.services.enterprises import objections as service
 from portal.services.enterprises.repair import TEXT_MAX
@@ -32,7 +32,7 @@ def _clean(value: Any) -> Any:
     return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(PublicForm):
     applicant_name = StringField(_l("提出人（单位名称或姓名）"), validators=[
         DataRequired(message=_l("请填写提出人。")), Length(max=service.NAME_MAX)],
         filters=[_clean], description=_l("被记载的单位本身，或其受委托人。"))

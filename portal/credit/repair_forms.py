@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.forms import PublicForm, StaffForm
 from portal.images import MAX_UPLOAD_BYTES
 from portal.receipts import MAX_INPUT_CHARS
 from portal.services.enterprises import repair as service
@@ -74,7 +74,7 @@ class DocumentUploads:
         return self._read_documents() and valid
 
 
-class ApplicationForm(DocumentUploads, FlaskForm):
+class ApplicationForm(DocumentUploads, PublicForm):
     document_fields = (("commitment", "commitment"), ("evidence", "evidence"))
 
     uscc = StringField(
@@ -110,13 +110,13 @@ class ApplicationForm(DocumentUploads, FlaskForm):
     keep = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PublicForm):
     code = StringField(_l("访问码"), validators=[required(_l("访问码")), Length(
                        max=MAX_INPUT_CHARS, message=_l("访问码过长。"))], filters=[_clean],
                        render_kw={"autocomplete": "off", "spellcheck": "false"})
 
 
-class ReplyForm(DocumentUploads, FlaskForm):
+class ReplyForm(DocumentUploads, PublicForm):
     document_fields = (("evidence", "evidence"),)
 
     code = HiddenField(validators=[DataRequired()])
@@ -133,16 +133,16 @@ class ReplyForm(DocumentUploads, FlaskForm):
 # ---------------------------------------------------------------- staff
 
 
-class StepForm(FlaskForm):
+class StepForm(StaffForm):
     """A step without fields (accept, approve)."""
 
 
-class AskForm(FlaskForm):
+class AskForm(StaffForm):
     question = TextAreaField("需要申请人补充的内容", validators=[required("需要补充的内容"),
                              Length(min=4, max=service.TEXT_MAX)], filters=[_clean])
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(StaffForm):
     outcome = RadioField("审核意见", choices=[SelectChoice("grant", "准予信用修复（提前移出名单）"),
                                           SelectChoice("refuse", "不予信用修复")],
                          validators=[DataRequired(message="请选择审核意见。")])
@@ -154,12 +154,12 @@ class ProposeForm(FlaskForm):
                             description="不予信用修复的，理由将告知申请人。")
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(StaffForm):
     note = TextAreaField("退回理由", validators=[required("退回理由"),
                          Length(min=4, max=service.TEXT_MAX)], filters=[_clean])
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(StaffForm):
     reason = TextAreaField("撤销理由（以欺骗手段取得信用修复的事实）",
                            validators=[required("撤销理由"), Length(min=4, max=service.TEXT_MAX)],
                            filters=[_clean])

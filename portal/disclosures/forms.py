@@ -6,7 +6,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -16,6 +15,7 @@ from portal import kinds
 from portal.domain import supervision as supervision_rules
 from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import BlacklistStatus
+from portal.forms import PublicForm
 from portal.i18n import DEFAULT, county_label, current_language, native_digits, word
 from portal.params import YearField
 from portal.published_words import term
@@ -43,7 +43,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(PublicForm):
     """Filters of a public list, read from the query string.
 
     Every choice is checked against the values that exist; an unknown value is dropped with a

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import current_app, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, SelectField, StringField
@@ -22,6 +21,7 @@ from portal import kinds
 from portal.disclosures import bp
 from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
+from portal.forms import PublicForm
 from portal.i18n import DEFAULT, county_label, current_language, official
 from portal.page_cache import public_page
 from portal.params import YearField, search_text
@@ -97,7 +97,7 @@ def _search_limit() -> str:
     return current_app.config["SETTINGS"].ratelimit_search
 
 
-class SearchForm(FlaskForm):
+class SearchForm(PublicForm):
     """The search parameters, from the query string (a GET form that changes nothing)."""
 
     class Meta:

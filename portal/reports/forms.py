@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
@@ -19,14 +18,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from portal import images
 from portal.domain.catalog import COUNTIES
 from portal.domain.credit_code import CreditCodeInvalid
 from portal.domain.credit_code import parse as parse_credit_code
-from portal.i18n import REPORTER_WORDS, county_label, current_language
+from portal.forms import PublicForm
+from portal.i18n import REPORTER_WORDS, county_label
 from portal.models import REPORT_KINDS
 from portal.receipts import MAX_INPUT_CHARS
 from portal.services.reporting import reports as service
@@ -43,31 +42,7 @@ KIND_HINTS = {
 }
 
 
-def _no_nul(value: Any) -> Any:
-    # PostgreSQL refuses NUL in text, and no one means to type it.
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
 REPORT_KIND_LABELS = REPORTER_WORDS["kind"]
-
-
-class ReportPageForm(FlaskForm):
-    class Meta:
-        locales = ["zh"]
-
-        def get_translations(self, form: Any) -> Any:
-            # WTForms' own messages (a tampered choice) in the reader's language where WTForms
-            # has it, English for Lao and Burmese (it has neither).
-            self.locales = ["zh"] if current_language() == "zh" else ["en"]
-            return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
-
-        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
-            filters = [*unbound_field.kwargs.get("filters", ()), _no_nul, _strip]
-            return unbound_field.bind(form=form, filters=filters, **options)
 
 
 def required(message: Any) -> DataRequired:
@@ -147,7 +122,7 @@ class PhotoUploads:
                                     problems=_("；").join(problems)))
 
 
-class ReportForm(PhotoUploads, ReportPageForm):
+class ReportForm(PhotoUploads, PublicForm):
     kind = RadioField(
         _l("举报类别"),
         choices=[SelectChoice(value, REPORT_KIND_LABELS.get(value, label))
@@ -230,7 +205,7 @@ class ReportForm(PhotoUploads, ReportPageForm):
         return values
 
 
-class CodeForm(ReportPageForm):
+class CodeForm(PublicForm):
     code = StringField(
         _l("回执码"),
         validators=[required(_l("请填写回执码。")), at_most(MAX_INPUT_CHARS)],
@@ -239,7 +214,7 @@ class CodeForm(ReportPageForm):
     )
 
 
-class CaseForm(ReportPageForm):
+class CaseForm(PublicForm):
     """A form on the case page: the receipt code travels in the POST body, never elsewhere."""
 
     code = HiddenField()

@@ -1,4 +1,5 @@
-"""Back-office forms: server-side validation with messages in Chinese; CSRF on (Flask-WTF)."""
+"""Back-office forms: server-side validation with messages in Chinese (WTForms' own ones too:
+``portal.forms.StaffForm``); CSRF on (Flask-WTF)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -21,7 +21,6 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.meta import DefaultMeta
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -60,6 +59,7 @@ from portal.domain.catalog import (
 )
 from portal.domain.credit_code import CreditCodeInvalid, parse
 from portal.fieldspec import label as _label
+from portal.forms import StaffForm
 from portal.models import (
     CLOSED_AS,
     REPORT_KINDS,
@@ -73,24 +73,6 @@ from portal.staff.models import ROLES
 
 DEFAULT_DEPARTMENT = "西双版纳州应急管理局"
 CENTS = Decimal("0.01")
-
-
-def _no_nul(value: Any) -> Any:
-    # PostgreSQL refuses NUL in text, and no one means to type it: drop it from every field.
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-class StaffForm(FlaskForm):
-    class Meta:
-        locales = ["zh"]
-
-        def get_translations(self, form: Any) -> Any:
-            # WTForms' own Chinese messages ("不是有效的日期值。"), without Flask-Babel.
-            return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
-
-        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
-            filters = [*unbound_field.kwargs.get("filters", ()), _no_nul]
-            return unbound_field.bind(form=form, filters=filters, **options)
 
 
 def required(what: str) -> DataRequired:

@@ -1,7 +1,8 @@
 """Charts of the statistics as SVG, drawn on the server by matplotlib (Agg, no pyplot state).
 
-``svg.fonttype: none`` keeps the labels as text, so the browser draws the Chinese with the
-reader's own fonts (no glyph outlines, no web fonts); the SVG carries no script and no link to
+``svg.fonttype: none`` keeps the labels as text, so the browser draws the Chinese (or the Lao,
+Burmese, English of a chart under a language prefix: ``/lo/stats/<key>.svg``) with the reader's
+own fonts (no glyph outlines, no web fonts); the SVG carries no script and no link to
 another origin, and the same data always gives the same bytes (fixed hash salt, no date), so a
 rendered chart is cached by its data.
 """
@@ -23,11 +24,13 @@ from matplotlib import rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from portal.services.oversight.statistics import StatTable  # noqa: E402
+from portal.i18n import DEFAULT, current_language, native_digits  # noqa: E402
+from portal.services.oversight.statistics import StatTable, label_text  # noqa: E402
 
 # System CJK fonts first: the browser picks the first it has (no font is shipped or fetched).
 FONT_FAMILIES = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-                 "WenQuanYi Micro Hei", "DejaVu Sans"]
+                 "WenQuanYi Micro Hei", "Noto Sans Lao", "Noto Sans Myanmar", "Myanmar Text",
+                 "Leelawadee UI", "DejaVu Sans"]
 RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "portal-stats",
@@ -59,7 +62,9 @@ def chart_svg(table: StatTable, size: str = "wide") -> str:
     the table's data)."""
     if size not in WIDTH_IN:
         raise ValueError(f"unknown chart size {size!r}")
-    key = (size, table.key, table.title, table.chart, table.plotted, tuple(table.rows))
+    language = current_language()
+    key = (language, size, table.key, str(table.title), table.chart, table.plotted,
+           tuple((str(label), values) for label, values in table.rows))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -83,20 +88,22 @@ def _number(value: object) -> float:
 
 def _axis_formatter(money: bool) -> FuncFormatter:
     def fmt(value: float, _pos: int) -> str:
-        if money and abs(value) >= 10_000:
+        if money and abs(value) >= 10_000 and current_language() == DEFAULT:
             return f"{value / 10_000:,.0f}万"
-        return f"{value:,.0f}"
+        return native_digits(f"{value:,.0f}")
 
     return FuncFormatter(fmt)
 
 
 def _render(table: StatTable, size: str) -> str:
-    labels = [label for label, _ in table.rows]
-    ticks = table.tick_labels or labels
+    # The words are lazy (portal.services.oversight.statistics): said here in the chart's
+    # language; a row named by data without a translation (a sector) keeps its Chinese name.
+    labels = [label_text(label) or str(label) for label, _ in table.rows]
+    ticks = [native_digits(t) for t in table.tick_labels] or labels
     series = [(table.columns[i], [_number(values[i]) for _, values in table.rows])
               for i in table.plotted]
     money = any(column.money for column, _ in series)
-    unit = series[0][0].unit if series else ""
+    unit = str(series[0][0].unit) if series else ""
     with rc_context(RC), warnings.catch_warnings():
         # With svg.fonttype "none" the glyphs are the browser's: a font missing on the server
         # only changes the layout estimate, so matplotlib's missing-glyph warnings are noise.
@@ -113,7 +120,7 @@ def _render(table: StatTable, size: str) -> str:
             bar = 0.8 / len(series)
             for n, (column, values) in enumerate(series):
                 ax.barh([p + 0.4 - bar * (n + 0.5) for p in positions], values, height=bar,
-                        color=COLOURS[n % len(COLOURS)], label=column.label)
+                        color=COLOURS[n % len(COLOURS)], label=str(column.label))
             ax.set_yticks(positions, ticks)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4 if narrow else "auto",
                                                    integer=not money))
@@ -125,13 +132,13 @@ def _render(table: StatTable, size: str) -> str:
             if table.chart == "line":
                 for n, (column, values) in enumerate(series):
                     ax.plot(positions, values, color=COLOURS[n % len(COLOURS)], marker="o",
-                            markersize=3, linewidth=2, label=column.label)
+                            markersize=3, linewidth=2, label=str(column.label))
                 ax.set_ylim(bottom=0)
             else:
                 bar = 0.8 / len(series)
                 for n, (column, values) in enumerate(series):
                     ax.bar([p - 0.4 + bar * (n + 0.5) for p in positions], values, width=bar,
-                           color=COLOURS[n % len(COLOURS)], label=column.label)
+                           color=COLOURS[n % len(COLOURS)], label=str(column.label))
             step = max(1, -(-len(ticks) // MAX_TICKS[size]))  # a dozen labels at most
             ax.set_xticks(positions[::step], ticks[::step], rotation=45, ha="right")
             ax.yaxis.set_major_locator(MaxNLocator(integer=not money))

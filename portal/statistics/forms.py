@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from portal.forms import PublicForm
 from portal.params import YearField
+from portal.services.oversight.statistics import year_label
 
 
-class YearForm(FlaskForm):
+class YearForm(PublicForm):
     """``year=`` among the years with data; anything else is dropped with a message."""
 
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    year = YearField("年份")
+    year = YearField(_l("年份"))
 
     def __init__(self, years: list[int], formdata: MultiDict[str, str]) -> None:
         super().__init__(formdata=formdata)
-        self.year.choices = [("", "全部年份"), *((str(y), f"{y}年") for y in years)]
+        self.year.choices = [("", _l("全部年份")), *((str(y), year_label(y)) for y in years)]
 
     def checked_year(self) -> tuple[int | None, list[str]]:
         """The chosen year (None for all years) and messages for a dropped value."""
@@ -27,5 +29,5 @@ class YearForm(FlaskForm):
         if self.year.errors:
             self.year.data = None
             self.year.errors = []
-            return None, ["所选年份没有数据或无效，已显示全部年份。"]
+            return None, [_l("所选年份没有数据或无效，已显示全部年份。")]
         return None, []

@@ -26,6 +26,7 @@ from portal.domain.catalog import (
     POWER_CHANGE_PUBLISH_WORKING_DAYS,
     REPORT_VERIFICATION_DAYS,
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
+    decision_deadline_groups,
     decision_deadline_text,
 )
 from portal.services.enterprises import objections, repair
@@ -64,6 +65,20 @@ def _county_maps(sections, year: int | None) -> dict[str, tuple[str, list[tuple[
     return maps
 
 
+def stat_label(label: object) -> object:
+    """A row's label on the page: ours (lazy) in the reader's language; a published word in
+    its translation (a decision type, an accident level) or, like a county (with its
+    romanisation) or a sector, in Chinese, marked."""
+    if not isinstance(label, str) or i18n.current_language() == i18n.DEFAULT:
+        return label
+    latin = i18n.COUNTY_LATIN.get(label)
+    if latin:
+        return i18n.official(label) + f" ({latin})"
+    from portal.published_words import term
+
+    return term(label)
+
+
 @bp.get("/stats")
 def stats():
     form, year, messages = _year()
@@ -72,10 +87,14 @@ def stats():
         "statistics/stats.html",
         form=form,
         year=year,
+        year_name=stats_service.year_label(year) if year else None,
+        stat_label=stat_label,
         messages=messages,
         sections=sections,
         county_maps=_county_maps(sections, year),
-        plain=stats_service.plain_number,
+        # Figures in the page's digits (Burmese in Burmese), decided once for the page's cells.
+        plain=stats_service.shown_number if i18n.current_language() == "my"
+        else stats_service.plain_number,
     )
 
 
@@ -126,12 +145,28 @@ def table_csv(key: str):
     return response
 
 
+def _decision_deadlines() -> str:
+    """The decisions' publication deadlines as one sentence in the reader's language."""
+    if i18n.current_language() == i18n.DEFAULT:
+        return decision_deadline_text()
+    from flask_babel import gettext as _
+
+    from portal.services.oversight.statistics import label_text
+
+    def names(kinds: tuple[str, ...]) -> str:
+        said = [label_text(kind) or kind for kind in kinds]
+        return _("、").join(s.lower() if i18n.current_language() == "en" else s for s in said)
+
+    return _("；").join(_("%(kinds)s决定 %(days)s 个工作日内公开", kinds=names(kinds), days=days)
+                       for days, kinds in decision_deadline_groups())
+
+
 @bp.get("/compliance")
 def compliance():
     return render_template(
         "statistics/compliance.html",
         result=compliance_service.compliance(),
-        decision_deadlines=decision_deadline_text(),
+        decision_deadlines=_decision_deadlines(),
         withdrawal_days=WITHDRAWAL_PUBLISH_WORKING_DAYS,
         power_days=POWER_CHANGE_PUBLISH_WORKING_DAYS,
         assessment_years=ACCIDENT_ASSESSMENT_YEARS,

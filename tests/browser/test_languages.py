@@ -150,6 +150,9 @@ def test_translated_pages_have_no_serious_accessibility_violations(live_server, 
         audit.visit(base + "/credit/repair", f"{lang} credit repair form")
         audit.visit(base + "/credit/repair/followup", f"{lang} credit repair follow-up")
         audit.visit(base + f"/credit/objection/decisions/{decision_id}", f"{lang} objection form")
+        audit.visit(base + "/stats", f"{lang} statistics")
+        audit.visit(base + "/compliance", f"{lang} publishing on time")
+        audit.visit(base + "/credit/certificate", f"{lang} how a certificate works")
     audit.assert_clean()
 
 
@@ -189,7 +192,8 @@ def test_translated_pages_fit_a_phone(live_server, live_app, page):
         for path in ("/", "/report", "/report/followup", f"/credit?code={uscc}", "/credit/verify",
                      "/decisions", f"/decisions/{decision_id}", "/supervision",
                      "/search?q=有限公司", "/credit/repair",
-                     f"/credit/objection/decisions/{decision_id}"):
+                     f"/credit/objection/decisions/{decision_id}", "/stats", "/compliance",
+                     "/credit/certificate"):
             page.goto(f"{live_server}/{lang}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > 360:

@@ -20,6 +20,7 @@ from time import monotonic
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from portal import kinds
@@ -27,6 +28,12 @@ from portal.domain.accidents import AccidentLevel
 from portal.domain.blacklist import SUBJECT_TYPES, BlacklistStatus
 from portal.domain.catalog import COUNTIES, DECISION_TYPES, PENALTY_DECISION, SECTORS
 from portal.extensions import db
+from portal.i18n import COUNTY_LATIN, DEFAULT, current_language, native_digits
+
+# Flask-Babel's gettext costs tens of µs a call, and /stats says a few hundred strings: the
+# project's fast ones, under the names `make extract-messages` looks for.
+from portal.i18n import lazy_say as _l
+from portal.i18n import say as _
 from portal.models import (
     AccidentReport,
     BlacklistEntry,
@@ -55,9 +62,21 @@ Month = tuple[int, int]
 
 @dataclass(frozen=True)
 class Column:
-    label: str
-    unit: str = ""  # 起, 人, 条, 件, 笔, 元
+    label: Any  # a lazy string: said in the reader's language (Chinese in the CSV and charts)
+    unit: Any = ""  # 起, 人, 条, 件, 笔, 元
     money: bool = False
+
+
+@dataclass(frozen=True)
+class Said:
+    """A table's words as one language says them (``StatTable.said``)."""
+
+    title: str
+    label_header: str
+    columns: list[tuple[str, str]]  # (label, unit)
+    labels: list[str]  # each row's: ours said, data as it is
+    note: str
+    alt: str
 
 
 @dataclass(frozen=True)
@@ -65,14 +84,30 @@ class StatTable:
     """One statistic: its rows (a label and one value per column), drawn as one chart."""
 
     key: str  # the URL slug: /stats/<key>.csv, /stats/<key>.svg
-    title: str
-    label_header: str
+    title: Any  # lazy, like every word of ours below; a row's label is data (a str) or ours
+    label_header: Any
     columns: tuple[Column, ...]
     rows: list[tuple[str, tuple[Value, ...]]]
     chart: str = "bar"  # "bar" (columns), "barh" (horizontal bars), "line"
     plotted: tuple[int, ...] = (0,)  # which columns the chart draws (same unit)
-    note: str = ""
+    note: Any = ""
     tick_labels: list[str] = field(default_factory=list)  # short labels for the chart's axis
+    # The words said in each language, kept with the table (which is cached until the data
+    # changes): a page says each lazy word once per language, not once per cell and request.
+    _said: dict[str, Said] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def said(self) -> Said:
+        """The table's words in the reader's language."""
+        language = current_language()
+        found = self._said.get(language)
+        if found is None:
+            found = Said(
+                title=str(self.title), label_header=str(self.label_header),
+                columns=[(str(c.label), str(c.unit)) for c in self.columns],
+                labels=[label if isinstance(label, str) else str(label) for label, _ in self.rows],
+                note=str(self.note), alt=self.alt_text())
+            self._said[language] = found
+        return found
 
     @property
     def is_empty(self) -> bool:
@@ -85,37 +120,67 @@ class StatTable:
         return sum(values, Decimal(0) if self.columns[index].money else 0)  # type: ignore[arg-type]
 
     def alt_text(self) -> str:
-        """A text alternative of the chart: what it shows and its main figures."""
-        kind = {"bar": "柱状图", "barh": "条形图", "line": "折线图"}[self.chart]
+        """A text alternative of the chart, in the reader's language: what it shows and its main
+        figures (a chart of rows named by untranslated data, e.g. sectors, gives its totals)."""
+        kind = {"bar": _("柱状图"), "barh": _("条形图"), "line": _("折线图")}[self.chart]
         if not self.rows or self.is_empty:
-            return f"{kind}：{self.title}。没有数据。"
-        parts = [f"{kind}：{self.title}"]
+            return _("%(kind)s：%(title)s。没有数据。", kind=kind, title=self.title)
+        parts = [_("%(kind)s：%(title)s", kind=kind, title=self.title)]
+        labels = [label_text(label) for label, _values in self.rows]
+        named = None not in labels
         for index in self.plotted:
             column = self.columns[index]
-            pairs = [(label, values[index]) for label, values in self.rows
+            unit = str(column.unit)
+            pairs = [(labels[n], values[index]) for n, (_label, values) in enumerate(self.rows)
                      if values[index] is not None]
             if not pairs:
                 continue
             top_label, top = max(pairs, key=lambda p: p[1])  # type: ignore[arg-type,return-value]
-            if self.chart == "line":
+            if self.chart == "line" and named:
                 first_label, first = pairs[0]
                 last_label, last = pairs[-1]
-                parts.append(
-                    f"{column.label}从{first_label}的 {plain_number(first)} {column.unit}"
-                    f"到{last_label}的 {plain_number(last)} {column.unit}，"
-                    f"最多为{top_label}的 {plain_number(top)} {column.unit}"
-                )
-            elif len(pairs) <= ALT_TEXT_MAX_ROWS:
-                listed = "、".join(f"{label} {plain_number(v)} {column.unit}"
-                                  for label, v in pairs if v)
-                parts.append(f"{column.label}：{listed or '均为 0'}")
+                parts.append(_("%(column)s从%(first)s的 %(a)s %(unit)s到%(last)s的 %(b)s %(unit)s，"
+                               "最多为%(top)s的 %(c)s %(unit)s", column=column.label,
+                               first=first_label, a=shown_number(first), last=last_label,
+                               b=shown_number(last), top=top_label, c=shown_number(top),
+                               unit=unit))
+            elif len(pairs) <= ALT_TEXT_MAX_ROWS and named:
+                listed = _("、").join(_("%(label)s %(n)s %(unit)s", label=label,
+                                       n=shown_number(v), unit=unit) for label, v in pairs if v)
+                parts.append(_("%(column)s：%(listed)s", column=column.label,
+                               listed=listed or _("均为 0")))
             else:
-                total = sum(v for _, v in pairs)  # type: ignore[misc]
-                parts.append(
-                    f"{column.label}合计 {plain_number(total)} {column.unit}，"
-                    f"最多为{top_label}（{plain_number(top)} {column.unit}）"
-                )
-        return "；".join(parts) + "。详细数据见图下的表格。"
+                total = sum(v for _label, v in pairs)  # type: ignore[misc]
+                if named:
+                    parts.append(_("%(column)s合计 %(total)s %(unit)s，最多为%(top)s（%(n)s %(unit)s）",
+                                   column=column.label, total=shown_number(total), unit=unit,
+                                   top=top_label, n=shown_number(top)))
+                else:
+                    parts.append(_("%(column)s合计 %(total)s %(unit)s", column=column.label,
+                                   total=shown_number(total), unit=unit))
+        return _("；").join(parts) + _("。详细数据见图下的表格。")
+
+
+def label_text(label: Any) -> str | None:
+    """A row's label as plain text in the reader's language: ours (lazy) as said; a published
+    word (a county, a decision type) by its romanisation or translation; None for data that
+    has neither (a sector: the table shows it in Chinese, marked)."""
+    if not isinstance(label, str):
+        return str(label)
+    if current_language() == DEFAULT:
+        return label
+    if label in COUNTY_LATIN:
+        return COUNTY_LATIN[label]
+    from portal.published_words import TERMS
+
+    found = TERMS.get(label)
+    said = str(found) if found is not None else ""
+    return said if said and "<" not in said else None
+
+
+def shown_number(value: Value) -> str:
+    """``plain_number`` with the locale's digits (Burmese in Burmese)."""
+    return native_digits(plain_number(value))
 
 
 def plain_number(value: Value) -> str:
@@ -141,13 +206,13 @@ class Period:
     @property
     def description(self) -> str:
         if self.year is not None:
-            return f"{self.year}年"
-        return "全部年份"
+            return year_label(self.year)
+        return _l("全部年份")
 
     @property
     def months_description(self) -> str:
-        (y0, m0), (y1, m1) = self.months[0], self.months[-1]
-        return f"{y0}年{m0}月至{y1}年{m1}月"
+        return _l("%(start)s至%(end)s", start=month_label(self.months[0]),
+                  end=month_label(self.months[-1]))
 
 
 def period(year: int | None, today: date | None = None) -> Period:
@@ -160,7 +225,7 @@ def period(year: int | None, today: date | None = None) -> Period:
         return Period(year, months, date(year, 1, 1), date(year + 1, 1, 1))
     months_list = []
     y, m = current
-    for _ in range(MONTHS_WITHOUT_YEAR):
+    for _month in range(MONTHS_WITHOUT_YEAR):
         months_list.append((y, m))
         y, m = (y, m - 1) if m > 1 else (y - 1, 12)
     return Period(None, tuple(reversed(months_list)), None, None)
@@ -175,8 +240,23 @@ def _month_end(month: Month) -> date:
     return (date(y + 1, 1, 1) if m == 12 else date(y, m + 1, 1)) - timedelta(days=1)
 
 
-def month_label(month: Month) -> str:
-    return f"{month[0]}年{month[1]}月"
+def month_label(month: Month) -> Any:
+    """2026年3月; "March 2026" in English (lazy: said in the reader's language)."""
+
+    def said() -> str:
+        if current_language() == DEFAULT:
+            return f"{month[0]}年{month[1]}月"
+        from flask_babel import format_date
+
+        return native_digits(format_date(date(month[0], month[1], 1), "LLLL y"))
+
+    return LazyString(said)
+
+
+def year_label(year: int) -> Any:
+    """2026年; 2026 elsewhere (lazy)."""
+    return LazyString(lambda: f"{year}年" if current_language() == DEFAULT
+                      else native_digits(str(year)))
 
 
 def _tick(month: Month) -> str:
@@ -243,10 +323,10 @@ def accidents_by_month(p: Period) -> StatTable:
     rows = [(month_label(mo), (int(found.get(mo, (0, 0))[0]), int(found.get(mo, (0, 0))[1])))
             for mo in p.months]
     return StatTable(
-        "accidents-by-month", f"各月生产安全事故（{p.months_description}，按发生日期）", "月份",
-        (Column("事故起数", "起"), Column("死亡人数", "人")), rows,
+        "accidents-by-month", _l("各月生产安全事故（%(period)s，按发生日期）", period=p.months_description), _l("月份"),
+        (Column(_l("事故起数"), _l("起")), Column(_l("死亡人数"), _l("人"))), rows,
         tick_labels=[_tick(mo) for mo in p.months],
-        note="按已公开的事故调查报告统计；调查报告在政府批复后公开，近几个月的数字会随之增加。",
+        note=_l("按已公开的事故调查报告统计；调查报告在政府批复后公开，近几个月的数字会随之增加。"),
     )
 
 
@@ -260,8 +340,9 @@ def _accident_values() -> list[Any]:
             func.coalesce(func.sum(AccidentReport.direct_loss_yuan), 0)]
 
 
-_ACCIDENT_COLUMNS = (Column("事故起数", "起"), Column("死亡人数", "人"), Column("重伤人数", "人"),
-                     Column("直接经济损失", "元", money=True))
+_ACCIDENT_COLUMNS = (Column(_l("事故起数"), _l("起")), Column(_l("死亡人数"), _l("人")),
+                     Column(_l("重伤人数"), _l("人")),
+                     Column(_l("直接经济损失"), _l("元"), money=True))
 
 
 def _accident_row(values: tuple[Any, ...] | None) -> tuple[Value, ...]:
@@ -273,7 +354,7 @@ def accidents_by_level(p: Period) -> StatTable:
     found = _grouped(AccidentReport.level, *_accident_conditions(p), values=_accident_values())
     levels = sorted(AccidentLevel, reverse=True)  # 特别重大 first, as the rules list them
     rows = [(level.label, _accident_row(found.get(int(level)))) for level in levels]
-    return StatTable("accidents-by-level", f"生产安全事故按等级（{p.description}）", "事故等级",
+    return StatTable("accidents-by-level", _l("生产安全事故按等级（%(period)s）", period=p.description), _l("事故等级"),
                      _ACCIDENT_COLUMNS, rows, chart="barh")
 
 
@@ -281,21 +362,21 @@ def accidents_by_county(p: Period) -> StatTable:
     found = _grouped(AccidentReport.county, *_accident_conditions(p), values=_accident_values())
     rows = [(county, _accident_row(found.get(county)))
             for county in _ordered_keys(found, COUNTIES)]
-    return StatTable("accidents-by-county", f"生产安全事故按县（市、区）（{p.description}）",
-                     "县（市、区）", _ACCIDENT_COLUMNS, rows, chart="barh")
+    return StatTable("accidents-by-county", _l("生产安全事故按县（市、区）（%(period)s）", period=p.description),
+                     _l("县（市、区）"), _ACCIDENT_COLUMNS, rows, chart="barh")
 
 
 def accidents_by_sector(p: Period) -> StatTable:
     found = _grouped(AccidentReport.sector, *_accident_conditions(p), values=_accident_values())
     rows = [(sector, _accident_row(found.get(sector)))
             for sector in _ordered_keys(found, SECTORS)]
-    return StatTable("accidents-by-sector", f"生产安全事故按行业领域（{p.description}）",
-                     "行业领域", _ACCIDENT_COLUMNS, rows, chart="barh")
+    return StatTable("accidents-by-sector", _l("生产安全事故按行业领域（%(period)s）", period=p.description),
+                     _l("行业领域"), _ACCIDENT_COLUMNS, rows, chart="barh")
 
 
 # --- decisions and fines ------------------------------------------------------------------------
 
-_DECISION_COLUMNS = (Column("决定数", "件"), Column("罚款金额合计", "元", money=True))
+_DECISION_COLUMNS = (Column(_l("决定数"), _l("件")), Column(_l("罚款金额合计"), _l("元"), money=True))
 
 
 def _decision_conditions(p: Period) -> list[Any]:
@@ -317,8 +398,8 @@ def decisions_by_sector(p: Period) -> StatTable:
     found = _grouped(Decision.sector, *_decision_conditions(p), values=[_FINES])
     rows = [(sector, _decision_row(found.get(sector)))
             for sector in _ordered_keys(found, SECTORS)]
-    return StatTable("decisions-by-sector", f"行政执法决定按行业领域（{p.description}，按决定日期）",
-                     "行业领域", _DECISION_COLUMNS, rows, chart="barh")
+    return StatTable("decisions-by-sector", _l("行政执法决定按行业领域（%(period)s，按决定日期）", period=p.description),
+                     _l("行业领域"), _DECISION_COLUMNS, rows, chart="barh")
 
 
 def decisions_by_type(p: Period) -> StatTable:
@@ -328,9 +409,9 @@ def decisions_by_type(p: Period) -> StatTable:
     # Withdrawals by the definition /compliance and the list's withdrawal filter use.
     withdrawn = db.session.scalar(select(func.count()).select_from(Decision).where(
         withdrawn_decision_clause(), *_within(Decision.decision_date, p.start, p.end))) or 0
-    note = (f"另有 {withdrawn} 件已撤回的决定不计入（撤回是否及时见“公开时效”）。" if withdrawn
-            else "")
-    return StatTable("decisions-by-type", f"行政执法决定按决定类型（{p.description}）", "决定类型",
+    note = (_l("另有 %(n)s 件已撤回的决定不计入（撤回是否及时见“公开时效”）。", n=withdrawn)
+            if withdrawn else "")
+    return StatTable("decisions-by-type", _l("行政执法决定按决定类型（%(period)s）", period=p.description), _l("决定类型"),
                      _DECISION_COLUMNS, rows, chart="barh", note=note)
 
 
@@ -339,11 +420,11 @@ def fines_by_year(p: Period) -> StatTable:
     found = _grouped(year, *_decision_conditions(p), _PENALTY, Decision.fine_yuan > 0,
                      values=[_FINES])
     years = sorted(int(y) for y in found) if p.year is None else [p.year]
-    rows = [(f"{y}年", _decision_row(found.get(y))) for y in years]
+    rows = [(year_label(y), _decision_row(found.get(y))) for y in years]
     return StatTable(
-        "fines-by-year", f"罚款按年度（{p.description}，按决定日期）", "年度",
-        (Column("处以罚款的决定数", "件"), Column("罚款金额合计", "元", money=True)), rows,
-        plotted=(1,), note="只统计处以罚款的行政处罚决定；金额为决定书载明的罚款数额。",
+        "fines-by-year", _l("罚款按年度（%(period)s，按决定日期）", period=p.description), _l("年度"),
+        (Column(_l("处以罚款的决定数"), _l("件")), Column(_l("罚款金额合计"), _l("元"), money=True)),
+        rows, plotted=(1,), note=_l("只统计处以罚款的行政处罚决定；金额为决定书载明的罚款数额。"),
     )
 
 
@@ -365,15 +446,17 @@ def blacklist_active(p: Period, today: date | None = None) -> StatTable:
     ]
     counts = db.session.execute(select(*columns).where(_public(B))).one()
     rows = [
-        (month_label(mo) + ("（截至今日）" if day == today and day != _month_end(mo) else "月末"),
+        (_l("%(month)s（截至今日）", month=month_label(mo))
+         if day == today and day != _month_end(mo) else _l("%(month)s月末", month=month_label(mo)),
          (int(count),))
         for mo, day, count in zip(p.months, ends, counts, strict=True)
     ]
     return StatTable(
-        "blacklist-active", f"严重失信主体名单公示中的条目数（{p.months_description}，各月月末）",
-        "时点", (Column("公示中条目数", "条"),), rows, chart="line",
+        "blacklist-active", _l("严重失信主体名单公示中的条目数（%(period)s，各月月末）",
+                               period=p.months_description),
+        _l("时点"), (Column(_l("公示中条目数"), _l("条")),), rows, chart="line",
         tick_labels=[_tick(mo) for mo in p.months],
-        note="公示中：已列入、未期满且未提前移出（信用修复）的条目。",
+        note=_l("公示中：已列入、未期满且未提前移出（信用修复）的条目。"),
     )
 
 
@@ -390,15 +473,17 @@ def blacklist_by_subject(p: Period, today: date | None = None) -> StatTable:
                                            int(found.get(key, (0, 0))[1])))
             for key in _ordered_keys(found, SUBJECT_TYPES)]
     return StatTable(
-        "blacklist-by-subject", f"严重失信主体名单按主体类型（{p.description}，按列入日期）",
-        "主体类型", (Column("列入条目数", "条"), Column("其中今日仍在公示", "条")), rows,
-        chart="barh", note="有关人员：生产经营单位或安全评价、认证、检测、检验机构的有关责任人员。",
+        "blacklist-by-subject", _l("严重失信主体名单按主体类型（%(period)s，按列入日期）", period=p.description),
+        _l("主体类型"), (Column(_l("列入条目数"), _l("条")), Column(_l("其中今日仍在公示"), _l("条"))),
+        rows, chart="barh",
+        note=_l("有关人员：生产经营单位或安全评价、认证、检测、检验机构的有关责任人员。"),
     )
 
 
 # --- 挂牌督办 -------------------------------------------------------------------------------------
 
-_SUPERVISION_COLUMNS = (Column("督办中", "项"), Column("其中逾期", "项"), Column("已销号", "项"))
+_SUPERVISION_COLUMNS = (Column(_l("督办中"), _l("项")), Column(_l("其中逾期"), _l("项")),
+                        Column(_l("已销号"), _l("项")))
 
 
 def supervision_by_county(p: Period, today: date | None = None) -> StatTable:
@@ -416,9 +501,9 @@ def supervision_by_county(p: Period, today: date | None = None) -> StatTable:
         total, open_count, overdue = found.get(county, (0, 0, 0))
         rows.append((county, (int(open_count), int(overdue), int(total) - int(open_count))))
     return StatTable(
-        "supervision-by-county", f"挂牌督办事项按县（市、区）（{p.description}挂牌）",
-        "县（市、区）", _SUPERVISION_COLUMNS, rows, chart="barh", plotted=(0, 1, 2),
-        note="逾期：超过整改（办理）期限仍未申请销号的督办事项。",
+        "supervision-by-county", _l("挂牌督办事项按县（市、区）（%(period)s挂牌）", period=p.description),
+        _l("县（市、区）"), _SUPERVISION_COLUMNS, rows, chart="barh", plotted=(0, 1, 2),
+        note=_l("逾期：超过整改（办理）期限仍未申请销号的督办事项。"),
     )
 
 
@@ -439,11 +524,11 @@ def reports_by_month(p: Period) -> StatTable:
     sources = (received, accepted, verified, rewarded, paid)
     rows = [(month_label(mo), tuple(int(s.get(mo, (0,))[0]) for s in sources)) for mo in months]
     return StatTable(
-        "reports-by-month", f"举报办理情况（{p.months_description}，各月件数）", "月份",
-        (Column("收到", "件"), Column("受理", "件"), Column("核查完毕", "件"),
-         Column("批准奖励", "件"), Column("奖励发放", "笔")),
+        "reports-by-month", _l("举报办理情况（%(period)s，各月件数）", period=p.months_description), _l("月份"),
+        (Column(_l("收到"), _l("件")), Column(_l("受理"), _l("件")), Column(_l("核查完毕"), _l("件")),
+         Column(_l("批准奖励"), _l("件")), Column(_l("奖励发放"), _l("笔"))),
         rows, plotted=(0, 1, 2), tick_labels=[_tick(mo) for mo in months],
-        note="只公布各月件数，不公布任何一件举报的内容、类别、地点或举报人信息。",
+        note=_l("只公布各月件数，不公布任何一件举报的内容、类别、地点或举报人信息。"),
     )
 
 
@@ -457,12 +542,12 @@ def rewards_by_year(p: Period) -> StatTable:
     for y in years:
         count, amount = found.get(y, (0, 0))
         shown = _money(amount) if int(count) >= MIN_REWARDS_FOR_A_SUM or not count else None
-        rows.append((f"{y}年", (int(count), shown)))
+        rows.append((year_label(y), (int(count), shown)))
     return StatTable(
-        "rewards-by-year", f"举报奖励发放（{p.description}，按发放日期）", "年度",
-        (Column("发放笔数", "笔"), Column("发放金额合计", "元", money=True)), rows,
-        note=f"一年内发放少于 {MIN_REWARDS_FOR_A_SUM} 笔时不公布金额（显示为“—”），"
-             "以免推知单笔奖励。",
+        "rewards-by-year", _l("举报奖励发放（%(period)s，按发放日期）", period=p.description), _l("年度"),
+        (Column(_l("发放笔数"), _l("笔")), Column(_l("发放金额合计"), _l("元"), money=True)), rows,
+        note=_l("一年内发放少于 %(n)s 笔时不公布金额（显示为“—”），以免推知单笔奖励。",
+                n=MIN_REWARDS_FOR_A_SUM),
     )
 
 
@@ -475,13 +560,19 @@ KIND_TABLES: dict[str, tuple[Callable[[Period], StatTable], ...]] = {
     "blacklist": (blacklist_active, blacklist_by_subject),
     "supervision": (supervision_by_county,),
 }
+# The sections' titles (portal.kinds' stats_title) in the reader's language.
+# (挂牌督办 as a heading is the kind's name, 督办事项, elsewhere: its catalog entry is the event.)
+SECTION_TITLES = {"accidents": _l("生产安全事故"), "decisions": _l("行政执法决定和罚款"),
+                  "blacklist": _l("严重失信主体名单"),
+                  "supervision": LazyString(lambda: "挂牌督办" if current_language() == DEFAULT
+                                            else _("督办事项"))}
 # Sections in the order of the page: the kinds' (most telling first), then reports.
 SECTION_ORDER = ("accidents", "decisions", "blacklist", "supervision")
 SECTIONS: tuple[tuple[str, str, tuple[Callable[[Period], StatTable], ...]], ...] = (
-    *((k.key, k.stats_title, KIND_TABLES[k.key])
+    *((k.key, SECTION_TITLES.get(k.key, k.stats_title), KIND_TABLES[k.key])
       for k in sorted((k for k in kinds.KINDS if k.stats_title),
                       key=lambda k: (SECTION_ORDER + kinds.KEYS).index(k.key))),
-    ("reports", "举报和奖励", (reports_by_month, rewards_by_year)),
+    ("reports", _l("举报和奖励"), (reports_by_month, rewards_by_year)),
 )
 
 

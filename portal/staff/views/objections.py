@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from portal.forms import StaffForm
 from portal.models import DISCLOSURE_MODELS
 from portal.services.enterprises import objections as service
 from portal.staff.access import requires
@@ -23,7 +23,7 @@ from portal.staff.blueprint import bp
 from portal.staff.models import EDITOR
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(StaffForm):
     outcome = RadioField("核实结果", choices=[
         SelectChoice("upheld", "异议成立（已更正该信息）"),
         SelectChoice("rejected", "异议不成立")],

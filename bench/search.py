@@ -532,14 +532,17 @@ def main() -> None:
                              f"{t.p(1.0) * 1000:6.1f}")
             print(f"  {category:<24} {len(times):3}" + "".join(cells))
         for name in names:
-            slowest = sorted(
-                (t, category, q)
-                for category, times in again[name].items()
-                for t, (c, q) in zip(times, [x for x in queries if x[0] == category], strict=True)
-            )
-            print(f"  slowest {name} queries (again):")
-            for elapsed, category, q in slowest[-5:]:
-                print(f"    {elapsed * 1000:7.1f} ms  {category:<22} {q}  ({counts[name][q]} hits)")
+            for label, table in (("first", first), ("again", again)):
+                slowest = sorted(
+                    (t, category, q)
+                    for category, times in table[name].items()
+                    for t, (c, q) in zip(times, [x for x in queries if x[0] == category],
+                                         strict=True)
+                )
+                print(f"  slowest {name} queries ({label}):")
+                for elapsed, category, q in slowest[-5:]:
+                    print(f"    {elapsed * 1000:7.1f} ms  {category:<22} {q}  "
+                          f"({counts[name][q]} hits)")
         for server in servers:
             memory = worker_memory(server.process.pid)
             print(f"  memory of each {server.backend} worker after the queries: "

@@ -9,11 +9,20 @@ lone Han character as itself, letter/digit words and their trigrams, from ``anal
 their positions, written as tsvector input so that PostgreSQL's own parser and locale never
 change them (``positional_tokens``).  Under a RUM index (extension ``rum``) the positions live in
 the index: a term that is one Han run or one letter/digit run becomes a phrase over its
-consecutive bigrams or trigrams that the index decides by itself; any other term is narrowed by
-its conditions (``planner``) and confirmed by an exact ``strpos`` on ``body``, so the hits are
-exactly those of the definition (recall and precision 1.0).  Without the extension a GIN index
-answers the same tsquery, checking the phrases on the rows (correct, slower).  Ranking: the hits
-whose title has every term, then the rest, newest first in each.
+consecutive bigrams or trigrams that the index decides by itself; a term of several runs (a
+文号, ``2024年``) is narrowed by its conditions (``planner``) and by its runs' terms at their
+fixed distances (``chain``), and confirmed by an exact ``strpos`` (on the title kept in the row
+when it begins the text, else on ``body``), so the hits are exactly those of the definition
+(recall and precision 1.0).  RUM reads the whole posting list of every operand: an operand far
+more common than the rarest is left to the text (``_rarest``, from PostgreSQL's statistics).
+Without the extension a GIN index answers the same tsquery, checking the phrases on the rows
+(correct, slower).  Ranking: the hits whose title has every term (found through the titles'
+own index, ``title_terms``), then the rest, newest first in each; a dense query's page comes
+from a bounded walk of the newest rows, not from ranking every hit (``PostgresIndex._newest``).
+
+Exact counts are kept per generation of the index (``search_state``, raised by a trigger in the
+transaction of any change; ``search_counts``): a query asked again is not counted again until
+the index changes.  Reads run with JIT off (it compiled each broad query for ~700 ms).
 
 Nothing is kept on local disk: any number of processes on any number of hosts search the same
 table and see a publication as soon as its update commits.
@@ -25,11 +34,13 @@ updates wrote meanwhile (``rebuild``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -84,11 +95,74 @@ SCHEMA = (
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS heading text NOT NULL DEFAULT ''",
     # The normalised title stays in the row (never TOAST): ranking tests it on every hit.
     f"ALTER TABLE {TABLE} ALTER COLUMN heading SET STORAGE PLAIN",
+    # The title's terms (no positions), under an index of their own: the first tier of
+    # relevance is found among the few titles that have the terms, not among all the hits.
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS title_terms tsvector NOT NULL DEFAULT ''",
+    f"ALTER TABLE {TABLE} ALTER COLUMN title_terms SET STORAGE PLAIN",
     # Uncompressed: a candidate's text searched by strpos would be decompressed for each.
     f"ALTER TABLE {TABLE} ALTER COLUMN body SET STORAGE EXTERNAL",
     f"ALTER TABLE {TABLE} ALTER COLUMN tokens SET STORAGE EXTERNAL",
     *(f"ALTER TABLE {TABLE} {statement}" for statement in NARROW_ROWS),
 )
+# The index's generation and the count cache (migration 0016g; created here too, like SCHEMA).
+# ``search_state`` holds one number that a statement trigger on the table raises in the same
+# transaction as any change to it (by this module or by hand): a count kept in
+# ``search_counts`` under the generation it was computed at is exact for as long as the
+# generation stays.  The number is at least the microseconds since the epoch, so it grows even
+# when the tables are made anew.
+STATE = "search_state"
+COUNTS = "search_counts"
+TRIGGER = "search_documents_changed"
+BUMP = f"""
+    INSERT INTO {STATE} AS s (id, generation)
+    VALUES (1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+    ON CONFLICT (id) DO UPDATE SET generation = greatest(
+        s.generation + 1, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+"""
+PRUNE = f"DELETE FROM {COUNTS} WHERE generation < (SELECT generation FROM {STATE} WHERE id = 1)"
+STATE_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {STATE} (id integer PRIMARY KEY CHECK (id = 1), "
+    "generation bigint NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {COUNTS} (key text NOT NULL, generation bigint NOT NULL, "
+    "total bigint NOT NULL, PRIMARY KEY (key, generation))",
+    f"""
+    CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE latest bigint;
+    BEGIN
+        {BUMP} RETURNING generation INTO latest;
+        DELETE FROM {COUNTS} WHERE generation < latest;
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def trigger_statement(table: str = TABLE) -> str:
+    """The statement trigger that raises the generation on any change to ``table``."""
+    return (f"CREATE OR REPLACE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}()")
+
+
+_HAS_STATE = f"""
+    SELECT to_regclass('{STATE}') IS NOT NULL AND to_regclass('{COUNTS}') IS NOT NULL
+       AND EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = to_regclass('{TABLE}') AND tgname = '{TRIGGER}')
+"""
+
+
+def ensure_state(conn: sa.Connection) -> None:
+    """Create the generation's table, the count cache and the trigger on the live table, when
+    any is missing (checked first: two processes replacing one function at once collide)."""
+    if conn.scalar(sa.text(_HAS_STATE)):
+        return
+    for statement in STATE_SCHEMA:
+        conn.execute(sa.text(statement))
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        conn.execute(sa.text(trigger_statement()))
+    conn.execute(sa.text(BUMP))
+    conn.execute(sa.text(PRUNE))
+
+
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
 # positions and weights in the index, so it answers a phrase and returns the best hits in order
 # without reading the rows; GIN, without the extension, answers the same queries correctly
@@ -108,6 +182,8 @@ def create_indexes(conn: sa.Connection, table: str = TABLE) -> bool:
     # Sorting by date walks this index and stops at the page (a broad query's hits are dense).
     conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_date ON {table} "
                          "(event_date DESC NULLS LAST, kind, item_id)"))
+    conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_title_terms ON {table} "
+                         "USING gin (title_terms)"))
     if conn.scalar(sa.text(_HAS_RUM_EXTENSION)) is not None:
         conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_terms ON {table} "
                              "USING rum (tokens rum_tsvector_ops)"))
@@ -134,6 +210,13 @@ LONG = "\x01long"
 # half of them in most items, took 400 ms for 10 hits at 20,000 items.  Longer terms are narrowed
 # by their terms ANDed (fast) and confirmed on the few texts that have them all.
 MAX_PHRASE = 6
+# A query with at most this many hits has them all ranked in one pass; with more, each tier's
+# page is taken newest first by walking the date index (``PostgresIndex._page``).
+FEW_HITS = 2000
+# A dense query's page is taken by walking the newest rows, as many as should hold it this
+# many times over, and at most MAX_WALK (``PostgresIndex._newest``).
+WALK_MARGIN = 4
+MAX_WALK = 5000
 REBUILD_LOCK_KEY = 0x5345_4152_4348  # pg_advisory_lock key: one rebuild at a time
 LOCK_POLL = 0.1
 
@@ -224,6 +307,7 @@ def document_row(document: Document) -> dict[str, Any]:
         "body": body,
         "title_chars": title_chars,
         "heading": title,
+        "title_terms": title_terms(title),
         "length": len(body),
         "tokens": tokens,
         "positional": positional,
@@ -234,39 +318,217 @@ def document_row(document: Document) -> dict[str, Any]:
     }
 
 
+def title_terms(heading: str) -> str:
+    """The ``title_terms`` value of a normalised title: its index terms, without positions."""
+    return " ".join(_lexeme(t) for t in positional_tokens(heading)[0])
+
+
 def _lexeme(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def decisive_lexemes(term: planner.TermPlan) -> tuple[str, ...]:
-    """The index terms at consecutive positions that decide ``term`` without its text (empty:
-    the text must confirm it).
+    """The lexemes of ``decisive_terms`` (empty: the text must confirm the term)."""
+    return tuple(t for _, t in decisive_terms(term))
 
-    A term that is one Han run of two to seven characters is decided by its bigrams, one that is
-    one letter/digit run of three to eight by its trigrams (wherever the run sits inside a word:
-    trigrams are taken inside words); see ``positional_tokens``.  One term of one lexeme (矿山,
-    ``abc``) needs no positions at all.
+
+def decisive_terms(term: planner.TermPlan) -> tuple[tuple[int, str], ...]:
+    """The index terms, with their offsets, that decide ``term`` without its text (empty: the
+    text must confirm it).
+
+    A term that is one Han run of two to seven characters is decided by its bigrams at
+    consecutive positions, one that is one letter/digit run of three or more by some of its
+    trigrams (wherever the run sits inside a word: trigrams are taken inside words); see
+    ``positional_tokens``.  One term of one lexeme (矿山, ``abc``) needs no positions at all.
+
+    A word's trigrams need not all be asked: two at consecutive positions belong to one word of
+    four or more characters, and past a word's last trigram the next three positions hold no
+    trigram (a gap, the whole word, a gap), so a trigram at most three positions after one of the
+    word's is the word's own.  The first two, then every third, then the last cover the term
+    and decide it (91532823: 915, 153, 328, 823): fewer posting lists to read, and codes of up
+    to 16 characters decided by the index.
     """
     runs = list(TOKEN_RUN.finditer(term.text))
     if len(runs) != 1 or runs[0].group() != term.text:
         return ()
-    n = 2 if runs[0].lastgroup == "han" else 3
-    if not n <= len(term.text) < n + MAX_PHRASE:
+    text = term.text
+    if runs[0].lastgroup == "han":
+        if not 2 <= len(text) < 2 + MAX_PHRASE:
+            return ()
+        return tuple((i, text[i : i + 2]) for i in range(len(text) - 1))
+    if len(text) < 3:
         return ()
-    return tuple(term.text[i : i + n] for i in range(len(term.text) - n + 1))
+    last = len(text) - 3
+    offsets = sorted({0, *range(1, last, 3), last} if last >= 1 else {0})
+    if len(offsets) > MAX_PHRASE:
+        return ()
+    return tuple((i, text[i : i + 3]) for i in offsets)
 
 
-def term_query(term: planner.TermPlan) -> str:
+PREFIX = "\x00*"  # marks a lexeme of a ``chain`` that stands for every lexeme it begins
+
+
+def _span(run: str, han: bool) -> int:
+    """How many positions a text's run takes up to the next run's first term
+    (``positional_tokens``)."""
+    n = len(run)
+    if han:
+        return n if n >= 2 else 2
+    return n + 1 if n > 3 else 2
+
+
+def chain(term: planner.TermPlan) -> list[tuple[int, str]]:
+    """Index terms every text containing ``term`` has at fixed distances from one another, as
+    (offset, lexeme) by offset, for a term of several runs (文号 ``西应急罚〔2024〕134号``,
+    ``2024年``, ``有限公司(演示)``); empty when fewer than two are known.
+
+    Where the term has a character of another class beside a run, the text's run ends there
+    too (``planner``): a run fixed at its start has its bigrams or trigrams at known offsets
+    from it (and, fixed at both ends, its length, so the next run's start); the first run, fixed
+    at its end only, has its last bigrams or trigrams at known offsets before the next run.
+    What cannot be placed (a lone Han character or a short word open at one end) is left out:
+    the chain is a necessary condition (``strpos`` still decides).
+    """
+    text = term.text
+    runs = list(TOKEN_RUN.finditer(text))
+    if len(runs) < 2 and not (runs and 0 < runs[0].start() and runs[0].end() < len(text)):
+        return []
+    found: dict[int, str] = {}
+    start: int | None = 0 if runs[0].start() > 0 else None
+    for match in runs:
+        run, han = match.group(), match.lastgroup == "han"
+        n, right = len(run), match.end() < len(text)
+        if start is None:  # the first run, open at its start: place its end before the next
+            if han and n >= 2:
+                found.update((-n + j, run[j : j + 2]) for j in range(n - 1))
+            elif not han and n >= 4:
+                found.update((-1 - n + j, run[j : j + 3]) for j in range(n - 2))
+            start = 0
+            continue
+        if han:
+            if n >= 2:
+                found.update((start + j, run[j : j + 2]) for j in range(n - 1))
+            else:  # the run itself, or (open at its end) a bigram starting with it
+                found[start] = run if right else run + PREFIX
+        elif n >= 3:
+            found.update((start + j, run[j : j + 3]) for j in range(n - 2))
+            if right and n > 3:
+                found[start + n - 1] = run
+        else:  # the word itself, or (open at its end) a longer word's first trigram
+            found[start] = run if right else run + PREFIX
+        if not right:
+            break
+        start += _span(run, han)
+    terms = [(at, t) for at, t in sorted(found.items())
+             if len(t.encode("utf-8")) < MAX_LEXEME_BYTES]
+    if len(terms) > MAX_PHRASE:
+        # The most telling: whole words and trigrams (numbers, codes), then bigrams, then
+        # prefixes.
+        def telling(p: tuple[int, str]) -> tuple[bool, bool, int]:
+            lexeme = p[1].removesuffix(PREFIX)
+            return (p[1].endswith(PREFIX), TOKEN_RUN.fullmatch(lexeme).lastgroup == "han",
+                    -len(lexeme))
+
+        terms = sorted(sorted(terms, key=telling)[:MAX_PHRASE])
+    if len([t for t in terms if not t[1].endswith(PREFIX)]) < 1 or len(terms) < 2:
+        return []
+    return terms
+
+
+def chain_query(terms: list[tuple[int, str]]) -> str:
+    """A ``chain`` as a tsquery phrase (``a <2> b <-> c``)."""
+    def operand(lexeme: str) -> str:
+        if lexeme.endswith(PREFIX):
+            return _lexeme(lexeme.removesuffix(PREFIX)) + ":*"
+        return _lexeme(lexeme)
+
+    parts = [operand(terms[0][1])]
+    for (before, _), (at, lexeme) in zip(terms, terms[1:], strict=False):
+        parts.append(f"{'<->' if at - before == 1 else f'<{at - before}>'} {operand(lexeme)}")
+    return " ".join(parts)
+
+
+# A RUM index reads the whole posting list of every operand of a query: an operand found in
+# 8 times more rows than the rarest one costs more to read than the candidates it would rule
+# out cost to confirm on their text, so it is left out (``_rarest``).
+RARER = 8
+
+
+def _rarest(lexemes: list[str], frequencies: Frequencies | None) -> list[int]:
+    """The indexes of the operands worth reading: those at most ``RARER`` times as frequent
+    as the rarest (all without statistics), and a prefix (``…:*`` or ``PREFIX``: it reads the
+    lists of every lexeme it begins) only with at most one other operand."""
+    exact = [i for i, lexeme in enumerate(lexemes) if not lexeme.endswith((":*", PREFIX))]
+    if len(exact) < 2:
+        return exact or list(range(len(lexemes)))
+    if not frequencies:
+        return exact
+    share = {i: frequencies.share(lexemes[i]) for i in exact}
+    least = min(share.values())
+    return [i for i in exact if share[i] <= RARER * least]
+
+
+class Frequencies:
+    """The share of rows having each lexeme, from PostgreSQL's statistics of ``tokens``
+    (its 1,000 most common lexemes; any other is rarer than the least of them)."""
+
+    def __init__(self, elements: list[str], shares: list[float]) -> None:
+        self.shares = dict(zip(elements, shares, strict=False))
+        self.floor = min(shares) if shares else 0.0
+
+    def share(self, lexeme: str) -> float:
+        return self.shares.get(lexeme, self.floor)
+
+
+def term_query(term: planner.TermPlan, frequencies: Frequencies | None = None) -> str:
     """One term's part of the tsquery (empty: nothing narrows it)."""
-    decisive = decisive_lexemes(term)
+    return term_plan(term, frequencies)[0]
+
+
+def _share(lexemes: Iterable[str], frequencies: Frequencies | None) -> float:
+    """The share of rows having the rarest of ``lexemes`` (1.0: unknown, or prefixes only)."""
+    shares = [frequencies.share(t) for t in lexemes
+              if frequencies and not t.endswith((":*", PREFIX))]
+    return min(shares, default=1.0)
+
+
+def term_plan(term: planner.TermPlan,
+              frequencies: Frequencies | None = None) -> tuple[str, str, float]:
+    """One term's part of the tsquery for the rows with positions (empty: nothing narrows it),
+    what its hits among them still need confirmed on the text: "" (nothing: one lexeme),
+    "long" (nothing: a phrase), "text" (every candidate); and the share of rows having its
+    rarest operand.  Operands much more common than the rarest are left out (``_rarest``):
+    what is left still holds for every hit, the text decides.  A row without positions (too
+    long a text) is found through the lexeme LONG and confirmed on its text
+    (``PostgresIndex._where``)."""
+    decisive = decisive_terms(term)
+    lexemes = [t for _, t in decisive]
     if len(decisive) == 1:
-        return _lexeme(decisive[0])
+        return _lexeme(lexemes[0]), "", _share(lexemes, frequencies)
     if decisive:
-        # Rows with positions answer the phrase; a row too long for positions has LONG and its
-        # lexemes (``strpos`` confirms it, see ``PostgresIndex._where``).
-        phrase = " <-> ".join(_lexeme(t) for t in decisive)
-        unordered = " & ".join(_lexeme(t) for t in dict.fromkeys([LONG, *decisive]))
-        return f"( {phrase} | {unordered} )"
+        kept = _rarest(lexemes, frequencies)
+        share = _share([lexemes[i] for i in kept], frequencies)
+        if len(kept) == len(decisive):  # the index decides the phrase
+            return chain_query(list(decisive)), "long", share
+        linked = [decisive[i] for i in kept]
+        parts = [_lexeme(t) for _, t in linked]
+    else:
+        conditions = _conditions(term)
+        parts = [conditions[i] for i in _rarest(conditions, frequencies)]
+        linked = chain(term)
+        # A prefix in a chain stays: at its fixed distance it is selective (2024年: a word
+        # ending in 024, then a run starting with 年), where alone it is not.
+        exact = [(at, t) for at, t in linked if not t.endswith(PREFIX)]
+        kept = {exact[i] for i in _rarest([t for _, t in exact], frequencies)}
+        linked = [(at, t) for at, t in linked if t.endswith(PREFIX) or (at, t) in kept]
+        share = _share([*term.grams, *term.trigrams], frequencies)
+    if len(linked) >= 2:
+        parts.append(chain_query(linked))
+    return " & ".join(dict.fromkeys(parts)), "text", share
+
+
+def _conditions(term: planner.TermPlan) -> list[str]:
+    """The planner's conditions of a term the index cannot decide, as tsquery operands."""
     parts: list[str] = []
     parts.extend(_lexeme(g) for g in term.grams)
     parts.extend(_lexeme(t) for t in term.trigrams)
@@ -277,10 +539,10 @@ def term_query(term: planner.TermPlan) -> str:
             parts.append(_lexeme(pattern.fragment))
         elif pattern.mode == "prefix":
             parts.append(_lexeme(pattern.fragment) + ":*")
-    return " & ".join(dict.fromkeys(parts))
+    return parts
 
 
-def tsquery(plan: planner.Plan) -> str:
+def tsquery(plan: planner.Plan, frequencies: Frequencies | None = None) -> str:
     """The plan's conditions as one tsquery (empty: nothing narrows, every row is a candidate).
 
     A term that ``decisive_lexemes`` decides is a phrase over its bigrams or trigrams: the index
@@ -289,22 +551,42 @@ def tsquery(plan: planner.Plan) -> str:
     prefix (a run that must end or sit inside an index term) give no condition here: the other
     conditions narrow, ``strpos`` decides.
     """
-    parts = [part for term in plan.terms if (part := term_query(term))]
+    parts = [part for term in plan.terms if (part := term_query(term, frequencies))]
+    return " & ".join(dict.fromkeys(parts))
+
+
+def title_query(plan: planner.Plan) -> str:
+    """The plan's conditions on a title's terms (``title_terms``, no positions) as one tsquery:
+    each term's decisive lexemes, or its other conditions, ANDed (empty: nothing narrows)."""
+    parts: list[str] = []
+    for term in plan.terms:
+        decisive = decisive_lexemes(term)
+        if decisive:
+            parts.extend(_lexeme(t) for t in decisive)
+        else:
+            parts.extend(_conditions(term))
     return " & ".join(dict.fromkeys(parts))
 
 
 _DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
+# What a candidate row carries from the index's finding to its confirmation on its text (the
+# text itself only as a reference: it is read when tested).
+_CANDIDATE = ("d.kind, d.item_id, d.event_date, d.positional, d.title_chars, d.heading, d.body, "
+              "d.tokens, d.deleted, d.county, d.sector")
 _UPSERT = f"""
     INSERT INTO {TABLE} AS s (kind, item_id, title, original, body, title_chars, length, tokens,
-                              positional, heading, event_date, county, sector, withdrawn,
+                              positional, heading, title_terms, event_date, county, sector,
+                              withdrawn,
                               deleted, written_at)
     VALUES (:kind, :item_id, :title, :original, :body, :title_chars, :length,
-            CAST(:tokens AS tsvector), :positional, :heading, :event_date, :county, :sector,
+            CAST(:tokens AS tsvector), :positional, :heading, CAST(:title_terms AS tsvector),
+            :event_date, :county, :sector,
             :withdrawn, false, clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = EXCLUDED.title, original = EXCLUDED.original, body = EXCLUDED.body,
         title_chars = EXCLUDED.title_chars, length = EXCLUDED.length, tokens = EXCLUDED.tokens,
         positional = EXCLUDED.positional, heading = EXCLUDED.heading,
+        title_terms = EXCLUDED.title_terms,
         event_date = EXCLUDED.event_date,
         county = EXCLUDED.county, sector = EXCLUDED.sector,
         withdrawn = EXCLUDED.withdrawn, deleted = false, written_at = EXCLUDED.written_at
@@ -316,7 +598,7 @@ _TOMBSTONE = f"""
             clock_timestamp())
     ON CONFLICT (kind, item_id) DO UPDATE SET
         title = '', original = '', body = '', title_chars = 0, length = 0, tokens = ''::tsvector,
-        positional = false, heading = '', event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
+        positional = false, heading = '', title_terms = ''::tsvector, event_date = NULL, county = '', sector = '', withdrawn = false, deleted = true,
         written_at = EXCLUDED.written_at
 """
 
@@ -333,6 +615,11 @@ class PostgresIndex:
         self._lock = threading.Lock()
         self._schema_ready = False
         self._rum: bool | None = None  # whether the terms are under a RUM index
+        self._state_ready = False  # the generation's table and trigger exist (writes)
+        self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
+        # The lexemes' shares and when they were read (``_frequencies``).
+        self._shares: tuple[Frequencies | None, float] | None = None
+        self._estimate: tuple[int, float] | None = None  # (rows estimated, when) (``_table_rows``)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -356,6 +643,7 @@ class PostgresIndex:
                 self._engine.dispose()
             self._engine = None
             self._rum = None
+            self._has_state = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
@@ -363,6 +651,9 @@ class PostgresIndex:
                 conn.execute(sa.text(statement))
             self._set_rum(create_indexes(conn))
             self._schema_ready = True
+        if not self._state_ready:
+            ensure_state(conn)
+            self._state_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
         if not self._schema_ready:
@@ -445,7 +736,7 @@ class PostgresIndex:
         # Writers wait from here to the commit; readers until the renames.
         conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
         columns = ("kind, item_id, title, original, body, title_chars, length, tokens, "
-                   "positional, heading, event_date, county, sector, withdrawn, deleted, "
+                   "positional, heading, title_terms, event_date, county, sector, withdrawn, deleted, "
                    "written_at")
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ")[2:])
         conn.execute(sa.text(
@@ -454,9 +745,13 @@ class PostgresIndex:
             {"started": started})
         conn.execute(sa.text(f"DROP TABLE {TABLE}"))
         conn.execute(sa.text(f"ALTER TABLE {BUILD} RENAME TO {TABLE}"))
-        for suffix in ("pkey", "terms", "tokens", "date"):
+        for suffix in ("pkey", "terms", "tokens", "date", "title_terms"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
+        # The generation rises with the swap (the new table's trigger, for later writes).
+        conn.execute(sa.text(trigger_statement()))
+        conn.execute(sa.text(BUMP))
+        conn.execute(sa.text(PRUNE))
 
     def _take_rebuild_lock(self, conn: sa.Connection) -> None:
         deadline = time.monotonic() + self.rebuild_timeout
@@ -472,10 +767,12 @@ class PostgresIndex:
     def search(self, query: SearchQuery) -> SearchResults:
         """Find the documents containing every term of ``query.q``; raises ``QueryInvalid``.
 
-        One pass over the hits the index finds (the text is read only for terms the index
-        cannot decide) gives the count and the page: hits whose title has every term first,
-        then the others, newest first in each (``_tier``).  Nothing per hit reads more than
-        the row's narrow heap tuple.
+        The exact count first (kept per generation in ``search_counts``: a query asked again
+        is not counted again), then only the page: hits whose title has every term first, then
+        the others, newest first in each.  A query with few hits ranks them all (one pass over
+        them); one with many takes each tier's page by walking the date index and testing
+        rows until the page is full, so a word found in most items costs a page, not its hits
+        (``_page``).  Only the page's rows are read in full (their texts, for snippets).
         """
         _check_query(query)
         plan = _plan(query.q)
@@ -486,38 +783,113 @@ class PostgresIndex:
                 return empty
             self.has_rum(conn)
             where, params = self._where(conn, plan, query)
-            params |= {"limit": query.per_page, "offset": offset}
-            tier = self._tier(plan, query, params)
-            # One pass over the hits: the count (a window) and the best page (a top-N sort);
-            # only the page's rows are read in full (their texts, for snippets).
-            page_sql = f"""
-                SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body,
-                       d.title_chars, d.withdrawn, p.tier, p.total
-                FROM (
-                    SELECT d.kind, d.item_id, d.event_date, {tier} AS tier,
-                           count(*) OVER () AS total
-                    FROM {TABLE} d WHERE {where}
-                    ORDER BY 4 DESC, {_DATE_ORDER} LIMIT :limit OFFSET :offset
-                ) p JOIN {TABLE} d ON d.kind = p.kind AND d.item_id = p.item_id
-                ORDER BY p.tier DESC, {_DATE_ORDER}
-            """
-            rows = conn.execute(sa.text(page_sql), params).all()
-            if rows:
-                total = rows[0].total
-            elif offset:  # beyond the last page: the count still says how many there are
-                total = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"),
-                                    params) or 0
-            else:
-                total = 0
+            counter = _Counter(self, conn, plan, query)
+            total = counter.count("all", where, params)
+            keys = self._page(counter, plan, query, where, params, total, offset)
+            rows = self._rows(conn, keys)
+            counter.store()
         terms = planner.highlight_terms(query.q.replace(NUL, NUL_STANDIN))
         hits = [
             Hit(kind=row.kind, id=row.item_id, title=row.title, date=row.event_date,
                 snippet_html=snippet(row.original, row.body, terms, row.title_chars),
                 title_html=highlight(row.title, normalize(row.title), terms),
-                withdrawn=row.withdrawn, score=float(row.tier))
-            for row in rows
+                withdrawn=row.withdrawn, score=float(tier))
+            for row, tier in rows
         ]
         return SearchResults(total=total, hits=hits, page=query.page, per_page=query.per_page)
+
+    def _page(self, counter: _Counter, plan: planner.Plan, query: SearchQuery, where: _Where,
+              params: dict[str, Any], total: int, offset: int) -> list[tuple[str, int, int]]:
+        """(kind, id, tier) of the page's hits in rank order."""
+        conn, limit = counter.conn, query.per_page
+        if offset >= total:
+            return []
+        page = {**params, "limit": limit, "offset": offset}
+        if query.sort == "date":
+            return [(k, i, 0) for k, i in self._newest(conn, where, page, total)]
+        title = self._title(plan, page)
+        if total <= FEW_HITS:
+            # Few hits: rank the candidates the index finds (a sort of narrow rows), then
+            # confirm them on their text in that order until the page is full.
+            return [tuple(row) for row in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id, d.tier FROM (SELECT {_CANDIDATE}, "
+                f"CASE WHEN {title} THEN 1 ELSE 0 END AS tier FROM {TABLE} d "
+                f"WHERE {where.found} ORDER BY tier DESC, {_DATE_ORDER} OFFSET 0) d "
+                f"WHERE {where.tested} ORDER BY d.tier DESC, {_DATE_ORDER} "
+                "LIMIT :limit OFFSET :offset"), page)]
+        # Many hits: each tier newest first.  A title that has every term and begins the text
+        # (title_chars > 0) makes its row a hit: the title tier is found among the titles
+        # (their own index), the text tested only for a title that does not begin it.
+        titles = _Where(f"{title} AND {where.filters}",
+                        confirm=f"(d.title_chars > 0 OR ({where.found} AND {where.tested}))")
+        first = [(k, i, 1) for k, i in self._newest(conn, titles, page, total)]
+        if len(first) == limit:
+            return first
+        # The title tier ends before this page does: how many it has, then the rest.
+        titled = offset + len(first) if first else counter.count("title", str(titles), page)
+        if titled >= total:
+            return first
+        rest = {**page, "limit": limit - len(first), "offset": max(0, offset - titled)}
+        return first + [(k, i, 0) for k, i in self._newest(
+            conn, where, rest, total - titled, f"NOT ({title})")]
+
+    def _newest(self, conn: sa.Connection, where: _Where, params: dict[str, Any], hits: int,
+                tier: str = "") -> list[tuple[str, int]]:
+        """Rows ``offset`` to ``offset + limit`` of the ``hits`` rows of ``where`` (and of
+        ``tier``, a test on the row), newest first.
+
+        When they are dense, the date index is walked over the newest rows only, as many as
+        should hold the page several times over (``WALK_MARGIN``): a bounded cost, whatever
+        the planner believes of the terms' spread over time (a year's word is found only in
+        that year's items, far down the walk: 8,000 rows for a page at 20,000 items).  If the
+        walk does not fill the page, or the hits are sparse, the index finds the candidates,
+        they are sorted newest first (narrow rows), and confirmed on their text in that order
+        until the page is full.
+        """
+        tier = f"{tier} AND " if tier else ""
+        rows = self._table_rows(conn)
+        need = params["offset"] + params["limit"]
+        walk = int(need * rows * WALK_MARGIN / max(1, hits)) + 50
+        if walk <= MAX_WALK:
+            got = [tuple(r) for r in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id FROM (SELECT * FROM {TABLE} d "
+                f"ORDER BY {_DATE_ORDER} LIMIT :walk) d WHERE {tier}{where.found} "
+                f"AND {where.tested} "
+                f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"),
+                {**params, "walk": walk})]
+            if len(got) == params["limit"]:
+                return got
+        conn.execute(sa.text("SET LOCAL enable_indexscan = off"))
+        try:
+            return [tuple(r) for r in conn.execute(sa.text(
+                f"SELECT d.kind, d.item_id FROM (SELECT {_CANDIDATE} FROM {TABLE} d "
+                f"WHERE {tier}{where.found} ORDER BY {_DATE_ORDER} OFFSET 0) d "
+                f"WHERE {where.tested} "
+                f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), params)]
+        finally:
+            conn.execute(sa.text("SET LOCAL enable_indexscan = on"))
+
+    def _table_rows(self, conn: sa.Connection) -> int:
+        """About how many rows the table has (PostgreSQL's estimate, kept by ANALYZE; read
+        again after a minute)."""
+        now = time.monotonic()
+        if self._estimate is None or now - self._estimate[1] > 60:
+            self._estimate = (max(1, int(conn.scalar(sa.text(
+                f"SELECT reltuples FROM pg_class WHERE oid = to_regclass('{TABLE}')")) or 1)), now)
+        return self._estimate[0]
+
+    @staticmethod
+    def _rows(conn: sa.Connection, keys: list[tuple[str, int, int]]) -> list[tuple[Any, int]]:
+        """The page's rows in full, in the order of ``keys``, each with its tier."""
+        if not keys:
+            return []
+        found = {(row.kind, row.item_id): row for row in conn.execute(sa.text(
+            f"SELECT d.kind, d.item_id, d.event_date, d.title, d.original, d.body, "
+            f"d.title_chars, d.withdrawn FROM {TABLE} d "
+            "WHERE (d.kind, d.item_id) IN (SELECT * FROM unnest(CAST(:kinds AS text[]), "
+            "CAST(:ids AS bigint[])))"),
+            {"kinds": [k for k, _, _ in keys], "ids": [i for _, i, _ in keys]})}
+        return [(found[k, i], tier) for k, i, tier in keys]
 
     def matching(self, query: SearchQuery) -> list[tuple[str, int]]:
         """(kind, id) of every hit of ``query`` in rank order (``page``/``per_page`` ignored)."""
@@ -527,22 +899,24 @@ class PostgresIndex:
             if conn is None:
                 return []
             where, params = self._where(conn, plan, query)
-            tier = self._tier(plan, query, params)
-            sql = (f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} "
-                   f"ORDER BY {tier} DESC, {_DATE_ORDER}")
+            order = _DATE_ORDER
+            if query.sort != "date":  # the title tier first
+                order = f"CASE WHEN {self._title(plan, params)} THEN 1 ELSE 0 END DESC, {order}"
+            sql = f"SELECT d.kind, d.item_id FROM {TABLE} d WHERE {where} ORDER BY {order}"
             return [(row.kind, row.item_id) for row in conn.execute(sa.text(sql), params)]
 
     @staticmethod
-    def _tier(plan: planner.Plan, query: SearchQuery, params: dict[str, Any]) -> str:
-        """The rank of a hit as SQL: 1 when its title has every term (exactly, on the
-        normalised title kept in the row), else 0; always 0 when sorting by date."""
-        if query.sort == "date":
-            return "0"
+    def _title(plan: planner.Plan, params: dict[str, Any]) -> str:
+        """SQL true when a hit's title has every term (exactly, on the normalised title kept in
+        the row): the first tier of relevance."""
         tests = []
+        if narrowing := title_query(plan):
+            params["title_tsq"] = narrowing
+            tests.append("d.title_terms @@ CAST(:title_tsq AS tsquery)")
         for i, term in enumerate(plan.terms):
             params[f"h{i}"] = term.text
             tests.append(f"strpos(d.heading, :h{i}) > 0")
-        return f"CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END"
+        return " AND ".join(tests)
 
     def _reading(self) -> Any:
         return _Reading(self)
@@ -561,15 +935,27 @@ class PostgresIndex:
         self._rum = rum
 
     def _where(self, conn: sa.Connection, plan: planner.Plan,
-               query: SearchQuery) -> tuple[str, dict[str, Any]]:
+               query: SearchQuery) -> tuple[_Where, dict[str, Any]]:
         """The WHERE clause of every hit of ``plan`` under the query's filters, and its
         parameters (``tsq``: the tsquery, when anything narrows)."""
         params: dict[str, Any] = {}
         where = ["NOT d.deleted"]
-        narrowing = tsquery(plan)
+        tokens = ""
+        frequencies = self._frequencies(conn)
+        planned = [term_plan(term, frequencies) for term in plan.terms]
+        # Terms, too, are read only when not much more common than the rarest (``RARER``):
+        # the others are confirmed on the candidates' texts.
+        least = min(share for _, _, share in planned)
+        planned = [(part, confirm, share) if share <= RARER * least else ("", "text", share)
+                   for part, confirm, share in planned]
+        narrowing = " & ".join(dict.fromkeys(part for part, _, _ in planned if part))
         if narrowing:
-            where.append("d.tokens @@ CAST(:tsq AS tsquery)")
+            # The rows with positions by the plan's tsquery, the few without by LONG alone
+            # (a phrase never matches them, and reading its lexemes' lists twice, once with
+            # positions and once without, cost a third more): their texts decide.
+            tokens = "(d.tokens @@ CAST(:tsq AS tsquery) OR d.tokens @@ CAST(:long AS tsquery))"
             params["tsq"] = narrowing
+            params["long"] = _lexeme(LONG)
             # The planner does not know that testing a row's tsvector means reading (and
             # decompressing) it: for a term in a quarter of the rows it chose a sequential scan
             # that tests them all, 2.5 times slower than the index (measured at 20,000 items).
@@ -588,28 +974,61 @@ class PostgresIndex:
             where.append("d.event_date BETWEEN :first_day AND :last_day")
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
-        for i, term in enumerate(plan.terms):
-            decisive = decisive_lexemes(term)
-            if len(decisive) == 1:
-                continue  # the lexeme is the answer
+        tests, texts = [], []
+        for i, (term, (_, confirm, _)) in enumerate(zip(plan.terms, planned, strict=True)):
             params[f"t{i}"] = term.text
-            if decisive:
-                # The phrase decided every row with positions; a row without (too long a
-                # text) matched through LONG and is confirmed on its text.
-                where.append(f"(d.positional OR strpos(d.body, :t{i}) > 0)")
-            else:
-                where.append(f"strpos(d.body, :t{i}) > 0")
-        return " AND ".join(where), params
+            # The title is kept in the row and begins the text (title_chars > 0): a term found
+            # there needs no reading of the text (out of line).
+            text = (f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
+                    f"OR strpos(d.body, :t{i}) > 0)")
+            texts.append(text)
+            if confirm == "text":  # else the index decided it (on a row with positions)
+                tests.append(text)
+        if narrowing:
+            confirm = (f"CASE WHEN d.positional THEN {' AND '.join(tests) or 'true'} "
+                       f"ELSE {' AND '.join(texts)} END")
+        else:
+            confirm = " AND ".join(texts)
+        return _Where(" AND ".join(where), tokens, confirm), params
+
+    def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
+        """The lexemes' shares from the table's statistics (read again after five minutes:
+        a rebuild analyses the table anew; None before the first ANALYZE: every operand is
+        kept)."""
+        now = time.monotonic()
+        if self._shares is None or now - self._shares[1] > 300:
+            row = conn.execute(sa.text(
+                "SELECT most_common_elems::text::text[] AS elements, "
+                "most_common_elem_freqs AS shares FROM pg_stats "
+                f"WHERE tablename = '{TABLE}' AND attname = 'tokens'")).first()
+            found = None
+            if row is not None and row.elements is not None:
+                # The last three shares are the least, the greatest and the share of NULLs.
+                found = Frequencies(list(row.elements), list(row.shares[:len(row.elements)]))
+            self._shares = (found, now)
+        return self._shares[0]
+
+    def _state(self, conn: sa.Connection) -> bool:
+        """Whether the generation's table, the count cache and the trigger exist (asked once
+        per process; a database not yet migrated has none: no cache, counts every time)."""
+        if self._has_state is None:
+            self._has_state = bool(conn.scalar(sa.text(_HAS_STATE)))
+        return self._has_state
 
     # -- the rest of the protocol -------------------------------------------------------------
 
     def generation(self) -> int:
-        """Microseconds since the epoch of the latest write (-1: no index yet)."""
+        """A number raised in the same transaction as any change to the table (-1: no index
+        yet): one row's read, whatever the size of the index."""
         with self._reading() as conn:
             if conn is None:
                 return -1
-            value = conn.scalar(sa.text(
-                f"SELECT floor(extract(epoch FROM max(written_at)) * 1000000)::bigint FROM {TABLE}"))
+            if self._state(conn):
+                value = conn.scalar(sa.text(f"SELECT generation FROM {STATE} WHERE id = 1"))
+            else:  # not migrated yet: the latest write's time
+                value = conn.scalar(sa.text(
+                    "SELECT floor(extract(epoch FROM max(written_at)) * 1000000)::bigint "
+                    f"FROM {TABLE}"))
             return -1 if value is None else int(value)
 
     def warm(self, queries: Iterable[str] = ("矿山", "矿", "12号", "ma")) -> int:
@@ -617,6 +1036,80 @@ class PostgresIndex:
         for q in queries:
             self.search(SearchQuery(q=q))
         return self.generation()
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The conditions of the hits: tests on the row's own columns (``filters``), the index's
+    (``tokens``, empty when nothing narrows) and the tests on the text that confirm the
+    candidates (``confirm``, empty when none)."""
+
+    filters: str
+    tokens: str = ""
+    confirm: str = ""
+
+    @staticmethod
+    def _all(*tests: str) -> str:
+        return " AND ".join(t for t in tests if t) or "true"
+
+    @property
+    def found(self) -> str:
+        return self._all(self.filters, self.tokens)
+
+    @property
+    def tested(self) -> str:
+        return self._all(self.confirm)
+
+    def __str__(self) -> str:
+        return self._all(self.filters, self.tokens, self.confirm)
+
+
+class _Counter:
+    """The exact counts of one read, taken from ``search_counts`` when counted before at the
+    read's generation, else counted and kept there (``store``, at the end of the read)."""
+
+    def __init__(self, index: PostgresIndex, conn: sa.Connection, plan: planner.Plan,
+                 query: SearchQuery) -> None:
+        self.conn = conn
+        self.cached = index._state(conn)
+        # What decides the hits (the sort and the page do not): the terms as planned, filters.
+        self.key = json.dumps([sorted(plan.texts), sorted(query.kinds), query.county,
+                               query.sector, query.year], ensure_ascii=False)
+        self.generation: int | None = None
+        self.new: dict[str, int] = {}
+
+    def count(self, part: str, where: str, params: dict[str, Any]) -> int:
+        key = f"{part} {self.key}"
+        if self.cached:
+            # The generation and the count are read in the snapshot of the whole read
+            # (REPEATABLE READ, see ``_Reading``): a count kept under it is exact for it.
+            row = self.conn.execute(sa.text(
+                f"SELECT s.generation, c.total FROM {STATE} s LEFT JOIN {COUNTS} c "
+                "ON c.key = :key AND c.generation = s.generation WHERE s.id = 1"),
+                {"key": key}).first()
+            if row is not None:
+                self.generation = row.generation
+                if row.total is not None:
+                    return int(row.total)
+        total = int(self.conn.scalar(
+            sa.text(f"SELECT count(*) FROM {TABLE} d WHERE {where}"), params) or 0)
+        self.new[key] = total
+        return total
+
+    def store(self) -> None:
+        """Keep the counts made by this read (a failure, such as a read-only standby or a
+        concurrent insert of the same count, only loses the saving)."""
+        if not self.new or self.generation is None:
+            return
+        try:
+            self.conn.execute(sa.text(
+                f"INSERT INTO {COUNTS} (key, generation, total) VALUES (:key, :generation, "
+                ":total) ON CONFLICT DO NOTHING"),
+                [{"key": k, "generation": self.generation, "total": n}
+                 for k, n in self.new.items()])
+            self.conn.commit()
+        except DBAPIError:
+            self.conn.rollback()
 
 
 class _Reading:
@@ -629,9 +1122,20 @@ class _Reading:
 
     def __enter__(self) -> sa.Connection | None:
         try:
-            self.conn = self.index._connect().connect()
+            # One snapshot for the whole read: the generation and the counts it keeps agree.
+            self.conn = self.index._connect().connect().execution_options(
+                isolation_level="REPEATABLE READ")
             if not self.index._table_exists(self.conn):
                 return None
+            # PostgreSQL's JIT compiled each broad search's plan for ~700 ms (the plans are
+            # costed high; executing them takes milliseconds).  For this read only.
+            # Nor do parallel workers pay on two cores shared by two workers.
+            # A prefix's many posting lists, or a dense page's candidates, spilled to disk
+            # with the default 4 MB (2024年 at 100,000 items: 54 ms, 30 ms with more).
+            self.conn.execute(sa.text(
+                "SELECT set_config('jit', 'off', true), "
+                "set_config('max_parallel_workers_per_gather', '0', true), "
+                "set_config('work_mem', '32MB', true)"))
         except DBAPIError as exc:
             self._close()
             raise SearchUnavailable(str(exc.orig)) from exc

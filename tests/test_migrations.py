@@ -143,6 +143,37 @@ def test_0014p_gives_existing_search_rows_positions_so_phrases_are_decided(app_c
         db.session.commit()
 
 
+def test_0016g_gives_existing_search_rows_their_title_terms_and_the_index_a_generation(app_ctx):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the search table exists on PostgreSQL only")
+    from search_index import SearchQuery
+    from search_index.postgres import PostgresIndex, tsvector_literal
+
+    with at_revision("0015d"):
+        # A row as the previous version wrote it: no title terms, no generation.
+        tokens, _ = tsvector_literal("现场检查 矿山", 4)
+        db.session.execute(text(
+            "INSERT INTO search_documents (kind, item_id, title, original, body, title_chars, "
+            "length, tokens, positional, heading, event_date, county, sector, withdrawn, "
+            "deleted, written_at) VALUES ('decisions', 1, '现场检查', '现场检查 矿山', "
+            "'现场检查 矿山', 4, 7, CAST(:tokens AS tsvector), true, '现场检查', NULL, '', '', "
+            "false, false, now())"), {"tokens": tokens})
+        db.session.commit()
+    assert "'现场'" in db.session.scalar(text("SELECT title_terms::text FROM search_documents"))
+    index = PostgresIndex(db.engine.url.render_as_string(hide_password=False))
+    try:
+        before = index.generation()
+        assert index.search(SearchQuery(q="检查")).total == 1
+        db.session.execute(text("DELETE FROM search_documents"))  # the trigger raises it
+        db.session.commit()
+        assert index.generation() > before
+        assert index.search(SearchQuery(q="检查")).total == 0
+    finally:
+        index.close()
+        db.session.execute(text("DELETE FROM search_documents"))
+        db.session.commit()
+
+
 @pytest.mark.parametrize("departments", [1, 2])
 def test_0015d_puts_existing_staff_in_the_only_department_else_leaves_it_unset(app_ctx,
                                                                               departments):

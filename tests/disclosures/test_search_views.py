@@ -37,7 +37,10 @@ def items(app_ctx):
         "accident": factories.accident(enterprise=mine, summary="采场发生坍塌，造成1人死亡。"),
         "power": factories.power(name="对非煤矿山企业未按规定排查治理事故隐患的行政处罚"),
         "blacklist": factories.blacklist_entry(enterprise=plant),
-        "draft": factories.decision(published=False, facts="草稿：磨憨镇矿山隐患"),
+        # Its own number: the factory's default (…〔2026〕<n>号, n from a process-wide counter)
+        # could otherwise be the decision's 12号 above.
+        "draft": factories.decision(published=False, document_no="西应急罚〔2026〕9001号",
+                                    facts="草稿：磨憨镇矿山隐患"),
     }
     db.session.commit()
     return made

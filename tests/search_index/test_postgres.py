@@ -4,11 +4,13 @@ nothing, many processes on one table; and how a plan becomes a tsquery."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
-from search_index import Document, IndexBusy, SearchQuery
+from search_index import Document, IndexBusy, SearchQuery, postgres
 from search_index.planner import plan
 from search_index.postgres import PostgresIndex, document_row, positional_tokens, tsquery
 from tests.search_index.conftest import make_backend, postgres_search_url
@@ -35,13 +37,11 @@ def index(tmp_path) -> PostgresIndex:
 
 def test_a_plan_becomes_a_tsquery_of_the_index_terms():
     # A Han run is a phrase over its bigrams, a letter/digit run over its trigrams: the index
-    # decides it (a row without positions matches through LONG, and its text confirms).
-    long = "'\x01long'"
-    assert tsquery(plan("矿山企业")) == (
-        f"( '矿山' <-> '山企' <-> '企业' | {long} & '矿山' & '山企' & '企业' )")
-    assert tsquery(plan("532822m")) == (
-        f"( '532' <-> '328' <-> '282' <-> '822' <-> '22m' | {long} & '532' & '328' & '282' & "
-        "'822' & '22m' )")
+    # decides it (a row without positions is found through LONG apart, and its text
+    # confirms: PostgresIndex._where).
+    assert tsquery(plan("矿山企业")) == "'矿山' <-> '山企' <-> '企业'"
+    # (a word's first two trigrams, every third, its last: see decisive_terms)
+    assert tsquery(plan("532822m")) == "'532' <-> '328' <3> '22m'"
     assert tsquery(plan("lng 矿山")) == "'lng' & '矿山'"
     # Other terms: every condition ANDed; a run that must start an index term is a prefix; one
     # that must end or sit inside one gives no condition (the others narrow, strpos decides).
@@ -234,3 +234,177 @@ def test_without_the_rum_extension_search_is_still_exact_and_the_log_says_so(tmp
         assert not index.has_rum(index._connect().connect())
     finally:
         index.close()
+
+
+def cached_counts(index: PostgresIndex) -> list[tuple[str, int, int]]:
+    with index._connect().connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT key, generation, total FROM search_counts ORDER BY key"))]
+
+
+def test_a_count_is_kept_for_its_generation_and_dropped_when_the_index_changes(index):
+    index.rebuild([doc(1, "矿山"), doc(2, "矿山 检查")])
+    assert index.search(SearchQuery(q="矿山")).total == 2
+    ((key, generation, total),) = cached_counts(index)
+    assert (generation, total) == (index.generation(), 2)
+    # Asked again, the count is the one kept (made visible here by altering it by hand)…
+    with index._connect().begin() as conn:
+        conn.execute(sa.text("UPDATE search_counts SET total = 99"))
+    assert index.search(SearchQuery(q="矿山")).total == 99
+    assert index.search(SearchQuery(q="矿山", sort="date", page=2)).total == 99  # same hits
+    # …until the index changes: a publication, a withdrawal, a rebuild, a change by hand.
+    index.update([doc(3, "非煤矿山")])
+    assert cached_counts(index) == []
+    assert index.search(SearchQuery(q="矿山")).total == 3
+    index.update([], deleted=["decisions:1"])
+    assert index.search(SearchQuery(q="矿山")).total == 2
+    index.rebuild([doc(1, "矿山")])
+    assert index.search(SearchQuery(q="矿山")).total == 1
+    before = index.generation()
+    with index._connect().begin() as conn:
+        conn.execute(sa.text("DELETE FROM search_documents"))
+    assert index.generation() > before
+    assert index.search(SearchQuery(q="矿山")).total == 0
+    # Other filters are other counts.
+    index.update([doc(1, "矿山", county="勐腊县"), doc(2, "矿山")])
+    assert index.search(SearchQuery(q="矿山", county="勐腊县")).total == 1
+    assert index.search(SearchQuery(q="矿山")).total == 2
+
+
+def test_matching_by_date_lists_every_hit_newest_first(index):
+    index.rebuild([doc(1, "矿山", date=date(2024, 1, 1)), doc(2, "矿山", date=date(2026, 1, 1)),
+                   doc(3, "矿山", title="矿山", date=date(2025, 1, 1)), doc(4, "其他")])
+    assert index.matching(SearchQuery(q="矿山", sort="date")) == [
+        ("decisions", 2), ("decisions", 3), ("decisions", 1)]
+    assert index.matching(SearchQuery(q="矿山")) == [
+        ("decisions", 3), ("decisions", 2), ("decisions", 1)]
+
+
+@pytest.mark.parametrize("few", [0, 1000])
+def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkeypatch, few):
+    # Past FEW_HITS each tier's page is taken on its own (date index walks); the pages must be
+    # the same slices of the fully ranked list as when all hits are ranked at once.
+    monkeypatch.setattr(postgres, "FEW_HITS", few)
+    documents = [doc(n, "矿山 检查" if n % 3 else "检查", date=date(2020 + n % 7, 1 + n % 12, 1),
+                     title="矿山事故" if n % 5 == 0 else f"标题{n}") for n in range(1, 60)]
+    index.rebuild(documents)
+    for q, sort in (("矿山", "relevance"), ("矿山 检查", "relevance"), ("检查", "date"),
+                    ("矿山", "date")):
+        ranked = index.matching(SearchQuery(q=q, sort=sort))
+        for page, per_page in ((1, 5), (2, 5), (3, 4), (2, 10), (4, 10), (9, 7)):
+            results = index.search(SearchQuery(q=q, sort=sort, page=page, per_page=per_page))
+            first = (page - 1) * per_page
+            assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page], (
+                q, sort, page, per_page)
+            assert results.total == len(ranked)
+
+
+def test_a_chain_holds_for_every_text_containing_its_term():
+    # The chain (the runs' terms at fixed distances) narrows a term of several runs: a text
+    # containing the term must always have it, wherever the term sits in its runs.
+    import random
+
+    from search_index.analyzer import TOKEN_RUN, normalize
+    from search_index.planner import plan_term
+    from search_index.postgres import PREFIX, chain
+    from tests.search_index.corpus import Corpus
+
+    rng = random.Random(18)
+    checked = 0
+    for document in rng.sample(Corpus(600).documents, 300):
+        body = normalize(document.text)
+        positions, _, complete = positional_tokens(body)
+        if not complete:
+            continue
+        at: dict[int, list[str]] = {}
+        for lexeme, places in positions.items():
+            for place in places:
+                at.setdefault(place, []).append(lexeme)
+
+        def has(place: int, lexeme: str, at: dict[int, list[str]] = at) -> bool:
+            if lexeme.endswith(PREFIX):
+                return any(t.startswith(lexeme.removesuffix(PREFIX)) for t in at.get(place, ()))
+            return lexeme in at.get(place, ())
+
+        for _ in range(40):
+            start = rng.randrange(len(body))
+            piece = body[start:start + rng.randint(2, 16)]
+            term = plan_term(piece) if TOKEN_RUN.search(piece) else None
+            linked = chain(term) if term else []
+            if not linked:
+                continue
+            first = linked[0][0]
+            assert any(all(has(p - first + offset, t) for offset, t in linked) for p in at), (
+                piece, linked)
+            checked += 1
+    assert checked > 1000
+
+
+def test_terms_of_several_runs_are_found_exactly(index):
+    index.update([doc(1, "景洪应急罚〔2024〕12号 处罚决定"), doc(2, "景洪应急罚2024 12号"),
+                  doc(3, "某某有限公司(演示) 检查"), doc(4, "某某有限公司演示 检查"),
+                  doc(5, "2024年 检查"), doc(6, "2024 年 检查"), doc(7, "x2024年 检查")])
+    # Narrowed by their runs' terms at fixed distances (the 文号's year, then its number two
+    # positions on), confirmed on the text.
+    (term,) = plan("景洪应急罚〔2024〕12号").terms
+    assert "'2024' <2> '12'" in postgres.term_query(term)
+    assert keys(index, "景洪应急罚〔2024〕12号") == {"decisions:1"}
+    assert keys(index, "应急罚〔2024〕1") == {"decisions:1"}
+    assert keys(index, "有限公司(演示)") == {"decisions:3"}
+    assert keys(index, "公司(演") == {"decisions:3"}
+    assert keys(index, "2024年") == {"decisions:5", "decisions:7"}
+    assert keys(index, "024年 检查") == {"decisions:5", "decisions:7"}
+
+
+def test_common_operands_are_left_to_the_text_and_the_hits_stay_exact(index):
+    index.update([doc(n, "处罚决定" + (" 巴拉制糖" if n < 3 else "")) for n in range(1, 30)])
+    # As if statistics said 决定 is in every row and 巴拉 in few: the common term is not
+    # looked up in the index but confirmed on the candidates' texts.
+    frequencies = postgres.Frequencies(["决定", "罚决", "处罚", "检查"], [1.0, 1.0, 1.0, 0.01])
+    index._shares = (frequencies, time.monotonic())
+    (common, rare) = plan("决定 巴拉制糖").terms
+    assert postgres.term_plan(common, frequencies)[2] == 1.0
+    assert postgres.term_plan(rare, frequencies)[2] < 1.0 / postgres.RARER
+    with index._connect().connect() as conn:
+        where, params = index._where(conn, plan("决定 巴拉制糖"), SearchQuery(q="决定 巴拉制糖"))
+    assert "决定" not in params["tsq"] and "strpos" in where.confirm
+    assert keys(index, "决定 巴拉制糖") == {"decisions:1", "decisions:2"}
+    assert keys(index, "处罚决定 巴拉") == {"decisions:1", "decisions:2"}
+    assert index.search(SearchQuery(q="决定")).total == 29
+
+
+def test_some_trigrams_of_a_word_decide_it_as_all_of_them_would():
+    # A word's first two trigrams, then every third, then its last: a text has them at those
+    # offsets exactly when it contains the word, also among short words side by side.
+    import random
+
+    from search_index.postgres import decisive_terms
+
+    rng = random.Random(16)
+    alphabet = "9153282ab"
+    checked = 0
+    for _ in range(1500):
+        body = " ".join("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7)))
+                        for _ in range(30))
+        positions, _, _ = positional_tokens(body)
+        at: dict[int, set[str]] = {}
+        for lexeme, places in positions.items():
+            for place in places:
+                at.setdefault(place, set()).add(lexeme)
+        words = [w for w in body.split() if len(w) >= 4]
+        for _ in range(10):
+            word = "".join(rng.choice(alphabet) for _ in range(rng.randint(4, 16)))
+            if words and rng.random() < 0.5:  # one found in the text, or a part of one
+                found_word = rng.choice(words)
+                start = rng.randrange(len(found_word) - 3)
+                word = found_word[start:start + rng.randint(4, 16)]
+            decisive = decisive_terms(plan(word).terms[0])
+            assert len(decisive) <= postgres.MAX_PHRASE
+            if len(word) >= 8:
+                assert len(decisive) < len(word) - 2  # fewer than all its trigrams
+            first = decisive[0][0]
+            found = any(all(t in at.get(p - first + offset, ()) for offset, t in decisive)
+                        for p in at)
+            assert found == (word in body), (word, body)
+            checked += found
+    assert checked > 50

@@ -29,6 +29,7 @@ from portal.domain.catalog import (
     decision_deadline_groups,
     decision_deadline_text,
 )
+from portal.page_cache import public_page
 from portal.services.enterprises import objections, repair
 from portal.services.oversight import compliance as compliance_service
 from portal.services.oversight import statistics as stats_service
@@ -80,6 +81,7 @@ def stat_label(label: object) -> object:
 
 
 @bp.get("/stats")
+@public_page(also_keyed_by=stats_service.tables_version)
 def stats():
     form, year, messages = _year()
     sections = stats_service.all_tables(year)

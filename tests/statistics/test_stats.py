@@ -365,6 +365,21 @@ def test_figures_follow_new_data_despite_the_cache(client, data):
     assert int(after[2]) == int(reports[2]) + 1
 
 
+def test_the_page_is_kept_and_redrawn_when_a_report_changes_its_figures(client, data):
+    """/stats is kept by the page cache, under its tables' own version: a report's state
+    (which no published item follows) redraws it as it redraws the tables."""
+    first = client.get("/stats")
+    assert first.status_code == 200
+    again = client.get("/stats", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    row = db.session.scalar(db.select(Report).where(Report.received_on == date(2026, 10, 1)))
+    row.verified_on, row.status = date(2026, 10, 20), "verified"
+    db.session.commit()
+    changed = client.get("/stats", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    assert changed.get_data() != first.get_data()
+
+
 def test_csv_cells_that_look_like_formulas_are_neutralised(client, app_ctx):
     factories.decision(sector="=HYPERLINK(\"http://example.com\")", decision_date=date(2026, 5, 1))
     factories.decision(sector="-2+3", decision_date=date(2026, 5, 1))

@@ -609,6 +609,13 @@ def _generation() -> tuple[Any, ...]:
     return tuple(parts)
 
 
+def tables_version() -> tuple[Any, ...]:
+    """What the tables follow besides the date: the data (``_generation``) and the window of
+    ``CACHE_MAX_AGE`` seconds they are kept in.  A page drawn from them (``/stats``) is kept
+    by the page cache under this, so it is redrawn exactly when its tables may be."""
+    return _generation(), int(monotonic() // CACHE_MAX_AGE)
+
+
 def _tables(year: int | None, today: date | None) -> dict[str, StatTable]:
     today = today or local_today()
     key = (year, today, _generation())

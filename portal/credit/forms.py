@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -17,11 +15,6 @@ NAME_MAX_INPUT_CHARS = 200
 VERIFY_MAX_CHARS = 2000
 
 
-def _clean(value: Any) -> Any:
-    # PostgreSQL refuses NUL in text, and no one means to type it.
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
-
-
 class CreditCheckForm(PublicForm):
     """``/credit?code=`` or ``?name=`` (a GET form that changes nothing)."""
 
@@ -31,16 +24,14 @@ class CreditCheckForm(PublicForm):
     code = StringField(
         _l("统一社会信用代码"),
         validators=[Optional(), Length(max=CODE_MAX_CHARS, message=_l("输入过长，统一社会信用代码为 18 位。"))],
-        filters=[_clean],
         description=_l("18 位，字母大小写、全角半角、空格均可。"),
     )
     name = StringField(
         _l("企业名称"),
         validators=[Optional(), Length(max=NAME_MAX_INPUT_CHARS, message=_l("输入过长。"))],
-        filters=[_clean],
         description=_l("输入名称中连续的几个字即可（至少 2 个字）。"),
     )
-    page = StringField(_l("页码"), validators=[Optional(), Regexp(r"^\d{1,6}$")], filters=[_clean])
+    page = StringField(_l("页码"), validators=[Optional(), Regexp(r"^\d{1,6}$")])
 
     @property
     def asked(self) -> str | None:
@@ -62,7 +53,6 @@ class CertificateRequestForm(PublicForm):
     code = HiddenField(
         _l("统一社会信用代码"),
         validators=[DataRequired(message=_l("缺少统一社会信用代码。")), Length(max=CODE_MAX_CHARS)],
-        filters=[_clean],
     )
 
 
@@ -75,6 +65,5 @@ class VerifyForm(PublicForm):
     code = StringField(
         _l("证明编号"),
         validators=[Optional(), Length(max=VERIFY_MAX_CHARS, message=_l("输入过长，请只输入证明编号。"))],
-        filters=[_clean],
         description=_l("证明右上角的编号，如 XSBN-7KQ2-XM9D；大小写、空格和连字符均可。"),
     )

@@ -28,21 +28,17 @@ DRAFT_KEY = "objection_draft"
 KINDS = "any(decisions, accidents, blacklist)"
 
 
-def _clean(value: Any) -> Any:
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
-
-
 class ObjectionForm(PublicForm):
     applicant_name = StringField(_l("提出人（单位名称或姓名）"), validators=[
         DataRequired(message=_l("请填写提出人。")), Length(max=service.NAME_MAX)],
-        filters=[_clean], description=_l("被记载的单位本身，或其受委托人。"))
+        description=_l("被记载的单位本身，或其受委托人。"))
     contact = StringField(_l("联系电话或电子邮箱"), validators=[
         DataRequired(message=_l("请填写联系电话或电子邮箱。")), Length(max=service.CONTACT_MAX)],
-        filters=[_clean], description=_l("仅用于核实，不会公开。"))
+        description=_l("仅用于核实，不会公开。"))
     what_is_wrong = TextAreaField(_l("哪里有误"), validators=[
-        DataRequired(message=_l("请写明哪里有误。")), Length(max=TEXT_MAX)], filters=[_clean])
+        DataRequired(message=_l("请写明哪里有误。")), Length(max=TEXT_MAX)])
     should_read = TextAreaField(_l("应当如何更正，依据是什么"), validators=[
-        DataRequired(message=_l("请写明应当如何更正。")), Length(max=TEXT_MAX)], filters=[_clean],
+        DataRequired(message=_l("请写明应当如何更正。")), Length(max=TEXT_MAX)],
         description=_l("如：企业名称已于某日变更，见营业执照。"))
 
 

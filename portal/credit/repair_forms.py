@@ -19,7 +19,9 @@ from portal.translation import lazy_gettext as _l
 
 
 def _clean(value: Any) -> Any:
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
+    # Staff forms keep what is typed but its surrounding spaces (a public form's base,
+    # ``PublicForm``, strips every field itself).
+    return value.strip() if isinstance(value, str) else value
 
 
 def required(what: Any) -> DataRequired:
@@ -80,27 +82,26 @@ class ApplicationForm(DocumentUploads, PublicForm):
     uscc = StringField(
         _l("统一社会信用代码"),
         validators=[required(_l("统一社会信用代码")), Length(max=60)],
-        filters=[_clean],
         description=_l("被列入名单的单位的 18 位代码，见营业执照。"),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     applicant_name = StringField(_l("申请人姓名"), validators=[required(_l("申请人姓名")),
-                                 Length(max=service.NAME_MAX)], filters=[_clean],
+                                 Length(max=service.NAME_MAX)],
                                  render_kw={"autocomplete": "name"})
     applicant_role = StringField(_l("申请人职务"), validators=[required(_l("申请人职务")),
-                                 Length(max=service.ROLE_MAX)], filters=[_clean],
+                                 Length(max=service.ROLE_MAX)],
                                  description=_l("如：法定代表人、安全生产管理人员、受委托人。"))
     contact = StringField(_l("联系电话或电子邮箱"), validators=[required(_l("联系电话或电子邮箱")),
-                          Length(max=service.CONTACT_MAX)], filters=[_clean],
+                          Length(max=service.CONTACT_MAX)],
                           description=_l("仅用于审核人员联系您，不会公开。"),
                           render_kw={"autocomplete": "tel"})
     penalty_done = TextAreaField(
         _l("行政处罚履行情况"),
         validators=[required(_l("行政处罚履行情况")), Length(max=service.TEXT_MAX)],
-        filters=[_clean], description=_l("罚款已缴纳、责令措施已执行的情况，写明缴款或执行日期。"))
+        description=_l("罚款已缴纳、责令措施已执行的情况，写明缴款或执行日期。"))
     rectification = TextAreaField(
         _l("整改情况"), validators=[required(_l("整改情况")), Length(max=service.TEXT_MAX)],
-        filters=[_clean], description=_l("针对失信行为所做的整改：做了什么，何时完成，由谁验收。"))
+        description=_l("针对失信行为所做的整改：做了什么，何时完成，由谁验收。"))
     commitment = MultipleFileField(
         _l("信用承诺书"),
         description=_l("签字盖章的信用承诺书，PDF 或图片（JPEG、PNG），每个文件不超过 10 MB。"))
@@ -112,7 +113,7 @@ class ApplicationForm(DocumentUploads, PublicForm):
 
 class CodeForm(PublicForm):
     code = StringField(_l("访问码"), validators=[required(_l("访问码")), Length(
-                       max=MAX_INPUT_CHARS, message=_l("访问码过长。"))], filters=[_clean],
+                       max=MAX_INPUT_CHARS, message=_l("访问码过长。"))],
                        render_kw={"autocomplete": "off", "spellcheck": "false"})
 
 
@@ -120,8 +121,7 @@ class ReplyForm(DocumentUploads, PublicForm):
     document_fields = (("evidence", "evidence"),)
 
     code = HiddenField(validators=[DataRequired()])
-    body = TextAreaField(_l("补充说明"), validators=[Optional(), Length(max=service.TEXT_MAX)],
-                         filters=[_clean])
+    body = TextAreaField(_l("补充说明"), validators=[Optional(), Length(max=service.TEXT_MAX)])
     evidence = MultipleFileField(_l("补充材料（可多个）"),
                                  description=_l("PDF 或图片，一次提交合计不超过 10 MB。"))
 

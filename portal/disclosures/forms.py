@@ -38,11 +38,6 @@ _DEPARTMENT_LABELS = {"责任单位": _l("责任单位"), "挂牌单位": _l("�
 _FIELD_FOR = {"department_id": "department"}
 
 
-def _strip(value: Any) -> Any:
-    # A value of spaces alone passes Optional() untouched; stripped, it is simply absent.
-    return value.strip() if isinstance(value, str) else value
-
-
 class ListFilterForm(PublicForm):
     """Filters of a public list, read from the query string.
 
@@ -53,33 +48,20 @@ class ListFilterForm(PublicForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    county = SelectField(_l("县（市、区）"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    sector = SelectField(_l("行业领域"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
+    county = SelectField(_l("县（市、区）"), validators=[Optional()], validate_choice=True)
+    sector = SelectField(_l("行业领域"), validators=[Optional()], validate_choice=True)
     year = YearField(_l("年份"))
-    department = SelectField(_l("责任单位"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    power_type = SelectField(_l("职权类型"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    decision_type = SelectField(_l("决定类型"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    level = SelectField(_l("事故等级"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    status = SelectField(_l("名单状态"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    late = SelectField(_l("公开时效"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    withdrawal = SelectField(_l("撤回时效"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    assessment = SelectField(_l("整改评估"), validators=[Optional()], validate_choice=True,
-                         filters=[_strip])
-    supervision_type = SelectField(_l("督办类型"), validators=[Optional()], validate_choice=True,
-                                   filters=[_strip])
-    grade = SelectField(_l("督办级别"), validators=[Optional()], validate_choice=True,
-                        filters=[_strip])
-    stage = SelectField(_l("办理状态"), validators=[Optional()], validate_choice=True,
-                        filters=[_strip])
+    department = SelectField(_l("责任单位"), validators=[Optional()], validate_choice=True)
+    power_type = SelectField(_l("职权类型"), validators=[Optional()], validate_choice=True)
+    decision_type = SelectField(_l("决定类型"), validators=[Optional()], validate_choice=True)
+    level = SelectField(_l("事故等级"), validators=[Optional()], validate_choice=True)
+    status = SelectField(_l("名单状态"), validators=[Optional()], validate_choice=True)
+    late = SelectField(_l("公开时效"), validators=[Optional()], validate_choice=True)
+    withdrawal = SelectField(_l("撤回时效"), validators=[Optional()], validate_choice=True)
+    assessment = SelectField(_l("整改评估"), validators=[Optional()], validate_choice=True)
+    supervision_type = SelectField(_l("督办类型"), validators=[Optional()], validate_choice=True)
+    grade = SelectField(_l("督办级别"), validators=[Optional()], validate_choice=True)
+    stage = SelectField(_l("办理状态"), validators=[Optional()], validate_choice=True)
     page = StringField(_l("页码"), validators=[Optional(), Regexp(r"^\d{1,9}$")])
 
     def __init__(self, kind: str, facets: Facets, formdata: MultiDict[str, str]) -> None:

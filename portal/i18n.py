@@ -36,7 +36,7 @@ from flask_babel import Babel
 from markupsafe import Markup, escape
 
 from portal.models import CLOSED_AS, VERIFICATION_RESULTS, local_date
-from portal.translation import DEFAULT, ENVIRON_KEY, catalog, current_language
+from portal.translation import DEFAULT, ENVIRON_KEY, catalog, current_language, translate
 from portal.translation import gettext as _
 from portal.translation import lazy_gettext as _l
 
@@ -132,8 +132,6 @@ def language_url(code: str, path: str | None = None) -> str:
     return path if code == DEFAULT else "/" + code + path
 
 
-_catalog = catalog
-
 
 # gettext and lazy_gettext without Flask-Babel's per-call lookups (portal.translation): the
 # source itself in Chinese, the catalog loaded once per process in the other languages.
@@ -148,24 +146,23 @@ def _install_fast_gettext(app: Flask) -> None:
     newstyle gettext does the %-formatting and escaping as before."""
 
     def gettext(string: str) -> str:
-        code = current_language()
-        return string if code == DEFAULT else _catalog(code).gettext(string)
+        return translate(current_language(), string)
 
     def ngettext(singular: str, plural: str, n: int) -> str:
         code = current_language()
         if code == DEFAULT:
             return singular if n == 1 else plural
-        return _catalog(code).ngettext(singular, plural, n)
+        return catalog(code).ngettext(singular, plural, n)
 
     def pgettext(context: str, string: str) -> str:
         code = current_language()
-        return string if code == DEFAULT else _catalog(code).pgettext(context, string)
+        return string if code == DEFAULT else catalog(code).pgettext(context, string)
 
     def npgettext(context: str, singular: str, plural: str, n: int) -> str:
         code = current_language()
         if code == DEFAULT:
             return singular if n == 1 else plural
-        return _catalog(code).npgettext(context, singular, plural, n)
+        return catalog(code).npgettext(context, singular, plural, n)
 
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)

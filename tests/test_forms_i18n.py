@@ -17,7 +17,8 @@ from wtforms.validators import Length
 
 from portal.extensions import db
 from portal.forms import BUILT_IN, PublicForm, StaffForm
-from portal.i18n import ENVIRON_KEY, PREFIXED, _catalog
+from portal.i18n import ENVIRON_KEY, PREFIXED
+from portal.translation import translate
 from tests import factories
 from tests.reports.conftest import csrf_from
 
@@ -51,7 +52,7 @@ def _all_forms() -> list[type]:
 def _said(message, lang: str, **values) -> str:
     """``message`` (one of ours, lazy) as a page in ``lang`` says it."""
     msgid = message._args[0]
-    said = msgid if lang == "zh" else _catalog(lang).gettext(msgid)
+    said = translate(lang, msgid)
     assert lang == "zh" or said != msgid, f"{msgid} is not translated into {lang}"
     return said % values if values else said
 

@@ -320,15 +320,24 @@ def worker_memory(master: int) -> list[tuple[int, int, int]]:
 
 
 class Server:
-    """gunicorn with gunicorn.conf.py on a free loopback port, one search backend."""
+    """gunicorn with gunicorn.conf.py on a free loopback port (``BENCH_PORT`` and the ports
+    after it, when set), one search backend."""
+
+    started = 0  # servers started by this process (the offset from BENCH_PORT)
 
     def __init__(self, backend: str, env: dict[str, str], workers: int, log: Path) -> None:
         import socket
         import subprocess
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        if os.environ.get("BENCH_PORT"):
+            # A fixed range (machines where each user has its own ports): BENCH_PORT, then
+            # the next port for the next server.
+            self.port = int(os.environ["BENCH_PORT"]) + Server.started
+        else:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+        Server.started += 1
         self.backend = backend
         self.log = log
         env = os.environ | env | {

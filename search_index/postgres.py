@@ -176,9 +176,19 @@ _HAS_RUM_INDEX = f"""
 """
 
 
+# Beside RUM, a plain GIN index on the terms without their positions: RUM reads every posting
+# list with its positions, 2-3 times slower than GIN reads a list without, which is what an
+# exact count of many hits pays (``PostgresIndex._counting``).  It is on the expression
+# ``strip(tokens)``, so that only a query written ``strip(d.tokens) @@ …`` can use it: the
+# planner cannot take it for a phrase (it did, with a plain GIN index on ``tokens`` beside
+# RUM, and checked the phrase on every candidate's terms: 596 ms for 154 of RUM's).
+_HAS_LEXEMES_INDEX = f"SELECT to_regclass('{TABLE}_lexemes') IS NOT NULL"
+
+
 def create_indexes(conn: sa.Connection, table: str = TABLE) -> bool:
-    """The terms' index of ``table``: RUM when the extension is installed in the database
-    (replacing a GIN index), else GIN; and the date index.  Returns whether it is RUM."""
+    """The terms' indexes of ``table``: RUM when the extension is installed in the database
+    (replacing a GIN index) and GIN on the terms without positions, else GIN alone; and the
+    date and title indexes.  Returns whether the terms are under RUM."""
     # Sorting by date walks this index and stops at the page (a broad query's hits are dense).
     conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_date ON {table} "
                          "(event_date DESC NULLS LAST, kind, item_id)"))
@@ -187,10 +197,14 @@ def create_indexes(conn: sa.Connection, table: str = TABLE) -> bool:
     if conn.scalar(sa.text(_HAS_RUM_EXTENSION)) is not None:
         conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_terms ON {table} "
                              "USING rum (tokens rum_tsvector_ops)"))
+        conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_lexemes ON {table} "
+                             "USING gin (strip(tokens))"))
         conn.execute(sa.text(f"DROP INDEX IF EXISTS {table}_tokens"))
         return True
+    # Without RUM the GIN index on ``tokens`` reads the same lists (GIN keeps no positions).
     conn.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_tokens ON {table} "
                          "USING gin (tokens)"))
+    conn.execute(sa.text(f"DROP INDEX IF EXISTS {table}_lexemes"))
     return False
 
 
@@ -501,30 +515,62 @@ def term_plan(term: planner.TermPlan,
     what is left still holds for every hit, the text decides.  A row without positions (too
     long a text) is found through the lexeme LONG and confirmed on its text
     (``PostgresIndex._where``)."""
-    decisive = decisive_terms(term)
-    lexemes = [t for _, t in decisive]
-    if len(decisive) == 1:
-        return _lexeme(lexemes[0]), "", _share(lexemes, frequencies)
-    if decisive:
-        kept = _rarest(lexemes, frequencies)
-        share = _share([lexemes[i] for i in kept], frequencies)
-        if len(kept) == len(decisive):  # the index decides the phrase
-            return chain_query(list(decisive)), "long", share
-        linked = [decisive[i] for i in kept]
-        parts = [_lexeme(t) for _, t in linked]
-    else:
-        conditions = _conditions(term)
-        parts = [conditions[i] for i in _rarest(conditions, frequencies)]
-        linked = chain(term)
-        # A prefix in a chain stays: at its fixed distance it is selective (2024年: a word
-        # ending in 024, then a run starting with 年), where alone it is not.
-        exact = [(at, t) for at, t in linked if not t.endswith(PREFIX)]
-        kept = {exact[i] for i in _rarest([t for _, t in exact], frequencies)}
-        linked = [(at, t) for at, t in linked if t.endswith(PREFIX) or (at, t) in kept]
-        share = _share([*term.grams, *term.trigrams], frequencies)
-    if len(linked) >= 2:
-        parts.append(chain_query(linked))
-    return " & ".join(dict.fromkeys(parts)), "text", share
+    planned = TermParts.of(term, frequencies)
+    return planned.query, planned.confirm, planned.share
+
+
+@dataclass(frozen=True)
+class TermParts:
+    """One term's conditions on the index: ``lexemes``, operands that hold without positions
+    (a lexeme, a prefix ``…:*``), ANDed, and ``phrase``, a tsquery phrase over positions (the
+    term's bigrams or trigrams, or a ``chain``; empty: none); what the hits still need
+    confirmed on the text (``confirm``, see ``term_plan``) and the share of rows having the
+    rarest operand."""
+
+    lexemes: tuple[str, ...]
+    phrase: str
+    confirm: str
+    share: float
+
+    @property
+    def query(self) -> str:
+        return " & ".join(dict.fromkeys([*self.lexemes, *([self.phrase] if self.phrase else [])]))
+
+    @classmethod
+    def of(cls, term: planner.TermPlan, frequencies: Frequencies | None = None) -> TermParts:
+        decisive = decisive_terms(term)
+        lexemes = [t for _, t in decisive]
+        if len(decisive) == 1:
+            return cls((_lexeme(lexemes[0]),), "", "", _share(lexemes, frequencies))
+        if decisive:
+            kept = _rarest(lexemes, frequencies)
+            share = _share([lexemes[i] for i in kept], frequencies)
+            if len(kept) == len(decisive):  # the index decides the phrase
+                return cls((), chain_query(list(decisive)), "long", share)
+            linked = [decisive[i] for i in kept]
+            parts = [_lexeme(t) for _, t in linked]
+        else:
+            conditions = _conditions(term)
+            parts = [conditions[i] for i in _rarest(conditions, frequencies)]
+            linked = chain(term)
+            # A prefix in a chain stays: at its fixed distance it is selective (2024年: a word
+            # ending in 024, then a run starting with 年), where alone it is not.
+            exact = [(at, t) for at, t in linked if not t.endswith(PREFIX)]
+            kept = {exact[i] for i in _rarest([t for _, t in exact], frequencies)}
+            linked = [(at, t) for at, t in linked if t.endswith(PREFIX) or (at, t) in kept]
+            share = _share([*term.grams, *term.trigrams], frequencies)
+        phrase = chain_query(linked) if len(linked) >= 2 else ""
+        return cls(tuple(dict.fromkeys(parts)), phrase, "text", share)
+
+    def without_phrase(self, term: planner.TermPlan) -> TermParts:
+        """The same term found by lexemes alone (no positions read), confirmed on its text: a
+        phrase's bigrams or trigrams ANDed; a chain dropped."""
+        if not self.phrase:
+            return self
+        lexemes = self.lexemes
+        if self.confirm == "long":
+            lexemes = tuple(dict.fromkeys(_lexeme(t) for t in decisive_lexemes(term)))
+        return TermParts(lexemes, "", "text", self.share)
 
 
 def _conditions(term: planner.TermPlan) -> list[str]:
@@ -603,6 +649,26 @@ _TOMBSTONE = f"""
 """
 
 
+def _confirm(planned: list[TermParts], texts: list[str], narrowing: bool) -> str:
+    """What the index's candidates still need confirmed on their text: on a row with positions
+    the terms the index did not decide, on one without (found through LONG) every term."""
+    if not narrowing:
+        return " AND ".join(texts)
+    tests = [text for text, p in zip(texts, planned, strict=True) if p.confirm == "text"]
+    return (f"CASE WHEN d.positional THEN {' AND '.join(tests) or 'true'} "
+            f"ELSE {' AND '.join(texts)} END")
+
+
+# How the exact count reads a phrase (``PostgresIndex._counting``): "rum", its positions in
+# the RUM index; "text", its lexemes from the GIN index and each candidate's text.  Per kind:
+# a term the phrase decides ("long") or a chain that only narrows ("text").
+COUNT_PHRASES = {"long": "rum", "text": "rum"}
+
+
+def _phrase_counted(parts: TermParts) -> bool:
+    return COUNT_PHRASES[parts.confirm] == "rum"
+
+
 class PostgresIndex:
     """The search index in the table ``search_documents`` of the database at ``url``."""
 
@@ -615,6 +681,7 @@ class PostgresIndex:
         self._lock = threading.Lock()
         self._schema_ready = False
         self._rum: bool | None = None  # whether the terms are under a RUM index
+        self._lexemes: bool | None = None  # whether the GIN index on strip(tokens) exists
         self._state_ready = False  # the generation's table and trigger exist (writes)
         self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
         # The lexemes' shares and when they were read (``_frequencies``).
@@ -643,13 +710,14 @@ class PostgresIndex:
                 self._engine.dispose()
             self._engine = None
             self._rum = None
+            self._lexemes = None
             self._has_state = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
             for statement in SCHEMA:
                 conn.execute(sa.text(statement))
-            self._set_rum(create_indexes(conn))
+            self._set_rum(create_indexes(conn), created=True)
             self._schema_ready = True
         if not self._state_ready:
             ensure_state(conn)
@@ -719,7 +787,7 @@ class PostgresIndex:
                     rum = create_indexes(conn, BUILD)
                 with engine.begin() as conn:
                     self._swap(conn, started)
-                self._set_rum(rum)
+                self._set_rum(rum, created=True)
             finally:
                 lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
                                   {"key": REBUILD_LOCK_KEY})
@@ -745,7 +813,7 @@ class PostgresIndex:
             {"started": started})
         conn.execute(sa.text(f"DROP TABLE {TABLE}"))
         conn.execute(sa.text(f"ALTER TABLE {BUILD} RENAME TO {TABLE}"))
-        for suffix in ("pkey", "terms", "tokens", "date", "title_terms"):
+        for suffix in ("pkey", "terms", "lexemes", "tokens", "date", "title_terms"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
         # The generation rises with the swap (the new table's trigger, for later writes).
@@ -784,7 +852,7 @@ class PostgresIndex:
             self.has_rum(conn)
             where, params = self._where(conn, plan, query)
             counter = _Counter(self, conn, plan, query)
-            total = counter.count("all", where, params)
+            total = counter.count("all", where.counted, params)
             keys = self._page(counter, plan, query, where, params, total, offset)
             rows = self._rows(conn, keys)
             counter.store()
@@ -927,7 +995,16 @@ class PostgresIndex:
             self._set_rum(conn.scalar(sa.text(_HAS_RUM_INDEX)) is not None)
         return bool(self._rum)
 
-    def _set_rum(self, rum: bool) -> None:
+    def _lexemes_index(self, conn: sa.Connection) -> bool:
+        """Whether the GIN index on ``strip(tokens)`` exists (created beside RUM; asked once
+        per process, and set by this process's own rebuilds)."""
+        if self._lexemes is None:
+            self._lexemes = bool(conn.scalar(sa.text(_HAS_LEXEMES_INDEX)))
+        return self._lexemes
+
+    def _set_rum(self, rum: bool, *, created: bool = False) -> None:
+        if created:  # by create_indexes, which makes the GIN index on strip(tokens) with RUM
+            self._lexemes = rum
         if not rum and self._rum is not False:
             log.warning("search on PostgreSQL without a RUM index (the extension 'rum' is not "
                         "installed in the database): phrases are checked and hits ranked row "
@@ -942,13 +1019,13 @@ class PostgresIndex:
         where = ["NOT d.deleted"]
         tokens = ""
         frequencies = self._frequencies(conn)
-        planned = [term_plan(term, frequencies) for term in plan.terms]
+        planned = [TermParts.of(term, frequencies) for term in plan.terms]
         # Terms, too, are read only when not much more common than the rarest (``RARER``):
         # the others are confirmed on the candidates' texts.
-        least = min(share for _, _, share in planned)
-        planned = [(part, confirm, share) if share <= RARER * least else ("", "text", share)
-                   for part, confirm, share in planned]
-        narrowing = " & ".join(dict.fromkeys(part for part, _, _ in planned if part))
+        least = min(p.share for p in planned)
+        planned = [p if p.share <= RARER * least else TermParts((), "", "text", p.share)
+                   for p in planned]
+        narrowing = " & ".join(dict.fromkeys(p.query for p in planned if p.query))
         if narrowing:
             # The rows with positions by the plan's tsquery, the few without by LONG alone
             # (a phrase never matches them, and reading its lexemes' lists twice, once with
@@ -974,22 +1051,44 @@ class PostgresIndex:
             where.append("d.event_date BETWEEN :first_day AND :last_day")
             params["first_day"] = date(query.year, 1, 1)
             params["last_day"] = date(query.year, 12, 31)
-        tests, texts = [], []
-        for i, (term, (_, confirm, _)) in enumerate(zip(plan.terms, planned, strict=True)):
+        texts = []
+        for i, term in enumerate(plan.terms):
             params[f"t{i}"] = term.text
             # The title is kept in the row and begins the text (title_chars > 0): a term found
             # there needs no reading of the text (out of line).
-            text = (f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
-                    f"OR strpos(d.body, :t{i}) > 0)")
-            texts.append(text)
-            if confirm == "text":  # else the index decided it (on a row with positions)
-                tests.append(text)
-        if narrowing:
-            confirm = (f"CASE WHEN d.positional THEN {' AND '.join(tests) or 'true'} "
-                       f"ELSE {' AND '.join(texts)} END")
-        else:
-            confirm = " AND ".join(texts)
-        return _Where(" AND ".join(where), tokens, confirm), params
+            texts.append(f"((d.title_chars > 0 AND strpos(d.heading, :t{i}) > 0) "
+                         f"OR strpos(d.body, :t{i}) > 0)")
+        filters = " AND ".join(where)
+        found = _Where(filters, tokens, _confirm(planned, texts, bool(narrowing)))
+        counted = ""
+        if narrowing and self._lexemes_index(conn):
+            counted = self._counting(plan, planned, texts, filters, params)
+        return _Where(found.filters, found.tokens, found.confirm, counted), params
+
+    @staticmethod
+    def _counting(plan: planner.Plan, planned: list[TermParts], texts: list[str], filters: str,
+                  params: dict[str, Any]) -> str:
+        """The WHERE clause the exact count uses (empty: ``_where``'s own).
+
+        Counting reads the whole posting list of every operand, and RUM's lists, which carry
+        positions, are read 2-3 times slower than a plain GIN index's.  So the operands that
+        need no positions are read from the GIN index on ``strip(tokens)``, which only an
+        expression ``strip(d.tokens) @@ …`` can use (a phrase never does: the planner cannot
+        take it for one); the phrases stay on RUM (``COUNT_PHRASES``) or give way to their
+        lexemes and the text."""
+        counted = [p.without_phrase(term) if p.phrase and not _phrase_counted(p) else p
+                   for term, p in zip(plan.terms, planned, strict=True)]
+        lexemes = " & ".join(dict.fromkeys(t for p in counted for t in p.lexemes))
+        if not lexemes:
+            return ""
+        phrases = " & ".join(dict.fromkeys(p.phrase for p in counted if p.phrase))
+        params["count_lexemes"] = lexemes
+        found = "strip(d.tokens) @@ CAST(:count_lexemes AS tsquery)"
+        if phrases:
+            params["count_phrases"] = phrases
+            found = f"{found} AND d.tokens @@ CAST(:count_phrases AS tsquery)"
+        tokens = f"(({found}) OR d.tokens @@ CAST(:long AS tsquery))"
+        return str(_Where(filters, tokens, _confirm(counted, texts, True)))
 
     def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
         """The lexemes' shares from the table's statistics (read again after five minutes:
@@ -1042,11 +1141,17 @@ class PostgresIndex:
 class _Where:
     """The conditions of the hits: tests on the row's own columns (``filters``), the index's
     (``tokens``, empty when nothing narrows) and the tests on the text that confirm the
-    candidates (``confirm``, empty when none)."""
+    candidates (``confirm``, empty when none); and the same hits as the count finds them
+    (``counting``)."""
 
     filters: str
     tokens: str = ""
     confirm: str = ""
+    counting: str = ""  # the whole clause the count uses, when not this one (``_counting``)
+
+    @property
+    def counted(self) -> str:
+        return self.counting or str(self)
 
     @staticmethod
     def _all(*tests: str) -> str:

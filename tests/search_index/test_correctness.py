@@ -102,3 +102,25 @@ def test_relevance_puts_documents_with_the_term_in_the_title_first(index):
     results = index.search(SearchQuery(q="燃气", per_page=10))
     assert results.total > 10
     assert all("燃气" in hit.title for hit in results.hits)
+
+
+@pytest.mark.parametrize("decided", ["rum", "text"])
+@pytest.mark.parametrize("chains", ["rum", "text"])
+def test_counts_are_exact_however_the_count_reads_phrases(corpus, index, monkeypatch, decided,
+                                                          chains):
+    # The PostgreSQL backend counts through other indexes than it finds the page with
+    # (``PostgresIndex._counting``): each way of reading a phrase gives the same counts.
+    from search_index import postgres
+
+    if not isinstance(index, postgres.PostgresIndex):
+        pytest.skip("counting is the PostgreSQL backend's own")
+    monkeypatch.setattr(postgres, "COUNT_PHRASES", {"long": decided, "text": chains})
+    with index._connect().begin() as conn:  # not the counts kept under another setting
+        conn.execute(postgres.sa.text(f"DELETE FROM {postgres.COUNTS}"))
+    failures = []
+    for terms in corpus.queries(200):
+        expected = len(brute_force(corpus.documents, terms))
+        total = index.search(SearchQuery(q=quote(terms), per_page=1)).total
+        if total != expected:
+            failures.append((quote(terms), total, expected))
+    assert failures == []

@@ -174,6 +174,36 @@ def test_0016g_gives_existing_search_rows_their_title_terms_and_the_index_a_gene
         db.session.commit()
 
 
+def test_0017c_puts_the_terms_without_positions_under_a_gin_index_beside_rum(app_ctx):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the search table exists on PostgreSQL only")
+    from search_index import Document, SearchQuery
+    from search_index.postgres import PostgresIndex
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    lexemes = text("SELECT to_regclass('search_documents_lexemes') IS NOT NULL")
+    rum = db.session.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'rum'")) > 0
+    index = PostgresIndex(url)
+    try:
+        index.update([Document(kind="decisions", id=1, title="现场检查", text="现场检查 矿山",
+                                date=None)])
+        with at_revision("0016g"):
+            assert not db.session.scalar(lexemes)
+            db.session.commit()
+            reader = PostgresIndex(url)  # a process that finds no such index counts on RUM
+            assert reader.search(SearchQuery(q="矿山")).total == 1
+            reader.close()
+        assert db.session.scalar(lexemes) == rum
+        db.session.commit()
+        reader = PostgresIndex(url)
+        assert reader.search(SearchQuery(q="矿山 检查")).total == 1
+        reader.close()
+    finally:
+        index.close()
+        db.session.execute(text("DELETE FROM search_documents"))
+        db.session.commit()
+
+
 @pytest.mark.parametrize("departments", [1, 2])
 def test_0015d_puts_existing_staff_in_the_only_department_else_leaves_it_unset(app_ctx,
                                                                               departments):

@@ -409,6 +409,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--backends", default="whoosh,postgres",
                         help="which to build and serve (one alone: no comparison)")
+    parser.add_argument("--times", type=Path,
+                        help="write every query's times and count to this file (JSON lines)")
     parser.add_argument("--no-recall", action="store_true",
                         help="skip the brute-force recall check (slow at large sizes)")
     args = parser.parse_args()
@@ -552,6 +554,18 @@ def main() -> None:
                 for elapsed, category, q in slowest[-5:]:
                     print(f"    {elapsed * 1000:7.1f} ms  {category:<22} {q}  "
                           f"({counts[name][q]} hits)")
+        if args.times:
+            with args.times.open("w", encoding="utf-8") as out:
+                for name in names:
+                    for category in first[name]:
+                        asked = [q for c, q in queries if c == category]
+                        for q, once, median in zip(asked, first[name][category],
+                                                   again[name][category], strict=True):
+                            out.write(json.dumps({
+                                "backend": name, "category": category, "q": q,
+                                "first_ms": round(once * 1000, 2),
+                                "again_ms": round(median * 1000, 2), "count": counts[name][q]},
+                                ensure_ascii=False) + "\n")
         for server in servers:
             memory = worker_memory(server.process.pid)
             print(f"  memory of each {server.backend} worker after the queries: "

@@ -662,7 +662,7 @@ def _confirm(planned: list[TermParts], texts: list[str], narrowing: bool) -> str
 # How the exact count reads a phrase (``PostgresIndex._counting``): "rum", its positions in
 # the RUM index; "text", its lexemes from the GIN index and each candidate's text.  Per kind:
 # a term the phrase decides ("long") or a chain that only narrows ("text").
-COUNT_PHRASES = {"long": "rum", "text": "rum"}
+COUNT_PHRASES = {"long": "rum", "text": "text"}
 
 
 def _phrase_counted(parts: TermParts) -> bool:
@@ -1081,13 +1081,13 @@ class PostgresIndex:
         lexemes = " & ".join(dict.fromkeys(t for p in counted for t in p.lexemes))
         if not lexemes:
             return ""
-        phrases = " & ".join(dict.fromkeys(p.phrase for p in counted if p.phrase))
+        if any(p.phrase for p in counted):
+            # Lexemes from GIN ANDed with a phrase from RUM: the planner tested the phrase on
+            # each candidate's terms instead (罚款 有限公司: 1.3 s for 0.1 s on RUM alone).
+            return ""
         params["count_lexemes"] = lexemes
-        found = "strip(d.tokens) @@ CAST(:count_lexemes AS tsquery)"
-        if phrases:
-            params["count_phrases"] = phrases
-            found = f"{found} AND d.tokens @@ CAST(:count_phrases AS tsquery)"
-        tokens = f"(({found}) OR d.tokens @@ CAST(:long AS tsquery))"
+        tokens = ("(strip(d.tokens) @@ CAST(:count_lexemes AS tsquery) "
+                  "OR d.tokens @@ CAST(:long AS tsquery))")
         return str(_Where(filters, tokens, _confirm(counted, texts, True)))
 
     def _frequencies(self, conn: sa.Connection) -> Frequencies | None:

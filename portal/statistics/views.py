@@ -166,6 +166,7 @@ def _decision_deadlines() -> str:
 
 
 @bp.get("/compliance")
+@public_page(also_keyed_by=compliance_service.page_version)
 def compliance():
     return render_template(
         "statistics/compliance.html",

@@ -378,6 +378,26 @@ def _generation() -> tuple[Any, ...]:
     return tuple(parts)
 
 
+def page_version(today: date | None = None) -> tuple[Any, ...]:
+    """Whatever changes a figure on ``/compliance``; the page cache keeps the page under it
+    (``public_page(also_keyed_by=…)``), so the page is redrawn exactly when a figure may change:
+
+    - the published kinds and departments (``_generation``: an item created, published, edited,
+      withdrawn, a change of a decision registered);
+    - reports, 信用修复 applications and objections, by their figures themselves: each is one
+      small aggregate query, and no published item follows a report's state;
+    - the date: the figures count what is past its deadline *today* (overdue, late, not yet
+      published), which changes at midnight without any write;
+    - the window of ``CACHE_MAX_AGE`` seconds the department figures are kept in (``compliance``).
+
+    ``today`` is the Beijing date (the page cache keys every page by it too)."""
+    from portal.services.enterprises import objections, repair
+
+    today = today or local_today()
+    return (today, _generation(), report_figures(today), tuple(repair.timeliness(today)),
+            tuple(objections.timeliness(today)), int(monotonic() // CACHE_MAX_AGE))
+
+
 def compliance(today: date | None = None) -> Compliance:
     """Every department's figures (those with anything to judge), by name, and the reports'."""
     today = today or local_today()

@@ -143,3 +143,27 @@ def test_new_and_edited_items_name_the_editor_own_department(app):
         "csrf_token": csrf_token(nobody, "/staff/decisions/new"),
         **decision_data(document_no="西应急罚〔2026〕89号")})
     assert refused.status_code == 400 and "尚未设定所属部门" in refused.get_data(as_text=True)
+
+
+@time_machine.travel("2026-11-25 10:00 +0800", tick=False)
+def test_supervision_steps_and_photos_are_refused_outside_the_listing_department(app):
+    from portal.models import SupervisionItem
+
+    with app.app_context():
+        item = factories.supervision_item(department=factories.department(OWNER))
+        db.session.commit()
+        item_id, stage = item.id, item.stage
+    outsider = app.test_client()
+    login(outsider, roles=("editor",), department=OTHER)
+    page = outsider.get(f"/staff/supervision/{item_id}").get_data(as_text=True)
+    assert 'id="read-only"' in page and "/step/" not in page
+    photos = outsider.get(f"/staff/supervision/{item_id}/photos").get_data(as_text=True)
+    assert 'id="read-only"' in photos and 'enctype="multipart/form-data"' not in photos
+    token = csrf_token(outsider, "/staff/")
+    for path in (f"/staff/supervision/{item_id}/step/rectifying", f"/staff/supervision/{item_id}/photos"):
+        assert outsider.post(path, data={"csrf_token": token, "on": "2026-11-25",
+                                         "note": "整改完成。"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(SupervisionItem, item_id).stage == stage
+        assert {e.summary["step"] for e in _refused()} == {"supervision_rectifying",
+                                                           "supervision_photo_add"}

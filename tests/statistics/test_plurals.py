@@ -67,3 +67,12 @@ def test_compliance_says_working_day_in_the_singular(client, app, monkeypatch):
     assert "within 1 working day of receipt" in html
     assert "working days after it is changed" in html  # other periods stay plural
     assert "收到异议后 1 个工作日内" in client.get("/compliance").get_data(as_text=True)
+
+
+def test_the_photo_room_left_is_counted_in_the_singular_too(app):
+    """The report form's "at most N more photos" (portal.reports.forms) says "1 more photo"."""
+    message = "最多还能上传 %(left)s 张照片，您选择了 %(chosen)s 张。"
+    with app.test_request_context("/en/report", environ_base={"portal.lang": "en"}):
+        assert ngettext(message, message, 1, left=1, chosen=3) == \
+            "You can add at most 1 more photo; you chose 3."
+        assert ngettext(message, message, 2, left=2, chosen=3).endswith("2 more photos; you chose 3.")

@@ -35,7 +35,6 @@ from portal.i18n import COUNTY_LATIN, DEFAULT, current_language, native_digits
 # project's fast ones, under the names `make extract-messages` looks for.
 from portal.i18n import lazy_say as _l
 from portal.i18n import say as _
-from portal.translation import lazy_ngettext, ngettext
 from portal.models import (
     AccidentReport,
     BlacklistEntry,
@@ -47,6 +46,7 @@ from portal.models import (
     local_today,
 )
 from portal.sql_dates import month_of, year_of
+from portal.translation import lazy_ngettext, ngettext
 
 # Without a year filter the monthly tables cover this many months, ending with the current one.
 MONTHS_WITHOUT_YEAR = 24

@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
+from portal.audit import AuditEvent
 from portal.domain.catalog import (
     POWER_CHANGE_PUBLISH_WORKING_DAYS,
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
@@ -378,24 +379,25 @@ def _generation() -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def page_version(today: date | None = None) -> tuple[Any, ...]:
-    """Whatever changes a figure on ``/compliance``; the page cache keeps the page under it
-    (``public_page(also_keyed_by=…)``), so the page is redrawn exactly when a figure may change:
+# The audit log's head: one read of its unique ``seq`` index's last entry.
+_AUDIT_HEAD = select(func.max(AuditEvent.seq))
 
-    - the published kinds and departments (``_generation``: an item created, published, edited,
-      withdrawn, a change of a decision registered);
-    - reports, 信用修复 applications and objections, by their figures themselves: each is one
-      small aggregate query, and no published item follows a report's state;
-    - the date: the figures count what is past its deadline *today* (overdue, late, not yet
-      published), which changes at midnight without any write;
-    - the window of ``CACHE_MAX_AGE`` seconds the department figures are kept in (``compliance``).
 
-    ``today`` is the Beijing date (the page cache keys every page by it too)."""
-    from portal.services.enterprises import objections, repair
+def page_version() -> tuple[Any, ...]:
+    """What ``/compliance`` follows besides what the page cache keys every page by (the data
+    generation, which any change of a published item, 信用修复 application or objection bumps,
+    and the Beijing date): the page is kept under it (``public_page(also_keyed_by=…)``) and
+    redrawn when a figure may have changed.
 
-    today = today or local_today()
-    return (today, _generation(), report_figures(today), tuple(repair.timeliness(today)),
-            tuple(objections.timeliness(today)), int(monotonic() // CACHE_MAX_AGE))
+    - Reports, which bump no data generation (they are not public): their figures change only by
+      a member of staff's step (accept, extend, verify, reopen, purge…), and every change of
+      state is an audit event (DESIGN §4), so the audit log's head is their version — one
+      indexed read, where the figures themselves would be a scan of every report on every hit.
+      It also moves with every other staff action, which only redraws the page a little more
+      often than needed.
+    - The date, stated again here: "overdue" and "not yet published" count what is past its
+      deadline *today*, which changes at midnight without any write."""
+    return local_today(), db.session.scalar(_AUDIT_HEAD)
 
 
 def compliance(today: date | None = None) -> Compliance:

@@ -129,6 +129,11 @@ def test_pages():
     out = run("pages.py", "--size", "30", "--reports", "0", "--supervision", "3", "--seconds",
               "0.2", "--rounds", "1", "--clients", "1", "--workers", "1")
     assert "vs bare" in out and "/search?q=" in out
+    # The client asks as a browser does, and says so; the pages come compressed.
+    assert "Accept-Encoding: gzip (as browsers do)" in out
+    sizes = {line.split()[0]: int(line.split()[-2]) for line in out.splitlines()
+             if line.startswith(("/decisions ", "bare Flask /"))}
+    assert sizes["bare"] == 2 and 500 < sizes["/decisions"] < 5000, out
     assert "/supervision " in out and re.search(r"^/supervision/\d+ ", out, re.M)  # the fifth kind
 
 

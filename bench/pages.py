@@ -10,7 +10,9 @@ gunicorn.conf.py and 2 workers on loopback.  A threaded client with keep-alive c
 requests each page in turn for a window of --seconds, round after round, alternating with the
 bare endpoint, so both see the same machine load.  Prints requests per second (median of the
 rounds), latency p50/p95, the ratio to the bare endpoint, the bytes of each answer's body and
-any non-2xx/304 answer.
+any non-2xx/304 answer; and where the time goes, per request: the CPU of the server's processes
+(its workers, and the master with the workers it reaped) and of this client (all its threads),
+in µs, medians of the rounds.  CPU per request holds on a busy machine where the rates swing.
 
 Every request says ``Accept-Encoding: gzip`` by default, as every browser does (the bare
 endpoint gets the same header; its "ok" is not compressed): the portal then sends the gzip copy
@@ -64,10 +66,36 @@ def serve(app: str, env: dict[str, str], workers: int,
     return proc, base
 
 
-def window(host: str, path: str, seconds: float, clients: int,
-           headers: dict[str, str]) -> tuple[float, list[float], int, int]:
-    """Requests per second over the window, per-request latencies, bad answers, and the bytes
-    of the last answer's body."""
+def server_cpu(proc: subprocess.Popen) -> float:
+    """Seconds of CPU used so far by a gunicorn master, its workers, and the workers it has
+    reaped (a worker replaced after max_requests counts in the master's children's time)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid: int | str, children: bool) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # utime, stime, cutime, cstime are fields 14-17 (1-based); after the ")": 11-14.
+        used = int(fields[11]) + int(fields[12])
+        if children:
+            used += int(fields[13]) + int(fields[14])
+        return used / ticks
+
+    try:
+        workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        workers = []
+    return stat(proc.pid, True) + sum(stat(pid, False) for pid in workers)
+
+
+def window(host: str, path: str, seconds: float, clients: int, headers: dict[str, str],
+           server: subprocess.Popen | None = None
+           ) -> tuple[float, list[float], int, int, float, float]:
+    """Requests per second over the window, per-request latencies, bad answers, the bytes of
+    the last answer's body, and µs of CPU per request of the server and of this client."""
+    server_before = server_cpu(server) if server else 0.0
+    client_before = time.process_time()
     stop = time.perf_counter() + seconds
     latencies: list[float] = []
     bad = [0]
@@ -103,7 +131,11 @@ def window(host: str, path: str, seconds: float, clients: int,
         t.start()
     for t in threads:
         t.join()
-    return len(latencies) / (time.perf_counter() - begun), latencies, bad[0], size[0]
+    elapsed = time.perf_counter() - begun
+    count = max(1, len(latencies))
+    server_us = (server_cpu(server) - server_before) / count * 1e6 if server else 0.0
+    client_us = (time.process_time() - client_before) / count * 1e6
+    return len(latencies) / elapsed, latencies, bad[0], size[0], server_us, client_us
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -171,6 +203,7 @@ def main() -> None:
                    (f"/decisions/{detail_id}", portal_host, f"/decisions/{detail_id}"),
                    ("/search?q=矿山", portal_host, "/search?q=" + urllib.parse.quote("矿山"))]
         targets.append(("/credit", portal_host, "/credit"))
+        servers = {bare_host: bare, portal_host: portal}
         # The fifth kind (督办事项, issue 15): its list with the county map, an item with its
         # timeline, where the checkout has them.
         conn.request("GET", "/api/v1/supervision?per_page=1")
@@ -190,7 +223,8 @@ def main() -> None:
         results: dict[str, list[tuple[float, list[float], int]]] = {t[0]: [] for t in targets}
         for _ in range(args.rounds):
             for label, host, path in targets:
-                results[label].append(window(host, path, args.seconds, args.clients, headers))
+                results[label].append(window(host, path, args.seconds, args.clients, headers,
+                                             servers[host]))
     finally:
         for proc in (portal, bare):
             proc.terminate()
@@ -203,14 +237,15 @@ def main() -> None:
           f"{' (as browsers do)' if 'gzip' in args.accept_encoding else ''}; bytes: the body "
           f"as sent, not decompressed; load average {os.getloadavg()[0]:.1f}")
     print(f"{'page':<22}{'req/s':>9}{'vs bare':>10}{'p50 ms':>9}{'p95 ms':>9}{'bytes':>8}"
-          f"{'bad':>6}")
+          f"{'bad':>6}{'server µs':>11}{'client µs':>11}")
     for label, rounds in results.items():
         rps = statistics.median(r[0] for r in rounds)
         latencies = [x for r in rounds for x in r[1]]
         bad = sum(r[2] for r in rounds)
         print(f"{label:<22}{rps:>9.0f}{rps / bare_rps:>10.2f}"
               f"{percentile(latencies, 0.5):>9.1f}{percentile(latencies, 0.95):>9.1f}"
-              f"{rounds[-1][3]:>8}{bad:>6}")
+              f"{rounds[-1][3]:>8}{bad:>6}{statistics.median(r[4] for r in rounds):>11.0f}"
+              f"{statistics.median(r[5] for r in rounds):>11.0f}")
 
 
 if __name__ == "__main__":

@@ -131,9 +131,11 @@ def test_pages():
     assert "vs bare" in out and "/search?q=" in out
     # The client asks as a browser does, and says so; the pages come compressed.
     assert "Accept-Encoding: gzip (as browsers do)" in out
-    sizes = {line.split()[0]: int(line.split()[-2]) for line in out.splitlines()
+    sizes = {line.split()[0]: int(line.split()[-4]) for line in out.splitlines()
              if line.startswith(("/decisions ", "bare Flask /"))}
     assert sizes["bare"] == 2 and 500 < sizes["/decisions"] < 5000, out
+    # Where the time goes: CPU per request of the server and of the client.
+    assert "server µs" in out and "client µs" in out
     assert "/supervision " in out and re.search(r"^/supervision/\d+ ", out, re.M)  # the fifth kind
 
 

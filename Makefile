@@ -40,7 +40,7 @@ translations: $(MO_FILES)
 # New or changed interface strings: extract them from portal/ and templates/ (babel.cfg) and
 # merge them into each language's catalog; then translate, `make translations`, test.
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-by-file -k lazy_gettext -k _l \
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-by-file -k lazy_gettext -k _l -k lazy_ngettext:1,2 \
 		-o portal/translations/messages.pot --project "xsbn-safety-portal" .
 	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
 

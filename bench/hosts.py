@@ -475,6 +475,61 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(hosts: dict[str, Host]) -> tuple[dict[str, float], float]:
+    """CPU seconds used so far by each part of the run (both app hosts' process groups, nginx,
+    PostgreSQL, Redis, this script) and by the whole machine (busy time in /proc/stat), so that
+    the CPU of other work on the machine during a window is what is left over."""
+    groups = {host.proc.pid: "app hosts" for host in hosts.values()}
+    used: dict[str, float] = defaultdict(float)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                line = stat.read()
+        except OSError:
+            continue  # gone meanwhile
+        name = line[line.index("(") + 1:line.rindex(")")]
+        fields = line[line.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        if int(entry.name) == os.getpid():
+            used["load generator"] += seconds  # its children (hosts, nginx) count as theirs
+            continue
+        # + cutime + cstime: a worker gone meanwhile (gunicorn's max_requests, a closed
+        # PostgreSQL connection) leaves its CPU with the parent that waited for it.
+        seconds += (int(fields[13]) + int(fields[14])) / _TICK
+        if int(fields[2]) in groups:  # the process group
+            part = groups[int(fields[2])]
+        elif name.startswith("nginx"):
+            part = "nginx"
+        elif name.startswith("postgres"):
+            part = "postgres"
+        elif name.startswith("redis"):
+            part = "redis"
+        else:
+            continue
+        used[part] += seconds
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / _TICK  # all but idle and iowait
+    return used, busy
+
+
+def cpu_cores(before: tuple[dict[str, float], float], after: tuple[dict[str, float], float],
+              seconds: float) -> str:
+    """The cores each part used on average between two snapshots, and what other work used."""
+    parts = {part: (after[0].get(part, 0.0) - before[0].get(part, 0.0)) / seconds
+             for part in ("app hosts", "nginx", "postgres", "redis", "load generator")}
+    busy = (after[1] - before[1]) / seconds
+    others = max(0.0, busy - sum(parts.values()))
+    shown = ", ".join(f"{part} {cores:.2f}" for part, cores in parts.items())
+    return (f"cores used: {shown}; other work on the machine {others:.2f}; all {busy:.2f} of "
+            f"{os.cpu_count()}")
+
+
 def machine_busy() -> str:
     """The 1-minute load average against the cores: how shared the machine was."""
     return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
@@ -553,12 +608,14 @@ def print_surge(label: str, tally: Tally, reports: ReportTally, seconds: float,
 
 
 def run_surge(port: int, mix: Mix, args, *, clients: int, reporter_count: int, seconds: float,
-              cookie: str = "", probes: int = 0, during=None) -> tuple[Tally, Tally, ReportTally,
-                                                                        float, float]:
+              hosts: dict[str, Host], cookie: str = "", probes: int = 0,
+              during=None) -> tuple[Tally, Tally, ReportTally, float, float]:
     """Readers and reporters at once for ``seconds``; ``during()`` runs in a thread meanwhile.
     ``probes`` more readers send a cookie (the app path, bypassing nginx's cache) in the same
-    window, so the two paths are measured under the same load."""
+    window, so the two paths are measured under the same load.  Prints the cores each part of
+    the run used meanwhile."""
     cpu = cpu_seconds()
+    snapshot = cpu_snapshot(hosts)
     started = time.perf_counter()
     threads, reports = reporters(port, reporter_count, seconds, args.think)
     side = threading.Thread(target=during) if during else None
@@ -576,6 +633,7 @@ def run_surge(port: int, mix: Mix, args, *, clients: int, reporter_count: int, s
     if side:
         side.join()
     elapsed = time.perf_counter() - started
+    print(f"\n  {cpu_cores(snapshot, cpu_snapshot(hosts), elapsed)}", end="")
     return tally, probe, reports, elapsed, cpu_seconds() - cpu
 
 
@@ -738,7 +796,8 @@ def main() -> int:
 
             tally, _probe, kill_reports, elapsed, cpu = run_surge(
                 nginx_port, mix, args, clients=args.clients // 4,
-                reporter_count=args.reporters // 2, seconds=args.kill_seconds, during=kill_b)
+                reporter_count=args.reporters // 2, seconds=args.kill_seconds, hosts=hosts,
+                during=kill_b)
             print_surge("with host B dead from a third in", tally, kill_reports, elapsed, cpu,
                         args.kill_seconds)
             rows = stored(database_url)
@@ -781,7 +840,7 @@ def main() -> int:
             probes = max(1, args.clients // 10)
             tally, probe, surge_reports, elapsed, cpu = run_surge(
                 nginx_port, mix, args, clients=args.clients, reporter_count=args.reporters,
-                seconds=args.seconds, probes=probes, during=withdraw_halfway)
+                seconds=args.seconds, hosts=hosts, probes=probes, during=withdraw_halfway)
             cached = print_surge("cached (docs/deploy.md as written)", tally, surge_reports,
                                  elapsed, cpu, args.seconds)
             app_path = probe.all_pages()
@@ -797,7 +856,7 @@ def main() -> int:
             if args.compare_seconds:
                 tally_b, _probe, compare_reports, elapsed_b, cpu_b = run_surge(
                     nginx_port, mix, args, clients=args.clients, reporter_count=args.reporters,
-                    seconds=args.compare_seconds, cookie="bench=bypass")
+                    seconds=args.compare_seconds, hosts=hosts, cookie="bench=bypass")
                 bypass = print_surge("cache bypassed (every reader sends a cookie)", tally_b,
                                      compare_reports, elapsed_b, cpu_b, args.compare_seconds)
                 receipts += compare_reports.receipts

@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import fields
 from datetime import UTC, datetime
-from functools import partial, wraps
+from functools import cache, partial, wraps
 from threading import Lock
 from typing import Any
 
@@ -50,6 +52,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
+from portal.config import ROOT, Settings
 from portal.extensions import db, limiter
 from portal.i18n import ENVIRON_KEY, OFFER_MARK, offer_html, offered_language
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
@@ -172,15 +175,52 @@ def _close(connection: Connection) -> None:
         connection.close()
 
 
+# What makes a page besides the data and the request: the code that renders it.
+_RELEASE_FILES = (("portal", ("*.py", "*.mo")), ("search_index", ("*.py",)),
+                  ("templates", ("*",)), ("static", ("*",)))
+# Settings that differ between the hosts of one site and change no page.
+_HOST_LOCAL_SETTINGS = frozenset({"index_dir"})
+
+
+@cache
+def _code_digest() -> bytes:
+    """SHA-256 over the files that render a page, read once per process (a deploy restarts
+    the processes)."""
+    digest = hashlib.sha256()
+    for folder, patterns in _RELEASE_FILES:
+        paths = {path for pattern in patterns for path in (ROOT / folder).rglob(pattern)
+                 if path.is_file() and "__pycache__" not in path.parts}
+        for path in sorted(paths):
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+def release_build(settings: Settings) -> str:
+    """Names this release of the code with these settings, for the page cache's keys and ETags.
+
+    The same on every host that runs the same code with the same settings, so that a page's
+    ETag from one host is answered by another with a 304 (a shared cache in front revalidates
+    an expired page at the cost of a generation read, not a render, whichever host it asks);
+    different after a deploy or a change of settings, so that no page made by other code or
+    other settings is taken for this one's.  Keyed by the secret key: the settings hashed hold
+    secrets, and the digest (in every ETag) must say nothing about them."""
+    shown = [(f.name, getattr(settings, f.name)) for f in fields(settings)
+             if f.name not in _HOST_LOCAL_SETTINGS]
+    mac = hmac.new(settings.secret_keys[0].encode(), _code_digest(), "sha256")
+    mac.update(repr(shown).encode())
+    return mac.hexdigest()[:20]
+
+
 class PageCache:
     """A small LRU of rendered pages for one worker (threads share it)."""
 
-    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+    def __init__(self, build: str, size: int = CACHE_ENTRIES) -> None:
         self.size = size
         self._pages: OrderedDict[tuple[Any, ...], KeptPage] = OrderedDict()
         self._lock = Lock()
-        # Pages rendered by another build of the code must not be taken for this one's.
-        self.build = utcnow().strftime("%Y%m%d%H%M%S%f")
+        # Pages rendered by another release (code or settings) must not be taken for this one's.
+        self.build = build
         self.reader = GenerationReader()
 
     def generation(self) -> tuple[int, datetime]:
@@ -449,7 +489,7 @@ def _limiter_hooks_only_where_it_ran(app: Flask) -> None:
 
 
 def register(app: Flask) -> None:
-    app.extensions[_EXTENSION] = PageCache()
+    app.extensions[_EXTENSION] = PageCache(release_build(app.config["SETTINGS"]))
     _check_limits_but_on_public_pages(app)
     _limiter_hooks_only_where_it_ran(app)
     for name, listener in _EVENTS:

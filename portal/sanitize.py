@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_lib
+import threading
 
 import bleach
 import markdown as markdown_lib
@@ -19,18 +20,28 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "th": ["scope", "colspan", "rowspa
                       "td": ["colspan", "rowspan"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
-_cleaner = bleach.sanitizer.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-)
+# A Cleaner keeps its parser's state while it cleans, so two threads cleaning with one Cleaner
+# corrupt each other's document (a 500 under load: "pop from empty list" in html5lib's tree
+# builder): one Cleaner per thread.
+_per_thread = threading.local()
+
+
+def _cleaner() -> bleach.sanitizer.Cleaner:
+    cleaner = getattr(_per_thread, "cleaner", None)
+    if cleaner is None:
+        cleaner = _per_thread.cleaner = bleach.sanitizer.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            strip_comments=True,
+        )
+    return cleaner
 
 
 def clean_html(html: str) -> str:
     """Return ``html`` with everything outside the allow-list removed."""
-    return _cleaner.clean(html or "")
+    return _cleaner().clean(html or "")
 
 
 def markdown_to_html(text: str) -> str:

@@ -64,6 +64,25 @@ def gettext(string: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def ngettext(singular: str, plural: str, n: Any, **variables: Any) -> str:
+    """Flask-Babel's ``ngettext``, in one lookup: the form for ``n`` in the reader's language
+    (English "1 case" / "2 cases"; Lao and Burmese have one form; Chinese, the source, says
+    both alike), %-formatted with ``variables``, ``num`` being ``n`` unless given (pass the
+    number as the page shows it, e.g. in Burmese digits)."""
+    code = current_language()
+    if code == DEFAULT:
+        text = singular if n == 1 else plural
+    else:
+        text = catalog(code).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def lazy_ngettext(singular: str, plural: str, n: Any, **variables: Any) -> LazyString:
+    """``ngettext`` said when the string is used (``make extract-messages`` knows the name)."""
+    return LazyString(ngettext, singular, plural, n, **variables)
+
+
 def lazy_gettext(string: str, **variables: Any) -> LazyString:
     """Flask-Babel's ``lazy_gettext`` (the same ``LazyString``), translated by ``gettext``."""
     return LazyString(gettext, string, **variables)

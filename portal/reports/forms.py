@@ -30,6 +30,7 @@ from portal.services.reporting import reports as service
 from portal.services.reporting.reward_claims import PAYMENT_DETAILS_MAX
 from portal.translation import gettext as _
 from portal.translation import lazy_gettext as _l
+from portal.translation import ngettext
 
 # One sentence each on what counts (安全生产领域举报奖励办法 and DOMAIN.md §3).
 KIND_HINTS = {
@@ -91,8 +92,9 @@ class PhotoUploads:
         files = self.chosen_files()
         if len(files) > self.max_new_photos:
             raise ValidationError(
-                _("最多还能上传 %(left)s 张照片，您选择了 %(chosen)s 张。",
-                  left=self.max_new_photos, chosen=len(files))
+                ngettext("最多还能上传 %(left)s 张照片，您选择了 %(chosen)s 张。",
+                         "最多还能上传 %(left)s 张照片，您选择了 %(chosen)s 张。",
+                         self.max_new_photos, left=self.max_new_photos, chosen=len(files))
                 if self.max_new_photos else str(self.no_room_message)
             )
         problems = []

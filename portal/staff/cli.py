@@ -67,7 +67,7 @@ def create_staff(username: str, roles: tuple[str, ...], display_name: str, depar
     if user.department is not None:
         click.echo(f"所属部门：{user.department.name}")
     elif user.roles & {"editor", "approver"}:
-        click.echo("未设定所属部门：此账户只能查看信用修复申请和异议（用 --department 或在后台账户页设定）。")
+        click.echo("未设定所属部门：此账户只能查看公开条目、信用修复申请和异议，不能修改或办理（用 --department 或在后台账户页设定）。")
     _print_totp(user)
 
 

@@ -153,16 +153,20 @@ def _decision_deadlines() -> str:
         return decision_deadline_text()
     from portal.services.oversight.statistics import label_text
     from portal.translation import gettext as _
+    from portal.translation import ngettext
 
     def names(kinds: tuple[str, ...]) -> str:
         said = [label_text(kind) or kind for kind in kinds]
         return _("、").join(s.lower() if i18n.current_language() == "en" else s for s in said)
 
-    return _("；").join(_("%(kinds)s决定 %(days)s 个工作日内公开", kinds=names(kinds), days=days)
+    return _("；").join(ngettext("%(kinds)s决定 %(days)s 个工作日内公开",
+                                 "%(kinds)s决定 %(days)s 个工作日内公开", days,
+                                 kinds=names(kinds), days=days)
                        for days, kinds in decision_deadline_groups())
 
 
 @bp.get("/compliance")
+@public_page(also_keyed_by=compliance_service.page_version)
 def compliance():
     return render_template(
         "statistics/compliance.html",

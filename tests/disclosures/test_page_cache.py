@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 from flask import Flask
 
@@ -237,3 +239,31 @@ def test_a_page_made_for_one_host_is_not_served_for_another(app, client, decisio
     assert "evil.example" not in honest.get_data(as_text=True)
     assert f"http://localhost{url}" in honest.get_data(as_text=True)
     assert honest.headers["ETag"] != forged.headers["ETag"]
+
+
+def _host(app: Flask, tmp_path, **changed) -> Flask:
+    """Another host of the same site: the same settings but for its own index folder."""
+    settings = app.config["SETTINGS"]
+    same = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "extra"}
+    return create_app(same | {"index_dir": str(tmp_path / "host-b-index")} | changed)
+
+
+def test_another_host_of_the_same_release_answers_a_pages_etag_with_a_304(app, tmp_path,
+                                                                          decision_id):
+    """nginx revalidates an expired page with the ETag it kept, on whichever host it picks:
+    the other host must answer 304 from the generation alone, not render the page again."""
+    url = f"/decisions/{decision_id}"
+    etag = app.test_client().get(url).headers["ETag"]
+    host_b = _host(app, tmp_path)
+    answer = host_b.test_client().get(url, headers={"If-None-Match": etag})
+    assert answer.status_code == 304 and _cached_pages(host_b) == 0
+    host_b.extensions["search_index"].close()
+
+
+def test_a_change_of_settings_is_a_new_page_for_every_cache(app, tmp_path, decision_id):
+    url = f"/decisions/{decision_id}"
+    etag = app.test_client().get(url).headers["ETag"]
+    resized = _host(app, tmp_path, page_size=7)
+    answer = resized.test_client().get(url, headers={"If-None-Match": etag})
+    assert answer.status_code == 200 and answer.headers["ETag"] != etag
+    resized.extensions["search_index"].close()

@@ -254,3 +254,35 @@ def test_create_staff_takes_a_department_and_says_when_there_is_none(app):
             audit.AuditEvent.action == "account_create",
             audit.AuditEvent.object_id == str(accounts.find("dao.editor").id))).one()
         assert event.summary["department"] == LISTING
+
+
+# ---------------------------------------------------------------- documents
+
+
+@pytest.mark.parametrize("department", [OTHER, None], ids=["other-department", "no-department"])
+@time_machine.travel("2026-03-02 10:00 +0800", tick=False)
+def test_documents_download_only_for_the_listing_department(app, department):
+    """The applicant's evidence is for the department that decides (need-to-know): another
+    department's staff, or an account with none, are refused the download, audited, and the page
+    lists the documents without links; the listing department downloads them."""
+    with app.app_context():
+        application = submitted(listed())
+        application_id, document_id = application.id, application.documents[0].id
+    path = f"/staff/repair/{application_id}/documents/{document_id}"
+    outsider = app.test_client()
+    user = login(outsider, roles=("editor", "approver"), department=department)
+    response = outsider.get(path)
+    assert response.status_code == 303 and not response.data.startswith(b"%PDF-")
+    page = outsider.get(f"/staff/repair/{application_id}").get_data(as_text=True)
+    assert 'id="documents-refused"' in page and path not in page
+    assert ("尚未设定所属部门" if department is None else f"仅供{LISTING}查看") in page
+    with app.app_context():
+        events = list(db.session.scalars(select(audit.AuditEvent).where(
+            audit.AuditEvent.action.in_(("repair_document_view", "repair_document_refused")))))
+        assert [(e.action, e.actor_id) for e in events] == [("repair_document_refused", user.id)]
+        assert events[0].summary["document"] == document_id
+    own = app.test_client()
+    login(own, roles=("editor",))
+    assert path in own.get(f"/staff/repair/{application_id}").get_data(as_text=True)
+    response = own.get(path)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from portal.extensions import db
-from portal.models import Report
+from portal.models import VERIFICATION_RESULTS, Report
 from tests import factories
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 2026-11-25, Beijing 10:00
@@ -205,3 +205,62 @@ def test_withdrawing_a_decision_records_the_day_it_counts_from(app_ctx):
         publishing.withdraw_item(item, reason="经复议依法撤销")
     assert item.withdrawal_requested_on == NOV(25)
     assert compliance.timeliness_ids("decisions", "on_time") == {item.id}
+
+
+# ---------------------------------------------------------------- the page cache
+
+
+def _report_section(html: str) -> str:
+    part = html[html.index('id="reports-title"'):]
+    return part[:part.index("</section>")]
+
+
+def test_the_page_is_kept_and_redrawn_when_a_report_changes_its_figures(client, data):
+    """/compliance is kept by the page cache under its own version: a report's verification
+    (which no published item follows, so the data generation stays) redraws it."""
+    first = client.get("/compliance")
+    assert first.status_code == 200 and first.headers.get("ETag")
+    again = client.get("/compliance", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    from portal.services.reporting import cases
+    from tests.staff.conftest import make_staff
+
+    report = db.session.scalar(db.select(Report).where(Report.verification_due == NOV(20)))
+    cases.verify(report, actor=make_staff("handler"), result=next(iter(VERIFICATION_RESULTS)))
+    changed = client.get("/compliance", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    before, after = (_report_section(r.get_data(as_text=True)) for r in (first, changed))
+    assert before != after and "1 件" in after
+
+
+def test_the_page_is_redrawn_when_an_objection_or_repair_application_changes(client, app_ctx):
+    from tests.credit.repair_helpers import listed
+    from tests.services.test_repair import submitted
+    from tests.staff.test_case_departments import _objection
+
+    first = client.get("/compliance")
+    objection = _objection()
+    with_objection = client.get("/compliance", headers={"If-None-Match": first.headers["ETag"]})
+    assert with_objection.status_code == 200
+    application = submitted(listed())
+    application.due_on = date(2026, 11, 1)  # past its deadline: overdue today
+    db.session.commit()
+    with_repair = client.get("/compliance")
+    assert with_repair.headers["ETag"] != with_objection.headers["ETag"]
+    html = with_repair.get_data(as_text=True)
+    repair_part = html[html.index('id="repair-title"'):]
+    assert "badge-bad" in repair_part[:repair_part.index("</section>")]
+    assert objection.status == "submitted"
+
+
+def test_overdue_figures_follow_the_date_without_any_write(client, data):
+    """A verification due on 11-26 is not overdue on 11-25 and is on 11-27: the page drawn on
+    the 25th is not served on the 27th."""
+    report = db.session.scalar(db.select(Report).where(Report.verification_due == NOV(20)))
+    report.verification_due = NOV(26)
+    db.session.commit()
+    today = client.get("/compliance").get_data(as_text=True)
+    assert "badge-bad" not in _report_section(today)
+    with time_machine.travel(datetime(2026, 11, 27, 2, 0, tzinfo=UTC), tick=False):
+        later = client.get("/compliance").get_data(as_text=True)
+    assert "badge-bad" in _report_section(later)

@@ -1,6 +1,10 @@
 """Which staff may act on an enterprise's case: the department that listed the entry decides a
 信用修复 application, the department that published the record answers an objection to it
-(DOMAIN.md §4: "the body that imposed the penalty decides the listing"; §8).
+(DOMAIN.md §4: "the body that imposed the penalty decides the listing"; §8), and only that
+department reads the documents an applicant sent with the case.  The same rule covers the
+published items themselves: a record (and a blacklist entry above all) is changed — edited,
+published, withdrawn, removed early, reinstated, its 督办 steps recorded — only by staff of the
+department it names, and a new one is entered only in the editor's own department's name.
 
 A staff account belongs to one department (``StaffUser.department_id``).  Roles say *what* an
 account may do (editor: accept, ask, propose, answer; approver: approve, return, revoke); the
@@ -17,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from portal import audit
 from portal.extensions import db
 from portal.staff.models import APPROVER, EDITOR, StaffRole, StaffUser
 
@@ -33,6 +38,54 @@ def refusal(actor: Any, department_id: int, department_name: str, what: str) -> 
                 "请系统管理员在账户页面设定所属部门。")
     if own != department_id:
         return f"此{what}由{department_name}办理；您属于{actor.department.name}，只能查看。"
+    return None
+
+
+def document_refusal(actor: Any, department_id: int, department_name: str, what: str) -> str | None:
+    """Why ``actor`` may not download the documents sent with a case handled by
+    ``department_id``, or None.  Need-to-know (DESIGN §3): the applicant's evidence is read by the
+    department that decides, not by every account that can see the queue."""
+    own = getattr(actor, "department_id", None)
+    if own is None:
+        return (f"您的账户尚未设定所属部门，不能下载{what}的材料。"
+                "请系统管理员在账户页面设定所属部门。")
+    if own != department_id:
+        return f"此{what}的材料仅供{department_name}查看；您属于{actor.department.name}，不能下载。"
+    return None
+
+
+class ChangeRefused(Exception):
+    """A change to a published item by staff of another department (or of none): audited."""
+
+
+def item_refusal(actor: Any, item: Any) -> str | None:
+    """Why ``actor`` may not change ``item`` (a published kind's record: it names the department
+    responsible for it), or None.  The item's page shows it; every change checks it."""
+    return refusal(actor, item.department_id, item.department.name, item.LABEL)
+
+
+def check_item_change(item: Any, *, actor: Any, step: str) -> None:
+    """Refuse (``ChangeRefused``) and audit an attempt by ``actor`` to ``step`` (edit, publish,
+    withdraw, remove…) an item of another department; nothing is written otherwise."""
+    reason = item_refusal(actor, item)
+    if reason is None:
+        return
+    audit.record(db.session, "item_refused", actor=actor, object_kind=item.KIND,
+                 object_id=item.id,
+                 summary={"step": step, "department": item.department_id,
+                          "actor_department": getattr(actor, "department_id", None)})
+    db.session.commit()
+    raise ChangeRefused(reason)
+
+
+def naming_refusal(actor: Any, department_name: str) -> str | None:
+    """Why ``actor`` may not enter (or move) an item in the name of ``department_name``, or None:
+    an item entered for another department would be one its author can no longer change."""
+    own = getattr(actor, "department", None)
+    if own is None:
+        return "您的账户尚未设定所属部门，不能录入或修改条目。请系统管理员在账户页面设定所属部门。"
+    if department_name.strip() != own.name:
+        return f"只能录入本部门（{own.name}）的条目。"
     return None
 
 

@@ -546,8 +546,23 @@ def document_of(application: RepairApplication, document_id: int) -> RepairDocum
     return None
 
 
+def document_refusal(application: RepairApplication, actor: Any) -> str | None:
+    """Why ``actor`` may not download ``application``'s documents (not of the department that
+    listed the entry, or of none), or None.  The page shows it instead of the links."""
+    return departments.document_refusal(actor, application.department_id,
+                                        application.department.name, "信用修复申请")
+
+
 def view_document(application: RepairApplication, document: RepairDocument, *, actor: Any) -> bytes:
-    """A document's bytes for staff, with an audit event."""
+    """A document's bytes for staff of the deciding department, with an audit event; anyone
+    else is refused (``StepRefused``), and the attempt is audited too."""
+    reason = document_refusal(application, actor)
+    if reason is not None:
+        _audit(application, "repair_document_refused", actor, document=document.id,
+               department=application.department_id,
+               actor_department=getattr(actor, "department_id", None))
+        db.session.commit()
+        raise StepRefused(reason)
     _audit(application, "repair_document_view", actor, document=document.id)
     db.session.commit()
     return document.data

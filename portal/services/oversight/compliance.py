@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
+from portal.audit import AuditEvent
 from portal.domain.catalog import (
     POWER_CHANGE_PUBLISH_WORKING_DAYS,
     WITHDRAWAL_PUBLISH_WORKING_DAYS,
@@ -376,6 +377,27 @@ def _generation() -> tuple[Any, ...]:
         func.count(), func.max(Decision.withdrawal_requested_on)).select_from(Decision)).one())
     parts.append(db.session.scalar(select(func.count()).select_from(Department)))
     return tuple(parts)
+
+
+# The audit log's head: one read of its unique ``seq`` index's last entry.
+_AUDIT_HEAD = select(func.max(AuditEvent.seq))
+
+
+def page_version() -> tuple[Any, ...]:
+    """What ``/compliance`` follows besides what the page cache keys every page by (the data
+    generation, which any change of a published item, 信用修复 application or objection bumps,
+    and the Beijing date): the page is kept under it (``public_page(also_keyed_by=…)``) and
+    redrawn when a figure may have changed.
+
+    - Reports, which bump no data generation (they are not public): their figures change only by
+      a member of staff's step (accept, extend, verify, reopen, purge…), and every change of
+      state is an audit event (DESIGN §4), so the audit log's head is their version — one
+      indexed read, where the figures themselves would be a scan of every report on every hit.
+      It also moves with every other staff action, which only redraws the page a little more
+      often than needed.
+    - The date, stated again here: "overdue" and "not yet published" count what is past its
+      deadline *today*, which changes at midnight without any write."""
+    return local_today(), db.session.scalar(_AUDIT_HEAD)
 
 
 def compliance(today: date | None = None) -> Compliance:

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import LazyString
+from markupsafe import escape
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from portal import kinds
@@ -45,6 +46,7 @@ from portal.models import (
     local_today,
 )
 from portal.sql_dates import month_of, year_of
+from portal.translation import lazy_ngettext, ngettext
 
 # Without a year filter the monthly tables cover this many months, ending with the current one.
 MONTHS_WITHOUT_YEAR = 24
@@ -60,10 +62,45 @@ Value = int | Decimal | None
 Month = tuple[int, int]
 
 
+class Unit:
+    """A count's unit: said alone (a heading, a chart's axis: ``str(unit)``, "cases") and with a
+    number (``unit.count(n)``: "1 case", "2 cases"; one form in Lao and Burmese and Chinese).
+    ``count`` takes the ngettext call itself, whose literal strings ``make extract-messages``
+    reads."""
+
+    __slots__ = ("name", "_count")
+
+    def __init__(self, name: Any, count: Callable[[Value, str], str]) -> None:
+        self.name = name  # lazy
+        self._count = count
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    def __html__(self) -> str:
+        return str(escape(str(self.name)))
+
+    def count(self, value: Value) -> str:
+        """``value`` with this unit, its digits as the reader's (``shown_number``).  gettext
+        chooses a form by an integer: a sum of money that is not whole takes the plural's."""
+        n = value if isinstance(value, int) else (
+            int(value) if value is not None and value == int(value) else 2)
+        return self._count(n, shown_number(value))
+
+
+CASES = Unit(_l("起"), lambda n, shown: ngettext("%(num)s 起", "%(num)s 起", n, num=shown))
+PEOPLE = Unit(_l("人"), lambda n, shown: ngettext("%(num)s 人", "%(num)s 人", n, num=shown))
+PIECES = Unit(_l("件"), lambda n, shown: ngettext("%(num)s 件", "%(num)s 件", n, num=shown))
+ENTRIES = Unit(_l("条"), lambda n, shown: ngettext("%(num)s 条", "%(num)s 条", n, num=shown))
+MATTERS = Unit(_l("项"), lambda n, shown: ngettext("%(num)s 项", "%(num)s 项", n, num=shown))
+PAYMENTS = Unit(_l("笔"), lambda n, shown: ngettext("%(num)s 笔", "%(num)s 笔", n, num=shown))
+YUAN = Unit(_l("元"), lambda n, shown: ngettext("%(num)s 元", "%(num)s 元", n, num=shown))
+
+
 @dataclass(frozen=True)
 class Column:
     label: Any  # a lazy string: said in the reader's language (Chinese in the CSV and charts)
-    unit: Any = ""  # 起, 人, 条, 件, 笔, 元
+    unit: Unit
     money: bool = False
 
 
@@ -130,7 +167,7 @@ class StatTable:
         named = None not in labels
         for index in self.plotted:
             column = self.columns[index]
-            unit = str(column.unit)
+            count = column.unit.count
             pairs = [(labels[n], values[index]) for n, (_label, values) in enumerate(self.rows)
                      if values[index] is not None]
             if not pairs:
@@ -139,25 +176,24 @@ class StatTable:
             if self.chart == "line" and named:
                 first_label, first = pairs[0]
                 last_label, last = pairs[-1]
-                parts.append(_("%(column)s从%(first)s的 %(a)s %(unit)s到%(last)s的 %(b)s %(unit)s，"
-                               "最多为%(top)s的 %(c)s %(unit)s", column=column.label,
-                               first=first_label, a=shown_number(first), last=last_label,
-                               b=shown_number(last), top=top_label, c=shown_number(top),
-                               unit=unit))
+                parts.append(_("%(column)s从%(first)s的 %(a)s到%(last)s的 %(b)s，"
+                               "最多为%(top)s的 %(c)s", column=column.label,
+                               first=first_label, a=count(first), last=last_label,
+                               b=count(last), top=top_label, c=count(top)))
             elif len(pairs) <= ALT_TEXT_MAX_ROWS and named:
-                listed = _("、").join(_("%(label)s %(n)s %(unit)s", label=label,
-                                       n=shown_number(v), unit=unit) for label, v in pairs if v)
+                listed = _("、").join(_("%(label)s %(count)s", label=label, count=count(v))
+                                     for label, v in pairs if v)
                 parts.append(_("%(column)s：%(listed)s", column=column.label,
                                listed=listed or _("均为 0")))
             else:
                 total = sum(v for _label, v in pairs)  # type: ignore[misc]
                 if named:
-                    parts.append(_("%(column)s合计 %(total)s %(unit)s，最多为%(top)s（%(n)s %(unit)s）",
-                                   column=column.label, total=shown_number(total), unit=unit,
-                                   top=top_label, n=shown_number(top)))
+                    parts.append(_("%(column)s合计 %(total)s，最多为%(top)s（%(n)s）",
+                                   column=column.label, total=count(total), top=top_label,
+                                   n=count(top)))
                 else:
-                    parts.append(_("%(column)s合计 %(total)s %(unit)s", column=column.label,
-                                   total=shown_number(total), unit=unit))
+                    parts.append(_("%(column)s合计 %(total)s", column=column.label,
+                                   total=count(total)))
         return _("；").join(parts) + _("。详细数据见图下的表格。")
 
 
@@ -324,7 +360,7 @@ def accidents_by_month(p: Period) -> StatTable:
             for mo in p.months]
     return StatTable(
         "accidents-by-month", _l("各月生产安全事故（%(period)s，按发生日期）", period=p.months_description), _l("月份"),
-        (Column(_l("事故起数"), _l("起")), Column(_l("死亡人数"), _l("人"))), rows,
+        (Column(_l("事故起数"), CASES), Column(_l("死亡人数"), PEOPLE)), rows,
         tick_labels=[_tick(mo) for mo in p.months],
         note=_l("按已公开的事故调查报告统计；调查报告在政府批复后公开，近几个月的数字会随之增加。"),
     )
@@ -340,9 +376,9 @@ def _accident_values() -> list[Any]:
             func.coalesce(func.sum(AccidentReport.direct_loss_yuan), 0)]
 
 
-_ACCIDENT_COLUMNS = (Column(_l("事故起数"), _l("起")), Column(_l("死亡人数"), _l("人")),
-                     Column(_l("重伤人数"), _l("人")),
-                     Column(_l("直接经济损失"), _l("元"), money=True))
+_ACCIDENT_COLUMNS = (Column(_l("事故起数"), CASES), Column(_l("死亡人数"), PEOPLE),
+                     Column(_l("重伤人数"), PEOPLE),
+                     Column(_l("直接经济损失"), YUAN, money=True))
 
 
 def _accident_row(values: tuple[Any, ...] | None) -> tuple[Value, ...]:
@@ -376,7 +412,7 @@ def accidents_by_sector(p: Period) -> StatTable:
 
 # --- decisions and fines ------------------------------------------------------------------------
 
-_DECISION_COLUMNS = (Column(_l("决定数"), _l("件")), Column(_l("罚款金额合计"), _l("元"), money=True))
+_DECISION_COLUMNS = (Column(_l("决定数"), PIECES), Column(_l("罚款金额合计"), YUAN, money=True))
 
 
 def _decision_conditions(p: Period) -> list[Any]:
@@ -409,8 +445,9 @@ def decisions_by_type(p: Period) -> StatTable:
     # Withdrawals by the definition /compliance and the list's withdrawal filter use.
     withdrawn = db.session.scalar(select(func.count()).select_from(Decision).where(
         withdrawn_decision_clause(), *_within(Decision.decision_date, p.start, p.end))) or 0
-    note = (_l("另有 %(n)s 件已撤回的决定不计入（撤回是否及时见“公开时效”）。", n=withdrawn)
-            if withdrawn else "")
+    note = (lazy_ngettext("另有 %(num)s 件已撤回的决定不计入（撤回是否及时见“公开时效”）。",
+                          "另有 %(num)s 件已撤回的决定不计入（撤回是否及时见“公开时效”）。",
+                          withdrawn) if withdrawn else "")
     return StatTable("decisions-by-type", _l("行政执法决定按决定类型（%(period)s）", period=p.description), _l("决定类型"),
                      _DECISION_COLUMNS, rows, chart="barh", note=note)
 
@@ -423,7 +460,7 @@ def fines_by_year(p: Period) -> StatTable:
     rows = [(year_label(y), _decision_row(found.get(y))) for y in years]
     return StatTable(
         "fines-by-year", _l("罚款按年度（%(period)s，按决定日期）", period=p.description), _l("年度"),
-        (Column(_l("处以罚款的决定数"), _l("件")), Column(_l("罚款金额合计"), _l("元"), money=True)),
+        (Column(_l("处以罚款的决定数"), PIECES), Column(_l("罚款金额合计"), YUAN, money=True)),
         rows, plotted=(1,), note=_l("只统计处以罚款的行政处罚决定；金额为决定书载明的罚款数额。"),
     )
 
@@ -454,7 +491,7 @@ def blacklist_active(p: Period, today: date | None = None) -> StatTable:
     return StatTable(
         "blacklist-active", _l("严重失信主体名单公示中的条目数（%(period)s，各月月末）",
                                period=p.months_description),
-        _l("时点"), (Column(_l("公示中条目数"), _l("条")),), rows, chart="line",
+        _l("时点"), (Column(_l("公示中条目数"), ENTRIES),), rows, chart="line",
         tick_labels=[_tick(mo) for mo in p.months],
         note=_l("公示中：已列入、未期满且未提前移出（信用修复）的条目。"),
     )
@@ -474,7 +511,7 @@ def blacklist_by_subject(p: Period, today: date | None = None) -> StatTable:
             for key in _ordered_keys(found, SUBJECT_TYPES)]
     return StatTable(
         "blacklist-by-subject", _l("严重失信主体名单按主体类型（%(period)s，按列入日期）", period=p.description),
-        _l("主体类型"), (Column(_l("列入条目数"), _l("条")), Column(_l("其中今日仍在公示"), _l("条"))),
+        _l("主体类型"), (Column(_l("列入条目数"), ENTRIES), Column(_l("其中今日仍在公示"), ENTRIES)),
         rows, chart="barh",
         note=_l("有关人员：生产经营单位或安全评价、认证、检测、检验机构的有关责任人员。"),
     )
@@ -482,8 +519,8 @@ def blacklist_by_subject(p: Period, today: date | None = None) -> StatTable:
 
 # --- 挂牌督办 -------------------------------------------------------------------------------------
 
-_SUPERVISION_COLUMNS = (Column(_l("督办中"), _l("项")), Column(_l("其中逾期"), _l("项")),
-                        Column(_l("已销号"), _l("项")))
+_SUPERVISION_COLUMNS = (Column(_l("督办中"), MATTERS), Column(_l("其中逾期"), MATTERS),
+                        Column(_l("已销号"), MATTERS))
 
 
 def supervision_by_county(p: Period, today: date | None = None) -> StatTable:
@@ -525,8 +562,8 @@ def reports_by_month(p: Period) -> StatTable:
     rows = [(month_label(mo), tuple(int(s.get(mo, (0,))[0]) for s in sources)) for mo in months]
     return StatTable(
         "reports-by-month", _l("举报办理情况（%(period)s，各月件数）", period=p.months_description), _l("月份"),
-        (Column(_l("收到"), _l("件")), Column(_l("受理"), _l("件")), Column(_l("核查完毕"), _l("件")),
-         Column(_l("批准奖励"), _l("件")), Column(_l("奖励发放"), _l("笔"))),
+        (Column(_l("收到"), PIECES), Column(_l("受理"), PIECES), Column(_l("核查完毕"), PIECES),
+         Column(_l("批准奖励"), PIECES), Column(_l("奖励发放"), PAYMENTS)),
         rows, plotted=(0, 1, 2), tick_labels=[_tick(mo) for mo in months],
         note=_l("只公布各月件数，不公布任何一件举报的内容、类别、地点或举报人信息。"),
     )
@@ -545,7 +582,7 @@ def rewards_by_year(p: Period) -> StatTable:
         rows.append((year_label(y), (int(count), shown)))
     return StatTable(
         "rewards-by-year", _l("举报奖励发放（%(period)s，按发放日期）", period=p.description), _l("年度"),
-        (Column(_l("发放笔数"), _l("笔")), Column(_l("发放金额合计"), _l("元"), money=True)), rows,
+        (Column(_l("发放笔数"), PAYMENTS), Column(_l("发放金额合计"), YUAN, money=True)), rows,
         note=_l("一年内发放少于 %(n)s 笔时不公布金额（显示为“—”），以免推知单笔奖励。",
                 n=MIN_REWARDS_FOR_A_SUM),
     )

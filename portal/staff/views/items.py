@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from portal import kinds
 from portal.domain import supervision as supervision_rules
@@ -16,7 +17,7 @@ from portal.extensions import db
 from portal.labels import item_labels
 from portal.models import BlacklistEntry, Decision, DisclosureMixin, SupervisionItem, local_today
 from portal.sanitize import safe
-from portal.services.enterprises import blacklist_admin
+from portal.services.enterprises import blacklist_admin, departments
 from portal.services.publication import history, publishing, supervision
 from portal.staff.access import requires
 from portal.staff.blueprint import bp
@@ -74,6 +75,38 @@ def _detail(item: DisclosureMixin) -> Any:
     return redirect(url_for("staff.item_detail", kind=item.KIND, item_id=item.id), code=303)
 
 
+def _actor() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def refused(item: DisclosureMixin, step: str) -> Any | None:
+    """The answer to a change of ``item`` by staff of another department (or of none): back to
+    the item's page with the reason; a POST (an attempted change) is also audited.  None when
+    ``step`` may go on.  Every view that changes an item calls this first."""
+    if request.method == "POST":
+        try:
+            departments.check_item_change(item, actor=_actor(), step=step)
+        except departments.ChangeRefused as exc:
+            flash(str(exc), "error")
+            return _detail(item)
+        return None
+    reason = departments.item_refusal(_actor(), item)
+    if reason is not None:
+        flash(reason, "error")
+        return _detail(item)
+    return None
+
+
+def _own_department_named(form: Any) -> bool:
+    """False (with the error on the field) when the form names another department than the
+    editor's own: an item entered for another department is one its author cannot change."""
+    reason = departments.naming_refusal(_actor(), form.department_name.data or "")
+    if reason is not None:
+        form.department_name.errors = [*form.department_name.errors, reason]
+        return False
+    return True
+
+
 @bp.get(f"/{KIND}/")
 @requires(EDITOR)
 def item_list(kind: str):
@@ -96,7 +129,10 @@ def item_list(kind: str):
 @requires(EDITOR)
 def item_new(kind: str):
     form = ITEM_FORMS[kind]()
-    if form.validate_on_submit():
+    own = getattr(current_user, "department", None)
+    if not form.is_submitted() and own is not None:
+        form.department_name.data = own.name
+    if form.validate_on_submit() and _own_department_named(form):
         try:
             saved = publishing.create_item(kind, form.values())
         except publishing.ValuesInvalid as exc:
@@ -144,6 +180,7 @@ def item_detail(kind: str, item_id: int):
         versions=history.history(db.session, item),
         today=local_today(),
         show=show,
+        refusal=departments.item_refusal(_actor(), item),
         **context,
     )
 
@@ -155,10 +192,12 @@ def item_edit(kind: str, item_id: int):
     if item.is_withdrawn:
         flash("该条目已撤回，不能再修改。", "error")
         return _detail(item)
+    if (refusal := refused(item, "edit")) is not None:
+        return refusal
     form = ITEM_FORMS[kind]()
     if request.method == "GET":
         form.fill_from(item)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _own_department_named(form):
         try:
             saved = publishing.edit_item(item, form.values())
         except publishing.ValuesInvalid as exc:
@@ -185,6 +224,8 @@ def item_edit(kind: str, item_id: int):
 @requires(EDITOR)
 def item_publish(kind: str, item_id: int):
     item = _item(kind, item_id)
+    if (refusal := refused(item, "publish")) is not None:
+        return refusal
     try:
         publishing.publish_item(item)
     except publishing.TransitionRefused as exc:
@@ -220,6 +261,8 @@ def _step(item: DisclosureMixin, form: Any, action: Callable[[], str], *, title:
 @requires(EDITOR)
 def item_withdraw(kind: str, item_id: int):
     item = _item(kind, item_id)
+    if (refusal := refused(item, "withdraw")) is not None:
+        return refusal
     form = WithdrawForm()
 
     def withdraw() -> str:
@@ -236,6 +279,8 @@ def item_withdraw(kind: str, item_id: int):
 @requires(EDITOR)
 def decision_withdrawal_request(item_id: int):
     item = _item("decisions", item_id)
+    if (refusal := refused(item, "withdrawal_request")) is not None:
+        return refusal
     form = WithdrawalRequestForm()
 
     def register() -> str:
@@ -256,6 +301,8 @@ def decision_withdrawal_request(item_id: int):
 @requires(EDITOR)
 def blacklist_remove(item_id: int):
     entry = _item("blacklist", item_id)
+    if (refusal := refused(entry, "remove")) is not None:
+        return refusal
     form = RemovalForm()
     if request.method == "GET":
         form.removed_on.data = local_today()
@@ -277,6 +324,8 @@ def blacklist_remove(item_id: int):
 @requires(EDITOR)
 def blacklist_reinstate(item_id: int):
     entry = _item("blacklist", item_id)
+    if (refusal := refused(entry, "reinstate")) is not None:
+        return refusal
     form = ReinstateForm()
 
     def reinstate() -> str:

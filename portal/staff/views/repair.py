@@ -61,6 +61,7 @@ def _detail_page(application: RepairApplication, forms: dict[str, Any] | None = 
         is_editor=EDITOR in current_user.roles, is_approver=APPROVER in current_user.roles,
         own_proposal=application.proposed_by_id == current_user.id,
         refusal=service.step_refusal(application, current_user),
+        document_refusal=service.document_refusal(application, current_user),
     ), status
 
 
@@ -142,7 +143,11 @@ def repair_document(application_id: int, document_id: int):
     document = service.document_of(application, document_id)
     if document is None:
         abort(404)
-    data = service.view_document(application, document, actor=_actor())
+    try:
+        data = service.view_document(application, document, actor=_actor())
+    except service.StepRefused as exc:
+        flash(str(exc), "error")
+        return _to(application)
     name = f"{application.number}-{document.id}.{document.extension}"
     return Response(data, mimetype=document.media_type, headers={
         # Downloaded, never shown inline: a PDF viewer in the back office runs nothing.

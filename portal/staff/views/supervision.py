@@ -12,6 +12,7 @@ from portal import images
 from portal.domain import supervision as rules
 from portal.extensions import db
 from portal.models import Report, SupervisionItem, local_today
+from portal.services.enterprises import departments
 from portal.services.publication import publishing, supervision, supervision_photos
 from portal.services.reporting import cases
 from portal.staff.access import requires
@@ -25,6 +26,7 @@ from portal.staff.forms import (
     apply_errors,
 )
 from portal.staff.models import EDITOR, HANDLER
+from portal.staff.views.items import refused
 from portal.working_days import working_calendar
 
 # The step pages: URL segment → (form, title, submit label, the step or None for the inspection).
@@ -64,6 +66,8 @@ def supervision_step(item_id: int, page: str):
     except publishing.ItemNotFound:
         abort(404)
     assert isinstance(item, SupervisionItem)
+    if (refusal := refused(item, f"supervision_{page}")) is not None:
+        return refusal
     form_class, title, submit, step = STEP_PAGES[page]
     form = form_class()
     if form.is_submitted() is False:
@@ -166,6 +170,8 @@ def supervision_photos_page(item_id: int):
         form.stage.data = stages[-1].value
         form.phase.data = stages[-1].phase
     status = 200
+    if request.method == "POST" and (refusal := refused(item, "supervision_photo_add")) is not None:
+        return refusal
     if request.method == "POST" and item.is_withdrawn:
         flash("该督办事项已撤回，不能再添加照片。", "error")
         return redirect(url_for("staff.supervision_photos_page", item_id=item.id), 303)
@@ -205,6 +211,7 @@ def supervision_photos_page(item_id: int):
         groups=supervision_photos.by_phase(item), left=supervision_photos.photos_left(item),
         limit=supervision_photos.MAX_PHOTOS_PER_ITEM,
         stage_labels={c.value: c.label for c in stages},
+        refusal=departments.item_refusal(current_user._get_current_object(), item),
     ), status
 
 
@@ -212,6 +219,8 @@ def supervision_photos_page(item_id: int):
 @requires(EDITOR)
 def supervision_photo_remove(item_id: int, photo_id: int):
     item = _item(item_id)
+    if (refusal := refused(item, "supervision_photo_remove")) is not None:
+        return refusal
     try:
         supervision_photos.remove_photo(item, photo_id, actor=current_user._get_current_object())
     except supervision_photos.PhotoError as exc:

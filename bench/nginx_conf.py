@@ -118,6 +118,9 @@ def main_config(block: str, layout: Layout, *, workers: str = "auto") -> str:
         "    keepalive_timeout 65;\n"
         "    keepalive_requests 100000;\n"
         "    access_log off;\n"
+        # As Debian's nginx.conf, which the documented block is included in: the block itself
+        # must turn it off (report and staff pages are never compressed).
+        "    gzip on;\n"
         f"    client_body_temp_path {temp / 'body'};\n"
         f"    proxy_temp_path {temp / 'proxy'};\n"
         f"    fastcgi_temp_path {temp / 'fastcgi'};\n"

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import ROOT, Settings
 from portal.daily_limits import STORAGE_PREFIX
+from portal.memory_limits import SweptMemoryStorage  # noqa: F401 - registers portal+memory://
 from portal.translation import ENVIRON_KEY, TranslatingEnvironment
 
 # url_for's answers kept per app (``PortalFlask.url_for``): at most this many, then forgotten.
@@ -118,9 +119,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         # A Redis URI goes to the storage that expires the report pages' counters exactly at
-        # midnight (portal.daily_limits.MidnightRedisStorage).
+        # midnight (portal.daily_limits.MidnightRedisStorage); memory:// to the one that does
+        # not start a thread every 10 ms (portal.memory_limits.SweptMemoryStorage).
         RATELIMIT_STORAGE_URI=(STORAGE_PREFIX + settings.ratelimit_storage_uri
-                               if settings.ratelimit_storage_uri.startswith(("redis://", "rediss://"))
+                               if settings.ratelimit_storage_uri.startswith(
+                                   ("redis://", "rediss://", "memory://"))
                                else settings.ratelimit_storage_uri),
         RATELIMIT_HEADERS_ENABLED=False,
         # With Redis down, count in each process's memory instead of failing every request

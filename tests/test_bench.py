@@ -129,6 +129,13 @@ def test_pages():
     out = run("pages.py", "--size", "30", "--reports", "0", "--supervision", "3", "--seconds",
               "0.2", "--rounds", "1", "--clients", "1", "--workers", "1")
     assert "vs bare" in out and "/search?q=" in out
+    # The client asks as a browser does, and says so; the pages come compressed.
+    assert "Accept-Encoding: gzip (as browsers do)" in out
+    sizes = {line.split()[0]: int(line.split()[-4]) for line in out.splitlines()
+             if line.startswith(("/decisions ", "bare Flask /"))}
+    assert sizes["bare"] == 2 and 500 < sizes["/decisions"] < 5000, out
+    # Where the time goes: CPU per request of the server and of the client.
+    assert "server µs" in out and "client µs" in out
     assert "/supervision " in out and re.search(r"^/supervision/\d+ ", out, re.M)  # the fifth kind
 
 

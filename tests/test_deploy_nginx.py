@@ -148,6 +148,15 @@ def test_the_client_address_forwarded_is_nginx_own_view_and_posts_are_never_retr
         assert not directives(children, "proxy_set_header")
 
 
+def test_nginx_compresses_nothing_itself(tree, server):
+    """Debian's nginx.conf says ``gzip on``: the block turns it off for the whole server, so a
+    report or staff page (a CSRF token beside reflected input: BREACH) is never compressed;
+    public pages come compressed from the app (portal/page_cache.py)."""
+    assert ("gzip", ["off"], None) in server
+    assert [args for name, args, _c in walk(tree) if name == "gzip"] == [["off"]]
+    assert not [name for name, _a, _c in walk(tree) if name.startswith("gzip_")]
+
+
 def test_render_replaces_only_addresses_ports_and_paths(tmp_path):
     layout = nginx_conf.Layout(tmp_path)
     block = nginx_conf.documented_block()
@@ -228,6 +237,52 @@ def test_a_running_nginx_caches_public_pages_and_nothing_of_reports_or_staff(tmp
     assert not [line for line in lines if "/report" in line or "/static/" in line]
     assert not re.search(r"\d+\.\d+\.\d+\.\d+", layout.access_log.read_text())
     assert "/report" not in (tmp_path / "gunicorn.log").read_text()
+
+
+def _fetch_body(base: str, path: str, encoding: str) -> tuple[int, dict[str, str], bytes]:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(base + path, headers={"Accept-Encoding": encoding})
+    with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310
+        return response.status, dict(response.headers), response.read()
+
+
+def test_nginx_passes_the_apps_gzip_copy_keeps_each_encoding_apart_and_compresses_no_report(
+        tmp_path):
+    """The main config says ``gzip on`` as Debian's does; the documented block turns it off, so
+    a report page (a CSRF token beside what the visitor typed) is never compressed, and public
+    pages come compressed from the app, each encoding kept apart in the cache (Vary)."""
+    _need_nginx()
+    import gzip
+
+    assert "gzip on;" in nginx_conf.main_config("", nginx_conf.Layout(tmp_path))
+    with gunicorn(tmp_path / "app", PORTAL_TRUSTED_PROXIES="1") as app:
+        upstream = app.removeprefix("http://")
+        layout = nginx_conf.Layout(tmp_path / "nginx")
+        port = free_port()
+        nginx_conf.prepare(layout, upstreams=(upstream, upstream), https_port=port,
+                           http_port=free_port())
+        proxy = nginx_conf.Nginx(layout, port)
+        try:
+            base = f"https://127.0.0.1:{port}"
+            browser = "gzip, deflate, br"
+            _status, first, packed = _fetch_body(base, "/decisions", browser)
+            _status, again, packed_again = _fetch_body(base, "/decisions", browser)
+            assert (first["X-Cache"], again["X-Cache"]) == ("MISS", "HIT")
+            assert first["Content-Encoding"] == again["Content-Encoding"] == "gzip"
+            assert packed_again == packed and again["ETag"].endswith('-gz"')
+            # A client that does not accept gzip never gets the cached gzip copy.
+            _status, plain_headers, plain = _fetch_body(base, "/decisions", "identity")
+            assert "Content-Encoding" not in plain_headers
+            assert plain_headers["X-Cache"] == "MISS" and gzip.decompress(packed) == plain
+            assert _fetch_body(base, "/decisions", "identity")[1]["X-Cache"] == "HIT"
+            for path in ("/report", "/lo/report", "/staff/login"):
+                status, headers, body = _fetch_body(base, path, browser)
+                assert status == 200 and "Content-Encoding" not in headers, path
+                assert b'name="csrf_token"' in body, path
+        finally:
+            proxy.stop()
 
 
 # ---------------------------------------------------------------- bench/hosts.py, tiny

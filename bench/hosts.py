@@ -400,9 +400,11 @@ def followups(port: int, receipts: list[Receipt], threads: int = 8) -> Counter:
 class Editor:
     """An editor signed in on one host (directly, not through nginx)."""
 
-    def __init__(self, host: str, username: str, password: str, totp_secret: str) -> None:
+    def __init__(self, host: str, username: str, password: str, totp_secret: str,
+                 department: str) -> None:
         import pyotp
 
+        self.department = department
         self.client = Client(host)
         token = csrf_from(self.client.get("/staff/login").text)
         answer = self.client.post("/staff/login", {
@@ -423,7 +425,8 @@ class Editor:
             "sector": "非煤矿山", "facts": "经查，该公司未按规定对重大事故隐患进行排查治理。（基准测试）",
             "legal_basis": "《中华人民共和国安全生产法》第一百零二条", "penalty": "罚款人民币三万元",
             "fine_yuan": "30000", "compliance": "", "remedy": "",
-            "decision_date": (local_today() - timedelta(days=2)).isoformat()})
+            "decision_date": (local_today() - timedelta(days=2)).isoformat(),
+            "department_name": self.department})
         location = answer.headers.get("Location", "")
         match = re.search(r"/staff/decisions/(\d+)$", location)
         if answer.status not in (302, 303) or not match:
@@ -707,12 +710,6 @@ def main() -> int:
             flask(env, "demo", "--size", str(args.size), "--reports", "0",
                   *([] if args.supervision is None else ["--supervision", str(args.supervision)]))
             flask(env, "reindex")
-            password = secrets.token_urlsafe(16)
-            created = subprocess.run([PYTHON, "-m", "flask", "--app", "portal", "create-staff",
-                                      "bench.editor", "--role", "editor", "--password-stdin"],
-                                     input=password + "\n", env=env, cwd=ROOT, check=True,
-                                     capture_output=True, text=True).stdout
-            totp = re.search(r"TOTP 密钥：(\S+)", created).group(1)
             print(f"demo data: {args.size} items on PostgreSQL, search backend postgres, loaded "
                   f"and indexed in {time.perf_counter() - started:.0f} s; rate limits as "
                   "configured by default (every visitor its own address)")
@@ -730,7 +727,18 @@ def main() -> int:
 
             # ---- 1. propagation
             print("\n1. A publication and a withdrawal on host A, seen on host B and through nginx")
-            editor = Editor(hosts["A"].host, "bench.editor", password, totp)
+            # The editor works for the department of the accident withdrawn in the surge (the
+            # newest, as build_mix picks it): only its own department's staff change a record.
+            newest = json.loads(Client(hosts["A"].host).get("/api/v1/accidents?per_page=1").text)
+            department = newest["results"][0]["department"]
+            password = secrets.token_urlsafe(16)
+            created = subprocess.run([PYTHON, "-m", "flask", "--app", "portal", "create-staff",
+                                      "bench.editor", "--role", "editor", "--department",
+                                      department, "--password-stdin"],
+                                     input=password + "\n", env=env, cwd=ROOT, check=True,
+                                     capture_output=True, text=True).stdout
+            totp = re.search(r"TOTP 密钥：(\S+)", created).group(1)
+            editor = Editor(hosts["A"].host, "bench.editor", password, totp, department)
             party = "勐腊县两主机测试矿业有限公司"
             item = editor.create_decision(f"西应急罚〔2026〕{random.randrange(10000, 99999)}号",
                                           party)

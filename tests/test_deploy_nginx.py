@@ -9,6 +9,8 @@ import ssl
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -191,10 +193,31 @@ def test_nginx_accepts_the_documented_block(tmp_path):
 # ---------------------------------------------------------------- a running nginx
 
 
-def _fetch(base: str, path: str, cookie: str = "") -> tuple[int, dict[str, str]]:
+def _unchecked_tls() -> ssl.SSLContext:
+    """TLS to the throw-away certificate of the test's nginx."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@contextmanager
+def _nginx_in_front(app: str, tmp_path: Path) -> Iterator[tuple[str, nginx_conf.Layout]]:
+    """The documented block running in front of ``app`` (as both upstreams): its base URL."""
+    layout = nginx_conf.Layout(tmp_path / "nginx")
+    port = free_port()
+    upstream = app.removeprefix("http://")
+    nginx_conf.prepare(layout, upstreams=(upstream, upstream), https_port=port,
+                       http_port=free_port())
+    proxy = nginx_conf.Nginx(layout, port)
+    try:
+        yield f"https://127.0.0.1:{port}", layout
+    finally:
+        proxy.stop()
+
+
+def _fetch(base: str, path: str, cookie: str = "") -> tuple[int, dict[str, str]]:
+    context = _unchecked_tls()
     request = urllib.request.Request(base + path, headers={"Cookie": cookie} if cookie else {})
     try:
         with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310
@@ -208,14 +231,7 @@ def test_a_running_nginx_caches_public_pages_and_nothing_of_reports_or_staff(tmp
     _need_nginx()
     with gunicorn(tmp_path / "app", PORTAL_TRUSTED_PROXIES="1",
                   PORTAL_ACCESS_LOG=str(tmp_path / "gunicorn.log")) as app:
-        upstream = app.removeprefix("http://")
-        layout = nginx_conf.Layout(tmp_path / "nginx")
-        port = free_port()
-        nginx_conf.prepare(layout, upstreams=(upstream, upstream), https_port=port,
-                           http_port=free_port())
-        proxy = nginx_conf.Nginx(layout, port)
-        try:
-            base = f"https://127.0.0.1:{port}"
+        with _nginx_in_front(app, tmp_path) as (base, layout):
             assert _fetch(base, "/decisions")[1]["X-Cache"] == "MISS"
             status, headers = _fetch(base, "/decisions")
             assert status == 200 and headers["X-Cache"] == "HIT" and "Set-Cookie" not in headers
@@ -227,8 +243,6 @@ def test_a_running_nginx_caches_public_pages_and_nothing_of_reports_or_staff(tmp
             for _ in range(2):
                 assert _fetch(base, "/staff/login")[0] == 200
             _fetch(base, "/static/style.css")
-        finally:
-            proxy.stop()
     lines = layout.access_log.read_text().splitlines()
     assert [line.rsplit(" ", 1)[1] for line in lines if "/decisions " in line] == [
         "MISS", "HIT", "BYPASS"]
@@ -240,11 +254,8 @@ def test_a_running_nginx_caches_public_pages_and_nothing_of_reports_or_staff(tmp
 
 
 def _fetch_body(base: str, path: str, encoding: str) -> tuple[int, dict[str, str], bytes]:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     request = urllib.request.Request(base + path, headers={"Accept-Encoding": encoding})
-    with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30, context=_unchecked_tls()) as response:  # noqa: S310
         return response.status, dict(response.headers), response.read()
 
 
@@ -258,14 +269,7 @@ def test_nginx_passes_the_apps_gzip_copy_keeps_each_encoding_apart_and_compresse
 
     assert "gzip on;" in nginx_conf.main_config("", nginx_conf.Layout(tmp_path))
     with gunicorn(tmp_path / "app", PORTAL_TRUSTED_PROXIES="1") as app:
-        upstream = app.removeprefix("http://")
-        layout = nginx_conf.Layout(tmp_path / "nginx")
-        port = free_port()
-        nginx_conf.prepare(layout, upstreams=(upstream, upstream), https_port=port,
-                           http_port=free_port())
-        proxy = nginx_conf.Nginx(layout, port)
-        try:
-            base = f"https://127.0.0.1:{port}"
+        with _nginx_in_front(app, tmp_path) as (base, _layout):
             browser = "gzip, deflate, br"
             _status, first, packed = _fetch_body(base, "/decisions", browser)
             _status, again, packed_again = _fetch_body(base, "/decisions", browser)
@@ -281,8 +285,6 @@ def test_nginx_passes_the_apps_gzip_copy_keeps_each_encoding_apart_and_compresse
                 status, headers, body = _fetch_body(base, path, browser)
                 assert status == 200 and "Content-Encoding" not in headers, path
                 assert b'name="csrf_token"' in body, path
-        finally:
-            proxy.stop()
 
 
 # ---------------------------------------------------------------- bench/hosts.py, tiny

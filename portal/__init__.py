@@ -14,6 +14,7 @@ from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.clients import PUBLIC_HOST
 from portal.config import ROOT, Settings
 from portal.daily_limits import STORAGE_PREFIX
 from portal.memory_limits import SweptMemoryStorage  # noqa: F401 - registers portal+memory://
@@ -249,6 +250,7 @@ def _configure_host(app: Flask, settings: Settings) -> None:
         # url_for(..., _external=True) builds from these, never from the request's Host …
         app.config.update(SERVER_NAME=parts.netloc, PREFERRED_URL_SCHEME=parts.scheme)
         public_host = parts.hostname
+        app.extensions[PUBLIC_HOST] = public_host  # portal.refusals counts no other host's
 
         @app.before_request
         def refuse_other_hosts() -> None:

@@ -11,8 +11,8 @@ everyone else's pages).
 address) and Flask.  For a request on a route with a rate limit whose key function needs only the
 client's address, the settings and the date (marked with ``portal.clients.key_before_the_app``), it pushes a
 request context with an empty session (no cookie is read, none is set), asks the limiter's own
-storage whether that limit is used up (``test``, counting nothing: the view's own decorator counts
-as before), and if it is, answers with the app's 429 at once.  The body is not read before the
+storage whether that limit is used up (counting the request there where it may, below), and if
+it is, answers with the app's 429 at once.  The body is not read before the
 answer, so a refused upload is not parsed; it is read and thrown away *after* the answer (up to
 the request size cap), so the browser gets the page instead of a reset connection (gunicorn
 closes a keep-alive connection with more than 64 KB unread, and a client still sending gets a
@@ -33,6 +33,17 @@ route refuses, and then sent as it is: the page and headers of a refusal depend 
 alone.  Error pages (``ErrorPages``) are kept once rendered, per status, message and the first segment
 of the path (the only part of the request the base template shows: which section of the
 navigation is current), unless a flashed message is waiting, which the page would show.
+
+Where every limit of a route's view is keyed before the app (search, the credit pages, the open
+data, the report pages; not the sign-in, whose second limit is keyed by the account typed in
+the form), the request is counted here (``hit``) and marked, and the view's decorator counts
+nothing again (``portal.extensions.PortalLimiter``): one call to the limiter's storage per
+request instead of a ``test`` here and a ``hit`` in the view, and none of Flask-Limiter's
+resolving of the view's limits, which cost a cached page about as much as serving it (issue 18
+§1).  The limits, the order they are counted in and the refusal are the same.  Elsewhere (the
+sign-in; the storage fallen back to memory, whose recovery Flask-Limiter looks for in the
+view's check; a storage error) the limits are only tested here (``test``, counting nothing) and
+the view's decorator counts as before.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request, session
 from flask.ctx import RequestContext
@@ -49,8 +61,10 @@ from flask_limiter.util import get_qualified_name
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wsgi import ClosingIterator
 
-from portal.clients import BEFORE_THE_APP
-from portal.extensions import limiter
+from portal.clients import BEFORE_THE_APP, PUBLIC_HOST
+from portal.extensions import COUNTED_EARLY, limiter
+from portal.i18n import TRANSLATED_ENDPOINTS
+from portal.translation import ENVIRON_KEY
 
 if TYPE_CHECKING:
     from flask_limiter._limits import RuntimeLimit  # what decorated_limits returns
@@ -119,6 +133,9 @@ class EarlyRefusals:
         # Per endpoint (a bounded set: the app's routes).
         self._answers: dict[tuple[str, str], _Answer] = {}
         self._endpoint_limits: dict[str, list[RuntimeLimit]] = {}
+        # Per endpoint: the view's qualified name and how many limits its decorators check, or
+        # None where this layer may not count for it (see ``_counts_here``).
+        self._views: dict[str, tuple[str, int] | None] = {}
         # Per client key (the limit's own, a digest): large bodies drained in the window.
         self._drains: dict[str, int] = {}
         self._drain_window = 0.0
@@ -189,7 +206,16 @@ class EarlyRefusals:
             endpoint = request.endpoint or ""
             if request.routing_exception is not None:
                 return None
-            client = _over_limit(self._limits(endpoint), endpoint)
+            limits = self._limits(endpoint)
+            view = self._views.get(endpoint)
+            # Counted here only if these are all the view's limits, if the request is sure to
+            # reach the view, and not on the fallback storage (whose end only the view's own
+            # check looks for).
+            if view is not None and len(limits) == view[1] and _reaches_view(app, endpoint) \
+                    and not limiter._storage_dead:  # noqa: SLF001
+                client = _hit(limits, endpoint, environ, view[0])
+            else:
+                client = _over_limit(limits, endpoint)
         finally:
             _cv_request.reset(request_token)
             _cv_app.reset(app_token)
@@ -226,9 +252,10 @@ class EarlyRefusals:
         found = self._endpoint_limits.get(endpoint)
         if found is None:
             view = current_app.view_functions.get(endpoint)
-            found = [lim for lim in (limiter.limit_manager.decorated_limits(
-                get_qualified_name(view)) if view is not None else [])
-                if getattr(lim.key_func, BEFORE_THE_APP, False)]
+            name = get_qualified_name(view) if view is not None else ""
+            every = limiter.limit_manager.decorated_limits(name) if name else []
+            found = [lim for lim in every if getattr(lim.key_func, BEFORE_THE_APP, False)]
+            self._views[endpoint] = (name, len(every)) if _counts_here(every, found) else None
             self._endpoint_limits[endpoint] = found
         return found
 
@@ -306,6 +333,64 @@ def _close_connection(start_response: Callable[..., Any]) -> None:
     force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
     if callable(force_close):
         force_close()
+
+
+def _counts_here(every: list[RuntimeLimit], before_the_app: list[RuntimeLimit]) -> bool:
+    """Whether a view whose decorators check the limits ``every`` may be counted here in their
+    stead: each of them keyed before the app, none counted only after the answer
+    (``deduct_when``) or carrying limits of its own (``meta_limits``), and no limit of the
+    limiter's besides the views' own (application, default, blueprint and meta limits, request
+    filters: the view's check would weigh those too)."""
+    manager = limiter.limit_manager
+    return (bool(every) and len(before_the_app) == len(every)
+            and not any(lim.deduct_when or lim.meta_limits for lim in every)
+            and not (manager.application_limits or manager.default_limits
+                     or manager._blueprint_limits  # noqa: SLF001
+                     or limiter._meta_limits or limiter._request_filters))  # noqa: SLF001
+
+
+# The methods counted in front of the app: no form, so no token check or size cap of the app's
+# refuses them before the view (a POST refused there is not counted: a reporter whose page
+# expired keeps the day's submissions).  OPTIONS is answered by Flask without the view.
+COUNTED_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _reaches_view(app: Flask, endpoint: str) -> bool:
+    """Whether this request goes to its view (whose decorator would count it) unless the view
+    or a limit refuses it: a GET or HEAD, not an untranslated page under a language prefix
+    (``portal.i18n`` answers 404), not for another host than the site's (400,
+    ``portal._configure_host``)."""
+    if request.method not in COUNTED_METHODS:
+        return False
+    if request.environ.get(ENVIRON_KEY) and endpoint not in TRANSLATED_ENDPOINTS:
+        return False
+    public_host = app.extensions.get(PUBLIC_HOST)
+    return public_host is None or urlsplit("//" + request.host).hostname == public_host
+
+
+def _hit(limits: list[RuntimeLimit], endpoint: str, environ: dict[str, Any],
+         view: str) -> str | None:
+    """Count this request against each of ``limits`` (every limit of its view) as the view's
+    decorator would: in the same order, stopping at the first used up.  The client's key of
+    that limit if one is (the request is refused); else None, and the request is marked as
+    counted so that the view's decorator does not count it again.  None without the mark if
+    the storage cannot be asked: the view's own check then counts, falls back and logs, as it
+    always did."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    try:
+        for lim in sorted(limits, key=lambda x: x.limit):  # Flask-Limiter's order
+            if lim.is_exempt or lim.method_exempt:
+                continue
+            args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
+            if not all(args):
+                continue
+            if not limiter.limiter.hit(lim.limit, *([prefix] if prefix else []), *args,
+                                       cost=lim.deduction_amount):
+                return str(args[0])
+    except Exception:  # noqa: BLE001 - storage down: the view's own check decides and logs
+        return None
+    environ[COUNTED_EARLY] = view
+    return None
 
 
 def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> str | None:

@@ -254,7 +254,9 @@ class EarlyRefusals:
             view = current_app.view_functions.get(endpoint)
             name = get_qualified_name(view) if view is not None else ""
             every = limiter.limit_manager.decorated_limits(name) if name else []
-            found = [lim for lim in every if getattr(lim.key_func, BEFORE_THE_APP, False)]
+            # In the order Flask-Limiter's check counts them (``_hit`` counts as it does).
+            found = sorted((lim for lim in every if getattr(lim.key_func, BEFORE_THE_APP, False)),
+                           key=lambda lim: lim.limit)
             self._views[endpoint] = (name, len(every)) if _counts_here(every, found) else None
             self._endpoint_limits[endpoint] = found
         return found
@@ -378,7 +380,7 @@ def _hit(limits: list[RuntimeLimit], endpoint: str, environ: dict[str, Any],
     always did."""
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
     try:
-        for lim in sorted(limits, key=lambda x: x.limit):  # Flask-Limiter's order
+        for lim in limits:  # sorted as Flask-Limiter's check sorts them (``_limits``)
             if lim.is_exempt or lim.method_exempt:
                 continue
             args = [lim.key_func(), lim.scope_for(endpoint, request.method)]

@@ -163,6 +163,7 @@ ACTIONS: dict[str, str] = {
     "objection_answer": "答复异议",
     "objection_view": "查看异议",
     "objection_refused": "答复异议被拒（非本部门）",
+    "objection_applicant_refused": "查看异议提出人被拒（非本部门）",
     "account_department": "变更所属部门",
 }
 OBJECT_KINDS: dict[str, str] = {

@@ -156,6 +156,41 @@ def test_objection_page_read_only_for_another_department(app):
         assert db.session.get(Objection, objection_id).status == "submitted"
 
 
+@pytest.mark.parametrize("department", [OTHER, None], ids=["other-department", "no-department"])
+@time_machine.travel("2026-11-25 10:00 +0800", tick=False)
+def test_an_objection_s_applicant_is_read_only_by_the_answering_department(app, department):
+    """Who objected and how to reach them is for the department that answers (need-to-know, as
+    a 信用修复 application's documents): another department's staff, or an account with none,
+    see the objection without them and the reason; asking for them is refused and audited."""
+    with app.app_context():
+        objection_id = _objection().id
+    outsider = app.test_client()
+    user = login(outsider, roles=("editor",), department=department)
+    page = outsider.get(f"/staff/objections/{objection_id}").get_data(as_text=True)
+    assert "某某公司" not in page and "0691-2123456" not in page
+    assert "金额有误。" in page and 'id="applicant-refused"' in page
+    assert ("尚未设定所属部门" if department is None else f"仅供{LISTING}查看") in page
+    with app.app_context():
+        objection = db.session.get(Objection, objection_id)
+        assert not _applicant_events()  # the page does not ask for them
+        with pytest.raises(objections.StepRefused, match="姓名和联系方式"):
+            objections.applicant(objection, actor=db.session.get(StaffUser, user.id))
+        events = _applicant_events()
+        assert [(e.action, e.actor_id) for e in events] == [("objection_applicant_refused", user.id)]
+        assert events[0].summary["department"] == objection.department_id
+    own = app.test_client()
+    login(own, roles=("editor",))
+    page = own.get(f"/staff/objections/{objection_id}").get_data(as_text=True)
+    assert "某某公司" in page and "0691-2123456" in page and "applicant-refused" not in page
+    with app.app_context():
+        assert [e.actor_id for e in _applicant_events()] == [user.id]  # nothing refused
+
+
+def _applicant_events() -> list[audit.AuditEvent]:
+    return list(db.session.scalars(select(audit.AuditEvent).where(
+        audit.AuditEvent.action == "objection_applicant_refused")))
+
+
 # ---------------------------------------------------------------- accounts
 
 

@@ -1,7 +1,8 @@
 """Which staff may act on an enterprise's case: the department that listed the entry decides a
 信用修复 application, the department that published the record answers an objection to it
 (DOMAIN.md §4: "the body that imposed the penalty decides the listing"; §8), and only that
-department reads the documents an applicant sent with the case.  The same rule covers the
+department reads the documents an applicant sent with the case and an objection's applicant's
+name and contact.  The same rule covers the
 published items themselves: a record (and a blacklist entry above all) is changed — edited,
 published, withdrawn, removed early, reinstated, its 督办 steps recorded — only by staff of the
 department it names, and a new one is entered only in the editor's own department's name.
@@ -17,6 +18,7 @@ which accounts these are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -29,29 +31,41 @@ from portal.staff.models import APPROVER, EDITOR, StaffRole, StaffUser
 CASE_ROLES = frozenset({EDITOR, APPROVER})
 
 
+def _refusal(actor: Any, department_id: int, without: str,
+             elsewhere: Callable[[str], str]) -> str | None:
+    """Why ``actor`` may not do what only staff of ``department_id`` do (a sentence for the
+    page), or None when they may: ``without`` says what an account of no department cannot do,
+    ``elsewhere`` the sentence for one of another department (given its name)."""
+    own = getattr(actor, "department_id", None)
+    if own is None:
+        return f"您的账户尚未设定所属部门，{without}。请系统管理员在账户页面设定所属部门。"
+    if own != department_id:
+        return elsewhere(actor.department.name)
+    return None
+
+
 def refusal(actor: Any, department_id: int, department_name: str, what: str) -> str | None:
     """Why ``actor`` may not take a step on a case handled by ``department_id`` (a sentence for
     the page), or None when they may.  ``what``: 信用修复申请 / 异议."""
-    own = getattr(actor, "department_id", None)
-    if own is None:
-        return (f"您的账户尚未设定所属部门，只能查看{what}，不能办理。"
-                "请系统管理员在账户页面设定所属部门。")
-    if own != department_id:
-        return f"此{what}由{department_name}办理；您属于{actor.department.name}，只能查看。"
-    return None
+    return _refusal(actor, department_id, f"只能查看{what}，不能办理",
+                    lambda mine: f"此{what}由{department_name}办理；您属于{mine}，只能查看。")
 
 
 def document_refusal(actor: Any, department_id: int, department_name: str, what: str) -> str | None:
     """Why ``actor`` may not download the documents sent with a case handled by
     ``department_id``, or None.  Need-to-know (DESIGN §3): the applicant's evidence is read by the
     department that decides, not by every account that can see the queue."""
-    own = getattr(actor, "department_id", None)
-    if own is None:
-        return (f"您的账户尚未设定所属部门，不能下载{what}的材料。"
-                "请系统管理员在账户页面设定所属部门。")
-    if own != department_id:
-        return f"此{what}的材料仅供{department_name}查看；您属于{actor.department.name}，不能下载。"
-    return None
+    return _refusal(actor, department_id, f"不能下载{what}的材料",
+                    lambda mine: f"此{what}的材料仅供{department_name}查看；您属于{mine}，不能下载。")
+
+
+def applicant_refusal(actor: Any, department_id: int, department_name: str,
+                      what: str) -> str | None:
+    """Why ``actor`` may not read who sent a case handled by ``department_id`` and how to reach
+    them (the applicant's name and contact), or None.  Need-to-know, as the documents."""
+    return _refusal(actor, department_id, f"不能查看{what}提出人的姓名和联系方式",
+                    lambda mine: f"此{what}提出人的姓名和联系方式仅供{department_name}查看；"
+                                 f"您属于{mine}，不能查看。")
 
 
 class ChangeRefused(Exception):

@@ -141,6 +141,33 @@ def answer_refusal(objection: Objection, actor: Any) -> str | None:
     return departments.refusal(actor, objection.department_id, objection.department.name, "异议")
 
 
+def applicant_refusal(objection: Objection, actor: Any) -> str | None:
+    """Why ``actor`` may not read who sent ``objection`` and how to reach them (not of the
+    department that answers it, or of none), or None.  The page shows it instead of them."""
+    return departments.applicant_refusal(actor, objection.department_id,
+                                         objection.department.name, "异议")
+
+
+@dataclass(frozen=True)
+class Applicant:
+    name: str
+    contact: str | None
+
+
+def applicant(objection: Objection, *, actor: Any) -> Applicant:
+    """Who sent ``objection`` and how to reach them, for staff of the department that answers
+    it; anyone else is refused (``StepRefused``) and the attempt audited."""
+    reason = applicant_refusal(objection, actor)
+    if reason is not None:
+        audit.record(db.session, "objection_applicant_refused", actor=actor,
+                     object_kind="objection", object_id=objection.id,
+                     summary={"number": objection.number, "department": objection.department_id,
+                              "actor_department": getattr(actor, "department_id", None)})
+        db.session.commit()
+        raise StepRefused(reason)
+    return Applicant(objection.applicant_name, objection.contact)
+
+
 def answer(objection: Objection, *, actor: Any, upheld: bool, text: str) -> None:
     """Answer the applicant.  If the objection holds, the record must have been corrected first
     (through the normal edit: its history keeps the old text): it is refused otherwise.  Only

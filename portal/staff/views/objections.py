@@ -50,11 +50,17 @@ def objection_queue():
 
 
 def _page(objection: Any, form: AnswerForm | None = None, status: int = 200) -> Any:
+    # The applicant's name and contact for the answering department only; others see the
+    # objection without them, and why (the page asks for them only where they may be read).
+    actor = current_user._get_current_object()  # type: ignore[attr-defined]
+    applicant_refusal = service.applicant_refusal(objection, actor)
     return render_template(
         "staff/objections/detail.html", objection=objection, item=service.item_of(objection),
         label=DISCLOSURE_MODELS[objection.kind].LABEL, form=form or AnswerForm(formdata=None),
         days_left=service.days_left(objection),
-        refusal=service.answer_refusal(objection, current_user)), status
+        refusal=service.answer_refusal(objection, actor),
+        applicant=None if applicant_refusal else service.applicant(objection, actor=actor),
+        applicant_refusal=applicant_refusal), status
 
 
 @bp.get("/objections/<id:objection_id>")

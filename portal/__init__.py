@@ -8,13 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, request
+from flask.ctx import RequestContext
 from flask.globals import _cv_request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.clients import PUBLIC_HOST
+from portal.clients import EARLY_CONTEXT, PUBLIC_HOST
 from portal.config import ROOT, Settings
 from portal.daily_limits import STORAGE_PREFIX
 from portal.memory_limits import SweptMemoryStorage  # noqa: F401 - registers portal+memory://
@@ -81,6 +82,16 @@ class PortalFlask(Flask):
                 self._urls.clear()
             self._urls[key] = url
         return url
+
+    def request_context(self, environ: dict[str, Any]) -> RequestContext:
+        """The request's context: the one the layer in front of the app made to check the
+        request's rate limits, where it made one (``portal.refusals``: the request read and
+        matched once, not twice), with no session yet (opened when the context is pushed)."""
+        ctx = environ.pop(EARLY_CONTEXT, None)
+        if ctx is None or ctx.app is not self:
+            return super().request_context(environ)
+        ctx._session = None
+        return ctx
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask asks this of every hook and view on every request (a dozen per page, each an

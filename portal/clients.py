@@ -17,6 +17,8 @@ from flask import request
 
 KeyFunc = TypeVar("KeyFunc", bound=Callable[..., str])
 BEFORE_THE_APP = "portal_key_before_the_app"
+# WSGI environ: the request context portal.refusals made for the request, which the app reuses.
+EARLY_CONTEXT = "portal.early_context"
 # app.extensions: the site's host name where a base URL pins it (requests for others get 400).
 PUBLIC_HOST = "public_host"
 

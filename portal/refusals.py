@@ -61,7 +61,7 @@ from flask_limiter.util import get_qualified_name
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wsgi import ClosingIterator
 
-from portal.clients import BEFORE_THE_APP, PUBLIC_HOST
+from portal.clients import BEFORE_THE_APP, EARLY_CONTEXT, PUBLIC_HOST
 from portal.extensions import COUNTED_EARLY, limiter
 from portal.i18n import TRANSLATED_ENDPOINTS
 from portal.translation import ENVIRON_KEY
@@ -195,7 +195,9 @@ class EarlyRefusals:
         neither context's teardown (the database session's, the limiter's) has anything to
         do, and pushing and popping them was about a third of the check's cost (on every
         ``GET /credit``, bench/cpu_compare.py).  The 429 page, made once per route, is made
-        after them, in contexts of its own (``_answer``)."""
+        after them, in contexts of its own (``_answer``).  A request let through takes its
+        request context on to the app (``portal.PortalFlask.request_context``, which opens its
+        session when it pushes it): the request is parsed and matched once, not twice."""
         app = self.app
         context = RequestContext(app, environ, session=app.session_interface.make_null_session(app))
         app_token = _cv_app.set(app.app_context())
@@ -220,6 +222,7 @@ class EarlyRefusals:
             _cv_request.reset(request_token)
             _cv_app.reset(app_token)
         if client is None:
+            environ[EARLY_CONTEXT] = context  # the app's own (portal.PortalFlask.request_context)
             return None
         # One answer per route and language (the prefix, in SCRIPT_NAME).
         key = (endpoint, environ.get("SCRIPT_NAME", ""))

@@ -140,3 +140,27 @@ def test_with_the_storage_down_a_page_is_counted_once_in_memory(tmp_path, caplog
         assert marks == [None] * 4
     finally:
         app.extensions["search_index"].close()
+
+
+def test_a_request_checked_in_front_is_read_once(tmp_path, monkeypatch):
+    """The request context the layer in front made for the check is the app's own (the
+    request parsed and matched once); a refused one is not handed on."""
+    app = make_app(tmp_path, ratelimit_search="1 per minute")
+    try:
+        made = []
+        original = app.request_class.__init__
+
+        def counting_init(self, environ, *args, **kwargs):
+            made.append(environ.get("PATH_INFO"))
+            original(self, environ, *args, **kwargs)
+
+        monkeypatch.setattr(app.request_class, "__init__", counting_init)
+        client = _client(app)
+        assert client.get(SEARCH).status_code == 200
+        assert made == ["/search"]
+        made.clear()
+        assert client.get(SEARCH).status_code == 429
+        assert client.get(SEARCH).status_code == 429  # the refusal, made once, is sent as it is
+        assert made == ["/search", "/search", "/search"]  # the check's; the 429 page's, once
+    finally:
+        app.extensions["search_index"].close()

@@ -23,6 +23,21 @@
    backend against a brute-force substring scan of the documents.
 
 Prints a report; the index directory is temporary (``--keep`` keeps it).
+
+At 1,000,000 items (PostgreSQL alone; README "Search at scale") the work is split so that each
+step is timed by itself and the build is the real command::
+
+    python bench/search.py --size 1000000 --backends postgres --load-only --database-url URL
+    PORTAL_DATABASE_URL=URL_demo_1000000 PORTAL_SEARCH_BACKEND=postgres flask --app portal reindex
+    python bench/search.py --size 1000000 --backends postgres --reuse --repeats 1 --no-recall \
+        --database-url URL
+
+``--load-only`` loads the demo data set as every run does (``load_demo``: the generator's rows
+in bulk inserts of 2,000) and stops; the 督办事项 beyond ``--supervision-made`` (1,000, so all
+of them up to 100,000 items) are copies of the rows of those made through the services
+(``fill_supervision``), which run at ~4 items a second.  ``--reuse`` serves the search table
+already in the database, neither loading nor building, and draws the same query set as a full
+run (from the table's keys, reading only the sampled documents' texts).
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ step is timed by itself and the build is the real command::
 ``--load-only`` loads the demo data set as every run does (``load_demo``: the generator's rows
 in bulk inserts of 2,000) and stops; the 督办事项 beyond ``--supervision-made`` (1,000, so all
 of them up to 100,000 items) are copies of the rows of those made through the services
-(``fill_supervision``), which run at ~4 items a second.  ``--reuse`` serves the search table
+(``fill_supervision``): made one by one, they run at ~4 a second at 20,000 items and 0.6 at
+1,000,000.  ``--reuse`` serves the search table
 already in the database, neither loading nor building, and draws the same query set as a full
 run (from the table's keys, reading only the sampled documents' texts).
 """
@@ -138,8 +139,9 @@ def demo_documents(app, size: int, read: bool = True,
 
 
 # 督办事项 made one by one through the real services (steps, photos, audit) run at ~4 a second
-# on 2 shared cores: the 10,000 of a 1,000,000-item data set would take 45 minutes.  Up to this
-# many (all of them up to 100,000 items) are made that way; the rest are copies of their rows.
+# at 20,000 items and 0.6 at 1,000,000 on 2 shared cores: the 10,000 of a 1,000,000-item data
+# set would take hours.  Up to this many (all of them up to 100,000 items) are made that way;
+# the rest are copies of their rows.
 SUPERVISION_MADE = 1000
 NOTICE_NUMBER = "〕[0-9]+号"
 

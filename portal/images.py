@@ -25,16 +25,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from portal.low_priority import LowPriorityThreads
 from portal.translation import lazy_gettext as _l
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -76,8 +78,9 @@ DECODE_WAIT_SECONDS = 0.25
 
 _heif_registered = False
 _malloc_trim = None  # libc's malloc_trim once looked up; False where there is none
-# The process's decoding thread (started on use; a forked worker starts its own).
-_decoder = LowPriorityThreads("photo-decode", MAX_CONCURRENT_DECODES, DECODE_NICE)
+_decoder: ThreadPoolExecutor | None = None  # the process's decoding thread (started on use)
+_decoder_pid = 0  # … of this process: a forked worker starts its own
+_decoder_lock = threading.Lock()
 _T = TypeVar("_T")
 _decode_slots = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -126,10 +129,29 @@ def decode_slot(timeout: float = DECODE_WAIT_SECONDS) -> Iterator[None]:
         _decode_slots.release()
 
 
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority to ``DECODE_NICE`` (Linux: a thread id given to
+    setpriority names that thread alone)."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICE)
+        except OSError:
+            pass  # not allowed here: the decode runs at the normal priority
+
+
 def on_decoding_thread(work: Callable[[], _T]) -> _T:
     """Run ``work`` on the process's decoding thread (lower CPU priority) and wait for it;
     what it raises is raised here."""
-    return _decoder.run(work)
+    global _decoder, _decoder_pid
+    with _decoder_lock:
+        if _decoder is None or _decoder_pid != os.getpid():
+            # After a fork the parent's thread is gone: a pool of this process's own.
+            _decoder = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_DECODES,
+                                          thread_name_prefix="photo-decode",
+                                          initializer=_lower_priority)
+            _decoder_pid = os.getpid()
+        decoder = _decoder
+    return decoder.submit(work).result()
 
 
 def release_freed_memory() -> bool:

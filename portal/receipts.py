@@ -44,8 +44,6 @@ from types import TracebackType
 
 from argon2.low_level import Type, hash_secret_raw
 
-from portal.low_priority import LowPriorityThreads
-
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 # What people type for a character the alphabet left out (Crockford's decoding rules).
@@ -63,14 +61,6 @@ ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_PARALLELISM = 1
 ARGON2_HASH_BYTES = 32
 SALT_BYTES = 16
-
-# Argon2id hashes run on this many threads per process at this nice value (0 normal, 19
-# lowest): two, as a worker has two threads that may be answering a code at once
-# (``receipt_slots``), and a milder nice than photo decoding's, as a report must still be
-# stored within a second under a surge (bench/hosts.py).
-HASH_THREADS = 2
-HASH_NICE = 5
-_hashers = LowPriorityThreads("argon2", HASH_THREADS, HASH_NICE)
 
 _CHECK_LABEL = "receipt-code.check.v1"
 _SALT_LABEL = "receipt-code.salt.v1"
@@ -134,20 +124,16 @@ def site_salt(secret_key: str) -> bytes:
 
 
 def digest(code: str, secret_key: str) -> str:
-    """Argon2id of a canonical code with the site-wide salt, hex (``Report.receipt_digest``).
-    Hashed on the process's hashing threads, below the priority of the threads serving pages
-    (``portal.low_priority``): the caller waits as before, but a surge's page requests come
-    first for the cores."""
-    salt = site_salt(secret_key)
-    raw = _hashers.run(lambda: hash_secret_raw(
+    """Argon2id of a canonical code with the site-wide salt, hex (``Report.receipt_digest``)."""
+    raw = hash_secret_raw(
         secret=code.encode("ascii"),
-        salt=salt,
+        salt=site_salt(secret_key),
         time_cost=ARGON2_TIME_COST,
         memory_cost=ARGON2_MEMORY_KIB,
         parallelism=ARGON2_PARALLELISM,
         hash_len=ARGON2_HASH_BYTES,
         type=Type.ID,
-    ))
+    )
     return raw.hex()
 
 

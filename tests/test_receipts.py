@@ -157,38 +157,6 @@ def test_a_code_is_hashed_with_the_documented_argon2id_parameters(argon2_calls):
     assert call["secret"] == code.encode("ascii")
 
 
-@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="Linux nice")
-def test_a_code_is_hashed_on_a_thread_of_lower_priority(monkeypatch):
-    """Under a surge the threads serving pages come first for the cores: the hash runs on the
-    process's hashing threads at ``HASH_NICE``, and the request's own thread keeps its
-    priority; a failure in the hash reaches the caller."""
-    import os
-    import threading
-
-    seen = []
-    real = receipts.hash_secret_raw
-
-    def recording(**kwargs):
-        seen.append((threading.get_native_id(),
-                     os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
-        return real(**kwargs)
-
-    monkeypatch.setattr(receipts, "hash_secret_raw", recording)
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    code = receipts.new_code(SECRET)
-    assert receipts.digest(code, SECRET) == receipts.digest(code, SECRET)
-    assert len(seen) == 2 and seen[0][0] != threading.get_native_id()
-    assert seen[0][1] == seen[1][1] == max(mine, receipts.HASH_NICE)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
-
-    def failing(**kwargs):
-        raise MemoryError("no memory for the hash")
-
-    monkeypatch.setattr(receipts, "hash_secret_raw", failing)
-    with pytest.raises(MemoryError):
-        receipts.digest(code, SECRET)
-
-
 def test_minimum_duration_pads():
     start = time.monotonic()
     with receipts.MinimumDuration(0.2):

@@ -166,11 +166,109 @@ def ensure_state(conn: sa.Connection) -> None:
     conn.execute(sa.text(PRUNE))
 
 
+# How many rows have each lexeme (migration 0018p; created here too, like STATE_SCHEMA): a
+# query of one term that one lexeme decides (a two-character Han word, a three-character
+# letter/digit word), without filters, is counted by reading one row, not the rows that have
+# it (矿山, 安全 in most of 100,000 items: every one of them visited).  Kept exact by statement
+# triggers on the table, in the transaction of any change to it (by this module or by hand),
+# and made anew by a rebuild (``PostgresIndex._swap``).  A tombstone has no lexemes.
+LEXEME_COUNTS = "search_lexeme_counts"
+LEXEME_TRIGGER = "search_lexemes_counted"
+COUNTS_LOCK_KEY = 0x5345_4152_434E  # writers of the lexemes' counts, one transaction at a time
+
+
+def _count_lexemes(rows: str, delta: str) -> str:
+    """SELECT lexeme, change of count from the tokens of ``rows`` (a table or a transition
+    table), each row counting ``delta``."""
+    return (f"SELECT lexeme, {delta} AS delta FROM {rows} r, "
+            "unnest(tsvector_to_array(r.tokens)) AS lexeme")
+
+
+def add_lexeme_counts(changes: str, counts: str = LEXEME_COUNTS) -> str:
+    """The statement adding ``changes`` (rows of lexeme, delta) to ``counts``, in the lexemes'
+    order (so that two writers lock its rows in one order)."""
+    return (f"INSERT INTO {counts} AS c (lexeme, documents) SELECT lexeme, sum(delta) "
+            f"FROM ({changes}) x GROUP BY lexeme HAVING sum(delta) <> 0 ORDER BY lexeme "
+            "ON CONFLICT (lexeme) DO UPDATE SET documents = c.documents + EXCLUDED.documents")
+
+
+LEXEME_COUNTS_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {LEXEME_COUNTS} (lexeme text PRIMARY KEY, "
+    "documents bigint NOT NULL)",
+    f"""
+    CREATE OR REPLACE FUNCTION {LEXEME_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            DELETE FROM {LEXEME_COUNTS};
+            RETURN NULL;
+        END IF;
+        -- One writer of the counts at a time: two transactions of several statements each
+        -- would otherwise lock the counts' rows in crossing orders (a deadlock).
+        PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
+        IF TG_OP = 'INSERT' THEN
+            {add_lexeme_counts(_count_lexemes("new_rows", "1"))};
+        ELSIF TG_OP = 'UPDATE' THEN
+            {add_lexeme_counts(_count_lexemes("new_rows", "1") + " UNION ALL "
+                               + _count_lexemes("old_rows", "-1"))};
+        ELSE
+            {add_lexeme_counts(_count_lexemes("old_rows", "-1"))};
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def lexeme_triggers(table: str = TABLE) -> tuple[str, ...]:
+    """The statement triggers that keep ``LEXEME_COUNTS`` exact for ``table`` (one per event:
+    PostgreSQL gives transition tables only to a trigger of one event)."""
+    referencing = {"INSERT": "NEW TABLE AS new_rows",
+                   "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                   "DELETE": "OLD TABLE AS old_rows"}
+    statements = [
+        f"CREATE OR REPLACE TRIGGER {LEXEME_TRIGGER}_{event.lower()} AFTER {event} ON {table} "
+        f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION {LEXEME_TRIGGER}()"
+        for event, rows in referencing.items()]
+    statements.append(f"CREATE OR REPLACE TRIGGER {LEXEME_TRIGGER}_truncate AFTER TRUNCATE "
+                      f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {LEXEME_TRIGGER}()")
+    return tuple(statements)
+
+
+def fill_lexeme_counts(table: str = TABLE, counts: str = LEXEME_COUNTS) -> str:
+    """The statement counting the lexemes of every row of ``table`` into an empty ``counts``."""
+    return (f"INSERT INTO {counts} (lexeme, documents) SELECT word, ndoc "
+            f"FROM ts_stat('SELECT tokens FROM {table}')")
+
+
+_HAS_LEXEME_COUNTS = f"""
+    SELECT to_regclass('{LEXEME_COUNTS}') IS NOT NULL
+       AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('{TABLE}')
+            AND tgname LIKE '{LEXEME_TRIGGER}%') = 4
+"""
+
+
+def ensure_lexeme_counts(conn: sa.Connection) -> None:
+    """Create the lexemes' counts and their triggers on the live table when any is missing,
+    counting the rows it has (writers held off meanwhile, so that none is missed)."""
+    if conn.scalar(sa.text(_HAS_LEXEME_COUNTS)):
+        return
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+    for statement in LEXEME_COUNTS_SCHEMA:
+        conn.execute(sa.text(statement))
+    conn.execute(sa.text(f"DELETE FROM {LEXEME_COUNTS}"))
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        conn.execute(sa.text(fill_lexeme_counts()))
+        for statement in lexeme_triggers():
+            conn.execute(sa.text(statement))
+
+
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
 # positions and weights in the index, so it answers a phrase and returns the best hits in order
 # without reading the rows; GIN, without the extension, answers the same queries correctly
 # but checks each phrase, and ranks each hit, on the row.
 BUILD = f"{TABLE}_build"  # where a rebuild writes, before it takes the table's place
+COUNTS_BUILD = f"{LEXEME_COUNTS}_build"  # the lexemes' counts of BUILD
 _HAS_RUM_EXTENSION = "SELECT 1 FROM pg_extension WHERE extname = 'rum'"
 _HAS_RUM_INDEX = f"""
     SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -687,6 +785,7 @@ class PostgresIndex:
         self._lexemes: bool | None = None  # whether the GIN index on strip(tokens) exists
         self._state_ready = False  # the generation's table and trigger exist (writes)
         self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
+        self._has_lexeme_counts: bool | None = None  # whether LEXEME_COUNTS is kept (reads)
         # The lexemes' shares and when they were read (``_frequencies``).
         self._shares: tuple[Frequencies | None, float] | None = None
         self._estimate: tuple[int, float] | None = None  # (rows estimated, when) (``_table_rows``)
@@ -715,6 +814,7 @@ class PostgresIndex:
             self._rum = None
             self._lexemes = None
             self._has_state = None
+            self._has_lexeme_counts = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
@@ -724,6 +824,7 @@ class PostgresIndex:
             self._schema_ready = True
         if not self._state_ready:
             ensure_state(conn)
+            ensure_lexeme_counts(conn)
             self._state_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -765,6 +866,7 @@ class PostgresIndex:
                 with engine.begin() as conn:
                     self._ensure_schema(conn)
                     conn.execute(sa.text(f"DROP TABLE IF EXISTS {BUILD}"))  # a killed rebuild's
+                    conn.execute(sa.text(f"DROP TABLE IF EXISTS {COUNTS_BUILD}"))
                     conn.execute(sa.text(
                         f"CREATE TABLE {BUILD} (LIKE {TABLE} INCLUDING ALL EXCLUDING INDEXES)"))
                     for statement in NARROW_ROWS:  # LIKE copies no storage parameters
@@ -788,6 +890,11 @@ class PostgresIndex:
                         conn.execute(insert, batch)
                     conn.execute(sa.text(f"ALTER TABLE {BUILD} ADD PRIMARY KEY (kind, item_id)"))
                     rum = create_indexes(conn, BUILD)
+                    # The lexemes' counts of the new table (PostgreSQL's own tally, in one
+                    # pass); the swap adds what updates wrote meanwhile.
+                    conn.execute(sa.text(f"CREATE TABLE {COUNTS_BUILD} "
+                                         f"(LIKE {LEXEME_COUNTS} INCLUDING ALL)"))
+                    conn.execute(sa.text(fill_lexeme_counts(BUILD, COUNTS_BUILD)))
                 with engine.begin() as conn:
                     self._swap(conn, started)
                 self._set_rum(rum, created=True)
@@ -810,6 +917,14 @@ class PostgresIndex:
                    "positional, heading, title_terms, event_date, county, sector, withdrawn, deleted, "
                    "written_at")
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ")[2:])
+        # The counts of the lexemes of the rows about to be replaced, less theirs in the built
+        # rows they replace.
+        meanwhile = f"(SELECT tokens FROM {TABLE} WHERE written_at >= :started)"
+        replaced = (f"(SELECT b.tokens FROM {BUILD} b JOIN {TABLE} t USING (kind, item_id) "
+                    "WHERE t.written_at >= :started)")
+        conn.execute(sa.text(add_lexeme_counts(
+            _count_lexemes(meanwhile, "1") + " UNION ALL " + _count_lexemes(replaced, "-1"),
+            COUNTS_BUILD)), {"started": started})
         conn.execute(sa.text(
             f"INSERT INTO {BUILD} ({columns}) SELECT {columns} FROM {TABLE} "
             f"WHERE written_at >= :started ON CONFLICT (kind, item_id) DO UPDATE SET {updates}"),
@@ -819,6 +934,11 @@ class PostgresIndex:
         for suffix in ("pkey", "terms", "lexemes", "tokens", "date", "title_terms"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
+        conn.execute(sa.text(f"DROP TABLE {LEXEME_COUNTS}"))
+        conn.execute(sa.text(f"ALTER TABLE {COUNTS_BUILD} RENAME TO {LEXEME_COUNTS}"))
+        conn.execute(sa.text(f"ALTER INDEX {COUNTS_BUILD}_pkey RENAME TO {LEXEME_COUNTS}_pkey"))
+        for statement in lexeme_triggers():
+            conn.execute(sa.text(statement))
         # The generation rises with the swap (the new table's trigger, for later writes).
         conn.execute(sa.text(trigger_statement()))
         conn.execute(sa.text(BUMP))
@@ -855,7 +975,9 @@ class PostgresIndex:
             self.has_rum(conn)
             where, params = self._where(conn, plan, query)
             counter = _Counter(self, conn, plan, query)
-            total = counter.count("all", where.counted, params)
+            total = self._lexeme_total(conn, plan, query)
+            if total is None:
+                total = counter.count("all", where.counted, params)
             keys = self._page(counter, plan, query, where, params, total, offset)
             rows = self._rows(conn, keys)
             counter.store()
@@ -1109,6 +1231,22 @@ class PostgresIndex:
                 found = Frequencies(list(row.elements), list(row.shares[:len(row.elements)]))
             self._shares = (found, now)
         return self._shares[0]
+
+    def _lexeme_total(self, conn: sa.Connection, plan: planner.Plan,
+                      query: SearchQuery) -> int | None:
+        """The exact count of a query of one term that one lexeme decides, without filters,
+        from ``LEXEME_COUNTS`` (read in the search's snapshot); None for any other query, or
+        when the counts are not kept (a database not yet migrated)."""
+        if (len(plan.terms) != 1 or query.kinds or query.county or query.sector or query.year
+                or len(lexemes := decisive_lexemes(plan.terms[0])) != 1):
+            return None
+        if self._has_lexeme_counts is None:
+            self._has_lexeme_counts = bool(conn.scalar(sa.text(_HAS_LEXEME_COUNTS)))
+        if not self._has_lexeme_counts:
+            return None
+        found = conn.scalar(sa.text(f"SELECT documents FROM {LEXEME_COUNTS} WHERE lexeme = :l"),
+                            {"l": lexemes[0]})
+        return int(found or 0)
 
     def _state(self, conn: sa.Connection) -> bool:
         """Whether the generation's table, the count cache and the trigger exist (asked once

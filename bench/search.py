@@ -295,7 +295,8 @@ def search_rows(url: str) -> int:
 
 
 def vacuum_search_table(url: str) -> None:
-    """VACUUM (ANALYZE) the reused table, as a rebuild ends (statistics, visibility map)."""
+    """VACUUM (ANALYZE) the reused table, as a rebuild ends (statistics, visibility map), and
+    forget the counts a previous run kept (each query's first ask must count)."""
     import sqlalchemy as sa
 
     from search_index.postgres import TABLE
@@ -303,6 +304,8 @@ def vacuum_search_table(url: str) -> None:
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
+        if conn.scalar(sa.text("SELECT to_regclass('search_counts')")) is not None:
+            conn.execute(sa.text("DELETE FROM search_counts"))
     engine.dispose()
 
 

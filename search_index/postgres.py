@@ -25,7 +25,13 @@ transaction of any change; ``search_counts``): a query asked again is not counte
 the index changes.  A query first asked is counted, where no phrase must be decided by
 positions, through a plain GIN index on ``strip(tokens)`` beside RUM, which reads a posting
 list several times faster than RUM and which only the count's SQL can use
-(``PostgresIndex._counting``).  Reads run with JIT off (it compiled each broad query for ~700 ms).
+(``PostgresIndex._counting``).  A query of one term that one lexeme decides (矿山, ``abc``),
+without filters, is not counted at all: triggers on the table keep, for every lexeme, how many
+rows have it (``search_lexeme_counts``), exact in the transaction of any change, so its count
+is one row's read (``PostgresIndex._lexeme_total``).  Counting through an index alone is not
+possible otherwise: PostgreSQL 15.20 visits the heap page of every hit of a bitmap scan even
+when the page is all-visible and no column is needed.  Reads run with JIT off (it compiled
+each broad query for ~700 ms).
 
 Nothing is kept on local disk: any number of processes on any number of hosts search the same
 table and see a publication as soon as its update commits.

@@ -2,13 +2,15 @@
 
     python bench/search.py [--size 20000] [--source demo|corpus] [--queries 200] [--repeats 3]
                            [--database-url postgresql+psycopg://…/portal_bench_search]
+                           [--reuse-index] [--no-recall] [--times FILE]
 
 1. Loads N items with the demo generator (``portal.services.demo.published.load_demo``) into a
    PostgreSQL database of its own (``portal_bench_search_<source>_<N>`` on the local server by
    default, kept between runs: the demo loader is idempotent), and reads them back as index
    documents (``--source corpus``: the test suite's generated corpus instead).
 2. Builds the Whoosh index (in a temporary directory) and the PostgreSQL search table from those
-   documents: build time and size of each.
+   documents: build time and size of each (``--reuse-index``: the PostgreSQL table a previous run
+   built is kept, vacuumed, its count cache emptied).
 3. Starts two gunicorn servers on loopback ports with the production ``gunicorn.conf.py`` (the
    same number of workers, warm-started as in production), one per backend
    (``PORTAL_SEARCH_BACKEND``), with the Whoosh result cache off (``bench/search_wsgi.py``).

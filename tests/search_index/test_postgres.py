@@ -409,6 +409,28 @@ def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkey
             assert results.total == len(ranked)
 
 
+def test_title_terms_are_out_of_line_and_their_tier_still_comes_first(index, monkeypatch):
+    # Only the titles' index reads them; every test on a row reads the normalised title.
+    monkeypatch.setattr(postgres, "FEW_HITS", 0)
+    long = "西双版纳州应急管理局关于矿山企业安全生产许可证延续审查情况的通报" * 4
+    index.rebuild([doc(n, "矿山 安全生产 应急管理", date=date(2020 + n % 5, 1, 1),
+                       title=long if n % 4 == 0 else f"标题{n}关于检查情况的通报" * 4)
+                   for n in range(1, 41)])
+    with index._connect().connect() as conn:
+        assert conn.scalar(sa.text(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = to_regclass(:t) "
+            "AND attname = 'title_terms'"), {"t": postgres.TABLE}) == "e"
+    for q in ("矿山", "矿山 安全生产", "应急管理 矿山"):
+        ranked = index.matching(SearchQuery(q=q))
+        assert {i for _, i in ranked[:10]} == {n for n in range(1, 41) if n % 4 == 0}, q
+        for page, per_page in ((1, 5), (2, 5), (2, 7), (4, 10)):
+            results = index.search(SearchQuery(q=q, page=page, per_page=per_page))
+            first = (page - 1) * per_page
+            assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page]
+            assert [h.score for h in results.hits] == [
+                1.0 if i % 4 == 0 else 0.0 for _, i in ranked[first:first + per_page]]
+
+
 def test_a_chain_holds_for_every_text_containing_its_term():
     # The chain (the runs' terms at fixed distances) narrows a term of several runs: a text
     # containing the term must always have it, wherever the term sits in its runs.

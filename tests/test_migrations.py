@@ -213,12 +213,15 @@ def test_0018p_counts_the_lexemes_of_existing_search_rows_and_triggers_keep_them
     url = db.engine.url.render_as_string(hide_password=False)
     kept = text("SELECT to_regclass('search_lexeme_counts') IS NOT NULL")
     mines = text("SELECT documents FROM search_lexeme_counts WHERE lexeme = '矿山'")
+    storage = text("SELECT attstorage FROM pg_attribute WHERE attname = 'title_terms' "
+                   "AND attrelid = to_regclass('search_documents')")
     index = PostgresIndex(url)
     try:
         index.update([Document(kind="decisions", id=n, title="现场检查", text="现场检查 矿山",
                                date=None) for n in (1, 2)])
         with at_revision("0017c"):
             assert not db.session.scalar(kept)
+            assert db.session.scalar(storage) == "p"
             db.session.commit()
             # Written before the migration: no counts kept, the count is made on the rows.
             index.update([Document(kind="decisions", id=3, title="矿山", text="矿山", date=None)])
@@ -226,6 +229,7 @@ def test_0018p_counts_the_lexemes_of_existing_search_rows_and_triggers_keep_them
             assert reader.search(SearchQuery(q="矿山")).total == 3
             reader.close()
         assert db.session.scalar(mines) == 3
+        assert db.session.scalar(storage) == "e"  # the title's terms out of line from here on
         db.session.commit()
         index.update([], deleted=["decisions:2"])  # kept exact from here on
         assert db.session.scalar(mines) == 2

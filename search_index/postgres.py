@@ -943,7 +943,7 @@ class PostgresIndex:
         for suffix in ("pkey", "terms", "lexemes", "tokens", "date", "title_terms"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
-        conn.execute(sa.text(f"DROP TABLE {LEXEME_COUNTS}"))
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {LEXEME_COUNTS}"))
         conn.execute(sa.text(f"ALTER TABLE {COUNTS_BUILD} RENAME TO {LEXEME_COUNTS}"))
         conn.execute(sa.text(f"ALTER INDEX {COUNTS_BUILD}_pkey RENAME TO {LEXEME_COUNTS}_pkey"))
         for statement in lexeme_triggers():

@@ -2,13 +2,15 @@
 
     python bench/search.py [--size 20000] [--source demo|corpus] [--queries 200] [--repeats 3]
                            [--database-url postgresql+psycopg://…/portal_bench_search]
+                           [--reuse-index] [--no-recall] [--times FILE]
 
 1. Loads N items with the demo generator (``portal.services.demo.published.load_demo``) into a
    PostgreSQL database of its own (``portal_bench_search_<source>_<N>`` on the local server by
    default, kept between runs: the demo loader is idempotent), and reads them back as index
    documents (``--source corpus``: the test suite's generated corpus instead).
 2. Builds the Whoosh index (in a temporary directory) and the PostgreSQL search table from those
-   documents: build time and size of each.
+   documents: build time and size of each (``--reuse-index``: the PostgreSQL table a previous run
+   built is kept, vacuumed, its count cache emptied).
 3. Starts two gunicorn servers on loopback ports with the production ``gunicorn.conf.py`` (the
    same number of workers, warm-started as in production), one per backend
    (``PORTAL_SEARCH_BACKEND``), with the Whoosh result cache off (``bench/search_wsgi.py``).
@@ -405,6 +407,35 @@ def drop_search_table(url: str) -> None:
     engine.dispose()
 
 
+def search_rows(url: str) -> int:
+    """Rows of the search table (0: none, or no table)."""
+    import sqlalchemy as sa
+
+    from search_index.postgres import TABLE
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        exists = conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None
+        rows = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE}")) if exists else 0
+    engine.dispose()
+    return int(rows or 0)
+
+
+def vacuum_search_table(url: str) -> None:
+    """VACUUM (ANALYZE) the reused table, as a rebuild ends (statistics, visibility map), and
+    forget the counts a previous run kept (each query's first ask must count)."""
+    import sqlalchemy as sa
+
+    from search_index.postgres import TABLE
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
+        if conn.scalar(sa.text("SELECT to_regclass('search_counts')")) is not None:
+            conn.execute(sa.text("DELETE FROM search_counts"))
+    engine.dispose()
+
+
 def table_size(url: str) -> dict[str, int]:
     """Bytes of the search table: rows, TOAST, each index; and of the whole database."""
     import sqlalchemy as sa
@@ -536,6 +567,10 @@ def main() -> None:
                         help="which to build and serve (one alone: no comparison)")
     parser.add_argument("--times", type=Path,
                         help="write every query's times and count to this file (JSON lines)")
+    parser.add_argument("--reuse-index", action="store_true",
+                        help="keep the PostgreSQL search table a previous run built in the bench's "
+                             "database (no drop, no rebuild: a 100,000-item build takes minutes); "
+                             "the table is still migrated (upgrade) and vacuumed")
     parser.add_argument("--no-recall", action="store_true",
                         help="skip the brute-force recall check (slow at large sizes)")
     parser.add_argument("--load-only", action="store_true",
@@ -600,14 +635,20 @@ def main() -> None:
         chosen = args.backends.split(",")
         built = [(label, index) for label, index, name in (
             ("Whoosh", whoosh, "whoosh"), ("PostgreSQL", postgres, "postgres")) if name in chosen]
+        reused = args.reuse_index and search_rows(database_url) > 0
         if args.reuse:
             sizes = table_size(database_url)
             print("PostgreSQL search table reused: " + ", ".join(
                 f"{k} {v / 2**20:.0f} MB" for k, v in sizes.items()))
             built = []  # nothing to build
+        elif reused:
+            print(f"PostgreSQL search table reused: {search_rows(database_url)} rows (no build)")
+            vacuum_search_table(database_url)
         else:
             drop_search_table(database_url)  # a first build, not a rebuild over old rows
         for label, index in built:
+            if reused and index is postgres:
+                continue
             started = time.perf_counter()
             index.rebuild(documents)
             build = time.perf_counter() - started

@@ -17,9 +17,9 @@ from gunicorn.glogging import Logger
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 # Threads per worker.  At most half of them may be padding an answer to a receipt code (0.5 s
-# each, portal.receipts.AnswerSlots): the app reads that bound from PORTAL_RECEIPT_SLOTS, set
-# here from the thread count unless given, so a flood of codes leaves the other half to serve
-# every other page.
+# each, portal.receipts.AnswerSlots), and one more waiting in line for a slot: the app reads
+# that bound from PORTAL_RECEIPT_SLOTS, set here from the thread count unless given, so a flood
+# of codes leaves the rest to serve every other page.
 threads = max(2, int(os.environ.get("PORTAL_THREADS", "4")))
 os.environ.setdefault("PORTAL_RECEIPT_SLOTS", str(threads // 2))
 # How long a worker thread may hold the GIL while another waits for it (Python's default 5 ms).

@@ -2,13 +2,15 @@
 
     python bench/search.py [--size 20000] [--source demo|corpus] [--queries 200] [--repeats 3]
                            [--database-url postgresql+psycopg://…/portal_bench_search]
+                           [--reuse-index] [--no-recall] [--times FILE]
 
 1. Loads N items with the demo generator (``portal.services.demo.published.load_demo``) into a
    PostgreSQL database of its own (``portal_bench_search_<source>_<N>`` on the local server by
    default, kept between runs: the demo loader is idempotent), and reads them back as index
    documents (``--source corpus``: the test suite's generated corpus instead).
 2. Builds the Whoosh index (in a temporary directory) and the PostgreSQL search table from those
-   documents: build time and size of each.
+   documents: build time and size of each (``--reuse-index``: the PostgreSQL table a previous run
+   built is kept, vacuumed, its count cache emptied).
 3. Starts two gunicorn servers on loopback ports with the production ``gunicorn.conf.py`` (the
    same number of workers, warm-started as in production), one per backend
    (``PORTAL_SEARCH_BACKEND``), with the Whoosh result cache off (``bench/search_wsgi.py``).
@@ -23,6 +25,22 @@
    backend against a brute-force substring scan of the documents.
 
 Prints a report; the index directory is temporary (``--keep`` keeps it).
+
+At 1,000,000 items (PostgreSQL alone; README "Search at scale") the work is split so that each
+step is timed by itself and the build is the real command::
+
+    python bench/search.py --size 1000000 --backends postgres --load-only --database-url URL
+    PORTAL_DATABASE_URL=URL_demo_1000000 PORTAL_SEARCH_BACKEND=postgres flask --app portal reindex
+    python bench/search.py --size 1000000 --backends postgres --reuse --repeats 1 --no-recall \
+        --database-url URL
+
+``--load-only`` loads the demo data set as every run does (``load_demo``: the generator's rows
+in bulk inserts of 2,000) and stops; the 督办事项 beyond ``--supervision-made`` (1,000, so all
+of them up to 100,000 items) are copies of the rows of those made through the services
+(``fill_supervision``): made one by one, they run at ~4 a second at 20,000 items and 0.6 at
+1,000,000.  ``--reuse`` serves the search table
+already in the database, neither loading nor building, and draws the same query set as a full
+run (from the table's keys, reading only the sampled documents' texts).
 """
 
 from __future__ import annotations
@@ -36,6 +54,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +106,11 @@ class Timing:
 # -- documents --------------------------------------------------------------------------------
 
 
-def demo_documents(app, size: int) -> list[Document]:
-    """Load the demo data set into the bench's database, then read it back as documents."""
+def demo_documents(app, size: int, read: bool = True,
+                   made: int = 0) -> list[Document]:
+    """Load the demo data set into the bench's database, then read it back as documents
+    (``read=False``: load only).  Up to ``made`` 督办事项 (default ``SUPERVISION_MADE``) are made
+    through the services, the rest copied (``fill_supervision``)."""
     from unittest import mock
 
     from portal import database, search_sync
@@ -102,14 +124,117 @@ def demo_documents(app, size: int) -> list[Document]:
         with mock.patch.object(search_sync, "reindex_all", lambda: 0):
             counts = load_demo(size=size)
         # The fifth kind (督办事项) as ``flask demo`` makes them, through the real services: one
-        # per 100 items, at least 60 (none added if the kept database has them already).
+        # per 100 items, at least 60 (none added if the kept database has them already); beyond
+        # SUPERVISION_MADE of them (above 100,000 items), copies of those (see fill_supervision).
+        wanted = supervision_count(size)
         with search_sync.suspended():
-            counts["supervision"] = load_demo_supervision(supervision_count(size))
+            counts["supervision"] = load_demo_supervision(min(wanted, made or SUPERVISION_MADE))
+            if wanted > counts["supervision"]:
+                counts["supervision"] += fill_supervision(wanted - counts["supervision"])
         print(f"demo data: {counts} in {time.perf_counter() - started:.1f} s")
+        if not read:
+            return []
         started = time.perf_counter()
         documents = list(search_sync.published_documents())
         print(f"read {len(documents)} published documents in {time.perf_counter() - started:.1f} s")
     return documents
+
+
+# 督办事项 made one by one through the real services (steps, photos, audit) run at ~4 a second
+# at 20,000 items and 0.6 at 1,000,000 on 2 shared cores: the 10,000 of a 1,000,000-item data
+# set would take hours.  Up to this many (all of them up to 100,000 items) are made that way;
+# the rest are copies of their rows.
+SUPERVISION_MADE = 1000
+NOTICE_NUMBER = "〕[0-9]+号"
+
+
+def fill_supervision(extra: int) -> int:
+    """Add ``extra`` 督办事项 as copies of the rows made through the services (bulk SQL).
+
+    Copy *n* is the row of the made item *n mod made* (drafts and published ones alike, so the
+    share of each stage stays the same), with its own 督办通知书编号: the original's number
+    replaced by the copy's position (``西安督〔2026〕1234号（演示）``; positions follow the made
+    ones, so numbers stay unique).  Titles, texts, enterprises, dates and stages are the
+    original's: at 1,000,000 items the 10,000 督办事项 hold the same 1,000 distinct texts ten
+    times over (the made ones already repeat their enterprises and hazards).  The copies have
+    no steps, photos or audit entries of their own: they exist for search and listing pages,
+    which read the item's row only.  Nothing here goes through the search sync: ``flask
+    reindex`` indexes them like any published item.
+    """
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+
+    table = sa.inspect(db.engine).get_columns("supervision_items")
+    columns = [c["name"] for c in table if c["name"] not in ("id", "notice_no")]
+    made = db.session.scalar(sa.text("SELECT count(*) FROM supervision_items"))
+    listed = ", ".join(columns)
+    copied = ", ".join(f"t.{c}" for c in columns)
+    db.session.execute(sa.text(
+        f"INSERT INTO supervision_items (notice_no, {listed}) "
+        f"SELECT regexp_replace(t.notice_no, CAST(:number AS text), '〕' || n || '号'), {copied} "
+        "FROM generate_series(CAST(:first AS int), CAST(:last AS int)) AS n "
+        "JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS position, * "
+        "      FROM supervision_items) AS t ON t.position = n % CAST(:made AS int) "
+        "ORDER BY n"),
+        {"number": NOTICE_NUMBER, "first": made + 1, "last": made + extra, "made": made})
+    db.session.commit()
+    return extra
+
+
+class TableDocuments(Sequence):
+    """The documents of a search table already built (``--reuse``), read on demand.
+
+    The query set needs the number of documents and a fixed-seed sample of them: only the keys
+    are read up front (in ``published_documents``' order, kind by kind, by id, so the sample
+    and the query set are the ones a run that reads every document would draw), and a
+    document's text when it is asked for.  At 1,000,000 items reading every text back through
+    the ORM would take longer than the queries.
+    """
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        from portal.models import DISCLOSURE_MODELS
+
+        self.engine = sa.create_engine(url)
+        order = list(DISCLOSURE_MODELS)
+        with self.engine.connect() as conn:
+            self.keys = [(k, i) for k, i in conn.execute(sa.text(
+                "SELECT kind, item_id FROM search_documents WHERE NOT deleted "
+                "ORDER BY array_position(CAST(:order AS text[]), kind::text), item_id"),
+                {"order": order})]
+            self.average = conn.scalar(sa.text(
+                "SELECT avg(char_length(original)) FROM search_documents WHERE NOT deleted"))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self.read([self.keys[index]])[0]
+
+    def read(self, keys: list[tuple[str, int]]) -> list[Document]:
+        import sqlalchemy as sa
+
+        found = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 1000):
+                chunk = keys[start:start + 1000]
+                rows = conn.execute(sa.text(
+                    "SELECT kind, item_id, title, original, event_date, county, sector, withdrawn "
+                    "FROM search_documents WHERE (kind, item_id) IN "
+                    "(SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:ids AS int[])))"),
+                    {"kinds": [k for k, _ in chunk], "ids": [i for _, i in chunk]})
+                for kind, item_id, title, text, day, county, sector, withdrawn in rows:
+                    found[(kind, item_id)] = Document(
+                        kind=kind, id=item_id, title=title, text=text, date=day, county=county,
+                        sector=sector, withdrawn=withdrawn)
+        return [found[k] for k in keys]
+
+    def of_kind(self, kind: str) -> list[Document]:
+        return self.read([k for k in self.keys if k[0] == kind])
 
 
 def corpus_documents(size: int) -> list[Document]:
@@ -156,7 +281,7 @@ def document_frequencies(sample: list[Document], grams: int) -> dict[str, int]:
     return counts
 
 
-def query_set(documents: list[Document], count: int, seed: int = 20261128) -> list[tuple[str, str]]:
+def query_set(documents: Sequence[Document], count: int, seed: int = 20261128) -> list[tuple[str, str]]:
     """A fixed mixed set of (category, query) drawn from the documents with a fixed seed.
 
     Beside the queries the search was tuned on (words, places, names, 文号, codes), the classes
@@ -216,7 +341,9 @@ def query_set(documents: list[Document], count: int, seed: int = 20261128) -> li
             f"{brand} 处罚", f"{n} 事故", f"{brand}有限公司", f"{brand} {rng.choice(COMMON_WORDS)}"))))
     classes.append(enterprise)
     # The fifth kind (督办事项): its notice numbers, and what people look for in it.
-    notices = sorted({n for d in documents if d.kind == "supervision"
+    supervision = (documents.of_kind("supervision") if isinstance(documents, TableDocuments)
+                   else documents)
+    notices = sorted({n for d in supervision if d.kind == "supervision"
                       for n in DOCUMENT_NO.findall(d.title + " " + d.text)})
     classes.append([("督办", q) for q in (*SUPERVISION_WORDS,
                                          *rng.sample(notices, min(8, len(notices))))])
@@ -277,6 +404,35 @@ def drop_search_table(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}"))
+    engine.dispose()
+
+
+def search_rows(url: str) -> int:
+    """Rows of the search table (0: none, or no table)."""
+    import sqlalchemy as sa
+
+    from search_index.postgres import TABLE
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        exists = conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None
+        rows = conn.scalar(sa.text(f"SELECT count(*) FROM {TABLE}")) if exists else 0
+    engine.dispose()
+    return int(rows or 0)
+
+
+def vacuum_search_table(url: str) -> None:
+    """VACUUM (ANALYZE) the reused table, as a rebuild ends (statistics, visibility map), and
+    forget the counts a previous run kept (each query's first ask must count)."""
+    import sqlalchemy as sa
+
+    from search_index.postgres import TABLE
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
+        if conn.scalar(sa.text("SELECT to_regclass('search_counts')")) is not None:
+            conn.execute(sa.text("DELETE FROM search_counts"))
     engine.dispose()
 
 
@@ -411,9 +567,27 @@ def main() -> None:
                         help="which to build and serve (one alone: no comparison)")
     parser.add_argument("--times", type=Path,
                         help="write every query's times and count to this file (JSON lines)")
+    parser.add_argument("--reuse-index", action="store_true",
+                        help="keep the PostgreSQL search table a previous run built in the bench's "
+                             "database (no drop, no rebuild: a 100,000-item build takes minutes); "
+                             "the table is still migrated (upgrade) and vacuumed")
     parser.add_argument("--no-recall", action="store_true",
                         help="skip the brute-force recall check (slow at large sizes)")
+    parser.add_argument("--load-only", action="store_true",
+                        help="load the demo data set into the bench's database and stop (then "
+                             "time `flask reindex` on it, and come back with --reuse)")
+    parser.add_argument("--supervision-made", type=int, default=SUPERVISION_MADE,
+                        help="督办事项 made through the services; beyond, copies of their rows")
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL alone: serve the search table already built in the "
+                             "bench's database (by `flask reindex`), neither load nor build")
     args = parser.parse_args()
+    if args.reuse and args.backends != "postgres":
+        parser.error("--reuse serves the PostgreSQL search table alone: add --backends postgres")
+    if args.reuse and not args.no_recall:
+        parser.error("--reuse needs --no-recall (the check reads every document)")
+    if (args.reuse or args.load_only) and args.source != "demo":
+        parser.error("--reuse and --load-only are for the demo data set")
 
     from portal import create_app
 
@@ -433,24 +607,48 @@ def main() -> None:
     postgres_app = create_app(settings | {"search_backend": "postgres"})
     servers: list[Server] = []
     try:
-        if args.source == "demo":
-            documents = demo_documents(whoosh_app, args.size)
+        if args.load_only:
+            demo_documents(whoosh_app, args.size, read=False, made=args.supervision_made)
+            sizes = table_size(database_url)
+            print(f"whole database {sizes['database'] / 2**20:.0f} MB; "
+                  f"load average at the end: {os.getloadavg()}")
+            return
+        if args.reuse:
+            documents = TableDocuments(database_url)
+            if not documents:
+                raise SystemExit(f"no search table to reuse in {database_url}: run "
+                                 "`flask --app portal reindex` with PORTAL_SEARCH_BACKEND=postgres")
+        elif args.source == "demo":
+            documents = demo_documents(whoosh_app, args.size, made=args.supervision_made)
         else:
             from portal import database
 
             with whoosh_app.app_context():
                 database.upgrade()
             documents = corpus_documents(args.size)
-        print(f"{len(documents)} documents, {sum(len(d.text) for d in documents) / len(documents):.0f} "
-              "characters on average")
+        average = (documents.average if isinstance(documents, TableDocuments)
+                   else sum(len(d.text) for d in documents) / len(documents))
+        print(f"{len(documents)} documents, {average:.0f} characters on average")
 
         whoosh = whoosh_app.extensions["search_index"]
         postgres = postgres_app.extensions["search_index"]
-        drop_search_table(database_url)  # a first build, not a rebuild over old rows
         chosen = args.backends.split(",")
         built = [(label, index) for label, index, name in (
             ("Whoosh", whoosh, "whoosh"), ("PostgreSQL", postgres, "postgres")) if name in chosen]
+        reused = args.reuse_index and search_rows(database_url) > 0
+        if args.reuse:
+            sizes = table_size(database_url)
+            print("PostgreSQL search table reused: " + ", ".join(
+                f"{k} {v / 2**20:.0f} MB" for k, v in sizes.items()))
+            built = []  # nothing to build
+        elif reused:
+            print(f"PostgreSQL search table reused: {search_rows(database_url)} rows (no build)")
+            vacuum_search_table(database_url)
+        else:
+            drop_search_table(database_url)  # a first build, not a rebuild over old rows
         for label, index in built:
+            if reused and index is postgres:
+                continue
             started = time.perf_counter()
             index.rebuild(documents)
             build = time.perf_counter() - started

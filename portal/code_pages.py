@@ -27,6 +27,11 @@ from portal import receipts
 # Every answer to a submitted code takes at least this long (tests may lower it through the app
 # config key REPORT_FOLLOWUP_MIN_SECONDS).
 FOLLOWUP_MIN_SECONDS = 0.5
+# How long a code waits in line for a slot before its answer is "busy": a slot is held for
+# FOLLOWUP_MIN_SECONDS, so one frees up within that unless the work took longer.  Without the
+# wait, 8 people checking codes at once through two hosts of two workers (2 slots each) were
+# told "busy" at 4 of 10 tries (bench/hosts.py: a worker gets more than its share of them).
+SLOT_WAIT_SECONDS = FOLLOWUP_MIN_SECONDS
 # What the busy answer asks a browser to wait: a padded answer takes FOLLOWUP_MIN_SECONDS, so a
 # slot is free again within a second or two unless the site is flooded.
 BUSY_RETRY_AFTER_SECONDS = 5
@@ -42,15 +47,16 @@ def fixed_time(view: Callable[..., Any]) -> Callable[..., Response]:
     """Render the whole answer inside ``MinimumDuration``: right and wrong codes take as long.
 
     The padding holds a thread, so only ``receipt_slots`` answers per process are padded at
-    once (``receipts.AnswerSlots``); when all are taken the request gets the busy page at once,
-    decided before the code is read: it is the same for every code."""
+    once (``receipts.AnswerSlots``); when all are taken, one request waits in line for up to
+    ``SLOT_WAIT_SECONDS`` and any other gets the busy page at once, decided before the code is
+    read: it is the same for every code."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         if request.method != "POST":  # no code submitted: nothing to hide
             return make_response(view(*args, **kwargs))
         slots: receipts.AnswerSlots = current_app.extensions["receipt_slots"]
-        if not slots.try_take():
+        if not slots.try_take(wait=SLOT_WAIT_SECONDS):
             return busy_page()
         try:
             with receipts.MinimumDuration(_min_seconds()):

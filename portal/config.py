@@ -65,8 +65,9 @@ class Settings:
     credit_certificate_days: int = 30
     page_size: int = 20
     # How many answers to a receipt code one process pads to their fixed time at once
-    # (portal.receipts.AnswerSlots); more are answered "busy, try again" at once.  Keep it at
-    # most half a process's threads (gunicorn.conf.py sets it from its thread count).
+    # (portal.receipts.AnswerSlots); one more waits up to 0.5 s for a slot, and others are
+    # answered "busy, try again" at once.  Keep it at most half a process's threads
+    # (gunicorn.conf.py sets it from its thread count).
     receipt_slots: int = 2
     session_idle_minutes: int = 30
     # Rate limits, one per named action (Flask-Limiter syntax).

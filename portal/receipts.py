@@ -184,21 +184,32 @@ class AnswerSlots:
     """How many answers to a code one process may be padding at once (DESIGN.md §3: no padded
     answer may hold the threads that serve everyone else).
 
-    ``try_take`` never waits: with every slot taken the caller answers "busy" at once, and
-    that answer is given before the code is read, so it says nothing about the code."""
+    ``try_take`` answers at once, or after waiting up to ``wait`` seconds as the process's one
+    request in line for a slot: with every slot taken and someone already in line, the caller
+    answers "busy" at once.  Either way before the code is read, so it says nothing about the
+    code.  The line is one long because each place in it holds a thread too: at most
+    ``size + 1`` threads of a process are ever held for codes."""
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError("at least one slot")
         self.size = size
         self._free = threading.BoundedSemaphore(size)
+        self._line = threading.BoundedSemaphore(1)
         self._lock = threading.Lock()
         self._taken = 0
 
-    def try_take(self) -> bool:
-        """Take a slot if one is free; False at once if none is."""
+    def try_take(self, wait: float = 0.0) -> bool:
+        """Take a slot if one is free, or frees up within ``wait`` seconds while this caller
+        is the one in line; else False."""
         if not self._free.acquire(blocking=False):
-            return False
+            if not wait or not self._line.acquire(blocking=False):
+                return False
+            try:
+                if not self._free.acquire(timeout=wait):
+                    return False
+            finally:
+                self._line.release()
         with self._lock:
             self._taken += 1
         return True

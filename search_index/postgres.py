@@ -25,7 +25,13 @@ transaction of any change; ``search_counts``): a query asked again is not counte
 the index changes.  A query first asked is counted, where no phrase must be decided by
 positions, through a plain GIN index on ``strip(tokens)`` beside RUM, which reads a posting
 list several times faster than RUM and which only the count's SQL can use
-(``PostgresIndex._counting``).  Reads run with JIT off (it compiled each broad query for ~700 ms).
+(``PostgresIndex._counting``).  A query of one term that one lexeme decides (矿山, ``abc``),
+without filters, is not counted at all: triggers on the table keep, for every lexeme, how many
+rows have it (``search_lexeme_counts``), exact in the transaction of any change, so its count
+is one row's read (``PostgresIndex._lexeme_total``).  Counting through an index alone is not
+possible otherwise: PostgreSQL 15.20 visits the heap page of every hit of a bitmap scan even
+when the page is all-visible and no column is needed.  Reads run with JIT off (it compiled
+each broad query for ~700 ms).
 
 Nothing is kept on local disk: any number of processes on any number of hosts search the same
 table and see a publication as soon as its update commits.
@@ -100,8 +106,11 @@ SCHEMA = (
     f"ALTER TABLE {TABLE} ALTER COLUMN heading SET STORAGE PLAIN",
     # The title's terms (no positions), under an index of their own: the first tier of
     # relevance is found among the few titles that have the terms, not among all the hits.
+    # Out of line: only that index reads them (a row is tested on ``heading``), and in the row
+    # they were half its width (269 of ~520 bytes at 100,000 items), so every count and walk
+    # visited twice as many pages (a rebuild, ``reindex``, moves the existing rows' out).
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS title_terms tsvector NOT NULL DEFAULT ''",
-    f"ALTER TABLE {TABLE} ALTER COLUMN title_terms SET STORAGE PLAIN",
+    f"ALTER TABLE {TABLE} ALTER COLUMN title_terms SET STORAGE EXTERNAL",
     # Uncompressed: a candidate's text searched by strpos would be decompressed for each.
     f"ALTER TABLE {TABLE} ALTER COLUMN body SET STORAGE EXTERNAL",
     f"ALTER TABLE {TABLE} ALTER COLUMN tokens SET STORAGE EXTERNAL",
@@ -166,11 +175,109 @@ def ensure_state(conn: sa.Connection) -> None:
     conn.execute(sa.text(PRUNE))
 
 
+# How many rows have each lexeme (migration 0018p; created here too, like STATE_SCHEMA): a
+# query of one term that one lexeme decides (a two-character Han word, a three-character
+# letter/digit word), without filters, is counted by reading one row, not the rows that have
+# it (矿山, 安全 in most of 100,000 items: every one of them visited).  Kept exact by statement
+# triggers on the table, in the transaction of any change to it (by this module or by hand),
+# and made anew by a rebuild (``PostgresIndex._swap``).  A tombstone has no lexemes.
+LEXEME_COUNTS = "search_lexeme_counts"
+LEXEME_TRIGGER = "search_lexemes_counted"
+COUNTS_LOCK_KEY = 0x5345_4152_434E  # writers of the lexemes' counts, one transaction at a time
+
+
+def _count_lexemes(rows: str, delta: str) -> str:
+    """SELECT lexeme, change of count from the tokens of ``rows`` (a table or a transition
+    table), each row counting ``delta``."""
+    return (f"SELECT lexeme, {delta} AS delta FROM {rows} r, "
+            "unnest(tsvector_to_array(r.tokens)) AS lexeme")
+
+
+def add_lexeme_counts(changes: str, counts: str = LEXEME_COUNTS) -> str:
+    """The statement adding ``changes`` (rows of lexeme, delta) to ``counts``, in the lexemes'
+    order (so that two writers lock its rows in one order)."""
+    return (f"INSERT INTO {counts} AS c (lexeme, documents) SELECT lexeme, sum(delta) "
+            f"FROM ({changes}) x GROUP BY lexeme HAVING sum(delta) <> 0 ORDER BY lexeme "
+            "ON CONFLICT (lexeme) DO UPDATE SET documents = c.documents + EXCLUDED.documents")
+
+
+LEXEME_COUNTS_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {LEXEME_COUNTS} (lexeme text PRIMARY KEY, "
+    "documents bigint NOT NULL)",
+    f"""
+    CREATE OR REPLACE FUNCTION {LEXEME_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            DELETE FROM {LEXEME_COUNTS};
+            RETURN NULL;
+        END IF;
+        -- One writer of the counts at a time: two transactions of several statements each
+        -- would otherwise lock the counts' rows in crossing orders (a deadlock).
+        PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
+        IF TG_OP = 'INSERT' THEN
+            {add_lexeme_counts(_count_lexemes("new_rows", "1"))};
+        ELSIF TG_OP = 'UPDATE' THEN
+            {add_lexeme_counts(_count_lexemes("new_rows", "1") + " UNION ALL "
+                               + _count_lexemes("old_rows", "-1"))};
+        ELSE
+            {add_lexeme_counts(_count_lexemes("old_rows", "-1"))};
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def lexeme_triggers(table: str = TABLE) -> tuple[str, ...]:
+    """The statement triggers that keep ``LEXEME_COUNTS`` exact for ``table`` (one per event:
+    PostgreSQL gives transition tables only to a trigger of one event)."""
+    referencing = {"INSERT": "NEW TABLE AS new_rows",
+                   "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                   "DELETE": "OLD TABLE AS old_rows"}
+    statements = [
+        f"CREATE OR REPLACE TRIGGER {LEXEME_TRIGGER}_{event.lower()} AFTER {event} ON {table} "
+        f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION {LEXEME_TRIGGER}()"
+        for event, rows in referencing.items()]
+    statements.append(f"CREATE OR REPLACE TRIGGER {LEXEME_TRIGGER}_truncate AFTER TRUNCATE "
+                      f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {LEXEME_TRIGGER}()")
+    return tuple(statements)
+
+
+def fill_lexeme_counts(table: str = TABLE, counts: str = LEXEME_COUNTS) -> str:
+    """The statement counting the lexemes of every row of ``table`` into an empty ``counts``."""
+    return (f"INSERT INTO {counts} (lexeme, documents) SELECT word, ndoc "
+            f"FROM ts_stat('SELECT tokens FROM {table}')")
+
+
+_HAS_LEXEME_COUNTS = f"""
+    SELECT to_regclass('{LEXEME_COUNTS}') IS NOT NULL
+       AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('{TABLE}')
+            AND tgname LIKE '{LEXEME_TRIGGER}%') = 4
+"""
+
+
+def ensure_lexeme_counts(conn: sa.Connection) -> None:
+    """Create the lexemes' counts and their triggers on the live table when any is missing,
+    counting the rows it has (writers held off meanwhile, so that none is missed)."""
+    if conn.scalar(sa.text(_HAS_LEXEME_COUNTS)):
+        return
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        conn.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+    for statement in LEXEME_COUNTS_SCHEMA:
+        conn.execute(sa.text(statement))
+    conn.execute(sa.text(f"DELETE FROM {LEXEME_COUNTS}"))
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        conn.execute(sa.text(fill_lexeme_counts()))
+        for statement in lexeme_triggers():
+            conn.execute(sa.text(statement))
+
+
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
 # positions and weights in the index, so it answers a phrase and returns the best hits in order
 # without reading the rows; GIN, without the extension, answers the same queries correctly
 # but checks each phrase, and ranks each hit, on the row.
 BUILD = f"{TABLE}_build"  # where a rebuild writes, before it takes the table's place
+COUNTS_BUILD = f"{LEXEME_COUNTS}_build"  # the lexemes' counts of BUILD
 _HAS_RUM_EXTENSION = "SELECT 1 FROM pg_extension WHERE extname = 'rum'"
 _HAS_RUM_INDEX = f"""
     SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -687,6 +794,7 @@ class PostgresIndex:
         self._lexemes: bool | None = None  # whether the GIN index on strip(tokens) exists
         self._state_ready = False  # the generation's table and trigger exist (writes)
         self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
+        self._has_lexeme_counts: bool | None = None  # whether LEXEME_COUNTS is kept (reads)
         # The lexemes' shares and when they were read (``_frequencies``).
         self._shares: tuple[Frequencies | None, float] | None = None
         self._estimate: tuple[int, float] | None = None  # (rows estimated, when) (``_table_rows``)
@@ -715,6 +823,7 @@ class PostgresIndex:
             self._rum = None
             self._lexemes = None
             self._has_state = None
+            self._has_lexeme_counts = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
@@ -724,6 +833,7 @@ class PostgresIndex:
             self._schema_ready = True
         if not self._state_ready:
             ensure_state(conn)
+            ensure_lexeme_counts(conn)
             self._state_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -765,6 +875,7 @@ class PostgresIndex:
                 with engine.begin() as conn:
                     self._ensure_schema(conn)
                     conn.execute(sa.text(f"DROP TABLE IF EXISTS {BUILD}"))  # a killed rebuild's
+                    conn.execute(sa.text(f"DROP TABLE IF EXISTS {COUNTS_BUILD}"))
                     conn.execute(sa.text(
                         f"CREATE TABLE {BUILD} (LIKE {TABLE} INCLUDING ALL EXCLUDING INDEXES)"))
                     for statement in NARROW_ROWS:  # LIKE copies no storage parameters
@@ -788,6 +899,11 @@ class PostgresIndex:
                         conn.execute(insert, batch)
                     conn.execute(sa.text(f"ALTER TABLE {BUILD} ADD PRIMARY KEY (kind, item_id)"))
                     rum = create_indexes(conn, BUILD)
+                    # The lexemes' counts of the new table (PostgreSQL's own tally, in one
+                    # pass); the swap adds what updates wrote meanwhile.
+                    conn.execute(sa.text(f"CREATE TABLE {COUNTS_BUILD} "
+                                         f"(LIKE {LEXEME_COUNTS} INCLUDING ALL)"))
+                    conn.execute(sa.text(fill_lexeme_counts(BUILD, COUNTS_BUILD)))
                 with engine.begin() as conn:
                     self._swap(conn, started)
                 self._set_rum(rum, created=True)
@@ -810,6 +926,14 @@ class PostgresIndex:
                    "positional, heading, title_terms, event_date, county, sector, withdrawn, deleted, "
                    "written_at")
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns.split(", ")[2:])
+        # The counts of the lexemes of the rows about to be replaced, less theirs in the built
+        # rows they replace.
+        meanwhile = f"(SELECT tokens FROM {TABLE} WHERE written_at >= :started)"
+        replaced = (f"(SELECT b.tokens FROM {BUILD} b JOIN {TABLE} t USING (kind, item_id) "
+                    "WHERE t.written_at >= :started)")
+        conn.execute(sa.text(add_lexeme_counts(
+            _count_lexemes(meanwhile, "1") + " UNION ALL " + _count_lexemes(replaced, "-1"),
+            COUNTS_BUILD)), {"started": started})
         conn.execute(sa.text(
             f"INSERT INTO {BUILD} ({columns}) SELECT {columns} FROM {TABLE} "
             f"WHERE written_at >= :started ON CONFLICT (kind, item_id) DO UPDATE SET {updates}"),
@@ -819,6 +943,11 @@ class PostgresIndex:
         for suffix in ("pkey", "terms", "lexemes", "tokens", "date", "title_terms"):
             conn.execute(sa.text(f"ALTER INDEX IF EXISTS {BUILD}_{suffix} "
                                  f"RENAME TO {TABLE}_{suffix}"))
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {LEXEME_COUNTS}"))
+        conn.execute(sa.text(f"ALTER TABLE {COUNTS_BUILD} RENAME TO {LEXEME_COUNTS}"))
+        conn.execute(sa.text(f"ALTER INDEX {COUNTS_BUILD}_pkey RENAME TO {LEXEME_COUNTS}_pkey"))
+        for statement in lexeme_triggers():
+            conn.execute(sa.text(statement))
         # The generation rises with the swap (the new table's trigger, for later writes).
         conn.execute(sa.text(trigger_statement()))
         conn.execute(sa.text(BUMP))
@@ -855,7 +984,9 @@ class PostgresIndex:
             self.has_rum(conn)
             where, params = self._where(conn, plan, query)
             counter = _Counter(self, conn, plan, query)
-            total = counter.count("all", where.counted, params)
+            total = self._lexeme_total(conn, plan, query)
+            if total is None:
+                total = counter.count("all", where.counted, params)
             keys = self._page(counter, plan, query, where, params, total, offset)
             rows = self._rows(conn, keys)
             counter.store()
@@ -893,11 +1024,13 @@ class PostgresIndex:
         # (their own index), the text tested only for a title that does not begin it.
         titles = _Where(f"{title} AND {where.filters}",
                         confirm=f"(d.title_chars > 0 OR ({where.found} AND {where.tested}))")
-        first = [(k, i, 1) for k, i in self._newest(conn, titles, page, total)]
+        found = self._title_terms(plan, page)
+        first = [(k, i, 1) for k, i in self._newest(conn, titles, page, total, found=found)]
         if len(first) == limit:
             return first
         # The title tier ends before this page does: how many it has, then the rest.
-        titled = offset + len(first) if first else counter.count("title", str(titles), page)
+        titled = offset + len(first) if first else counter.count(
+            "title", _Where._all(found, str(titles)), page)
         if titled >= total:
             return first
         rest = {**page, "limit": limit - len(first), "offset": max(0, offset - titled)}
@@ -905,9 +1038,10 @@ class PostgresIndex:
             conn, where, rest, total - titled, f"NOT ({title})")]
 
     def _newest(self, conn: sa.Connection, where: _Where, params: dict[str, Any], hits: int,
-                tier: str = "") -> list[tuple[str, int]]:
+                tier: str = "", found: str = "") -> list[tuple[str, int]]:
         """Rows ``offset`` to ``offset + limit`` of the ``hits`` rows of ``where`` (and of
-        ``tier``, a test on the row), newest first.
+        ``tier``, a test on the row), newest first; ``found``: a condition that holds for all of
+        them, for an index to find them by (never tested on a walked row).
 
         When they are dense, the date index is walked over the newest rows only, as many as
         should hold the page several times over (``WALK_MARGIN``): a bounded cost, whatever
@@ -934,7 +1068,8 @@ class PostgresIndex:
         try:
             return [tuple(r) for r in conn.execute(sa.text(
                 f"SELECT d.kind, d.item_id FROM (SELECT {_CANDIDATE} FROM {TABLE} d "
-                f"WHERE {tier}{where.found} ORDER BY {_DATE_ORDER} OFFSET 0) d "
+                f"WHERE {tier}{found + ' AND ' if found else ''}{where.found} "
+                f"ORDER BY {_DATE_ORDER} OFFSET 0) d "
                 f"WHERE {where.tested} "
                 f"ORDER BY {_DATE_ORDER} LIMIT :limit OFFSET :offset"), params)]
         finally:
@@ -981,13 +1116,20 @@ class PostgresIndex:
         """SQL true when a hit's title has every term (exactly, on the normalised title kept in
         the row): the first tier of relevance."""
         tests = []
-        if narrowing := title_query(plan):
-            params["title_tsq"] = narrowing
-            tests.append("d.title_terms @@ CAST(:title_tsq AS tsquery)")
         for i, term in enumerate(plan.terms):
             params[f"h{i}"] = term.text
             tests.append(f"strpos(d.heading, :h{i}) > 0")
         return " AND ".join(tests)
+
+    @staticmethod
+    def _title_terms(plan: planner.Plan, params: dict[str, Any]) -> str:
+        """SQL true for every row whose title has every term, that the titles' own index
+        answers (empty: none): what finds the title tier among the titles.  Never tested on
+        a row (``title_terms`` is out of line: reading it is a TOAST fetch)."""
+        if narrowing := title_query(plan):
+            params["title_tsq"] = narrowing
+            return "d.title_terms @@ CAST(:title_tsq AS tsquery)"
+        return ""
 
     def _reading(self) -> Any:
         return _Reading(self)
@@ -1109,6 +1251,22 @@ class PostgresIndex:
                 found = Frequencies(list(row.elements), list(row.shares[:len(row.elements)]))
             self._shares = (found, now)
         return self._shares[0]
+
+    def _lexeme_total(self, conn: sa.Connection, plan: planner.Plan,
+                      query: SearchQuery) -> int | None:
+        """The exact count of a query of one term that one lexeme decides, without filters,
+        from ``LEXEME_COUNTS`` (read in the search's snapshot); None for any other query, or
+        when the counts are not kept (a database not yet migrated)."""
+        if (len(plan.terms) != 1 or query.kinds or query.county or query.sector or query.year
+                or len(lexemes := decisive_lexemes(plan.terms[0])) != 1):
+            return None
+        if self._has_lexeme_counts is None:
+            self._has_lexeme_counts = bool(conn.scalar(sa.text(_HAS_LEXEME_COUNTS)))
+        if not self._has_lexeme_counts:
+            return None
+        found = conn.scalar(sa.text(f"SELECT documents FROM {LEXEME_COUNTS} WHERE lexeme = :l"),
+                            {"l": lexemes[0]})
+        return int(found or 0)
 
     def _state(self, conn: sa.Connection) -> bool:
         """Whether the generation's table, the count cache and the trigger exist (asked once

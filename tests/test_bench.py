@@ -100,6 +100,48 @@ def test_search():
     assert "PostgreSQL: recall 1.0000, precision 1.0000" in out
 
 
+def test_search_load_reindex_reuse():
+    """The path of the 1,000,000-item figures (README "Search at scale"): load only, with the
+    督办事项 beyond ``--supervision-made`` copied in bulk; the real ``flask reindex``; then the
+    queries on the table it built, reused."""
+    url = needs_postgres()
+    base = sa.make_url(url).set(database=f"{prefix()}reuse")
+    name = f"{prefix()}reuse_demo_150"
+    common = ("--size", "150", "--backends", "postgres",
+              "--database-url", base.render_as_string(hide_password=False))
+    try:
+        out = run("search.py", *common, "--load-only", "--supervision-made", "20")
+        assert "'supervision': 60" in out and "whole database" in out
+        engine = sa.create_engine(sa.make_url(url).set(database=name))
+        with engine.connect() as conn:
+            notices = conn.execute(sa.text(
+                "SELECT count(*), count(DISTINCT notice_no), count(DISTINCT title), "
+                "count(*) FILTER (WHERE published_at IS NULL) FROM supervision_items")).one()
+            made_drafts = conn.scalar(sa.text(
+                "SELECT count(*) FROM (SELECT * FROM supervision_items ORDER BY id LIMIT 20) AS m "
+                "WHERE published_at IS NULL"))
+        engine.dispose()
+        # 20 made through the services, 40 copies of their rows (each twice) under numbers of
+        # their own: the drafts among them are copied too.
+        assert notices[0] == notices[1] == 60 and notices[2] <= 20
+        assert made_drafts > 0 and notices[3] == 3 * made_drafts
+        env = os.environ | {
+            "PORTAL_ENV": "test", "PORTAL_SEARCH_BACKEND": "postgres",
+            "PORTAL_DATABASE_URL": sa.make_url(url).set(database=name).render_as_string(
+                hide_password=False)}
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "reindex"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        indexed = int(re.search(r"(\d+) 条", done.stdout).group(1))
+        out = run("search.py", *common, "--reuse", "--repeats", "1", "--no-recall",
+                  "--queries", "40", "--workers", "1")
+    finally:
+        drop(url, name)
+    assert f"{indexed} documents" in out and "PostgreSQL search table reused" in out
+    assert "postgres, first" in out and "memory of each postgres worker" in out
+    assert "Whoosh" not in out and "build:" not in out  # nothing loaded or built again
+
+
 def test_faults():
     out = run("faults.py", "--faults", "worker,indexer", "--databases", "sqlite",
               "--reports", "6", "--items", "30", "--supervision", "3", "--workers", "2",

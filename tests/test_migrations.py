@@ -204,6 +204,45 @@ def test_0017c_puts_the_terms_without_positions_under_a_gin_index_beside_rum(app
         db.session.commit()
 
 
+def test_0018p_counts_the_lexemes_of_existing_search_rows_and_triggers_keep_them_exact(app_ctx):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the search table exists on PostgreSQL only")
+    from search_index import Document, SearchQuery
+    from search_index.postgres import PostgresIndex
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    kept = text("SELECT to_regclass('search_lexeme_counts') IS NOT NULL")
+    mines = text("SELECT documents FROM search_lexeme_counts WHERE lexeme = '矿山'")
+    storage = text("SELECT attstorage FROM pg_attribute WHERE attname = 'title_terms' "
+                   "AND attrelid = to_regclass('search_documents')")
+    index = PostgresIndex(url)
+    try:
+        index.update([Document(kind="decisions", id=n, title="现场检查", text="现场检查 矿山",
+                               date=None) for n in (1, 2)])
+        with at_revision("0017c"):
+            assert not db.session.scalar(kept)
+            assert db.session.scalar(storage) == "p"
+            db.session.commit()
+            # Written before the migration: no counts kept, the count is made on the rows.
+            index.update([Document(kind="decisions", id=3, title="矿山", text="矿山", date=None)])
+            reader = PostgresIndex(url)
+            assert reader.search(SearchQuery(q="矿山")).total == 3
+            reader.close()
+        assert db.session.scalar(mines) == 3
+        assert db.session.scalar(storage) == "e"  # the title's terms out of line from here on
+        db.session.commit()
+        index.update([], deleted=["decisions:2"])  # kept exact from here on
+        assert db.session.scalar(mines) == 2
+        db.session.commit()
+        reader = PostgresIndex(url)
+        assert reader.search(SearchQuery(q="矿山")).total == 2
+        reader.close()
+    finally:
+        index.close()
+        db.session.execute(text("DELETE FROM search_documents"))
+        db.session.commit()
+
+
 @pytest.mark.parametrize("departments", [1, 2])
 def test_0015d_puts_existing_staff_in_the_only_department_else_leaves_it_unset(app_ctx,
                                                                               departments):

@@ -162,3 +162,37 @@ def test_minimum_duration_pads():
     with receipts.MinimumDuration(0.2):
         pass
     assert time.monotonic() - start >= 0.2
+
+
+def test_answer_slots_one_caller_waits_in_line_and_the_next_is_busy_at_once():
+    """With every slot taken, one caller waits for the next free slot (a padded answer ends
+    within its fixed time), and a caller arriving while it waits is refused at once: a place
+    in line holds a thread as well, so the line is one long."""
+    import threading
+
+    slots = receipts.AnswerSlots(1)
+    assert slots.try_take()
+    got: list[bool] = []
+    waiter = threading.Thread(target=lambda: got.append(slots.try_take(wait=30)))
+    waiter.start()
+    deadline = time.monotonic() + 30
+    while slots._line.acquire(blocking=False):  # until the waiter holds the place in line
+        slots._line.release()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert slots.try_take(wait=30) is False  # refused without waiting for the 30 s
+    assert got == []
+    slots.give_back()
+    waiter.join(timeout=30)
+    assert got == [True] and slots.taken == 1
+    slots.give_back()
+    assert slots.taken == 0
+
+
+def test_answer_slots_a_caller_in_line_gives_up_after_its_wait():
+    slots = receipts.AnswerSlots(1)
+    assert slots.try_take()
+    assert slots.try_take(wait=0.05) is False  # nothing freed the slot meanwhile
+    assert slots.try_take() is False  # without a wait: busy at once, as before
+    slots.give_back()
+    assert slots.try_take(wait=0.05) is True  # the line is free again, and so is the slot

@@ -23,6 +23,7 @@ from portal.models import (
     SupervisionPhoto,
     local_today,
 )
+from portal.page_cache import SHARED_MAX_AGE
 from portal.services.publication import publishing, supervision_photos
 from tests.disclosures.test_supervision_pages import make
 from tests.staff.conftest import csrf_token, login
@@ -95,7 +96,7 @@ def test_staff_upload_before_and_after_and_the_public_page_shows_them(client, ap
         # The bytes never change: a browser revalidates with the ETag and gets a bodiless 304.
         again = client.get(link, headers={"If-None-Match": full.headers["ETag"]})
         assert again.status_code == 304 and not again.data
-        assert "s-maxage=5" in full.headers["Cache-Control"]
+        assert f"s-maxage={SHARED_MAX_AGE}," in full.headers["Cache-Control"]
     # Each photo is dated by its stage, and the width/height attributes are the thumbnail's.
     img = re.search(r'<img src="[^"]+/thumbnail" alt="[^"]*" width="(\d+)" height="(\d+)"', html)
     assert (int(img.group(1)), int(img.group(2))) == (640, 480)

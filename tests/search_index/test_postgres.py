@@ -243,32 +243,142 @@ def cached_counts(index: PostgresIndex) -> list[tuple[str, int, int]]:
 
 
 def test_a_count_is_kept_for_its_generation_and_dropped_when_the_index_changes(index):
-    index.rebuild([doc(1, "矿山"), doc(2, "矿山 检查")])
-    assert index.search(SearchQuery(q="矿山")).total == 2
+    # Two terms: a query of one lexeme is counted from the lexemes' counts instead (below).
+    q = "矿山 检查"
+    index.rebuild([doc(1, "矿山检查"), doc(2, "矿山 检查")])
+    assert index.search(SearchQuery(q=q)).total == 2
     ((key, generation, total),) = cached_counts(index)
     assert (generation, total) == (index.generation(), 2)
     # Asked again, the count is the one kept (made visible here by altering it by hand)…
     with index._connect().begin() as conn:
         conn.execute(sa.text("UPDATE search_counts SET total = 99"))
-    assert index.search(SearchQuery(q="矿山")).total == 99
-    assert index.search(SearchQuery(q="矿山", sort="date", page=2)).total == 99  # same hits
+    assert index.search(SearchQuery(q=q)).total == 99
+    assert index.search(SearchQuery(q=q, sort="date", page=2)).total == 99  # same hits
     # …until the index changes: a publication, a withdrawal, a rebuild, a change by hand.
-    index.update([doc(3, "非煤矿山")])
+    index.update([doc(3, "非煤矿山检查")])
     assert cached_counts(index) == []
-    assert index.search(SearchQuery(q="矿山")).total == 3
+    assert index.search(SearchQuery(q=q)).total == 3
     index.update([], deleted=["decisions:1"])
-    assert index.search(SearchQuery(q="矿山")).total == 2
-    index.rebuild([doc(1, "矿山")])
-    assert index.search(SearchQuery(q="矿山")).total == 1
+    assert index.search(SearchQuery(q=q)).total == 2
+    index.rebuild([doc(1, "矿山检查")])
+    assert index.search(SearchQuery(q=q)).total == 1
     before = index.generation()
     with index._connect().begin() as conn:
         conn.execute(sa.text("DELETE FROM search_documents"))
     assert index.generation() > before
-    assert index.search(SearchQuery(q="矿山")).total == 0
+    assert index.search(SearchQuery(q=q)).total == 0
     # Other filters are other counts.
-    index.update([doc(1, "矿山", county="勐腊县"), doc(2, "矿山")])
-    assert index.search(SearchQuery(q="矿山", county="勐腊县")).total == 1
-    assert index.search(SearchQuery(q="矿山")).total == 2
+    index.update([doc(1, "矿山检查", county="勐腊县"), doc(2, "矿山检查")])
+    assert index.search(SearchQuery(q=q, county="勐腊县")).total == 1
+    assert index.search(SearchQuery(q=q)).total == 2
+
+
+def lexeme_counts(index: PostgresIndex) -> dict[str, int]:
+    """The lexemes' counts kept, without the lexemes no row has any more."""
+    with index._connect().connect() as conn:
+        return dict(conn.execute(sa.text(
+            f"SELECT lexeme, documents FROM {postgres.LEXEME_COUNTS} WHERE documents <> 0")).all())
+
+
+def tallied(index: PostgresIndex) -> dict[str, int]:
+    """The lexemes' counts as PostgreSQL tallies the table's rows now."""
+    with index._connect().connect() as conn:
+        return dict(conn.execute(sa.text(
+            f"SELECT word, ndoc FROM ts_stat('SELECT tokens FROM {postgres.TABLE}')")).all())
+
+
+def test_a_query_of_one_lexeme_is_counted_from_the_lexemes_counts(index):
+    index.rebuild([doc(n, "矿山 检查" if n % 2 else "矿山企业") for n in range(1, 11)])
+    assert lexeme_counts(index) == tallied(index)
+    assert lexeme_counts(index)["矿山"] == 10
+    # Read from the counts (made visible here by altering them by hand)…
+    with index._connect().begin() as conn:
+        conn.execute(sa.text(f"UPDATE {postgres.LEXEME_COUNTS} SET documents = 77 "
+                             "WHERE lexeme = '矿山'"))
+    assert index.search(SearchQuery(q="矿山")).total == 77
+    assert index.search(SearchQuery(q="矿山", sort="date")).total == 77
+    # …but not for a filter, several terms, or a term no single lexeme decides.
+    assert index.search(SearchQuery(q="矿山", county="勐腊县")).total == 0
+    assert index.search(SearchQuery(q="矿山", kinds=("decisions",))).total == 10
+    assert index.search(SearchQuery(q="矿山 检查")).total == 5
+    assert index.search(SearchQuery(q="矿山企业")).total == 5
+    assert index.search(SearchQuery(q="矿")).total == 10
+    # A lexeme no row has counts nothing, and its page is empty.
+    results = index.search(SearchQuery(q="磨憨"))
+    assert (results.total, results.hits) == (0, [])
+
+
+def test_the_lexemes_counts_stay_exact_through_every_kind_of_change(index):
+    index.update([doc(n, "矿山 abc 检查" if n % 3 else "矿山企业 现场") for n in range(1, 31)])
+    assert lexeme_counts(index) == tallied(index)
+    steps = [
+        lambda: index.update([doc(2, "磨憨镇"), doc(31, "矿山 新发布")]),  # replace, add
+        lambda: index.update([], deleted=["decisions:1", "decisions:4", "decisions:99"]),
+        lambda: index.update([doc(1, "矿山 abc 重新发布")]),  # a removed item published again
+        lambda: index.update([doc(5, "矿山 abc 检查", withdrawn=True)]),  # a withdrawal
+        lambda: index.update([doc(6, "x" * 20000 + " 矿山 abc")]),  # too long for positions
+        lambda: index.update([doc(7, "矿山")], deleted=["decisions:8"]),
+        lambda: index.rebuild([doc(n, "矿山 abc" if n % 2 else "检查") for n in range(1, 21)]),
+    ]
+    for step in steps:
+        step()
+        assert lexeme_counts(index) == tallied(index)
+        for q in ("矿山", "abc", "检查", "磨憨"):
+            # The same count as the rows the index finds (``matching`` lists every hit).
+            assert index.search(SearchQuery(q=q)).total == len(index.matching(SearchQuery(q=q)))
+    # Changes by hand, and VACUUM (which moves no counted row).
+    with index._connect().begin() as conn:
+        conn.execute(sa.text(f"DELETE FROM {postgres.TABLE} WHERE item_id IN (1, 3)"))
+        conn.execute(sa.text(f"UPDATE {postgres.TABLE} SET tokens = to_tsvector('simple', '检查') "
+                             "WHERE item_id = 5"))
+    assert lexeme_counts(index) == tallied(index)
+    with index._connect().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(f"VACUUM (ANALYZE) {postgres.TABLE}"))
+    assert lexeme_counts(index) == tallied(index)
+    assert index.search(SearchQuery(q="abc")).total == tallied(index)["abc"]
+    with index._connect().begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {postgres.TABLE}"))
+    assert lexeme_counts(index) == {}
+    assert index.search(SearchQuery(q="矿山")).total == 0
+
+
+def test_the_lexemes_counts_keep_the_updates_made_during_a_rebuild(index):
+    other = PostgresIndex(postgres_search_url())
+    index.rebuild([doc(n, "矿山") for n in range(1, 5)])
+    thread, resume, errors = paused_rebuild(index, [doc(n, "矿山 检查") for n in range(1, 20)])
+    try:
+        other.update([doc(30, "矿山 新发布")], deleted=["decisions:2"])
+        other.update([doc(19, "磨憨镇 改正后")])  # an item the rebuild has not reached yet
+        other.update([], deleted=["decisions:15"])
+    finally:
+        resume.set()
+        thread.join(30)
+        other.close()
+    assert errors == []
+    assert lexeme_counts(index) == tallied(index)
+    assert index.search(SearchQuery(q="矿山")).total == 17  # 1, 3–14, 16–18 and 30
+    assert index.search(SearchQuery(q="磨憨")).total == 1
+
+
+def test_a_database_without_the_lexemes_counts_gets_them_counted_from_its_rows(index):
+    index.update([doc(n, "矿山 检查") for n in range(1, 6)])
+    with index._connect().begin() as conn:  # as before migration 0018p
+        for event in ("insert", "update", "delete", "truncate"):
+            conn.execute(sa.text(f"DROP TRIGGER {postgres.LEXEME_TRIGGER}_{event} "
+                                 f"ON {postgres.TABLE}"))
+        conn.execute(sa.text(f"DROP TABLE {postgres.LEXEME_COUNTS}"))
+    reader = PostgresIndex(postgres_search_url())
+    try:
+        assert reader.search(SearchQuery(q="矿山")).total == 5  # counted on the rows
+        with reader._connect().begin() as conn:
+            postgres.ensure_lexeme_counts(conn)
+        assert lexeme_counts(index) == tallied(index)
+        reader.close()  # a process started after the migration
+        assert reader.search(SearchQuery(q="矿山")).total == 5
+        index.update([doc(6, "矿山")])
+        assert reader.search(SearchQuery(q="矿山")).total == 6
+    finally:
+        reader.close()
 
 
 def test_matching_by_date_lists_every_hit_newest_first(index):
@@ -297,6 +407,28 @@ def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkey
             assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page], (
                 q, sort, page, per_page)
             assert results.total == len(ranked)
+
+
+def test_title_terms_are_out_of_line_and_their_tier_still_comes_first(index, monkeypatch):
+    # Only the titles' index reads them; every test on a row reads the normalised title.
+    monkeypatch.setattr(postgres, "FEW_HITS", 0)
+    long = "西双版纳州应急管理局关于矿山企业安全生产许可证延续审查情况的通报" * 4
+    index.rebuild([doc(n, "矿山 安全生产 应急管理", date=date(2020 + n % 5, 1, 1),
+                       title=long if n % 4 == 0 else f"标题{n}关于检查情况的通报" * 4)
+                   for n in range(1, 41)])
+    with index._connect().connect() as conn:
+        assert conn.scalar(sa.text(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = to_regclass(:t) "
+            "AND attname = 'title_terms'"), {"t": postgres.TABLE}) == "e"
+    for q in ("矿山", "矿山 安全生产", "应急管理 矿山"):
+        ranked = index.matching(SearchQuery(q=q))
+        assert {i for _, i in ranked[:10]} == {n for n in range(1, 41) if n % 4 == 0}, q
+        for page, per_page in ((1, 5), (2, 5), (2, 7), (4, 10)):
+            results = index.search(SearchQuery(q=q, page=page, per_page=per_page))
+            first = (page - 1) * per_page
+            assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page]
+            assert [h.score for h in results.hits] == [
+                1.0 if i % 4 == 0 else 0.0 for _, i in ranked[first:first + per_page]]
 
 
 def test_a_chain_holds_for_every_text_containing_its_term():

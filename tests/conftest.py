@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 
 from portal import create_app
+from portal.translation import _COMPILING
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
 
@@ -111,6 +113,51 @@ def _migrated_sqlite_copy(target: Path) -> None:
     shutil.copyfile(_sqlite_template["path"], target)
 
 
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates shared by every app of a test process (the suite makes one app per
+    test, and compiling a page's templates cost more than the rest of its first request).
+
+    The key holds what the compiled code depends on besides the source (Jinja checks the
+    source itself): the template's name and file, the language it was translated into when
+    compiled (``portal.translation``) and the environment's compile-time settings; so a test
+    that changes any of them compiles its own copy."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, bytes] = {}
+
+    def get_bucket(self, environment, name, filename, source):  # noqa: ANN001, ANN201
+        settings = (
+            type(environment).__qualname__, environment.block_start_string,
+            environment.block_end_string, environment.variable_start_string,
+            environment.variable_end_string, environment.comment_start_string,
+            environment.comment_end_string, environment.line_statement_prefix,
+            environment.line_comment_prefix, environment.trim_blocks,
+            environment.lstrip_blocks, environment.newline_sequence,
+            environment.keep_trailing_newline, environment.optimized, environment.is_async,
+            repr(getattr(environment.autoescape, "__func__", environment.autoescape)),
+            repr(environment.finalize), tuple(sorted(environment.extensions)),
+            getattr(environment, "newstyle_gettext", None),
+            # the policies read when compiling (the others, such as the JSON dumper, at render)
+            tuple(sorted((k, repr(v)) for k, v in environment.policies.items()
+                         if k.startswith(("compiler.", "ext.")))),
+        )
+        key = repr((name, filename, _COMPILING.get(), settings))
+        bucket = Bucket(environment, key, self.get_source_checksum(source))
+        self.load_bytecode(bucket)
+        return bucket
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._codes[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecode()
+
+
 class ReadingClient(FlaskClient):
     """The suite's test client: each answer is read to its end and closed inside the request
     call, as a WSGI server does, unless a test asks for the stream (``buffered=False``, and
@@ -141,6 +188,7 @@ def make_app(tmp_path, **overrides) -> Flask:
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = ReadingClient
+    app.jinja_env.bytecode_cache = _BYTECODE
     from portal import database
 
     if TEST_DATABASE_URL and TEST_DATABASE_URL not in _postgres_migrated:

@@ -173,7 +173,55 @@ class ReadingClient(FlaskClient):
         return super().open(*args, buffered=buffered, **kwargs)
 
 
+# The fixture of every test that works on the database under test (through ``make_app``, the
+# ``app`` fixture, or ``TEST_DATABASE_URL`` itself).  The second pass of ``make test`` (on
+# PostgreSQL) runs only the tests that request it: the others do there exactly what they did
+# in the first pass.  ``make_app`` refuses to run in a test that does not request it, so a test
+# cannot leave the PostgreSQL pass unnoticed.
+DATABASE_FIXTURE = "test_database"
+_running: dict[str, pytest.Item] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # noqa: ANN201
+    _running["item"] = item
+    try:
+        return (yield)
+    finally:
+        _running.pop("item", None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not TEST_DATABASE_URL:
+        return
+    kept = [item for item in items if DATABASE_FIXTURE in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(
+            items=[item for item in items if DATABASE_FIXTURE not in item.fixturenames])
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if TEST_DATABASE_URL:
+        return (f"database under test: {TEST_DATABASE_URL.rsplit('@', 1)[-1]}; only the tests "
+                f"with the fixture {DATABASE_FIXTURE} run")
+    return None
+
+
+@pytest.fixture(scope="session")
+def test_database() -> str:
+    """The URL of the database under test (a PostgreSQL one in ``make test``'s second pass),
+    empty on SQLite, where ``make_app`` gives each app a file of its own.  Request it (or
+    ``app``, which does) in a test that makes an app with ``make_app``."""
+    return TEST_DATABASE_URL
+
+
 def make_app(tmp_path, **overrides) -> Flask:
+    item = _running.get("item")
+    if item is not None and DATABASE_FIXTURE not in getattr(item, "fixturenames", ()):
+        pytest.fail(f"{item.nodeid} makes an app on the database under test without the "
+                    f"fixture {DATABASE_FIXTURE} (tests/conftest.py): the PostgreSQL pass "
+                    f"would leave it out", pytrace=False)
     database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'portal.db'}"
     if TEST_DATABASE_URL:
         _reset_postgres(TEST_DATABASE_URL)
@@ -205,7 +253,7 @@ def app_settings() -> dict:
 
 
 @pytest.fixture
-def app(tmp_path, app_settings) -> Iterator[Flask]:
+def app(tmp_path, app_settings, test_database) -> Iterator[Flask]:
     app = make_app(tmp_path, **app_settings)
     yield app
     app.extensions["search_index"].close()

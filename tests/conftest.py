@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.low_level import hash_secret_raw
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
 
-from portal import create_app
+from portal import create_app, credentials, receipts
 from portal.translation import _COMPILING
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
@@ -32,6 +36,39 @@ try:
     _hypothesis_settings.load_profile("portal")
 except ImportError:  # hypothesis is in the test extra; without it those modules fail anyway
     pass
+
+
+# --- costs that are not under test, lowered in this process only ---------------------------------
+#
+# Argon2id at its real cost (receipt and access codes t=2, m=19 MiB; staff passwords t=3,
+# m=64 MiB, p=4) took a fifth of a second of CPU per submitted report or sign-in.  In the test
+# process it runs with the least cost Argon2 allows: the same function, salt, inputs and
+# lengths, so every digest still finds (or misses) its row as before.  What the code asks for is
+# still tested (tests/test_receipts.py looks at the parameters ``receipts`` passes; the password
+# hashes keep argon2-cffi's format) and the real cost is measured by bench/timings.py, in a
+# process of its own, as are gunicorn and every other child process here.
+
+
+def _cheap_hash_secret_raw(**kwargs):  # noqa: ANN003, ANN202
+    return hash_secret_raw(**kwargs | {"time_cost": 1, "memory_cost": 8 * kwargs["parallelism"]})
+
+
+receipts.hash_secret_raw = _cheap_hash_secret_raw
+credentials._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _commit_without_waiting_for_the_disk(dbapi_connection, _record) -> None:  # noqa: ANN001
+    """A commit of a test database waits for no disk flush (SQLite ``synchronous=OFF``,
+    PostgreSQL ``synchronous_commit=off``): what a commit makes visible, and when, is the same;
+    only a crash of the machine could lose the last ones, and test data are thrown away."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+    elif type(dbapi_connection).__module__.startswith("psycopg"):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SET synchronous_commit TO off")
+        dbapi_connection.autocommit = autocommit
 
 
 def _per_worker_database(url: str) -> str:

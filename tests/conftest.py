@@ -95,6 +95,24 @@ def skip_or_fail(reason: str) -> None:
 
 
 _postgres_migrated: set[str] = set()
+_EMPTY_EVERY_TABLE = """
+DO $$
+DECLARE found record;
+BEGIN
+  FOR found IN SELECT tablename FROM pg_tables
+               WHERE schemaname = 'public' AND tablename <> 'alembic_version' LOOP
+    EXECUTE format('DELETE FROM public.%I', found.tablename);
+  END LOOP;
+  FOR found IN SELECT s.relname FROM pg_class s
+               JOIN pg_namespace n ON n.oid = s.relnamespace
+               JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+               JOIN pg_class t ON t.oid = d.refobjid
+               WHERE s.relkind = 'S' AND n.nspname = 'public' AND t.relname <> 'alembic_version'
+  LOOP
+    EXECUTE format('ALTER SEQUENCE public.%I RESTART', found.relname);
+  END LOOP;
+END $$
+"""
 
 
 def _reset_postgres(url: str) -> None:
@@ -106,6 +124,14 @@ def _reset_postgres(url: str) -> None:
         if url not in _postgres_migrated:
             conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
+        elif conn.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):
+            # A superuser (CI's) empties the tables with DELETE, in one round trip: TRUNCATE of
+            # some thirty tables cost a tenth of a second per test.  As replica, neither foreign
+            # keys nor the tables' own triggers (the audit log's refusal) fire, for this
+            # transaction only; the sequences of the tables restart, as TRUNCATE's RESTART
+            # IDENTITY did.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            conn.execute(sa.text(_EMPTY_EVERY_TABLE))
         else:
             tables = conn.scalars(sa.text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "

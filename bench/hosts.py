@@ -355,11 +355,16 @@ def reporters(port: int, count: int, seconds: float, think: float) -> tuple[list
     return threads, tally
 
 
-def followups(port: int, receipts: list[Receipt], threads: int = 8) -> Counter:
+def followups(port: int, receipts: list[Receipt], threads: int = 8
+              ) -> tuple[Counter, Counter, list[str]]:
     """Post every receipt's code to /report/followup through nginx, from a new address each;
     count 200 (its own report shown), -1 (another page), and other statuses.  A "busy" 503
-    (every padded slot taken) is asked again."""
+    (every padded slot taken) is asked again after a pause, as its page asks (up to 20 times).
+    Also returns what each 503 was (the busy page, the "unavailable" page, anything else) and,
+    for every receipt that did not open its report, its number, attempts and last answer."""
     results: Counter = Counter()
+    unavailable: Counter = Counter()
+    misses: list[str] = []
     lock = threading.Lock()
     queue = list(receipts)
 
@@ -369,6 +374,7 @@ def followups(port: int, receipts: list[Receipt], threads: int = 8) -> Counter:
                 if not queue:
                     return
                 receipt = queue.pop()
+            seen: list[str] = []
             for _attempt in range(20):
                 client = TlsClient(f"127.0.0.1:{port}", timeout=60, source=new_address())
                 try:
@@ -379,19 +385,25 @@ def followups(port: int, receipts: list[Receipt], threads: int = 8) -> Counter:
                     client.conn.close()
                 if answer.status != 503:
                     break
+                seen.append("busy" if "系统繁忙" in answer.text else
+                            "unavailable" if "服务暂时不可用" in answer.text else "other")
                 time.sleep(0.5)
             outcome = answer.status
             if outcome == 200 and receipt.number not in answer.text:
                 outcome = -1
             with lock:
                 results[outcome] += 1
+                unavailable.update(seen)
+                if outcome != 200:
+                    misses.append(f"{receipt.number} (report {receipt.report_id}): "
+                                  f"{len(seen) + 1} attempts, 503s {Counter(seen)}, last {outcome}")
 
     workers = [threading.Thread(target=run) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return results
+    return results, unavailable, misses
 
 
 # ---------------------------------------------------------------- staff on host A
@@ -587,6 +599,10 @@ def print_surge(label: str, tally: Tally, reports: ReportTally, seconds: float,
     print(f"    first half p50 {percentile(halves[0], 0.5):.1f} ms, p95 "
           f"{percentile(halves[0], 0.95):.1f} ms; second half p50 {percentile(halves[1], 0.5):.1f}"
           f" ms, p95 {percentile(halves[1], 0.95):.1f} ms")
+    steps = [[latency for at, latency in tally.timeline if step <= at < step + 5]
+             for step in range(0, int(window), 5)]
+    print("    p95 per 5 s: " + " ".join(f"{percentile(v, 0.95):.0f}" if v else "-" for v in steps)
+          + " ms")
     for kind, values in sorted(tally.latencies.items()):
         print(f"    {kind:<10} n={len(values):>6}  p50 {percentile(values, 0.5):7.1f}  "
               f"p95 {percentile(values, 0.95):7.1f}  max {max(values) * 1000:7.1f} ms")
@@ -879,9 +895,14 @@ def main() -> int:
                 visible) and max(visible.values()) <= SHARED_CACHE_LIFETIME
 
             # ---- 5. receipts and logs
-            opened = followups(nginx_port, receipts)
+            opened, answers_503, misses = followups(nginx_port, receipts)
             print(f"\n5. Every receipt ({len(receipts)}) posted to /report/followup through "
-                  f"nginx: {dict(opened)} (200 = its own report)")
+                  f"nginx: {dict(opened)} (200 = its own report); 503s asked again: "
+                  f"{dict(answers_503) or 0}")
+            killed_window = {r.number for r in kill_reports.receipts}
+            for miss in misses:
+                phase = "host-kill window" if miss.split()[0] in killed_window else "surge"
+                print(f"     not opened ({phase}): {miss}")
             verdicts["every receipt opens its report"] = opened.get(200, 0) == len(receipts)
     finally:
         if proxy is not None:

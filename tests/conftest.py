@@ -46,18 +46,14 @@ except ImportError:  # hypothesis is in the test extra; without it those modules
 # lengths, so every digest still finds (or misses) its row as before.  What the code asks for is
 # still tested (tests/test_receipts.py looks at the parameters ``receipts`` passes; the password
 # hashes keep argon2-cffi's format) and the real cost is measured by bench/timings.py, in a
-# process of its own, as are gunicorn and every other child process here.
+# process of its own, as are gunicorn and every other child process here.  Only a pytest process
+# lowers them (pytest_configure): the bench scripts that import make_app from here measure them.
 
 
 def _cheap_hash_secret_raw(**kwargs):  # noqa: ANN003, ANN202
     return hash_secret_raw(**kwargs | {"time_cost": 1, "memory_cost": 8 * kwargs["parallelism"]})
 
 
-receipts.hash_secret_raw = _cheap_hash_secret_raw
-credentials._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-@sa.event.listens_for(sa.engine.Engine, "connect")
 def _commit_without_waiting_for_the_disk(dbapi_connection, _record) -> None:  # noqa: ANN001
     """A commit of a test database waits for no disk flush (SQLite ``synchronous=OFF``,
     PostgreSQL ``synchronous_commit=off``): what a commit makes visible, and when, is the same;
@@ -69,6 +65,18 @@ def _commit_without_waiting_for_the_disk(dbapi_connection, _record) -> None:  # 
         dbapi_connection.autocommit = True
         dbapi_connection.execute("SET synchronous_commit TO off")
         dbapi_connection.autocommit = autocommit
+
+
+_lowered: dict[str, bool] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Lower those costs in a pytest process only: bench/timings.py and bench/refusal_cost.py
+    import ``make_app`` from here and measure them for real."""
+    receipts.hash_secret_raw = _cheap_hash_secret_raw
+    credentials._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    sa.event.listen(sa.engine.Engine, "connect", _commit_without_waiting_for_the_disk)
+    _lowered["yes"] = True
 
 
 def _per_worker_database(url: str) -> str:
@@ -302,7 +310,8 @@ def make_app(tmp_path, **overrides) -> Flask:
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = ReadingClient
-    app.jinja_env.bytecode_cache = _BYTECODE
+    if _lowered:
+        app.jinja_env.bytecode_cache = _BYTECODE
     from portal import database
 
     if TEST_DATABASE_URL and TEST_DATABASE_URL not in _postgres_migrated:

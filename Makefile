@@ -58,7 +58,8 @@ run: install
 # (.ci/run sets it).  The smoke runs of bench/ (marker `bench`, tests/test_bench.py) run once,
 # in the first pass: they use PORTAL_TEST_POSTGRES_URL's server themselves.  Browser tests skip with a reason where /usr/bin/chromium is missing.
 # pytest-xdist runs one worker per core (TEST_WORKERS=0 runs in one process); on PostgreSQL
-# each worker has a database of its own.
+# each worker has a database of its own.  The second pass runs only the tests that request the
+# fixture test_database (tests/conftest.py; the others would do there what they did in the first).
 TEST_WORKERS ?= auto
 test: install-test
 	$(BIN)/ruff check .

@@ -3,10 +3,11 @@
 
     python bench/abuse.py [--seconds 20] [--quiet-seconds 10] [--attackers 4] [--size 300]
                           [--attacks codes,reports,replies,draft-photo,sign-ins] [--runs 2]
-                          [--redis redis://127.0.0.1:6379/N] [--unlimited]
+                          [--redis redis://127.0.0.1:6379/N] [--unlimited] [--supervision N]
 
 Serves the portal with gunicorn and gunicorn.conf.py (2 workers, `PORTAL_ENV=production`) on a
-SQLite database in a temporary folder with the demo data set (`demo --size N`).  A prober GETs `/`
+SQLite database in a temporary folder with the demo data set (`demo --size N`, its 督办事项:
+`--supervision`, default the demo's own).  A prober GETs `/`
 without pause over one keep-alive connection, for each attack on a fresh server (so each
 attack's memory is its own): first alone for --quiet-seconds (the quiet value), then for
 --seconds while the attack runs:
@@ -310,6 +311,8 @@ def main() -> None:
                         help="runs of every attack (each on a fresh server); medians over them")
     parser.add_argument("--redis", default="",
                         help="the limiter's storage (a database this script may empty)")
+    parser.add_argument("--supervision", type=int, default=None,
+                        help="demo 督办事项 to load (default: flask demo's own)")
     parser.add_argument("--unlimited", action="store_true",
                         help="raise the rate limits (the attacker stands for many clients)")
     args = parser.parse_args()
@@ -330,7 +333,8 @@ def main() -> None:
             env["PORTAL_RATELIMIT_STORAGE_URI"] = args.redis
         print(f"limiter storage: {args.redis or 'memory (each worker counts alone)'}")
         flask(env, "init-db")
-        flask(env, "demo", "--size", str(args.size), "--reports", "5")
+        flask(env, "demo", "--size", str(args.size), "--reports", "5",
+              *([] if args.supervision is None else ["--supervision", str(args.supervision)]))
         flask(env, "demo-staff")
         started = time.monotonic()
         photo = big_jpeg()

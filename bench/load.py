@@ -3,8 +3,10 @@ the demo data, a mix of list, detail, search and report pages, beside a bare Fla
 served the same way in the same run.
 
     python bench/load.py [--size 20000] [--clients 50] [--seconds 60] [--bare-seconds 15]
+                         [--reports N] [--supervision N]
 
-Loads ``flask --app portal demo --size N`` into a new database ``portal_bench_load`` on
+Loads ``flask --app portal demo --size N`` (``--reports`` and ``--supervision`` are passed to it;
+default: the demo's own, 200 reports) into a new database ``portal_bench_load`` on
 127.0.0.1:5432 (dropped afterwards; the search index in a temporary folder), serves the portal
 and bench/bare_app.py each under gunicorn with gunicorn.conf.py and 4 workers, then runs: the
 bare endpoint for --bare-seconds, the portal mix for --seconds, the bare endpoint again.  Each
@@ -157,6 +159,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--bare-seconds", type=float, default=15)
+    parser.add_argument("--reports", type=int, default=None,
+                        help="demo reports to load (default: flask demo's own, 200)")
+    parser.add_argument("--supervision", type=int, default=None,
+                        help="demo 督办事项 to load (default: flask demo's own)")
     args = parser.parse_args()
     print(RATE_LIMIT_NOTE)
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -166,9 +172,12 @@ def main() -> None:
             env = bench_env(folder, url)
             started = time.perf_counter()
             flask(env, "init-db")
-            flask(env, "demo", "--size", str(args.size))
-            print(f"demo data: {args.size} items (and 200 demo reports) on PostgreSQL, loaded and "
-                  f"indexed in {time.perf_counter() - started:.0f} s")
+            counts = [arg for name in ("reports", "supervision") if getattr(args, name) is not None
+                      for arg in (f"--{name}", str(getattr(args, name)))]
+            flask(env, "demo", "--size", str(args.size), *counts)
+            reports = 200 if args.reports is None else args.reports
+            print(f"demo data: {args.size} items (and {reports} demo reports) on PostgreSQL, loaded "
+                  f"and indexed in {time.perf_counter() - started:.0f} s")
             portal = Server("wsgi:app", env, WORKERS, folder / "gunicorn-portal.log")
             bare = Server("bench.bare_app:app", env, WORKERS, folder / "gunicorn-bare.log")
             ids = item_ids(portal.host)

@@ -50,8 +50,12 @@ def gunicorn_process(tmp_path: Path, workers: int = 2,
         "PORTAL_INDEX_DIR": str(tmp_path / "index"),
         "WEB_CONCURRENCY": str(workers),
     } | settings
-    subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "init-db"], env=env,
-                   cwd=ROOT, check=True, capture_output=True)
+    # The schema as `flask init-db` makes it: a copy of the database this test process migrated
+    # once (tests/conftest.py), not a child process migrating from scratch each time.
+    from tests.conftest import _migrated_sqlite_copy
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    _migrated_sqlite_copy(tmp_path / "portal.db")
     port = free_port()
     env["PORTAL_BIND"] = f"127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], env=env, cwd=ROOT,

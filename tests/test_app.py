@@ -132,6 +132,7 @@ def _search_statuses(app, forwarded_for: list[str]) -> list[int]:
             for address in forwarded_for]
 
 
+@pytest.mark.usefixtures("test_database")
 def test_behind_a_trusted_proxy_each_visitor_has_its_own_rate_limit(tmp_path):
     """Security review finding 4: behind a proxy every visitor shared the proxy's bucket."""
     app = make_app(tmp_path, trusted_proxies=1, ratelimit_search="2 per minute")
@@ -141,6 +142,7 @@ def test_behind_a_trusted_proxy_each_visitor_has_its_own_rate_limit(tmp_path):
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_without_trusted_proxies_a_forwarded_address_is_ignored(tmp_path):
     # Otherwise anyone could send a new X-Forwarded-For with each request and never be limited.
     app = make_app(tmp_path, ratelimit_search="2 per minute")
@@ -148,6 +150,7 @@ def test_without_trusted_proxies_a_forwarded_address_is_ignored(tmp_path):
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_base_url_pins_absolute_urls_and_refuses_other_hosts(tmp_path):
     app = make_app(tmp_path, base_url="https://aqsc.example.cn")
     client = app.test_client()
@@ -196,6 +199,7 @@ def test_init_db_creates_the_database_and_index_readable_by_the_owner_only(tmp_p
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_forms_work_over_https_without_a_referer(tmp_path):
     """Every page sends Referrer-Policy: no-referrer, so browsers send no Referer: Flask-WTF's
     HTTPS referrer check refused every form in production (found by the reports work)."""
@@ -231,6 +235,7 @@ def test_the_removal_minimum_is_read_in_months(monkeypatch):
         Settings.from_env({"env": "test"})
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_demo_site_says_so_beside_the_agency_name_on_every_page(tmp_path):
     import secrets
 

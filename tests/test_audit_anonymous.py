@@ -98,6 +98,7 @@ def test_a_hundred_certificates_add_a_handful_of_rows(app):
     assert _chain_intact(app)
 
 
+@pytest.mark.usefixtures("test_database")
 def test_issuing_certificates_has_its_own_limit(tmp_path):
     from tests.conftest import make_app
 
@@ -112,6 +113,7 @@ def test_issuing_certificates_has_its_own_limit(tmp_path):
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 @time_machine.travel(MOMENT, tick=False)
 def test_with_the_shared_counter_down_each_process_counts(tmp_path):
     from portal.extensions import limiter

@@ -36,6 +36,7 @@ def _clients(app, *addresses):
     return clients
 
 
+@pytest.mark.usefixtures("test_database")
 def test_search_limit_counts_a_64_as_one_client(tmp_path):
     app = make_app(tmp_path, ratelimit_search="3 per minute")
     # Every request from another address of the same /64: still one client.
@@ -47,6 +48,7 @@ def test_search_limit_counts_a_64_as_one_client(tmp_path):
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_v4_and_its_mapped_v6_are_one_client(tmp_path):
     app = make_app(tmp_path, ratelimit_search="2 per minute")
     v4, mapped, other = _clients(app, "198.51.100.4", "::ffff:198.51.100.4", "198.51.100.5")
@@ -56,6 +58,7 @@ def test_v4_and_its_mapped_v6_are_one_client(tmp_path):
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_report_and_sign_in_keys_use_the_network(tmp_path):
     from portal.reports import client_key
     from portal.staff.views.auth import _client_key

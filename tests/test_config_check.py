@@ -67,6 +67,7 @@ def _production(tmp_path, data_key: str):
                        "database_url": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'portal.db'}"})
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_wrong_data_key_is_refused_at_start_in_production(tmp_path):
     app = make_app(tmp_path, data_key=KEY_A)
     with app.app_context():

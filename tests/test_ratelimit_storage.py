@@ -45,6 +45,7 @@ def limiter_alive():
     limiter._storage_dead = False
 
 
+@pytest.mark.usefixtures("test_database")
 def test_with_redis_down_pages_still_answer_and_the_failure_is_logged_once(tmp_path, caplog,
                                                                             limiter_alive):
     # Port 1 on loopback: nothing listens, the connection is refused at once.
@@ -59,6 +60,7 @@ def test_with_redis_down_pages_still_answer_and_the_failure_is_logged_once(tmp_p
     app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_with_redis_down_a_report_is_still_accepted_and_its_receipt_works(tmp_path, caplog,
                                                                          limiter_alive):
     # The report form must never turn a reporter away because the limiter's store is down.

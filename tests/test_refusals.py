@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from portal.refusals import REFUSED_EARLY
 from tests.conftest import make_app
 from tests.reports.conftest import csrf_from
@@ -80,6 +82,7 @@ def _environ(client, path: str, body: bytes, content_type: str) -> dict:
     return environ
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_post_over_the_limit_is_answered_before_its_body_is_read_then_drained(tmp_path):
     app = make_app(tmp_path, ratelimit_report="1 per day")
     try:
@@ -107,6 +110,7 @@ def test_a_post_over_the_limit_is_answered_before_its_body_is_read_then_drained(
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_body_larger_than_any_accepted_request_is_not_drained(tmp_path):
     from portal.reports import REQUEST_MAX_BYTES
 
@@ -126,6 +130,7 @@ def test_a_body_larger_than_any_accepted_request_is_not_drained(tmp_path):
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_the_early_refusal_is_the_page_the_app_gives(tmp_path):
     """The refusal made in front of the app is the app's own 429, page and headers, as the
     view's limit gives it when the early check does not see the limit used up."""
@@ -153,6 +158,7 @@ def test_the_early_refusal_is_the_page_the_app_gives(tmp_path):
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_sign_in_over_the_limit_is_refused_before_its_token_and_password_are_checked(
         tmp_path, monkeypatch):
     from portal.staff import accounts
@@ -181,6 +187,7 @@ def test_a_sign_in_over_the_limit_is_refused_before_its_token_and_password_are_c
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_error_pages_are_rendered_once_per_address(tmp_path, monkeypatch):
     """A flood of refusals renders no template; the page still marks the current section."""
     import flask
@@ -235,6 +242,7 @@ def test_under_gunicorn_a_refused_upload_gets_its_page_and_the_connection_stays_
         connection.close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_pages_without_a_limit_are_not_looked_at(tmp_path, monkeypatch):
     """The home page and every page without a limit keyed before the app pass straight through
     (``/<kind>.csv`` has one: its fixed end keeps ``/`` out of the filter)."""
@@ -257,6 +265,7 @@ def test_pages_without_a_limit_are_not_looked_at(tmp_path, monkeypatch):
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_refusal_made_once_carries_nobody_s_query_and_keeps_its_language(tmp_path):
     """The 429 answered in front of the app is made once per route and language: it must not
     carry the query of the visitor it was first made for (the language switcher links this
@@ -292,6 +301,7 @@ class ServerResponse:
         self.started.update(status=status, headers=dict(headers))
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_client_flooding_large_refused_uploads_is_cut_off_after_a_few(tmp_path):
     """A refused upload is read to its end (so the browser shows the page) for a client's first
     few refusals; past that the connection is closed unread: draining a flood of 6 MB uploads
@@ -390,6 +400,7 @@ def test_under_gunicorn_a_flood_of_refused_uploads_is_answered_and_closed_unread
         assert "请求过于频繁" in page.decode()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_drain_that_outlasts_its_time_closes_the_connection(tmp_path, monkeypatch):
     """A client trickling its refused body must not hold the thread: the drain stops at its
     deadline (the server's socket gets a read timeout for the rest of it) and the server is

@@ -28,6 +28,7 @@ def _same_database(app, tmp_path, secret_key: str):
                        "database_url": app.config["SQLALCHEMY_DATABASE_URI"]})
 
 
+@pytest.mark.usefixtures("test_database")
 def test_after_rotation_old_codes_slips_and_digests_still_work(tmp_path):
     old_app = make_app(tmp_path, secret_key=OLD)
     with old_app.app_context():
@@ -57,6 +58,7 @@ def test_after_rotation_old_codes_slips_and_digests_still_work(tmp_path):
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_session_made_under_the_old_key_survives_the_rotation(tmp_path):
     from tests.staff.conftest import login
 
@@ -73,6 +75,7 @@ def test_a_session_made_under_the_old_key_survives_the_rotation(tmp_path):
         app.extensions["search_index"].close()
 
 
+@pytest.mark.usefixtures("test_database")
 def test_every_key_of_a_rotation_must_be_long_in_production():
     with pytest.raises(SettingsError, match="each comma-separated key"):
         create_app({"env": "production", "secret_key": f"{NEW},short", "data_key": NEW,

@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def live_app(tmp_path):
+def live_app(tmp_path, test_database):
     app = make_app(tmp_path)
     yield app
     app.extensions["search_index"].close()

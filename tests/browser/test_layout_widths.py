@@ -46,7 +46,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[Site]:
+def site(tmp_path_factory, test_database) -> Iterator[Site]:
     """One app and live server for the module, with an item of each kind, a report and a
     handler account."""
     app = make_app(tmp_path_factory.mktemp("layout"), REPORT_FOLLOWUP_MIN_SECONDS=FAST_SECONDS)

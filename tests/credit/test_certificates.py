@@ -267,6 +267,7 @@ def test_a_certificate_expires_after_the_configured_days(client, listed, app):
         assert "本证明的在线核验期限已于2026年12月30日届满" in text_of(client.get(url))
 
 
+@pytest.mark.usefixtures("test_database")
 def test_the_validity_is_a_setting(tmp_path):
     from tests.conftest import make_app
 

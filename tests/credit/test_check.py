@@ -323,6 +323,7 @@ def test_a_pending_listing_is_shown_but_not_active(app_ctx):
     assert record.status == service.STATUS_NOT_LISTED
 
 
+@pytest.mark.usefixtures("test_database")
 def test_the_credit_pages_are_rate_limited(tmp_path):
     app = make_app(tmp_path, ratelimit_credit="3 per minute")
     client = app.test_client()

@@ -19,7 +19,7 @@ from tests.conftest import make_app
 
 
 @pytest.fixture(scope="module")
-def api_app(tmp_path_factory):
+def api_app(tmp_path_factory, test_database):
     app = make_app(tmp_path_factory.mktemp("openapi"), ratelimit_api="1000000 per minute",
                    ratelimit_search="1000000 per minute")
     with app.app_context():

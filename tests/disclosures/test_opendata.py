@@ -150,6 +150,7 @@ def test_api_page_past_the_end_is_404(client, items):
     assert client.get("/api/v1/decisions?page=9").status_code == 404
 
 
+@pytest.mark.usefixtures("test_database")
 def test_api_is_rate_limited_by_its_setting(tmp_path):
     app = make_app(tmp_path, ratelimit_api="3 per minute")
     client = app.test_client()

@@ -179,6 +179,7 @@ def test_no_number_of_threads_keeps_more_than_a_few_connections(app, decision_id
         assert db.engine.pool.checkedout() <= KEPT_CONNECTIONS
 
 
+@pytest.mark.usefixtures("test_database")
 def test_idle_keep_alive_connections_do_not_exhaust_the_pool(tmp_path):
     """The demo server (``flask run``: Werkzeug's threaded server, a thread per connection).
     Twenty keep-alive clients each ask for a page and stay open, then one more asks: it is

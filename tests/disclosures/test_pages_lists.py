@@ -224,7 +224,7 @@ def test_unknown_kind_specific_values_never_fail(client, kind, query):
 
 
 @pytest.fixture
-def paged(tmp_path):
+def paged(tmp_path, test_database):
     """An app with 3 items per page and seven decisions in 景洪市, two in 勐腊县."""
     app = make_app(tmp_path, page_size=3)
     with app.app_context():

@@ -34,6 +34,7 @@ def test_page_past_the_end_raises_with_the_last_page(app_ctx):
     assert len(last.items) == 1 and last.first_index == 3 and last.last_index == 3
 
 
+@pytest.mark.usefixtures("test_database")
 def test_page_size_comes_from_settings(tmp_path):
     from tests.conftest import make_app
 

@@ -16,7 +16,7 @@ from tests.disclosures.search_backends import BACKENDS, backend_app
 
 
 @pytest.fixture(params=BACKENDS)
-def app(request, tmp_path):
+def app(request, tmp_path, test_database):
     """Every test here on each search backend (issue 9 §5)."""
     yield from backend_app(request.param, tmp_path)
 

@@ -16,7 +16,7 @@ from tests.disclosures.search_backends import BACKENDS, backend_app
 
 
 @pytest.fixture(params=BACKENDS)
-def app(request, tmp_path):
+def app(request, tmp_path, test_database):
     """Every test here on each search backend (issue 9 §5)."""
     yield from backend_app(request.param, tmp_path)
 
@@ -232,6 +232,7 @@ def test_pages_have_no_inline_styles_or_scripts(client, items):
         assert "<script" not in html and " style=" not in html
 
 
+@pytest.mark.usefixtures("test_database")
 def test_search_is_rate_limited(tmp_path):
     app = make_app(tmp_path, ratelimit_search="3 per minute")
     client = app.test_client()
@@ -314,6 +315,7 @@ def test_a_repeated_results_page_is_cached_yet_shows_a_publication_at_once(clien
     assert int(count()) == int(before) + 1
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_cached_results_page_still_counts_against_the_limit(tmp_path):
     app = make_app(tmp_path, ratelimit_search="3 per minute")
     client = app.test_client()

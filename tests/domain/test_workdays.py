@@ -142,6 +142,7 @@ def test_decision_deadline_through_the_model(db_session):
     assert inspection.publish_due == date(2026, 10, 30)
 
 
+@pytest.mark.usefixtures("test_database")
 def test_the_app_uses_the_configured_calendar(tmp_path):
     from portal.working_days import decision_publish_deadline
     from tests.conftest import make_app

@@ -28,7 +28,7 @@ def _post_code(client, path, code, prefix="", **extra):
 
 
 @pytest.fixture
-def slow_app(tmp_path):
+def slow_app(tmp_path, test_database):
     app = make_app(tmp_path, REPORT_FOLLOWUP_MIN_SECONDS=HOLD_SECONDS, receipt_slots=2)
     yield app
     app.extensions["search_index"].close()

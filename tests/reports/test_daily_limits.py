@@ -43,6 +43,7 @@ def _memory_expiries(tmp_path, moment: str) -> dict[str, float]:
     return keys
 
 
+@pytest.mark.usefixtures("test_database")
 def test_memory_keys_expire_at_midnight_whenever_the_report_came(tmp_path):
     morning = _memory_expiries(tmp_path / "a", "2026-12-07 09:13:27 +0800")
     evening = _memory_expiries(tmp_path / "b", "2026-12-07 21:47:05 +0800")
@@ -53,6 +54,7 @@ def test_memory_keys_expire_at_midnight_whenever_the_report_came(tmp_path):
             assert midnight <= expiry < midnight + 1
 
 
+@pytest.mark.usefixtures("test_database")
 def test_redis_keys_expire_at_midnight(tmp_path):
     if not REDIS_URL:
         skip_or_fail("PORTAL_TEST_REDIS_URL is not set (.ci/run sets it to the local Redis)")

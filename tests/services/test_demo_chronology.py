@@ -32,7 +32,7 @@ from tests.conftest import make_app
 
 
 @pytest.fixture(scope="module")
-def demo_loaded(tmp_path_factory):
+def demo_loaded(tmp_path_factory, test_database):
     """One demo data set for the module (loading it is the slow part)."""
     app = make_app(tmp_path_factory.mktemp("demo"))
     with app.app_context():

@@ -224,6 +224,7 @@ def test_blacklist_end_date_and_place_from_the_enterprise(app_ctx, tmp_path):
     assert count(Enterprise) == 1
 
 
+@pytest.mark.usefixtures("test_database")
 def test_blacklist_duration_is_configurable(tmp_path):
     from tests.conftest import make_app
 

@@ -212,6 +212,7 @@ def test_the_right_role_gets_every_page(app, data):
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.usefixtures("test_database")
 def test_a_view_that_declares_nothing_is_refused_even_to_an_administrator(tmp_path):
     from tests.conftest import make_app
 

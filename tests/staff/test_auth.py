@@ -142,6 +142,7 @@ def test_the_sixth_attempt_from_one_client_is_refused_whichever_account(app, acc
     assert "请求过于频繁" in sixth.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("test_database")
 def test_the_limit_string_comes_from_settings(tmp_path):
     app = make_app(tmp_path, ratelimit_login="2 per minute")
     client = app.test_client()
@@ -329,6 +330,7 @@ def test_expired_form_token_gets_a_friendly_retry(client):
     assert "页面已过期" in client.get("/staff/decisions/new").get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("test_database")
 def test_parallel_sign_ins_with_one_code_let_exactly_one_through(tmp_path):
     """Security review finding 1: six parallel sign-ins with the same password and code all
     succeeded, because the last-used TOTP step was read, checked and written without a lock."""

@@ -132,6 +132,7 @@ def test_expired_entries_stop_being_active_and_cannot_be_removed(app, entry_id):
                 blacklist_admin.remove_early(item, removed_on=date(2028, 6, 2), reason="信用修复完成")
 
 
+@pytest.mark.usefixtures("test_database")
 def test_minimum_period_and_duration_come_from_settings(tmp_path):
     app = make_app(tmp_path, blacklist_years=2, blacklist_min_months_before_removal=18)
     with app.app_context(), app.test_request_context():

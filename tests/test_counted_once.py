@@ -15,6 +15,9 @@ from portal.extensions import COUNTED_EARLY, limiter
 from tests.conftest import make_app
 from tests.test_ratelimit_storage import limiter_alive, redis_url  # noqa: F401 - fixtures
 
+# Every test here makes apps on the database under test (make_app insists on the fixture).
+pytestmark = pytest.mark.usefixtures("test_database")
+
 CLIENT = "203.0.113.77"
 SEARCH = "/search?q=%E7%9F%BF%E5%B1%B1"  # q=矿山
 # (page, the setting of its limit, the limit's scope)

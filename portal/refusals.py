@@ -373,6 +373,23 @@ def _reaches_view(app: Flask, endpoint: str) -> bool:
     return public_host is None or urlsplit("//" + request.host).hostname == public_host
 
 
+def _first_used_up(limits: list[RuntimeLimit], endpoint: str,
+                   ask: Callable[..., bool]) -> str | None:
+    """The client's key of the first of ``limits`` (keyed before the app, in the order given)
+    for which ``ask`` (the storage's ``hit`` or ``test``) says used up; None if none is.
+    What the storage raises is raised."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
+    for lim in limits:
+        if lim.is_exempt or lim.method_exempt:
+            continue
+        args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
+        if not all(args):
+            continue
+        if not ask(lim.limit, *([prefix] if prefix else []), *args, cost=lim.deduction_amount):
+            return str(args[0])
+    return None
+
+
 def _hit(limits: list[RuntimeLimit], endpoint: str, environ: dict[str, Any],
          view: str) -> str | None:
     """Count this request against each of ``limits`` (every limit of its view) as the view's
@@ -381,21 +398,14 @@ def _hit(limits: list[RuntimeLimit], endpoint: str, environ: dict[str, Any],
     counted so that the view's decorator does not count it again.  None without the mark if
     the storage cannot be asked: the view's own check then counts, falls back and logs, as it
     always did."""
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
     try:
-        for lim in limits:  # sorted as Flask-Limiter's check sorts them (``_limits``)
-            if lim.is_exempt or lim.method_exempt:
-                continue
-            args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
-            if not all(args):
-                continue
-            if not limiter.limiter.hit(lim.limit, *([prefix] if prefix else []), *args,
-                                       cost=lim.deduction_amount):
-                return str(args[0])
+        # sorted as Flask-Limiter's check sorts them (``_limits``)
+        used_up = _first_used_up(limits, endpoint, limiter.limiter.hit)
     except Exception:  # noqa: BLE001 - storage down: the view's own check decides and logs
         return None
-    environ[COUNTED_EARLY] = view
-    return None
+    if used_up is None:
+        environ[COUNTED_EARLY] = view
+    return used_up
 
 
 def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> str | None:
@@ -403,17 +413,8 @@ def _over_limit(limits: list[RuntimeLimit], endpoint: str) -> str | None:
     this client, tested in the limiter's storage, not counted; None if none is.  None too if
     the storage cannot be asked (the view's own check then falls back and logs, as it always
     did)."""
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")
     try:
-        for lim in limits:
-            if lim.is_exempt or lim.method_exempt:
-                continue
-            args = [lim.key_func(), lim.scope_for(endpoint, request.method)]
-            if not all(args):
-                continue
-            if not limiter.limiter.test(lim.limit, *([prefix] if prefix else []), *args,
-                                        cost=lim.deduction_amount):
-                return str(args[0])
+        return _first_used_up(limits, endpoint, limiter.limiter.test)
     except Exception:  # noqa: BLE001 - storage down: the view's own check decides and logs
         return None
     return None

@@ -45,7 +45,8 @@ from threading import Lock
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response, request, session
-from flask.globals import _cv_request
+from flask.globals import _cv_app, _cv_request
+from flask_limiter.util import get_qualified_name
 from sqlalchemy import Connection, Engine, Row, event, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -53,7 +54,7 @@ from sqlalchemy.pool import Pool
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
 from portal.config import ROOT, Settings
-from portal.extensions import db, limiter
+from portal.extensions import COUNTED_EARLY, db, limiter
 from portal.i18n import ENVIRON_KEY, OFFER_MARK, offer_html, offered_language
 from portal.models import DataGeneration, DisclosureMixin, local_today, utcnow
 
@@ -226,15 +227,37 @@ class PageCache:
         # Pages rendered by another release (code or settings) must not be taken for this one's.
         self.build = build
         self.reader = GenerationReader()
+        # Per endpoint: how the layer in front may serve its pages (``front_route``).
+        self._front_routes: dict[str, tuple[Any, str | None] | None] = {}
 
-    def generation(self) -> tuple[int, datetime]:
+    def front_route(self, also_keyed_by: Callable[[], Any] | None
+                    ) -> tuple[Any, str | None] | None:
+        """How ``KeptAnswers`` may serve this request's page again: (what else the page is
+        keyed by, the view's name if its limits must have been counted in front of the app
+        first, see ``portal.refusals``), or None where it may not (a key that needs the app).
+        Asked in the view's request, worked out once per endpoint."""
+        endpoint = request.endpoint or ""
+        try:
+            return self._front_routes[endpoint]
+        except KeyError:
+            pass
+        route = None
+        if also_keyed_by is None or getattr(also_keyed_by, KEYED_IN_FRONT, False):
+            view = current_app.view_functions[endpoint]
+            name = get_qualified_name(view)
+            limited = bool(limiter.limit_manager.decorated_limits(name))
+            route = (also_keyed_by, name if limited else None)
+        self._front_routes[endpoint] = route
+        return route
+
+    def generation(self, engine: Engine | None = None) -> tuple[int, datetime]:
         """The data generation and when it last changed (one indexed one-row read).
 
         Read through Core, not the ORM session (a cached page then costs no session at all),
         on a connection borrowed from ``GenerationReader`` for the read alone.  Nothing reads
         it before gunicorn forks (warm-up runs in each worker), so no worker inherits
         another's connection."""
-        row = self.reader.read(db.engine)
+        row = self.reader.read(engine if engine is not None else db.engine)
         return (row[0], row[1]) if row else (0, _NEVER)
 
     def get(self, key: tuple[Any, ...]) -> KeptPage | None:
@@ -250,6 +273,51 @@ class PageCache:
             self._pages.move_to_end(key)
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
+
+
+def _host(environ: dict[str, Any]) -> str:
+    """The request's host as the client sent it (or the server's name and port): a raw part
+    of the key, never rebuilt or decoded (two spellings of one host are two keys)."""
+    return environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+
+
+def _where(environ: dict[str, Any]) -> tuple[Any, ...]:
+    """The request's address as the server gave it (scheme, Host, SCRIPT_NAME, PATH_INFO,
+    QUERY_STRING) and its language prefix (``portal.i18n``)."""
+    return (environ.get("wsgi.url_scheme"), _host(environ), environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+            environ.get(ENVIRON_KEY))
+
+
+def page_key(cache: PageCache, generation: int, environ: dict[str, Any],
+             also: Any) -> tuple[Any, ...]:
+    """The key a public page is kept under: this release, the data generation, the Beijing
+    date, the request's address (``_where``) and what else the page follows (``also``).  The
+    one place this is decided, for the view (``public_page``) and the layer in front of the app
+    (``KeptAnswers``) alike."""
+    return (cache.build, generation, local_today().isoformat(), *_where(environ), also)
+
+
+# The request headers a kept page's answer is chosen by (``public_page``: the language offer,
+# the gzip copy, a 304).  An answer is served again in front of the app only to a request with
+# the same key and the very same values of these.
+ANSWER_HEADERS = ("HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING", "HTTP_IF_NONE_MATCH")
+
+
+def answer_key(key: tuple[Any, ...], environ: dict[str, Any]) -> tuple[Any, ...]:
+    return (key, *(environ.get(name) for name in ANSWER_HEADERS))
+
+
+# What else a page may be keyed by and still be served in front of the app: a function marked
+# with this attribute needs no request and no database session, only ``current_app``.
+KEYED_IN_FRONT = "page_cache_keyed_in_front"
+
+
+def keyed_in_front(function: Callable[[], Any]) -> Callable[[], Any]:
+    """Marks an ``also_keyed_by`` function that ``KeptAnswers`` may call with only the app
+    context (no request, no database session)."""
+    setattr(function, KEYED_IN_FRONT, True)
+    return function
 
 
 def public_page(view: Callable[..., Any] | None = None, *,
@@ -277,9 +345,8 @@ def public_page(view: Callable[..., Any] | None = None, *,
         # tenth of a cached page), and two requests with the same raw parts are the same page.
         current = _cv_request.get().request
         environ = current.environ
-        key = (cache.build, generation, local_today().isoformat(), environ.get("wsgi.url_scheme"),
-               current.host, environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-               environ.get("QUERY_STRING", ""), also_keyed_by() if also_keyed_by else None)
+        key = page_key(cache, generation, environ, also_keyed_by() if also_keyed_by else None)
+        front = _FrontNote(cache, environ, key, also_keyed_by)
         # A Chinese page offers another language to a browser that asks for it first
         # (portal.i18n): the cached body is the same, the offer is put in as it leaves, and the
         # ETag and Vary follow the offer.  Pages under a language prefix do not vary by it.
@@ -300,16 +367,16 @@ def public_page(view: Callable[..., Any] | None = None, *,
         if "HTTP_IF_NONE_MATCH" in environ:
             held = current.if_none_match
             if gzip_ok and gzip_etag in held:
-                return Response(status=304, headers=[("ETag", quote_etag(gzip_etag)),
-                                                     *validators])
+                return front.told(b"", Response(status=304, headers=[
+                    ("ETag", quote_etag(gzip_etag)), *validators]))
             if etag in held:
                 # Plain: right unless this client accepts gzip and the page has a gzip copy
                 # (known once the page is; a worker that does not hold it renders it).
                 page = cache.get(key) if gzip_ok else None
                 if not gzip_ok or (page is not None and page.compressed(
                         _offer_for(page, offer, prefixed)) is None):
-                    return Response(status=304, headers=[("ETag", quote_etag(etag)),
-                                                         *validators])
+                    return front.told(b"", Response(status=304, headers=[
+                        ("ETag", quote_etag(etag)), *validators]))
         if page is None:
             page = cache.get(key)
         if page is None:
@@ -323,18 +390,145 @@ def public_page(view: Callable[..., Any] | None = None, *,
         offer = _offer_for(page, offer, prefixed)
         compressed = page.compressed(offer) if gzip_ok else None
         if compressed is not None:
-            response = Response(compressed, status=page.status, mimetype=page.mimetype,
+            body = compressed
+            response = Response(body, status=page.status, mimetype=page.mimetype,
                                 headers=[("ETag", quote_etag(gzip_etag)),
                                          ("Content-Encoding", "gzip"), *validators])
         else:
-            response = Response(page.body_with(offer), status=page.status,
-                                mimetype=page.mimetype,
+            body = page.body_with(offer)
+            response = Response(body, status=page.status, mimetype=page.mimetype,
                                 headers=[("ETag", quote_etag(etag)), *validators])
         response.offer_done = True  # type: ignore[attr-defined]
-        return response
+        return front.told(body, response)
 
     cached.is_public_page = True  # type: ignore[attr-defined]
     return cached
+
+
+class _FrontNote:
+    """What ``public_page`` tells the layer in front of the app about an answer it gives from
+    a kept page (not one made for one visitor, not an error): put in the request's environ,
+    read by ``KeptAnswers`` once the app has finished the answer."""
+
+    __slots__ = ("cache", "environ", "key", "also_keyed_by")
+
+    def __init__(self, cache: PageCache, environ: dict[str, Any], key: tuple[Any, ...],
+                 also_keyed_by: Callable[[], Any] | None) -> None:
+        self.cache = cache
+        self.environ = environ
+        self.key = key
+        self.also_keyed_by = also_keyed_by
+
+    def told(self, body: bytes, response: Response) -> Response:
+        route = self.cache.front_route(self.also_keyed_by)
+        if route is not None:
+            self.environ[FRONT_NOTE] = (answer_key(self.key, self.environ), route, body)
+        return response
+
+
+# In the environ of a request answered from a kept page: (answer key, route, body).
+FRONT_NOTE = "portal.page_cache.answer"
+# Answers kept by ``KeptAnswers`` per worker; past this many they are forgotten all at once
+# (a page of another generation or day is never asked for again).  Their bodies are mostly the
+# kept pages' own bytes (the gzip copies), not copies of them.
+KEPT_ANSWERS = 1024
+
+
+class KeptAnswers:
+    """WSGI layer just in front of Flask (inside ``portal.refusals.EarlyRefusals``): a plain
+    GET of a public page already answered is answered again here, with the very status,
+    headers and body the app sent, without Flask's request context, hooks, session,
+    Flask-Login or Babel: the generation read and a few dictionary lookups (issue 18 §1).
+
+    What an answer is served again for is what the app itself answered it for: the key the
+    view keeps the page under (``page_key``: same release, data generation, date, address and
+    index generation) and the same request headers it was chosen by (``ANSWER_HEADERS``).  It
+    is learned from the app only: ``public_page`` says in the environ that its answer came from
+    a kept page (``_FrontNote``), and it is kept here if the app sent it as a 200 or 304
+    without a cookie.  So a page for one visitor (a session), an error, a redirect, a page under
+    a prefix that answers 404, the report pages and the back office (no ``public_page``) are
+    never kept here.  A request with any cookie (its session might matter), any method but GET,
+    or a page whose limits were not counted in front of the app (``portal.refusals``: they are
+    counted there once, and here nothing counts them) goes to the app as before; so does
+    anything that fails here."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.enabled = True
+        self.hits = 0  # answers given here (for the tests)
+        self._engine: Engine | None = None
+        # The request's address (``_where``) → route (``PageCache.front_route``).
+        self._routes: dict[tuple[Any, ...], tuple[Any, str | None]] = {}
+        # Answer key → (status, headers, body).
+        self._answers: dict[tuple[Any, ...], tuple[str, list[tuple[str, str]], bytes]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_COOKIE") \
+                or not self.enabled:
+            return self.wsgi_app(environ, start_response)
+        where = _where(environ)
+        route = self._routes.get(where)
+        if route is not None and (route[1] is None or environ.get(COUNTED_EARLY) == route[1]):
+            try:
+                answer = self._answers.get(answer_key(self._key(environ, route[0]), environ))
+            except Exception:  # noqa: BLE001 - the app answers, and reports what failed
+                answer = None
+            if answer is not None:
+                self.hits += 1
+                start_response(answer[0], list(answer[1]))
+                return [answer[2]]
+        return self._through_the_app(environ, start_response, where)
+
+    def _key(self, environ: dict[str, Any], also_keyed_by: Callable[[], Any] | None
+             ) -> tuple[Any, ...]:
+        app = self.app
+        cache: PageCache = app.extensions[_EXTENSION]
+        engine = self._engine
+        if engine is None:
+            with app.app_context():
+                engine = self._engine = db.engine
+        generation, _changed_at = cache.generation(engine)
+        also = None
+        if also_keyed_by is not None:
+            token = _cv_app.set(app.app_context())
+            try:
+                also = also_keyed_by()
+            finally:
+                _cv_app.reset(token)
+        return page_key(cache, generation, environ, also)
+
+    def _through_the_app(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                         where: tuple[Any, ...]) -> Any:
+        sent: list[tuple[str, list[tuple[str, str]], Any]] = []
+
+        def watched(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent.append((status, headers, exc_info))
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, watched)
+        note = environ.pop(FRONT_NOTE, None)
+        if note is not None and len(sent) == 1:
+            status, headers, exc_info = sent[0]
+            key, route, body = note
+            if exc_info is None and status[:4] in ("200 ", "304 ") \
+                    and not any(name.lower() == "set-cookie" for name, _ in headers) \
+                    and _length_matches(headers, body, status):
+                if len(self._answers) >= KEPT_ANSWERS:
+                    self._answers.clear()
+                if len(self._routes) >= KEPT_ANSWERS:
+                    self._routes.clear()
+                self._answers[key] = (status, list(headers), body)
+                self._routes[where] = route
+        return result
+
+
+def _length_matches(headers: list[tuple[str, str]], body: bytes, status: str) -> bool:
+    """Whether the body the view said it sent is the one the app sent (by its length)."""
+    lengths = [value for name, value in headers if name.lower() == "content-length"]
+    if status.startswith("304"):
+        return not body and (not lengths or lengths == ["0"])
+    return lengths == [str(len(body))]
 
 
 class KeptPage:
@@ -494,6 +688,11 @@ def _limiter_hooks_only_where_it_ran(app: Flask) -> None:
 
 def register(app: Flask) -> None:
     app.extensions[_EXTENSION] = PageCache(release_build(app.config["SETTINGS"]))
+    # Just in front of Flask, behind the layer that counts the limits (portal.refusals).
+    refusals = app.extensions["early_refusals"]
+    front = KeptAnswers(app, refusals.wsgi_app)
+    refusals.wsgi_app = front
+    app.extensions["kept_answers"] = front
     _check_limits_but_on_public_pages(app)
     _limiter_hooks_only_where_it_ran(app)
     for name, listener in _EVENTS:

@@ -22,7 +22,7 @@ from portal.domain.catalog import COUNTIES, SECTORS
 from portal.extensions import limiter
 from portal.forms import PublicForm
 from portal.i18n import DEFAULT, county_label, current_language, official
-from portal.page_cache import public_page
+from portal.page_cache import keyed_in_front, public_page
 from portal.params import YearField, search_text
 from portal.search_sync import search_index
 from portal.services.publication.disclosures import item_facts
@@ -191,6 +191,7 @@ class SearchForm(PublicForm):
 search_limit = limiter.shared_limit(_search_limit, scope="search")
 
 
+@keyed_in_front  # the index's generation: a file read, no request or session
 def _index_generation() -> int | None:
     """The search index's generation, for the page cache (None when it cannot be read: the
     view then answers 503, which is never kept)."""

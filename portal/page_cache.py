@@ -24,6 +24,14 @@ not to compress anything itself (docs/deploy.md).
 Requests that carry a session with something in it (a signed-in member of staff, a flash
 message waiting) are served uncached: pages must never leak one visitor's state to another.
 
+A page answered once is answered again in front of Flask (``KeptAnswers``, a WSGI layer just
+behind the one that counts rate limits): for a plain GET without a cookie whose key
+(``page_key``, the one place it is made) and whose ``Accept-Language``, ``Accept-Encoding`` and
+``If-None-Match`` are those of an answer the app gave from a kept page, the very status, headers
+and body the app sent are sent again, after the generation read and nothing of Flask's request
+(context, hooks, session, Flask-Login, Babel): about half a cached page's cost (issue 18 §1,
+bench/pages.py).  Anything else, and anything that fails there, goes to the app.
+
 These pages have no rate limit (a cache hit costs about what a 304 does), so they skip the
 limiter's check before each request, which looks for application-wide and default limits: none
 is set, yet the looking cost about a tenth of a cached page (bench/pages.py).  Search, the API
@@ -127,7 +135,9 @@ class GenerationReader:
         for attempt in (1, 2):
             connection = self._borrow(engine)
             try:
-                row = connection.execute(_GENERATION).first()
+                row = _read_on_driver(connection)
+                if row is _FAILED:  # the driver's error, raised again the way SQLAlchemy does
+                    row = connection.execute(_GENERATION).first()
             except DBAPIError as error:
                 _close(connection)
                 if attempt == 2 or not error.connection_invalidated:
@@ -173,6 +183,42 @@ class GenerationReader:
             kept, self._idle = self._idle, []
         for connection, _pool in kept:
             _close(connection)
+
+
+# Per dialect: the generation's query as the driver's SQL (its one value written in: a constant),
+# and the converters of its two columns (``changed_at`` is a ``UTCDateTime``).
+_ON_DRIVER: dict[Any, tuple[str, tuple[Any, ...]]] = {}
+_FAILED = object()
+
+
+def _read_on_driver(connection: Connection) -> tuple[Any, ...] | None | object:
+    """The generation row read on the driver's own cursor: what ``connection.execute`` does,
+    without SQLAlchemy's statement and result machinery around it, which cost more than the
+    query itself and was the largest share of a public page answered in front of the app
+    (``KeptAnswers``).  ``_FAILED`` if the driver raised: the caller then asks SQLAlchemy,
+    which raises its own error (and notices a dropped connection) as before."""
+    dialect = connection.dialect
+    prepared = _ON_DRIVER.get(dialect)
+    if prepared is None:
+        columns = DataGeneration.__table__.c
+        sql = str(_GENERATION.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        prepared = _ON_DRIVER[dialect] = (sql, tuple(
+            column.type._cached_result_processor(dialect, None)  # noqa: SLF001
+            for column in (columns.number, columns.changed_at)))
+    sql, converters = prepared
+    try:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except Exception:  # noqa: BLE001 - see above
+        return _FAILED
+    if row is None:
+        return None
+    return tuple(value if convert is None else convert(value)
+                 for convert, value in zip(converters, row, strict=True))
 
 
 def _close(connection: Connection) -> None:

@@ -86,14 +86,16 @@ logger_class = PrivateRouteLogger
 
 def when_ready(server) -> None:  # noqa: ANN001 - gunicorn's signature
     """In the master, once the app is loaded and before any worker is forked: decode the
-    broadest posting lists of the search index, which the workers then share (issue 9 §4)."""
-    from portal.search_sync import prefill_before_fork
+    broadest posting lists of the search index, which the workers then share (issue 9 §4), and
+    render the main pages once, so that each recycled worker starts warm (issue 18 §1)."""
+    from portal.search_sync import prefill_before_fork, render_before_fork
 
     if not server.cfg.preload_app:
         return  # the app is loaded in each worker instead
     app = server.app.wsgi()
     if "search_index" in getattr(app, "extensions", {}):
         server.log.info(prefill_before_fork(app))
+        server.log.info(render_before_fork(app))
 
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's signature

@@ -300,9 +300,10 @@ class PageCache:
         """The data generation and when it last changed (one indexed one-row read).
 
         Read through Core, not the ORM session (a cached page then costs no session at all),
-        on a connection borrowed from ``GenerationReader`` for the read alone.  Nothing reads
-        it before gunicorn forks (warm-up runs in each worker), so no worker inherits
-        another's connection."""
+        on a connection borrowed from ``GenerationReader`` for the read alone.  What reads it
+        before gunicorn forks (``portal.search_sync.render_before_fork``) closes the kept
+        connections and disposes of the pool after, so no worker inherits another's
+        connection."""
         row = self.reader.read(engine if engine is not None else db.engine)
         return (row[0], row[1]) if row else (0, _NEVER)
 

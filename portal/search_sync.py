@@ -139,6 +139,44 @@ def warm_up(app: Flask) -> str:
     return f"warm: {searched}, {len(WARM_PATHS)} pages rendered in {elapsed:.0f} ms"
 
 
+def render_before_fork(app: Flask) -> str:
+    """In gunicorn's master, before the workers are forked: render the main pages once, for
+    every worker to start with what that leaves behind (the mappers configured, the templates
+    compiled, the statements compiled, the pages kept for this data generation); then close
+    every connection it opened, so that no worker inherits one.
+
+    A worker is recycled every ``max_requests`` (gunicorn.conf.py), and each new one did all of
+    that again in its warm-up (``warm_up``): about 0.7 s of CPU per 5,000 requests, more than a
+    tenth of what a public page costs the server (bench/pages.py, issue 18 §1).  Returns a line
+    for the log; never raises."""
+    from sqlalchemy.orm import configure_mappers
+
+    from portal.extensions import db
+
+    started = time.perf_counter()
+    settings = app.config["SETTINGS"]
+    rendered = 0
+    try:
+        configure_mappers()
+        client = app.test_client(use_cookies=False)
+        for path in WARM_PATHS:
+            if client.get(path, base_url=settings.base_url or "http://localhost"
+                          ).status_code == 200:
+                rendered += 1
+    except Exception as exc:  # noqa: BLE001 - each worker renders what it needs itself
+        return f"pages not rendered before the fork ({type(exc).__name__}: {exc})"
+    finally:
+        # Nothing that ran here may leave a connection for the workers to share (an SQLite
+        # file's or a PostgreSQL socket, read and written by two processes at once).
+        app.extensions["page_cache"].reader.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        app.extensions["search_index"].close()
+    elapsed = (time.perf_counter() - started) * 1000
+    return f"{rendered} pages rendered before the fork in {elapsed:.0f} ms"
+
+
 def prefill_before_fork(app: Flask) -> str:
     """In gunicorn's master, before the workers are forked: decode the broadest posting lists
     once, for every worker to share (the Whoosh backend; PostgreSQL keeps its own).  The master

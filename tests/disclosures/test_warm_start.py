@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from portal.search_sync import searcher_opens, warm_up
+from portal.search_sync import render_before_fork, searcher_opens, warm_up
 from search_index import Document, SearchIndex
 from tests.gunicorn_server import get, gunicorn
 
@@ -45,8 +45,26 @@ def test_gunicorn_workers_warm_up_before_their_first_request(tmp_path):
     text = log.read_text()
     # The master decoded the broadest posting lists before forking, for the workers to share.
     assert re.search(r"search prefill: \d+ MB of posting lists", text), text
+    # … and rendered the main pages, for each worker (and each recycled one) to start warm.
+    assert re.search(r"5 pages rendered before the fork", text), text
     warmed = re.findall(r"worker (\d+) warm: search index generation (\d+)", text)
     assert len(warmed) == 2 and all(int(g) > 0 for _, g in warmed), text
     # Each worker opened the index once, at warm-up: no request reopened it.
     opened = dict(re.findall(r"worker (\d+) opened the search index (\d+) time", text))
     assert opened == {pid: "1" for pid, _ in warmed}, text
+
+
+def test_pages_rendered_before_the_fork_are_kept_and_leave_no_connection_open(app, client):
+    """The master renders the main pages before gunicorn forks (issue 18 §1): each worker
+    starts with them kept, and inherits no database connection."""
+    from portal.extensions import db
+
+    line = render_before_fork(app)
+    assert line.startswith("5 pages rendered before the fork"), line
+    cache = app.extensions["page_cache"]
+    assert len(cache._pages) == 5 and cache.reader.idle == 0
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+    # The first request of a worker is served from what the master kept.
+    assert client.get("/decisions", base_url="http://localhost").status_code == 200
+    assert len(cache._pages) == 5

@@ -546,6 +546,20 @@ class Server:
         self.process.wait(timeout=60)
 
 
+P95_GOAL, MAX_GOAL = 10.0, 30.0  # issue 18 §1: multiples of a bare request's median
+
+
+def ratio_verdict(name: str, label: str, searches: list[float], bare: list[float]) -> str:
+    """One line: the searches' p95 and max as multiples of the bare requests' median on the
+    same server, and PASS or FAIL against ``P95_GOAL`` and ``MAX_GOAL``."""
+    floor = statistics.median(bare)
+    t = Timing("", searches)
+    p95, worst = t.p(0.95) / floor, t.p(1.0) / floor
+    verdict = "PASS" if p95 <= P95_GOAL and worst <= MAX_GOAL else "FAIL"
+    return (f"{name} ({label}) / bare p50 {floor * 1000:.2f} ms: p95 {p95:.1f}× (goal "
+            f"≤ {P95_GOAL:.0f}×)   max {worst:.1f}× (goal ≤ {MAX_GOAL:.0f}×)   {verdict}")
+
+
 def search_path(q: str) -> str:
     from urllib.parse import quote
 
@@ -720,12 +734,10 @@ def main() -> None:
                 print("  " + Timing(f"{name}, {label}", flat(table[name])).line())
         for name in names:
             print("  " + Timing(f"{name}, bare /bench/ok", floor[name]).line())
-        bare = statistics.median(t for name in names for t in floor[name])
+        # Issue 18 §1: p95 ≤ 10× and max ≤ 30× the median bare request on the same server.
         for label, table in (("first", first), ("again", again)):
             for name in names:
-                t = Timing("", flat(table[name]))
-                print(f"  {name} ({label}) / bare request: p95 {t.p(0.95) / bare:.1f}×   "
-                      f"max {t.p(1.0) / bare:.1f}×")
+                print("  " + ratio_verdict(name, label, flat(table[name]), floor[name]))
             if len(names) < 2:
                 continue
             w, p = Timing("", flat(table["whoosh"])), Timing("", flat(table["postgres"]))

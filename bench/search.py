@@ -20,7 +20,9 @@
    median: "again"), over one keep-alive connection per server.  So both pay the same HTTP,
    Flask and JSON work in the same minutes of a shared machine, and their ratio is fair (the old
    bench timed Whoosh through Flask and FTS5 bare, minutes apart).  A bare request
-   (``/bench/ok``) after each search, on the same server, gives the floor every request pays.
+   (``/bench/ok``) after each search, on the same server, gives the floor every request pays;
+   the verdict of issue 18 §1 (p95 ≤ 10× and max ≤ 30× its median: PASS or FAIL) is printed per
+   backend, for the first ask and again.
 4. Recall and precision of every query (plus lone characters and random substrings) on each
    backend against a brute-force substring scan of the documents.
 

@@ -183,7 +183,48 @@ def ensure_state(conn: sa.Connection) -> None:
 # and made anew by a rebuild (``PostgresIndex._swap``).  A tombstone has no lexemes.
 LEXEME_COUNTS = "search_lexeme_counts"
 LEXEME_TRIGGER = "search_lexemes_counted"
-COUNTS_LOCK_KEY = 0x5345_4152_434E  # writers of the lexemes' counts, one transaction at a time
+COUNTS_LOCK_KEY = 0x5345_4152_434E  # writers of the table, one transaction at a time
+
+# Writers of the table, one transaction at a time (migration 0019t): every write changes rows
+# of the counts (and the one row of ``search_state``) that every other write changes too, so
+# two transactions of several statements each would lock them in crossing orders.  The lock is
+# taken by a BEFORE statement trigger, before the statement locks any row of the table: taken
+# after (in the AFTER triggers that count, as before 0019t), a writer waiting for it held the
+# rows its statement had just written, and the holder, writing one of them in a later
+# statement, waited in turn (a deadlock, which PostgreSQL broke by failing one of them; the
+# test ``test_two_writers_of_several_statements_each_neither_deadlock_nor_fail``).
+WRITERS_TRIGGER = "search_writers_in_turn"
+WRITERS_SCHEMA = (
+    f"""
+    CREATE OR REPLACE FUNCTION {WRITERS_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def writers_trigger(table: str = TABLE) -> str:
+    """The BEFORE statement trigger that makes the writers of ``table`` take turns."""
+    return (f"CREATE OR REPLACE TRIGGER {WRITERS_TRIGGER} BEFORE INSERT OR UPDATE OR DELETE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {WRITERS_TRIGGER}()")
+
+
+_HAS_WRITERS_TRIGGER = f"""
+    SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('{TABLE}')
+                   AND tgname = '{WRITERS_TRIGGER}')
+"""
+
+
+def ensure_writers_in_turn(conn: sa.Connection) -> None:
+    """Create the writers' trigger on the live table when it is missing."""
+    if (conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is None
+            or conn.scalar(sa.text(_HAS_WRITERS_TRIGGER))):
+        return
+    for statement in WRITERS_SCHEMA:
+        conn.execute(sa.text(statement))
+    conn.execute(sa.text(writers_trigger()))
 
 
 def _count_lexemes(rows: str, delta: str) -> str:
@@ -211,8 +252,8 @@ LEXEME_COUNTS_SCHEMA = (
             DELETE FROM {LEXEME_COUNTS};
             RETURN NULL;
         END IF;
-        -- One writer of the counts at a time: two transactions of several statements each
-        -- would otherwise lock the counts' rows in crossing orders (a deadlock).
+        -- One writer of the counts at a time (held already since the statement began:
+        -- WRITERS_TRIGGER; taken here too for a table that does not have that trigger yet).
         PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
         IF TG_OP = 'INSERT' THEN
             {add_lexeme_counts(_count_lexemes("new_rows", "1"))};
@@ -834,6 +875,7 @@ class PostgresIndex:
         if not self._state_ready:
             ensure_state(conn)
             ensure_lexeme_counts(conn)
+            ensure_writers_in_turn(conn)
             self._state_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -948,6 +990,9 @@ class PostgresIndex:
         conn.execute(sa.text(f"ALTER INDEX {COUNTS_BUILD}_pkey RENAME TO {LEXEME_COUNTS}_pkey"))
         for statement in lexeme_triggers():
             conn.execute(sa.text(statement))
+        for statement in WRITERS_SCHEMA:
+            conn.execute(sa.text(statement))
+        conn.execute(sa.text(writers_trigger()))
         # The generation rises with the swap (the new table's trigger, for later writes).
         conn.execute(sa.text(trigger_statement()))
         conn.execute(sa.text(BUMP))

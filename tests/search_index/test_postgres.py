@@ -584,3 +584,53 @@ def test_without_rum_there_is_no_index_of_lexemes_beside_gin(tmp_path):
         assert index.search(SearchQuery(q="矿山")).total == 2
     finally:
         index.close()
+
+
+def test_two_writers_of_several_statements_each_neither_deadlock_nor_fail(index):
+    # Each writer's transaction writes rows in several statements (``update``: the tombstones,
+    # then the upserts; or SQL by hand).  The counts' triggers serialise the writers with an
+    # advisory lock; taken after a statement's row locks (an AFTER trigger), a writer waiting
+    # for it holds its rows, and the holder, needing one of them, waits in turn: a deadlock,
+    # which PostgreSQL breaks by failing one of them.  Taken before any row is locked (a BEFORE
+    # statement trigger), the second writer waits holding nothing of the first's.
+    index.update([doc(1, "矿山"), doc(2, "矿山")])
+    engine = index._connect()
+    first, second = engine.connect(), engine.connect()
+    errors: list[BaseException] = []
+    upsert = sa.text(postgres._UPSERT)
+    try:
+        waiting = second.scalar(sa.text("SELECT pg_backend_pid()"))
+        second.commit()
+        first.execute(upsert, document_row(doc(1, "矿山 一")))  # holds row 1 (and the lock)
+
+        def write_row_2():
+            try:
+                second.execute(upsert, document_row(doc(2, "矿山 二")))
+                second.commit()
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+
+        thread = threading.Thread(target=write_row_2)
+        thread.start()
+        with engine.connect() as watch:  # until the second writer waits for the first
+            deadline = time.monotonic() + 10
+            while watch.scalar(sa.text(
+                    "SELECT wait_event_type IS DISTINCT FROM 'Lock' FROM pg_stat_activity "
+                    "WHERE pid = :pid"), {"pid": waiting}):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+                watch.rollback()
+        try:
+            first.execute(upsert, document_row(doc(2, "矿山 三")))  # needs row 2
+            first.commit()
+        except BaseException as exc:
+            errors.append(exc)
+        thread.join(30)
+    finally:
+        first.close()
+        second.close()
+    assert errors == []
+    # Both wrote, the second last; the counts hold both.
+    assert keys(index, "三") == set() and keys(index, "二") == {"decisions:2"}
+    assert keys(index, "一") == {"decisions:1"}
+    assert lexeme_counts(index) == tallied(index)

@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -100,6 +101,20 @@ def skip_or_fail(reason: str) -> None:
     if STRICT:
         pytest.fail(f"PORTAL_TEST_STRICT=1 but: {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
+
+
+REDIS_DATABASES = 16  # Redis's default number of databases
+
+
+def worker_redis_url() -> str:
+    """PORTAL_TEST_REDIS_URL for the first pytest-xdist worker, the database below it for the
+    second, and so on: each worker empties and counts in a database of its own (two workers on
+    one database emptied each other's counts mid-test)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    parts = urlsplit(os.environ.get("PORTAL_TEST_REDIS_URL", ""))
+    database = int(parts.path.lstrip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database - index) % REDIS_DATABASES}"))
 
 
 _postgres_migrated: set[str] = set()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.conftest import skip_or_fail, worker_redis_url
 from tests.gunicorn_server import free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,7 +306,10 @@ def test_bench_hosts_runs_at_a_tiny_size():
     """Two hosts, nginx, a host killed, a 3-second surge: every functional verdict holds (the
     latency goals are the benchmark's to report, not a test's)."""
     _need_nginx()
-    url, redis = _postgres_and_redis()
+    url, _ = _postgres_and_redis()
+    # This worker's own Redis database: with the raw URL, the test shared the first worker's
+    # database, which that worker's redis_url fixture empties mid-run.
+    redis = worker_redis_url()
     import sqlalchemy as sa
 
     database = f"{sa.make_url(url).database}_hosts_smoke"

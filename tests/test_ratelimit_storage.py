@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.conftest import make_app, skip_or_fail
+from tests.conftest import make_app, skip_or_fail, worker_redis_url
 from tests.gunicorn_server import get, gunicorn
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
-REDIS_DATABASES = 16  # Redis's default number of databases
-
-
-def _worker_redis_url() -> str:
-    """PORTAL_TEST_REDIS_URL for the first pytest-xdist worker, the database below it for the
-    second, and so on: each worker empties and counts in a database of its own (two workers on
-    one database emptied each other's counts mid-test)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = int(worker[2:]) if worker[2:].isdigit() else 0
-    parts = urlsplit(REDIS_URL)
-    database = int(parts.path.lstrip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(database - index) % REDIS_DATABASES}"))
 
 
 @pytest.fixture
@@ -32,7 +19,7 @@ def redis_url() -> str:
         skip_or_fail("PORTAL_TEST_REDIS_URL is not set (.ci/run sets it to the local Redis)")
     import redis
 
-    url = _worker_redis_url()
+    url = worker_redis_url()
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
     except redis.RedisError as exc:

@@ -334,7 +334,6 @@ GRAM_LENGTHS = (3, 8)  # the shortest and longest strings counted
 GRAM_SHARE = 0.005  # the share of rows a string is in, at least, to be counted (at a rebuild)
 GRAM_SAMPLE = 2000  # rows sampled to find the candidates (``frequent_grams``)
 GRAMS_BUILD = f"{GRAM_COUNTS}_build"  # the strings' counts of BUILD
-GRAM_PIECES = 200_000  # pieces of text whose strings a rebuild remembers (``count_grams``)
 
 
 def _count_grams(rows: str, delta: str, counts: str = GRAM_COUNTS) -> str:
@@ -443,28 +442,20 @@ def frequent_grams(texts: list[str], least: int) -> set[str]:
 
 
 def count_grams(texts: Iterable[str], grams: set[str]) -> dict[str, int]:
-    """In how many of ``texts`` each of ``grams`` is found.  No string of ``grams`` has white
-    space, so a text's are those of its pieces between white space; a piece met before (a
-    template's sentence) is looked up, not taken apart again."""
+    """In how many of ``texts`` each of ``grams`` is found (no string of ``grams`` has white
+    space: a text's are those of its pieces between white space)."""
     from collections import Counter
 
     low, high = GRAM_LENGTHS
     counted: Counter[str] = Counter()
-    known: dict[str, set[str]] = {}
     for text in texts:
         found: set[str] = set()
         for piece in text.split():
-            mine = known.get(piece)
-            if mine is None:
-                mine, n = set(), len(piece)
-                for length in range(low, min(high, n) + 1):
-                    mine.update(map(piece.__getitem__,
-                                    map(slice, range(n - length + 1), range(length, n + 1))))
-                mine &= grams
-                if len(known) < GRAM_PIECES:
-                    known[piece] = mine
-            found |= mine
-        counted.update(found)
+            n = len(piece)
+            for length in range(low, min(high, n) + 1):
+                found.update(map(piece.__getitem__,
+                                 map(slice, range(n - length + 1), range(length, n + 1))))
+        counted.update(found & grams)
     return counted
 
 

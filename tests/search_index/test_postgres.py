@@ -647,7 +647,7 @@ def test_frequent_strings_are_found_level_by_level_and_counted_once_per_text():
     assert found == {g for g in every if " " not in g and sum(g in t for t in texts) >= 2}
     assert postgres.count_grams(texts + ["安全生产安全生产"], {"安全生产", "2024年", "矿山企业"}) == {
         "安全生产": 3, "2024年": 2}
-    # Pieces met again are looked up: the same counts as taking every text apart.
+    # Counted piece by piece between white space: the same counts as every string of the texts.
     again = texts + ["现场检查 安全生产\n现场检查", "2024年 安全生产许可证"] * 2
     every = {g for g in every if " " not in g}
     assert postgres.count_grams(again, every) == {

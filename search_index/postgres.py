@@ -1122,7 +1122,7 @@ class PostgresIndex:
         GRAM_SHARE of BUILD's ``rows``: the candidates are those in at least half that share
         of ``sample`` (a string that common is in the candidates but for a vanishing chance:
         one in 1% of the rows, 20 expected in a sample of 2,000, is found in fewer than 5 with
-        a chance of 1 in 10⁵), then each is counted on every row (read back in pages)."""
+        a chance of about 2 in 10⁵), then each is counted on every row (read back in pages)."""
         conn.execute(sa.text(f"CREATE TABLE {GRAMS_BUILD} (LIKE {GRAM_COUNTS} INCLUDING ALL)"))
         least = max(1, int(GRAM_SHARE * rows))
         grams = frequent_grams(sample, max(1, int(GRAM_SHARE * len(sample) / 2)))

@@ -336,10 +336,12 @@ GRAM_SAMPLE = 2000  # rows sampled to find the candidates (``frequent_grams``)
 GRAMS_BUILD = f"{GRAM_COUNTS}_build"  # the strings' counts of BUILD
 
 
-def _count_grams(rows: str, delta: str, counts: str = GRAM_COUNTS) -> str:
-    """SELECT gram, change of count for every string of ``counts`` that a row of ``rows`` (a
-    table, a transition table or a subquery with ``body``) contains, each row counting
-    ``delta`` once per string.  The strings are built from the text's characters and the next
+def _count_grams(rows: str, delta: str) -> str:
+    """SELECT gram, change of count for every string of GRAM_LENGTHS characters (and the
+    shorter ones at a text's end) that a row of ``rows`` (a table, a transition table or a
+    subquery with ``body``) contains, each row counting ``delta`` once per string; those that
+    are not in the counts are left out by ``add_gram_counts``, after the changes that cancel
+    out are (a row written again with the same text costs no lookup).  The strings are built from the text's characters and the next
     ones (``lead``): ``substr`` would fetch a slice of the text, kept out of line, per call
     (16 s for a text of 20,000 characters), and count characters from the start each time."""
     low, high = GRAM_LENGTHS
@@ -349,8 +351,7 @@ def _count_grams(rows: str, delta: str, counts: str = GRAM_COUNTS) -> str:
     return (f"SELECT g.gram, {delta} AS delta FROM {rows} r CROSS JOIN LATERAL "
             f"(SELECT DISTINCT v.gram FROM (SELECT c, {following} FROM "
             "unnest(string_to_array(r.body, NULL)) WITH ORDINALITY AS t(c, i)) x "
-            f"CROSS JOIN LATERAL (VALUES {grams}) AS v(gram)) g "
-            f"WHERE g.gram IN (SELECT gram FROM {counts})")
+            f"CROSS JOIN LATERAL (VALUES {grams}) AS v(gram)) g")
 
 
 def add_gram_counts(changes: str, counts: str = GRAM_COUNTS) -> str:
@@ -1160,8 +1161,8 @@ class PostgresIndex:
             COUNTS_BUILD)), {"started": started})
         meanwhile, replaced = (rows.replace("tokens", "body") for rows in (meanwhile, replaced))
         conn.execute(sa.text(add_gram_counts(
-            _count_grams(meanwhile, "1", GRAMS_BUILD) + " UNION ALL "
-            + _count_grams(replaced, "-1", GRAMS_BUILD), GRAMS_BUILD)), {"started": started})
+            _count_grams(meanwhile, "1") + " UNION ALL " + _count_grams(replaced, "-1"),
+            GRAMS_BUILD)), {"started": started})
         conn.execute(sa.text(
             f"INSERT INTO {BUILD} ({columns}) SELECT {columns} FROM {TABLE} "
             f"WHERE written_at >= :started ON CONFLICT (kind, item_id) DO UPDATE SET {updates}"),

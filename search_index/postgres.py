@@ -28,7 +28,9 @@ list several times faster than RUM and which only the count's SQL can use
 (``PostgresIndex._counting``).  A query of one term that one lexeme decides (矿山, ``abc``),
 without filters, is not counted at all: triggers on the table keep, for every lexeme, how many
 rows have it (``search_lexeme_counts``), exact in the transaction of any change, so its count
-is one row's read (``PostgresIndex._lexeme_total``).  Counting through an index alone is not
+is one row's read (``PostgresIndex._lexeme_total``); so is that of one term of 3 to 8
+characters found in many rows (安全生产, 2024年, a code prefix: ``search_gram_counts``,
+``PostgresIndex._gram_total``).  Writers of the table take turns (``WRITERS_TRIGGER``).  Counting through an index alone is not
 possible otherwise: PostgreSQL 15.20 visits the heap page of every hit of a bitmap scan even
 when the page is all-visible and no column is needed.  Reads run with JIT off (it compiled
 each broad query for ~700 ms).
@@ -318,7 +320,7 @@ def ensure_lexeme_counts(conn: sa.Connection) -> None:
 # a query of one term of GRAM_LENGTHS characters (安全生产, 有限公司, 2024年, a code prefix
 # 91532822), without filters, whose string is in the table, is counted by reading one row.
 # Such terms are no one lexeme: counted on the rows, a broad one visits most of them and
-# checks positions (安全生产 in most of 100,000 items: ~70 ms).  The table holds the strings
+# checks positions (安全生产 in most of 100,000 items: 70–230 ms).  The table holds the strings
 # (no white space) found in at least GRAM_SHARE of the rows when the table was last built
 # (``reindex``: ``frequent_grams``, from a sample, then counted exactly on every row), with
 # exact counts kept by statement triggers in the transaction of any change, like the lexemes'.
@@ -341,9 +343,10 @@ def _count_grams(rows: str, delta: str) -> str:
     shorter ones at a text's end) that a row of ``rows`` (a table, a transition table or a
     subquery with ``body``) contains, each row counting ``delta`` once per string; those that
     are not in the counts are left out by ``add_gram_counts``, after the changes that cancel
-    out are (a row written again with the same text costs no lookup).  The strings are built from the text's characters and the next
-    ones (``lead``): ``substr`` would fetch a slice of the text, kept out of line, per call
-    (16 s for a text of 20,000 characters), and count characters from the start each time."""
+    out are (a row written again with the same text costs no lookup).  The strings are built
+    from the text's characters and the next ones (``lead``): ``substr`` would fetch a slice of
+    the text, kept out of line, per call (16 s for a text of 20,000 characters), and count
+    characters from the start each time."""
     low, high = GRAM_LENGTHS
     following = ", ".join(f"lead(c, {k}, '') OVER (ORDER BY i) AS c{k}" for k in range(1, high))
     grams = ", ".join("(" + " || ".join(["c", *(f"c{k}" for k in range(1, n))]) + ")"

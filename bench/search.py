@@ -20,7 +20,9 @@
    median: "again"), over one keep-alive connection per server.  So both pay the same HTTP,
    Flask and JSON work in the same minutes of a shared machine, and their ratio is fair (the old
    bench timed Whoosh through Flask and FTS5 bare, minutes apart).  A bare request
-   (``/bench/ok``) after each search, on the same server, gives the floor every request pays.
+   (``/bench/ok``) after each search, on the same server, gives the floor every request pays;
+   the verdict of issue 18 §1 (p95 ≤ 10× and max ≤ 30× its median: PASS or FAIL) is printed per
+   backend, for the first ask and again.
 4. Recall and precision of every query (plus lone characters and random substrings) on each
    backend against a brute-force substring scan of the documents.
 
@@ -546,6 +548,20 @@ class Server:
         self.process.wait(timeout=60)
 
 
+P95_GOAL, MAX_GOAL = 10.0, 30.0  # issue 18 §1: multiples of a bare request's median
+
+
+def ratio_verdict(name: str, label: str, searches: list[float], bare: list[float]) -> str:
+    """One line: the searches' p95 and max as multiples of the bare requests' median on the
+    same server, and PASS or FAIL against ``P95_GOAL`` and ``MAX_GOAL``."""
+    floor = statistics.median(bare)
+    t = Timing("", searches)
+    p95, worst = t.p(0.95) / floor, t.p(1.0) / floor
+    verdict = "PASS" if p95 <= P95_GOAL and worst <= MAX_GOAL else "FAIL"
+    return (f"{name} ({label}) / bare p50 {floor * 1000:.2f} ms: p95 {p95:.1f}× (goal "
+            f"≤ {P95_GOAL:.0f}×)   max {worst:.1f}× (goal ≤ {MAX_GOAL:.0f}×)   {verdict}")
+
+
 def search_path(q: str) -> str:
     from urllib.parse import quote
 
@@ -720,12 +736,10 @@ def main() -> None:
                 print("  " + Timing(f"{name}, {label}", flat(table[name])).line())
         for name in names:
             print("  " + Timing(f"{name}, bare /bench/ok", floor[name]).line())
-        bare = statistics.median(t for name in names for t in floor[name])
+        # Issue 18 §1: p95 ≤ 10× and max ≤ 30× the median bare request on the same server.
         for label, table in (("first", first), ("again", again)):
             for name in names:
-                t = Timing("", flat(table[name]))
-                print(f"  {name} ({label}) / bare request: p95 {t.p(0.95) / bare:.1f}×   "
-                      f"max {t.p(1.0) / bare:.1f}×")
+                print("  " + ratio_verdict(name, label, flat(table[name]), floor[name]))
             if len(names) < 2:
                 continue
             w, p = Timing("", flat(table["whoosh"])), Timing("", flat(table["postgres"]))

@@ -33,7 +33,7 @@ def upgrade(revision: str = "head") -> None:
 # Tables that are derived data without a model: the PostgreSQL search index (migration 0009,
 # search_index/postgres.py).
 DERIVED_TABLES = frozenset({"search_documents", "search_state", "search_counts",
-                            "search_lexeme_counts"})
+                            "search_lexeme_counts", "search_gram_counts"})
 
 
 def _modelled(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

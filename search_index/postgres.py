@@ -28,7 +28,9 @@ list several times faster than RUM and which only the count's SQL can use
 (``PostgresIndex._counting``).  A query of one term that one lexeme decides (矿山, ``abc``),
 without filters, is not counted at all: triggers on the table keep, for every lexeme, how many
 rows have it (``search_lexeme_counts``), exact in the transaction of any change, so its count
-is one row's read (``PostgresIndex._lexeme_total``).  Counting through an index alone is not
+is one row's read (``PostgresIndex._lexeme_total``); so is that of one term of 3 to 8
+characters found in many rows (安全生产, 2024年, a code prefix: ``search_gram_counts``,
+``PostgresIndex._gram_total``).  Writers of the table take turns (``WRITERS_TRIGGER``).  Counting through an index alone is not
 possible otherwise: PostgreSQL 15.20 visits the heap page of every hit of a bitmap scan even
 when the page is all-visible and no column is needed.  Reads run with JIT off (it compiled
 each broad query for ~700 ms).
@@ -46,6 +48,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Iterable
@@ -183,7 +186,48 @@ def ensure_state(conn: sa.Connection) -> None:
 # and made anew by a rebuild (``PostgresIndex._swap``).  A tombstone has no lexemes.
 LEXEME_COUNTS = "search_lexeme_counts"
 LEXEME_TRIGGER = "search_lexemes_counted"
-COUNTS_LOCK_KEY = 0x5345_4152_434E  # writers of the lexemes' counts, one transaction at a time
+COUNTS_LOCK_KEY = 0x5345_4152_434E  # writers of the table, one transaction at a time
+
+# Writers of the table, one transaction at a time (migration 0019t): every write changes rows
+# of the counts (and the one row of ``search_state``) that every other write changes too, so
+# two transactions of several statements each would lock them in crossing orders.  The lock is
+# taken by a BEFORE statement trigger, before the statement locks any row of the table: taken
+# after (in the AFTER triggers that count, as before 0019t), a writer waiting for it held the
+# rows its statement had just written, and the holder, writing one of them in a later
+# statement, waited in turn (a deadlock, which PostgreSQL broke by failing one of them; the
+# test ``test_two_writers_of_several_statements_each_neither_deadlock_nor_fail``).
+WRITERS_TRIGGER = "search_writers_in_turn"
+WRITERS_SCHEMA = (
+    f"""
+    CREATE OR REPLACE FUNCTION {WRITERS_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def writers_trigger(table: str = TABLE) -> str:
+    """The BEFORE statement trigger that makes the writers of ``table`` take turns."""
+    return (f"CREATE OR REPLACE TRIGGER {WRITERS_TRIGGER} BEFORE INSERT OR UPDATE OR DELETE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {WRITERS_TRIGGER}()")
+
+
+_HAS_WRITERS_TRIGGER = f"""
+    SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('{TABLE}')
+                   AND tgname = '{WRITERS_TRIGGER}')
+"""
+
+
+def ensure_writers_in_turn(conn: sa.Connection) -> None:
+    """Create the writers' trigger on the live table when it is missing."""
+    if (conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is None
+            or conn.scalar(sa.text(_HAS_WRITERS_TRIGGER))):
+        return
+    for statement in WRITERS_SCHEMA:
+        conn.execute(sa.text(statement))
+    conn.execute(sa.text(writers_trigger()))
 
 
 def _count_lexemes(rows: str, delta: str) -> str:
@@ -211,8 +255,8 @@ LEXEME_COUNTS_SCHEMA = (
             DELETE FROM {LEXEME_COUNTS};
             RETURN NULL;
         END IF;
-        -- One writer of the counts at a time: two transactions of several statements each
-        -- would otherwise lock the counts' rows in crossing orders (a deadlock).
+        -- One writer of the counts at a time (held already since the statement began:
+        -- WRITERS_TRIGGER; taken here too for a table that does not have that trigger yet).
         PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
         IF TG_OP = 'INSERT' THEN
             {add_lexeme_counts(_count_lexemes("new_rows", "1"))};
@@ -270,6 +314,153 @@ def ensure_lexeme_counts(conn: sa.Connection) -> None:
         conn.execute(sa.text(fill_lexeme_counts()))
         for statement in lexeme_triggers():
             conn.execute(sa.text(statement))
+
+
+# How many rows contain each frequent short string (migration 0019t; created here too, empty):
+# a query of one term of GRAM_LENGTHS characters (安全生产, 有限公司, 2024年, a code prefix
+# 91532822), without filters, whose string is in the table, is counted by reading one row.
+# Such terms are no one lexeme: counted on the rows, a broad one visits most of them and
+# checks positions (安全生产 in most of 100,000 items: 70–230 ms).  The table holds the strings
+# (no white space) found in at least GRAM_SHARE of the rows when the table was last built
+# (``reindex``: ``frequent_grams``, from a sample, then counted exactly on every row), with
+# exact counts kept by statement triggers in the transaction of any change, like the lexemes'.
+# A string that is not in the table is counted on the rows, exactly as before: it was rare
+# when the table was built (a count of few rows is cheap); one that grew common since is still
+# counted right, only slower, until the next rebuild.  Empty (after the migration, until a
+# rebuild), the table changes nothing.  A row's strings are those of ``body`` (a title that
+# begins the text is its start: ``document_row``), so a count is that of the hits, a tombstone
+# (empty ``body``) having none.
+GRAM_COUNTS = "search_gram_counts"
+GRAM_TRIGGER = "search_grams_counted"
+GRAM_LENGTHS = (3, 8)  # the shortest and longest strings counted
+GRAM_SHARE = 0.005  # the share of rows a string is in, at least, to be counted (at a rebuild)
+GRAM_SAMPLE = 2000  # rows sampled to find the candidates (``frequent_grams``)
+GRAMS_BUILD = f"{GRAM_COUNTS}_build"  # the strings' counts of BUILD
+
+
+def _count_grams(rows: str, delta: str) -> str:
+    """SELECT gram, change of count for every string of GRAM_LENGTHS characters (and the
+    shorter ones at a text's end) that a row of ``rows`` (a table, a transition table or a
+    subquery with ``body``) contains, each row counting ``delta`` once per string; those that
+    are not in the counts are left out by ``add_gram_counts``, after the changes that cancel
+    out are (a row written again with the same text costs no lookup).  The strings are built
+    from the text's characters and the next ones (``lead``): ``substr`` would fetch a slice of
+    the text, kept out of line, per call (16 s for a text of 20,000 characters), and count
+    characters from the start each time."""
+    low, high = GRAM_LENGTHS
+    following = ", ".join(f"lead(c, {k}, '') OVER (ORDER BY i) AS c{k}" for k in range(1, high))
+    grams = ", ".join("(" + " || ".join(["c", *(f"c{k}" for k in range(1, n))]) + ")"
+                      for n in range(low, high + 1))
+    return (f"SELECT g.gram, {delta} AS delta FROM {rows} r CROSS JOIN LATERAL "
+            f"(SELECT DISTINCT v.gram FROM (SELECT c, {following} FROM "
+            "unnest(string_to_array(r.body, NULL)) WITH ORDINALITY AS t(c, i)) x "
+            f"CROSS JOIN LATERAL (VALUES {grams}) AS v(gram)) g")
+
+
+def add_gram_counts(changes: str, counts: str = GRAM_COUNTS) -> str:
+    """The statement adding ``changes`` (rows of gram, delta) to the strings of ``counts``
+    (never adding a string: the table's strings are chosen by a rebuild)."""
+    return (f"UPDATE {counts} c SET documents = c.documents + x.delta FROM (SELECT gram, "
+            f"sum(delta) AS delta FROM ({changes}) y GROUP BY gram HAVING sum(delta) <> 0) x "
+            "WHERE c.gram = x.gram")
+
+
+GRAM_COUNTS_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {GRAM_COUNTS} (gram text PRIMARY KEY, documents bigint NOT NULL)",
+    f"""
+    CREATE OR REPLACE FUNCTION {GRAM_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            DELETE FROM {GRAM_COUNTS};
+            RETURN NULL;
+        END IF;
+        PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});  -- held already (WRITERS_TRIGGER)
+        IF NOT EXISTS (SELECT 1 FROM {GRAM_COUNTS}) THEN
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            {add_gram_counts(_count_grams("new_rows", "1"))};
+        ELSIF TG_OP = 'UPDATE' THEN
+            {add_gram_counts(_count_grams("new_rows", "1") + " UNION ALL "
+                             + _count_grams("old_rows", "-1"))};
+        ELSE
+            {add_gram_counts(_count_grams("old_rows", "-1"))};
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+)
+
+
+def gram_triggers(table: str = TABLE) -> tuple[str, ...]:
+    """The statement triggers that keep ``GRAM_COUNTS`` exact for ``table``."""
+    return tuple(s.replace(LEXEME_TRIGGER, GRAM_TRIGGER) for s in lexeme_triggers(table))
+
+
+_HAS_GRAM_COUNTS = f"""
+    SELECT to_regclass('{GRAM_COUNTS}') IS NOT NULL
+       AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('{TABLE}')
+            AND tgname LIKE '{GRAM_TRIGGER}%') = 4
+"""
+
+
+def ensure_gram_counts(conn: sa.Connection) -> None:
+    """Create the strings' counts and their triggers on the live table when any is missing;
+    the table is left empty (a rebuild fills it: ``reindex``)."""
+    if conn.scalar(sa.text(_HAS_GRAM_COUNTS)):
+        return
+    for statement in GRAM_COUNTS_SCHEMA:
+        conn.execute(sa.text(statement))
+    conn.execute(sa.text(f"DELETE FROM {GRAM_COUNTS}"))  # none is known to be exact
+    if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
+        for statement in gram_triggers():
+            conn.execute(sa.text(statement))
+
+
+def _grams(text: str, length: int) -> set[str]:
+    return {text[i : i + length] for i in range(len(text) - length + 1)}
+
+
+def frequent_grams(texts: list[str], least: int) -> set[str]:
+    """The strings of GRAM_LENGTHS characters, without white space, found in at least
+    ``least`` of ``texts``.  Level by level: a string can be that frequent only if both the
+    string one character shorter at its start and the one at its end are."""
+    from collections import Counter
+
+    low, high = GRAM_LENGTHS
+    found: set[str] = set()
+    shorter: set[str] | None = None
+    for length in range(low, high + 1):
+        counted: Counter[str] = Counter()
+        for text in texts:
+            grams = _grams(text, length)
+            if shorter is not None:
+                grams = {g for g in grams if g[:-1] in shorter and g[1:] in shorter}
+            counted.update(grams)
+        shorter = {g for g, n in counted.items()
+                   if n >= least and (shorter is not None or not any(c.isspace() for c in g))}
+        found |= shorter
+        if not shorter:
+            break
+    return found
+
+
+def count_grams(texts: Iterable[str], grams: set[str]) -> dict[str, int]:
+    """In how many of ``texts`` each of ``grams`` is found (no string of ``grams`` has white
+    space: a text's are those of its pieces between white space)."""
+    from collections import Counter
+
+    low, high = GRAM_LENGTHS
+    counted: Counter[str] = Counter()
+    for text in texts:
+        found: set[str] = set()
+        for piece in text.split():
+            n = len(piece)
+            for length in range(low, min(high, n) + 1):
+                found.update(map(piece.__getitem__,
+                                 map(slice, range(n - length + 1), range(length, n + 1))))
+        counted.update(found & grams)
+    return counted
 
 
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
@@ -795,6 +986,7 @@ class PostgresIndex:
         self._state_ready = False  # the generation's table and trigger exist (writes)
         self._has_state: bool | None = None  # whether they exist (reads; None: not asked)
         self._has_lexeme_counts: bool | None = None  # whether LEXEME_COUNTS is kept (reads)
+        self._has_gram_counts: bool | None = None  # whether GRAM_COUNTS is kept (reads)
         # The lexemes' shares and when they were read (``_frequencies``).
         self._shares: tuple[Frequencies | None, float] | None = None
         self._estimate: tuple[int, float] | None = None  # (rows estimated, when) (``_table_rows``)
@@ -824,6 +1016,7 @@ class PostgresIndex:
             self._lexemes = None
             self._has_state = None
             self._has_lexeme_counts = None
+            self._has_gram_counts = None
 
     def _ensure_schema(self, conn: sa.Connection) -> None:
         if not self._schema_ready:
@@ -834,6 +1027,8 @@ class PostgresIndex:
         if not self._state_ready:
             ensure_state(conn)
             ensure_lexeme_counts(conn)
+            ensure_gram_counts(conn)
+            ensure_writers_in_turn(conn)
             self._state_ready = True
 
     def _table_exists(self, conn: sa.Connection) -> bool:
@@ -876,6 +1071,7 @@ class PostgresIndex:
                     self._ensure_schema(conn)
                     conn.execute(sa.text(f"DROP TABLE IF EXISTS {BUILD}"))  # a killed rebuild's
                     conn.execute(sa.text(f"DROP TABLE IF EXISTS {COUNTS_BUILD}"))
+                    conn.execute(sa.text(f"DROP TABLE IF EXISTS {GRAMS_BUILD}"))
                     conn.execute(sa.text(
                         f"CREATE TABLE {BUILD} (LIKE {TABLE} INCLUDING ALL EXCLUDING INDEXES)"))
                     for statement in NARROW_ROWS:  # LIKE copies no storage parameters
@@ -885,11 +1081,17 @@ class PostgresIndex:
                                  .split("ON CONFLICT")[0])
                 seen: set[str] = set()
                 batch: list[dict[str, Any]] = []
+                sample: list[str] = []  # of the texts, for the frequent strings
+                draw = random.Random(0)
                 for document in documents:
                     if document.key in seen:
                         continue
                     seen.add(document.key)
                     batch.append(document_row(document))
+                    if len(sample) < GRAM_SAMPLE:
+                        sample.append(batch[-1]["body"])
+                    elif (n := draw.randrange(len(seen))) < GRAM_SAMPLE:
+                        sample[n] = batch[-1]["body"]
                     if len(batch) >= BATCH:
                         with engine.begin() as conn:
                             conn.execute(insert, batch)
@@ -904,6 +1106,7 @@ class PostgresIndex:
                     conn.execute(sa.text(f"CREATE TABLE {COUNTS_BUILD} "
                                          f"(LIKE {LEXEME_COUNTS} INCLUDING ALL)"))
                     conn.execute(sa.text(fill_lexeme_counts(BUILD, COUNTS_BUILD)))
+                    self._fill_gram_counts(conn, sample, len(seen))
                 with engine.begin() as conn:
                     self._swap(conn, started)
                 self._set_rum(rum, created=True)
@@ -916,6 +1119,31 @@ class PostgresIndex:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text(f"VACUUM (ANALYZE) {TABLE}"))
         return len(seen)
+
+    @staticmethod
+    def _fill_gram_counts(conn: sa.Connection, sample: list[str], rows: int) -> None:
+        """Count into GRAMS_BUILD every string of GRAM_LENGTHS characters in at least
+        GRAM_SHARE of BUILD's ``rows``: the candidates are those in at least half that share
+        of ``sample`` (a string that common is in the candidates but for a vanishing chance:
+        one in 1% of the rows, 20 expected in a sample of 2,000, is found in fewer than 5 with
+        a chance of about 2 in 10⁵), then each is counted on every row (read back in pages)."""
+        conn.execute(sa.text(f"CREATE TABLE {GRAMS_BUILD} (LIKE {GRAM_COUNTS} INCLUDING ALL)"))
+        least = max(1, int(GRAM_SHARE * rows))
+        grams = frequent_grams(sample, max(1, int(GRAM_SHARE * len(sample) / 2)))
+        if not grams:
+            return
+
+        def bodies() -> Iterable[str]:
+            result = conn.execute(sa.text(f"SELECT body FROM {BUILD} WHERE NOT deleted")
+                                  .execution_options(yield_per=2000))
+            for (body,) in result:
+                yield body
+
+        counted = [{"gram": g, "documents": n} for g, n in count_grams(bodies(), grams).items()
+                   if n >= least]
+        if counted:
+            conn.execute(sa.text(f"INSERT INTO {GRAMS_BUILD} (gram, documents) "
+                                 "VALUES (:gram, :documents)"), counted)
 
     @staticmethod
     def _swap(conn: sa.Connection, started: Any) -> None:
@@ -934,6 +1162,10 @@ class PostgresIndex:
         conn.execute(sa.text(add_lexeme_counts(
             _count_lexemes(meanwhile, "1") + " UNION ALL " + _count_lexemes(replaced, "-1"),
             COUNTS_BUILD)), {"started": started})
+        meanwhile, replaced = (rows.replace("tokens", "body") for rows in (meanwhile, replaced))
+        conn.execute(sa.text(add_gram_counts(
+            _count_grams(meanwhile, "1") + " UNION ALL " + _count_grams(replaced, "-1"),
+            GRAMS_BUILD)), {"started": started})
         conn.execute(sa.text(
             f"INSERT INTO {BUILD} ({columns}) SELECT {columns} FROM {TABLE} "
             f"WHERE written_at >= :started ON CONFLICT (kind, item_id) DO UPDATE SET {updates}"),
@@ -948,6 +1180,16 @@ class PostgresIndex:
         conn.execute(sa.text(f"ALTER INDEX {COUNTS_BUILD}_pkey RENAME TO {LEXEME_COUNTS}_pkey"))
         for statement in lexeme_triggers():
             conn.execute(sa.text(statement))
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {GRAM_COUNTS}"))
+        conn.execute(sa.text(f"ALTER TABLE {GRAMS_BUILD} RENAME TO {GRAM_COUNTS}"))
+        conn.execute(sa.text(f"ALTER INDEX {GRAMS_BUILD}_pkey RENAME TO {GRAM_COUNTS}_pkey"))
+        for statement in GRAM_COUNTS_SCHEMA[1:]:  # the function, as this module has it
+            conn.execute(sa.text(statement))
+        for statement in gram_triggers():
+            conn.execute(sa.text(statement))
+        for statement in WRITERS_SCHEMA:
+            conn.execute(sa.text(statement))
+        conn.execute(sa.text(writers_trigger()))
         # The generation rises with the swap (the new table's trigger, for later writes).
         conn.execute(sa.text(trigger_statement()))
         conn.execute(sa.text(BUMP))
@@ -985,6 +1227,8 @@ class PostgresIndex:
             where, params = self._where(conn, plan, query)
             counter = _Counter(self, conn, plan, query)
             total = self._lexeme_total(conn, plan, query)
+            if total is None:
+                total = self._gram_total(conn, plan, query)
             if total is None:
                 total = counter.count("all", where.counted, params)
             keys = self._page(counter, plan, query, where, params, total, offset)
@@ -1267,6 +1511,23 @@ class PostgresIndex:
         found = conn.scalar(sa.text(f"SELECT documents FROM {LEXEME_COUNTS} WHERE lexeme = :l"),
                             {"l": lexemes[0]})
         return int(found or 0)
+
+    def _gram_total(self, conn: sa.Connection, plan: planner.Plan,
+                    query: SearchQuery) -> int | None:
+        """The exact count of a query of one term of GRAM_LENGTHS characters whose string is
+        in ``GRAM_COUNTS``, without filters (read in the search's snapshot); None for any
+        other query, a string not in the table, or when the counts are not kept."""
+        low, high = GRAM_LENGTHS
+        if (len(plan.terms) != 1 or query.kinds or query.county or query.sector or query.year
+                or not low <= len(plan.terms[0].text) <= high):
+            return None
+        if self._has_gram_counts is None:
+            self._has_gram_counts = bool(conn.scalar(sa.text(_HAS_GRAM_COUNTS)))
+        if not self._has_gram_counts:
+            return None
+        found = conn.scalar(sa.text(f"SELECT documents FROM {GRAM_COUNTS} WHERE gram = :g"),
+                            {"g": plan.terms[0].text})
+        return None if found is None else int(found)
 
     def _state(self, conn: sa.Connection) -> bool:
         """Whether the generation's table, the count cache and the trigger exist (asked once

@@ -94,6 +94,11 @@ def test_search():
         drop(url, f"{prefix()}search_demo_150")
     assert "whoosh, again" in out and "postgres, again" in out
     assert "bare /bench/ok" in out
+    # issue 18 §1's verdict, per backend, first ask and again (the figures depend on the machine)
+    verdicts = re.findall(r"^  (whoosh|postgres) \((first|again)\) / bare p50 [\d.]+ ms: "
+                          r"p95 [\d.]+× \(goal ≤ 10×\)   max [\d.]+× \(goal ≤ 30×\)   "
+                          r"(PASS|FAIL)$", out, re.MULTILINE)
+    assert len(verdicts) == 4, out
     assert "counts differ between the backends on 0 of" in out
     assert "'supervision': 60" in out  # the fifth kind is among the documents and queries
     assert "Whoosh: recall 1.0000, precision 1.0000" in out

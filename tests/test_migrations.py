@@ -243,6 +243,46 @@ def test_0018p_counts_the_lexemes_of_existing_search_rows_and_triggers_keep_them
         db.session.commit()
 
 
+def test_0019t_makes_writers_take_turns_and_keeps_strings_counts_once_a_rebuild_fills_them(
+        app_ctx):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the search table exists on PostgreSQL only")
+    from search_index import Document, SearchQuery
+    from search_index.postgres import PostgresIndex
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    kept = text("SELECT to_regclass('search_gram_counts') IS NOT NULL")
+    turns = text("SELECT count(*) FROM pg_trigger WHERE tgname = 'search_writers_in_turn'")
+    phrase = text("SELECT documents FROM search_gram_counts WHERE gram = '现场检查'")
+
+    def item(n: int) -> Document:
+        return Document(kind="decisions", id=n, title="现场检查", text="现场检查 矿山", date=None)
+
+    index = PostgresIndex(url)
+    try:
+        index.update([item(1)])
+        with at_revision("0018p"):
+            assert not db.session.scalar(kept) and db.session.scalar(turns) == 0
+            db.session.commit()
+        assert db.session.scalar(turns) == 1
+        assert db.session.scalar(text("SELECT count(*) FROM search_gram_counts")) == 0
+        db.session.commit()
+        reader = PostgresIndex(url)
+        assert reader.search(SearchQuery(q="现场检查")).total == 1  # counted on the rows
+        index.rebuild([item(1), item(2)])
+        assert db.session.scalar(phrase) == 2
+        db.session.commit()
+        index.update([item(3)], deleted=["decisions:1"])  # kept exact from here on
+        assert db.session.scalar(phrase) == 2
+        db.session.commit()
+        assert reader.search(SearchQuery(q="现场检查")).total == 2
+        reader.close()
+    finally:
+        index.close()
+        db.session.execute(text("DELETE FROM search_documents"))
+        db.session.commit()
+
+
 @pytest.mark.parametrize("departments", [1, 2])
 def test_0015d_puts_existing_staff_in_the_only_department_else_leaves_it_unset(app_ctx,
                                                                               departments):

@@ -348,3 +348,26 @@ def test_one_rebuild_at_a_time(tmp_path):
         thread.join(30)
     assert thread.errors == []
     assert keys(index, "矿山") == {f"decisions:{n}" for n in range(2, 6)}
+
+
+@pytest.mark.parametrize("span, listed, asked", [
+    (1000, 900, 800),  # many candidates: through the table by document number
+    (1000, 900, 20),  # few: a binary search each
+    (1000, 30, 600),  # a short list, candidates past its last document
+    (5, 1, 5),
+])
+def test_locating_candidates_in_a_posting_list_gives_the_same_either_way(span, listed, asked):
+    import numpy as np
+
+    from search_index.index import _locate
+
+    rng = np.random.default_rng(span + listed + asked)
+    ids = np.sort(rng.choice(span, listed, replace=False)).astype(np.int32)
+    candidates = np.sort(rng.choice(span, asked, replace=False)).astype(np.int32)
+    present, at = _locate(ids, candidates)
+    expected = np.isin(candidates, ids)
+    assert (present == expected).all()
+    assert (ids[at[present]] == candidates[present]).all()
+    assert ((at >= 0) & (at < len(ids))).all()  # absent ones point anywhere valid
+    empty_present, _ = _locate(ids[:0], candidates)
+    assert not empty_present.any()

@@ -584,3 +584,163 @@ def test_without_rum_there_is_no_index_of_lexemes_beside_gin(tmp_path):
         assert index.search(SearchQuery(q="矿山")).total == 2
     finally:
         index.close()
+
+
+def test_two_writers_of_several_statements_each_neither_deadlock_nor_fail(index):
+    # Each writer's transaction writes rows in several statements (``update``: the tombstones,
+    # then the upserts; or SQL by hand).  The counts' triggers serialise the writers with an
+    # advisory lock; taken after a statement's row locks (an AFTER trigger), a writer waiting
+    # for it holds its rows, and the holder, needing one of them, waits in turn: a deadlock,
+    # which PostgreSQL breaks by failing one of them.  Taken before any row is locked (a BEFORE
+    # statement trigger), the second writer waits holding nothing of the first's.
+    index.update([doc(1, "矿山"), doc(2, "矿山")])
+    engine = index._connect()
+    first, second = engine.connect(), engine.connect()
+    errors: list[BaseException] = []
+    upsert = sa.text(postgres._UPSERT)
+    try:
+        waiting = second.scalar(sa.text("SELECT pg_backend_pid()"))
+        second.commit()
+        first.execute(upsert, document_row(doc(1, "矿山 一")))  # holds row 1 (and the lock)
+
+        def write_row_2():
+            try:
+                second.execute(upsert, document_row(doc(2, "矿山 二")))
+                second.commit()
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+
+        thread = threading.Thread(target=write_row_2)
+        thread.start()
+        with engine.connect() as watch:  # until the second writer waits for the first
+            deadline = time.monotonic() + 10
+            while watch.scalar(sa.text(
+                    "SELECT wait_event_type IS DISTINCT FROM 'Lock' FROM pg_stat_activity "
+                    "WHERE pid = :pid"), {"pid": waiting}):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+                watch.rollback()
+        try:
+            first.execute(upsert, document_row(doc(2, "矿山 三")))  # needs row 2
+            first.commit()
+        except BaseException as exc:
+            errors.append(exc)
+        thread.join(30)
+    finally:
+        first.close()
+        second.close()
+    assert errors == []
+    # Both wrote, the second last; the counts hold both.
+    assert keys(index, "三") == set() and keys(index, "二") == {"decisions:2"}
+    assert keys(index, "一") == {"decisions:1"}
+    assert lexeme_counts(index) == tallied(index)
+
+
+def test_frequent_strings_are_found_level_by_level_and_counted_once_per_text():
+    texts = ["安全生产 现场检查", "安全生产许可证", "现场检查 2024年", "无关 2024年"]
+    found = postgres.frequent_grams(texts, 2)
+    assert {"安全生", "安全生产", "现场检查", "2024年", "024年"} <= found
+    assert "生产许可" not in found and "产 现" not in found  # rare; white space
+    assert all(3 <= len(g) <= 8 and not any(c.isspace() for c in g) for g in found)
+    # Brute force: the same strings, each in at least two texts.
+    every = {t[i : i + n] for t in texts for n in range(3, 9) for i in range(len(t) - n + 1)}
+    assert found == {g for g in every if " " not in g and sum(g in t for t in texts) >= 2}
+    assert postgres.count_grams(texts + ["安全生产安全生产"], {"安全生产", "2024年", "矿山企业"}) == {
+        "安全生产": 3, "2024年": 2}
+    # Counted piece by piece between white space: the same counts as every string of the texts.
+    again = texts + ["现场检查 安全生产\n现场检查", "2024年 安全生产许可证"] * 2
+    every = {g for g in every if " " not in g}
+    assert postgres.count_grams(again, every) == {
+        g: n for g in every if (n := sum(g in t for t in again))}
+
+
+def gram_counts(index: PostgresIndex) -> dict[str, tuple[int, int]]:
+    """Each string kept: (its count, how many live rows contain it now)."""
+    with index._connect().connect() as conn:
+        return {row.gram: (row.documents, row.found) for row in conn.execute(sa.text(
+            f"SELECT g.gram, g.documents, (SELECT count(*) FROM {postgres.TABLE} d "
+            "WHERE NOT d.deleted AND strpos(d.body, g.gram) > 0) AS found "
+            f"FROM {postgres.GRAM_COUNTS} g"))}
+
+
+def assert_exact(index: PostgresIndex) -> None:
+    kept = gram_counts(index)
+    assert {g: n for g, (n, _) in kept.items()} == {g: found for g, (_, found) in kept.items()}
+
+
+def test_a_query_of_one_frequent_string_is_counted_from_the_strings_counts(index):
+    index.rebuild([doc(n, "安全生产 现场检查" if n % 2 else "2024年 有限公司(演示)")
+                   for n in range(1, 11)])
+    kept = gram_counts(index)
+    assert kept["安全生产"] == (5, 5) and kept["有限公司(演示)"] == (5, 5)
+    assert_exact(index)
+    with index._connect().begin() as conn:  # read from the counts: made visible by hand
+        conn.execute(sa.text(f"UPDATE {postgres.GRAM_COUNTS} SET documents = 77 "
+                             "WHERE gram IN ('安全生产', '2024年')"))
+    assert index.search(SearchQuery(q="安全生产")).total == 77
+    assert index.search(SearchQuery(q="2024年")).total == 77
+    # Not with a filter, several terms, a term too long, or a string not in the table.
+    assert index.search(SearchQuery(q="安全生产", county="勐腊县")).total == 0
+    assert index.search(SearchQuery(q="安全生产", kinds=("decisions",))).total == 5
+    assert index.search(SearchQuery(q="安全生产 现场")).total == 5
+    assert index.search(SearchQuery(q="安全生产 现场检查")).total == 5  # 9 characters with space
+    assert index.search(SearchQuery(q="有限公司(演示")).total == 5
+    assert index.search(SearchQuery(q="标题1")).total == 2  # 标题1, 标题10
+    assert index.search(SearchQuery(q="矿山企业")).total == 0
+
+
+def test_the_strings_counts_stay_exact_through_every_kind_of_change(index):
+    index.rebuild([doc(n, "安全生产 abc 2024年" if n % 3 else "现场检查 有限公司") for n in range(1, 31)])
+    assert_exact(index)
+    steps = [
+        lambda: index.update([doc(2, "磨憨镇 安全生产"), doc(31, "现场检查 新发布")]),
+        lambda: index.update([], deleted=["decisions:1", "decisions:4", "decisions:99"]),
+        lambda: index.update([doc(1, "安全生产 abc 重新发布")]),
+        lambda: index.update([doc(5, "安全生产 abc 检查", withdrawn=True)]),
+        lambda: index.update([doc(6, "x" * 20000 + " 安全生产安全生产 2024年")]),
+        lambda: index.update([doc(7, "有限公司")], deleted=["decisions:8"]),
+    ]
+    for step in steps:
+        step()
+        assert_exact(index)
+        for q in ("安全生产", "2024年", "有限公司", "现场检查", "abc 2"):
+            assert index.search(SearchQuery(q=q)).total == len(index.matching(SearchQuery(q=q)))
+    with index._connect().begin() as conn:  # by hand
+        conn.execute(sa.text(f"DELETE FROM {postgres.TABLE} WHERE item_id IN (3, 9)"))
+        conn.execute(sa.text(f"UPDATE {postgres.TABLE} SET body = '现场检查' WHERE item_id = 10"))
+    assert_exact(index)
+    with index._connect().begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {postgres.TABLE}"))
+    assert gram_counts(index) == {}
+    index.update([doc(1, "安全生产")])
+    assert index.search(SearchQuery(q="安全生产")).total == 1  # counted on the rows
+
+
+def test_the_strings_counts_keep_the_updates_made_during_a_rebuild(index):
+    other = PostgresIndex(postgres_search_url())
+    index.rebuild([doc(n, "安全生产") for n in range(1, 5)])
+    thread, resume, errors = paused_rebuild(
+        index, [doc(n, "安全生产 现场检查") for n in range(1, 20)])
+    try:
+        other.update([doc(30, "安全生产 新发布")], deleted=["decisions:2"])
+        other.update([doc(19, "磨憨镇 改正后")])  # an item the rebuild has not reached yet
+        other.update([], deleted=["decisions:15"])
+    finally:
+        resume.set()
+        thread.join(30)
+        other.close()
+    assert errors == []
+    assert_exact(index)
+    assert gram_counts(index)["安全生产"] == (17, 17)  # 1, 3–14, 16–18 and 30
+    assert index.search(SearchQuery(q="安全生产")).total == 17
+
+
+def test_only_strings_in_enough_rows_are_kept_and_the_others_are_counted_on_the_rows(
+        index, monkeypatch):
+    monkeypatch.setattr(postgres, "GRAM_SHARE", 0.25)
+    index.rebuild([doc(n, "安全生产" if n <= 5 else f"现场检查{n:03}") for n in range(1, 21)])
+    kept = gram_counts(index)
+    assert kept["安全生产"] == (5, 5) and "现场检查" in kept and "查006" not in kept
+    assert all(n >= 5 for n, _ in kept.values())
+    assert_exact(index)
+    assert index.search(SearchQuery(q="查006")).total == 1

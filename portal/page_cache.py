@@ -479,6 +479,10 @@ FRONT_NOTE = "portal.page_cache.answer"
 # (a page of another generation or day is never asked for again).  Their bodies are mostly the
 # kept pages' own bytes (the gzip copies), not copies of them.
 KEPT_ANSWERS = 1024
+# ... and past this many bytes of bodies, counted as if none were shared: a plain page with a
+# language offer is a copy of its own, and one visitor varying the raw Accept-Language could
+# otherwise make a worker hold 1024 copies of the largest page.
+KEPT_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class KeptAnswers:
@@ -509,6 +513,7 @@ class KeptAnswers:
         self._routes: dict[tuple[Any, ...], tuple[Any, str | None]] = {}
         # Answer key → (status, headers, body).
         self._answers: dict[tuple[Any, ...], tuple[str, list[tuple[str, str]], bytes]] = {}
+        self._answer_bytes = 0  # of the bodies in _answers (KEPT_ANSWER_BYTES)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_COOKIE") \
@@ -561,11 +566,14 @@ class KeptAnswers:
             if exc_info is None and status[:4] in ("200 ", "304 ") \
                     and not any(name.lower() == "set-cookie" for name, _ in headers) \
                     and _length_matches(headers, body, status):
-                if len(self._answers) >= KEPT_ANSWERS:
+                if len(self._answers) >= KEPT_ANSWERS \
+                        or self._answer_bytes + len(body) > KEPT_ANSWER_BYTES:
                     self._answers.clear()
+                    self._answer_bytes = 0
                 if len(self._routes) >= KEPT_ANSWERS:
                     self._routes.clear()
                 self._answers[key] = (status, list(headers), body)
+                self._answer_bytes += len(body)
                 self._routes[where] = route
         return result
 

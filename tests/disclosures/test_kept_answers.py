@@ -162,3 +162,21 @@ def test_a_limited_page_not_counted_in_front_goes_to_the_app(tmp_path, monkeypat
     statuses = [client.get(SEARCH).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert _front(app).hits == 0
+
+
+def test_one_visitor_varying_a_header_cannot_make_a_worker_hold_copies_past_the_budget(
+        app, monkeypatch):
+    """A plain page with a language offer is a body of its own per raw Accept-Language: the
+    answers kept in front are bounded in bytes, not only in number."""
+    from portal import page_cache
+
+    client = app.test_client(use_cookies=False)
+    size = len(client.get("/", headers={"Accept-Encoding": "identity"} | ENGLISH).get_data())
+    monkeypatch.setattr(page_cache, "KEPT_ANSWER_BYTES", 3 * size)
+    front = _front(app)
+    for n in range(12):
+        headers = {"Accept-Encoding": "identity", "Accept-Language": f"en;q=0.9, x-{n};q=0.1"}
+        assert client.get("/", headers=headers).status_code == 200
+        assert front._answer_bytes <= 3 * size
+        assert sum(len(body) for _s, _h, body in front._answers.values()) == front._answer_bytes
+    assert front._answers  # still answering in front, within the budget

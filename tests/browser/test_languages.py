@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -119,7 +120,10 @@ def test_a_worker_reports_in_lao_without_javascript(live_server, live_app, page_
         staff_context.close()
 
 
-def test_translated_pages_have_no_serious_accessibility_violations(live_server, live_app, page):
+# One test per language: the three took 90 s on one xdist worker, the longest test of the suite.
+@pytest.mark.parametrize("lang", ["en", "lo", "my"])
+def test_translated_pages_have_no_serious_accessibility_violations(live_server, live_app, page,
+                                                                   lang):
     with live_app.app_context():
         listed = factories.blacklist_entry()
         decision = factories.decision(enterprise=listed.enterprise)
@@ -127,32 +131,31 @@ def test_translated_pages_have_no_serious_accessibility_violations(live_server, 
         db.session.commit()
         uscc, decision_id, supervised_id = listed.uscc, decision.id, supervised.id
     audit = Auditor(page)
-    for lang in ("en", "lo", "my"):
-        base = f"{live_server}/{lang}"
-        audit.visit(base + "/", f"{lang} home")
-        audit.visit(base + "/report", f"{lang} report form")
-        page.locator("form.report-form button[type=submit]").click()
-        page.wait_for_load_state()
-        assert page.locator(".error-summary").count() == 1
-        audit.check(f"{lang} report form with errors")
-        audit.visit(base + "/report/followup", f"{lang} follow-up")
-        audit.visit(base + f"/credit?code={uscc}", f"{lang} credit result")
-        audit.visit(base + "/credit?code=12345", f"{lang} credit code refused", status=400)
-        audit.visit(base + "/credit/verify", f"{lang} certificate check")
-        audit.visit(base + "/no-such-page", f"{lang} 404", status=404)
-        audit.visit(base + "/decisions", f"{lang} decisions")
-        audit.visit(base + f"/decisions/{decision_id}", f"{lang} a decision")
-        audit.visit(base + "/blacklist?status=active", f"{lang} blacklist, filtered")
-        audit.visit(base + "/supervision", f"{lang} supervision with its map")
-        audit.visit(base + f"/supervision/{supervised_id}", f"{lang} a supervised case")
-        audit.visit(base + "/search?q=有限公司", f"{lang} search results")
-        audit.visit(base + "/search?q=有限公司&year=20x6", f"{lang} search refused", status=400)
-        audit.visit(base + "/credit/repair", f"{lang} credit repair form")
-        audit.visit(base + "/credit/repair/followup", f"{lang} credit repair follow-up")
-        audit.visit(base + f"/credit/objection/decisions/{decision_id}", f"{lang} objection form")
-        audit.visit(base + "/stats", f"{lang} statistics")
-        audit.visit(base + "/compliance", f"{lang} publishing on time")
-        audit.visit(base + "/credit/certificate", f"{lang} how a certificate works")
+    base = f"{live_server}/{lang}"
+    audit.visit(base + "/", f"{lang} home")
+    audit.visit(base + "/report", f"{lang} report form")
+    page.locator("form.report-form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(".error-summary").count() == 1
+    audit.check(f"{lang} report form with errors")
+    audit.visit(base + "/report/followup", f"{lang} follow-up")
+    audit.visit(base + f"/credit?code={uscc}", f"{lang} credit result")
+    audit.visit(base + "/credit?code=12345", f"{lang} credit code refused", status=400)
+    audit.visit(base + "/credit/verify", f"{lang} certificate check")
+    audit.visit(base + "/no-such-page", f"{lang} 404", status=404)
+    audit.visit(base + "/decisions", f"{lang} decisions")
+    audit.visit(base + f"/decisions/{decision_id}", f"{lang} a decision")
+    audit.visit(base + "/blacklist?status=active", f"{lang} blacklist, filtered")
+    audit.visit(base + "/supervision", f"{lang} supervision with its map")
+    audit.visit(base + f"/supervision/{supervised_id}", f"{lang} a supervised case")
+    audit.visit(base + "/search?q=有限公司", f"{lang} search results")
+    audit.visit(base + "/search?q=有限公司&year=20x6", f"{lang} search refused", status=400)
+    audit.visit(base + "/credit/repair", f"{lang} credit repair form")
+    audit.visit(base + "/credit/repair/followup", f"{lang} credit repair follow-up")
+    audit.visit(base + f"/credit/objection/decisions/{decision_id}", f"{lang} objection form")
+    audit.visit(base + "/stats", f"{lang} statistics")
+    audit.visit(base + "/compliance", f"{lang} publishing on time")
+    audit.visit(base + "/credit/certificate", f"{lang} how a certificate works")
     audit.assert_clean()
 
 

@@ -51,7 +51,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -245,30 +245,41 @@ def add_lexeme_counts(changes: str, counts: str = LEXEME_COUNTS) -> str:
             "ON CONFLICT (lexeme) DO UPDATE SET documents = c.documents + EXCLUDED.documents")
 
 
-LEXEME_COUNTS_SCHEMA = (
-    f"CREATE TABLE IF NOT EXISTS {LEXEME_COUNTS} (lexeme text PRIMARY KEY, "
-    "documents bigint NOT NULL)",
-    f"""
-    CREATE OR REPLACE FUNCTION {LEXEME_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+def _counting_function(name: str, counts: str, add: Callable[[str], str],
+                       count: Callable[[str, str], str], *, only_when_kept: bool = False) -> str:
+    """The statement trigger function ``name`` that keeps ``counts`` exact: ``add`` (the
+    statement adding changes to it) of ``count`` (the changes of a table of rows) for the
+    rows a statement inserted, replaced or deleted; emptied by TRUNCATE.  With
+    ``only_when_kept``, an empty ``counts`` (not built yet) is left as it is."""
+    skip_when_empty = (f"IF NOT EXISTS (SELECT 1 FROM {counts}) THEN RETURN NULL; END IF;"
+                       if only_when_kept else "")
+    return f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'TRUNCATE' THEN
-            DELETE FROM {LEXEME_COUNTS};
+            DELETE FROM {counts};
             RETURN NULL;
         END IF;
         -- One writer of the counts at a time (held already since the statement began:
         -- WRITERS_TRIGGER; taken here too for a table that does not have that trigger yet).
         PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});
+        {skip_when_empty}
         IF TG_OP = 'INSERT' THEN
-            {add_lexeme_counts(_count_lexemes("new_rows", "1"))};
+            {add(count("new_rows", "1"))};
         ELSIF TG_OP = 'UPDATE' THEN
-            {add_lexeme_counts(_count_lexemes("new_rows", "1") + " UNION ALL "
-                               + _count_lexemes("old_rows", "-1"))};
+            {add(count("new_rows", "1") + " UNION ALL " + count("old_rows", "-1"))};
         ELSE
-            {add_lexeme_counts(_count_lexemes("old_rows", "-1"))};
+            {add(count("old_rows", "-1"))};
         END IF;
         RETURN NULL;
     END $$
-    """,
+    """
+
+
+LEXEME_COUNTS_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {LEXEME_COUNTS} (lexeme text PRIMARY KEY, "
+    "documents bigint NOT NULL)",
+    _counting_function(LEXEME_TRIGGER, LEXEME_COUNTS, add_lexeme_counts, _count_lexemes),
 )
 
 
@@ -367,28 +378,8 @@ def add_gram_counts(changes: str, counts: str = GRAM_COUNTS) -> str:
 
 GRAM_COUNTS_SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {GRAM_COUNTS} (gram text PRIMARY KEY, documents bigint NOT NULL)",
-    f"""
-    CREATE OR REPLACE FUNCTION {GRAM_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-            DELETE FROM {GRAM_COUNTS};
-            RETURN NULL;
-        END IF;
-        PERFORM pg_advisory_xact_lock({COUNTS_LOCK_KEY});  -- held already (WRITERS_TRIGGER)
-        IF NOT EXISTS (SELECT 1 FROM {GRAM_COUNTS}) THEN
-            RETURN NULL;
-        END IF;
-        IF TG_OP = 'INSERT' THEN
-            {add_gram_counts(_count_grams("new_rows", "1"))};
-        ELSIF TG_OP = 'UPDATE' THEN
-            {add_gram_counts(_count_grams("new_rows", "1") + " UNION ALL "
-                             + _count_grams("old_rows", "-1"))};
-        ELSE
-            {add_gram_counts(_count_grams("old_rows", "-1"))};
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
+    _counting_function(GRAM_TRIGGER, GRAM_COUNTS, add_gram_counts, _count_grams,
+                       only_when_kept=True),
 )
 
 

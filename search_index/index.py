@@ -35,6 +35,7 @@ import heapq
 import json
 import math
 import os
+import random
 import re
 import shutil
 import struct
@@ -43,7 +44,7 @@ import time
 import weakref
 from array import array
 from bisect import bisect_right
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ from search_index.store import (
     SideWriter,
     encode,
     file_numbers,
+    pointer_text,
+    record_texts,
 )
 from search_index.types import (
     KINDS,
@@ -113,6 +116,16 @@ MAX_PER_PAGE = 100
 # date) for relevance and (date, score) for date order; ties fall back to the position in the
 # index, which is stable while the index does not change, so paging walks every hit once.
 _Ranked = tuple[float, float, int, int]
+# Exact counts of frequent strings, per Whoosh generation (``strings-<generation>.json`` in the
+# generation directory): the strings of 3 to 8 characters found in at least GRAM_SHARE of the
+# documents (STRINGS_SHARE), and at least this many, chosen by a rebuild as the PostgreSQL backend chooses its
+# ``search_gram_counts`` and kept exact by every update.  A one-term search for one of them
+# without filters is not counted on the texts: its count is read, and only the candidates that
+# can still reach the page are confirmed (``_Execution._rank_lazily``).
+STRINGS_LEAST = 100
+STRINGS_SHARE = 0.005  # PostgreSQL's GRAM_SHARE
+STRINGS_SAMPLE = 2000  # texts sampled to find the candidates (PostgreSQL's GRAM_SAMPLE)
+STRINGS_FILE = re.compile(r"^strings-(\d+)\.json$")
 PREFETCH = 1000  # with the LRU on, rank at least this many: the next pages come from the LRU
 CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
 
@@ -399,8 +412,10 @@ class SearchIndex:
         limitmb: int = 256,
         cache_size: int = 256,
         postings_cache_bytes: int = POSTINGS_CACHE_BYTES,
+        strings_least: int = STRINGS_LEAST,
     ) -> None:
         self.root = str(directory)
+        self.strings_least = strings_least
         self.write_timeout = write_timeout
         self.rebuild_timeout = rebuild_timeout
         self.limitmb = limitmb
@@ -415,6 +430,9 @@ class SearchIndex:
         self._states: dict[str, LeafState] = {}
         self._seen: tuple[int, int] | None = None  # CURRENT's (inode, mtime) when opened
         self._number = 0  # the open generation's directory number
+        self._directory: str | None = None  # the open generation's directory
+        # The frequent strings' counts of the Whoosh generation open (None: none kept).
+        self._strings: tuple[int, dict[str, int] | None] | None = None
         self.cache_size = cache_size
         # Kept across _reset(): its entries are keyed by generation and segment, whose postings
         # never change, and a forked worker shares the parent's arrays (copy on write).
@@ -531,6 +549,8 @@ class SearchIndex:
         self._states = {}
         self._seen = None
         self._number = 0
+        self._directory = None
+        self._strings = None
         self._results.clear()
         self._cached = 0
 
@@ -559,6 +579,7 @@ class SearchIndex:
             self._files = SideFiles(directory)
             self._seen = stamp
             self._number = int(name[4:])
+            self._directory = directory
             self.opened += 1
             self._check_schema()
         elif not self._open.searcher.up_to_date():
@@ -611,11 +632,25 @@ class SearchIndex:
                 return -1
             return self._number * GENERATION_STRIDE + searcher.reader().generation()
 
+    def frequent_strings(self, searcher: Searcher | None = None) -> dict[str, int] | None:
+        """The exact counts of the frequent strings in the index this process reads (None when
+        this generation keeps none: built by a version without them, or by an update whose
+        previous generation had none)."""
+        with self._lock:
+            searcher = searcher or self._current()
+            if searcher is None or self._directory is None:
+                return None
+            generation = searcher.reader().generation()
+            if self._strings is None or self._strings[0] != generation:
+                self._strings = (generation, _load_strings(self._directory, generation))
+            return self._strings[1]
+
     def warm(self, queries: Iterable[str] = ("矿山", "矿", "12号", "ma")) -> int:
         """Open the searcher and fill what a search caches (segment tables, lexicons, term
         lookups, the posting lists of the broadest bigrams) by running ``queries``, so the
         first visitor does not pay for it.  Returns the generation opened (-1: no index yet)."""
         self.prefill()
+        self.frequent_strings()
         for q in queries:
             self.search(SearchQuery(q=q))
         self._results.clear()  # warm the index, not the results
@@ -654,7 +689,8 @@ class SearchIndex:
     # -- writing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _live_writer(self) -> Iterator[tuple[writing.SegmentWriter, str]]:
+    def _live_writer(self) -> Iterator[tuple[writing.SegmentWriter, str,
+                                             whoosh_index.Index]]:
         """A Whoosh writer on the live generation (created if there is none) and its directory,
         under the write lock.
 
@@ -680,7 +716,7 @@ class SearchIndex:
             except LockError as exc:
                 raise IndexBusy("another process is writing the search index") from exc
             try:
-                yield writer, directory
+                yield writer, directory, ix
             except BaseException:
                 writer.cancel()
                 raise
@@ -729,20 +765,41 @@ class SearchIndex:
         side = SideWriter(directory, 1)
         count = 0
         seen: set[str] = set()
+        sample: list[str] = []  # of the texts, for the frequent strings
+        draw = random.Random(0)
         try:
             for document in documents:
                 if document.key in seen:
                     continue
                 seen.add(document.key)
-                _add(writer, side, document, update=False)
+                text = _add(writer, side, document, update=False)
                 count += 1
+                if len(sample) < STRINGS_SAMPLE:
+                    sample.append(text)
+                elif (n := draw.randrange(count)) < STRINGS_SAMPLE:
+                    sample[n] = text
             side.close()
             writer.commit()
         except BaseException:
             side.close()
             writer.cancel()
             raise
+        self._count_strings(ix, directory, side, sample, count)
         return count
+
+    def _count_strings(self, ix: whoosh_index.Index, directory: str, side: SideWriter,
+                       sample: list[str], count: int) -> None:
+        """Choose the frequent strings of a new generation and count them on every text (the
+        side file holds each document once), for the Whoosh generation just committed; the
+        rebuild has not swapped it in yet, so no reader sees it without its counts."""
+        from search_index.postgres import count_grams, frequent_grams
+
+        least = max(self.strings_least, int(STRINGS_SHARE * count))
+        grams = (frequent_grams(sample, max(1, least * len(sample) // (2 * count)))
+                 if count >= least else set())
+        counted = count_grams((text for _, text in record_texts(side.path)), grams) if grams else {}
+        _write_strings(directory, ix.latest_generation(),
+                       {g: n for g, n in counted.items() if n >= least})
 
     def _replay(self, ix: whoosh_index.Index, directory: str, journal: str) -> None:
         """Apply the journalled updates, in their order, to the new generation."""
@@ -767,11 +824,13 @@ class SearchIndex:
             for key in gone:
                 writer.delete_by_term(KEY, key)
             side = SideWriter(directory, file_numbers(directory)[-1])
+            texts: dict[str, str] = {}
             try:
                 for document in latest.values():
-                    _add(writer, side, document, update=True)
+                    texts[document.key] = _add(writer, side, document, update=True)
             finally:
                 side.close()
+            _carry_strings(ix, writer, directory, texts, list(gone))
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -783,19 +842,22 @@ class SearchIndex:
         gone = [key for key in dict.fromkeys(deleted) if key not in latest]
         if not latest and not gone:
             return
-        with self._live_writer() as (writer, directory):
+        with self._live_writer() as (writer, directory, ix):
             for key in gone:
                 writer.delete_by_term(KEY, key)
+            texts: dict[str, str] = {}
             if latest:
                 numbers = file_numbers(directory)
                 side = SideWriter(directory, numbers[-1] if numbers else 1)
                 try:
                     for document in latest.values():
-                        _add(writer, side, document, update=True)
+                        texts[document.key] = _add(writer, side, document, update=True)
                 finally:
                     side.close()
+            _carry_strings(ix, writer, directory, texts, gone)
             self._journal(latest.values(), gone)
             writer.commit()
+            _prune_strings(directory, writer.generation)
 
     def _journal(self, documents: Iterable[Document], gone: list[str]) -> None:
         """While a rebuild runs, record an update for it to replay (under the write lock)."""
@@ -863,8 +925,11 @@ class SearchIndex:
         if cached is not None:
             del self._results[key]
             self._cached -= len(cached[1])
-        k = max(wanted, PREFETCH, 2 * len(cached[1]) if cached else 0) if self.cache_size else wanted
-        collected = _Execution(leaves, plan, query).run(_TopK(k))
+        execution = _Execution(leaves, plan, query, self.frequent_strings(searcher))
+        # A counted query's page costs about a page: prefetching would confirm far more.
+        ahead = wanted if execution.counted is not None else PREFETCH
+        k = max(wanted, ahead, 2 * len(cached[1]) if cached else 0) if self.cache_size else wanted
+        collected = execution.run(_TopK(k))
         top = collected.ranked()
         ranked = (collected.count, top)
         if self.cache_size:
@@ -909,7 +974,8 @@ def _suppress_oserror() -> Iterator[None]:
         pass
 
 
-def _add(writer: writing.SegmentWriter, side: SideWriter, document: Document, update: bool) -> None:
+def _add(writer: writing.SegmentWriter, side: SideWriter, document: Document, update: bool) -> str:
+    """Add (or replace) a document; returns its normalised text."""
     encoded = encode(document)
     pointer = side.append(encoded.record)
     fields = {
@@ -923,6 +989,68 @@ def _add(writer: writing.SegmentWriter, side: SideWriter, document: Document, up
         writer.update_document(**fields)
     else:
         writer.add_document(**fields)
+    return encoded.text
+
+
+def _strings_path(directory: str, generation: int) -> str:
+    return os.path.join(directory, f"strings-{generation}.json")
+
+
+def _load_strings(directory: str, generation: int) -> dict[str, int] | None:
+    """The frequent strings' counts of a Whoosh generation, None when it has none."""
+    try:
+        with open(_strings_path(directory, generation), encoding="utf-8") as f:
+            counts = json.load(f)["counts"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # damaged: the searches count on the texts (slower, as exact)
+    return counts if isinstance(counts, dict) else None
+
+
+def _write_strings(directory: str, generation: int, counts: dict[str, int]) -> None:
+    """Write a generation's counts (one rename: a reader sees them whole or not at all)."""
+    path = _strings_path(directory, generation)
+    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump({"generation": generation, "counts": counts}, f, ensure_ascii=False)
+    os.replace(temporary, path)
+
+
+def _prune_strings(directory: str, generation: int) -> None:
+    """Remove the counts of generations before the previous one (a reader still on an older
+    generation finds none and counts on the texts)."""
+    for entry in os.listdir(directory):
+        if (m := STRINGS_FILE.match(entry)) and int(m.group(1)) < generation - 1:
+            with _suppress_oserror():
+                os.unlink(os.path.join(directory, entry))
+
+
+def _carry_strings(ix: whoosh_index.Index, writer: writing.SegmentWriter, directory: str,
+                   added: dict[str, str], gone: list[str]) -> None:
+    """Write the counts of the generation ``writer`` is about to commit: those of the
+    generation it started from, minus the strings of the documents it removes or replaces
+    (their texts read back from the side file), plus those of the texts it adds.  Called under
+    the write lock before the commit, so a reader never sees the commit without its counts;
+    a writer that dies before committing leaves a file that the next commit overwrites."""
+    from search_index.postgres import count_grams
+
+    counts = _load_strings(directory, writer.generation - 1)
+    if counts is None:
+        return  # none kept: the next rebuild chooses the strings
+    grams = set(counts)
+    delta: Counter[str] = Counter(count_grams(added.values(), grams))
+    with ix.searcher() as searcher:  # the generation the writer started from
+        pointers = None
+        for key in [*added, *gone]:
+            for docnum in searcher.document_numbers(**{KEY: key}):
+                if pointers is None:
+                    pointers = searcher.reader().column_reader(POINTER)
+                delta.subtract(count_grams([pointer_text(directory, pointers[docnum])], grams))
+    for gram, change in delta.items():
+        if change:
+            counts[gram] += change
+    _write_strings(directory, writer.generation, counts)
 
 
 def _check_query(query: SearchQuery) -> None:
@@ -953,7 +1081,8 @@ class _Execution:
     that can still reach the page, and only those get exact scores (title test, frequency).
     """
 
-    def __init__(self, leaves: list[_Leaf], plan: planner.Plan, query: SearchQuery) -> None:
+    def __init__(self, leaves: list[_Leaf], plan: planner.Plan, query: SearchQuery,
+                 strings: dict[str, int] | None = None) -> None:
         self.leaves = leaves
         self.plan = plan
         self.query = query
@@ -969,6 +1098,10 @@ class _Execution:
         total_bytes = sum(leaf.table.total_bytes for leaf in leaves)
         self.avgdl = max(1.0, total_bytes / max(1, all_docs))
         self.by_date = query.sort == "date"
+        # The exact count of a one-term query without filters whose term is a frequent string
+        # (``STRINGS_LEAST``): its hits need not all be confirmed.
+        self.counted = (strings.get(plan.terms[0].text)
+                        if strings and len(plan.terms) == 1 and not self.filtered else None)
 
     # -- filters ------------------------------------------------------------------------------
 
@@ -1043,9 +1176,13 @@ class _Execution:
         per_leaf = [self._conditions(leaf) for leaf in self.leaves]
         idf = [_idf(n, df) for df in self._dfs(per_leaf)]
         constants = [self._bm25(value) for value in idf]
+        if hits.k is None:
+            self.counted = None  # every hit is wanted: each is confirmed anyway
         for i, leaf in enumerate(self.leaves):
             if (conditions := per_leaf[i]) is not None:
                 self._run_leaf(i, leaf, conditions, constants, hits)
+        if self.counted is not None:
+            hits.count = self.counted
         return hits
 
     def _dfs(self, per_leaf: list[list[Condition] | None]) -> list[int]:
@@ -1116,6 +1253,9 @@ class _Execution:
             if decided:
                 tfs[condition.term] = freqs[at[present]]
             used.add(condition.term)
+        if self.counted is not None and not tfs and not firsts:
+            self._rank_lazily(li, leaf, conditions, candidates, constants[0], hits)
+            return
         # Confirm the other terms, the one that excludes most first: on the text, or by what an
         # earlier search remembered.
         order = sorted((i for i in range(len(terms)) if i not in tfs and i not in firsts),
@@ -1142,6 +1282,72 @@ class _Execution:
             return
         hits.count += len(candidates)
         self._rank(li, leaf, conditions, candidates, tfs, firsts, constants, hits)
+
+    def _rank_lazily(self, li: int, leaf: _Leaf, conditions: list[Condition],
+                     candidates: np.ndarray, constants: tuple[float, float, float, float],
+                     hits: _TopK) -> None:
+        """Offer the best hits of a one-term query whose count is known, confirming on the
+        text only the candidates that can still reach the page.
+
+        The candidates are taken in the order of a bound on their first key (the date; or the
+        score with the term's frequency bounded by the rarest of its bigrams' or trigrams'
+        frequencies, which the posting lists give, and its title part exact), a growing batch
+        at a time; each batch is confirmed and scored exactly, and the walk stops when the
+        next bound is below the k-th best key found.  (The postings of a Han term's bigrams
+        count every occurrence, a letter/digit term's trigrams every occurrence inside a word:
+        the term cannot occur more often than any of them.)
+        """
+        assert hits.k is not None
+        needle = self.plan.terms[0].needle
+        weight, norm, slope, bonus = constants
+        columns = leaf.table.columns
+        if not self.by_date:
+            # The frequency bound: every single-term bigram or trigram list of the term that
+            # is cached, or the rarest one read.
+            own = [c for c in conditions
+                   if c.term == 0 and c.field in (GRAMS, TRIGRAMS) and len(c.terms) == 1]
+            bounding = [c for c in own if not leaf.read_cost(c)] or own[:1]
+            most: np.ndarray | None = None
+            for condition in bounding:
+                ids, freqs = leaf.postings(condition)
+                present, at = _locate(ids, candidates)
+                found = freqs[at[present]].astype(np.float64)
+                candidates = candidates[present]
+                most = found if most is None else np.minimum(most[present], found)
+        length = columns.length[candidates]
+        dates = columns.date[candidates]
+        title = np.where(columns.title_mask(leaf.table, needle)[candidates], bonus, 0.0)
+        if self.by_date:
+            bound = dates.astype(np.float64)
+        elif most is None:
+            bound = title + weight
+        else:
+            bound = title + weight * most / (most + norm + slope * length)
+        order = np.argsort(-bound, kind="stable")
+        done, size = 0, 4 * hits.k
+        offer, by_date = hits.offer, self.by_date
+        while done < len(order):
+            floor = hits.floor
+            if bound[order[done]] < floor - 1e-9 * max(1.0, abs(floor)):
+                break  # none of the rest can reach the page
+            chosen = order[done : done + size]
+            done += len(chosen)
+            size *= 2
+            found = leaf.find_first(needle, candidates[chosen])
+            keep = found >= 0
+            chosen, found = chosen[keep], found[keep]
+            if not len(chosen):
+                continue
+            docnums = candidates[chosen]
+            tf = 1.0 + leaf.count_after(needle, docnums, found + len(needle))
+            score = title[chosen] + weight * tf / (tf + norm + slope * length[chosen])
+            for s, d, docnum in zip(score.tolist(), dates[chosen].tolist(), docnums.tolist(),
+                                    strict=True):
+                if by_date:
+                    if d >= floor:
+                        floor = offer((d, s, -li, -docnum))
+                elif s >= floor:
+                    floor = offer((s, d, -li, -docnum))
 
     def _rank(self, li: int, leaf: _Leaf, conditions: list[Condition], candidates: np.ndarray,
               tfs: dict[int, np.ndarray], firsts: dict[int, np.ndarray],

@@ -123,6 +123,31 @@ class SideWriter:
         self._file.close()
 
 
+def record_texts(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
+    """(offset, normalised text) of every record of one side file, in file order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    found: list[tuple[int, str]] = []
+    pos, size = 0, RECORD.size
+    while pos + size <= len(data):
+        text_len, extra_len, *_, county_len, sector_len, _ = RECORD.unpack_from(data, pos)
+        start = pos + size + county_len + sector_len + extra_len
+        found.append((pos, data[start : start + text_len].decode("utf-8")))
+        pos = start + text_len
+    return found
+
+
+def pointer_text(directory: str | os.PathLike[str], pointer: int) -> str:
+    """The normalised text of the record at ``pointer`` (a document's POINTER column)."""
+    number, offset = pointer >> FILE_SHIFT, pointer & OFFSET_MASK
+    with open(Path(directory) / file_name(number), "rb") as f:
+        f.seek(offset)
+        header = f.read(RECORD.size)
+        text_len, extra_len, *_, county_len, sector_len, _ = RECORD.unpack(header)
+        f.seek(county_len + sector_len + extra_len, os.SEEK_CUR)
+        return f.read(text_len).decode("utf-8")
+
+
 class SideFiles:
     """Read access: a map of each side file, remapped when it has grown."""
 

@@ -76,6 +76,7 @@ from search_index.store import (
     pointer_text,
     record_texts,
 )
+from search_index.strings import StringCounter
 from search_index.types import (
     KINDS,
     SORTS,
@@ -792,12 +793,12 @@ class SearchIndex:
         """Choose the frequent strings of a new generation and count them on every text (the
         side file holds each document once), for the Whoosh generation just committed; the
         rebuild has not swapped it in yet, so no reader sees it without its counts."""
-        from search_index.postgres import count_grams, frequent_grams
+        from search_index.postgres import frequent_grams
 
         least = max(self.strings_least, int(STRINGS_SHARE * count))
         grams = (frequent_grams(sample, max(1, least * len(sample) // (2 * count)))
                  if count >= least else set())
-        counted = count_grams((text for _, text in record_texts(side.path)), grams) if grams else {}
+        counted = StringCounter(grams).count(text for _, text in record_texts(side.path))
         _write_strings(directory, ix.latest_generation(),
                        {g: n for g, n in counted.items() if n >= least})
 

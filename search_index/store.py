@@ -28,6 +28,7 @@ import os
 import re
 import struct
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -123,18 +124,22 @@ class SideWriter:
         self._file.close()
 
 
-def record_texts(path: str | os.PathLike[str]) -> list[tuple[int, str]]:
-    """(offset, normalised text) of every record of one side file, in file order."""
+def record_texts(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+    """(offset, normalised text) of every record of one side file, in file order (read
+    through a map: the file is not loaded whole)."""
     with open(path, "rb") as f:
-        data = f.read()
-    found: list[tuple[int, str]] = []
-    pos, size = 0, RECORD.size
-    while pos + size <= len(data):
-        text_len, extra_len, *_, county_len, sector_len, _ = RECORD.unpack_from(data, pos)
-        start = pos + size + county_len + sector_len + extra_len
-        found.append((pos, data[start : start + text_len].decode("utf-8")))
-        pos = start + text_len
-    return found
+        if not os.fstat(f.fileno()).st_size:
+            return
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        pos, size = 0, RECORD.size
+        while pos + size <= len(data):
+            text_len, extra_len, *_, county_len, sector_len, _ = RECORD.unpack_from(data, pos)
+            start = pos + size + county_len + sector_len + extra_len
+            yield pos, data[start : start + text_len].decode("utf-8")
+            pos = start + text_len
+    finally:
+        data.close()
 
 
 def pointer_text(directory: str | os.PathLike[str], pointer: int) -> str:

@@ -149,3 +149,16 @@ def test_a_counted_query_confirms_about_a_page_not_every_hit(index, monkeypatch)
     confirmed.clear()
     assert index.search(SearchQuery(q="现场检查", kinds=("decisions",))).total == 300
     assert sum(confirmed) == 300
+
+
+def test_the_string_counter_counts_as_the_postgresql_backend_does():
+    from search_index.postgres import count_grams, frequent_grams
+    from search_index.strings import StringCounter
+    from tests.search_index.corpus import Corpus
+
+    texts = [normalize(d.text) for d in Corpus(300).documents]
+    texts += ["", "安全", "安全生产 安全生产", "𠀀𠀁𠀂 ab1", "a b c d"]  # short, repeated, astral
+    grams = frequent_grams(texts, 3) | {"𠀀𠀁𠀂", "ab1", "不存在的", "安全 生产"}
+    counted = StringCounter(grams).count(texts)
+    expected = {g: n for g, n in count_grams(texts, grams).items() if n}
+    assert counted == expected and len(expected) > 1000

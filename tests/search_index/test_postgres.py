@@ -390,11 +390,15 @@ def test_matching_by_date_lists_every_hit_newest_first(index):
         ("decisions", 3), ("decisions", 2), ("decisions", 1)]
 
 
+@pytest.mark.parametrize("walk_cost", [0, 5])
 @pytest.mark.parametrize("few", [0, 1000])
-def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkeypatch, few):
-    # Past FEW_HITS each tier's page is taken on its own (date index walks); the pages must be
-    # the same slices of the fully ranked list as when all hits are ranked at once.
+def test_pages_of_many_hits_follow_the_tiers_across_their_boundary(index, monkeypatch, few,
+                                                                   walk_cost):
+    # Past FEW_HITS each tier's page is taken on its own (date index walks, or with WALK_COST
+    # a sort of every hit where the walk would cost more); the pages must be the same slices
+    # of the fully ranked list as when all hits are ranked at once.
     monkeypatch.setattr(postgres, "FEW_HITS", few)
+    monkeypatch.setattr(postgres, "WALK_COST", walk_cost)
     documents = [doc(n, "矿山 检查" if n % 3 else "检查", date=date(2020 + n % 7, 1 + n % 12, 1),
                      title="矿山事故" if n % 5 == 0 else f"标题{n}") for n in range(1, 60)]
     index.rebuild(documents)
@@ -744,3 +748,24 @@ def test_only_strings_in_enough_rows_are_kept_and_the_others_are_counted_on_the_
     assert all(n >= 5 for n, _ in kept.values())
     assert_exact(index)
     assert index.search(SearchQuery(q="查006")).total == 1
+
+
+@pytest.mark.parametrize("few", [0, 1000])
+def test_a_page_sorted_from_lexemes_confirms_the_phrases_on_the_texts(index, monkeypatch, few):
+    # A page's candidates are found by the terms' lexemes alone (``_Where.sorted``): the newest
+    # rows here have every bigram and trigram of the terms, never at their places; the page
+    # must pass over them to the older rows that have the terms themselves.
+    monkeypatch.setattr(postgres, "FEW_HITS", few)
+    monkeypatch.setattr(postgres, "WALK_COST", 10**9)  # never walk: sort every candidate
+    decoys = [doc(n, "事故在2020年 报告 1025 人员死亡 直接 经济 接经 济损 损失",
+                  date=date(2026, 1, 1 + n)) for n in range(1, 21)]
+    hits = [doc(n, "2025年 死亡 直接经济损失", date=date(2025, 1, n - 20)) for n in range(21, 31)]
+    index.rebuild(decoys + hits)
+    for q in ("2025年 死亡", "直接经济损失 死亡", '"直接经济损失"', "2025 死亡"):
+        ranked = index.matching(SearchQuery(q=q))
+        assert sorted(i for _, i in ranked) == list(range(21, 31)), q
+        for page, per_page in ((1, 4), (2, 4), (3, 4), (1, 20)):
+            results = index.search(SearchQuery(q=q, page=page, per_page=per_page))
+            first = (page - 1) * per_page
+            assert [(h.kind, h.id) for h in results.hits] == ranked[first:first + per_page], q
+            assert results.total == 10, q

@@ -16,6 +16,16 @@ Search, per segment, in bulk (numpy arrays of document numbers, no Python step p
 5. Every survivor is counted; bounds on each score (BM25 on exact substring frequencies, plus a
    bonus when the term is in the title) leave only the hits that can reach the page to be
    scored in full.
+6. A one-term search without filters for a *frequent string* (3 to 8 characters in at least
+   0.5 % of the documents: 安全生产, 915328, 有限公司(演示)) is neither confirmed nor counted
+   hit by hit: its exact count is kept per Whoosh generation (``strings-<generation>.json`` in
+   the generation directory: chosen and counted by a rebuild, ``strings.StringCounter``; carried
+   by every update, which subtracts the strings of the texts it removes or replaces and adds
+   those of the texts it adds, and writes the file before it commits), and the candidates are
+   confirmed in the order of a bound on their rank, a growing batch at a time, until none left
+   can reach the page (``_Execution._rank_lazily``): the first ask of 安全生产 at 20,000 items
+   confirmed 19,937 texts (15-30 ms), now about a hundred.  A generation without the file (an
+   index written before it existed) is searched as in 1-5, and updates do not make one up.
 
 Counts are exact: they count confirmed live documents, never ``doc_frequency`` (which still counts
 deleted and replaced documents until their segment is merged).  Whoosh's public APIs are used

@@ -18,7 +18,7 @@ Search, per segment, in bulk (numpy arrays of document numbers, no Python step p
    scored in full.
 6. A one-term search without filters for a *frequent string* (3 to 8 characters in at least
    0.5 % of the documents: 安全生产, 915328, 有限公司(演示)) is neither confirmed nor counted
-   hit by hit: its exact count is kept per Whoosh generation (``strings-<generation>.json`` in
+   hit by hit: its exact count is kept per Whoosh generation (``strings-<generation>.dat`` in
    the generation directory: chosen and counted by a rebuild, ``strings.StringCounter``; carried
    by every update, which subtracts the strings of the texts it removes or replaces and adds
    those of the texts it adds, and writes the file before it commits), and the candidates are
@@ -55,7 +55,7 @@ import weakref
 from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -127,7 +127,7 @@ MAX_PER_PAGE = 100
 # date) for relevance and (date, score) for date order; ties fall back to the position in the
 # index, which is stable while the index does not change, so paging walks every hit once.
 _Ranked = tuple[float, float, int, int]
-# Exact counts of frequent strings, per Whoosh generation (``strings-<generation>.json`` in the
+# Exact counts of frequent strings, per Whoosh generation (``strings-<generation>.dat`` in the
 # generation directory): the strings of 3 to 8 characters found in at least GRAM_SHARE of the
 # documents (STRINGS_SHARE), and at least this many, chosen by a rebuild as the PostgreSQL backend chooses its
 # ``search_gram_counts`` and kept exact by every update.  A one-term search for one of them
@@ -136,7 +136,7 @@ _Ranked = tuple[float, float, int, int]
 STRINGS_LEAST = 100
 STRINGS_SHARE = 0.005  # PostgreSQL's GRAM_SHARE
 STRINGS_SAMPLE = 2000  # texts sampled to find the candidates (PostgreSQL's GRAM_SAMPLE)
-STRINGS_FILE = re.compile(r"^strings-(\d+)\.json$")
+STRINGS_FILE = re.compile(r"^strings-(\d+)\.dat$")
 PREFETCH = 1000  # with the LRU on, rank at least this many: the next pages come from the LRU
 CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
 
@@ -443,7 +443,7 @@ class SearchIndex:
         self._number = 0  # the open generation's directory number
         self._directory: str | None = None  # the open generation's directory
         # The frequent strings' counts of the Whoosh generation open (None: none kept).
-        self._strings: tuple[int, dict[str, int] | None] | None = None
+        self._strings: tuple[int, FrequentStrings | None] | None = None
         self.cache_size = cache_size
         # Kept across _reset(): its entries are keyed by generation and segment, whose postings
         # never change, and a forked worker shares the parent's arrays (copy on write).
@@ -643,7 +643,7 @@ class SearchIndex:
                 return -1
             return self._number * GENERATION_STRIDE + searcher.reader().generation()
 
-    def frequent_strings(self, searcher: Searcher | None = None) -> dict[str, int] | None:
+    def frequent_strings(self, searcher: Searcher | None = None) -> FrequentStrings | None:
         """The exact counts of the frequent strings in the index this process reads (None when
         this generation keeps none: built by a version without them, or by an update whose
         previous generation had none)."""
@@ -1004,27 +1004,69 @@ def _add(writer: writing.SegmentWriter, side: SideWriter, document: Document, up
 
 
 def _strings_path(directory: str, generation: int) -> str:
-    return os.path.join(directory, f"strings-{generation}.json")
+    return os.path.join(directory, f"strings-{generation}.dat")
 
 
-def _load_strings(directory: str, generation: int) -> dict[str, int] | None:
+# The counts file: a header line, the counts (little-endian int64), then the strings (UTF-8, one
+# a line: none has white space).  Read in ~3 ms for 22,000 strings, where JSON took ~18 ms: each
+# worker reads it at its first search after every update.
+_STRINGS_HEADER = "whoosh-strings 1 {generation} {count}\n"
+
+
+class FrequentStrings(Mapping[str, int]):
+    """The counts of one generation as read from its file, looked up without building a dict:
+    the strings' lines are searched for ``\\n<string>\\n`` (~0.1 ms), so a worker's first search
+    after an update does not parse 22,000 strings (~15 ms)."""
+
+    def __init__(self, counts: np.ndarray, lines: bytes) -> None:
+        self._counts = counts
+        self._lines = lines  # b"\\n" + one string a line, each followed by b"\\n"
+
+    def __getitem__(self, string: str) -> int:
+        if "\n" in string:
+            raise KeyError(string)
+        at = self._lines.find(b"\n" + string.encode("utf-8") + b"\n")
+        if at < 0:
+            raise KeyError(string)
+        return int(self._counts[self._lines.count(b"\n", 0, at)])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines[1:-1].decode("utf-8").split("\n") if len(self._counts) else ())
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+def _load_strings(directory: str, generation: int) -> FrequentStrings | None:
     """The frequent strings' counts of a Whoosh generation, None when it has none."""
     try:
-        with open(_strings_path(directory, generation), encoding="utf-8") as f:
-            counts = json.load(f)["counts"]
+        with open(_strings_path(directory, generation), "rb") as f:
+            data = f.read()
+        end = data.index(b"\n") + 1
+        magic, version, written, number = data[:end].decode("ascii").split()
+        count = int(number)
+        if (magic, version, int(written)) != ("whoosh-strings", "1", generation):
+            return None
+        counts = np.frombuffer(data, dtype="<i8", count=count, offset=end)
+        lines = b"\n" + data[end + 8 * count :] + b"\n"
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, UnicodeDecodeError):
         return None  # damaged: the searches count on the texts (slower, as exact)
-    return counts if isinstance(counts, dict) else None
+    if lines.count(b"\n") != count + 1 and count:
+        return None
+    return FrequentStrings(counts, lines)
 
 
 def _write_strings(directory: str, generation: int, counts: dict[str, int]) -> None:
     """Write a generation's counts (one rename: a reader sees them whole or not at all)."""
     path = _strings_path(directory, generation)
     temporary = f"{path}.{os.getpid()}.{threading.get_ident()}"
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump({"generation": generation, "counts": counts}, f, ensure_ascii=False)
+    strings = list(counts)
+    with open(temporary, "wb") as f:
+        f.write(_STRINGS_HEADER.format(generation=generation, count=len(strings)).encode())
+        f.write(np.array([counts[s] for s in strings], dtype="<i8").tobytes())
+        f.write("\n".join(strings).encode("utf-8"))
     os.replace(temporary, path)
 
 
@@ -1046,9 +1088,10 @@ def _carry_strings(ix: whoosh_index.Index, writer: writing.SegmentWriter, direct
     a writer that dies before committing leaves a file that the next commit overwrites."""
     from search_index.postgres import count_grams
 
-    counts = _load_strings(directory, writer.generation - 1)
-    if counts is None:
+    kept = _load_strings(directory, writer.generation - 1)
+    if kept is None:
         return  # none kept: the next rebuild chooses the strings
+    counts = dict(zip(kept, kept._counts.tolist(), strict=True))
     grams = set(counts)
     delta: Counter[str] = Counter(count_grams(added.values(), grams))
     with ix.searcher() as searcher:  # the generation the writer started from
@@ -1093,7 +1136,7 @@ class _Execution:
     """
 
     def __init__(self, leaves: list[_Leaf], plan: planner.Plan, query: SearchQuery,
-                 strings: dict[str, int] | None = None) -> None:
+                 strings: Mapping[str, int] | None = None) -> None:
         self.leaves = leaves
         self.plan = plan
         self.query = query

@@ -162,3 +162,17 @@ def test_the_string_counter_counts_as_the_postgresql_backend_does():
     counted = StringCounter(grams).count(texts)
     expected = {g: n for g, n in count_grams(texts, grams).items() if n}
     assert counted == expected and len(expected) > 1000
+
+
+def test_a_damaged_counts_file_is_ignored(index):
+    docs = documents(1, 20)
+    index.rebuild(docs)
+    (name,) = [n for n in os.listdir(index.directory) if n.startswith("strings-")]
+    with open(os.path.join(index.directory, name), "r+b") as f:
+        f.write(b"garbage")
+    fresh = SearchIndex(index.root, strings_least=3)
+    assert fresh.frequent_strings() is None
+    assert fresh.search(SearchQuery(q="现场检查")).total == 20
+    fresh.update(documents(30, 2))  # and no counts are made up from it
+    assert fresh.frequent_strings() is None
+    assert fresh.search(SearchQuery(q="现场检查")).total == 22

@@ -8,6 +8,7 @@ timing alone, beside a proxy's log, could point at a reporter: DESIGN.md §3).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -110,6 +111,31 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's signature
     if "search_index" not in getattr(worker.wsgi, "extensions", {}):
         return  # not the portal (bench/bare_app.py is served with these settings too)
     worker.log.info("worker %s %s", worker.pid, warm_up(worker.wsgi))
+    worker.log.info("worker %s %s", worker.pid, freeze_what_lives())
+
+
+def pre_fork(server, worker) -> None:  # noqa: ANN001 - gunicorn's signature
+    """In the master, before each worker is forked: what the master built (the app, the
+    rendered pages, the decoded postings) lives as long as the workers; see
+    ``freeze_what_lives``."""
+    gc.freeze()
+
+
+def freeze_what_lives() -> str:
+    """Leave the objects alive now out of every later garbage collection (``gc.freeze``): the
+    app, its caches and what the warm-up built, which live as long as the process.
+
+    A full collection walked them all, ~150,000 objects: 110-126 ms (in one process with the
+    demo's app warmed, load ~3) during which the worker answered nothing, at a moment no one
+    chooses (every request allocates).  Frozen, it walks only what requests left behind (0.7 ms
+    after 400 requests).  Frozen in the master before the fork, they are also not written to by
+    the collector, so the workers keep sharing their pages.  What is frozen is still freed when
+    nothing refers to it; only a cycle among such objects dropped later (a searcher replaced by
+    a rebuild) waits for the worker's recycling (``max_requests``).  Returns a line for the
+    log."""
+    gc.collect()
+    gc.freeze()
+    return f"froze {gc.get_freeze_count()} long-lived objects"
 
 
 def post_request(worker, req, environ, resp) -> None:  # noqa: ANN001 - gunicorn's signature

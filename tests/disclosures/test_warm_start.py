@@ -52,6 +52,11 @@ def test_gunicorn_workers_warm_up_before_their_first_request(tmp_path):
     # Each worker opened the index once, at warm-up: no request reopened it.
     opened = dict(re.findall(r"worker (\d+) opened the search index (\d+) time", text))
     assert opened == {pid: "1" for pid, _ in warmed}, text
+    # What lives as long as the worker is left out of garbage collections (a full one walked
+    # it all: a pause of 50-120 ms at any request).
+    frozen = re.findall(r"worker (\d+) froze (\d+) long-lived objects", text)
+    assert {pid for pid, _ in frozen} == {pid for pid, _ in warmed}, text
+    assert all(int(n) > 50_000 for _, n in frozen), text
 
 
 def test_pages_rendered_before_the_fork_are_kept_and_leave_no_connection_open(app, client):

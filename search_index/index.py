@@ -1377,12 +1377,22 @@ class _Execution:
             bound = title + weight
         else:
             bound = title + weight * most / (most + norm + slope * length)
-        order = np.argsort(-bound, kind="stable")
         done, size = 0, 4 * hits.k
+        # The first batch is the best ``size`` bounds (argpartition: sorting every candidate's
+        # bound cost more than the batch's confirmations); past it, the rest in order.
+        order = _best_first(bound, size)
         offer, by_date = hits.offer, self.by_date
-        while done < len(order):
+        while done < len(bound):
             floor = hits.floor
-            if bound[order[done]] < floor - 1e-9 * max(1.0, abs(floor)):
+            least = floor - 1e-9 * max(1.0, abs(floor))
+            if done == len(order):
+                rest = np.ones(len(bound), dtype=bool)
+                rest[order] = False
+                left = np.flatnonzero(rest)
+                if bound[left].max() < least:
+                    break  # none of the rest can reach the page
+                order = np.concatenate((order, left[np.argsort(-bound[left], kind="stable")]))
+            if bound[order[done]] < least:
                 break  # none of the rest can reach the page
             chosen = order[done : done + size]
             done += len(chosen)
@@ -1520,6 +1530,15 @@ def _narrowed(candidates: np.ndarray, keep: np.ndarray, *aligned: dict[int, np.n
         for i in arrays:
             arrays[i] = arrays[i][keep]
     return candidates[keep]
+
+
+def _best_first(values: np.ndarray, size: int) -> np.ndarray:
+    """Indexes of the ``size`` largest ``values`` (all when fewer), largest first."""
+    if size < len(values):
+        head = np.argpartition(-values, size - 1)[:size]
+    else:
+        head = np.arange(len(values))
+    return head[np.argsort(-values[head], kind="stable")]
 
 
 def _kth_largest(values: np.ndarray, k: int) -> Any:

@@ -86,7 +86,7 @@ from search_index.store import (
     pointer_text,
     record_texts,
 )
-from search_index.strings import StringCounter
+from search_index.strings import StringCounter, count_grams, frequent_grams
 from search_index.types import (
     KINDS,
     SORTS,
@@ -803,8 +803,6 @@ class SearchIndex:
         """Choose the frequent strings of a new generation and count them on every text (the
         side file holds each document once), for the Whoosh generation just committed; the
         rebuild has not swapped it in yet, so no reader sees it without its counts."""
-        from search_index.postgres import frequent_grams
-
         least = max(self.strings_least, int(STRINGS_SHARE * count))
         grams = (frequent_grams(sample, max(1, least * len(sample) // (2 * count)))
                  if count >= least else set())
@@ -1086,8 +1084,6 @@ def _carry_strings(ix: whoosh_index.Index, writer: writing.SegmentWriter, direct
     (their texts read back from the side file), plus those of the texts it adds.  Called under
     the write lock before the commit, so a reader never sees the commit without its counts;
     a writer that dies before committing leaves a file that the next commit overwrites."""
-    from search_index.postgres import count_grams
-
     kept = _load_strings(directory, writer.generation - 1)
     if kept is None:
         return  # none kept: the next rebuild chooses the strings

@@ -63,6 +63,7 @@ from search_index import planner
 from search_index.analyzer import TOKEN_RUN, normalize
 from search_index.index import _check_query
 from search_index.snippets import highlight, snippet
+from search_index.strings import LONGEST, SHORTEST, StringCounter, frequent_grams
 from search_index.types import (
     KINDS,
     Document,
@@ -343,7 +344,7 @@ def ensure_lexeme_counts(conn: sa.Connection) -> None:
 # (empty ``body``) having none.
 GRAM_COUNTS = "search_gram_counts"
 GRAM_TRIGGER = "search_grams_counted"
-GRAM_LENGTHS = (3, 8)  # the shortest and longest strings counted
+GRAM_LENGTHS = (SHORTEST, LONGEST)  # the shortest and longest strings counted
 GRAM_SHARE = 0.005  # the share of rows a string is in, at least, to be counted (at a rebuild)
 GRAM_SAMPLE = 2000  # rows sampled to find the candidates (``frequent_grams``)
 GRAMS_BUILD = f"{GRAM_COUNTS}_build"  # the strings' counts of BUILD
@@ -406,52 +407,6 @@ def ensure_gram_counts(conn: sa.Connection) -> None:
     if conn.scalar(sa.text(f"SELECT to_regclass('{TABLE}')")) is not None:
         for statement in gram_triggers():
             conn.execute(sa.text(statement))
-
-
-def _grams(text: str, length: int) -> set[str]:
-    return {text[i : i + length] for i in range(len(text) - length + 1)}
-
-
-def frequent_grams(texts: list[str], least: int) -> set[str]:
-    """The strings of GRAM_LENGTHS characters, without white space, found in at least
-    ``least`` of ``texts``.  Level by level: a string can be that frequent only if both the
-    string one character shorter at its start and the one at its end are."""
-    from collections import Counter
-
-    low, high = GRAM_LENGTHS
-    found: set[str] = set()
-    shorter: set[str] | None = None
-    for length in range(low, high + 1):
-        counted: Counter[str] = Counter()
-        for text in texts:
-            grams = _grams(text, length)
-            if shorter is not None:
-                grams = {g for g in grams if g[:-1] in shorter and g[1:] in shorter}
-            counted.update(grams)
-        shorter = {g for g, n in counted.items()
-                   if n >= least and (shorter is not None or not any(c.isspace() for c in g))}
-        found |= shorter
-        if not shorter:
-            break
-    return found
-
-
-def count_grams(texts: Iterable[str], grams: set[str]) -> dict[str, int]:
-    """In how many of ``texts`` each of ``grams`` is found (no string of ``grams`` has white
-    space: a text's are those of its pieces between white space)."""
-    from collections import Counter
-
-    low, high = GRAM_LENGTHS
-    counted: Counter[str] = Counter()
-    for text in texts:
-        found: set[str] = set()
-        for piece in text.split():
-            n = len(piece)
-            for length in range(low, min(high, n) + 1):
-                found.update(map(piece.__getitem__,
-                                 map(slice, range(n - length + 1), range(length, n + 1))))
-        counted.update(found & grams)
-    return counted
 
 
 # The terms' index: RUM (extension ``rum``, Debian's postgresql-15-rum) keeps each term's
@@ -1135,8 +1090,8 @@ class PostgresIndex:
             for (body,) in result:
                 yield body
 
-        counted = [{"gram": g, "documents": n} for g, n in count_grams(bodies(), grams).items()
-                   if n >= least]
+        counted = [{"gram": g, "documents": n}
+                   for g, n in StringCounter(grams).count(bodies()).items() if n >= least]
         if counted:
             conn.execute(sa.text(f"INSERT INTO {GRAMS_BUILD} (gram, documents) "
                                  "VALUES (:gram, :documents)"), counted)

@@ -1,12 +1,16 @@
-"""Counting frequent strings in many texts at once, with numpy (the Whoosh backend's
-``strings-<generation>.json``, see ``search_index.index``).
+"""Frequent strings: which strings of 3 to 8 characters are found in many texts
+(``frequent_grams``, from a sample) and in how many texts each is found (``count_grams`` for a
+few texts, ``StringCounter`` for many): what both backends keep exact counts of (the Whoosh
+backend's ``strings-<generation>.dat``, see ``search_index.index``; PostgreSQL's
+``search_gram_counts``, see ``search_index.postgres``).
 
-``postgres.count_grams`` builds every string of 3 to 8 characters of each text in Python, about
-1.5 ms a text (30 s at 20,000 items, a third of a rebuild).  Here the texts of a batch are one
-array of code points, and each level of string length is one lookup per position: a string of
-length L is the id of its first L-1 characters (a string of the level below: every frequent
-string's start is frequent too) and its last character, so a window is one 64-bit key, looked
-up with ``searchsorted`` among the keys of the strings counted.  Exact: keys are not hashes.
+``count_grams`` builds every string of 3 to 8 characters of each text in Python, about
+1.5 ms a text (30 s at 20,000 items, a third of a rebuild).  ``StringCounter`` looks at the
+texts of a batch as one array of code points, and each level of string length is one lookup per
+position: a string of length L is the id of its first L-1 characters (a string of the level
+below: every frequent string's start is frequent too) and its last character, so a window is
+one 64-bit key, looked up with ``searchsorted`` among the keys of the strings counted.  Exact:
+keys are not hashes.
 """
 
 from __future__ import annotations
@@ -93,6 +97,52 @@ class StringCounter:
             pairs = np.sort(text_of[found] * len(keys) + ids[found])
             pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
             total += np.bincount(pairs % len(keys), minlength=len(keys))
+
+
+def _grams(text: str, length: int) -> set[str]:
+    return {text[i : i + length] for i in range(len(text) - length + 1)}
+
+
+def frequent_grams(texts: list[str], least: int) -> set[str]:
+    """The strings of SHORTEST to LONGEST characters, without white space, found in at least
+    ``least`` of ``texts``.  Level by level: a string can be that frequent only if both the
+    string one character shorter at its start and the one at its end are."""
+    from collections import Counter
+
+    low, high = SHORTEST, LONGEST
+    found: set[str] = set()
+    shorter: set[str] | None = None
+    for length in range(low, high + 1):
+        counted: Counter[str] = Counter()
+        for text in texts:
+            grams = _grams(text, length)
+            if shorter is not None:
+                grams = {g for g in grams if g[:-1] in shorter and g[1:] in shorter}
+            counted.update(grams)
+        shorter = {g for g, n in counted.items()
+                   if n >= least and (shorter is not None or not any(c.isspace() for c in g))}
+        found |= shorter
+        if not shorter:
+            break
+    return found
+
+
+def count_grams(texts: Iterable[str], grams: set[str]) -> dict[str, int]:
+    """In how many of ``texts`` each of ``grams`` is found (no string of ``grams`` has white
+    space: a text's are those of its pieces between white space)."""
+    from collections import Counter
+
+    low, high = SHORTEST, LONGEST
+    counted: Counter[str] = Counter()
+    for text in texts:
+        found: set[str] = set()
+        for piece in text.split():
+            n = len(piece)
+            for length in range(low, min(high, n) + 1):
+                found.update(map(piece.__getitem__,
+                                 map(slice, range(n - length + 1), range(length, n + 1))))
+        counted.update(found & grams)
+    return counted
 
 
 def _batches(texts: Iterable[str]) -> Iterator[list[str]]:

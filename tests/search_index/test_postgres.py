@@ -640,24 +640,6 @@ def test_two_writers_of_several_statements_each_neither_deadlock_nor_fail(index)
     assert lexeme_counts(index) == tallied(index)
 
 
-def test_frequent_strings_are_found_level_by_level_and_counted_once_per_text():
-    texts = ["安全生产 现场检查", "安全生产许可证", "现场检查 2024年", "无关 2024年"]
-    found = postgres.frequent_grams(texts, 2)
-    assert {"安全生", "安全生产", "现场检查", "2024年", "024年"} <= found
-    assert "生产许可" not in found and "产 现" not in found  # rare; white space
-    assert all(3 <= len(g) <= 8 and not any(c.isspace() for c in g) for g in found)
-    # Brute force: the same strings, each in at least two texts.
-    every = {t[i : i + n] for t in texts for n in range(3, 9) for i in range(len(t) - n + 1)}
-    assert found == {g for g in every if " " not in g and sum(g in t for t in texts) >= 2}
-    assert postgres.count_grams(texts + ["安全生产安全生产"], {"安全生产", "2024年", "矿山企业"}) == {
-        "安全生产": 3, "2024年": 2}
-    # Counted piece by piece between white space: the same counts as every string of the texts.
-    again = texts + ["现场检查 安全生产\n现场检查", "2024年 安全生产许可证"] * 2
-    every = {g for g in every if " " not in g}
-    assert postgres.count_grams(again, every) == {
-        g: n for g in every if (n := sum(g in t for t in again))}
-
-
 def gram_counts(index: PostgresIndex) -> dict[str, tuple[int, int]]:
     """Each string kept: (its count, how many live rows contain it now)."""
     with index._connect().connect() as conn:

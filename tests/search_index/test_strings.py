@@ -10,6 +10,7 @@ import pytest
 
 from search_index import SearchIndex, SearchQuery
 from search_index.analyzer import normalize
+from search_index.strings import StringCounter, count_grams, frequent_grams
 from tests.search_index.test_index import doc, paused_rebuild
 
 TEMPLATE = "安全生产监督检查记录：执法人员现场检查发现{0}，责令限期改正。{1}"
@@ -152,8 +153,6 @@ def test_a_counted_query_confirms_about_a_page_not_every_hit(index, monkeypatch)
 
 
 def test_the_string_counter_counts_as_the_postgresql_backend_does():
-    from search_index.postgres import count_grams, frequent_grams
-    from search_index.strings import StringCounter
     from tests.search_index.corpus import Corpus
 
     texts = [normalize(d.text) for d in Corpus(300).documents]
@@ -176,3 +175,21 @@ def test_a_damaged_counts_file_is_ignored(index):
     fresh.update(documents(30, 2))  # and no counts are made up from it
     assert fresh.frequent_strings() is None
     assert fresh.search(SearchQuery(q="现场检查")).total == 22
+
+
+def test_frequent_strings_are_found_level_by_level_and_counted_once_per_text():
+    texts = ["安全生产 现场检查", "安全生产许可证", "现场检查 2024年", "无关 2024年"]
+    found = frequent_grams(texts, 2)
+    assert {"安全生", "安全生产", "现场检查", "2024年", "024年"} <= found
+    assert "生产许可" not in found and "产 现" not in found  # rare; white space
+    assert all(3 <= len(g) <= 8 and not any(c.isspace() for c in g) for g in found)
+    # Brute force: the same strings, each in at least two texts.
+    every = {t[i : i + n] for t in texts for n in range(3, 9) for i in range(len(t) - n + 1)}
+    assert found == {g for g in every if " " not in g and sum(g in t for t in texts) >= 2}
+    assert count_grams(texts + ["安全生产安全生产"], {"安全生产", "2024年", "矿山企业"}) == {
+        "安全生产": 3, "2024年": 2}
+    # Counted piece by piece between white space: the same counts as every string of the texts.
+    again = texts + ["现场检查 安全生产\n现场检查", "2024年 安全生产许可证"] * 2
+    every = {g for g in every if " " not in g}
+    assert count_grams(again, every) == {
+        g: n for g in every if (n := sum(g in t for t in again))}

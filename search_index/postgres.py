@@ -18,7 +18,9 @@ more common than the rarest is left to the text (``_rarest``, from PostgreSQL's 
 Without the extension a GIN index answers the same tsquery, checking the phrases on the rows
 (correct, slower).  Ranking: the hits whose title has every term (found through the titles'
 own index, ``title_terms``), then the rest, newest first in each; a dense query's page comes
-from a bounded walk of the newest rows, not from ranking every hit (``PostgresIndex._newest``).
+from a bounded walk of the newest rows, not from ranking every hit (``PostgresIndex._newest``);
+a page sorted from its candidates finds them by their lexemes alone in the GIN index on
+``strip(tokens)`` and decides the phrases on the texts it confirms (``PostgresIndex._lexical``).
 
 Exact counts are kept per generation of the index (``search_state``, raised by a trigger in the
 transaction of any change; ``search_counts``): a query asked again is not counted again until

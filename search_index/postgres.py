@@ -26,8 +26,8 @@ Exact counts are kept per generation of the index (``search_state``, raised by a
 transaction of any change; ``search_counts``): a query asked again is not counted again until
 the index changes.  A query first asked is counted, where no phrase must be decided by
 positions, through a plain GIN index on ``strip(tokens)`` beside RUM, which reads a posting
-list several times faster than RUM and which only the count's SQL can use
-(``PostgresIndex._counting``).  A query of one term that one lexeme decides (矿山, ``abc``),
+list several times faster than RUM and which only SQL written for it can use (the count's,
+``PostgresIndex._counting``, and a sorted page's, ``PostgresIndex._lexical``).  A query of one term that one lexeme decides (矿山, ``abc``),
 without filters, is not counted at all: triggers on the table keep, for every lexeme, how many
 rows have it (``search_lexeme_counts``), exact in the transaction of any change, so its count
 is one row's read (``PostgresIndex._lexeme_total``); so is that of one term of 3 to 8

@@ -45,7 +45,6 @@ import heapq
 import json
 import math
 import os
-import random
 import re
 import shutil
 import struct
@@ -86,7 +85,7 @@ from search_index.store import (
     pointer_text,
     record_texts,
 )
-from search_index.strings import StringCounter, count_grams, frequent_grams
+from search_index.strings import SHARE, StringCounter, TextSample, count_grams, frequent_grams
 from search_index.types import (
     KINDS,
     SORTS,
@@ -128,14 +127,12 @@ MAX_PER_PAGE = 100
 # index, which is stable while the index does not change, so paging walks every hit once.
 _Ranked = tuple[float, float, int, int]
 # Exact counts of frequent strings, per Whoosh generation (``strings-<generation>.dat`` in the
-# generation directory): the strings of 3 to 8 characters found in at least GRAM_SHARE of the
-# documents (STRINGS_SHARE), and at least this many, chosen by a rebuild as the PostgreSQL backend chooses its
-# ``search_gram_counts`` and kept exact by every update.  A one-term search for one of them
-# without filters is not counted on the texts: its count is read, and only the candidates that
-# can still reach the page are confirmed (``_Execution._rank_lazily``).
+# generation directory): the strings of 3 to 8 characters found in at least ``strings.SHARE``
+# of the documents, and at least this many, chosen by a rebuild as the PostgreSQL backend
+# chooses its ``search_gram_counts`` and kept exact by every update.  A one-term search for one
+# of them without filters is not counted on the texts: its count is read, and only the
+# candidates that can still reach the page are confirmed (``_Execution._rank_lazily``).
 STRINGS_LEAST = 100
-STRINGS_SHARE = 0.005  # PostgreSQL's GRAM_SHARE
-STRINGS_SAMPLE = 2000  # texts sampled to find the candidates (PostgreSQL's GRAM_SAMPLE)
 STRINGS_FILE = re.compile(r"^strings-(\d+)\.dat$")
 PREFETCH = 1000  # with the LRU on, rank at least this many: the next pages come from the LRU
 CACHE_HITS = 300_000  # at most this many ranked hits in the LRU (~30 MB)
@@ -776,19 +773,14 @@ class SearchIndex:
         side = SideWriter(directory, 1)
         count = 0
         seen: set[str] = set()
-        sample: list[str] = []  # of the texts, for the frequent strings
-        draw = random.Random(0)
+        sample = TextSample()  # of the texts, for the frequent strings
         try:
             for document in documents:
                 if document.key in seen:
                     continue
                 seen.add(document.key)
-                text = _add(writer, side, document, update=False)
+                sample.offer(_add(writer, side, document, update=False))
                 count += 1
-                if len(sample) < STRINGS_SAMPLE:
-                    sample.append(text)
-                elif (n := draw.randrange(count)) < STRINGS_SAMPLE:
-                    sample[n] = text
             side.close()
             writer.commit()
         except BaseException:
@@ -799,12 +791,13 @@ class SearchIndex:
         return count
 
     def _count_strings(self, ix: whoosh_index.Index, directory: str, side: SideWriter,
-                       sample: list[str], count: int) -> None:
+                       sample: TextSample, count: int) -> None:
         """Choose the frequent strings of a new generation and count them on every text (the
         side file holds each document once), for the Whoosh generation just committed; the
         rebuild has not swapped it in yet, so no reader sees it without its counts."""
-        least = max(self.strings_least, int(STRINGS_SHARE * count))
-        grams = (frequent_grams(sample, max(1, least * len(sample) // (2 * count)))
+        least = max(self.strings_least, int(SHARE * count))
+        texts = sample.texts
+        grams = (frequent_grams(texts, max(1, least * len(texts) // (2 * count)))
                  if count >= least else set())
         counted = StringCounter(grams).count(text for _, text in record_texts(side.path))
         _write_strings(directory, ix.latest_generation(),
@@ -1034,6 +1027,10 @@ class FrequentStrings(Mapping[str, int]):
     def __len__(self) -> int:
         return len(self._counts)
 
+    def as_dict(self) -> dict[str, int]:
+        """Every string with its count, in one pass (not one search of the lines each)."""
+        return dict(zip(self, self._counts.tolist(), strict=True))
+
 
 def _load_strings(directory: str, generation: int) -> FrequentStrings | None:
     """The frequent strings' counts of a Whoosh generation, None when it has none."""
@@ -1087,7 +1084,7 @@ def _carry_strings(ix: whoosh_index.Index, writer: writing.SegmentWriter, direct
     kept = _load_strings(directory, writer.generation - 1)
     if kept is None:
         return  # none kept: the next rebuild chooses the strings
-    counts = dict(zip(kept, kept._counts.tolist(), strict=True))
+    counts = kept.as_dict()
     grams = set(counts)
     delta: Counter[str] = Counter(count_grams(added.values(), grams))
     with ix.searcher() as searcher:  # the generation the writer started from

@@ -50,7 +50,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -65,7 +64,14 @@ from search_index import planner
 from search_index.analyzer import TOKEN_RUN, normalize
 from search_index.index import _check_query
 from search_index.snippets import highlight, snippet
-from search_index.strings import LONGEST, SHORTEST, StringCounter, frequent_grams
+from search_index.strings import (
+    LONGEST,
+    SHARE,
+    SHORTEST,
+    StringCounter,
+    TextSample,
+    frequent_grams,
+)
 from search_index.types import (
     KINDS,
     Document,
@@ -347,8 +353,7 @@ def ensure_lexeme_counts(conn: sa.Connection) -> None:
 GRAM_COUNTS = "search_gram_counts"
 GRAM_TRIGGER = "search_grams_counted"
 GRAM_LENGTHS = (SHORTEST, LONGEST)  # the shortest and longest strings counted
-GRAM_SHARE = 0.005  # the share of rows a string is in, at least, to be counted (at a rebuild)
-GRAM_SAMPLE = 2000  # rows sampled to find the candidates (``frequent_grams``)
+GRAM_SHARE = SHARE  # the share of rows a string is in, at least, to be counted (at a rebuild)
 GRAMS_BUILD = f"{GRAM_COUNTS}_build"  # the strings' counts of BUILD
 
 
@@ -1034,17 +1039,13 @@ class PostgresIndex:
                                  .split("ON CONFLICT")[0])
                 seen: set[str] = set()
                 batch: list[dict[str, Any]] = []
-                sample: list[str] = []  # of the texts, for the frequent strings
-                draw = random.Random(0)
+                sample = TextSample()  # of the texts, for the frequent strings
                 for document in documents:
                     if document.key in seen:
                         continue
                     seen.add(document.key)
                     batch.append(document_row(document))
-                    if len(sample) < GRAM_SAMPLE:
-                        sample.append(batch[-1]["body"])
-                    elif (n := draw.randrange(len(seen))) < GRAM_SAMPLE:
-                        sample[n] = batch[-1]["body"]
+                    sample.offer(batch[-1]["body"])
                     if len(batch) >= BATCH:
                         with engine.begin() as conn:
                             conn.execute(insert, batch)
@@ -1059,7 +1060,7 @@ class PostgresIndex:
                     conn.execute(sa.text(f"CREATE TABLE {COUNTS_BUILD} "
                                          f"(LIKE {LEXEME_COUNTS} INCLUDING ALL)"))
                     conn.execute(sa.text(fill_lexeme_counts(BUILD, COUNTS_BUILD)))
-                    self._fill_gram_counts(conn, sample, len(seen))
+                    self._fill_gram_counts(conn, sample.texts, len(seen))
                 with engine.begin() as conn:
                     self._swap(conn, started)
                 self._set_rum(rum, created=True)

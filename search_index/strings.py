@@ -15,13 +15,34 @@ keys are not hashes.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 SHORTEST, LONGEST = 3, 8  # the lengths counted (PostgreSQL's GRAM_LENGTHS)
+SHARE = 0.005  # the share of texts a string is in, at least, to be counted (at a rebuild)
+SAMPLE = 2000  # texts sampled to find the candidates (``frequent_grams``)
 BATCH = 4000  # texts looked at together (memory: ~60 bytes a character of the batch)
 _BITS = 21  # a code point's bits
+
+
+class TextSample:
+    """A uniform sample of at most SAMPLE of the texts a rebuild writes (reservoir sampling,
+    seeded: the same texts give the same sample), for ``frequent_grams`` to choose the strings
+    that are then counted on every text."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.offered = 0
+        self._draw = random.Random(0)
+
+    def offer(self, text: str) -> None:
+        self.offered += 1
+        if len(self.texts) < SAMPLE:
+            self.texts.append(text)
+        elif (n := self._draw.randrange(self.offered)) < SAMPLE:
+            self.texts[n] = text
 
 
 class StringCounter:

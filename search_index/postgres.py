@@ -873,6 +873,20 @@ def title_query(plan: planner.Plan) -> str:
     return " & ".join(dict.fromkeys(parts))
 
 
+def _lexemes_where(parts: list[TermParts], texts: list[str], filters: str,
+                   params: dict[str, Any], name: str) -> _Where | None:
+    """The hits of ``parts`` (none with a phrase) as the GIN index on ``strip(tokens)`` finds
+    them, by their lexemes ANDed (bound as ``name``), with what confirms them on their text
+    (None: no part has a lexeme)."""
+    lexemes = " & ".join(dict.fromkeys(t for p in parts for t in p.lexemes))
+    if not lexemes:
+        return None
+    params[name] = lexemes
+    tokens = (f"(strip(d.tokens) @@ CAST(:{name} AS tsquery) "
+              "OR d.tokens @@ CAST(:long AS tsquery))")
+    return _Where(filters, tokens, _confirm(parts, texts, True))
+
+
 _DATE_ORDER = "d.event_date DESC NULLS LAST, d.kind, d.item_id"
 # What a candidate row carries from the index's finding to its confirmation on its text (the
 # text itself only as a reference: it is read when tested).
@@ -1423,17 +1437,9 @@ class PostgresIndex:
         phrase is cheaper decided on those few texts than from the positions of every one of
         its terms in RUM (2025年 死亡: 725 hits, 85 ms to find them in RUM through 202 <-> 025
         <4> 年:*, 1 ms through 202 & 025 & 死亡 in GIN)."""
-        lexemes = " & ".join(dict.fromkeys(
-            t for term, p in zip(plan.terms, planned, strict=True)
-            for t in p.without_phrase(term).lexemes))
-        if not lexemes:
-            return None
-        params["lexemes"] = lexemes
-        tokens = ("(strip(d.tokens) @@ CAST(:lexemes AS tsquery) "
-                  "OR d.tokens @@ CAST(:long AS tsquery))")
-        return _Where(filters, tokens, _confirm(
+        return _lexemes_where(
             [p.without_phrase(term) for term, p in zip(plan.terms, planned, strict=True)],
-            texts, True))
+            texts, filters, params, "lexemes")
 
     @staticmethod
     def _counting(plan: planner.Plan, planned: list[TermParts], texts: list[str], filters: str,
@@ -1448,17 +1454,12 @@ class PostgresIndex:
         decides (``COUNT_PHRASES``); a query with a phrase RUM decides is counted on RUM."""
         counted = [p.without_phrase(term) if p.phrase and not _phrase_counted(p) else p
                    for term, p in zip(plan.terms, planned, strict=True)]
-        lexemes = " & ".join(dict.fromkeys(t for p in counted for t in p.lexemes))
-        if not lexemes:
-            return ""
         if any(p.phrase for p in counted):
             # Lexemes from GIN ANDed with a phrase from RUM: the planner tested the phrase on
             # each candidate's terms instead (罚款 有限公司: 1.3 s for 0.1 s on RUM alone).
             return ""
-        params["count_lexemes"] = lexemes
-        tokens = ("(strip(d.tokens) @@ CAST(:count_lexemes AS tsquery) "
-                  "OR d.tokens @@ CAST(:long AS tsquery))")
-        return str(_Where(filters, tokens, _confirm(counted, texts, True)))
+        where = _lexemes_where(counted, texts, filters, params, "count_lexemes")
+        return str(where) if where is not None else ""
 
     def _frequencies(self, conn: sa.Connection) -> Frequencies | None:
         """The lexemes' shares from the table's statistics (read again after five minutes:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -124,6 +124,13 @@ class SideWriter:
         self._file.close()
 
 
+def _text_at(header: tuple[Any, ...], offset: int) -> tuple[int, int]:
+    """Where the text of the record at ``offset`` with ``header`` (``RECORD`` unpacked)
+    begins, and its length in bytes: past the header, the county, the sector and the extra."""
+    text_len, extra_len, *_, county_len, sector_len, _ = header
+    return offset + RECORD.size + county_len + sector_len + extra_len, text_len
+
+
 def record_texts(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     """(offset, normalised text) of every record of one side file, in file order (read
     through a map: the file is not loaded whole)."""
@@ -132,10 +139,9 @@ def record_texts(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
             return
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     try:
-        pos, size = 0, RECORD.size
-        while pos + size <= len(data):
-            text_len, extra_len, *_, county_len, sector_len, _ = RECORD.unpack_from(data, pos)
-            start = pos + size + county_len + sector_len + extra_len
+        pos = 0
+        while pos + RECORD.size <= len(data):
+            start, text_len = _text_at(RECORD.unpack_from(data, pos), pos)
             yield pos, data[start : start + text_len].decode("utf-8")
             pos = start + text_len
     finally:
@@ -147,9 +153,8 @@ def pointer_text(directory: str | os.PathLike[str], pointer: int) -> str:
     number, offset = pointer >> FILE_SHIFT, pointer & OFFSET_MASK
     with open(Path(directory) / file_name(number), "rb") as f:
         f.seek(offset)
-        header = f.read(RECORD.size)
-        text_len, extra_len, *_, county_len, sector_len, _ = RECORD.unpack(header)
-        f.seek(county_len + sector_len + extra_len, os.SEEK_CUR)
+        start, text_len = _text_at(RECORD.unpack(f.read(RECORD.size)), offset)
+        f.seek(start)
         return f.read(text_len).decode("utf-8")
 
 
